@@ -1,0 +1,152 @@
+"""The one place that turns exceptions into HTTP responses, all in OpenAI's error envelope."""
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from handler.core.errors import (
+    AuthenticationFailed,
+    BackendError,
+    ImagegateError,
+    InvalidRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServiceError,
+)
+from handler.observability import logger
+
+_STATUS: dict[type[ImagegateError], int] = {
+    PayloadTooLarge: 413,
+    InvalidRequest: 400,
+    AuthenticationFailed: 401,
+    NotFound: 404,
+    BackendError: 502,
+    ServiceError: 500,
+}
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 500, 502)
+}
+
+
+def status_of(exc: ImagegateError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+def _envelope(
+    request: Request,
+    status: int,
+    body: ErrorBody,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    headers = dict(headers or {})
+    # The 500 handler runs outside the request-id middleware: set the header here too.
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        headers["x-request-id"] = request_id
+    return JSONResponse(ErrorResponse(error=body).model_dump(), status_code=status, headers=headers)
+
+
+async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ImagegateError)
+    status = status_of(exc)
+    log = logger.warning if status < 500 else logger.error
+    log("request failed", status=status, error_type=exc.type, code=exc.code, param=exc.param,
+        cause=repr(exc.__cause__) if exc.__cause__ else None)
+    headers = {}
+    if exc.should_retry is not None:
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
+    body = ErrorBody(message=exc.message, type=exc.type, param=exc.param, code=exc.code)
+    return _envelope(request, status, body, headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return _envelope(request, 400, describe_validation_error(exc.errors()))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        message = f"Invalid URL ({request.method} {request.url.path})"
+        body = ErrorBody(message=message, type="invalid_request_error", param=None,
+                         code="unknown_url")
+    elif exc.status_code == 405:
+        message = f"Method {request.method} is not allowed on {request.url.path}."
+        body = ErrorBody(message=message, type="invalid_request_error", param=None,
+                         code="method_not_allowed")
+    else:
+        body = ErrorBody(message=str(exc.detail), type="invalid_request_error", param=None,
+                         code=None)
+    return _envelope(request, exc.status_code, body, dict(exc.headers or {}))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.exception("unhandled error")
+    body = ErrorBody(
+        message="The server had an error while processing your request.",
+        type="server_error",
+        param=None,
+        code=None,
+    )
+    return _envelope(request, 500, body)
+
+
+def describe_validation_error(errors: Any) -> ErrorBody:
+    """OpenAI-style wording for the first problem pydantic found in a request body."""
+    first = errors[0] if errors else {"type": "missing", "loc": ("body",), "msg": ""}
+    kind, loc = first["type"], tuple(first.get("loc", ()))
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+    param = _param_name(loc)
+    if kind == "json_invalid":
+        message = "We could not parse the JSON body of your request. Send a JSON object."
+        return ErrorBody(message=message, type="invalid_request_error", param=None,
+                         code="invalid_json")
+    if param is None:
+        message = "The request body must be a JSON object (Content-Type: application/json)."
+        return ErrorBody(message=message, type="invalid_request_error", param=None,
+                         code="invalid_body")
+    if kind == "missing":
+        message, code = f"Missing required parameter: '{param}'.", "missing_required_parameter"
+    elif kind == "extra_forbidden":
+        message, code = f"Unrecognized request argument supplied: {param}", "unknown_parameter"
+    elif kind.endswith("_type"):
+        message = f"Invalid type for '{param}': {first['msg'].lower()}."
+        code = "invalid_type"
+    else:
+        message, code = f"Invalid value for '{param}': {first['msg']}.", "invalid_value"
+    return ErrorBody(message=message, type="invalid_request_error", param=param, code=code)
+
+
+def _param_name(loc: tuple[Any, ...]) -> str | None:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ImagegateError, _imagegate_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

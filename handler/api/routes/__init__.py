@@ -1,0 +1,10 @@
+"""All routers, aggregated under their prefixes."""
+
+from fastapi import APIRouter
+
+from handler.api.routes import health, images, models
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(images.router, prefix="/v1")
+api_router.include_router(models.router, prefix="/v1")

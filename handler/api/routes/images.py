@@ -1,0 +1,35 @@
+from fastapi import APIRouter, Response
+
+from handler.api.deps import ApiKeyDep, GenerationServiceDep, RequestIdDep
+from handler.api.errors import ERROR_RESPONSES
+from handler.core.schemas import GenerationRequest, ImagesResponse
+from handler.observability import logger
+
+router = APIRouter(tags=["images"])
+
+
+@router.post(
+    "/images/generations",
+    response_model=ImagesResponse,
+    response_model_exclude_none=True,
+    responses=ERROR_RESPONSES,
+)
+def create_image(
+    body: GenerationRequest,
+    key: ApiKeyDep,
+    service: GenerationServiceDep,
+    request_id: RequestIdDep,
+) -> Response:
+    """Generate images from a prompt (OpenAI's ``images.generate``)."""
+    result = service.generate(body, request_id=request_id)
+    logger.info(
+        "images generated",
+        request_id=request_id,
+        key_id=key.key_id,
+        model=result.model,
+        size=result.size,
+        n=len(result.data),
+        response_format=body.response_format,
+    )
+    # Serialised by pydantic directly: a re-validation of megabytes of base64 buys nothing.
+    return Response(result.model_dump_json(exclude_none=True), media_type="application/json")

@@ -1,0 +1,51 @@
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from handler.api.deps import ApiKeyDep, CatalogDep
+from handler.api.errors import ERROR_RESPONSES
+from handler.core.catalog import CatalogModel, FloatRange, IntRange
+
+router = APIRouter(tags=["models"])
+
+
+class ModelInfo(BaseModel):
+    """OpenAI's model object plus what a client needs to build a valid request."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+    description: str
+    sizes: list[str]
+    default_size: str
+    max_n: int
+    max_prompt_chars: int
+    max_negative_prompt_chars: int | None
+    steps: IntRange | None
+    guidance_scale: FloatRange | None
+    seed: bool
+    output_formats: list[str]
+    backgrounds: list[str]
+    qualities: list[str]
+    styles: list[str]
+
+    @classmethod
+    def of(cls, model: CatalogModel) -> "ModelInfo":
+        return cls.model_validate(model.model_dump(exclude={"backend", "backend_params"}))
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelInfo]
+
+
+@router.get("/models", responses=ERROR_RESPONSES)
+def list_models(catalog: CatalogDep, _: ApiKeyDep) -> ModelList:
+    return ModelList(data=[ModelInfo.of(model) for model in catalog.models])
+
+
+@router.get("/models/{model_id:path}", responses=ERROR_RESPONSES)
+def get_model(model_id: str, catalog: CatalogDep, _: ApiKeyDep) -> ModelInfo:
+    return ModelInfo.of(catalog.get(model_id))

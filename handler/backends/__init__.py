@@ -1,0 +1,1 @@
+"""Inference backends: the only code that talks to GPU services."""

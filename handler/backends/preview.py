@@ -1,0 +1,60 @@
+"""The ``preview`` backend: a stand-in for offline use, not a model.
+
+It draws a deterministic abstract picture from the prompt, negative prompt, steps and seed, at
+exactly the requested size and format, so the whole flow (keys, storage, URLs, billing) runs
+with no GPU and no network. The same inputs give the same picture, byte for byte.
+"""
+
+import hashlib
+import random
+
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from handler.backends.encoding import encode
+from handler.core.ports import GeneratedImage, GenerationJob
+
+
+class PreviewBackend:
+    def generate(self, job: GenerationJob) -> list[GeneratedImage]:
+        return [
+            GeneratedImage(
+                data=encode(_render(job, seed), job.output_format, job.output_compression),
+                output_format=job.output_format,
+                seed=seed,
+                width=job.width,
+                height=job.height,
+            )
+            for seed in job.seeds
+        ]
+
+
+def _render(job: GenerationJob, seed: int) -> Image.Image:
+    material = f"{job.prompt}\x00{job.negative_prompt or ''}\x00{job.steps}\x00{seed}"
+    rng = random.Random(hashlib.sha256(material.encode()).digest())  # noqa: S311 - art, not keys
+    width, height = job.width, job.height
+
+    def colour() -> tuple[int, int, int]:
+        return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
+
+    gradient = Image.linear_gradient("L").rotate(rng.randrange(360)).resize((width, height))
+    picture = ImageOps.colorize(gradient, colour(), colour()).convert("RGBA")
+    if job.background == "transparent":
+        picture.putalpha(0)
+    draw = ImageDraw.Draw(picture, "RGBA")
+    shortest = min(width, height)
+    for _ in range(4 + (job.steps or 8) // 4):
+        radius = rng.randrange(shortest // 12 + 1, shortest // 3 + 2)
+        x, y = rng.randrange(width), rng.randrange(height)
+        draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*colour(), 190))
+    _label(draw, f"imagegate preview · seed {seed}", width, height)
+    return picture
+
+
+def _label(draw: ImageDraw.ImageDraw, text: str, width: int, height: int) -> None:
+    font = ImageFont.load_default(size=max(10, min(width, height) // 24))
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    margin = max(4, (bottom - top) // 2)
+    box_top = height - (bottom - top) - 2 * margin
+    draw.rectangle((0, box_top, width, height), fill=(0, 0, 0, 150))
+    draw.text(((width - (right - left)) // 2, box_top + margin - top), text, font=font,
+              fill=(255, 255, 255, 255))

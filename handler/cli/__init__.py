@@ -1,0 +1,1 @@
+"""The ``imagegate`` command. Dev and operator tooling: never imported by Lambda code."""

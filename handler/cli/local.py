@@ -1,0 +1,113 @@
+"""The local stack: moto's server as DynamoDB and S3, resources read from ``template.yaml``.
+
+Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate`` commands
+(``keys --local``) can find it; the dev key's plaintext is kept in ``<state dir>/dev-key``
+(mode 0600) so it survives restarts of the in-memory stack.
+"""
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from handler import container
+from handler.cli.template import Template, create_buckets, create_tables
+from handler.config import export_environment
+from handler.core.auth import issue_key, register_key
+from handler.core.errors import AuthenticationFailed
+from handler.stores.clients import dynamodb_client, s3_client
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_STATE_DIR = Path(".imagegate")
+REGION = "us-east-1"
+RESOURCE_PREFIX = "imagegate-local"
+DEV_KEY_NAME = "local dev key"
+# moto accepts any credentials; fixed fake ones keep a real AWS profile out of the picture.
+_FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+_IGNORED_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    aws_endpoint_url: str
+    region: str
+    environment: dict[str, str]
+
+    def activate(self) -> None:
+        """Point boto3 and ``Settings`` in this process at the stack."""
+        export_environment(
+            {
+                **_FAKE_CREDENTIALS,
+                "AWS_ENDPOINT_URL": self.aws_endpoint_url,
+                "AWS_DEFAULT_REGION": self.region,
+                **self.environment,
+            },
+            drop=_IGNORED_AWS_SETTINGS,
+        )
+        container.reset()
+
+    def save(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        (state_dir / "local.json").write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+    @classmethod
+    def load(cls, state_dir: Path) -> "LocalStack":
+        path = state_dir / "local.json"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"No local stack described in {path}: start one with `imagegate dev`."
+            )
+        return cls(**json.loads(path.read_text()))
+
+
+def start_aws(port: int = 0) -> "ThreadedMotoServer":
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def provision(
+    aws_endpoint_url: str, template_path: Path, catalog_path: Path
+) -> LocalStack:
+    """Create the template's tables and buckets; return the API function's environment."""
+    bootstrap = LocalStack(aws_endpoint_url, REGION, {})
+    bootstrap.activate()
+    template = Template.load(template_path)
+    names = {
+        **create_tables(template, dynamodb_client(), RESOURCE_PREFIX),
+        **create_buckets(template, s3_client(), RESOURCE_PREFIX),
+    }
+    environment = template.function_environment("ApiFunction", names)
+    # In Lambda the catalog sits in the task root; here it is the repository's file.
+    environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
+    stack = LocalStack(aws_endpoint_url, REGION, environment)
+    stack.activate()
+    return stack
+
+
+def ensure_dev_key(state_dir: Path) -> str:
+    """Register the saved dev key in the fresh stack, or issue and save a new one."""
+    path = state_dir / "dev-key"
+    keys = container.key_store()
+    now = int(time.time())
+    if path.exists():
+        plaintext = path.read_text().strip()
+        try:
+            register_key(keys, plaintext, DEV_KEY_NAME, now=now)
+        except AuthenticationFailed:
+            pass  # unreadable saved key: issue a new one below
+        else:
+            return plaintext
+    new = issue_key(keys, DEV_KEY_NAME, now=now)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(new.plaintext + "\n")
+    return new.plaintext

@@ -1,0 +1,161 @@
+"""``imagegate``: run the local stack, manage API keys."""
+
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from handler import container
+from handler.cli.local import (
+    DEFAULT_STATE_DIR,
+    PROJECT_DIR,
+    LocalStack,
+    ensure_dev_key,
+    provision,
+    start_aws,
+)
+from handler.core.auth import issue_key
+from handler.core.errors import ImagegateError
+from handler.core.keys import parse_key
+from handler.core.ports import KeyStore
+from handler.stores.keys import DynamoDBKeyStore
+from handler.stores.stacks import stack_outputs
+
+app = typer.Typer(no_args_is_help=True, help="imagegate: local stack and API keys.")
+keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+StateDir = Annotated[
+    Path, typer.Option(help="Where the local stack keeps its coordinates and dev key.")
+]
+
+
+@app.command()
+def dev(
+    host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 8000,
+    aws_port: Annotated[int, typer.Option(help="Port of the local AWS stand-in (0: any).")] = 0,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Serve the API on the local stack: moto for DynamoDB/S3, the preview backend."""
+    import uvicorn
+
+    from handler.app import create_app
+
+    template = PROJECT_DIR / "template.yaml"
+    if not template.exists():
+        raise typer.BadParameter(f"{template} not found: run from a clone of imagegate.")
+    aws = start_aws(aws_port)
+    try:
+        _, bound_aws_port = aws.get_host_and_port()
+        stack = provision(
+            f"http://127.0.0.1:{bound_aws_port}", template, PROJECT_DIR / "infra" / "catalog.json"
+        )
+        stack.save(state_dir)
+        api_key = ensure_dev_key(state_dir)
+        listener = socket.create_server((host, port), reuse_port=False)
+        bound_port = listener.getsockname()[1]
+        err.print(f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
+                  "backend 'preview' (a stand-in picture, not a model).")
+        # Two lines for scripts, on stdout, once the port accepts connections.
+        typer.echo(f"IMAGEGATE_BASE_URL=http://{host}:{bound_port}/v1")
+        typer.echo(f"IMAGEGATE_API_KEY={api_key}")
+        server = uvicorn.Server(uvicorn.Config(create_app(), log_level="info"))
+        server.run(sockets=[listener])
+    finally:
+        aws.stop()
+        (state_dir / "local.json").unlink(missing_ok=True)
+
+
+def _key_store(local: bool, stack: str | None, table: str | None, state_dir: Path) -> KeyStore:
+    if sum((local, stack is not None, table is not None)) != 1:
+        raise typer.BadParameter("Say which keys table: --local, --stack NAME or --table NAME.")
+    if local:
+        LocalStack.load(state_dir).activate()
+        return container.key_store()
+    if stack is not None:
+        outputs = stack_outputs(stack)
+        if "KeysTableName" not in outputs:
+            raise typer.BadParameter(f"Stack {stack} has no KeysTableName output.")
+        table = outputs["KeysTableName"]
+    assert table is not None
+    return DynamoDBKeyStore(table)
+
+
+Local = Annotated[bool, typer.Option("--local", help="The running local stack.")]
+Stack = Annotated[
+    str | None, typer.Option(help="A deployed stack's name (standard AWS configuration).")
+]
+TableName = Annotated[str | None, typer.Option("--table", help="A keys table by name.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    local: Local = False,
+    stack: Stack = None,
+    table: TableName = None,
+    as_json: AsJson = False,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Create a key. Its plaintext is printed once and stored nowhere."""
+    new = issue_key(_key_store(local, stack, table, state_dir), name, now=int(time.time()))
+    if as_json:
+        typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
+        return
+    err.print(f"Created key [bold]{new.key_id}[/] ({name}). It is shown only this once:")
+    typer.echo(new.plaintext)
+
+
+@keys_app.command("list")
+def keys_list(
+    local: Local = False,
+    stack: Stack = None,
+    table: TableName = None,
+    as_json: AsJson = False,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """List keys (ids and names; secrets are never stored)."""
+    records = _key_store(local, stack, table, state_dir).list()
+    rows = [
+        {"key_id": r.key_id, "name": r.name, "status": r.status, "created_at": r.created_at,
+         "revoked_at": r.revoked_at}
+        for r in records
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    view = Table("key id", "name", "status", "created (UTC)")
+    for row in rows:
+        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(row["created_at"] or 0)))
+        view.add_row(str(row["key_id"]), str(row["name"]), str(row["status"]), created)
+    Console().print(view)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="Key id, or the whole key.")],
+    local: Local = False,
+    stack: Stack = None,
+    table: TableName = None,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Revoke a key: its next request gets 401."""
+    key_id = parse_key(key).key_id if key.startswith("ig_") else key
+    record = _key_store(local, stack, table, state_dir).revoke(key_id, at=int(time.time()))
+    err.print(f"Revoked key [bold]{record.key_id}[/] ({record.name}).")
+
+
+def main() -> None:
+    try:
+        app()
+    except (ImagegateError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None

@@ -1,0 +1,52 @@
+"""The one typed configuration object, read from the environment on first use.
+
+Resource names have no defaults: a function deployed without them fails its first request
+with a message naming the missing variable instead of quietly talking to another resource.
+"""
+
+import os
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Lambda refuses a buffered response over 6 MB (6,291,556 bytes). Headers and the proxy
+# envelope need room too, so JSON bodies are held a little under it.
+LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556
+DEFAULT_MAX_RESPONSE_BYTES = 6_000_000
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IMAGEGATE_", frozen=True, extra="ignore")
+
+    keys_table: Annotated[str, Field(min_length=3, description="DynamoDB table of API keys")]
+    images_bucket: Annotated[str, Field(min_length=3, description="S3 bucket for images")]
+    catalog_file: Annotated[Path, Field(description="JSON model catalog to serve")]
+    url_ttl_seconds: Annotated[
+        int, Field(ge=1, le=604_800, description="lifetime of presigned image URLs")
+    ] = 300
+    max_response_bytes: Annotated[
+        int,
+        Field(
+            ge=1024,
+            le=LAMBDA_RESPONSE_LIMIT_BYTES,
+            description="largest JSON body served; inline images beyond it get a 413",
+        ),
+    ] = DEFAULT_MAX_RESPONSE_BYTES
+
+
+@cache
+def get_settings() -> Settings:
+    # Field values come from the environment; mypy cannot see that.
+    return Settings()  # type: ignore[call-arg]
+
+
+def export_environment(variables: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> None:
+    """Set process environment for boto3 and ``Settings`` (the local stack and the CLI)."""
+    for name in drop:
+        os.environ.pop(name, None)
+    os.environ.update(variables)
+    get_settings.cache_clear()

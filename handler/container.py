@@ -1,0 +1,55 @@
+"""Builds the concrete adapters from ``Settings``, once per process.
+
+Routes reach these through ``handler.api.deps``; tests swap them with
+``app.dependency_overrides`` or by pointing the settings at local fakes and clearing caches.
+"""
+
+from functools import cache
+
+from handler.backends.preview import PreviewBackend
+from handler.config import get_settings
+from handler.core.catalog import Catalog, load_catalog
+from handler.core.generation import GenerationService
+from handler.core.ports import ImageStore, InferenceBackend, KeyStore
+from handler.stores.images import S3ImageStore
+from handler.stores.keys import DynamoDBKeyStore
+
+
+@cache
+def catalog() -> Catalog:
+    return load_catalog(get_settings().catalog_file)
+
+
+@cache
+def key_store() -> KeyStore:
+    return DynamoDBKeyStore(get_settings().keys_table)
+
+
+@cache
+def image_store() -> ImageStore:
+    settings = get_settings()
+    return S3ImageStore(settings.images_bucket, settings.url_ttl_seconds)
+
+
+@cache
+def backends() -> dict[str, InferenceBackend]:
+    return {"preview": PreviewBackend()}
+
+
+@cache
+def generation_service() -> GenerationService:
+    return GenerationService(
+        catalog=catalog(),
+        backends=backends(),
+        images=image_store(),
+        max_response_bytes=get_settings().max_response_bytes,
+    )
+
+
+def reset() -> None:
+    """Forget every cached object (tests, and the local stack after it sets the env)."""
+    from handler.stores.clients import dynamodb_client, s3_client
+
+    for factory in (catalog, key_store, image_store, backends, generation_service, get_settings,
+                    load_catalog, dynamodb_client, s3_client):
+        factory.cache_clear()

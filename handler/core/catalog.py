@@ -1,0 +1,113 @@
+"""The model catalog: which models are served, on which backend, within which limits."""
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from handler.core.errors import ModelNotFound
+
+OutputFormat = Literal["png", "jpeg", "webp"]
+Background = Literal["auto", "opaque", "transparent"]
+Quality = Literal["auto", "standard", "hd", "low", "medium", "high"]
+Style = Literal["vivid", "natural"]
+BackendName = Literal["preview"]
+
+SIZE_RE = re.compile(r"(?P<width>[1-9][0-9]{1,4})x(?P<height>[1-9][0-9]{1,4})")
+
+
+def parse_size(size: str) -> tuple[int, int] | None:
+    match = SIZE_RE.fullmatch(size)
+    return (int(match["width"]), int(match["height"])) if match else None
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IntRange(_Strict):
+    min: int
+    max: int
+    default: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min <= self.default <= self.max:
+            raise ValueError("need min <= default <= max")
+        return self
+
+
+class FloatRange(_Strict):
+    min: float
+    max: float
+    default: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        if not self.min <= self.default <= self.max:
+            raise ValueError("need min <= default <= max")
+        return self
+
+
+class CatalogModel(_Strict):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
+    backend: BackendName
+    description: str
+    owned_by: str = "imagegate"
+    created: Annotated[int, Field(ge=0, description="unix time the entry was added")]
+    sizes: Annotated[list[str], Field(min_length=1)]
+    default_size: str
+    max_n: Annotated[int, Field(ge=1, le=16)]
+    max_prompt_chars: Annotated[int, Field(ge=1)]
+    max_negative_prompt_chars: Annotated[
+        int | None, Field(ge=1, description="null: negative prompts not supported")
+    ] = None
+    steps: Annotated[IntRange | None, Field(description="null: steps not adjustable")] = None
+    guidance_scale: Annotated[FloatRange | None, Field(description="null: not adjustable")] = (
+        None
+    )
+    seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
+    output_formats: Annotated[list[OutputFormat], Field(min_length=1)]
+    backgrounds: list[Background] = Field(default_factory=lambda: ["auto", "opaque"])
+    qualities: list[Quality] = Field(default_factory=lambda: ["auto", "standard"])
+    styles: list[Style] = Field(default_factory=list)
+    backend_params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        for size in self.sizes:
+            if parse_size(size) is None:
+                raise ValueError(f"size {size!r} is not WIDTHxHEIGHT")
+        if self.default_size not in self.sizes:
+            raise ValueError(f"default_size {self.default_size!r} is not one of sizes")
+        if "png" not in self.output_formats:
+            raise ValueError("png is OpenAI's default output format and must be offered")
+        return self
+
+
+class Catalog(_Strict):
+    default_model: str
+    models: Annotated[list[CatalogModel], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        ids = [model.id for model in self.models]
+        if len(ids) != len(set(ids)):
+            raise ValueError("model ids must be unique")
+        if self.default_model not in ids:
+            raise ValueError(f"default_model {self.default_model!r} is not in models")
+        return self
+
+    def get(self, model_id: str | None) -> CatalogModel:
+        wanted = model_id or self.default_model
+        for model in self.models:
+            if model.id == wanted:
+                return model
+        raise ModelNotFound(wanted)
+
+
+@cache
+def load_catalog(path: Path) -> Catalog:
+    return Catalog.model_validate_json(path.read_bytes())

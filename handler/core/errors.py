@@ -1,0 +1,80 @@
+"""The project's exception tree.
+
+Every error a client can see is an ``ImagegateError``: it carries OpenAI's ``type``, ``code``
+and ``param``; ``handler.api.errors`` alone decides the HTTP status. Adapters translate vendor
+exceptions (botocore, httpx, replicate) into these at their boundary.
+
+    ImagegateError
+    ├── InvalidRequest          bad JSON or parameter (param names it)
+    │   └── PayloadTooLarge     body or inline result over the limits
+    ├── AuthenticationFailed    missing, malformed, unknown or revoked key
+    ├── NotFound
+    │   └── ModelNotFound
+    └── ServiceError            our side failed
+        ├── StorageError        DynamoDB or S3 did not do what was asked
+        └── BackendError        the inference backend failed
+"""
+
+from typing import ClassVar
+
+
+class ImagegateError(Exception):
+    type: ClassVar[str] = "server_error"
+    default_code: ClassVar[str | None] = None
+    # False once GPU work may have run: a blind retry would pay for it again.
+    default_should_retry: ClassVar[bool | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        should_retry: bool | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code or self.default_code
+        self.should_retry = self.default_should_retry if should_retry is None else should_retry
+
+
+class InvalidRequest(ImagegateError):
+    type = "invalid_request_error"
+    default_code = "invalid_value"
+
+
+class PayloadTooLarge(InvalidRequest):
+    default_code = "payload_too_large"
+
+
+class AuthenticationFailed(ImagegateError):
+    type = "authentication_error"
+    default_code = "invalid_api_key"
+
+
+class NotFound(ImagegateError):
+    type = "not_found_error"
+
+
+class ModelNotFound(NotFound):
+    default_code = "model_not_found"
+
+    def __init__(self, model: str):
+        super().__init__(
+            f"The model '{model}' does not exist. GET /v1/models lists the models served here.",
+            param="model",
+        )
+
+
+class ServiceError(ImagegateError):
+    type = "server_error"
+
+
+class StorageError(ServiceError):
+    default_code = "storage_error"
+
+
+class BackendError(ServiceError):
+    default_code = "backend_error"
+    default_should_retry = False

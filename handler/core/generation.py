@@ -1,0 +1,225 @@
+"""The generation service: one request in, stored or inline images out.
+
+The HTTP API, async jobs and batch lines all come through ``GenerationService.generate``.
+"""
+
+import base64
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from handler.core.catalog import Catalog, CatalogModel, parse_size
+from handler.core.errors import BackendError, InvalidRequest, PayloadTooLarge, StorageError
+from handler.core.ports import GeneratedImage, GenerationJob, ImageStore, InferenceBackend
+from handler.core.schemas import (
+    MAX_SEED,
+    GenerationRequest,
+    ImageData,
+    ImagesResponse,
+    ImagesUsage,
+)
+
+# JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
+_ENVELOPE_BYTES = 4096
+_DEFAULT_COMPRESSION = 100
+
+
+def build_job(model: CatalogModel, request: GenerationRequest, request_id: str) -> GenerationJob:
+    """Check ``request`` against what ``model`` offers and resolve every default."""
+    prompt = request.prompt
+    if not prompt.strip():
+        raise InvalidRequest("prompt must not be empty.", param="prompt")
+    if len(prompt) > model.max_prompt_chars:
+        raise InvalidRequest(
+            f"prompt is {len(prompt)} characters; {model.id} takes at most "
+            f"{model.max_prompt_chars}.",
+            param="prompt",
+        )
+    n = request.n or 1
+    if n > model.max_n:
+        raise InvalidRequest(f"n must be between 1 and {model.max_n} for {model.id}.", param="n")
+
+    size = model.default_size if request.size in (None, "auto") else request.size
+    dimensions = parse_size(size)
+    if dimensions is None or size not in model.sizes:
+        raise InvalidRequest(
+            f"Invalid size {size!r} for {model.id}. Supported sizes: "
+            f"{', '.join(model.sizes)} (or 'auto' for {model.default_size}).",
+            param="size",
+        )
+
+    output_format = request.output_format or "png"
+    _require_offered("output_format", output_format, model.output_formats, model)
+    compression = request.output_compression
+    if compression is not None and compression != _DEFAULT_COMPRESSION and output_format == "png":
+        raise InvalidRequest(
+            "output_compression applies to jpeg and webp, not png.", param="output_compression"
+        )
+    background = request.background or "auto"
+    _require_offered("background", background, model.backgrounds, model)
+    if background == "transparent" and output_format == "jpeg":
+        raise InvalidRequest(
+            "A transparent background needs output_format png or webp.", param="background"
+        )
+    quality = request.quality or "auto"
+    _require_offered("quality", quality, model.qualities, model)
+    if request.style is not None:
+        _require_offered("style", request.style, model.styles, model)
+
+    return GenerationJob(
+        request_id=request_id,
+        model=model,
+        prompt=prompt,
+        negative_prompt=_negative_prompt(model, request.negative_prompt),
+        width=dimensions[0],
+        height=dimensions[1],
+        seeds=_seeds(model, request.seed, n),
+        steps=_steps(model, request),
+        guidance_scale=_guidance(model, request.guidance_scale),
+        output_format=output_format,
+        output_compression=_DEFAULT_COMPRESSION if compression is None else compression,
+        background=background,
+        quality=quality,
+    )
+
+
+def _require_offered(param: str, value: str, offered: Sequence[str], model: CatalogModel) -> None:
+    if value not in offered:
+        choices = ", ".join(offered) if offered else "none"
+        raise InvalidRequest(
+            f"{param} {value!r} is not offered by {model.id} (offered: {choices}).", param=param
+        )
+
+
+def _negative_prompt(model: CatalogModel, negative_prompt: str | None) -> str | None:
+    if negative_prompt is None:
+        return None
+    limit = model.max_negative_prompt_chars
+    if limit is None:
+        raise InvalidRequest(
+            f"{model.id} does not take a negative_prompt.", param="negative_prompt"
+        )
+    if len(negative_prompt) > limit:
+        raise InvalidRequest(
+            f"negative_prompt takes at most {limit} characters for {model.id}.",
+            param="negative_prompt",
+        )
+    return negative_prompt
+
+
+def _seeds(model: CatalogModel, seed: int | None, n: int) -> tuple[int, ...]:
+    if seed is None:
+        return tuple(secrets.randbelow(MAX_SEED + 1) for _ in range(n))
+    if not model.seed:
+        raise InvalidRequest(f"{model.id} does not take a seed.", param="seed")
+    return tuple((seed + i) % (MAX_SEED + 1) for i in range(n))
+
+
+def _steps(model: CatalogModel, request: GenerationRequest) -> int | None:
+    steps, alias = request.steps, request.num_inference_steps
+    if steps is not None and alias is not None and steps != alias:
+        raise InvalidRequest(
+            "steps and num_inference_steps are the same parameter; send one of them.",
+            param="num_inference_steps",
+        )
+    param = "steps" if steps is not None else "num_inference_steps"
+    wanted = steps if steps is not None else alias
+    if model.steps is None:
+        if wanted is not None:
+            raise InvalidRequest(f"{model.id} does not take {param}.", param=param)
+        return None
+    if wanted is None:
+        return model.steps.default
+    if not model.steps.min <= wanted <= model.steps.max:
+        raise InvalidRequest(
+            f"{param} must be between {model.steps.min} and {model.steps.max} for {model.id}.",
+            param=param,
+        )
+    return wanted
+
+
+def _guidance(model: CatalogModel, wanted: float | None) -> float | None:
+    limits = model.guidance_scale
+    if limits is None:
+        if wanted is not None:
+            raise InvalidRequest(
+                f"{model.id} does not take guidance_scale.", param="guidance_scale"
+            )
+        return None
+    if wanted is None:
+        return limits.default
+    if not limits.min <= wanted <= limits.max:
+        raise InvalidRequest(
+            f"guidance_scale must be between {limits.min} and {limits.max} for {model.id}.",
+            param="guidance_scale",
+        )
+    return wanted
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationService:
+    catalog: Catalog
+    backends: Mapping[str, InferenceBackend]
+    images: ImageStore
+    max_response_bytes: int
+    clock: Callable[[], float] = time.time
+
+    def generate(self, request: GenerationRequest, *, request_id: str) -> ImagesResponse:
+        model = self.catalog.get(request.model)
+        job = build_job(model, request, request_id)
+        created = int(self.clock())
+        generated = self.backends[model.backend].generate(job)
+        if not generated:
+            raise BackendError(f"{model.id} returned no images.")
+        if request.response_format == "b64_json":
+            data = self._inline(generated)
+        else:
+            data = self._stored(generated, prefix=_object_prefix(created, request_id))
+        return ImagesResponse(
+            id=request_id,
+            created=created,
+            model=model.id,
+            size=f"{job.width}x{job.height}",
+            quality=job.quality,
+            background=job.background,
+            output_format=job.output_format,
+            data=data,
+            usage=ImagesUsage(images=len(data)),
+        )
+
+    def _stored(self, generated: Sequence[GeneratedImage], prefix: str) -> list[ImageData]:
+        try:
+            keys = self.images.put_images(prefix, generated)
+        except StorageError as exc:
+            raise StorageError(
+                "The images were generated but could not be stored.", should_retry=False
+            ) from exc
+        return [
+            ImageData(url=self.images.presign(key), seed=image.seed, revised_prompt=image.revised_prompt)
+            for key, image in zip(keys, generated, strict=True)
+        ]
+
+    def _inline(self, generated: Sequence[GeneratedImage]) -> list[ImageData]:
+        # base64 is 4 bytes per 3; refuse before building a body Lambda could not return.
+        inline_bytes = sum(4 * ((len(image.data) + 2) // 3) for image in generated)
+        if inline_bytes + _ENVELOPE_BYTES > self.max_response_bytes:
+            raise PayloadTooLarge(
+                f"The {len(generated)} image(s) come to {inline_bytes / 1e6:.1f} MB as base64, "
+                f"over the {self.max_response_bytes / 1e6:.1f} MB response limit. Ask for "
+                "response_format 'url', a smaller n or size, or output_format jpeg or webp.",
+                param="response_format",
+            )
+        return [
+            ImageData(
+                b64_json=base64.b64encode(image.data).decode("ascii"),
+                seed=image.seed,
+                revised_prompt=image.revised_prompt,
+            )
+            for image in generated
+        ]
+
+
+def _object_prefix(created: int, request_id: str) -> str:
+    """``images/YYYY/MM/DD/<request id>``: one request's images side by side, by day."""
+    return f"images/{time.strftime('%Y/%m/%d', time.gmtime(created))}/{request_id}"

@@ -1,0 +1,85 @@
+"""The OpenAI-compatible request and response bodies of image generation.
+
+They are the contract of the HTTP API, of async jobs and of batch lines alike. Limits that
+depend on the model (sizes, n, steps, prompt length) are checked against the catalog by
+``handler.core.generation``; these models hold what is true of every model.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handler.core.catalog import Background, OutputFormat, Quality, Style
+
+MAX_SEED = 2**32 - 1
+
+
+class GenerationRequest(BaseModel):
+    """Body of ``POST /v1/images/generations``."""
+
+    # strict: "2" is not an int, and a typo in a parameter name is an error, not a default.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    prompt: Annotated[str, Field(description="What to draw. Limits depend on the model.")]
+    model: Annotated[str | None, Field(description="Model id; the catalog default if absent.")] = (
+        None
+    )
+    n: Annotated[int | None, Field(ge=1, description="How many images (model's max_n).")] = 1
+    size: Annotated[
+        str | None, Field(description="WIDTHxHEIGHT from the model's sizes, or 'auto'.")
+    ] = "auto"
+    quality: Quality | None = None
+    response_format: Annotated[
+        Literal["url", "b64_json"] | None,
+        Field(description="'url' (presigned, short-lived) or 'b64_json' inline."),
+    ] = "url"
+    output_format: OutputFormat | None = "png"
+    output_compression: Annotated[
+        int | None, Field(ge=0, le=100, description="0-100, for jpeg and webp.")
+    ] = None
+    background: Background | None = None
+    style: Style | None = None
+    moderation: Literal["auto", "low"] | None = None
+    user: Annotated[str | None, Field(max_length=256, description="End-user id.")] = None
+    seed: Annotated[
+        int | None, Field(ge=0, le=MAX_SEED, description="Image i gets seed + i.")
+    ] = None
+    steps: Annotated[int | None, Field(ge=1, description="Denoising steps.")] = None
+    num_inference_steps: Annotated[int | None, Field(ge=1, description="Alias of steps.")] = None
+    guidance_scale: Annotated[float | None, Field(ge=0, description="Prompt adherence.")] = None
+    negative_prompt: Annotated[str | None, Field(description="What not to draw.")] = None
+
+
+class ImageData(BaseModel):
+    url: str | None = None
+    b64_json: str | None = None
+    revised_prompt: str | None = None
+    seed: int
+
+
+class InputTokensDetails(BaseModel):
+    text_tokens: int = 0
+    image_tokens: int = 0
+
+
+class ImagesUsage(BaseModel):
+    """OpenAI's usage block (tokens do not apply here and stay 0) plus the image count."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    input_tokens_details: InputTokensDetails = Field(default_factory=InputTokensDetails)
+    images: int
+
+
+class ImagesResponse(BaseModel):
+    id: str
+    object: Literal["image.generation"] = "image.generation"
+    created: int
+    model: str
+    size: str
+    quality: str
+    background: str
+    output_format: OutputFormat
+    data: list[ImageData]
+    usage: ImagesUsage

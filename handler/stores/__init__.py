@@ -1,0 +1,1 @@
+"""DynamoDB and S3 adapters: the only code that talks to AWS storage."""

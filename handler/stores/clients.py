@@ -1,0 +1,39 @@
+"""Cached boto3 clients with explicit timeouts and retries.
+
+boto3 finds region, credentials and endpoint (``AWS_ENDPOINT_URL``, set by the local stack)
+in the standard places. Clients are built on first use, never at import.
+"""
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_s3.client import S3Client
+
+_RETRIES = {"max_attempts": 3, "mode": "standard"}
+
+
+@cache
+def dynamodb_client() -> "DynamoDBClient":
+    return boto3.client(
+        "dynamodb", config=Config(connect_timeout=2, read_timeout=5, retries=_RETRIES)  # type: ignore[arg-type]
+    )
+
+
+@cache
+def s3_client() -> "S3Client":
+    # Presigned URLs must be SigV4: X-Amz-Expires is honoured, SigV2 URLs are refused in most
+    # regions.
+    return boto3.client(
+        "s3",
+        config=Config(
+            signature_version="s3v4",
+            connect_timeout=2,
+            read_timeout=10,
+            retries=_RETRIES,  # type: ignore[arg-type]
+        ),
+    )

@@ -1,0 +1,55 @@
+"""Generated images in a private S3 bucket, handed out as presigned GET URLs."""
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.errors import StorageError
+from handler.core.ports import GeneratedImage
+from handler.stores.clients import s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
+_MAX_PARALLEL_PUTS = 8
+
+
+class S3ImageStore:
+    def __init__(self, bucket: str, url_ttl_seconds: int, client: "S3Client | None" = None):
+        self._bucket = bucket
+        self._ttl = url_ttl_seconds
+        self._client = client or s3_client()
+
+    def put_images(self, prefix: str, images: Sequence[GeneratedImage]) -> list[str]:
+        keys = [
+            f"{prefix}/{index}.{_EXTENSIONS[image.output_format]}"
+            for index, image in enumerate(images)
+        ]
+        # boto3 clients are thread-safe; n puts in parallel cost one put's latency.
+        with ThreadPoolExecutor(max_workers=min(len(images), _MAX_PARALLEL_PUTS) or 1) as pool:
+            list(pool.map(self._put, keys, images))
+        return keys
+
+    def _put(self, key: str, image: GeneratedImage) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=key,
+                Body=image.data,
+                ContentType=CONTENT_TYPES[image.output_format],
+                Metadata={"seed": str(image.seed), "size": f"{image.width}x{image.height}"},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not store the generated image.") from exc
+
+    def presign(self, key: str) -> str:
+        # Signing is local (no request), so it cannot fail on the network.
+        return self._client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": key},
+            ExpiresIn=self._ttl,
+        )
