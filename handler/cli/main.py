@@ -3,6 +3,8 @@
 import json
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +75,16 @@ def dev(
         (state_dir / "local.json").unlink(missing_ok=True)
 
 
+@contextmanager
+def _reported() -> Iterator[None]:
+    """An operator sees one line saying what went wrong, not a traceback."""
+    try:
+        yield
+    except (ImagegateError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
 def _key_store(local: bool, stack: str | None, table: str | None, state_dir: Path) -> KeyStore:
     if sum((local, stack is not None, table is not None)) != 1:
         raise typer.BadParameter("Say which keys table: --local, --stack NAME or --table NAME.")
@@ -106,7 +118,8 @@ def keys_create(
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Create a key. Its plaintext is printed once and stored nowhere."""
-    new = issue_key(_key_store(local, stack, table, state_dir), name, now=int(time.time()))
+    with _reported():
+        new = issue_key(_key_store(local, stack, table, state_dir), name, now=int(time.time()))
     if as_json:
         typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
         return
@@ -123,7 +136,8 @@ def keys_list(
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """List keys (ids and names; secrets are never stored)."""
-    records = _key_store(local, stack, table, state_dir).list()
+    with _reported():
+        records = _key_store(local, stack, table, state_dir).list()
     rows = [
         {"key_id": r.key_id, "name": r.name, "status": r.status, "created_at": r.created_at,
          "revoked_at": r.revoked_at}
@@ -148,14 +162,11 @@ def keys_revoke(
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Revoke a key: its next request gets 401."""
-    key_id = parse_key(key).key_id if key.startswith("ig_") else key
-    record = _key_store(local, stack, table, state_dir).revoke(key_id, at=int(time.time()))
+    with _reported():
+        key_id = parse_key(key).key_id if key.startswith("ig_") else key
+        record = _key_store(local, stack, table, state_dir).revoke(key_id, at=int(time.time()))
     err.print(f"Revoked key [bold]{record.key_id}[/] ({record.name}).")
 
 
 def main() -> None:
-    try:
-        app()
-    except (ImagegateError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise SystemExit(1) from None
+    app()

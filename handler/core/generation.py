@@ -66,6 +66,12 @@ def build_job(model: CatalogModel, request: GenerationRequest, request_id: str) 
     _require_offered("quality", quality, model.qualities, model)
     if request.style is not None:
         _require_offered("style", request.style, model.styles, model)
+    if request.stream:
+        raise InvalidRequest("Streaming image generation is not offered.", param="stream")
+    if request.partial_images:
+        raise InvalidRequest(
+            "partial_images needs streaming, which is not offered.", param="partial_images"
+        )
 
     return GenerationJob(
         request_id=request_id,

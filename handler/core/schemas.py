@@ -48,6 +48,12 @@ class GenerationRequest(BaseModel):
     num_inference_steps: Annotated[int | None, Field(ge=1, description="Alias of steps.")] = None
     guidance_scale: Annotated[float | None, Field(ge=0, description="Prompt adherence.")] = None
     negative_prompt: Annotated[str | None, Field(description="What not to draw.")] = None
+    stream: Annotated[bool | None, Field(description="Streaming is not offered: false only.")] = (
+        None
+    )
+    partial_images: Annotated[
+        int | None, Field(ge=0, le=3, description="Streaming previews: 0 only.")
+    ] = None
 
 
 class ImageData(BaseModel):

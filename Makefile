@@ -1,0 +1,74 @@
+# One gate: `make test` runs everything CI runs (lint, types, template checks, tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SAM_VENV := .tools/sam
+SAM := $(SAM_VENV)/bin/sam
+CLI_STAMP := $(VENV)/.installed-cli
+DEV_STAMP := $(VENV)/.installed-dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Lambda target of the API function (template.yaml: python3.13, arm64).
+LAMBDA_PYTHON := 3.13
+LAMBDA_PLATFORM := manylinux2014_aarch64
+
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: dev test lint typecheck template pytest openapi build artifact-check clean
+
+dev: $(CLI_STAMP)  ## Serve the API locally (moto + preview backend); no AWS account needed.
+	$(BIN)/imagegate dev --host $(HOST) --port $(PORT)
+
+test: lint typecheck template pytest  ## The whole suite, as CI runs it.
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+template: $(DEV_STAMP) $(SAM)
+	$(BIN)/cfn-lint template.yaml
+	$(SAM) validate --lint --region us-east-1
+
+pytest: $(DEV_STAMP)
+	$(BIN)/pytest
+
+openapi: $(DEV_STAMP)  ## Rewrite the checked-in OpenAPI document after an API change.
+	$(BIN)/python -m handler.api.openapi > handler/api/openapi.json
+
+build: $(SAM)  ## sam build, without Docker.
+	$(SAM) build --build-in-source
+
+artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
+	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction
+
+# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
+build-ApiFunction:
+	rm -rf build/wheel && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" \
+		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version $(LAMBDA_PYTHON) \
+		--only-binary=:all: --no-compile build/wheel/imagegate-*.whl
+	rm -rf "$(ARTIFACTS_DIR)/bin" "$(ARTIFACTS_DIR)/handler/cli"
+	cp infra/catalog.json "$(ARTIFACTS_DIR)/catalog.json"
+
+$(VENV)/bin/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imagegate needs Python >= 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(CLI_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[cli]'
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(CLI_STAMP)
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+
+clean:
+	rm -rf $(VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache

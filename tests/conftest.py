@@ -1,0 +1,81 @@
+"""Fixtures for the unit and integration layers.
+
+Integration tests run against moto in-process (``mock_aws``): the tables and bucket are made
+from template.yaml by the same code the local stack uses.
+"""
+
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from moto import mock_aws
+
+from handler import container
+from handler.app import create_app
+from handler.cli.template import Template, create_buckets, create_tables
+from handler.core.auth import issue_key, register_key
+from handler.observability import logger
+from handler.stores.clients import dynamodb_client, s3_client
+from tests.support import ROOT, SAMPLE_EVENT_KEY
+
+TABLES_PREFIX = "test"
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("IMAGEGATE_KEYS_TABLE", f"{TABLES_PREFIX}-keystable")
+    monkeypatch.setenv("IMAGEGATE_IMAGES_BUCKET", f"{TABLES_PREFIX}-imagesbucket")
+    monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(ROOT / "infra" / "catalog.json"))
+    container.reset()
+    yield
+    container.reset()
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    """DynamoDB and S3 (moto, in-process) with template.yaml's tables and bucket."""
+    with mock_aws():
+        template = Template.load(ROOT / "template.yaml")
+        create_tables(template, dynamodb_client(), TABLES_PREFIX)
+        create_buckets(template, s3_client(), TABLES_PREFIX)
+        yield
+
+
+@pytest.fixture
+def api_key(aws: None) -> str:
+    return issue_key(container.key_store(), "test key", now=1_700_000_000).plaintext
+
+
+@pytest.fixture
+def sample_event_key(aws: None) -> str:
+    register_key(container.key_store(), SAMPLE_EVENT_KEY, "sample events", now=1_700_000_000)
+    return SAMPLE_EVENT_KEY
+
+
+@pytest.fixture
+def client(aws: None) -> Iterator[TestClient]:
+    # raise_server_exceptions=False: unexpected errors must reach the 500 handler as in prod.
+    with TestClient(create_app(), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+@pytest.fixture
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
+    """Everything the Powertools logger writes from now on, parsed."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(logger.registered_handler, "stream", buffer)
+    return lambda: [json.loads(line) for line in buffer.getvalue().splitlines()]

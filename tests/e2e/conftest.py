@@ -1,0 +1,101 @@
+"""A running stack for the SDK tests.
+
+By default the tests start the local stack (`imagegate dev`) as a subprocess, exactly as the
+README's first command does. Set IMAGEGATE_E2E_BASE_URL and IMAGEGATE_E2E_API_KEY to run the
+same tests against a deployed stack instead.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from openai import OpenAI
+
+from tests.support import ROOT
+
+STARTUP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Stack:
+    base_url: str
+    api_key: str
+    # Credentials the stack signs URLs with, where the tests know them (the local stack).
+    signing_keys: tuple[str, str] | None
+    state_dir: Path | None
+
+    def client(self, api_key: str | None = None) -> OpenAI:
+        return OpenAI(base_url=self.base_url, api_key=api_key or self.api_key, max_retries=0)
+
+
+class LocalStackProcess:
+    """`imagegate dev --port 0` in a subprocess; stdout drained so it never blocks."""
+
+    def __init__(self, state_dir: Path):
+        command = [str(Path(sys.executable).parent / "imagegate"), "dev", "--port", "0",
+                   "--state-dir", str(state_dir)]
+        self.stderr = (state_dir.parent / f"{state_dir.name}.stderr").open("w")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.stderr, text=True
+        )
+        self.values: dict[str, str] = {}
+        self._ready = threading.Event()
+        self._drainer = threading.Thread(target=self._drain, daemon=True)
+        self._drainer.start()
+
+    def _drain(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            name, sep, value = line.strip().partition("=")
+            if sep and name in ("IMAGEGATE_BASE_URL", "IMAGEGATE_API_KEY"):
+                self.values[name] = value
+                if len(self.values) == 2:
+                    self._ready.set()
+        self._ready.set()  # exited: let the waiter see it
+
+    def wait_ready(self) -> dict[str, str]:
+        if not self._ready.wait(STARTUP_SECONDS) or len(self.values) != 2:
+            self.stop()
+            log = Path(self.stderr.name).read_text()
+            raise RuntimeError(f"local stack did not start:\n{log}")
+        return self.values
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._drainer.join(timeout=15)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        self.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    base_url = os.environ.get("IMAGEGATE_E2E_BASE_URL")
+    if base_url:
+        yield Stack(base_url, os.environ["IMAGEGATE_E2E_API_KEY"], None, None)
+        return
+    state_dir = tmp_path_factory.mktemp("local-stack") / "state"
+    process = LocalStackProcess(state_dir)
+    try:
+        values = process.wait_ready()
+        yield Stack(values["IMAGEGATE_BASE_URL"], values["IMAGEGATE_API_KEY"],
+                    ("testing", "testing"), state_dir)
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def local_stack(stack: Stack) -> Stack:
+    if stack.state_dir is None:
+        pytest.skip("needs the local stack (IMAGEGATE_E2E_BASE_URL points elsewhere)")
+    return stack

@@ -1,0 +1,54 @@
+"""``imagegate keys`` against a keys table (moto), as an operator would run it."""
+
+import json
+
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from handler.cli.main import app
+
+TABLE = ["--table", "test-keystable"]
+URL = "/v1/images/generations"
+
+
+def test_create_list_revoke(client: TestClient) -> None:
+    runner = CliRunner()
+    # Given a key created from the command line
+    created = runner.invoke(app, ["keys", "create", "--name", "ci robot", *TABLE])
+    assert created.exit_code == 0, created.output
+    plaintext = created.stdout.strip().splitlines()[-1]
+    assert plaintext.startswith("ig_")
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    # Then it works, and list shows it without its secret
+    assert client.post(URL, headers=headers, json={"prompt": "a fox"}).status_code == 200
+    listed = runner.invoke(app, ["keys", "list", "--json", *TABLE])
+    [row] = json.loads(listed.stdout)
+    assert (row["name"], row["status"]) == ("ci robot", "active")
+    assert plaintext.split("_", 2)[2] not in listed.stdout
+    # When it is revoked (by its full key here; the key id works too)
+    revoked = runner.invoke(app, ["keys", "revoke", plaintext, *TABLE])
+    assert revoked.exit_code == 0, revoked.output
+    # Then its next request is refused
+    assert client.post(URL, headers=headers, json={"prompt": "a fox"}).status_code == 401
+    listed = runner.invoke(app, ["keys", "list", "--json", *TABLE])
+    assert json.loads(listed.stdout)[0]["status"] == "revoked"
+
+
+def test_create_json_output_prints_the_key_once(client: TestClient) -> None:
+    result = CliRunner().invoke(app, ["keys", "create", "--name", "a", "--json", *TABLE])
+    created = json.loads(result.stdout)
+    assert result.stdout.count(created["api_key"]) == 1
+    assert created["api_key"].startswith(f"ig_{created['key_id']}_")
+
+
+def test_revoking_an_unknown_key_fails_clearly(client: TestClient) -> None:
+    result = CliRunner().invoke(app, ["keys", "revoke", "0123456789abcdef", *TABLE])
+    assert result.exit_code == 1
+    assert "No API key with id 0123456789abcdef" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_target_is_required(client: TestClient) -> None:
+    result = CliRunner().invoke(app, ["keys", "list"])
+    assert result.exit_code == 2
+    assert "--local" in result.output

@@ -1,0 +1,95 @@
+"""The Lambda entry point, driven with the sample events in events/."""
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from handler.main import api_handler
+from handler.core.keys import hash_secret, parse_key
+from tests.support import SAMPLE_EVENT_KEY, assert_error, load_event, open_image
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "imagegate-ApiFunction"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imagegate-api"
+    aws_request_id: str = "5b1e7c2a-0000-4000-8000-000000000001"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def _invoke(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    event = load_event(name)
+    response = api_handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+    return event, response
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_generate_with_url(log_lines: Callable[[], list[dict[str, Any]]]) -> None:
+    event, response = _invoke("api_generate_url")
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    # The API Gateway request id is the response id, the header and the log correlation id.
+    request_id = event["requestContext"]["requestId"]
+    assert response["headers"]["x-request-id"] == body["id"] == request_id
+    assert [item["seed"] for item in body["data"]] == [42, 43]
+    assert all("X-Amz-Expires=300" in item["url"] for item in body["data"])
+    generated = next(line for line in log_lines() if line["message"] == "images generated")
+    assert generated["correlation_id"] == request_id
+    assert generated["function_name"] == "imagegate-ApiFunction"
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_generate_with_b64_json() -> None:
+    _, response = _invoke("api_generate_b64")
+    assert response["statusCode"] == 200
+    assert not response["isBase64Encoded"]
+    [item] = json.loads(response["body"])["data"]
+    image = open_image(base64.b64decode(item["b64_json"]))
+    assert (image.size, image.format, item["seed"]) == ((256, 256), "WEBP", 7)
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_bad_key() -> None:
+    event, response = _invoke("api_bad_key")
+    assert response["statusCode"] == 401
+    assert response["headers"]["x-request-id"] == event["requestContext"]["requestId"]
+    assert_error(json.loads(response["body"]), type_="authentication_error", param=None,
+                 code="invalid_api_key")
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_bad_body() -> None:
+    _, response = _invoke("api_bad_body")
+    assert response["statusCode"] == 400
+    assert_error(json.loads(response["body"]), type_="invalid_request_error", param=None,
+                 code="invalid_json")
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_status_metrics_are_emitted(capsys: pytest.CaptureFixture[str]) -> None:
+    _invoke("api_bad_key")
+    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+               if '"_aws"' in line]
+    names = {m["Name"] for blob in emitted for d in blob["_aws"]["CloudWatchMetrics"]
+             for m in d["Metrics"]}
+    assert "Http4xx" in names
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_no_log_line_holds_a_key_secret_or_its_hash(
+    log_lines: Callable[[], list[dict[str, Any]]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = parse_key(SAMPLE_EVENT_KEY).secret
+    for name in ("api_generate_url", "api_generate_b64", "api_bad_key", "api_bad_body"):
+        _invoke(name)
+    written = json.dumps(log_lines()) + capsys.readouterr().out
+    assert "request failed" in written  # the failures were logged...
+    for leaked in (secret, hash_secret(secret), "x" * 43, SAMPLE_EVENT_KEY):
+        assert leaked not in written  # ...without the key

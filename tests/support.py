@@ -1,0 +1,60 @@
+"""Helpers shared by the test layers."""
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from botocore.auth import S3SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+EVENTS = ROOT / "events"
+# The key the sample events in events/ carry (see events/README.md).
+SAMPLE_EVENT_KEY = "ig_5a3b1e0000000001_sample0000000000000000000000000000000000000"
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+def load_event(name: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    return event
+
+
+def open_image(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def assert_error(body: Any, *, type_: str, param: str | None, code: str | None) -> None:
+    """OpenAI's envelope: all four keys, nothing FastAPI-shaped."""
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}, error
+    assert error["message"]
+    assert (error["type"], error["param"], error["code"]) == (type_, param, code), error
+
+
+def recompute_presigned_signature(url: str, access_key: str, secret_key: str) -> str:
+    """Sign the URL's request again with botocore, from its own X-Amz-* parameters."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    query.pop("X-Amz-Signature")
+    _, date, region, service, _ = query["X-Amz-Credential"].split("/")
+    auth = S3SigV4QueryAuth(
+        Credentials(access_key, secret_key), service, region, expires=int(query["X-Amz-Expires"])
+    )
+    request = AWSRequest(
+        method="GET", url=urlunsplit(parts._replace(query=urlencode(query)))
+    )
+    request.context["timestamp"] = query["X-Amz-Date"]
+    canonical = auth.canonical_request(request)
+    signature: str = auth.signature(auth.string_to_sign(request, canonical), request)
+    return signature
+
+
+def presigned_params(url: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(url).query))

@@ -1,0 +1,58 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from handler.core.catalog import Catalog, load_catalog
+from handler.core.errors import ModelNotFound
+from tests.support import ROOT
+
+
+def _model(**overrides: Any) -> dict[str, Any]:
+    model = {
+        "id": "m",
+        "backend": "preview",
+        "description": "test",
+        "created": 0,
+        "sizes": ["512x512"],
+        "default_size": "512x512",
+        "max_n": 2,
+        "max_prompt_chars": 10,
+        "output_formats": ["png"],
+    }
+    model.update(overrides)
+    return model
+
+
+def test_shipped_catalog_is_valid_and_has_its_default() -> None:
+    catalog = load_catalog(ROOT / "infra" / "catalog.json")
+    assert catalog.get(None).id == catalog.default_model
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"default_model": "m", "models": [_model(default_size="1024x1024")]},
+        {"default_model": "m", "models": [_model(sizes=["big"], default_size="big")]},
+        {"default_model": "m", "models": [_model(), _model()]},
+        {"default_model": "other", "models": [_model()]},
+        {"default_model": "m", "models": [_model(output_formats=["webp"])]},
+        {"default_model": "m", "models": [_model(steps={"min": 5, "max": 10, "default": 1})]},
+        {"default_model": "m", "models": [_model(backend="gpu-somewhere")]},
+        {"default_model": "m", "models": [_model(surprise=1)]},
+    ],
+)
+def test_inconsistent_catalogs_are_refused(broken: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(broken))
+    with pytest.raises(ValidationError):
+        load_catalog(path)
+
+
+def test_unknown_model_is_model_not_found() -> None:
+    catalog = Catalog.model_validate({"default_model": "m", "models": [_model()]})
+    with pytest.raises(ModelNotFound) as caught:
+        catalog.get("dall-e-9")
+    assert (caught.value.param, caught.value.code) == ("model", "model_not_found")
