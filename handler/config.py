@@ -40,8 +40,7 @@ class Settings(BaseSettings):
 
 @cache
 def get_settings() -> Settings:
-    # Field values come from the environment; mypy cannot see that.
-    return Settings()  # type: ignore[call-arg]
+    return Settings()
 
 
 def export_environment(variables: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> None:

@@ -50,6 +50,15 @@ def reset() -> None:
     """Forget every cached object (tests, and the local stack after it sets the env)."""
     from handler.stores.clients import dynamodb_client, s3_client
 
-    for factory in (catalog, key_store, image_store, backends, generation_service, get_settings,
-                    load_catalog, dynamodb_client, s3_client):
+    for factory in (
+        catalog,
+        key_store,
+        image_store,
+        backends,
+        generation_service,
+        get_settings,
+        load_catalog,
+        dynamodb_client,
+        s3_client,
+    ):
         factory.cache_clear()

@@ -6,12 +6,13 @@ megabytes of base64), Metrics (flushed after the response is known).
 """
 
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
+from mangum.types import LambdaContext as MangumContext
 
 from handler.app import create_app
 from handler.observability import logger, metrics, tracer
@@ -27,7 +28,8 @@ def _asgi() -> Mangum:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    response: dict[str, Any] = _asgi()(event, context)
+    # One Lambda context object; Powertools and Mangum each type it with their own protocol.
+    response: dict[str, Any] = _asgi()(event, cast(MangumContext, context))
     status = int(response["statusCode"])
     metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
     return response

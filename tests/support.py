@@ -43,13 +43,11 @@ def recompute_presigned_signature(url: str, access_key: str, secret_key: str) ->
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     query.pop("X-Amz-Signature")
-    _, date, region, service, _ = query["X-Amz-Credential"].split("/")
+    _, _, region, service, _ = query["X-Amz-Credential"].split("/")
     auth = S3SigV4QueryAuth(
         Credentials(access_key, secret_key), service, region, expires=int(query["X-Amz-Expires"])
     )
-    request = AWSRequest(
-        method="GET", url=urlunsplit(parts._replace(query=urlencode(query)))
-    )
+    request = AWSRequest(method="GET", url=urlunsplit(parts._replace(query=urlencode(query))))
     request.context["timestamp"] = query["X-Amz-Date"]
     canonical = auth.canonical_request(request)
     signature: str = auth.signature(auth.string_to_sign(request, canonical), request)

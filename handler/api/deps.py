@@ -28,7 +28,9 @@ def get_request_id(request: Request) -> str:
     return request_id
 
 
-def get_api_key(request: Request, keys: Annotated[KeyStore, Depends(get_key_store)]) -> ApiKeyRecord:
+def get_api_key(
+    request: Request, keys: Annotated[KeyStore, Depends(get_key_store)]
+) -> ApiKeyRecord:
     return authenticate(request.headers.get("authorization"), keys)
 
 

@@ -1,5 +1,6 @@
 """The one place that turns exceptions into HTTP responses, all in OpenAI's error envelope."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -70,8 +71,14 @@ async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ImagegateError)
     status = status_of(exc)
     log = logger.warning if status < 500 else logger.error
-    log("request failed", status=status, error_type=exc.type, code=exc.code, param=exc.param,
-        cause=repr(exc.__cause__) if exc.__cause__ else None)
+    log(
+        "request failed",
+        status=status,
+        error_type=exc.type,
+        code=exc.code,
+        param=exc.param,
+        cause=repr(exc.__cause__) if exc.__cause__ else None,
+    )
     headers = {}
     if exc.should_retry is not None:
         headers["x-should-retry"] = "true" if exc.should_retry else "false"
@@ -88,15 +95,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         message = f"Invalid URL ({request.method} {request.url.path})"
-        body = ErrorBody(message=message, type="invalid_request_error", param=None,
-                         code="unknown_url")
+        body = ErrorBody(
+            message=message, type="invalid_request_error", param=None, code="unknown_url"
+        )
     elif exc.status_code == 405:
         message = f"Method {request.method} is not allowed on {request.url.path}."
-        body = ErrorBody(message=message, type="invalid_request_error", param=None,
-                         code="method_not_allowed")
+        body = ErrorBody(
+            message=message, type="invalid_request_error", param=None, code="method_not_allowed"
+        )
     else:
-        body = ErrorBody(message=str(exc.detail), type="invalid_request_error", param=None,
-                         code=None)
+        body = ErrorBody(
+            message=str(exc.detail), type="invalid_request_error", param=None, code=None
+        )
     return _envelope(request, exc.status_code, body, dict(exc.headers or {}))
 
 
@@ -111,21 +121,23 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return _envelope(request, 500, body)
 
 
-def describe_validation_error(errors: Any) -> ErrorBody:
+def describe_validation_error(errors: Sequence[Mapping[str, Any]]) -> ErrorBody:
     """OpenAI-style wording for the first problem pydantic found in a request body."""
-    first = errors[0] if errors else {"type": "missing", "loc": ("body",), "msg": ""}
-    kind, loc = first["type"], tuple(first.get("loc", ()))
+    first: Mapping[str, Any] = errors[0] if errors else {"type": "missing", "loc": ("body",)}
+    kind, loc = str(first["type"]), tuple(first.get("loc", ()))
     if loc and loc[0] == "body":
         loc = loc[1:]
     param = _param_name(loc)
     if kind == "json_invalid":
         message = "We could not parse the JSON body of your request. Send a JSON object."
-        return ErrorBody(message=message, type="invalid_request_error", param=None,
-                         code="invalid_json")
+        return ErrorBody(
+            message=message, type="invalid_request_error", param=None, code="invalid_json"
+        )
     if param is None:
         message = "The request body must be a JSON object (Content-Type: application/json)."
-        return ErrorBody(message=message, type="invalid_request_error", param=None,
-                         code="invalid_body")
+        return ErrorBody(
+            message=message, type="invalid_request_error", param=None, code="invalid_body"
+        )
     if kind == "missing":
         message, code = f"Missing required parameter: '{param}'.", "missing_required_parameter"
     elif kind == "extra_forbidden":

@@ -56,5 +56,9 @@ def _label(draw: ImageDraw.ImageDraw, text: str, width: int, height: int) -> Non
     margin = max(4, (bottom - top) // 2)
     box_top = height - (bottom - top) - 2 * margin
     draw.rectangle((0, box_top, width, height), fill=(0, 0, 0, 150))
-    draw.text(((width - (right - left)) // 2, box_top + margin - top), text, font=font,
-              fill=(255, 255, 255, 255))
+    draw.text(
+        ((width - (right - left)) // 2, box_top + margin - top),
+        text,
+        font=font,
+        fill=(255, 255, 255, 255),
+    )

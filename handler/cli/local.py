@@ -73,9 +73,7 @@ def start_aws(port: int = 0) -> "ThreadedMotoServer":
     return server
 
 
-def provision(
-    aws_endpoint_url: str, template_path: Path, catalog_path: Path
-) -> LocalStack:
+def provision(aws_endpoint_url: str, template_path: Path, catalog_path: Path) -> LocalStack:
     """Create the template's tables and buckets; return the API function's environment."""
     bootstrap = LocalStack(aws_endpoint_url, REGION, {})
     bootstrap.activate()

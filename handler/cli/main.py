@@ -63,8 +63,10 @@ def dev(
         api_key = ensure_dev_key(state_dir)
         listener = socket.create_server((host, port), reuse_port=False)
         bound_port = listener.getsockname()[1]
-        err.print(f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
-                  "backend 'preview' (a stand-in picture, not a model).")
+        err.print(
+            f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
+            "backend 'preview' (a stand-in picture, not a model)."
+        )
         # Two lines for scripts, on stdout, once the port accepts connections.
         typer.echo(f"IMAGEGATE_BASE_URL=http://{host}:{bound_port}/v1")
         typer.echo(f"IMAGEGATE_API_KEY={api_key}")
@@ -139,8 +141,13 @@ def keys_list(
     with _reported():
         records = _key_store(local, stack, table, state_dir).list()
     rows = [
-        {"key_id": r.key_id, "name": r.name, "status": r.status, "created_at": r.created_at,
-         "revoked_at": r.revoked_at}
+        {
+            "key_id": r.key_id,
+            "name": r.name,
+            "status": r.status,
+            "created_at": r.created_at,
+            "revoked_at": r.revoked_at,
+        }
         for r in records
     ]
     if as_json:

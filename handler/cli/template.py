@@ -53,7 +53,9 @@ class Template:
     def function_environment(self, function: str, names: dict[str, str]) -> dict[str, str]:
         """The function's environment variables, with !Ref resolved to local ``names``."""
         variables = dict(
-            self.body.get("Globals", {}).get("Function", {}).get("Environment", {})
+            self.body.get("Globals", {})
+            .get("Function", {})
+            .get("Environment", {})
             .get("Variables", {})
         )
         properties = self.body["Resources"][function]["Properties"]
@@ -114,8 +116,9 @@ def create_buckets(template: Template, client: "S3Client", prefix: str) -> dict[
                 }
                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]
+            configuration: Any = {"Rules": rules}
             client.put_bucket_encryption(
-                Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules}
+                Bucket=name, ServerSideEncryptionConfiguration=configuration
             )
         lifecycle = props.get("LifecycleConfiguration", {}).get("Rules", [])
         if lifecycle:

@@ -1,8 +1,14 @@
 """Who is calling: the bearer key checked against the key store."""
 
 from handler.core.errors import AuthenticationFailed
-from handler.core.keys import NewKey, generate_key, hash_secret, parse_authorization, parse_key
-from handler.core.keys import secret_matches
+from handler.core.keys import (
+    NewKey,
+    generate_key,
+    hash_secret,
+    parse_authorization,
+    parse_key,
+    secret_matches,
+)
 from handler.core.ports import ApiKeyRecord, KeyStore
 
 _UNKNOWN = "Incorrect API key provided. Check the key, or create one with `imagegate keys create`."

@@ -65,14 +65,12 @@ class CatalogModel(_Strict):
         int | None, Field(ge=1, description="null: negative prompts not supported")
     ] = None
     steps: Annotated[IntRange | None, Field(description="null: steps not adjustable")] = None
-    guidance_scale: Annotated[FloatRange | None, Field(description="null: not adjustable")] = (
-        None
-    )
+    guidance_scale: Annotated[FloatRange | None, Field(description="null: not adjustable")] = None
     seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
     output_formats: Annotated[list[OutputFormat], Field(min_length=1)]
-    backgrounds: list[Background] = Field(default_factory=lambda: ["auto", "opaque"])
-    qualities: list[Quality] = Field(default_factory=lambda: ["auto", "standard"])
-    styles: list[Style] = Field(default_factory=list)
+    backgrounds: tuple[Background, ...] = ("auto", "opaque")
+    qualities: tuple[Quality, ...] = ("auto", "standard")
+    styles: tuple[Style, ...] = ()
     backend_params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

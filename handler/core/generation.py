@@ -202,7 +202,9 @@ class GenerationService:
                 "The images were generated but could not be stored.", should_retry=False
             ) from exc
         return [
-            ImageData(url=self.images.presign(key), seed=image.seed, revised_prompt=image.revised_prompt)
+            ImageData(
+                url=self.images.presign(key), seed=image.seed, revised_prompt=image.revised_prompt
+            )
             for key, image in zip(keys, generated, strict=True)
         ]
 

@@ -41,9 +41,9 @@ class GenerationRequest(BaseModel):
     style: Style | None = None
     moderation: Literal["auto", "low"] | None = None
     user: Annotated[str | None, Field(max_length=256, description="End-user id.")] = None
-    seed: Annotated[
-        int | None, Field(ge=0, le=MAX_SEED, description="Image i gets seed + i.")
-    ] = None
+    seed: Annotated[int | None, Field(ge=0, le=MAX_SEED, description="Image i gets seed + i.")] = (
+        None
+    )
     steps: Annotated[int | None, Field(ge=1, description="Denoising steps.")] = None
     num_inference_steps: Annotated[int | None, Field(ge=1, description="Alias of steps.")] = None
     guidance_scale: Annotated[float | None, Field(ge=0, description="Prompt adherence.")] = None

@@ -5,7 +5,7 @@ in the standard places. Clients are built on first use, never at import.
 """
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
@@ -14,26 +14,23 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
-_RETRIES = {"max_attempts": 3, "mode": "standard"}
+
+def _config(read_timeout: int, **options: Any) -> Config:
+    return Config(
+        connect_timeout=2,
+        read_timeout=read_timeout,
+        retries={"max_attempts": 3, "mode": "standard"},
+        **options,
+    )
 
 
 @cache
 def dynamodb_client() -> "DynamoDBClient":
-    return boto3.client(
-        "dynamodb", config=Config(connect_timeout=2, read_timeout=5, retries=_RETRIES)  # type: ignore[arg-type]
-    )
+    return boto3.client("dynamodb", config=_config(read_timeout=5))
 
 
 @cache
 def s3_client() -> "S3Client":
     # Presigned URLs must be SigV4: X-Amz-Expires is honoured, SigV2 URLs are refused in most
     # regions.
-    return boto3.client(
-        "s3",
-        config=Config(
-            signature_version="s3v4",
-            connect_timeout=2,
-            read_timeout=10,
-            retries=_RETRIES,  # type: ignore[arg-type]
-        ),
-    )
+    return boto3.client("s3", config=_config(read_timeout=10, signature_version="s3v4"))

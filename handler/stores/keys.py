@@ -59,7 +59,9 @@ class DynamoDBKeyStore:
             attributes = self._client.update_item(
                 TableName=self._table,
                 Key={"key_id": {"S": key_id}},
-                UpdateExpression="SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)",
+                UpdateExpression=(
+                    "SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)"
+                ),
                 ConditionExpression="attribute_exists(key_id)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues={":revoked": {"S": "revoked"}, ":at": {"N": str(at)}},

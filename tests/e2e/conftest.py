@@ -37,8 +37,14 @@ class LocalStackProcess:
     """`imagegate dev --port 0` in a subprocess; stdout drained so it never blocks."""
 
     def __init__(self, state_dir: Path):
-        command = [str(Path(sys.executable).parent / "imagegate"), "dev", "--port", "0",
-                   "--state-dir", str(state_dir)]
+        command = [
+            str(Path(sys.executable).parent / "imagegate"),
+            "dev",
+            "--port",
+            "0",
+            "--state-dir",
+            str(state_dir),
+        ]
         self.stderr = (state_dir.parent / f"{state_dir.name}.stderr").open("w")
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.stderr, text=True
@@ -88,8 +94,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     process = LocalStackProcess(state_dir)
     try:
         values = process.wait_ready()
-        yield Stack(values["IMAGEGATE_BASE_URL"], values["IMAGEGATE_API_KEY"],
-                    ("testing", "testing"), state_dir)
+        yield Stack(
+            values["IMAGEGATE_BASE_URL"],
+            values["IMAGEGATE_API_KEY"],
+            ("testing", "testing"),
+            state_dir,
+        )
     finally:
         process.stop()
 

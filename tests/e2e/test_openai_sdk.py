@@ -4,6 +4,7 @@ import base64
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -27,6 +28,7 @@ def test_url_results_download_as_images_of_the_asked_size(stack: Stack) -> None:
         model="imagegate-preview", prompt="a lighthouse at dusk", size="1024x1024", n=2
     )
     # Then each URL downloads, within its 300 s, as a 1024x1024 PNG
+    assert result.data is not None
     assert len(result.data) == 2
     for image in result.data:
         assert image.url is not None
@@ -45,14 +47,15 @@ def test_url_results_download_as_images_of_the_asked_size(stack: Stack) -> None:
 @pytest.mark.parametrize(
     ("size", "output_format"), [("512x512", "webp"), ("1536x1024", "jpeg"), ("256x256", "png")]
 )
-def test_b64_json_results_decode(stack: Stack, size: str, output_format: str) -> None:
+def test_b64_json_results_decode(stack: Stack, size: Any, output_format: Any) -> None:
     result = stack.client().images.generate(
         prompt="a lighthouse at dusk",
-        size=size,  # type: ignore[arg-type]
+        size=size,
         response_format="b64_json",
-        output_format=output_format,  # type: ignore[arg-type]
+        output_format=output_format,
         extra_body={"seed": 1234, "negative_prompt": "fog"},
     )
+    assert result.data is not None
     [image] = result.data
     assert image.b64_json is not None
     decoded = open_image(base64.b64decode(image.b64_json))
@@ -69,7 +72,7 @@ def test_a_bad_key_is_an_authentication_error(stack: Stack) -> None:
 
 def test_a_bad_size_is_a_bad_request_naming_size(stack: Stack) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        stack.client().images.generate(prompt="a lighthouse", size="1000x1000")  # type: ignore[arg-type]
+        stack.client().images.generate(prompt="a lighthouse", size="1000x1000")
     assert caught.value.param == "size"
     assert caught.value.type == "invalid_request_error"
 
@@ -90,12 +93,25 @@ def test_models_and_request_ids(stack: Stack) -> None:
 def test_keys_created_from_the_cli_work_on_the_running_stack(local_stack: Stack) -> None:
     assert local_stack.state_dir is not None
     created = subprocess.run(
-        [str(Path(sys.executable).parent / "imagegate"), "keys", "create", "--name", "e2e",
-         "--local", "--state-dir", str(local_stack.state_dir)],
-        cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
+        [
+            str(Path(sys.executable).parent / "imagegate"),
+            "keys",
+            "create",
+            "--name",
+            "e2e",
+            "--local",
+            "--state-dir",
+            str(local_stack.state_dir),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     new_key = created.stdout.strip().splitlines()[-1]
     result = local_stack.client(api_key=new_key).images.generate(prompt="x", size="256x256")
+    assert result.data is not None
     assert len(result.data) == 1
 
 
@@ -105,8 +121,11 @@ def test_a_restarted_stack_reuses_its_dev_key(tmp_path: Path) -> None:
         process = LocalStackProcess(tmp_path / "state")
         try:
             values = process.wait_ready()
-            client = openai.OpenAI(base_url=values["IMAGEGATE_BASE_URL"],
-                                   api_key=values["IMAGEGATE_API_KEY"], max_retries=0)
+            client = openai.OpenAI(
+                base_url=values["IMAGEGATE_BASE_URL"],
+                api_key=values["IMAGEGATE_API_KEY"],
+                max_retries=0,
+            )
             assert client.images.generate(prompt="x", size="256x256").data
             keys.append(values["IMAGEGATE_API_KEY"])
         finally:

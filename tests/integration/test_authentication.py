@@ -28,20 +28,16 @@ def _unknown_key() -> str:
 def test_missing_or_malformed_key_is_401(client: TestClient, headers: dict[str, str]) -> None:
     response = client.post(URL, headers=headers, json=BODY)
     assert response.status_code == 401
-    assert_error(response.json(), type_="authentication_error", param=None,
-                 code="invalid_api_key")
+    assert_error(response.json(), type_="authentication_error", param=None, code="invalid_api_key")
 
 
 def test_unknown_key_is_401(client: TestClient) -> None:
     response = client.post(URL, headers={"Authorization": f"Bearer {_unknown_key()}"}, json=BODY)
     assert response.status_code == 401
-    assert_error(response.json(), type_="authentication_error", param=None,
-                 code="invalid_api_key")
+    assert_error(response.json(), type_="authentication_error", param=None, code="invalid_api_key")
 
 
-def test_right_id_wrong_secret_reads_like_an_unknown_key(
-    client: TestClient, api_key: str
-) -> None:
+def test_right_id_wrong_secret_reads_like_an_unknown_key(client: TestClient, api_key: str) -> None:
     forged = api_key[: -len("abc")] + ("abc" if not api_key.endswith("abc") else "xyz")
     unknown = client.post(URL, headers={"Authorization": f"Bearer {_unknown_key()}"}, json=BODY)
     wrong = client.post(URL, headers={"Authorization": f"Bearer {forged}"}, json=BODY)
@@ -55,8 +51,7 @@ def test_revoked_key_is_401_on_its_next_request(client: TestClient, api_key: str
     container.key_store().revoke(api_key.split("_")[1], at=1_700_000_100)
     response = client.post(URL, headers=headers, json=BODY)
     assert response.status_code == 401
-    assert_error(response.json(), type_="authentication_error", param=None,
-                 code="invalid_api_key")
+    assert_error(response.json(), type_="authentication_error", param=None, code="invalid_api_key")
     assert "revoked" in response.json()["error"]["message"]
 
 
@@ -64,9 +59,7 @@ def test_models_need_a_key_too(client: TestClient) -> None:
     assert client.get("/v1/models").status_code == 401
 
 
-def test_models_list_the_catalog_in_openai_shape(
-    client: TestClient, auth: dict[str, str]
-) -> None:
+def test_models_list_the_catalog_in_openai_shape(client: TestClient, auth: dict[str, str]) -> None:
     listing = client.get("/v1/models", headers=auth).json()
     assert listing["object"] == "list"
     [model] = listing["data"]

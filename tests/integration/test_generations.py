@@ -25,6 +25,8 @@ def _signing_keys() -> tuple[str, str]:
     credentials = boto3.Session().get_credentials()
     assert credentials is not None
     frozen = credentials.get_frozen_credentials()
+    assert frozen.access_key
+    assert frozen.secret_key
     return frozen.access_key, frozen.secret_key
 
 
@@ -50,9 +52,10 @@ def test_url_result_is_a_private_object_behind_a_sigv4_url(
         params = presigned_params(item["url"])
         assert params["X-Amz-Expires"] == "300"
         assert params["X-Amz-Algorithm"] == "AWS4-HMAC-SHA256"
-        assert recompute_presigned_signature(item["url"], *_signing_keys()) == params[
-            "X-Amz-Signature"
-        ]
+        assert (
+            recompute_presigned_signature(item["url"], *_signing_keys())
+            == params["X-Amz-Signature"]
+        )
         bucket, key = _object_key(item["url"])
         assert bucket == "test-imagesbucket"
         obj = s3_client().get_object(Bucket=bucket, Key=key)
@@ -90,8 +93,12 @@ def test_b64_json_decodes_to_the_asked_size_and_format(
     response = client.post(
         URL,
         headers=auth,
-        json={"prompt": "a fox", "size": "1536x1024", "response_format": "b64_json",
-              "output_format": output_format},
+        json={
+            "prompt": "a fox",
+            "size": "1536x1024",
+            "response_format": "b64_json",
+            "output_format": output_format,
+        },
     )
     assert response.status_code == 200, response.text
     body = response.json()
@@ -102,8 +109,13 @@ def test_b64_json_decodes_to_the_asked_size_and_format(
 
 
 def test_a_seed_reproduces_the_images(client: TestClient, auth: dict[str, str]) -> None:
-    request = {"prompt": "a fox", "n": 3, "seed": 10, "size": "256x256",
-               "response_format": "b64_json"}
+    request = {
+        "prompt": "a fox",
+        "n": 3,
+        "seed": 10,
+        "size": "256x256",
+        "response_format": "b64_json",
+    }
     first = client.post(URL, headers=auth, json=request).json()
     again = client.post(URL, headers=auth, json=request).json()
     assert [d["seed"] for d in first["data"]] == [10, 11, 12]
@@ -114,7 +126,9 @@ def test_a_seed_reproduces_the_images(client: TestClient, auth: dict[str, str]) 
 def test_defaults_follow_openai(client: TestClient, auth: dict[str, str]) -> None:
     body = client.post(URL, headers=auth, json={"prompt": "a fox"}).json()
     assert (body["model"], body["size"], body["output_format"]) == (
-        "imagegate-preview", "1024x1024", "png"
+        "imagegate-preview",
+        "1024x1024",
+        "png",
     )
     assert "url" in body["data"][0]
 
@@ -130,8 +144,12 @@ def test_inline_result_over_the_lambda_limit_is_a_413(
     response = client.post(URL, headers=auth, json=request)
     # Then the answer is a clear 413, and the same request by URL still works
     assert response.status_code == 413
-    assert_error(response.json(), type_="invalid_request_error", param="response_format",
-                 code="payload_too_large")
+    assert_error(
+        response.json(),
+        type_="invalid_request_error",
+        param="response_format",
+        code="payload_too_large",
+    )
     assert "response_format 'url'" in response.json()["error"]["message"]
     assert client.post(URL, headers=auth, json={**request, "response_format": "url"}).is_success
 
@@ -142,19 +160,32 @@ BAD_BODIES: list[tuple[Any, int, str, str | None, str | None]] = [
     ('{"prompt": "a fox", "n": "2"}', 400, "invalid_request_error", "n", "invalid_type"),
     ('{"prompt": ["a fox"]}', 400, "invalid_request_error", "prompt", "invalid_type"),
     ('{"n": 1}', 400, "invalid_request_error", "prompt", "missing_required_parameter"),
-    ('{"prompt": "a fox", "model": "dall-e-9"}', 404, "not_found_error", "model",
-     "model_not_found"),
-    ('{"prompt": "a fox", "size": "1000x1000"}', 400, "invalid_request_error", "size",
-     "invalid_value"),
-    ('{"prompt": "a fox", "size": "big"}', 400, "invalid_request_error", "size",
-     "invalid_value"),
+    (
+        '{"prompt": "a fox", "model": "dall-e-9"}',
+        404,
+        "not_found_error",
+        "model",
+        "model_not_found",
+    ),
+    (
+        '{"prompt": "a fox", "size": "1000x1000"}',
+        400,
+        "invalid_request_error",
+        "size",
+        "invalid_value",
+    ),
+    ('{"prompt": "a fox", "size": "big"}', 400, "invalid_request_error", "size", "invalid_value"),
     ('{"prompt": "a fox", "n": 0}', 400, "invalid_request_error", "n", "invalid_value"),
     ('{"prompt": "a fox", "n": 11}', 400, "invalid_request_error", "n", "invalid_value"),
     ('{"prompt": ""}', 400, "invalid_request_error", "prompt", "invalid_value"),
-    ('{"prompt": "' + "x" * 4001 + '"}', 400, "invalid_request_error", "prompt",
-     "invalid_value"),
-    ('{"prompt": "a fox", "colour": "red"}', 400, "invalid_request_error", "colour",
-     "unknown_parameter"),
+    ('{"prompt": "' + "x" * 4001 + '"}', 400, "invalid_request_error", "prompt", "invalid_value"),
+    (
+        '{"prompt": "a fox", "colour": "red"}',
+        400,
+        "invalid_request_error",
+        "colour",
+        "unknown_parameter",
+    ),
 ]
 
 
@@ -168,9 +199,7 @@ def test_bad_input_gets_an_openai_error(
     param: str | None,
     code: str | None,
 ) -> None:
-    response = client.post(
-        URL, headers={**auth, "Content-Type": "application/json"}, content=body
-    )
+    response = client.post(URL, headers={**auth, "Content-Type": "application/json"}, content=body)
     assert response.status_code == status
     assert_error(response.json(), type_=type_, param=param, code=code)
     assert response.headers["x-request-id"].startswith("req_")
@@ -190,8 +219,7 @@ def test_unknown_route_and_method_use_the_envelope(
     assert_error(missing.json(), type_="invalid_request_error", param=None, code="unknown_url")
     wrong = client.get(URL, headers=auth)
     assert wrong.status_code == 405
-    assert_error(wrong.json(), type_="invalid_request_error", param=None,
-                 code="method_not_allowed")
+    assert_error(wrong.json(), type_="invalid_request_error", param=None, code="method_not_allowed")
 
 
 class _ExplodingService:

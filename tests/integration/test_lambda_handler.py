@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from handler.main import api_handler
 from handler.core.keys import hash_secret, parse_key
+from handler.main import api_handler
 from tests.support import SAMPLE_EVENT_KEY, assert_error, load_event, open_image
 
 
@@ -26,7 +26,7 @@ class FakeLambdaContext:
 
 def _invoke(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     event = load_event(name)
-    response = api_handler(event, FakeLambdaContext())  # type: ignore[arg-type]
+    response = api_handler(event, FakeLambdaContext())
     return event, response
 
 
@@ -60,25 +60,35 @@ def test_bad_key() -> None:
     event, response = _invoke("api_bad_key")
     assert response["statusCode"] == 401
     assert response["headers"]["x-request-id"] == event["requestContext"]["requestId"]
-    assert_error(json.loads(response["body"]), type_="authentication_error", param=None,
-                 code="invalid_api_key")
+    assert_error(
+        json.loads(response["body"]),
+        type_="authentication_error",
+        param=None,
+        code="invalid_api_key",
+    )
 
 
 @pytest.mark.usefixtures("sample_event_key")
 def test_bad_body() -> None:
     _, response = _invoke("api_bad_body")
     assert response["statusCode"] == 400
-    assert_error(json.loads(response["body"]), type_="invalid_request_error", param=None,
-                 code="invalid_json")
+    assert_error(
+        json.loads(response["body"]), type_="invalid_request_error", param=None, code="invalid_json"
+    )
 
 
 @pytest.mark.usefixtures("sample_event_key")
 def test_status_metrics_are_emitted(capsys: pytest.CaptureFixture[str]) -> None:
     _invoke("api_bad_key")
-    emitted = [json.loads(line) for line in capsys.readouterr().out.splitlines()
-               if '"_aws"' in line]
-    names = {m["Name"] for blob in emitted for d in blob["_aws"]["CloudWatchMetrics"]
-             for m in d["Metrics"]}
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    names = {
+        m["Name"]
+        for blob in emitted
+        for d in blob["_aws"]["CloudWatchMetrics"]
+        for m in d["Metrics"]
+    }
     assert "Http4xx" in names
 
 

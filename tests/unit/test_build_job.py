@@ -57,9 +57,16 @@ def test_defaults_are_resolved_from_the_model() -> None:
 
 
 def test_explicit_values_pass_through() -> None:
-    job = _job(size="1536x1024", n=3, seed=MAX_SEED - 1, num_inference_steps=20,
-               guidance_scale=7, output_format="webp", output_compression=60,
-               negative_prompt="blur")
+    job = _job(
+        size="1536x1024",
+        n=3,
+        seed=MAX_SEED - 1,
+        num_inference_steps=20,
+        guidance_scale=7,
+        output_format="webp",
+        output_compression=60,
+        negative_prompt="blur",
+    )
     assert (job.width, job.height) == (1536, 1024)
     assert job.seeds == (MAX_SEED - 1, MAX_SEED, 0)  # seed + i, wrapping at 2**32
     assert (job.steps, job.guidance_scale, job.output_compression) == (20, 7.0, 60)
@@ -109,7 +116,16 @@ def test_what_the_model_cannot_honour_is_a_400_naming_the_parameter(
 
 
 def test_harmless_defaults_are_accepted_everywhere() -> None:
-    job = _job(model="bare", quality="auto", background="auto", output_format="png",
-               output_compression=100, moderation="auto", user="u-1", response_format="url",
-               stream=False, partial_images=0)
+    job = _job(
+        model="bare",
+        quality="auto",
+        background="auto",
+        output_format="png",
+        output_compression=100,
+        moderation="auto",
+        user="u-1",
+        response_format="url",
+        stream=False,
+        partial_images=0,
+    )
     assert job.width == 512

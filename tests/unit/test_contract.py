@@ -13,9 +13,25 @@ def test_generation_schema_lists_every_documented_parameter() -> None:
 
     schema = json.loads(render())["components"]["schemas"]["GenerationRequest"]
     assert set(schema["properties"]) == {
-        "prompt", "model", "n", "size", "quality", "response_format", "output_format",
-        "output_compression", "background", "style", "moderation", "user", "seed", "steps",
-        "num_inference_steps", "guidance_scale", "negative_prompt", "stream", "partial_images",
+        "prompt",
+        "model",
+        "n",
+        "size",
+        "quality",
+        "response_format",
+        "output_format",
+        "output_compression",
+        "background",
+        "style",
+        "moderation",
+        "user",
+        "seed",
+        "steps",
+        "num_inference_steps",
+        "guidance_scale",
+        "negative_prompt",
+        "stream",
+        "partial_images",
     }
     assert schema["required"] == ["prompt"]
 
