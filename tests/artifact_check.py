@@ -1,0 +1,50 @@
+"""Checks a built API function artifact: what it holds, what it leaves out, how big it is.
+
+    python tests/artifact_check.py .aws-sam/build/ApiFunction
+"""
+
+import io
+import json
+import sys
+import zipfile
+from pathlib import Path
+
+# Lambda's limit for a function's unzipped code; a zip over 50 MB must go through S3,
+# which `sam deploy` does anyway.
+UNZIPPED_LIMIT = 250 * 1024 * 1024
+DEV_ONLY = ("moto", "uvicorn", "typer", "rich", "yaml", "pytest", "openai", "mypy", "ruff")
+
+
+def main(artifact: Path) -> int:
+    problems = []
+    for required in ("handler/main.py", "catalog.json", "fastapi", "mangum", "PIL"):
+        if not (artifact / required).exists():
+            problems.append(f"missing {required}")
+    if (artifact / "handler" / "cli").exists():
+        problems.append("the CLI (dev tooling) was shipped")
+    shipped = {path.name.lower() for path in artifact.iterdir()}
+    problems += [f"dev-only package {name} shipped" for name in DEV_ONLY if name in shipped]
+    native = sorted(p.name for p in artifact.rglob("*.so") if "x86_64" in p.name)
+    if native:
+        problems.append(f"x86_64 binaries in an arm64 artifact: {native[:3]}")
+    catalog = json.loads((artifact / "catalog.json").read_text())
+    files = [path for path in artifact.rglob("*") if path.is_file()]
+    unzipped = sum(path.stat().st_size for path in files)
+    if unzipped > UNZIPPED_LIMIT:
+        problems.append(f"{unzipped / 2**20:.1f} MiB unzipped is over Lambda's 250 MiB")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in files:
+            archive.write(path, path.relative_to(artifact))
+    sys.stdout.write(
+        f"{artifact}: {len(files)} files, {unzipped / 2**20:.1f} MiB unzipped, "
+        f"{len(buffer.getvalue()) / 2**20:.1f} MiB zipped, "
+        f"{len(catalog['models'])} catalog model(s)\n"
+    )
+    for problem in problems:
+        sys.stdout.write(f"problem: {problem}\n")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
