@@ -1,6 +1,6 @@
 """Checks a built API function artifact: what it holds, what it leaves out, how big it is.
 
-    python tests/artifact_check.py .aws-sam/build/ApiFunction
+python tests/artifact_check.py .aws-sam/build/ApiFunction
 """
 
 import io

@@ -53,6 +53,13 @@ def dev(
     template = PROJECT_DIR / "template.yaml"
     if not template.exists():
         raise typer.BadParameter(f"{template} not found: run from a clone of imagegate.")
+    try:
+        listener = socket.create_server((host, port))
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port.",
+            param_hint="--port",
+        ) from None
     aws = start_aws(aws_port)
     try:
         _, bound_aws_port = aws.get_host_and_port()
@@ -61,18 +68,18 @@ def dev(
         )
         stack.save(state_dir)
         api_key = ensure_dev_key(state_dir)
-        listener = socket.create_server((host, port), reuse_port=False)
         bound_port = listener.getsockname()[1]
         err.print(
             f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
             "backend 'preview' (a stand-in picture, not a model)."
         )
-        # Two lines for scripts, on stdout, once the port accepts connections.
+        # Two lines for scripts, on stdout; the socket already accepts connections.
         typer.echo(f"IMAGEGATE_BASE_URL=http://{host}:{bound_port}/v1")
         typer.echo(f"IMAGEGATE_API_KEY={api_key}")
         server = uvicorn.Server(uvicorn.Config(create_app(), log_level="info"))
         server.run(sockets=[listener])
     finally:
+        listener.close()
         aws.stop()
         (state_dir / "local.json").unlink(missing_ok=True)
 

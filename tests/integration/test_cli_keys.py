@@ -1,6 +1,8 @@
 """``imagegate keys`` against a keys table (moto), as an operator would run it."""
 
 import json
+import socket
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -52,3 +54,16 @@ def test_a_target_is_required(client: TestClient) -> None:
     result = CliRunner().invoke(app, ["keys", "list"])
     assert result.exit_code == 2
     assert "--local" in result.output
+
+
+def test_dev_on_a_busy_port_says_so(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            app,
+            ["dev", "--port", str(port), "--state-dir", str(tmp_path / "state")],
+            env={"COLUMNS": "300"},
+        )
+    assert result.exit_code == 2
+    assert "pick another --port" in result.output
+    assert not (tmp_path / "state" / "local.json").exists()
