@@ -4,17 +4,20 @@ VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
+SAM_CLI_VERSION := 1.170.0
 CLI_STAMP := $(VENV)/.installed-cli
 DEV_STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Lambda target of the API function (template.yaml: python3.13, arm64).
 LAMBDA_PYTHON := 3.13
-LAMBDA_PLATFORM := manylinux2014_aarch64
+# python3.13 runs on Amazon Linux 2023 (glibc 2.34). pip takes --platform literally, so every
+# manylinux tag that fits is named.
+LAMBDA_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint typecheck template pytest openapi build artifact-check clean
+.PHONY: dev test lint typecheck template pytest openapi build artifact-check lock clean
 
 dev: $(CLI_STAMP)  ## Serve the API locally (moto + preview backend); no AWS account needed.
 	$(BIN)/imagegate dev --host $(HOST) --port $(PORT)
@@ -48,8 +51,8 @@ artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 build-ApiFunction:
 	rm -rf build/wheel && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" \
-		--platform $(LAMBDA_PLATFORM) --implementation cp --python-version $(LAMBDA_PYTHON) \
-		--only-binary=:all: --no-compile build/wheel/imagegate-*.whl
+		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \
+		--only-binary=:all: --no-compile --constraint constraints.txt build/wheel/imagegate-*.whl
 	rm -rf "$(ARTIFACTS_DIR)/bin" "$(ARTIFACTS_DIR)/handler/cli"
 	cp infra/catalog.json "$(ARTIFACTS_DIR)/catalog.json"
 
@@ -58,17 +61,24 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(CLI_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e '.[cli]'
+$(CLI_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[cli]'
 	touch $@
 
-$(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(DEV_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $@ $(CLI_STAMP)
+
+lock:  ## Re-resolve every dependency to its newest allowed version into constraints.txt.
+	rm -rf build/lock && $(PYTHON) -m venv build/lock
+	build/lock/bin/pip install --quiet -e '.[dev]'
+	(echo "# Exact versions the tests and the Lambda artifact use. Refresh with \`make lock\`."; \
+	 build/lock/bin/pip freeze --exclude-editable | grep -v '^-e') > constraints.txt
+	rm -rf build/lock
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
-	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 
 clean:
 	rm -rf $(VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache
