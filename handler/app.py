@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from handler.api.errors import install_error_handlers
-from handler.api.middleware import RequestIdMiddleware
+from handler.api.middleware import RequestContextMiddleware
 from handler.api.routes import api_router
 
 
@@ -13,7 +13,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="OpenAI-compatible, pay-per-request image generation.",
     )
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(api_router)
     return app

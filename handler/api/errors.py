@@ -53,17 +53,7 @@ def status_of(exc: ImagegateError) -> int:
     return 500
 
 
-def _envelope(
-    request: Request,
-    status: int,
-    body: ErrorBody,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    headers = dict(headers or {})
-    # The 500 handler runs outside the request-id middleware: set the header here too.
-    request_id = getattr(request.state, "request_id", None)
-    if request_id:
-        headers["x-request-id"] = request_id
+def _envelope(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(ErrorResponse(error=body).model_dump(), status_code=status, headers=headers)
 
 
@@ -83,12 +73,12 @@ async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
     if exc.should_retry is not None:
         headers["x-should-retry"] = "true" if exc.should_retry else "false"
     body = ErrorBody(message=exc.message, type=exc.type, param=exc.param, code=exc.code)
-    return _envelope(request, status, body, headers)
+    return _envelope(status, body, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _envelope(request, 400, describe_validation_error(exc.errors()))
+    return _envelope(400, describe_validation_error(exc.errors()))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -107,18 +97,18 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         body = ErrorBody(
             message=str(exc.detail), type="invalid_request_error", param=None, code=None
         )
-    return _envelope(request, exc.status_code, body, dict(exc.headers or {}))
+    return _envelope(exc.status_code, body, dict(exc.headers or {}))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error")
+def unexpected_error_response() -> JSONResponse:
+    """A bug, not a condition: retrying will not help, and may pay for the work again."""
     body = ErrorBody(
         message="The server had an error while processing your request.",
         type="server_error",
         param=None,
         code=None,
     )
-    return _envelope(request, 500, body)
+    return _envelope(500, body, {"x-should-retry": "false"})
 
 
 def describe_validation_error(errors: Sequence[Mapping[str, Any]]) -> ErrorBody:
@@ -161,4 +151,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ImagegateError, _imagegate_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)
+    generate_openapi = app.openapi
+
+    def openapi_without_422() -> dict[str, Any]:
+        """FastAPI documents a 422 {"detail"} on every route; this API answers 400 instead."""
+        if app.openapi_schema is None:
+            schema = generate_openapi()
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    operation["responses"].pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                schema["components"]["schemas"].pop(name, None)
+        return app.openapi_schema or generate_openapi()
+
+    app.openapi = openapi_without_422  # type: ignore[method-assign]

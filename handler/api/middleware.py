@@ -1,4 +1,9 @@
-"""Gives every request an id and every response an ``x-request-id`` header."""
+"""Gives every request an id and every response an ``x-request-id`` header, and turns any
+exception nothing else handled into OpenAI's 500 envelope.
+
+Handling it here, not in Starlette's ServerErrorMiddleware, keeps the exception from being
+re-raised into Mangum, which would log it a second time outside our structured logs.
+"""
 
 from typing import Any
 from uuid import uuid4
@@ -6,8 +11,11 @@ from uuid import uuid4
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from handler.api.errors import unexpected_error_response
+from handler.observability import logger
 
-class RequestIdMiddleware:
+
+class RequestContextMiddleware:
     def __init__(self, app: ASGIApp):
         self.app = app
 
@@ -17,13 +25,22 @@ class RequestIdMiddleware:
             return
         request_id = _gateway_request_id(scope) or f"req_{uuid4().hex}"
         scope.setdefault("state", {})["request_id"] = request_id
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 MutableHeaders(scope=message)["x-request-id"] = request_id
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            logger.exception("unhandled error", request_id=request_id)
+            if response_started:
+                raise
+            await unexpected_error_response()(scope, receive, send_with_id)
 
 
 def _gateway_request_id(scope: Scope) -> str | None:

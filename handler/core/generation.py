@@ -196,16 +196,13 @@ class GenerationService:
 
     def _stored(self, generated: Sequence[GeneratedImage], prefix: str) -> list[ImageData]:
         try:
-            keys = self.images.put_images(prefix, generated)
+            urls = [self.images.presign(key) for key in self.images.put_images(prefix, generated)]
         except StorageError as exc:
             raise StorageError(
                 "The images were generated but could not be stored.", should_retry=False
             ) from exc
         return [
-            ImageData(
-                url=self.images.presign(key), seed=image.seed, revised_prompt=image.revised_prompt
-            )
-            for key, image in zip(keys, generated, strict=True)
+            ImageData(url=url, seed=image.seed) for url, image in zip(urls, generated, strict=True)
         ]
 
     def _inline(self, generated: Sequence[GeneratedImage]) -> list[ImageData]:
@@ -219,11 +216,7 @@ class GenerationService:
                 param="response_format",
             )
         return [
-            ImageData(
-                b64_json=base64.b64encode(image.data).decode("ascii"),
-                seed=image.seed,
-                revised_prompt=image.revised_prompt,
-            )
+            ImageData(b64_json=base64.b64encode(image.data).decode("ascii"), seed=image.seed)
             for image in generated
         ]
 

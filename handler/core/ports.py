@@ -39,7 +39,6 @@ class GeneratedImage:
     seed: int
     width: int
     height: int
-    revised_prompt: str | None = None
 
 
 class InferenceBackend(Protocol):

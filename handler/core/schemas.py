@@ -59,7 +59,6 @@ class GenerationRequest(BaseModel):
 class ImageData(BaseModel):
     url: str | None = None
     b64_json: str | None = None
-    revised_prompt: str | None = None
     seed: int
 
 

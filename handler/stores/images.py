@@ -47,9 +47,12 @@ class S3ImageStore:
             raise StorageError("Could not store the generated image.") from exc
 
     def presign(self, key: str) -> str:
-        # Signing is local (no request), so it cannot fail on the network.
-        return self._client.generate_presigned_url(
-            "get_object",
-            Params={"Bucket": self._bucket, "Key": key},
-            ExpiresIn=self._ttl,
-        )
+        # Signing makes no request, but it needs credentials, which can be missing or expired.
+        try:
+            return self._client.generate_presigned_url(
+                "get_object",
+                Params={"Bucket": self._bucket, "Key": key},
+                ExpiresIn=self._ttl,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not sign the image URL.") from exc

@@ -236,6 +236,7 @@ def test_unexpected_errors_are_a_500_envelope_with_a_request_id(
     assert_error(response.json(), type_="server_error", param=None, code=None)
     assert "boom" not in response.text
     assert response.headers["x-request-id"].startswith("req_")
+    assert response.headers["x-should-retry"] == "false"
 
 
 def test_a_storage_failure_after_generation_says_do_not_retry(
@@ -249,6 +250,24 @@ def test_a_storage_failure_after_generation_says_do_not_retry(
     # When a URL result is asked for
     response = client.post(URL, headers=auth, json={"prompt": "a fox"})
     # Then the client is told the error and not to retry blindly (the GPU work is done)
+    assert response.status_code == 500
+    assert response.headers["x-should-retry"] == "false"
+    assert_error(response.json(), type_="server_error", param=None, code="storage_error")
+
+
+def test_a_url_that_cannot_be_signed_says_do_not_retry(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given credentials that vanish after the images are stored (an expired session, say)
+    from botocore.exceptions import NoCredentialsError
+
+    def no_credentials(*args: object, **kwargs: object) -> str:
+        raise NoCredentialsError
+
+    monkeypatch.setattr(s3_client(), "generate_presigned_url", no_credentials)
+    # When a URL result is asked for
+    response = client.post(URL, headers=auth, json={"prompt": "a fox"})
+    # Then it is a clean storage error the SDK will not retry
     assert response.status_code == 500
     assert response.headers["x-should-retry"] == "false"
     assert_error(response.json(), type_="server_error", param=None, code="storage_error")

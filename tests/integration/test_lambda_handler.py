@@ -103,3 +103,30 @@ def test_no_log_line_holds_a_key_secret_or_its_hash(
     assert "request failed" in written  # the failures were logged...
     for leaked in (secret, hash_secret(secret), "x" * 43, SAMPLE_EVENT_KEY):
         assert leaked not in written  # ...without the key
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_a_crashing_backend_is_one_structured_log_and_a_500(
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[dict[str, Any]]],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a backend that fails in a way nobody planned for
+    from handler.backends.preview import PreviewBackend
+
+    def broken(*args: object) -> None:
+        raise OSError("decoder exploded")
+
+    monkeypatch.setattr(PreviewBackend, "generate", broken)
+    # When the sample event is replayed
+    event, response = _invoke("api_generate_url")
+    # Then the client gets OpenAI's 500, told not to retry, with the request id
+    assert response["statusCode"] == 500
+    assert response["headers"]["x-should-retry"] == "false"
+    assert response["headers"]["x-request-id"] == event["requestContext"]["requestId"]
+    assert_error(json.loads(response["body"]), type_="server_error", param=None, code=None)
+    # And the error is logged once, structured and correlated, not again by Mangum
+    [logged] = [line for line in log_lines() if line["message"] == "unhandled error"]
+    assert logged["correlation_id"] == event["requestContext"]["requestId"]
+    assert "decoder exploded" in logged["exception"]
+    assert not [r for r in caplog.records if r.name.startswith("mangum")]

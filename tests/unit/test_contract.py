@@ -48,3 +48,9 @@ def test_lambda_code_imports_no_dev_only_package() -> None:
     )
     # Then nothing dev-only came along
     assert result.stdout.strip() == "[]"
+
+
+def test_openapi_promises_no_fastapi_style_errors() -> None:
+    document = render()
+    assert '"422"' not in document
+    assert "HTTPValidationError" not in document

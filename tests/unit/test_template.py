@@ -1,3 +1,5 @@
+import json
+
 from handler.cli.template import Template, _lifecycle_rule
 from tests.support import ROOT
 
@@ -22,3 +24,14 @@ def test_lifecycle_rules_convert_to_the_s3_api_shape() -> None:
         "Filter": {"Prefix": "images/"},
         "Expiration": {"Days": 7},
     }
+
+
+def test_gateway_responses_are_openai_errors() -> None:
+    # API Gateway substitutes $context.error.messageString with a quoted JSON string.
+    api = TEMPLATE.resources("AWS::Serverless::Api")["Api"]
+    for name, response in api["GatewayResponses"].items():
+        template = response["ResponseTemplates"]["application/json"]
+        body = json.loads(template.replace("$context.error.messageString", '"Forbidden"'))
+        assert set(body["error"]) == {"message", "type", "param", "code"}, name
+        if name.endswith("5XX") or response.get("StatusCode", "").startswith("5"):
+            assert response["ResponseParameters"]["Headers"]["x-should-retry"] == "'false'"

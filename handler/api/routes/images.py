@@ -11,7 +11,6 @@ router = APIRouter(tags=["images"])
 @router.post(
     "/images/generations",
     response_model=ImagesResponse,
-    response_model_exclude_none=True,
     responses=ERROR_RESPONSES,
 )
 def create_image(
