@@ -42,7 +42,7 @@ openapi: $(DEV_STAMP)  ## Rewrite the checked-in OpenAPI document after an API c
 	$(BIN)/python -m handler.api.openapi > handler/api/openapi.json
 
 build: $(SAM)  ## sam build, without Docker.
-	$(SAM) build --build-in-source
+	$(SAM) build  # samconfig.toml: build_in_source, so no Docker and no copy of .venv
 
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction

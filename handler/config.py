@@ -13,9 +13,9 @@ from typing import Annotated
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Lambda refuses a buffered response over 6 MB (6,291,556 bytes). Headers and the proxy
-# envelope need room too, so JSON bodies are held a little under it.
-LAMBDA_RESPONSE_LIMIT_BYTES = 6_291_556
+# Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
+# envelope and headers around the body, so a body may take at most a little less.
+MAX_BODY_BYTES = 6_291_556 - 64 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 6_000_000
 
 
@@ -32,7 +32,7 @@ class Settings(BaseSettings):
         int,
         Field(
             ge=1024,
-            le=LAMBDA_RESPONSE_LIMIT_BYTES,
+            le=MAX_BODY_BYTES,
             description="largest JSON body served; inline images beyond it get a 413",
         ),
     ] = DEFAULT_MAX_RESPONSE_BYTES

@@ -48,7 +48,7 @@ def generation_service() -> GenerationService:
 
 def reset() -> None:
     """Forget every cached object (tests, and the local stack after it sets the env)."""
-    from handler.stores.clients import dynamodb_client, s3_client
+    from handler.stores.clients import cloudformation_client, dynamodb_client, s3_client
 
     for factory in (
         catalog,
@@ -57,8 +57,8 @@ def reset() -> None:
         backends,
         generation_service,
         get_settings,
-        load_catalog,
         dynamodb_client,
         s3_client,
+        cloudformation_client,
     ):
         factory.cache_clear()

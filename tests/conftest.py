@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from handler import container
 from handler.app import create_app
-from handler.cli.template import Template, create_buckets, create_tables
+from handler.cli.template import Template, create_resources
 from handler.core.auth import issue_key, register_key
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client, s3_client
@@ -45,8 +45,7 @@ def aws() -> Iterator[None]:
     """DynamoDB and S3 (moto, in-process) with template.yaml's tables and bucket."""
     with mock_aws():
         template = Template.load(ROOT / "template.yaml")
-        create_tables(template, dynamodb_client(), TABLES_PREFIX)
-        create_buckets(template, s3_client(), TABLES_PREFIX)
+        create_resources(template, dynamodb_client(), s3_client(), TABLES_PREFIX)
         yield
 
 

@@ -6,8 +6,6 @@ from PIL import Image
 
 from handler.core.catalog import OutputFormat
 
-_PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
-
 
 def encode(image: Image.Image, output_format: OutputFormat, compression: int) -> bytes:
     """``compression`` is OpenAI's output_compression: 100 keeps the most detail."""
@@ -17,5 +15,5 @@ def encode(image: Image.Image, output_format: OutputFormat, compression: int) ->
     if output_format in ("jpeg", "webp"):
         options["quality"] = max(1, compression)
     buffer = io.BytesIO()
-    image.save(buffer, format=_PIL_FORMATS[output_format], **options)
+    image.save(buffer, format=output_format.upper(), **options)
     return buffer.getvalue()

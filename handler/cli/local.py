@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handler import container
-from handler.cli.template import Template, create_buckets, create_tables
+from handler.cli.template import Template, create_resources
 from handler.config import export_environment
 from handler.core.auth import issue_key, register_key
 from handler.core.errors import AuthenticationFailed
@@ -78,10 +78,7 @@ def provision(aws_endpoint_url: str, template_path: Path, catalog_path: Path) ->
     bootstrap = LocalStack(aws_endpoint_url, REGION, {})
     bootstrap.activate()
     template = Template.load(template_path)
-    names = {
-        **create_tables(template, dynamodb_client(), RESOURCE_PREFIX),
-        **create_buckets(template, s3_client(), RESOURCE_PREFIX),
-    }
+    names = create_resources(template, dynamodb_client(), s3_client(), RESOURCE_PREFIX)
     environment = template.function_environment("ApiFunction", names)
     # In Lambda the catalog sits in the task root; here it is the repository's file.
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
@@ -106,6 +103,7 @@ def ensure_dev_key(state_dir: Path) -> str:
     new = issue_key(keys, DEV_KEY_NAME, now=now)
     state_dir.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # the mode above applies only when the file is new
     with os.fdopen(descriptor, "w") as file:
         file.write(new.plaintext + "\n")
     return new.plaintext

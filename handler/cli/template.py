@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from handler.stores.provision import create_bucket, create_table
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
@@ -79,67 +81,15 @@ def local_name(prefix: str, logical_id: str) -> str:
     return f"{prefix}-{logical_id}".lower()
 
 
-def create_tables(template: Template, client: "DynamoDBClient", prefix: str) -> dict[str, str]:
+def create_resources(
+    template: Template, dynamodb: "DynamoDBClient", s3: "S3Client", prefix: str
+) -> dict[str, str]:
+    """Make the template's tables and buckets; return logical id → local name."""
     names = {}
     for logical_id, props in template.resources("AWS::DynamoDB::Table").items():
-        name = names[logical_id] = local_name(prefix, logical_id)
-        arguments: dict[str, Any] = {
-            "TableName": name,
-            "KeySchema": props["KeySchema"],
-            "AttributeDefinitions": props["AttributeDefinitions"],
-            "BillingMode": props.get("BillingMode", "PAY_PER_REQUEST"),
-        }
-        if "GlobalSecondaryIndexes" in props:
-            arguments["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
-        client.create_table(**arguments)
-        ttl = props.get("TimeToLiveSpecification")
-        if ttl:
-            client.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
-    return names
-
-
-def create_buckets(template: Template, client: "S3Client", prefix: str) -> dict[str, str]:
-    names = {}
+        names[logical_id] = local_name(prefix, logical_id)
+        create_table(dynamodb, names[logical_id], props)
     for logical_id, props in template.resources("AWS::S3::Bucket").items():
-        name = names[logical_id] = local_name(prefix, logical_id)
-        client.create_bucket(Bucket=name)
-        if "PublicAccessBlockConfiguration" in props:
-            client.put_public_access_block(
-                Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
-            )
-        if "BucketEncryption" in props:
-            # CloudFormation and the S3 API spell the default-encryption key differently.
-            rules = [
-                {
-                    "ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
-                    "BucketKeyEnabled": rule.get("BucketKeyEnabled", False),
-                }
-                for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-            ]
-            configuration: Any = {"Rules": rules}
-            client.put_bucket_encryption(
-                Bucket=name, ServerSideEncryptionConfiguration=configuration
-            )
-        lifecycle = props.get("LifecycleConfiguration", {}).get("Rules", [])
-        if lifecycle:
-            client.put_bucket_lifecycle_configuration(
-                Bucket=name,
-                LifecycleConfiguration={
-                    "Rules": [_lifecycle_rule(template, rule) for rule in lifecycle]
-                },
-            )
+        names[logical_id] = local_name(prefix, logical_id)
+        create_bucket(s3, names[logical_id], props, lambda value: template.resolve(value, {}))
     return names
-
-
-def _lifecycle_rule(template: Template, rule: dict[str, Any]) -> Any:
-    """CloudFormation's lifecycle rule shape, in the S3 API's shape."""
-    converted: dict[str, Any] = {
-        "ID": rule["Id"],
-        "Status": rule["Status"],
-        "Filter": {"Prefix": rule.get("Prefix", "")},
-    }
-    if "ExpirationInDays" in rule:
-        converted["Expiration"] = {"Days": int(template.resolve(rule["ExpirationInDays"], {}))}
-    if "AbortIncompleteMultipartUpload" in rule:
-        converted["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
-    return converted

@@ -1,9 +1,8 @@
 """The model catalog: which models are served, on which backend, within which limits."""
 
 import re
-from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -14,6 +13,14 @@ Background = Literal["auto", "opaque", "transparent"]
 Quality = Literal["auto", "standard", "hd", "low", "medium", "high"]
 Style = Literal["vivid", "natural"]
 BackendName = Literal["preview"]
+N = TypeVar("N", int, float)
+
+CONTENT_TYPES: dict[OutputFormat, str] = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+}
+FILE_EXTENSIONS: dict[OutputFormat, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 SIZE_RE = re.compile(r"(?P<width>[1-9][0-9]{1,4})x(?P<height>[1-9][0-9]{1,4})")
 
@@ -27,10 +34,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class IntRange(_Strict):
-    min: int
-    max: int
-    default: int
+class Range(_Strict, Generic[N]):
+    min: N
+    max: N
+    default: N
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -39,21 +46,10 @@ class IntRange(_Strict):
         return self
 
 
-class FloatRange(_Strict):
-    min: float
-    max: float
-    default: float
+class ModelCard(_Strict):
+    """What a client may know of a model: ``GET /v1/models`` shows exactly this."""
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if not self.min <= self.default <= self.max:
-            raise ValueError("need min <= default <= max")
-        return self
-
-
-class CatalogModel(_Strict):
     id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
-    backend: BackendName
     description: str
     owned_by: str = "imagegate"
     created: Annotated[int, Field(ge=0, description="unix time the entry was added")]
@@ -64,14 +60,13 @@ class CatalogModel(_Strict):
     max_negative_prompt_chars: Annotated[
         int | None, Field(ge=1, description="null: negative prompts not supported")
     ] = None
-    steps: Annotated[IntRange | None, Field(description="null: steps not adjustable")] = None
-    guidance_scale: Annotated[FloatRange | None, Field(description="null: not adjustable")] = None
+    steps: Annotated[Range[int] | None, Field(description="null: steps not adjustable")] = None
+    guidance_scale: Annotated[Range[float] | None, Field(description="null: not adjustable")] = None
     seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
     output_formats: Annotated[list[OutputFormat], Field(min_length=1)]
     backgrounds: tuple[Background, ...] = ("auto", "opaque")
     qualities: tuple[Quality, ...] = ("auto", "standard")
     styles: tuple[Style, ...] = ()
-    backend_params: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -83,6 +78,13 @@ class CatalogModel(_Strict):
         if "png" not in self.output_formats:
             raise ValueError("png is OpenAI's default output format and must be offered")
         return self
+
+
+class CatalogModel(ModelCard):
+    """A model card plus how to reach the model, which clients never see."""
+
+    backend: BackendName
+    backend_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class Catalog(_Strict):
@@ -106,6 +108,5 @@ class Catalog(_Strict):
         raise ModelNotFound(wanted)
 
 
-@cache
 def load_catalog(path: Path) -> Catalog:
     return Catalog.model_validate_json(path.read_bytes())

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from handler.core.catalog import Catalog, CatalogModel, parse_size
+from handler.core.catalog import Catalog, CatalogModel, N, Range, parse_size
 from handler.core.errors import BackendError, InvalidRequest, PayloadTooLarge, StorageError
 from handler.core.ports import GeneratedImage, GenerationJob, ImageStore, InferenceBackend
 from handler.core.schemas import (
@@ -82,7 +82,9 @@ def build_job(model: CatalogModel, request: GenerationRequest, request_id: str) 
         height=dimensions[1],
         seeds=_seeds(model, request.seed, n),
         steps=_steps(model, request),
-        guidance_scale=_guidance(model, request.guidance_scale),
+        guidance_scale=_ranged(
+            model, "guidance_scale", request.guidance_scale, model.guidance_scale
+        ),
         output_format=output_format,
         output_compression=_DEFAULT_COMPRESSION if compression is None else compression,
         background=background,
@@ -129,36 +131,22 @@ def _steps(model: CatalogModel, request: GenerationRequest) -> int | None:
             "steps and num_inference_steps are the same parameter; send one of them.",
             param="num_inference_steps",
         )
-    param = "steps" if steps is not None else "num_inference_steps"
-    wanted = steps if steps is not None else alias
-    if model.steps is None:
-        if wanted is not None:
-            raise InvalidRequest(f"{model.id} does not take {param}.", param=param)
-        return None
-    if wanted is None:
-        return model.steps.default
-    if not model.steps.min <= wanted <= model.steps.max:
-        raise InvalidRequest(
-            f"{param} must be between {model.steps.min} and {model.steps.max} for {model.id}.",
-            param=param,
-        )
-    return wanted
+    if steps is None and alias is not None:
+        return _ranged(model, "num_inference_steps", alias, model.steps)
+    return _ranged(model, "steps", steps, model.steps)
 
 
-def _guidance(model: CatalogModel, wanted: float | None) -> float | None:
-    limits = model.guidance_scale
+def _ranged(model: CatalogModel, param: str, wanted: N | None, limits: Range[N] | None) -> N | None:
+    """The model's default, or ``wanted`` if the model takes it and it is in range."""
     if limits is None:
         if wanted is not None:
-            raise InvalidRequest(
-                f"{model.id} does not take guidance_scale.", param="guidance_scale"
-            )
+            raise InvalidRequest(f"{model.id} does not take {param}.", param=param)
         return None
     if wanted is None:
         return limits.default
     if not limits.min <= wanted <= limits.max:
         raise InvalidRequest(
-            f"guidance_scale must be between {limits.min} and {limits.max} for {model.id}.",
-            param="guidance_scale",
+            f"{param} must be between {limits.min} and {limits.max} for {model.id}.", param=param
         )
     return wanted
 

@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.client import CloudFormationClient
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
 
@@ -34,3 +35,8 @@ def s3_client() -> "S3Client":
     # Presigned URLs must be SigV4: X-Amz-Expires is honoured, SigV2 URLs are refused in most
     # regions.
     return boto3.client("s3", config=_config(read_timeout=10, signature_version="s3v4"))
+
+
+@cache
+def cloudformation_client() -> "CloudFormationClient":
+    return boto3.client("cloudformation", config=_config(read_timeout=10))

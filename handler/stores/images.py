@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.core.catalog import CONTENT_TYPES, FILE_EXTENSIONS
 from handler.core.errors import StorageError
 from handler.core.ports import GeneratedImage
 from handler.stores.clients import s3_client
@@ -13,8 +14,6 @@ from handler.stores.clients import s3_client
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
-CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-_EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 _MAX_PARALLEL_PUTS = 8
 
 
@@ -26,7 +25,7 @@ class S3ImageStore:
 
     def put_images(self, prefix: str, images: Sequence[GeneratedImage]) -> list[str]:
         keys = [
-            f"{prefix}/{index}.{_EXTENSIONS[image.output_format]}"
+            f"{prefix}/{index}.{FILE_EXTENSIONS[image.output_format]}"
             for index, image in enumerate(images)
         ]
         # boto3 clients are thread-safe; n puts in parallel cost one put's latency.

@@ -1,19 +1,23 @@
 """Reads a deployed stack's outputs (for the CLI to find its tables)."""
 
-import boto3
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.errors import NotFound, StorageError
+from handler.stores.clients import cloudformation_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudformation.client import CloudFormationClient
 
 
-def stack_outputs(stack_name: str) -> dict[str, str]:
-    client = boto3.client("cloudformation")
+def stack_outputs(stack_name: str, client: "CloudFormationClient | None" = None) -> dict[str, str]:
     try:
-        stacks = client.describe_stacks(StackName=stack_name)["Stacks"]
+        stacks = (client or cloudformation_client()).describe_stacks(StackName=stack_name)
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ValidationError":
             raise NotFound(f"No CloudFormation stack named {stack_name}.") from exc
-        raise StorageError(f"Could not describe stack {stack_name}.") from exc
-    except BotoCoreError as exc:
-        raise StorageError(f"Could not describe stack {stack_name}.") from exc
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        raise StorageError(f"Could not describe stack {stack_name}: {exc}") from exc
+    except BotoCoreError as exc:  # no region or no credentials configured, say
+        raise StorageError(f"Could not describe stack {stack_name}: {exc}") from exc
+    return {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}

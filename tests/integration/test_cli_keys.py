@@ -4,6 +4,7 @@ import json
 import socket
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -67,3 +68,15 @@ def test_dev_on_a_busy_port_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "pick another --port" in result.output
     assert not (tmp_path / "state" / "local.json").exists()
+
+
+def test_stack_option_finds_the_table_from_its_outputs(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        "handler.cli.main.stack_outputs", lambda name: {"KeysTableName": "test-keystable"}
+    )
+    created = CliRunner().invoke(app, ["keys", "create", "--name", "x", "--stack", "imagegate"])
+    assert created.exit_code == 0, created.output
+    listed = CliRunner().invoke(app, ["keys", "list", "--json", "--stack", "imagegate"])
+    assert [row["name"] for row in json.loads(listed.stdout)] == ["x"]

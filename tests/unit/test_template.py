@@ -1,6 +1,7 @@
 import json
 
-from handler.cli.template import Template, _lifecycle_rule
+from handler.cli.template import Template
+from handler.stores.provision import lifecycle_rule
 from tests.support import ROOT
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
@@ -17,7 +18,7 @@ def test_function_environment_resolves_refs_to_local_names_and_defaults() -> Non
 
 def test_lifecycle_rules_convert_to_the_s3_api_shape() -> None:
     rules = TEMPLATE.resources("AWS::S3::Bucket")["ImagesBucket"]["LifecycleConfiguration"]
-    expire = _lifecycle_rule(TEMPLATE, rules["Rules"][0])
+    expire = lifecycle_rule(rules["Rules"][0], lambda value: TEMPLATE.resolve(value, {}))
     assert expire == {
         "ID": "ExpireGeneratedImages",
         "Status": "Enabled",

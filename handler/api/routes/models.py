@@ -5,31 +5,15 @@ from pydantic import BaseModel
 
 from handler.api.deps import ApiKeyDep, CatalogDep
 from handler.api.errors import ERROR_RESPONSES
-from handler.core.catalog import CatalogModel, FloatRange, IntRange
+from handler.core.catalog import CatalogModel, ModelCard
 
 router = APIRouter(tags=["models"])
 
 
-class ModelInfo(BaseModel):
-    """OpenAI's model object plus what a client needs to build a valid request."""
+class ModelInfo(ModelCard):
+    """OpenAI's model object, plus what a client needs to build a valid request."""
 
-    id: str
     object: Literal["model"] = "model"
-    created: int
-    owned_by: str
-    description: str
-    sizes: list[str]
-    default_size: str
-    max_n: int
-    max_prompt_chars: int
-    max_negative_prompt_chars: int | None
-    steps: IntRange | None
-    guidance_scale: FloatRange | None
-    seed: bool
-    output_formats: list[str]
-    backgrounds: list[str]
-    qualities: list[str]
-    styles: list[str]
 
     @classmethod
     def of(cls, model: CatalogModel) -> "ModelInfo":
