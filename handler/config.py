@@ -25,8 +25,9 @@ class Settings(BaseSettings):
     keys_table: Annotated[str, Field(min_length=3, description="DynamoDB table of API keys")]
     images_bucket: Annotated[str, Field(min_length=3, description="S3 bucket for images")]
     catalog_file: Annotated[Path, Field(description="JSON model catalog to serve")]
+    # 12 h: a URL signed with the function's temporary credentials dies with them anyway.
     url_ttl_seconds: Annotated[
-        int, Field(ge=1, le=604_800, description="lifetime of presigned image URLs")
+        int, Field(ge=1, le=43_200, description="lifetime of presigned image URLs")
     ] = 300
     max_response_bytes: Annotated[
         int,
