@@ -13,6 +13,8 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from handler.backends.encoding import encode
 from handler.core.ports import GeneratedImage, GenerationJob
 
+_DIRECTIONS = list(Image.Transpose)
+
 
 class PreviewBackend:
     def generate(self, job: GenerationJob) -> list[GeneratedImage]:
@@ -36,7 +38,9 @@ def _render(job: GenerationJob, seed: int) -> Image.Image:
     def colour() -> tuple[int, int, int]:
         return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
 
-    gradient = Image.linear_gradient("L").rotate(rng.randrange(360)).resize((width, height))
+    # A gradient in one of eight directions, stretched to the canvas: no empty corners.
+    gradient = Image.linear_gradient("L").transpose(_DIRECTIONS[rng.randrange(len(_DIRECTIONS))])
+    gradient = gradient.resize((width, height))
     picture = ImageOps.colorize(gradient, colour(), colour()).convert("RGBA")
     if job.background == "transparent":
         picture.putalpha(0)
@@ -47,7 +51,7 @@ def _render(job: GenerationJob, seed: int) -> Image.Image:
         x, y = rng.randrange(width), rng.randrange(height)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*colour(), 190))
     _label(draw, f"imagegate preview · seed {seed}", width, height)
-    return picture
+    return picture if job.background == "transparent" else picture.convert("RGB")
 
 
 def _label(draw: ImageDraw.ImageDraw, text: str, width: int, height: int) -> None:

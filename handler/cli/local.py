@@ -6,6 +6,7 @@ Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate``
 """
 
 import json
+import logging
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -68,6 +69,7 @@ class LocalStack:
 def start_aws(port: int = 0) -> "ThreadedMotoServer":
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server

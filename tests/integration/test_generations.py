@@ -136,10 +136,12 @@ def test_defaults_follow_openai(client: TestClient, auth: dict[str, str]) -> Non
 def test_inline_result_over_the_lambda_limit_is_a_413(
     client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a response limit a few images exceed
-    monkeypatch.setenv("IMAGEGATE_MAX_RESPONSE_BYTES", "200000")
+    # Given a response limit well under what two 1024x1024 PNGs take as base64
+    request = {"prompt": "a fox", "n": 2, "size": "1024x1024", "response_format": "b64_json"}
+    inline = client.post(URL, headers=auth, json=request)
+    assert inline.is_success
+    monkeypatch.setenv("IMAGEGATE_MAX_RESPONSE_BYTES", str(len(inline.content) // 2))
     container.reset()
-    request = {"prompt": "a fox", "n": 4, "size": "1024x1024", "response_format": "b64_json"}
     # When they are asked for inline
     response = client.post(URL, headers=auth, json=request)
     # Then the answer is a clear 413, and the same request by URL still works

@@ -58,6 +58,11 @@ def test_each_input_changes_the_picture(change: dict[str, Any]) -> None:
     assert base.data != changed.data
 
 
+def test_opaque_pictures_have_no_alpha_channel() -> None:
+    [image] = PreviewBackend().generate(_job(background="opaque"))
+    assert open_image(image.data).mode == "RGB"
+
+
 def test_transparent_background_keeps_alpha() -> None:
     [image] = PreviewBackend().generate(_job(background="transparent", output_format="png"))
     decoded = open_image(image.data)
