@@ -5,6 +5,7 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -29,7 +30,7 @@ from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.stacks import stack_outputs
 
 app = typer.Typer(no_args_is_help=True, help="imagegate: local stack and API keys.")
-keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
+keys_app = typer.Typer(no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
 
@@ -94,41 +95,59 @@ def _reported() -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
-def _key_store(local: bool, stack: str | None, table: str | None, state_dir: Path) -> KeyStore:
-    if sum((local, stack is not None, table is not None)) != 1:
-        raise typer.BadParameter("Say which keys table: --local, --stack NAME or --table NAME.")
-    if local:
-        LocalStack.load(state_dir).activate()
-        return container.key_store()
-    if stack is not None:
-        outputs = stack_outputs(stack)
-        if "KeysTableName" not in outputs:
-            raise typer.BadParameter(f"Stack {stack} has no KeysTableName output.")
-        table = outputs["KeysTableName"]
-    assert table is not None
-    return DynamoDBKeyStore(table)
+@dataclass(frozen=True)
+class Target:
+    """Which deployment a command acts on; resolved only when a command needs it."""
+
+    local: bool
+    stack: str | None
+    table: str | None
+    state_dir: Path
+
+    def key_store(self) -> KeyStore:
+        if sum((self.local, self.stack is not None, self.table is not None)) != 1:
+            raise typer.BadParameter(
+                "Say which deployment: imagegate keys --local | --stack NAME | --table NAME ..."
+            )
+        if self.local:
+            LocalStack.load(self.state_dir).activate()
+            return container.key_store()
+        table = self.table
+        if self.stack is not None:
+            outputs = stack_outputs(self.stack)
+            if "KeysTableName" not in outputs:
+                raise typer.BadParameter(f"Stack {self.stack} has no KeysTableName output.")
+            table = outputs["KeysTableName"]
+        assert table is not None
+        return DynamoDBKeyStore(table)
 
 
-Local = Annotated[bool, typer.Option("--local", help="The running local stack.")]
-Stack = Annotated[
-    str | None, typer.Option(help="A deployed stack's name (standard AWS configuration).")
-]
-TableName = Annotated[str | None, typer.Option("--table", help="A keys table by name.")]
+@keys_app.callback()
+def keys_target(
+    ctx: typer.Context,
+    local: Annotated[bool, typer.Option("--local", help="The running local stack.")] = False,
+    stack: Annotated[
+        str | None, typer.Option(help="A deployed stack, by name (standard AWS configuration).")
+    ] = None,
+    table: Annotated[str | None, typer.Option(help="A keys table, by name.")] = None,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Create, list and revoke API keys of the deployment named by one of the options."""
+    ctx.obj = Target(local, stack, table, state_dir)
+
+
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 @keys_app.command("create")
 def keys_create(
+    ctx: typer.Context,
     name: Annotated[str, typer.Option(help="What the key is for.")],
-    local: Local = False,
-    stack: Stack = None,
-    table: TableName = None,
     as_json: AsJson = False,
-    state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Create a key. Its plaintext is printed once and stored nowhere."""
     with _reported():
-        new = issue_key(_key_store(local, stack, table, state_dir), name, now=int(time.time()))
+        new = issue_key(ctx.obj.key_store(), name, now=int(time.time()))
     if as_json:
         typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
         return
@@ -137,48 +156,39 @@ def keys_create(
 
 
 @keys_app.command("list")
-def keys_list(
-    local: Local = False,
-    stack: Stack = None,
-    table: TableName = None,
-    as_json: AsJson = False,
-    state_dir: StateDir = DEFAULT_STATE_DIR,
-) -> None:
+def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
     """List keys (ids and names; secrets are never stored)."""
     with _reported():
-        records = _key_store(local, stack, table, state_dir).list()
-    rows = [
-        {
-            "key_id": r.key_id,
-            "name": r.name,
-            "status": r.status,
-            "created_at": r.created_at,
-            "revoked_at": r.revoked_at,
-        }
-        for r in records
-    ]
+        records = ctx.obj.key_store().list()
     if as_json:
+        rows = [
+            {
+                "key_id": r.key_id,
+                "name": r.name,
+                "status": r.status,
+                "created_at": r.created_at,
+                "revoked_at": r.revoked_at,
+            }
+            for r in records
+        ]
         typer.echo(json.dumps(rows))
         return
     view = Table("key id", "name", "status", "created (UTC)")
-    for row in rows:
-        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(int(row["created_at"] or 0)))
-        view.add_row(str(row["key_id"]), str(row["name"]), str(row["status"]), created)
+    for r in records:
+        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at))
+        view.add_row(r.key_id, r.name, r.status, created)
     Console().print(view)
 
 
 @keys_app.command("revoke")
 def keys_revoke(
+    ctx: typer.Context,
     key: Annotated[str, typer.Argument(help="Key id, or the whole key.")],
-    local: Local = False,
-    stack: Stack = None,
-    table: TableName = None,
-    state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Revoke a key: its next request gets 401."""
     with _reported():
         key_id = parse_key(key).key_id if key.startswith("ig_") else key
-        record = _key_store(local, stack, table, state_dir).revoke(key_id, at=int(time.time()))
+        record = ctx.obj.key_store().revoke(key_id, at=int(time.time()))
     err.print(f"Revoked key [bold]{record.key_id}[/] ({record.name}).")
 
 

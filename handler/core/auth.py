@@ -11,7 +11,7 @@ from handler.core.keys import (
 )
 from handler.core.ports import ApiKeyRecord, KeyStore
 
-_UNKNOWN = "Incorrect API key provided. Check the key, or create one with `imagegate keys create`."
+_UNKNOWN = "Incorrect API key provided. Check the key, or ask the operator for a new one."
 
 
 def authenticate(authorization: str | None, keys: KeyStore) -> ApiKeyRecord:
