@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     url_ttl_seconds: Annotated[
         int, Field(ge=1, le=43_200, description="lifetime of presigned image URLs")
     ] = 300
+    api_timeout_ms: Annotated[
+        int, Field(ge=1000, description="API Gateway's integration timeout for this function")
+    ] = 29_000
+    deadline_margin_ms: Annotated[
+        int, Field(ge=0, description="kept back from backends to store images and answer")
+    ] = 3_000
     max_response_bytes: Annotated[
         int,
         Field(

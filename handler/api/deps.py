@@ -1,12 +1,15 @@
 """Dependencies the routes declare; each defaults to the process-wide adapter."""
 
+import time
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from handler import container
+from handler.config import get_settings
 from handler.core.auth import authenticate
 from handler.core.catalog import Catalog
+from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.ports import ApiKeyRecord, KeyStore
 
@@ -23,6 +26,18 @@ def get_generation_service() -> GenerationService:
     return container.generation_service()
 
 
+def get_deadline(request: Request) -> Deadline:
+    """API Gateway's timeout from when the request arrived, or Lambda's, less the margin."""
+    settings = get_settings()
+    margin = settings.deadline_margin_ms / 1000
+    received_at: float = request.state.received_at
+    budget = received_at + settings.api_timeout_ms / 1000 - margin - time.monotonic()
+    context = request.scope.get("aws.context")
+    if context is not None:
+        budget = min(budget, context.get_remaining_time_in_millis() / 1000 - margin)
+    return Deadline.after(budget)
+
+
 def get_request_id(request: Request) -> str:
     request_id: str = request.state.request_id
     return request_id
@@ -37,4 +52,5 @@ def get_api_key(
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_service)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
+DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]

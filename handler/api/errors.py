@@ -12,6 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from handler.core.errors import (
     AuthenticationFailed,
     BackendError,
+    BackendTimeout,
+    BackendUnavailable,
     ImagegateError,
     InvalidRequest,
     NotFound,
@@ -25,6 +27,8 @@ _STATUS: dict[type[ImagegateError], int] = {
     InvalidRequest: 400,
     AuthenticationFailed: 401,
     NotFound: 404,
+    BackendTimeout: 504,
+    BackendUnavailable: 503,
     BackendError: 502,
     ServiceError: 500,
 }
@@ -42,7 +46,7 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 500, 502)
+    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 500, 502, 503, 504)
 }
 
 
@@ -72,6 +76,8 @@ async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {}
     if exc.should_retry is not None:
         headers["x-should-retry"] = "true" if exc.should_retry else "false"
+    if exc.retry_after is not None:
+        headers["retry-after"] = str(exc.retry_after)
     body = ErrorBody(message=exc.message, type=exc.type, param=exc.param, code=exc.code)
     return _envelope(status, body, headers)
 

@@ -5,6 +5,7 @@ Handling it here, not in Starlette's ServerErrorMiddleware, keeps the exception 
 re-raised into Mangum, which would log it a second time outside our structured logs.
 """
 
+import time
 from typing import Any
 from uuid import uuid4
 
@@ -24,7 +25,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _gateway_request_id(scope) or f"req_{uuid4().hex}"
-        scope.setdefault("state", {})["request_id"] = request_id
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        state["received_at"] = time.monotonic()
         response_started = False
 
         async def send_with_id(message: Message) -> None:

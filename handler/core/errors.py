@@ -6,13 +6,16 @@ exceptions (botocore, httpx, replicate) into these at their boundary.
 
     ImagegateError
     ├── InvalidRequest          bad JSON or parameter (param names it)
-    │   └── PayloadTooLarge     body or inline result over the limits
+    │   ├── PayloadTooLarge     body or inline result over the limits
+    │   └── ContentFiltered     the model's safety filter removed every image
     ├── AuthenticationFailed    missing, malformed, unknown or revoked key
     ├── NotFound
     │   └── ModelNotFound
     └── ServiceError            our side failed
         ├── StorageError        DynamoDB or S3 did not do what was asked
         └── BackendError        the inference backend failed
+            ├── BackendUnavailable   not ready or throttled; nothing ran, retry later
+            └── BackendTimeout       the deadline passed; the work was cancelled
 """
 
 from typing import ClassVar
@@ -31,12 +34,14 @@ class ImagegateError(Exception):
         param: str | None = None,
         code: str | None = None,
         should_retry: bool | None = None,
+        retry_after: int | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.param = param
         self.code = code or self.default_code
         self.should_retry = self.default_should_retry if should_retry is None else should_retry
+        self.retry_after = retry_after
 
 
 class InvalidRequest(ImagegateError):
@@ -46,6 +51,11 @@ class InvalidRequest(ImagegateError):
 
 class PayloadTooLarge(InvalidRequest):
     default_code = "payload_too_large"
+
+
+class ContentFiltered(InvalidRequest):
+    default_code = "content_policy_violation"
+    default_should_retry = False
 
 
 class AuthenticationFailed(ImagegateError):
@@ -78,3 +88,12 @@ class StorageError(ServiceError):
 class BackendError(ServiceError):
     default_code = "backend_error"
     default_should_retry = False
+
+
+class BackendUnavailable(BackendError):
+    default_code = "backend_unavailable"
+    default_should_retry = True
+
+
+class BackendTimeout(BackendError):
+    default_code = "backend_timeout"

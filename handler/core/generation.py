@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from handler.core.catalog import Catalog, CatalogModel, N, Range, parse_size
+from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, InvalidRequest, PayloadTooLarge, StorageError
 from handler.core.ports import GeneratedImage, GenerationJob, ImageStore, InferenceBackend
 from handler.core.schemas import (
@@ -19,6 +20,7 @@ from handler.core.schemas import (
     ImagesResponse,
     ImagesUsage,
 )
+from handler.observability import logger
 
 # JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
 _ENVELOPE_BYTES = 4096
@@ -159,13 +161,23 @@ class GenerationService:
     max_response_bytes: int
     clock: Callable[[], float] = time.time
 
-    def generate(self, request: GenerationRequest, *, request_id: str) -> ImagesResponse:
+    def generate(
+        self, request: GenerationRequest, *, request_id: str, deadline: Deadline
+    ) -> ImagesResponse:
         model = self.catalog.get(request.model)
         job = build_job(model, request, request_id)
         created = int(self.clock())
-        generated = self.backends[model.backend].generate(job)
+        generated = self.backends[model.backend].generate(job, deadline)
         if not generated:
             raise BackendError(f"{model.id} returned no images.")
+        if len(generated) < job.n:
+            logger.warning(
+                "partial delivery",
+                request_id=request_id,
+                model=model.id,
+                asked=job.n,
+                delivered=len(generated),
+            )
         if request.response_format == "b64_json":
             data = self._inline(generated)
         else:

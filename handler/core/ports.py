@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from handler.core.catalog import CatalogModel, OutputFormat
+from handler.core.deadline import Deadline
 
 KeyStatus = Literal["active", "revoked"]
 
@@ -42,8 +43,13 @@ class GeneratedImage:
 
 
 class InferenceBackend(Protocol):
-    def generate(self, job: GenerationJob) -> list[GeneratedImage]:
-        """Render the job's images, or raise ``BackendError``."""
+    def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
+        """Render up to ``job.n`` images before ``deadline``.
+
+        Fewer images than asked is a partial delivery (a safety filter dropped some, say);
+        none at all is an error: ``ContentFiltered``, ``BackendError`` or one of its kinds.
+        Work still running at the deadline is cancelled and ``BackendTimeout`` raised.
+        """
         ...
 
 

@@ -20,13 +20,17 @@ class FakeLambdaContext:
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imagegate-api"
     aws_request_id: str = "5b1e7c2a-0000-4000-8000-000000000001"
 
+    remaining_ms: int = 29_000
+
     def get_remaining_time_in_millis(self) -> int:
-        return 29_000
+        return self.remaining_ms
 
 
-def _invoke(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _invoke(
+    name: str, context: FakeLambdaContext | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
     event = load_event(name)
-    response = api_handler(event, FakeLambdaContext())
+    response = api_handler(event, context or FakeLambdaContext())
     return event, response
 
 
@@ -130,3 +134,27 @@ def test_a_crashing_backend_is_one_structured_log_and_a_500(
     assert logged["correlation_id"] == event["requestContext"]["requestId"]
     assert "decoder exploded" in logged["exception"]
     assert not [r for r in caplog.records if r.name.startswith("mangum")]
+
+
+@pytest.mark.parametrize(
+    ("lambda_remaining_ms", "expected_seconds"),
+    [(60_000, 29 - 3), (10_000, 10 - 3)],  # API Gateway's 29 s, or Lambda's time, less 3 s
+)
+@pytest.mark.usefixtures("sample_event_key")
+def test_the_backend_gets_the_nearer_deadline(
+    monkeypatch: pytest.MonkeyPatch, lambda_remaining_ms: int, expected_seconds: float
+) -> None:
+    from handler.backends.preview import PreviewBackend
+
+    seen: list[float] = []
+    render = PreviewBackend.generate
+
+    def recording(self: PreviewBackend, job: Any, deadline: Any) -> Any:
+        seen.append(deadline.remaining())
+        return render(self, job, deadline)
+
+    monkeypatch.setattr(PreviewBackend, "generate", recording)
+    _, response = _invoke("api_generate_b64", FakeLambdaContext(remaining_ms=lambda_remaining_ms))
+    assert response["statusCode"] == 200
+    [remaining] = seen
+    assert expected_seconds - 1 < remaining <= expected_seconds

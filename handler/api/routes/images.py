@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Response
 
-from handler.api.deps import ApiKeyDep, GenerationServiceDep, RequestIdDep
+from handler.api.deps import ApiKeyDep, DeadlineDep, GenerationServiceDep, RequestIdDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.core.schemas import GenerationRequest, ImagesResponse
 from handler.observability import logger
@@ -18,9 +18,10 @@ def create_image(
     key: ApiKeyDep,
     service: GenerationServiceDep,
     request_id: RequestIdDep,
+    deadline: DeadlineDep,
 ) -> Response:
     """Generate images from a prompt (OpenAI's ``images.generate``)."""
-    result = service.generate(body, request_id=request_id)
+    result = service.generate(body, request_id=request_id, deadline=deadline)
     logger.info(
         "images generated",
         request_id=request_id,
