@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     deadline_margin_ms: Annotated[
         int, Field(ge=0, description="kept back from backends to store images and answer")
     ] = 3_000
+    replicate_api_token_secret: Annotated[
+        str | None, Field(description="Secrets Manager name or ARN of the Replicate token")
+    ] = None
+    replicate_api_token: Annotated[
+        SecretStr | None, Field(description="the token itself: local runs only")
+    ] = None
+    replicate_base_url: Annotated[
+        str, Field(description="Replicate's API; a local fake in tests")
+    ] = "https://api.replicate.com"
     max_response_bytes: Annotated[
         int,
         Field(

@@ -7,12 +7,15 @@ Routes reach these through ``handler.api.deps``; tests swap them with
 from functools import cache
 
 from handler.backends.preview import PreviewBackend
+from handler.backends.replicate import ReplicateBackend
 from handler.config import get_settings
 from handler.core.catalog import Catalog, load_catalog
+from handler.core.errors import BackendUnavailable
 from handler.core.generation import GenerationService
 from handler.core.ports import ImageStore, InferenceBackend, KeyStore
 from handler.stores.images import S3ImageStore
 from handler.stores.keys import DynamoDBKeyStore
+from handler.stores.secrets import read_secret
 
 
 @cache
@@ -33,7 +36,23 @@ def image_store() -> ImageStore:
 
 @cache
 def backends() -> dict[str, InferenceBackend]:
-    return {"preview": PreviewBackend()}
+    return {
+        "preview": PreviewBackend(),
+        "replicate": ReplicateBackend(replicate_token, get_settings().replicate_base_url),
+    }
+
+
+def replicate_token() -> str:
+    settings = get_settings()
+    if settings.replicate_api_token is not None:
+        return settings.replicate_api_token.get_secret_value()
+    if settings.replicate_api_token_secret:
+        return read_secret(settings.replicate_api_token_secret)
+    raise BackendUnavailable(
+        "This deployment has no Replicate API token, so its Replicate models cannot run.",
+        code="backend_not_configured",
+        should_retry=False,
+    )
 
 
 @cache

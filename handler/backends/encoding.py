@@ -17,3 +17,20 @@ def encode(image: Image.Image, output_format: OutputFormat, compression: int) ->
     buffer = io.BytesIO()
     image.save(buffer, format=output_format.upper(), **options)
     return buffer.getvalue()
+
+
+def conform(
+    data: bytes, width: int, height: int, output_format: OutputFormat, compression: int
+) -> bytes:
+    """The image in ``data`` at exactly ``width`` x ``height`` in ``output_format``.
+
+    Bytes that already match are returned untouched; otherwise the image is resized (when a
+    model's native sizes do not include the one asked for) and encoded again.
+    """
+    with Image.open(io.BytesIO(data)) as opened:
+        if (opened.format or "").lower() == output_format and opened.size == (width, height):
+            return data
+        image: Image.Image = opened.convert("RGBA") if "A" in opened.getbands() else opened
+        if image.size != (width, height):
+            image = image.resize((width, height), Image.Resampling.LANCZOS)
+        return encode(image, output_format, compression)

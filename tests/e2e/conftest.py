@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openai import OpenAI
 
+from tests.fakes.replicate_api import FakeReplicate
 from tests.support import ROOT
 
 STARTUP_SECONDS = 60
@@ -28,6 +29,7 @@ class Stack:
     # Credentials the stack signs URLs with, where the tests know them (the local stack).
     signing_keys: tuple[str, str] | None
     state_dir: Path | None
+    replicate: FakeReplicate | None = None
 
     def client(self, api_key: str | None = None) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=api_key or self.api_key, max_retries=0)
@@ -36,7 +38,7 @@ class Stack:
 class LocalStackProcess:
     """`imagegate dev --port 0` in a subprocess; stdout drained so it never blocks."""
 
-    def __init__(self, state_dir: Path):
+    def __init__(self, state_dir: Path, env: dict[str, str] | None = None):
         command = [
             str(Path(sys.executable).parent / "imagegate"),
             "dev",
@@ -47,7 +49,12 @@ class LocalStackProcess:
         ]
         self.stderr = (state_dir.parent / f"{state_dir.name}.stderr").open("w")
         self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=self.stderr, text=True
+            command,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env={**os.environ, **(env or {})},
         )
         self.values: dict[str, str] = {}
         self._ready = threading.Event()
@@ -91,17 +98,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(base_url, os.environ["IMAGEGATE_E2E_API_KEY"], None, None)
         return
     state_dir = tmp_path_factory.mktemp("local-stack") / "state"
-    process = LocalStackProcess(state_dir)
-    try:
-        values = process.wait_ready()
-        yield Stack(
-            values["IMAGEGATE_BASE_URL"],
-            values["IMAGEGATE_API_KEY"],
-            ("testing", "testing"),
+    # The local stack's Replicate models talk to the fake, as they would to a real account.
+    with FakeReplicate() as replicate:
+        process = LocalStackProcess(
             state_dir,
+            {
+                "IMAGEGATE_REPLICATE_API_TOKEN": replicate.token,
+                "IMAGEGATE_REPLICATE_BASE_URL": replicate.base_url,
+            },
         )
-    finally:
-        process.stop()
+        try:
+            values = process.wait_ready()
+            yield Stack(
+                values["IMAGEGATE_BASE_URL"],
+                values["IMAGEGATE_API_KEY"],
+                ("testing", "testing"),
+                state_dir,
+                replicate,
+            )
+        finally:
+            process.stop()
 
 
 @pytest.fixture
