@@ -36,18 +36,26 @@ def test_generation_schema_lists_every_documented_parameter() -> None:
     assert schema["required"] == ["prompt"]
 
 
-def test_lambda_code_imports_no_dev_only_package() -> None:
-    # Given a fresh interpreter that imports only the Lambda entry point
-    code = (
-        "import sys, handler.main\n"
-        "dev = {'moto', 'uvicorn', 'typer', 'rich', 'yaml', 'pytest', 'openai', 'handler.cli'}\n"
-        "print(sorted(m for m in sys.modules if m in dev or m.split('.')[0] in dev))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    # Then nothing dev-only came along
-    assert result.stdout.strip() == "[]"
+def test_lambda_code_runs_without_dev_only_packages() -> None:
+    # Given an interpreter where the dev-only packages cannot be imported (as in Lambda)
+    code = """
+import importlib.abc, sys
+DEV = {"moto", "uvicorn", "typer", "rich", "yaml", "pytest", "openai", "click"}
+class Absent(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in DEV:
+            raise ModuleNotFoundError(name)
+sys.meta_path.insert(0, Absent())
+import handler.main, handler.backends.replicate, handler.backends.preview
+handler.main._asgi()
+assert not any(m.split(".")[0] in DEV for m in sys.modules), "dev-only module loaded"
+assert "handler.cli" not in sys.modules
+print("ok")
+"""
+    # When the Lambda entry point and every backend are imported and the app built
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # Then nothing was missing
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_openapi_promises_no_fastapi_style_errors() -> None:
