@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
@@ -52,6 +52,12 @@ class Settings(BaseSettings):
             description="largest JSON body served; inline images beyond it get a 413",
         ),
     ] = DEFAULT_MAX_RESPONSE_BYTES
+
+    @field_validator("replicate_api_token_secret", "replicate_api_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation cannot leave a variable out, only empty: empty means not configured.
+        return None if value == "" else value
 
 
 @cache
