@@ -8,6 +8,7 @@ from functools import cache
 
 from handler.backends.preview import PreviewBackend
 from handler.backends.replicate import ReplicateBackend
+from handler.backends.sagemaker import SageMakerBackend
 from handler.config import get_settings
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.errors import BackendUnavailable
@@ -39,6 +40,7 @@ def backends() -> dict[str, InferenceBackend]:
     return {
         "preview": PreviewBackend(),
         "replicate": ReplicateBackend(replicate_token, get_settings().replicate_base_url),
+        "sagemaker": SageMakerBackend(),
     }
 
 

@@ -12,7 +12,7 @@ OutputFormat = Literal["png", "jpeg", "webp"]
 Background = Literal["auto", "opaque", "transparent"]
 Quality = Literal["auto", "standard", "hd", "low", "medium", "high"]
 Style = Literal["vivid", "natural"]
-BackendName = Literal["preview", "replicate"]
+BackendName = Literal["preview", "replicate", "sagemaker"]
 N = TypeVar("N", int, float)
 
 CONTENT_TYPES: dict[OutputFormat, str] = {

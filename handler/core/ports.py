@@ -37,7 +37,7 @@ class GenerationJob:
 class GeneratedImage:
     data: bytes
     output_format: OutputFormat
-    seed: int
+    seed: int | None  # None: no seed reproduces it (the backend takes none)
     width: int
     height: int
 

@@ -59,7 +59,7 @@ class GenerationRequest(BaseModel):
 class ImageData(BaseModel):
     url: str | None = None
     b64_json: str | None = None
-    seed: int
+    seed: Annotated[int | None, Field(description="The seed that reproduces this image.")] = None
 
 
 class InputTokensDetails(BaseModel):

@@ -38,13 +38,31 @@ from PIL import Image
 
 FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 FLUX_INPUTS = {
-    "prompt", "aspect_ratio", "num_outputs", "num_inference_steps", "seed", "output_format",
-    "output_quality", "megapixels", "go_fast", "disable_safety_checker",
-}  # fmt: skip
+    "prompt",
+    "aspect_ratio",
+    "num_outputs",
+    "num_inference_steps",
+    "seed",
+    "output_format",
+    "output_quality",
+    "megapixels",
+    "go_fast",
+    "disable_safety_checker",
+}
 SDXL_INPUTS = {
-    "prompt", "negative_prompt", "width", "height", "num_outputs", "num_inference_steps",
-    "guidance_scale", "seed", "scheduler", "refine", "apply_watermark", "disable_safety_checker",
-}  # fmt: skip
+    "prompt",
+    "negative_prompt",
+    "width",
+    "height",
+    "num_outputs",
+    "num_inference_steps",
+    "guidance_scale",
+    "seed",
+    "scheduler",
+    "refine",
+    "apply_watermark",
+    "disable_safety_checker",
+}
 TERMINAL = ("succeeded", "failed", "canceled")
 
 

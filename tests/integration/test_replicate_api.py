@@ -23,8 +23,14 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeReplicate]:
 
 
 def test_flux_by_url(client: TestClient, auth: dict[str, str], fake: FakeReplicate) -> None:
-    body = {"model": "flux-schnell", "prompt": "a fox", "n": 2, "size": "1536x1024",
-            "response_format": "b64_json", "output_format": "jpeg"}  # fmt: skip
+    body = {
+        "model": "flux-schnell",
+        "prompt": "a fox",
+        "n": 2,
+        "size": "1536x1024",
+        "response_format": "b64_json",
+        "output_format": "jpeg",
+    }
     response = client.post(URL, headers=auth, json=body)
     assert response.status_code == 200, response.text
     result = response.json()
@@ -76,8 +82,12 @@ def test_everything_filtered_is_a_400_content_policy_violation(
 ) -> None:
     response = client.post(URL, headers=auth, json={"model": "flux-schnell", "prompt": "[nsfw]"})
     assert response.status_code == 400
-    assert_error(response.json(), type_="invalid_request_error", param="prompt",
-                 code="content_policy_violation")  # fmt: skip
+    assert_error(
+        response.json(),
+        type_="invalid_request_error",
+        param="prompt",
+        code="content_policy_violation",
+    )
 
 
 def test_partial_delivery_returns_what_was_made(

@@ -1,0 +1,136 @@
+"""How a SageMaker endpoint wants its request and gives its images back.
+
+A contract turns a job's images (one seed each) into the endpoint's request body and its
+response body into image bytes. Three are known:
+
+``imagegate``     our own model server (infra/sagemaker): several images a call, one seed
+                  each, in the output format asked for.
+``jumpstart-sd``  SageMaker JumpStart's Stable Diffusion: ``generated_images`` as base64 JPEG
+                  when asked with ``Accept: application/json;jpeg``.
+``hf-diffusers``  the Hugging Face inference toolkit's text-to-image task: one image, as the
+                  bytes of the Accept type; it takes no seed.
+"""
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from handler.core.errors import BackendError
+from handler.core.ports import GenerationJob
+
+ContractName = Literal["imagegate", "jumpstart-sd", "hf-diffusers"]
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointImage:
+    data: bytes
+    seed: int | None  # None: the endpoint did not say, and cannot be asked for, a seed
+
+
+class Contract(Protocol):
+    content_type: str
+    accept: str
+    max_images_per_call: int | None  # None: as many as the catalog entry allows
+
+    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes: ...
+
+    def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]: ...
+
+
+class ImagegateContract:
+    content_type: str = "application/json"
+    accept: str = "application/json"
+    max_images_per_call: int | None = None
+
+    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
+        return _json(
+            {
+                "prompt": job.prompt,
+                "negative_prompt": job.negative_prompt,
+                "width": job.width,
+                "height": job.height,
+                "num_inference_steps": job.steps,
+                "guidance_scale": job.guidance_scale,
+                "seeds": list(seeds),
+                "output_format": job.output_format,
+                "output_compression": job.output_compression,
+            }
+        )
+
+    def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
+        parsed = _parse(body)
+        return [
+            EndpointImage(base64.b64decode(item["b64"]), int(item["seed"]))
+            for item in parsed.get("images", [])
+        ]
+
+
+class JumpStartStableDiffusion:
+    content_type: str = "application/json"
+    accept: str = "application/json;jpeg"
+    max_images_per_call: int | None = 1  # one seed a call: each image's seed reproduces it
+
+    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
+        payload: dict[str, Any] = {
+            "prompt": job.prompt,
+            "width": job.width,
+            "height": job.height,
+            "num_images_per_prompt": len(seeds),
+            "seed": seeds[0],
+        }
+        if job.negative_prompt:
+            payload["negative_prompt"] = job.negative_prompt
+        if job.steps is not None:
+            payload["num_inference_steps"] = job.steps
+        if job.guidance_scale is not None:
+            payload["guidance_scale"] = job.guidance_scale
+        return _json(payload)
+
+    def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
+        generated = _parse(body).get("generated_images", [])
+        return [
+            EndpointImage(base64.b64decode(item), seeds[0] if index == 0 else None)
+            for index, item in enumerate(generated)
+        ]
+
+
+class HuggingFaceDiffusers:
+    content_type: str = "application/json"
+    accept: str = "image/png"
+    max_images_per_call: int | None = 1
+
+    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
+        parameters: dict[str, Any] = {"width": job.width, "height": job.height}
+        if job.negative_prompt:
+            parameters["negative_prompt"] = job.negative_prompt
+        if job.steps is not None:
+            parameters["num_inference_steps"] = job.steps
+        if job.guidance_scale is not None:
+            parameters["guidance_scale"] = job.guidance_scale
+        return _json({"inputs": job.prompt, "parameters": parameters})
+
+    def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
+        return [EndpointImage(body, None)] if body else []
+
+
+CONTRACTS: dict[ContractName, Contract] = {
+    "imagegate": ImagegateContract(),
+    "jumpstart-sd": JumpStartStableDiffusion(),
+    "hf-diffusers": HuggingFaceDiffusers(),
+}
+
+
+def _json(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
+
+
+def _parse(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body)
+    except ValueError as exc:
+        raise BackendError("The endpoint answered something that is not JSON.") from exc
+    if not isinstance(parsed, dict):
+        raise BackendError("The endpoint answered JSON of an unexpected shape.")
+    return parsed

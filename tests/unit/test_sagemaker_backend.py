@@ -1,0 +1,226 @@
+"""The SageMaker adapter on a stubbed sagemaker-runtime client (no network)."""
+
+import base64
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ReadTimeoutError
+from botocore.response import StreamingBody
+from botocore.stub import Stubber
+from PIL import Image
+
+from handler.backends.sagemaker import SageMakerBackend, runtime_client
+from handler.core.catalog import load_catalog
+from handler.core.deadline import Deadline
+from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
+from handler.core.generation import build_job
+from handler.core.ports import GenerationJob
+from handler.core.schemas import GenerationRequest
+from tests.support import FORMATS, ROOT, open_image
+
+CATALOG = load_catalog(ROOT / "infra" / "catalog.json")
+
+
+def _job(**body: Any) -> GenerationJob:
+    request = GenerationRequest.model_validate({"model": "sd-imagegate", "prompt": "a fox", **body})
+    return build_job(CATALOG.get(request.model), request, "req_test")
+
+
+def _picture(size: tuple[int, int], pil_format: str) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 40, 40)).save(buffer, format=pil_format)
+    return buffer.getvalue()
+
+
+def _body(data: bytes) -> StreamingBody:
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+@pytest.fixture
+def stub() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("sagemaker-runtime", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+def _backend(client: Any) -> SageMakerBackend:
+    return SageMakerBackend(lambda timeout: client)
+
+
+def test_our_model_server_gets_batches_of_seeds(stub: tuple[Any, Stubber]) -> None:
+    # Given an endpoint that takes four images a call
+    client, stubber = stub
+    job = _job(n=6, seed=10, size="1024x768", output_format="webp", negative_prompt="blur")
+    for seeds in ([10, 11, 12, 13], [14, 15]):
+        images = [
+            {"b64": base64.b64encode(_picture((1024, 768), "WEBP")).decode(), "seed": s}
+            for s in seeds
+        ]
+        expected = {
+            "EndpointName": "imagegate-diffusers",
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "Body": json.dumps(
+                {
+                    "prompt": "a fox",
+                    "negative_prompt": "blur",
+                    "width": 1024,
+                    "height": 768,
+                    "num_inference_steps": 25,
+                    "guidance_scale": 7.5,
+                    "seeds": seeds,
+                    "output_format": "webp",
+                    "output_compression": 100,
+                }
+            ).encode(),
+        }
+        stubber.add_response(
+            "invoke_endpoint",
+            {"Body": _body(json.dumps({"images": images}).encode()), "ContentType": "json"},
+            expected,
+        )
+    # When six images are asked for
+    result = _backend(client).generate(job, Deadline.after(25))
+    # Then two calls made them, each image with its own seed, at the asked size and format
+    assert [image.seed for image in result] == list(range(10, 16))
+    for image in result:
+        decoded = open_image(image.data)
+        assert (decoded.size, decoded.format) == ((1024, 768), "WEBP")
+
+
+def test_jumpstart_images_are_converted_to_the_asked_format(stub: tuple[Any, Stubber]) -> None:
+    client, stubber = stub
+    job = _job(model="stable-diffusion-2-1-jumpstart", n=2, seed=5, output_format="png")
+    for seed in (5, 6):
+        generated = [base64.b64encode(_picture((512, 512), "JPEG")).decode()]
+        stubber.add_response(
+            "invoke_endpoint",
+            {
+                "Body": _body(
+                    json.dumps({"generated_images": generated, "prompt": "a fox"}).encode()
+                )
+            },
+            {
+                "EndpointName": "imagegate-jumpstart-sd21",
+                "ContentType": "application/json",
+                "Accept": "application/json;jpeg",
+                "Body": json.dumps(
+                    {
+                        "prompt": "a fox",
+                        "width": 512,
+                        "height": 512,
+                        "num_images_per_prompt": 1,
+                        "seed": seed,
+                        "num_inference_steps": 50,
+                        "guidance_scale": 7.5,
+                    }
+                ).encode(),
+            },
+        )
+    result = _backend(client).generate(job, Deadline.after(25))
+    assert [image.seed for image in result] == [5, 6]
+    assert all(open_image(image.data).format == FORMATS["png"] for image in result)
+
+
+def test_hugging_face_toolkit_images_have_no_seed(stub: tuple[Any, Stubber]) -> None:
+    from handler.core.catalog import CatalogModel
+
+    client, stubber = stub
+    model = CatalogModel.model_validate(
+        {
+            **CATALOG.get("sd-imagegate").model_dump(),
+            "id": "hf",
+            "seed": False,
+            "backend_params": {"endpoint_name": "hf-sd", "contract": "hf-diffusers"},
+        }
+    )
+    request = GenerationRequest.model_validate({"prompt": "a fox", "size": "512x512"})
+    stubber.add_response("invoke_endpoint", {"Body": _body(_picture((512, 512), "PNG"))})
+    [image] = _backend(client).generate(build_job(model, request, "req"), Deadline.after(25))
+    assert image.seed is None
+    assert open_image(image.data).size == (512, 512)
+
+
+@pytest.mark.parametrize(
+    ("code", "extra", "error", "should_retry"),
+    [
+        (
+            "ModelError",
+            {"OriginalStatusCode": 500, "OriginalMessage": "CUDA OOM"},
+            BackendError,
+            False,
+        ),
+        ("ModelNotReadyException", {}, BackendUnavailable, True),
+        ("ThrottlingException", {}, BackendUnavailable, True),
+        ("ServiceUnavailable", {}, BackendUnavailable, True),
+        ("ValidationError", {}, BackendError, False),
+    ],
+)
+def test_runtime_errors_map_to_ours(
+    stub: tuple[Any, Stubber],
+    code: str,
+    extra: dict[str, Any],
+    error: type[BackendError],
+    should_retry: bool,
+) -> None:
+    client, stubber = stub
+    stubber.add_client_error(
+        "invoke_endpoint",
+        service_error_code=code,
+        service_message="no",
+        response_meta=None,
+        modeled_fields=extra,
+    )
+    with pytest.raises(error) as caught:
+        _backend(client).generate(_job(), Deadline.after(25))
+    assert type(caught.value) is error
+    assert caught.value.should_retry is should_retry
+    if code == "ModelError":
+        assert "CUDA OOM" in caught.value.message
+
+
+def test_no_image_back_is_content_filtered(stub: tuple[Any, Stubber]) -> None:
+    client, stubber = stub
+    stubber.add_response("invoke_endpoint", {"Body": _body(b'{"images": []}')})
+    with pytest.raises(ContentFiltered):
+        _backend(client).generate(_job(), Deadline.after(25))
+
+
+def test_a_read_timeout_is_the_deadline(stub: tuple[Any, Stubber]) -> None:
+    class Slow:
+        def invoke_endpoint(self, **kwargs: Any) -> Any:
+            raise ReadTimeoutError(endpoint_url="https://runtime.sagemaker")
+
+    with pytest.raises(BackendTimeout):
+        SageMakerBackend(lambda timeout: Slow()).generate(_job(), Deadline.after(25))  # type: ignore[arg-type,return-value]
+
+
+def test_the_client_waits_only_as_long_as_the_deadline_and_never_retries() -> None:
+    asked: list[int] = []
+
+    def client(timeout: int) -> Any:
+        asked.append(timeout)
+        raise BackendUnavailable("stop here")
+
+    with pytest.raises(BackendUnavailable):
+        SageMakerBackend(client).generate(_job(), Deadline.after(12.7))
+    assert asked == [12]
+    # botocore's Config sets its options as attributes its type stubs do not declare
+    config: Any = runtime_client(12).meta.config
+    assert config.read_timeout == 12
+    assert config.retries == {"total_max_attempts": 1, "mode": "standard"}
+    longest: Any = runtime_client(500).meta.config
+    assert longest.read_timeout == 65  # SageMaker's 60 s, and a little
+
+
+def test_too_little_time_invokes_nothing() -> None:
+    def client(timeout: int) -> Any:
+        raise AssertionError("no client should be needed")
+
+    with pytest.raises(BackendTimeout):
+        SageMakerBackend(client).generate(_job(), Deadline.after(0.4))
