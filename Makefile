@@ -7,6 +7,10 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 CLI_STAMP := $(VENV)/.installed-cli
 DEV_STAMP := $(VENV)/.installed-dev
+# The SageMaker model server's tests need torch and diffusers: a venv of their own, so none
+# of it reaches the API's environment.
+MODEL_VENV := .venv-model
+MODEL_STAMP := $(MODEL_VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Lambda target of the API function (template.yaml: python3.13, arm64).
@@ -17,12 +21,12 @@ LAMBDA_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_a
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint typecheck template pytest openapi build artifact-check lock clean
+.PHONY: dev test lint typecheck template pytest model-server-test openapi build artifact-check lock clean
 
 dev: $(CLI_STAMP)  ## Serve the API locally (moto + preview backend); no AWS account needed.
 	$(BIN)/imagegate dev --host $(HOST) --port $(PORT)
 
-test: lint typecheck template pytest  ## The whole suite, as CI runs it.
+test: lint typecheck template pytest model-server-test  ## The whole suite, as CI runs it.
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
@@ -32,11 +36,14 @@ typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
 template: $(DEV_STAMP) $(SAM)
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml infra/sagemaker/endpoint.yaml
 	$(SAM) validate --lint --region us-east-1
 
 pytest: $(DEV_STAMP)
 	$(BIN)/pytest
+
+model-server-test: $(MODEL_STAMP)
+	cd infra/sagemaker && ../../$(MODEL_VENV)/bin/python -m pytest -p no:cacheprovider tests
 
 openapi: $(DEV_STAMP)  ## Rewrite the checked-in OpenAPI document after an API change.
 	$(BIN)/python -m handler.api.openapi > handler/api/openapi.json
@@ -76,9 +83,16 @@ lock:  ## Re-resolve every dependency to its newest allowed version into constra
 	 build/lock/bin/pip freeze --exclude-editable | grep -v '^-e') > constraints.txt
 	rm -rf build/lock
 
+$(MODEL_STAMP): infra/sagemaker/requirements-test.txt infra/sagemaker/code/requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(MODEL_VENV)
+	$(MODEL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	cd infra/sagemaker && ../../$(MODEL_VENV)/bin/pip install --quiet --constraint ../../constraints.txt \
+		-e ../.. -r requirements-test.txt
+	touch $@
+
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 
 clean:
-	rm -rf $(VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MODEL_VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,124 @@
+"""imagegate's model server: any diffusers text-to-image pipeline behind SageMaker.
+
+SageMaker's PyTorch and Hugging Face inference containers load this file from the model
+archive's ``code/`` folder and call, once, ``model_fn(model_dir)``, then for every request
+``input_fn`` → ``predict_fn`` → ``output_fn``. The request and response are imagegate's
+``imagegate`` contract (handler/backends/sagemaker_contracts.py):
+
+    request   {"prompt", "negative_prompt", "width", "height", "num_inference_steps",
+               "guidance_scale", "seeds": [...], "output_format", "output_compression"}
+    response  {"images": [{"b64", "seed"}], "filtered": <images the safety checker removed>}
+
+Each image has a generator of its own, seeded with its own seed, so any one of them can be
+made again alone. Images the pipeline's safety checker flags are left out, not sent black.
+"""
+
+import base64
+import io
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from diffusers import DiffusionPipeline
+
+FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+MAX_IMAGES = int(os.environ.get("IMAGEGATE_MAX_IMAGES_PER_CALL", "8"))
+MAX_SIDE = int(os.environ.get("IMAGEGATE_MAX_SIDE", "2048"))
+
+
+class BadRequest(ValueError):
+    """The request does not follow the contract; the containers answer it with a 4xx."""
+
+
+@dataclass(frozen=True)
+class Request:
+    prompt: str
+    negative_prompt: str | None
+    width: int
+    height: int
+    num_inference_steps: int
+    guidance_scale: float
+    seeds: list[int]
+    output_format: str
+    output_compression: int
+
+
+def model_fn(model_dir: str) -> DiffusionPipeline:
+    """Load the pipeline saved in ``model_dir`` (``save_pretrained`` layout), once."""
+    cuda = torch.cuda.is_available()
+    pipeline = DiffusionPipeline.from_pretrained(
+        model_dir, dtype=torch.float16 if cuda else torch.float32, local_files_only=True
+    )
+    pipeline = pipeline.to("cuda" if cuda else "cpu")
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
+
+
+def input_fn(body: bytes | str, content_type: str) -> Request:
+    if not content_type.startswith("application/json"):
+        raise BadRequest(f"content type {content_type} is not application/json")
+    try:
+        given: dict[str, Any] = json.loads(body)
+    except ValueError as exc:
+        raise BadRequest("the body is not JSON") from exc
+    seeds = given.get("seeds")
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= MAX_IMAGES:
+        raise BadRequest(f"seeds must be a list of 1 to {MAX_IMAGES} integers")
+    request = Request(
+        prompt=str(given.get("prompt") or ""),
+        negative_prompt=given.get("negative_prompt") or None,
+        width=int(given.get("width", 512)),
+        height=int(given.get("height", 512)),
+        num_inference_steps=int(given.get("num_inference_steps") or 25),
+        guidance_scale=float(given.get("guidance_scale") or 7.5),
+        seeds=[int(seed) for seed in seeds],
+        output_format=str(given.get("output_format", "png")),
+        output_compression=int(given.get("output_compression", 100)),
+    )
+    if not request.prompt.strip():
+        raise BadRequest("prompt must not be empty")
+    for side in (request.width, request.height):
+        if side % 8 or not 8 <= side <= MAX_SIDE:
+            raise BadRequest(f"width and height must be multiples of 8 up to {MAX_SIDE}")
+    if request.output_format not in FORMATS:
+        raise BadRequest(f"output_format must be one of {sorted(FORMATS)}")
+    return request
+
+
+def predict_fn(request: Request, pipeline: DiffusionPipeline) -> dict[str, Any]:
+    generators = [
+        torch.Generator(device=pipeline.device).manual_seed(seed) for seed in request.seeds
+    ]
+    result = pipeline(
+        prompt=request.prompt,
+        negative_prompt=request.negative_prompt,
+        width=request.width,
+        height=request.height,
+        num_inference_steps=request.num_inference_steps,
+        guidance_scale=request.guidance_scale,
+        num_images_per_prompt=len(request.seeds),
+        generator=generators,
+    )
+    flagged = getattr(result, "nsfw_content_detected", None) or [False] * len(result.images)
+    images = [
+        {"b64": _encode(image, request), "seed": seed}
+        for image, seed, unsafe in zip(result.images, request.seeds, flagged, strict=True)
+        if not unsafe
+    ]
+    return {"images": images, "filtered": len(request.seeds) - len(images)}
+
+
+def output_fn(prediction: dict[str, Any], accept: str) -> bytes:
+    return json.dumps(prediction).encode()
+
+
+def _encode(image: Any, request: Request) -> str:
+    buffer = io.BytesIO()
+    options = (
+        {} if request.output_format == "png" else {"quality": max(1, request.output_compression)}
+    )
+    picture = image.convert("RGB") if request.output_format == "jpeg" else image
+    picture.save(buffer, format=FORMATS[request.output_format], **options)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -1,0 +1,119 @@
+"""The model server, driven the way SageMaker's inference containers drive it."""
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import inference
+import pytest
+from PIL import Image
+
+
+@pytest.fixture(scope="module")
+def pipeline(model_dir: Path) -> Any:
+    return inference.model_fn(str(model_dir))
+
+
+def _serve(pipeline: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    """One invocation: input_fn -> predict_fn -> output_fn, as the container runs them."""
+    request = inference.input_fn(json.dumps(payload), "application/json")
+    body = inference.output_fn(inference.predict_fn(request, pipeline), "application/json")
+    parsed: dict[str, Any] = json.loads(body)
+    return parsed
+
+
+def _request(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "prompt": "a lighthouse at dusk",
+        "negative_prompt": "fog",
+        "width": 64,
+        "height": 48,
+        "num_inference_steps": 2,
+        "guidance_scale": 7.5,
+        "seeds": [7, 8],
+        "output_format": "png",
+        "output_compression": 100,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def _decode(item: dict[str, Any]) -> Image.Image:
+    image = Image.open(io.BytesIO(base64.b64decode(item["b64"])))
+    image.load()
+    return image
+
+
+@pytest.mark.parametrize(
+    ("output_format", "pil_format"), [("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WEBP")]
+)
+def test_images_have_the_asked_size_format_and_seeds(
+    pipeline: Any, output_format: str, pil_format: str
+) -> None:
+    result = _serve(pipeline, _request(output_format=output_format))
+    assert [item["seed"] for item in result["images"]] == [7, 8]
+    assert result["filtered"] == 0
+    for item in result["images"]:
+        image = _decode(item)
+        assert (image.size, image.format) == ((64, 48), pil_format)
+
+
+def test_each_seed_reproduces_its_own_image_alone(pipeline: Any) -> None:
+    # Given two images made together
+    together = _serve(pipeline, _request(seeds=[7, 8]))["images"]
+    # When the second is asked for alone, by its seed
+    alone = _serve(pipeline, _request(seeds=[8]))["images"]
+    # Then it is the same picture (the generator is per image, not per batch)
+    assert alone[0]["b64"] == together[1]["b64"]
+    assert together[0]["b64"] != together[1]["b64"]
+
+
+def test_flagged_images_are_left_out(pipeline: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = type(pipeline).__call__
+
+    def flag_first(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        result.nsfw_content_detected = [True] + [False] * (len(result.images) - 1)
+        return result
+
+    monkeypatch.setattr(type(pipeline), "__call__", flag_first)
+    result = _serve(pipeline, _request(seeds=[1, 2, 3]))
+    assert [item["seed"] for item in result["images"]] == [2, 3]
+    assert result["filtered"] == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "content_type"),
+    [
+        (_request(seeds=[]), "application/json"),
+        (_request(seeds=list(range(9))), "application/json"),
+        (_request(width=65), "application/json"),
+        (_request(prompt="  "), "application/json"),
+        (_request(output_format="gif"), "application/json"),
+        (_request(), "text/plain"),
+    ],
+)
+def test_bad_requests_are_refused_before_any_work(payload: Any, content_type: str) -> None:
+    with pytest.raises(inference.BadRequest):
+        inference.input_fn(json.dumps(payload), content_type)
+
+
+def test_the_contract_matches_what_the_api_sends() -> None:
+    """The API's request for our server is the one input_fn takes."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+    from handler.backends.sagemaker_contracts import ImagegateContract
+    from handler.core.catalog import load_catalog
+    from handler.core.generation import build_job
+    from handler.core.schemas import GenerationRequest
+
+    catalog = load_catalog(Path(__file__).resolve().parents[2] / "catalog.json")
+    request = GenerationRequest.model_validate(
+        {"model": "sd-imagegate", "prompt": "a fox", "n": 2, "seed": 3, "size": "512x512"}
+    )
+    job = build_job(catalog.get("sd-imagegate"), request, "req")
+    parsed = inference.input_fn(ImagegateContract().request(job, job.seeds), "application/json")
+    assert (parsed.seeds, parsed.width, parsed.num_inference_steps) == ([3, 4], 512, 25)
