@@ -28,6 +28,8 @@ DEFAULT_STATE_DIR = Path(".imagegate")
 REGION = "us-east-1"
 RESOURCE_PREFIX = "imagegate-local"
 DEV_KEY_NAME = "local dev key"
+# The services the stand-in plays; every other one (SageMaker, say) is AWS's own.
+LOCAL_SERVICES = ("DYNAMODB", "S3")
 # moto accepts any credentials; fixed fake ones keep a real AWS profile out of the picture.
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _IGNORED_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -38,18 +40,20 @@ class LocalStack:
     aws_endpoint_url: str
     region: str
     environment: dict[str, str]
+    # True: the user's own AWS configuration stays in force, for real SageMaker endpoints.
+    real_aws: bool = False
 
     def activate(self) -> None:
-        """Point boto3 and ``Settings`` in this process at the stack."""
-        export_environment(
-            {
-                **_FAKE_CREDENTIALS,
-                "AWS_ENDPOINT_URL": self.aws_endpoint_url,
-                "AWS_DEFAULT_REGION": self.region,
-                **self.environment,
-            },
-            drop=_IGNORED_AWS_SETTINGS,
-        )
+        """Point boto3 (DynamoDB and S3 only) and ``Settings`` in this process at the stack."""
+        variables = {
+            **{f"AWS_ENDPOINT_URL_{service}": self.aws_endpoint_url for service in LOCAL_SERVICES},
+            **self.environment,
+        }
+        drop: tuple[str, ...] = ("AWS_ENDPOINT_URL",)  # it would send every service here
+        if not self.real_aws:
+            variables.update(_FAKE_CREDENTIALS, AWS_DEFAULT_REGION=self.region)
+            drop += _IGNORED_AWS_SETTINGS
+        export_environment(variables, drop=drop)
         container.reset()
 
     def save(self, state_dir: Path) -> None:
@@ -75,16 +79,18 @@ def start_aws(port: int = 0) -> "ThreadedMotoServer":
     return server
 
 
-def provision(aws_endpoint_url: str, template_path: Path, catalog_path: Path) -> LocalStack:
+def provision(
+    aws_endpoint_url: str, template_path: Path, catalog_path: Path, *, real_aws: bool = False
+) -> LocalStack:
     """Create the template's tables and buckets; return the API function's environment."""
-    bootstrap = LocalStack(aws_endpoint_url, REGION, {})
+    bootstrap = LocalStack(aws_endpoint_url, REGION, {}, real_aws)
     bootstrap.activate()
     template = Template.load(template_path)
     names = create_resources(template, dynamodb_client(), s3_client(), RESOURCE_PREFIX)
     environment = template.function_environment("ApiFunction", names)
     # In Lambda the catalog sits in the task root; here it is the repository's file.
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
-    stack = LocalStack(aws_endpoint_url, REGION, environment)
+    stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws)
     stack.activate()
     return stack
 

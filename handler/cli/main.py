@@ -44,6 +44,14 @@ def dev(
     host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 8000,
     aws_port: Annotated[int, typer.Option(help="Port of the local AWS stand-in (0: any).")] = 0,
+    real_aws: Annotated[
+        bool,
+        typer.Option(
+            "--real-aws",
+            help="Keep your AWS configuration (profile, region) for SageMaker endpoints; "
+            "DynamoDB and S3 stay local.",
+        ),
+    ] = False,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Serve the API on the local stack: moto for DynamoDB/S3, the preview backend."""
@@ -65,7 +73,10 @@ def dev(
     try:
         _, bound_aws_port = aws.get_host_and_port()
         stack = provision(
-            f"http://127.0.0.1:{bound_aws_port}", template, PROJECT_DIR / "infra" / "catalog.json"
+            f"http://127.0.0.1:{bound_aws_port}",
+            template,
+            PROJECT_DIR / "infra" / "catalog.json",
+            real_aws=real_aws,
         )
         stack.save(state_dir)
         api_key = ensure_dev_key(state_dir)

@@ -1,0 +1,52 @@
+import boto3
+import pytest
+
+from handler.cli.local import LocalStack
+
+MOTO = "http://127.0.0.1:5999"
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://stale-global-override")
+    monkeypatch.setenv("AWS_PROFILE", "someone-real")
+
+
+def _endpoint(service: str) -> str:
+    return str(boto3.client(service, region_name="us-east-1").meta.endpoint_url)  # type: ignore[call-overload]
+
+
+def test_only_dynamodb_and_s3_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    # When the local stack is activated (it sets the environment: monkeypatch restores it)
+    for name in (
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+    ):
+        monkeypatch.setenv(name, "placeholder")
+    monkeypatch.delenv("AWS_PROFILE")
+    LocalStack(MOTO, "us-east-1", {}).activate()
+    # Then DynamoDB and S3 are local, SageMaker is AWS's, and no real profile is in force
+    assert _endpoint("dynamodb") == MOTO
+    assert _endpoint("s3") == MOTO
+    assert "amazonaws.com" in _endpoint("sagemaker-runtime")
+    import os
+
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+    assert "AWS_PROFILE" not in os.environ
+
+
+def test_real_aws_keeps_the_users_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.setenv(name, "placeholder")
+    LocalStack(MOTO, "us-east-1", {}, real_aws=True).activate()
+    assert os.environ["AWS_PROFILE"] == "someone-real"
+    assert "AWS_ENDPOINT_URL" not in os.environ
+    monkeypatch.delenv("AWS_PROFILE")  # the profile does not exist here; keep boto3 happy
+    assert _endpoint("dynamodb") == MOTO
