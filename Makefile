@@ -13,6 +13,8 @@ MODEL_VENV := .venv-model
 MODEL_STAMP := $(MODEL_VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The model catalog shipped in the Lambda artifact: `CATALOG=my-catalog.json make build`.
+CATALOG ?= infra/catalog.json
 # Lambda target of the API function (template.yaml: python3.13, arm64).
 LAMBDA_PYTHON := 3.13
 # python3.13 runs on Amazon Linux 2023 (glibc 2.34). pip takes --platform literally, so every
@@ -61,7 +63,7 @@ build-ApiFunction:
 		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \
 		--only-binary=:all: --no-compile --constraint constraints.txt build/wheel/imagegate-*.whl
 	rm -rf "$(ARTIFACTS_DIR)/bin" "$(ARTIFACTS_DIR)/handler/cli"
-	cp infra/catalog.json "$(ARTIFACTS_DIR)/catalog.json"
+	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imagegate needs Python >= 3.11")'

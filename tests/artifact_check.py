@@ -4,10 +4,11 @@ python tests/artifact_check.py .aws-sam/build/ApiFunction
 """
 
 import io
-import json
 import sys
 import zipfile
 from pathlib import Path
+
+from handler.core.catalog import load_catalog
 
 # Lambda's limit for a function's unzipped code; a zip over 50 MB must go through S3,
 # which `sam deploy` does anyway.
@@ -27,7 +28,7 @@ def main(artifact: Path) -> int:
     native = sorted(p.name for p in artifact.rglob("*.so") if "x86_64" in p.name)
     if native:
         problems.append(f"x86_64 binaries in an arm64 artifact: {native[:3]}")
-    catalog = json.loads((artifact / "catalog.json").read_text())
+    catalog = load_catalog(artifact / "catalog.json")  # refuses an inconsistent catalog
     files = [path for path in artifact.rglob("*") if path.is_file()]
     unzipped = sum(path.stat().st_size for path in files)
     if unzipped > UNZIPPED_LIMIT:
@@ -39,7 +40,7 @@ def main(artifact: Path) -> int:
     sys.stdout.write(
         f"{artifact}: {len(files)} files, {unzipped / 2**20:.1f} MiB unzipped, "
         f"{len(buffer.getvalue()) / 2**20:.1f} MiB zipped, "
-        f"{len(catalog['models'])} catalog model(s)\n"
+        f"{len(catalog.models)} catalog model(s)\n"
     )
     for problem in problems:
         sys.stdout.write(f"problem: {problem}\n")

@@ -10,6 +10,7 @@ its own 60-second limit. Work that needs longer goes through ``invoke_endpoint_a
 import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime.client import SageMakerRuntimeClient
 
 REAL_TIME_LIMIT_SECONDS = 60  # SageMaker ends a real-time invocation after this long
+ASYNC_SUBMIT_TIMEOUT = 10  # queuing an asynchronous invocation answers at once
 
 
 class SageMakerParams(BaseModel):
@@ -39,6 +41,19 @@ class SageMakerParams(BaseModel):
     contract: ContractName
     images_per_call: int = Field(default=1, ge=1, le=16)
     inference_component: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncRequest:
+    seeds: Sequence[int]
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncInvocation:
+    inference_id: str
+    output_location: str
+    failure_location: str | None
 
 
 def runtime_client(read_timeout: int) -> "SageMakerRuntimeClient":
@@ -63,35 +78,54 @@ class SageMakerBackend:
 
     def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
         params = SageMakerParams.model_validate(job.model.backend_params)
-        contract = CONTRACTS[params.contract]
-        per_call = min(params.images_per_call, contract.max_images_per_call or 16)
-        calls = [job.seeds[i : i + per_call] for i in range(0, job.n, per_call)]
         seconds = math.floor(deadline.remaining())
         if seconds < 1:
             raise _too_late()
         client = self._client(seconds)
-        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-            results = list(pool.map(lambda seeds: self._invoke(client, params, job, seeds), calls))
-        images = [
-            GeneratedImage(
-                data=conform(
-                    found.data, job.width, job.height, job.output_format, job.output_compression
-                ),
-                output_format=job.output_format,
-                seed=found.seed,
-                width=job.width,
-                height=job.height,
+        with ThreadPoolExecutor(max_workers=len(_calls(job, params))) as pool:
+            results = list(
+                pool.map(
+                    lambda seeds: self._invoke(client, params, job, seeds), _calls(job, params)
+                )
             )
-            for batch in results
-            for found in batch
-        ]
-        if not images:
-            raise ContentFiltered(
-                "The model returned no image (its safety checker may have removed them). "
-                "Nothing was charged.",
-                param="prompt",
+        return _images(job, [found for batch in results for found in batch])
+
+    # -- asynchronous inference: requests and results through S3, up to an hour each --------
+
+    def async_requests(self, job: GenerationJob) -> list[AsyncRequest]:
+        """The bodies to put in S3, one per invocation, before ``submit_async``."""
+        params = SageMakerParams.model_validate(job.model.backend_params)
+        contract = CONTRACTS[params.contract]
+        return [AsyncRequest(seeds, contract.request(job, seeds)) for seeds in _calls(job, params)]
+
+    def submit_async(
+        self, job: GenerationJob, input_location: str, *, timeout_seconds: int = 3600
+    ) -> AsyncInvocation:
+        """Queue one request already in S3; SageMaker writes the result to S3 later."""
+        params = SageMakerParams.model_validate(job.model.backend_params)
+        contract = CONTRACTS[params.contract]
+        try:
+            response = self._client(ASYNC_SUBMIT_TIMEOUT).invoke_endpoint_async(
+                EndpointName=params.endpoint_name,
+                ContentType=contract.content_type,
+                Accept=contract.accept,
+                InputLocation=input_location,
+                InvocationTimeoutSeconds=timeout_seconds,
             )
-        return images
+        except ClientError as exc:
+            raise translate(exc) from exc
+        except BotoCoreError as exc:
+            raise BackendError("Could not reach the SageMaker endpoint.") from exc
+        return AsyncInvocation(
+            response["InferenceId"], response["OutputLocation"], response.get("FailureLocation")
+        )
+
+    def async_images(
+        self, job: GenerationJob, request: AsyncRequest, output: bytes
+    ) -> list[GeneratedImage]:
+        """The images in an asynchronous invocation's S3 output."""
+        params = SageMakerParams.model_validate(job.model.backend_params)
+        return _images(job, CONTRACTS[params.contract].images(output, request.seeds))
 
     def _invoke(
         self,
@@ -119,6 +153,34 @@ class SageMakerBackend:
         except BotoCoreError as exc:
             raise BackendError("Could not reach the SageMaker endpoint.") from exc
         return contract.images(body, seeds)
+
+
+def _calls(job: GenerationJob, params: SageMakerParams) -> list[Sequence[int]]:
+    """The job's seeds, in groups of as many as one invocation takes."""
+    per_call = min(params.images_per_call, CONTRACTS[params.contract].max_images_per_call or 16)
+    return [job.seeds[i : i + per_call] for i in range(0, job.n, per_call)]
+
+
+def _images(job: GenerationJob, found: Sequence[EndpointImage]) -> list[GeneratedImage]:
+    images = [
+        GeneratedImage(
+            data=conform(
+                item.data, job.width, job.height, job.output_format, job.output_compression
+            ),
+            output_format=job.output_format,
+            seed=item.seed,
+            width=job.width,
+            height=job.height,
+        )
+        for item in found
+    ]
+    if not images:
+        raise ContentFiltered(
+            "The model returned no image (its safety checker may have removed them). "
+            "Nothing was charged.",
+            param="prompt",
+        )
+    return images
 
 
 def translate(exc: ClientError) -> BackendError:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -23,6 +24,7 @@ from handler.cli.local import (
     start_aws,
 )
 from handler.core.auth import issue_key
+from handler.core.catalog import load_catalog
 from handler.core.errors import ImagegateError
 from handler.core.keys import parse_key
 from handler.core.ports import KeyStore
@@ -44,6 +46,9 @@ def dev(
     host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="API port (0 picks a free one).")] = 8000,
     aws_port: Annotated[int, typer.Option(help="Port of the local AWS stand-in (0: any).")] = 0,
+    catalog: Annotated[Path, typer.Option(help="The model catalog to serve.")] = (
+        PROJECT_DIR / "infra" / "catalog.json"
+    ),
     real_aws: Annotated[
         bool,
         typer.Option(
@@ -63,6 +68,10 @@ def dev(
     if not template.exists():
         raise typer.BadParameter(f"{template} not found: run from a clone of imagegate.")
     try:
+        load_catalog(catalog.resolve())
+    except (OSError, ValidationError) as exc:
+        raise typer.BadParameter(f"{catalog}: {exc}", param_hint="--catalog") from None
+    try:
         listener = socket.create_server((host, port))
     except OSError as exc:
         raise typer.BadParameter(
@@ -75,7 +84,7 @@ def dev(
         stack = provision(
             f"http://127.0.0.1:{bound_aws_port}",
             template,
-            PROJECT_DIR / "infra" / "catalog.json",
+            catalog.resolve(),
             real_aws=real_aws,
         )
         stack.save(state_dir)

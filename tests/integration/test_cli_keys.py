@@ -80,3 +80,16 @@ def test_stack_option_finds_the_table_from_its_outputs(
     assert created.exit_code == 0, created.output
     listed = CliRunner().invoke(app, ["keys", "--stack", "imagegate", "list", "--json"])
     assert [row["name"] for row in json.loads(listed.stdout)] == ["x"]
+
+
+def test_dev_refuses_a_broken_catalog(tmp_path: Path) -> None:
+    broken = tmp_path / "catalog.json"
+    broken.write_text('{"default_model": "missing", "models": []}')
+    result = CliRunner().invoke(
+        app,
+        ["dev", "--port", "0", "--catalog", str(broken), "--state-dir", str(tmp_path / "s")],
+        env={"COLUMNS": "300"},
+    )
+    assert result.exit_code == 2
+    assert "catalog.json" in result.output
+    assert not (tmp_path / "s").exists()

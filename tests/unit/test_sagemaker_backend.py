@@ -224,3 +224,55 @@ def test_too_little_time_invokes_nothing() -> None:
 
     with pytest.raises(BackendTimeout):
         SageMakerBackend(client).generate(_job(), Deadline.after(0.4))
+
+
+def test_asynchronous_inference_through_s3(stub: tuple[Any, Stubber]) -> None:
+    # Given a job for our model server, too long for a real-time call
+    client, stubber = stub
+    job = _job(n=2, seed=3, size="512x512")
+    backend = _backend(client)
+    [request] = backend.async_requests(job)
+    assert json.loads(request.body)["seeds"] == [3, 4]
+    stubber.add_response(
+        "invoke_endpoint_async",
+        {
+            "InferenceId": "inf-1",
+            "OutputLocation": "s3://async/out/inf-1.out",
+            "FailureLocation": "s3://async/failures/inf-1.out",
+        },
+        {
+            "EndpointName": "imagegate-diffusers",
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "InputLocation": "s3://async/in/req.json",
+            "InvocationTimeoutSeconds": 3600,
+        },
+    )
+    # When it is submitted with its body in S3
+    invocation = backend.submit_async(job, "s3://async/in/req.json")
+    assert (invocation.inference_id, invocation.output_location) == (
+        "inf-1",
+        "s3://async/out/inf-1.out",
+    )
+    # Then the output SageMaker writes becomes the images
+    output = json.dumps(
+        {
+            "images": [
+                {"b64": base64.b64encode(_picture((512, 512), "PNG")).decode(), "seed": s}
+                for s in (3, 4)
+            ]
+        }
+    ).encode()
+    images = backend.async_images(job, request, output)
+    assert [image.seed for image in images] == [3, 4]
+
+
+def test_asynchronous_submission_errors_are_translated(stub: tuple[Any, Stubber]) -> None:
+    client, stubber = stub
+    stubber.add_client_error(
+        "invoke_endpoint_async",
+        service_error_code="ValidationError",
+        service_message="Endpoint imagegate-diffusers not found",
+    )
+    with pytest.raises(BackendError, match="not found"):
+        _backend(client).submit_async(_job(), "s3://async/in/x.json")
