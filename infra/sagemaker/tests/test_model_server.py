@@ -117,3 +117,49 @@ def test_the_contract_matches_what_the_api_sends() -> None:
     job = build_job(catalog.get("sd-imagegate"), request, "req")
     parsed = inference.input_fn(ImagegateContract().request(job, job.seeds), "application/json")
     assert (parsed.seeds, parsed.width, parsed.num_inference_steps) == ([3, 4], 512, 25)
+
+
+def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
+    """handler.backends.sagemaker → imagegate contract → this server, with no AWS between."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+    from handler.backends.sagemaker import SageMakerBackend
+    from handler.core.catalog import CatalogModel, load_catalog
+    from handler.core.deadline import Deadline
+    from handler.core.generation import build_job
+    from handler.core.schemas import GenerationRequest
+
+    class ServerAsEndpoint:
+        """What SageMaker does with an invocation: the container's four functions."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def invoke_endpoint(self, **call: Any) -> dict[str, Any]:
+            self.calls += 1
+            request = inference.input_fn(call["Body"], call["ContentType"])
+            body = inference.output_fn(inference.predict_fn(request, pipeline), call["Accept"])
+            return {"Body": io.BytesIO(body)}
+
+    shipped = load_catalog(Path(__file__).resolve().parents[2] / "catalog.json")
+    tiny = CatalogModel.model_validate(
+        {
+            **shipped.get("sd-imagegate").model_dump(),
+            "sizes": ["64x48"],
+            "default_size": "64x48",
+            "steps": {"min": 1, "max": 4, "default": 2},
+        }
+    )
+    request = GenerationRequest.model_validate(
+        {"prompt": "a lighthouse", "n": 6, "seed": 20, "output_format": "webp"}
+    )
+    endpoint = ServerAsEndpoint()
+    images = SageMakerBackend(lambda timeout: endpoint).generate(  # type: ignore[arg-type,return-value]
+        build_job(tiny, request, "req"), Deadline.after(120)
+    )
+    assert endpoint.calls == 2  # four images a call
+    assert [image.seed for image in images] == list(range(20, 26))
+    for image in images:
+        decoded = Image.open(io.BytesIO(image.data))
+        assert (decoded.size, decoded.format) == ((64, 48), "WEBP")
