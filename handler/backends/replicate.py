@@ -226,13 +226,8 @@ def _inputs(params: ReplicateParams, job: GenerationJob, seed: int) -> dict[str,
         "num_outputs": 1,
         "seed": seed,
         "disable_safety_checker": False,
+        **job.diffusion_options(),
     }
-    if job.negative_prompt:
-        sdxl["negative_prompt"] = job.negative_prompt
-    if job.steps is not None:
-        sdxl["num_inference_steps"] = job.steps
-    if job.guidance_scale is not None:
-        sdxl["guidance_scale"] = job.guidance_scale
     return sdxl
 
 

@@ -79,13 +79,8 @@ class JumpStartStableDiffusion:
             "height": job.height,
             "num_images_per_prompt": len(seeds),
             "seed": seeds[0],
+            **job.diffusion_options(),
         }
-        if job.negative_prompt:
-            payload["negative_prompt"] = job.negative_prompt
-        if job.steps is not None:
-            payload["num_inference_steps"] = job.steps
-        if job.guidance_scale is not None:
-            payload["guidance_scale"] = job.guidance_scale
         return _json(payload)
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
@@ -102,13 +97,7 @@ class HuggingFaceDiffusers:
     max_images_per_call: int | None = 1
 
     def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
-        parameters: dict[str, Any] = {"width": job.width, "height": job.height}
-        if job.negative_prompt:
-            parameters["negative_prompt"] = job.negative_prompt
-        if job.steps is not None:
-            parameters["num_inference_steps"] = job.steps
-        if job.guidance_scale is not None:
-            parameters["guidance_scale"] = job.guidance_scale
+        parameters = {"width": job.width, "height": job.height, **job.diffusion_options()}
         return _json({"inputs": job.prompt, "parameters": parameters})
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:

@@ -32,6 +32,18 @@ class GenerationJob:
     def n(self) -> int:
         return len(self.seeds)
 
+    def diffusion_options(self) -> dict[str, str | int | float]:
+        """The sampling settings the job sets, under diffusers' names, which most models'
+        inputs share."""
+        options: dict[str, str | int | float] = {}
+        if self.negative_prompt:
+            options["negative_prompt"] = self.negative_prompt
+        if self.steps is not None:
+            options["num_inference_steps"] = self.steps
+        if self.guidance_scale is not None:
+            options["guidance_scale"] = self.guidance_scale
+        return options
+
 
 @dataclass(frozen=True, slots=True)
 class GeneratedImage:
