@@ -56,6 +56,34 @@ class ReplicateParams(BaseModel):
         return self
 
 
+class PollDeferred(Exception):
+    """Replicate asked us to poll later (429, 503 or 504 on a GET)."""
+
+
+class _PollTransport(httpx.BaseTransport):
+    """Hands GETs that Replicate defers back to the adapter at once.
+
+    The replicate client wraps every transport in its own retrying one, which sleeps up to a
+    minute between GETs, following Retry-After, and knows nothing of our deadline. Beneath it,
+    this transport raises instead; the adapter polls again while the deadline allows.
+    """
+
+    DEFERRED = frozenset((429, 503, 504))
+
+    def __init__(self, inner: httpx.BaseTransport | None = None):
+        self._inner = inner or httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        if request.method == "GET" and response.status_code in self.DEFERRED:
+            response.close()
+            raise PollDeferred(response.status_code)
+        return response
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class ReplicateBackend:
     def __init__(
         self,
@@ -115,6 +143,7 @@ class ReplicateBackend:
                     api_token=token,
                     base_url=self._base_url,
                     timeout=httpx.Timeout(10.0, connect=5.0),
+                    transport=_PollTransport(),
                 )
             }
         return self._clients[token]
@@ -177,6 +206,8 @@ class ReplicateBackend:
             time.sleep(self._poll_interval)
             try:
                 prediction = client.predictions.get(prediction.id)
+            except PollDeferred:
+                continue  # busy: ask again at the next poll, within the deadline
             except (ReplicateError, httpx.HTTPError) as exc:
                 _cancel(client, prediction.id)
                 raise BackendError("Lost track of the prediction on Replicate.") from exc

@@ -19,6 +19,7 @@ chosen by a marker in its prompt:
     [throttle]      the create call gets 429
     [outage]        the create call gets 503
     [gone]          succeeds, but the output file is already deleted (404)
+    [busy-poll]     never finishes, and every poll gets 429 with Retry-After: 0
 
 Every request, prediction and cancellation is recorded for the tests to inspect.
 """
@@ -136,7 +137,7 @@ class FakeReplicate:
     def _advance(self, prediction: Prediction) -> None:
         """One step of a prediction's life, per poll (or per create when waiting)."""
         scenario = prediction.scenario
-        if prediction.status in TERMINAL or scenario == "slow":
+        if prediction.status in TERMINAL or scenario in ("slow", "busy-poll"):
             return
         if scenario == "starting" and prediction.polls < 2:
             prediction.status = "processing" if prediction.polls else "starting"
@@ -194,6 +195,9 @@ class FakeReplicate:
                     prediction = fake.predictions.get(match[1])
                     if prediction is None:
                         _problem(self, 404, "Not found", "No such prediction")
+                        return
+                    if prediction.scenario == "busy-poll":
+                        _problem(self, 429, "Throttled", "Slow down", {"Retry-After": "0"})
                         return
                     prediction.polls += 1
                     fake._advance(prediction)
@@ -265,7 +269,7 @@ class FakeReplicate:
             self.predictions[prediction.id] = prediction
         wait = _prefer_wait(handler.headers.get("prefer"))
         if wait and prediction.scenario != "starting":
-            if prediction.scenario == "slow":
+            if prediction.scenario in ("slow", "busy-poll"):
                 time.sleep(wait)  # held the full wait, still running
             else:
                 with self._lock:

@@ -196,3 +196,16 @@ def test_a_refused_token_is_a_backend_error(fake: FakeReplicate) -> None:
 )
 def test_flux_geometry(size: tuple[int, int], expected: tuple[str, str]) -> None:
     assert flux_geometry(*size) == expected
+
+
+def test_throttled_polls_are_retried_by_us_within_the_deadline(
+    fake: FakeReplicate, backend: ReplicateBackend
+) -> None:
+    # Given a prediction whose every poll is answered 429 (the replicate client alone would
+    # retry each poll itself, ten times, then fail with "lost track")
+    with pytest.raises(BackendTimeout):
+        backend.generate(_job(prompt="a fox [busy-poll]"), Deadline.after(2))
+    # Then we kept polling until the deadline, and cancelled the prediction
+    polls = [r for r in fake.requests if r["method"] == "GET"]
+    assert len(polls) >= 2
+    assert sorted(fake.cancellations) == sorted(fake.predictions)
