@@ -9,11 +9,11 @@ deletes them after an hour) and conformed to the exact size and format asked for
 """
 
 import math
-import re
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from typing import Any, Literal, Self
 
 import httpx
@@ -36,6 +36,9 @@ from handler.observability import logger
 
 FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 MAX_WAIT_SECONDS = 60  # Replicate holds a request at most this long
+CREATE_MARGIN_SECONDS = 2
+CANCEL_SECONDS = 2.0
+CANCEL_ATTEMPTS = 3
 _RUNNING = ("starting", "processing")
 
 
@@ -56,28 +59,45 @@ class ReplicateParams(BaseModel):
         return self
 
 
-class PollDeferred(Exception):
-    """Replicate asked us to poll later (429, 503 or 504 on a GET)."""
+class Deferred(Exception):
+    """Replicate asked to be called again later (429 or 503; 504 too on a GET)."""
+
+    def __init__(self, status: int, retry_after: int):
+        super().__init__(status)
+        self.status = status
+        self.retry_after = retry_after
 
 
-class _PollTransport(httpx.BaseTransport):
-    """Hands GETs that Replicate defers back to the adapter at once.
+# The deadline of the request the current thread works for; the transport bounds each call.
+_deadline: ContextVar[Deadline | None] = ContextVar("replicate_deadline", default=None)
 
-    The replicate client wraps every transport in its own retrying one, which sleeps up to a
-    minute between GETs, following Retry-After, and knows nothing of our deadline. Beneath it,
-    this transport raises instead; the adapter polls again while the deadline allows.
+
+class _DeadlineTransport(httpx.BaseTransport):
+    """What sits under the replicate client's own transport.
+
+    That client wraps every transport in a retrying one that sleeps up to a minute between
+    GETs, following Retry-After, blind to our deadline. Beneath it, this transport
+    - raises ``Deferred`` (with Retry-After) instead of returning a throttled answer, so the
+      adapter decides: poll again within the deadline, or tell the client when to retry;
+    - bounds every poll by what is left of the deadline, and gives a cancel a fixed allowance
+      even when the deadline has passed (a cancel is what stops the GPU).
     """
-
-    DEFERRED = frozenset((429, 503, 504))
 
     def __init__(self, inner: httpx.BaseTransport | None = None):
         self._inner = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        deadline = _deadline.get()
+        if request.url.path.endswith("/cancel"):
+            request.extensions["timeout"] = _timeout(CANCEL_SECONDS)
+        elif request.method == "GET" and deadline is not None:
+            request.extensions["timeout"] = _timeout(max(0.5, deadline.remaining()))
         response = self._inner.handle_request(request)
-        if request.method == "GET" and response.status_code in self.DEFERRED:
+        deferred = (429, 503, 504) if request.method == "GET" else (429, 503)
+        if response.status_code in deferred:
+            header = response.headers.get("retry-after", "").strip()
             response.close()
-            raise PollDeferred(response.status_code)
+            raise Deferred(response.status_code, int(header) if header.isdigit() else 1)
         return response
 
     def close(self) -> None:
@@ -143,7 +163,7 @@ class ReplicateBackend:
                     api_token=token,
                     base_url=self._base_url,
                     timeout=httpx.Timeout(10.0, connect=5.0),
-                    transport=_PollTransport(),
+                    transport=_DeadlineTransport(),
                 )
             }
         return self._clients[token]
@@ -157,26 +177,17 @@ class ReplicateBackend:
         deadline: Deadline,
         abandon: threading.Event,
     ) -> GeneratedImage | None:
-        wait = min(MAX_WAIT_SECONDS, math.floor(deadline.remaining()))
+        _deadline.set(deadline)
+        # Replicate may hold the call a moment past the wait: leave room to hear its answer.
+        wait = min(MAX_WAIT_SECONDS, math.floor(deadline.remaining() - CREATE_MARGIN_SECONDS))
         if wait < 1:
             raise _too_late()
         model_input = {**_inputs(params, job, seed), **params.extra_input}
-        try:
-            if params.model is not None:
-                prediction = client.models.predictions.create(
-                    model=params.model, input=model_input, wait=wait
-                )
-            else:
-                assert params.version is not None
-                prediction = client.predictions.create(
-                    version=params.version.rsplit(":", 1)[-1], input=model_input, wait=wait
-                )
-        except ReplicateError as exc:
-            raise _translate(exc) from exc
-        except httpx.HTTPError as exc:
-            raise BackendError("Could not reach Replicate.") from exc
+        prediction = self._create(client, params, model_input, wait)
         prediction = self._until_done(client, prediction, deadline, abandon)
         if prediction.status == "failed":
+            if _filtered(prediction.error):
+                return None
             raise BackendError(f"The model failed: {prediction.error or 'no reason given'}")
         if prediction.status == "canceled":
             raise BackendError("The prediction was cancelled on Replicate.")
@@ -192,6 +203,33 @@ class ReplicateBackend:
             height=job.height,
         )
 
+    @staticmethod
+    def _create(
+        client: Client, params: ReplicateParams, model_input: dict[str, Any], wait: int
+    ) -> Prediction:
+        try:
+            if params.model is not None:
+                return client.models.predictions.create(
+                    model=params.model, input=model_input, wait=wait
+                )
+            assert params.version is not None
+            return client.predictions.create(
+                version=params.version.rsplit(":", 1)[-1], input=model_input, wait=wait
+            )
+        except Deferred as deferred:  # nothing was created
+            raise BackendUnavailable(
+                "The model's provider is busy; retry shortly.", retry_after=deferred.retry_after
+            ) from deferred
+        except ReplicateError as exc:
+            raise _translate(exc) from exc
+        except httpx.HTTPError as exc:
+            # The prediction may exist without our knowing its id: it cannot be cancelled,
+            # and a retry could run it twice.
+            logger.warning("prediction create failed in flight", error=repr(exc))
+            raise BackendError(
+                "Lost the connection to the model's provider.", should_retry=False
+            ) from exc
+
     def _until_done(
         self,
         client: Client,
@@ -206,7 +244,7 @@ class ReplicateBackend:
             time.sleep(self._poll_interval)
             try:
                 prediction = client.predictions.get(prediction.id)
-            except PollDeferred:
+            except Deferred:
                 continue  # busy: ask again at the next poll, within the deadline
             except (ReplicateError, httpx.HTTPError) as exc:
                 _cancel(client, prediction.id)
@@ -270,11 +308,30 @@ def _output_urls(output: Any) -> list[str]:
 
 
 def _cancel(client: Client, prediction_id: str) -> None:
-    try:
-        client.predictions.cancel(prediction_id)
-    except (ReplicateError, httpx.HTTPError) as exc:
-        # Replicate ends unattended predictions at its own timeout; say so, for the bill.
-        logger.warning("could not cancel a prediction", prediction_id=prediction_id, error=str(exc))
+    """Stop a prediction; a few tries, since a cancel that fails leaves a GPU running."""
+    for attempt in range(CANCEL_ATTEMPTS):
+        try:
+            client.predictions.cancel(prediction_id)
+        except (Deferred, ReplicateError, httpx.HTTPError) as exc:
+            if attempt + 1 == CANCEL_ATTEMPTS:
+                # Replicate ends it at its own timeout; say so, for whoever reads the bill.
+                logger.warning(
+                    "could not cancel a prediction", prediction_id=prediction_id, error=repr(exc)
+                )
+            else:
+                time.sleep(0.2 * (attempt + 1))
+        else:
+            return
+
+
+def _filtered(error: str | None) -> bool:
+    # Flux's and SDXL's cog code fail the prediction when the safety checker removes every
+    # image; Replicate gives that no error code of its own, only this wording.
+    return error is not None and "nsfw" in error.lower()
+
+
+def _timeout(seconds: float) -> dict[str, float]:
+    return {"connect": seconds, "read": seconds, "write": seconds, "pool": seconds}
 
 
 def _too_late() -> BackendTimeout:
@@ -287,17 +344,12 @@ def _too_late() -> BackendTimeout:
 def _translate(exc: ReplicateError) -> BackendError:
     status = exc.status or 0
     detail = exc.detail or exc.title or "no detail"
-    if status == 429:
-        wait = re.search(r"(\d+)\s*s", detail)
-        return BackendUnavailable(
-            "The model's provider is throttling requests; retry shortly.",
-            retry_after=int(wait[1]) if wait else 1,
-        )
-    if status >= 500:
-        return BackendUnavailable(f"The model's provider is unavailable ({status}).")
     if status in (401, 403):
         return BackendError("The model's provider refused this deployment's API token.")
     if status == 404:
         return BackendError("The model was not found at its provider: check the catalog.")
+    if status >= 500:
+        # Unlike 503 (the transport's), an error here may come after the prediction began.
+        return BackendError(f"The model's provider failed ({status}).", should_retry=False)
     # 422 and the rest: no prediction was created, so nothing ran.
     return BackendError(f"The model's provider refused the request: {detail}", should_retry=False)

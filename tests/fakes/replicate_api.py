@@ -14,12 +14,15 @@ chosen by a marker in its prompt:
     [slow]          never finishes; only a cancel ends it
     [fail]          fails with an error message
     [canceled]      ends canceled (by someone else)
-    [nsfw]          succeeds with no output: the safety checker removed the image
+    [nsfw]          fails with "All generated images contained NSFW content", as flux's and
+                    SDXL's code do when the checker removes every image of a prediction
     [nsfw-odd]      as [nsfw] when the seed is odd
+    [nsfw-empty]    succeeds with an empty output (other models' way of saying the same)
     [throttle]      the create call gets 429
     [outage]        the create call gets 503
     [gone]          succeeds, but the output file is already deleted (404)
     [busy-poll]     never finishes, and every poll gets 429 with Retry-After: 0
+    [stubborn]      never finishes, and the first cancel of it gets 503
 
 Every request, prediction and cancellation is recorded for the tests to inspect.
 """
@@ -107,6 +110,7 @@ class FakeReplicate:
         self.token = token
         self.predictions: dict[str, Prediction] = {}
         self.cancellations: list[str] = []
+        self.cancel_attempts: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -137,7 +141,7 @@ class FakeReplicate:
     def _advance(self, prediction: Prediction) -> None:
         """One step of a prediction's life, per poll (or per create when waiting)."""
         scenario = prediction.scenario
-        if prediction.status in TERMINAL or scenario in ("slow", "busy-poll"):
+        if prediction.status in TERMINAL or scenario in ("slow", "busy-poll", "stubborn"):
             return
         if scenario == "starting" and prediction.polls < 2:
             prediction.status = "processing" if prediction.polls else "starting"
@@ -148,6 +152,14 @@ class FakeReplicate:
         if scenario == "canceled":
             prediction.status = "canceled"
             return
+        seed = int(prediction.input.get("seed", 0))
+        if scenario == "nsfw" or (scenario == "nsfw-odd" and seed % 2):
+            prediction.status = "failed"
+            prediction.error = (
+                "All generated images contained NSFW content. Try running it again with a "
+                "different prompt."
+            )
+            return
         prediction.status = "succeeded"
         prediction.output = self._render(prediction)
 
@@ -155,7 +167,7 @@ class FakeReplicate:
         given = prediction.input
         count = int(given.get("num_outputs", 1))
         seed = int(given.get("seed", 0))
-        if prediction.scenario == "nsfw" or (prediction.scenario == "nsfw-odd" and seed % 2):
+        if prediction.scenario == "nsfw-empty":
             return []
         if "aspect_ratio" in given:
             width, height = _flux_dimensions(given["aspect_ratio"], given.get("megapixels", "1"))
@@ -257,8 +269,8 @@ class FakeReplicate:
                 handler,
                 429,
                 "Request was throttled",
-                "Rate limit resets in ~1s",
-                {"Retry-After": "1"},
+                "Your rate limit resets in ~7s",
+                {"Retry-After": "7"},
             )
             return
         if "[outage]" in prompt:
@@ -269,7 +281,7 @@ class FakeReplicate:
             self.predictions[prediction.id] = prediction
         wait = _prefer_wait(handler.headers.get("prefer"))
         if wait and prediction.scenario != "starting":
-            if prediction.scenario in ("slow", "busy-poll"):
+            if prediction.scenario in ("slow", "busy-poll", "stubborn"):
                 time.sleep(wait)  # held the full wait, still running
             else:
                 with self._lock:
@@ -283,6 +295,10 @@ class FakeReplicate:
             prediction = self.predictions.get(prediction_id)
             if prediction is None:
                 _problem(handler, 404, "Not found", "No such prediction")
+                return
+            self.cancel_attempts.append(prediction_id)
+            if prediction.scenario == "stubborn" and self.cancel_attempts.count(prediction_id) == 1:
+                _problem(handler, 503, "Service Unavailable", "Try again")
                 return
             self.cancellations.append(prediction_id)
             if prediction.status not in TERMINAL:

@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,77 +53,96 @@ def _backend(client: Any) -> SageMakerBackend:
     return SageMakerBackend(lambda timeout: client)
 
 
-def test_our_model_server_gets_batches_of_seeds(stub: tuple[Any, Stubber]) -> None:
+class FakeEndpoint:
+    """A sagemaker-runtime stand-in that answers each expected call by its request.
+
+    The backend invokes in parallel, so answers cannot be queued in order (as Stubber does):
+    each is keyed on the whole call instead, and every expected call must come exactly once.
+    """
+
+    def __init__(self) -> None:
+        self.answers: dict[str, bytes] = {}
+        self.calls: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(call: dict[str, Any]) -> str:
+        return json.dumps({**call, "Body": json.loads(call["Body"])}, sort_keys=True)
+
+    def expect(self, call: dict[str, Any], answer: bytes) -> None:
+        self.answers[self._key(call)] = answer
+
+    def invoke_endpoint(self, **call: Any) -> dict[str, Any]:
+        with self._lock:
+            self.calls.append(call)
+            answer = self.answers.pop(self._key(call))  # KeyError: a call nobody expected
+        return {"Body": _body(answer)}
+
+
+def test_our_model_server_gets_batches_of_seeds() -> None:
     # Given an endpoint that takes four images a call
-    client, stubber = stub
+    endpoint = FakeEndpoint()
     job = _job(n=6, seed=10, size="1024x768", output_format="webp", negative_prompt="blur")
     for seeds in ([10, 11, 12, 13], [14, 15]):
         images = [
             {"b64": base64.b64encode(_picture((1024, 768), "WEBP")).decode(), "seed": s}
             for s in seeds
         ]
-        expected = {
-            "EndpointName": "imagegate-diffusers",
-            "ContentType": "application/json",
-            "Accept": "application/json",
-            "Body": json.dumps(
-                {
-                    "prompt": "a fox",
-                    "negative_prompt": "blur",
-                    "width": 1024,
-                    "height": 768,
-                    "num_inference_steps": 25,
-                    "guidance_scale": 7.5,
-                    "seeds": seeds,
-                    "output_format": "webp",
-                    "output_compression": 100,
-                }
-            ).encode(),
+        body = {
+            "prompt": "a fox",
+            "negative_prompt": "blur",
+            "width": 1024,
+            "height": 768,
+            "num_inference_steps": 25,
+            "guidance_scale": 7.5,
+            "seeds": seeds,
+            "output_format": "webp",
+            "output_compression": 100,
         }
-        stubber.add_response(
-            "invoke_endpoint",
-            {"Body": _body(json.dumps({"images": images}).encode()), "ContentType": "json"},
-            expected,
+        endpoint.expect(
+            {
+                "EndpointName": "imagegate-diffusers",
+                "ContentType": "application/json",
+                "Accept": "application/json",
+                "Body": json.dumps(body).encode(),
+            },
+            json.dumps({"images": images}).encode(),
         )
     # When six images are asked for
-    result = _backend(client).generate(job, Deadline.after(25))
+    result = _backend(endpoint).generate(job, Deadline.after(25))
     # Then two calls made them, each image with its own seed, at the asked size and format
+    assert (len(endpoint.calls), endpoint.answers) == (2, {})
     assert [image.seed for image in result] == list(range(10, 16))
     for image in result:
         decoded = open_image(image.data)
         assert (decoded.size, decoded.format) == ((1024, 768), "WEBP")
 
 
-def test_jumpstart_images_are_converted_to_the_asked_format(stub: tuple[Any, Stubber]) -> None:
-    client, stubber = stub
+def test_jumpstart_images_are_converted_to_the_asked_format() -> None:
+    endpoint = FakeEndpoint()
     job = _job(model="stable-diffusion-2-1-jumpstart", n=2, seed=5, output_format="png")
     for seed in (5, 6):
         generated = [base64.b64encode(_picture((512, 512), "JPEG")).decode()]
-        stubber.add_response(
-            "invoke_endpoint",
-            {
-                "Body": _body(
-                    json.dumps({"generated_images": generated, "prompt": "a fox"}).encode()
-                )
-            },
+        body = {
+            "prompt": "a fox",
+            "width": 512,
+            "height": 512,
+            "num_images_per_prompt": 1,
+            "seed": seed,
+            "num_inference_steps": 50,
+            "guidance_scale": 7.5,
+        }
+        endpoint.expect(
             {
                 "EndpointName": "imagegate-jumpstart-sd21",
                 "ContentType": "application/json",
                 "Accept": "application/json;jpeg",
-                "Body": json.dumps(
-                    {
-                        "prompt": "a fox",
-                        "width": 512,
-                        "height": 512,
-                        "num_images_per_prompt": 1,
-                        "seed": seed,
-                        "num_inference_steps": 50,
-                        "guidance_scale": 7.5,
-                    }
-                ).encode(),
+                "Body": json.dumps(body).encode(),
             },
+            json.dumps({"generated_images": generated, "prompt": "a fox"}).encode(),
         )
-    result = _backend(client).generate(job, Deadline.after(25))
+    result = _backend(endpoint).generate(job, Deadline.after(25))
+    assert endpoint.answers == {}
     assert [image.seed for image in result] == [5, 6]
     assert all(open_image(image.data).format == FORMATS["png"] for image in result)
 
