@@ -69,6 +69,7 @@ def generation_service() -> GenerationService:
 
 def reset() -> None:
     """Forget every cached object (tests, and the local stack after it sets the env)."""
+    from handler.backends.sagemaker import forget_clients
     from handler.stores.clients import cloudformation_client, dynamodb_client, s3_client
 
     for factory in (
@@ -83,3 +84,4 @@ def reset() -> None:
         cloudformation_client,
     ):
         factory.cache_clear()
+    forget_clients()

@@ -27,11 +27,19 @@ def get_generation_service() -> GenerationService:
 
 
 def get_deadline(request: Request) -> Deadline:
-    """API Gateway's timeout from when the request arrived, or Lambda's, less the margin."""
+    """API Gateway's timeout from when it received the request, or Lambda's, less a margin."""
     settings = get_settings()
     margin = settings.deadline_margin_ms / 1000
+    api_timeout = settings.api_timeout_ms / 1000
     received_at: float = request.state.received_at
-    budget = received_at + settings.api_timeout_ms / 1000 - margin - time.monotonic()
+    waited = time.monotonic() - received_at
+    # API Gateway's clock started before ours (a cold start, say): its stamp says by how much.
+    # One older than the timeout itself cannot be live (a replayed sample event): ignored.
+    event = request.scope.get("aws.event") or {}
+    stamp = (event.get("requestContext") or {}).get("requestTimeEpoch")
+    if isinstance(stamp, int | float) and 0 <= time.time() - stamp / 1000 < api_timeout:
+        waited = max(waited, time.time() - stamp / 1000)
+    budget = api_timeout - margin - waited
     context = request.scope.get("aws.context")
     if context is not None:
         budget = min(budget, context.get_remaining_time_in_millis() / 1000 - margin)

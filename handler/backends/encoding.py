@@ -5,6 +5,7 @@ import io
 from PIL import Image
 
 from handler.core.catalog import OutputFormat
+from handler.core.errors import BackendError
 
 
 def encode(image: Image.Image, output_format: OutputFormat, compression: int) -> bytes:
@@ -24,13 +25,22 @@ def conform(
 ) -> bytes:
     """The image in ``data`` at exactly ``width`` x ``height`` in ``output_format``.
 
-    Bytes that already match are returned untouched; otherwise the image is resized (when a
-    model's native sizes do not include the one asked for) and encoded again.
+    Bytes that already match (and need no further compression) are returned untouched;
+    otherwise the image is resized (when a model's native sizes do not include the one asked
+    for) and encoded again. Bytes that are not an image are the backend's error.
     """
-    with Image.open(io.BytesIO(data)) as opened:
-        if (opened.format or "").lower() == output_format and opened.size == (width, height):
-            return data
-        image: Image.Image = opened.convert("RGBA") if "A" in opened.getbands() else opened
-        if image.size != (width, height):
-            image = image.resize((width, height), Image.Resampling.LANCZOS)
-        return encode(image, output_format, compression)
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            matches = (opened.format or "").lower() == output_format
+            if (
+                matches
+                and opened.size == (width, height)
+                and (output_format == "png" or compression == 100)
+            ):
+                return data
+            image: Image.Image = opened.convert("RGBA") if "A" in opened.getbands() else opened
+            if image.size != (width, height):
+                image = image.resize((width, height), Image.Resampling.LANCZOS)
+            return encode(image, output_format, compression)
+    except (OSError, ValueError) as exc:  # PIL.UnidentifiedImageError is an OSError
+        raise BackendError("The model returned an image that could not be read.") from exc

@@ -23,14 +23,9 @@ from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction
 
 from handler.backends.encoding import conform
+from handler.backends.parallel import gather, worst
 from handler.core.deadline import Deadline
-from handler.core.errors import (
-    BackendError,
-    BackendTimeout,
-    BackendUnavailable,
-    ContentFiltered,
-    ImagegateError,
-)
+from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
 from handler.core.ports import GeneratedImage, GenerationJob
 from handler.observability import logger
 
@@ -132,24 +127,12 @@ class ReplicateBackend:
                 raise
 
         with ThreadPoolExecutor(max_workers=job.n) as pool:
-            futures = [pool.submit(one, seed) for seed in job.seeds]
-        outcomes: list[GeneratedImage | None] = []
-        errors: list[ImagegateError] = []
-        for future in futures:
-            error = future.exception()
-            if isinstance(error, BackendTimeout):
-                raise error
-            if isinstance(error, ImagegateError):
-                errors.append(error)
-            elif error is not None:
-                raise error
-            else:
-                outcomes.append(future.result())
+            outcomes, errors = gather([pool.submit(one, seed) for seed in job.seeds])
         images = [image for image in outcomes if image is not None]
         if images:
             return images  # partial if some were filtered or failed: charged as delivered
         if errors:
-            raise errors[0]
+            raise worst(errors)
         raise ContentFiltered(
             "The model's safety checker removed every image. Nothing was charged.",
             param="prompt",

@@ -20,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.backends.encoding import conform
+from handler.backends.parallel import gather, worst
 from handler.backends.sagemaker_contracts import CONTRACTS, ContractName, EndpointImage
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
@@ -72,6 +73,11 @@ def _runtime_client(read_timeout: int) -> "SageMakerRuntimeClient":
     )
 
 
+def forget_clients() -> None:
+    """Drop the cached clients (their credentials and region are read when made)."""
+    _runtime_client.cache_clear()
+
+
 class SageMakerBackend:
     def __init__(self, client: Callable[[int], "SageMakerRuntimeClient"] = runtime_client):
         self._client = client
@@ -82,13 +88,15 @@ class SageMakerBackend:
         if seconds < 1:
             raise _too_late()
         client = self._client(seconds)
-        with ThreadPoolExecutor(max_workers=len(_calls(job, params))) as pool:
-            results = list(
-                pool.map(
-                    lambda seeds: self._invoke(client, params, job, seeds), _calls(job, params)
-                )
+        calls = _calls(job, params)
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            batches, errors = gather(
+                [pool.submit(self._invoke, client, params, job, seeds) for seeds in calls]
             )
-        return _images(job, [found for batch in results for found in batch])
+        found = [image for batch in batches for image in batch]
+        if not found and errors:
+            raise worst(errors)
+        return _images(job, found)  # partial when some calls failed: charged as delivered
 
     # -- asynchronous inference: requests and results through S3, up to an hour each --------
 

@@ -12,6 +12,7 @@ response body into image bytes. Three are known:
 """
 
 import base64
+import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,11 +61,13 @@ class ImagegateContract:
         )
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
-        parsed = _parse(body)
-        return [
-            EndpointImage(base64.b64decode(item["b64"]), int(item["seed"]))
-            for item in parsed.get("images", [])
-        ]
+        try:
+            return [
+                EndpointImage(_decode(item["b64"]), int(item["seed"]))
+                for item in _parse(body).get("images", [])
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BackendError("The endpoint's answer does not follow the contract.") from exc
 
 
 class JumpStartStableDiffusion:
@@ -86,7 +89,7 @@ class JumpStartStableDiffusion:
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
         generated = _parse(body).get("generated_images", [])
         return [
-            EndpointImage(base64.b64decode(item), seeds[0] if index == 0 else None)
+            EndpointImage(_decode(item), seeds[0] if index == 0 else None)
             for index, item in enumerate(generated)
         ]
 
@@ -113,6 +116,13 @@ CONTRACTS: dict[ContractName, Contract] = {
 
 def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
+
+
+def _decode(value: Any) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise BackendError("The endpoint sent an image that is not valid base64.") from exc
 
 
 def _parse(body: bytes) -> dict[str, Any]:

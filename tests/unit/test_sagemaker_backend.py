@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from PIL import Image
@@ -61,7 +61,7 @@ class FakeEndpoint:
     """
 
     def __init__(self) -> None:
-        self.answers: dict[str, bytes] = {}
+        self.answers: dict[str, bytes | Exception] = {}
         self.calls: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
@@ -69,13 +69,15 @@ class FakeEndpoint:
     def _key(call: dict[str, Any]) -> str:
         return json.dumps({**call, "Body": json.loads(call["Body"])}, sort_keys=True)
 
-    def expect(self, call: dict[str, Any], answer: bytes) -> None:
+    def expect(self, call: dict[str, Any], answer: bytes | Exception) -> None:
         self.answers[self._key(call)] = answer
 
     def invoke_endpoint(self, **call: Any) -> dict[str, Any]:
         with self._lock:
             self.calls.append(call)
             answer = self.answers.pop(self._key(call))  # KeyError: a call nobody expected
+        if isinstance(answer, Exception):
+            raise answer
         return {"Body": _body(answer)}
 
 
@@ -296,3 +298,49 @@ def test_asynchronous_submission_errors_are_translated(stub: tuple[Any, Stubber]
     )
     with pytest.raises(BackendError, match="not found"):
         _backend(client).submit_async(_job(), "s3://async/in/x.json")
+
+
+def _server_call(seeds: list[int]) -> dict[str, Any]:
+    body = {
+        "prompt": "a fox",
+        "negative_prompt": None,
+        "width": 768,
+        "height": 768,
+        "num_inference_steps": 25,
+        "guidance_scale": 7.5,
+        "seeds": seeds,
+        "output_format": "png",
+        "output_compression": 100,
+    }
+    return {
+        "EndpointName": "imagegate-diffusers",
+        "ContentType": "application/json",
+        "Accept": "application/json",
+        "Body": json.dumps(body).encode(),
+    }
+
+
+def _client_error(code: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, "InvokeEndpoint")
+
+
+def test_a_failed_call_leaves_the_others_images() -> None:
+    # Given six images in two calls, the second throttled
+    endpoint = FakeEndpoint()
+    picture = base64.b64encode(_picture((768, 768), "PNG")).decode()
+    images = [{"b64": picture, "seed": seed} for seed in (1, 2, 3, 4)]
+    endpoint.expect(_server_call([1, 2, 3, 4]), json.dumps({"images": images}).encode())
+    endpoint.expect(_server_call([5, 6]), _client_error("ThrottlingException"))
+    # When they are asked for
+    result = _backend(endpoint).generate(_job(n=6, seed=1), Deadline.after(25))
+    # Then the four made are delivered (and charged as four)
+    assert [image.seed for image in result] == [1, 2, 3, 4]
+
+
+def test_with_nothing_delivered_the_error_that_forbids_a_retry_is_reported() -> None:
+    endpoint = FakeEndpoint()
+    endpoint.expect(_server_call([1, 2, 3, 4]), _client_error("ThrottlingException"))
+    endpoint.expect(_server_call([5, 6]), _client_error("ModelError"))
+    with pytest.raises(BackendError) as caught:
+        _backend(endpoint).generate(_job(n=6, seed=1), Deadline.after(25))
+    assert caught.value.should_retry is False  # the model ran for one of the calls

@@ -29,7 +29,9 @@ MAX_SIDE = int(os.environ.get("IMAGEGATE_MAX_SIDE", "2048"))
 
 
 class BadRequest(ValueError):
-    """The request does not follow the contract; the containers answer it with a 4xx."""
+    """The request does not follow the contract. The Hugging Face inference container answers
+    it with a 400; the plain PyTorch one with a 500. Either reaches imagegate as a ModelError
+    carrying this message."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def input_fn(body: bytes | str, content_type: str) -> Request:
         width=int(given.get("width", 512)),
         height=int(given.get("height", 512)),
         num_inference_steps=int(given.get("num_inference_steps") or 25),
-        guidance_scale=float(given.get("guidance_scale") or 7.5),
+        guidance_scale=_number(given.get("guidance_scale"), 7.5),  # 0.0 is a valid guidance
         seeds=[int(seed) for seed in seeds],
         output_format=str(given.get("output_format", "png")),
         output_compression=int(given.get("output_compression", 100)),
@@ -112,6 +114,10 @@ def predict_fn(request: Request, pipeline: DiffusionPipeline) -> dict[str, Any]:
 
 def output_fn(prediction: dict[str, Any], accept: str) -> bytes:
     return json.dumps(prediction).encode()
+
+
+def _number(value: Any, default: float) -> float:
+    return default if value is None else float(value)
 
 
 def _encode(image: Any, request: Request) -> str:

@@ -100,6 +100,11 @@ def test_bad_requests_are_refused_before_any_work(payload: Any, content_type: st
         inference.input_fn(json.dumps(payload), content_type)
 
 
+def test_zero_guidance_is_kept() -> None:
+    parsed = inference.input_fn(json.dumps(_request(guidance_scale=0.0)), "application/json")
+    assert parsed.guidance_scale == 0.0
+
+
 def test_the_contract_matches_what_the_api_sends() -> None:
     """The API's request for our server is the one input_fn takes."""
     import sys

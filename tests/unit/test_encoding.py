@@ -1,0 +1,61 @@
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+from handler.backends.encoding import conform
+from handler.backends.sagemaker_contracts import CONTRACTS
+from handler.core.errors import BackendError
+from tests.support import open_image
+
+
+def _jpeg(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.effect_noise(size, 64).convert("RGB").save(buffer, format="JPEG", quality=95)
+    return buffer.getvalue()
+
+
+def test_matching_bytes_come_back_untouched() -> None:
+    data = _jpeg((64, 64))
+    assert conform(data, 64, 64, "jpeg", 100) is data
+
+
+def test_compression_is_applied_even_when_size_and_format_match() -> None:
+    data = _jpeg((256, 256))
+    squeezed = conform(data, 256, 256, "jpeg", 20)
+    assert len(squeezed) < len(data)
+    assert open_image(squeezed).size == (256, 256)
+
+
+def test_size_and_format_are_converted() -> None:
+    decoded = open_image(conform(_jpeg((100, 60)), 200, 120, "webp", 90))
+    assert (decoded.size, decoded.format) == ((200, 120), "WEBP")
+
+
+def test_what_is_not_an_image_is_a_backend_error() -> None:
+    with pytest.raises(BackendError):
+        conform(b"<html>Bad gateway</html>", 64, 64, "png", 100)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"images": [{"b64": "not base64!", "seed": 1}]}',
+        b'{"images": [{"seed": 1}]}',
+        b'{"images": [{"b64": "aGk=", "seed": "one"}]}',
+        b"[]",
+        b"<html>",
+    ],
+)
+def test_answers_off_the_contract_are_backend_errors(body: bytes) -> None:
+    with pytest.raises(BackendError):
+        CONTRACTS["imagegate"].images(body, [1])
+
+
+def test_jumpstart_answer_with_bad_base64_is_a_backend_error() -> None:
+    body = b'{"generated_images": ["%%%"]}'
+    with pytest.raises(BackendError):
+        CONTRACTS["jumpstart-sd"].images(body, [1])
+    valid = base64.b64encode(_jpeg((8, 8))).decode()
+    assert CONTRACTS["jumpstart-sd"].images(f'{{"generated_images": ["{valid}"]}}'.encode(), [1])
