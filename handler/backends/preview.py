@@ -6,6 +6,7 @@ with no GPU and no network. The same inputs give the same picture, byte for byte
 """
 
 import hashlib
+import io
 import random
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -33,7 +34,8 @@ class PreviewBackend:
 
 
 def _render(job: GenerationJob, seed: int) -> Image.Image:
-    material = f"{job.prompt}\x00{job.negative_prompt or ''}\x00{job.steps}\x00{seed}"
+    inputs = hashlib.sha256(b"".join(image.data for image in job.inputs.images)).hexdigest()
+    material = f"{job.prompt}\x00{job.negative_prompt or ''}\x00{job.steps}\x00{seed}\x00{inputs}"
     rng = random.Random(hashlib.sha256(material.encode()).digest())  # noqa: S311 - art, not keys
     width, height = job.width, job.height
 
@@ -52,8 +54,31 @@ def _render(job: GenerationJob, seed: int) -> Image.Image:
         radius = rng.randrange(shortest // 12 + 1, shortest // 3 + 2)
         x, y = rng.randrange(width), rng.randrange(height)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*colour(), 190))
+    if job.inputs.images:
+        picture = _apply_input(picture, job)
+        draw = ImageDraw.Draw(picture, "RGBA")
     _label(draw, f"imagegate preview · seed {seed}", width, height)
     return picture if job.background == "transparent" else picture.convert("RGB")
+
+
+def _apply_input(art: Image.Image, job: GenerationJob) -> Image.Image:
+    """The first input image, moved towards the picture by ``strength`` (1: all picture);
+    with a mask, only inside it."""
+    size = (job.width, job.height)
+    base = ImageOps.fit(_open(job.inputs.images[0].data).convert("RGBA"), size)
+    result = Image.blend(base, art, job.strength if job.strength is not None else 1.0)
+    if job.inputs.mask is None:
+        return result
+    mask = ImageOps.fit(_open(job.inputs.mask.data), size)
+    # OpenAI's masks mark the region to edit as transparent; plain ones paint it white.
+    region = ImageOps.invert(mask.getchannel("A")) if "A" in mask.getbands() else mask.convert("L")
+    return Image.composite(result, base, region)
+
+
+def _open(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
 
 
 def _label(draw: ImageDraw.ImageDraw, text: str, width: int, height: int) -> None:

@@ -64,6 +64,10 @@ class ModelCard(_Strict):
     guidance_scale: Annotated[Range[float] | None, Field(description="null: not adjustable")] = None
     seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
     output_formats: Annotated[list[OutputFormat], Field(min_length=1)]
+    max_input_images: Annotated[
+        int, Field(ge=0, le=16, description="0: text to image only; else image to image")
+    ] = 0
+    inpainting: Annotated[bool, Field(description="whether it takes a mask")] = False
     backgrounds: tuple[Background, ...] = ("auto", "opaque")
     qualities: tuple[Quality, ...] = ("auto", "standard")
     styles: tuple[Style, ...] = ()
@@ -77,6 +81,8 @@ class ModelCard(_Strict):
             raise ValueError(f"default_size {self.default_size!r} is not one of sizes")
         if "png" not in self.output_formats:
             raise ValueError("png is OpenAI's default output format and must be offered")
+        if self.inpainting and not self.max_input_images:
+            raise ValueError("inpainting needs max_input_images of 1 or more")
         return self
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from handler.core.catalog import Catalog, CatalogModel, N, Range, parse_size
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, InvalidRequest, PayloadTooLarge, StorageError
+from handler.core.image_input import NO_INPUTS, ImageInputs, from_request
 from handler.core.ports import GeneratedImage, GenerationJob, ImageStore, InferenceBackend
 from handler.core.schemas import (
     MAX_SEED,
@@ -27,8 +28,17 @@ _ENVELOPE_BYTES = 4096
 _DEFAULT_COMPRESSION = 100
 
 
-def build_job(model: CatalogModel, request: GenerationRequest, request_id: str) -> GenerationJob:
-    """Check ``request`` against what ``model`` offers and resolve every default."""
+DEFAULT_STRENGTH = 0.8
+
+
+def build_job(
+    model: CatalogModel,
+    request: GenerationRequest,
+    request_id: str,
+    inputs: ImageInputs = NO_INPUTS,
+) -> GenerationJob:
+    """Check ``request`` (and its input images) against what ``model`` offers and resolve
+    every default."""
     prompt = request.prompt
     if not prompt.strip():
         raise InvalidRequest("prompt must not be empty.", param="prompt")
@@ -91,6 +101,8 @@ def build_job(model: CatalogModel, request: GenerationRequest, request_id: str) 
         output_compression=_DEFAULT_COMPRESSION if compression is None else compression,
         background=background,
         quality=quality,
+        inputs=inputs,
+        strength=_strength(model, inputs, request.strength),
     )
 
 
@@ -100,6 +112,26 @@ def _require_offered(param: str, value: str, offered: Sequence[str], model: Cata
         raise InvalidRequest(
             f"{param} {value!r} is not offered by {model.id} (offered: {choices}).", param=param
         )
+
+
+def _strength(model: CatalogModel, inputs: ImageInputs, strength: float | None) -> float | None:
+    """What the model can do with the images sent, and how far from them to go."""
+    if inputs.images and not model.max_input_images:
+        raise InvalidRequest(
+            f"{model.id} takes no input images (text to image only).", param=inputs.image_param
+        )
+    if len(inputs.images) > model.max_input_images:
+        raise InvalidRequest(
+            f"{model.id} takes at most {model.max_input_images} input image(s).",
+            param=inputs.image_param,
+        )
+    if inputs.mask is not None and not model.inpainting:
+        raise InvalidRequest(f"{model.id} does not do inpainting.", param=inputs.mask_param)
+    if strength is not None and not inputs.images:
+        raise InvalidRequest("strength applies to an input image; none was sent.", param="strength")
+    if not inputs.images:
+        return None
+    return DEFAULT_STRENGTH if strength is None else strength
 
 
 def _negative_prompt(model: CatalogModel, negative_prompt: str | None) -> str | None:
@@ -162,10 +194,18 @@ class GenerationService:
     clock: Callable[[], float] = time.time
 
     def generate(
-        self, request: GenerationRequest, *, request_id: str, deadline: Deadline
+        self,
+        request: GenerationRequest,
+        *,
+        request_id: str,
+        deadline: Deadline,
+        inputs: ImageInputs | None = None,
     ) -> ImagesResponse:
+        """``inputs``: images that came as files; otherwise the request's data URLs are read."""
         model = self.catalog.get(request.model)
-        job = build_job(model, request, request_id)
+        job = build_job(
+            model, request, request_id, from_request(request) if inputs is None else inputs
+        )
         created = int(self.clock())
         generated = self.backends[model.backend].generate(job, deadline)
         if not generated:

@@ -6,6 +6,7 @@ from typing import Literal, Protocol
 
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
+from handler.core.image_input import NO_INPUTS, ImageInputs
 
 KeyStatus = Literal["active", "revoked"]
 
@@ -27,6 +28,8 @@ class GenerationJob:
     output_compression: int
     background: str
     quality: str
+    inputs: ImageInputs = NO_INPUTS
+    strength: float | None = None  # set when there are input images
 
     @property
     def n(self) -> int:

@@ -48,6 +48,22 @@ class GenerationRequest(BaseModel):
     num_inference_steps: Annotated[int | None, Field(ge=1, description="Alias of steps.")] = None
     guidance_scale: Annotated[float | None, Field(ge=0, description="Prompt adherence.")] = None
     negative_prompt: Annotated[str | None, Field(description="What not to draw.")] = None
+    image: Annotated[
+        str | list[str] | None,
+        Field(description="Input image(s) as data URLs, for models that take them."),
+    ] = None
+    imageDataUrl: Annotated[str | None, Field(description="One input image (data URL).")] = None
+    imageDataUrls: Annotated[
+        list[str] | None, Field(description="Several input images (data URLs).")
+    ] = None
+    mask: Annotated[
+        str | None, Field(description="Inpainting mask (data URL), the size of the image.")
+    ] = None
+    maskDataUrl: Annotated[str | None, Field(description="Alias of mask.")] = None
+    strength: Annotated[
+        float | None,
+        Field(ge=0, le=1, description="How far from the input image to go (1: ignore it)."),
+    ] = None
     stream: Annotated[bool | None, Field(description="Streaming is not offered: false only.")] = (
         None
     )

@@ -32,6 +32,12 @@ def test_generation_schema_lists_every_documented_parameter() -> None:
         "negative_prompt",
         "stream",
         "partial_images",
+        "image",
+        "imageDataUrl",
+        "imageDataUrls",
+        "mask",
+        "maskDataUrl",
+        "strength",
     }
     assert schema["required"] == ["prompt"]
 

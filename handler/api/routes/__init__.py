@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from handler.api.routes import health, images, models
+from handler.api.routes import edits, health, images, models
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(images.router, prefix="/v1")
+api_router.include_router(edits.router, prefix="/v1")
 api_router.include_router(models.router, prefix="/v1")

@@ -1,0 +1,125 @@
+"""``POST /v1/images/edits``: OpenAI's multipart edits, or JSON with data URLs."""
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+from starlette.datastructures import UploadFile
+
+from handler.api.deps import ApiKeyDep, DeadlineDep, GenerationServiceDep, RequestIdDep
+from handler.api.errors import ERROR_RESPONSES
+from handler.api.routes.images import respond
+from handler.core.errors import InvalidRequest
+from handler.core.image_input import ImageInputs, check_inputs, from_request, inspect
+from handler.core.schemas import GenerationRequest, ImagesResponse
+
+router = APIRouter(tags=["images"])
+
+# Form fields arrive as text: these are turned into numbers (or booleans) before the strict
+# validation every other request gets.
+_INTEGERS = {"n", "output_compression", "seed", "steps", "num_inference_steps", "partial_images"}
+_NUMBERS = {"guidance_scale", "strength"}
+_BOOLEANS = {"stream"}
+_FILES = {"image", "image[]", "mask"}
+# OpenAI's edit parameters that change nothing here, accepted so that SDK calls work.
+_IGNORED = {"input_fidelity"}
+
+
+@router.post(
+    "/images/edits",
+    response_model=ImagesResponse,
+    responses=ERROR_RESPONSES,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": {"type": "object"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/GenerationRequest"}},
+            },
+        }
+    },
+)
+async def edit_image(
+    request: Request,
+    key: ApiKeyDep,
+    service: GenerationServiceDep,
+    request_id: RequestIdDep,
+    deadline: DeadlineDep,
+) -> Response:
+    """Edit or vary images (OpenAI's ``images.edit``)."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        body, inputs = await _from_form(request)
+    else:
+        body = _validated(await _json(request))
+        inputs = from_request(body)
+    if not inputs.images:
+        raise InvalidRequest(
+            "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+        )
+    return await respond(service, body, key, request_id, deadline, inputs)
+
+
+async def _from_form(request: Request) -> tuple[GenerationRequest, ImageInputs]:
+    # As a context manager, the form closes its spooled upload files however this ends.
+    async with request.form(max_files=32, max_fields=64) as form:
+        fields: dict[str, Any] = {}
+        for name, value in form.multi_items():
+            if name in _FILES or name in _IGNORED:
+                continue
+            if isinstance(value, UploadFile):
+                raise InvalidRequest(f"{name} must be a form field, not a file.", param=name)
+            fields[name] = _typed(name, value)
+        image_param = "image[]" if "image[]" in form else "image"
+        files = [value for name, value in form.multi_items() if name in ("image", "image[]")]
+        images = []
+        for index, upload in enumerate(files):
+            param = f"{image_param}[{index}]" if len(files) > 1 else image_param
+            images.append(inspect(await _read(upload, param), param))
+        mask_upload = form.get("mask")
+        mask = None if mask_upload is None else inspect(await _read(mask_upload, "mask"), "mask")
+    inputs = check_inputs(images, mask, image_param=image_param, mask_param="mask")
+    return _validated(fields), inputs
+
+
+def _typed(name: str, value: str) -> Any:
+    try:
+        if name in _INTEGERS:
+            return int(value)
+        if name in _NUMBERS:
+            return float(value)
+    except ValueError as exc:
+        raise InvalidRequest(
+            f"Invalid type for '{name}': expected a number.", param=name, code="invalid_type"
+        ) from exc
+    if name in _BOOLEANS:
+        return value.strip().lower() in ("true", "1")
+    return value
+
+
+async def _read(upload: object, param: str) -> bytes:
+    if not isinstance(upload, UploadFile):
+        raise InvalidRequest(f"{param} must be an uploaded file.", param=param)
+    data: bytes = await upload.read()
+    return data
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as exc:
+        raise InvalidRequest(
+            "We could not parse the JSON body of your request. Send a JSON object, or a "
+            "multipart form.",
+            code="invalid_json",
+        ) from exc
+
+
+def _validated(body: Any) -> GenerationRequest:
+    try:
+        return GenerationRequest.model_validate(body)
+    except ValidationError as exc:
+        # The one error translation FastAPI would do for a declared body.
+        raise RequestValidationError(exc.errors(include_url=False)) from exc

@@ -1,0 +1,168 @@
+"""Images sent in by clients: checked before any work or charge.
+
+The declared type is never trusted: the bytes are opened with Pillow, which must recognise
+one of the accepted formats, report a size within the pixel limit from the header alone (a
+decompression bomb is refused before it is decoded), and then decode completely.
+"""
+
+import base64
+import binascii
+import io
+import re
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from handler.core.errors import InvalidRequest
+from handler.core.schemas import GenerationRequest
+
+ACCEPTED_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
+MAX_IMAGE_BYTES = 4 * 1024 * 1024  # per image, as the providers document
+# All images of one request together: base64 in a JSON body must still fit Lambda's 6 MB.
+MAX_REQUEST_IMAGE_BYTES = 4_300_000
+MAX_PIXELS = 4096 * 4096
+MAX_IMAGES = 16
+_DATA_URL = re.compile(r"data:image/(?P<type>png|jpeg|jpg|webp);base64,(?P<data>.*)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class InputImage:
+    data: bytes
+    format: str  # png | jpeg | webp
+    width: int
+    height: int
+    has_alpha: bool
+
+    def __repr__(self) -> str:  # never the bytes in a log line
+        return f"InputImage({self.format}, {self.width}x{self.height}, {len(self.data)} B)"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInputs:
+    images: tuple[InputImage, ...] = ()
+    mask: InputImage | None = None
+    image_param: str = "image"  # the names the client used, for errors about them
+    mask_param: str = "mask"
+
+    def __bool__(self) -> bool:
+        return bool(self.images) or self.mask is not None
+
+
+NO_INPUTS = ImageInputs()
+
+
+def from_data_url(value: object, param: str) -> bytes:
+    """The bytes of a ``data:image/<type>;base64,...`` URL."""
+    if not isinstance(value, str):
+        raise InvalidRequest(f"{param} must be a data URL string.", param=param)
+    match = _DATA_URL.fullmatch(value.strip())
+    if match is None:
+        raise InvalidRequest(
+            f"{param} must be a base64 data URL: data:image/png;base64,... (png, jpeg or "
+            "webp). Links to images are not fetched.",
+            param=param,
+        )
+    try:
+        return base64.b64decode(match["data"], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidRequest(f"{param} is not valid base64 (truncated?).", param=param) from exc
+
+
+def inspect(data: bytes, param: str) -> InputImage:
+    if len(data) > MAX_IMAGE_BYTES:
+        raise InvalidRequest(
+            f"{param} is {len(data) / 2**20:.1f} MB; each image may be at most "
+            f"{MAX_IMAGE_BYTES // 2**20} MB.",
+            param=param,
+            code="image_too_large",
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as image:
+                width, height = image.size
+                if width * height > MAX_PIXELS:
+                    raise InvalidRequest(
+                        f"{param} is {width}x{height}; images may have at most "
+                        f"{MAX_PIXELS:,} pixels.",
+                        param=param,
+                        code="image_too_large",
+                    )
+                image.load()  # a truncated or corrupt file fails here, not in a backend
+                found = ACCEPTED_FORMATS[str(image.format)]
+                has_alpha = "A" in image.getbands() or "transparency" in image.info
+    except InvalidRequest:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise InvalidRequest(
+            f"{param} has too many pixels; images may have at most {MAX_PIXELS:,}.",
+            param=param,
+            code="image_too_large",
+        ) from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidRequest(
+            f"{param} is not a readable png, jpeg or webp image.",
+            param=param,
+            code="invalid_image",
+        ) from exc
+    return InputImage(data, found, width, height, has_alpha)
+
+
+def check_inputs(
+    images: Sequence[InputImage], mask: InputImage | None, *, image_param: str, mask_param: str
+) -> ImageInputs:
+    """The request-wide rules: how many, how much in all, and a mask that fits."""
+    if len(images) > MAX_IMAGES:
+        raise InvalidRequest(f"{len(images)} images sent; at most {MAX_IMAGES}.", param=image_param)
+    total = sum(len(image.data) for image in images) + (len(mask.data) if mask else 0)
+    if total > MAX_REQUEST_IMAGE_BYTES:
+        raise InvalidRequest(
+            f"The images come to {total / 2**20:.1f} MB; a request may carry at most "
+            f"{MAX_REQUEST_IMAGE_BYTES / 2**20:.1f} MB of images. Send smaller images.",
+            param=image_param,
+            code="image_too_large",
+        )
+    if mask is not None:
+        if not images:
+            raise InvalidRequest("A mask needs an image to apply to.", param=mask_param)
+        first = images[0]
+        if (mask.width, mask.height) != (first.width, first.height):
+            raise InvalidRequest(
+                f"The mask is {mask.width}x{mask.height} but the image is "
+                f"{first.width}x{first.height}; they must match.",
+                param=mask_param,
+            )
+    return ImageInputs(tuple(images), mask, image_param, mask_param)
+
+
+def from_request(request: GenerationRequest) -> ImageInputs:
+    """The images of a JSON request: ``image``, ``imageDataUrl`` or ``imageDataUrls`` (one of
+    them), and ``mask`` or ``maskDataUrl``, all data URLs."""
+    given = {
+        name: value
+        for name, value in (
+            ("image", request.image),
+            ("imageDataUrl", request.imageDataUrl),
+            ("imageDataUrls", request.imageDataUrls),
+        )
+        if value is not None
+    }
+    if len(given) > 1:
+        raise InvalidRequest(
+            f"Send the input images once: {' or '.join(given)}, not both.",
+            param=list(given)[1],
+        )
+    image_param, urls = next(iter(given.items()), ("image", []))
+    urls = [urls] if isinstance(urls, str) else urls
+    images = []
+    for index, url in enumerate(urls):
+        param = f"{image_param}[{index}]" if len(urls) > 1 else image_param
+        images.append(inspect(from_data_url(url, param), param))
+    if request.mask is not None and request.maskDataUrl is not None:
+        raise InvalidRequest("Send the mask once: mask or maskDataUrl.", param="maskDataUrl")
+    mask_param = "maskDataUrl" if request.maskDataUrl is not None else "mask"
+    mask_url = request.mask if request.mask is not None else request.maskDataUrl
+    mask = None if mask_url is None else inspect(from_data_url(mask_url, mask_param), mask_param)
+    return check_inputs(images, mask, image_param=image_param, mask_param=mask_param)
