@@ -8,6 +8,8 @@ passes, so no prediction is left running for nobody. Outputs are downloaded at o
 deletes them after an hour) and conformed to the exact size and format asked for.
 """
 
+import base64
+import io
 import math
 import threading
 import time
@@ -26,11 +28,13 @@ from handler.backends.encoding import conform
 from handler.backends.parallel import gather, worst
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
+from handler.core.image_input import InputImage
 from handler.core.ports import GeneratedImage, GenerationJob
 from handler.observability import logger
 
 FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 MAX_WAIT_SECONDS = 60  # Replicate holds a request at most this long
+DATA_URL_LIMIT = 1_000_000  # Replicate takes files inline up to about this size
 CREATE_MARGIN_SECONDS = 2
 CANCEL_SECONDS = 2.0
 CANCEL_ATTEMPTS = 3
@@ -117,11 +121,12 @@ class ReplicateBackend:
     def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
         params = ReplicateParams.model_validate(job.model.backend_params)
         client = self._client()
+        files = _file_inputs(client, job)  # once for all the predictions that use them
         abandon = threading.Event()  # set when one image timed out: the rest stop too
 
         def one(seed: int) -> GeneratedImage | None:
             try:
-                return self._one(client, params, job, seed, deadline, abandon)
+                return self._one(client, params, job, seed, files, deadline, abandon)
             except BackendTimeout:
                 abandon.set()
                 raise
@@ -157,6 +162,7 @@ class ReplicateBackend:
         params: ReplicateParams,
         job: GenerationJob,
         seed: int,
+        files: dict[str, str],
         deadline: Deadline,
         abandon: threading.Event,
     ) -> GeneratedImage | None:
@@ -165,7 +171,7 @@ class ReplicateBackend:
         wait = min(MAX_WAIT_SECONDS, math.floor(deadline.remaining() - CREATE_MARGIN_SECONDS))
         if wait < 1:
             raise _too_late()
-        model_input = {**_inputs(params, job, seed), **params.extra_input}
+        model_input = {**_inputs(params, job, seed, files), **params.extra_input}
         prediction = self._create(client, params, model_input, wait)
         prediction = self._until_done(client, prediction, deadline, abandon)
         if prediction.status == "failed":
@@ -255,7 +261,33 @@ def flux_geometry(width: int, height: int) -> tuple[str, str]:
     return min(FLUX_RATIOS, key=distance), megapixels
 
 
-def _inputs(params: ReplicateParams, job: GenerationJob, seed: int) -> dict[str, Any]:
+def _file_inputs(client: Client, job: GenerationJob) -> dict[str, str]:
+    """The job's input image and mask as Replicate takes files: small ones inline as data
+    URLs, larger ones uploaded to its files API first."""
+    named = {"image": job.inputs.images[0] if job.inputs.images else None, "mask": job.inputs.mask}
+    return {name: _file(client, image) for name, image in named.items() if image is not None}
+
+
+def _file(client: Client, image: InputImage) -> str:
+    content_type = f"image/{image.format}"
+    if len(image.data) <= DATA_URL_LIMIT:
+        return f"data:{content_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+    try:
+        uploaded = client.files.create(
+            io.BytesIO(image.data), filename=f"input.{image.format}", content_type=content_type
+        )
+    except Deferred as deferred:
+        raise BackendUnavailable(
+            "The model's provider is busy; retry shortly.", retry_after=deferred.retry_after
+        ) from deferred
+    except (ReplicateError, httpx.HTTPError) as exc:
+        raise BackendUnavailable("Could not upload the input image to the provider.") from exc
+    return uploaded.urls["get"]
+
+
+def _inputs(
+    params: ReplicateParams, job: GenerationJob, seed: int, files: dict[str, str]
+) -> dict[str, Any]:
     if params.inputs == "flux":
         aspect_ratio, megapixels = flux_geometry(job.width, job.height)
         flux: dict[str, Any] = {
@@ -279,7 +311,10 @@ def _inputs(params: ReplicateParams, job: GenerationJob, seed: int) -> dict[str,
         "seed": seed,
         "disable_safety_checker": False,
         **job.diffusion_options(),
+        **files,
     }
+    if files and job.strength is not None:
+        sdxl["prompt_strength"] = job.strength
     return sdxl
 
 

@@ -27,6 +27,7 @@ chosen by a marker in its prompt:
 Every request, prediction and cancellation is recorded for the tests to inspect.
 """
 
+import email
 import io
 import json
 import math
@@ -54,6 +55,9 @@ FLUX_INPUTS = {
     "disable_safety_checker",
 }
 SDXL_INPUTS = {
+    "image",
+    "mask",
+    "prompt_strength",
     "prompt",
     "negative_prompt",
     "width",
@@ -111,6 +115,7 @@ class FakeReplicate:
         self.predictions: dict[str, Prediction] = {}
         self.cancellations: list[str] = []
         self.cancel_attempts: list[str] = []
+        self.uploads: dict[str, bytes] = {}
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -218,6 +223,11 @@ class FakeReplicate:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                if self.path == "/v1/files":
+                    fake._record(self, None)
+                    if fake._authorised(self):
+                        fake._upload(self, body)
+                    return
                 payload = json.loads(body or b"{}")
                 fake._record(self, payload)
                 if not fake._authorised(self):
@@ -305,6 +315,32 @@ class FakeReplicate:
                 prediction.status = "canceled"
             body = prediction.as_json(self.base_url)
         _json(handler, 200, body)
+
+    def _upload(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        """Replicate's files API: one multipart part named "content"."""
+        envelope = f"Content-Type: {handler.headers['content-type']}\r\n\r\n".encode() + body
+        [part] = [p for p in email.message_from_bytes(envelope).walk() if p.get_filename()]
+        file_id = uuid4().hex[:12]
+        data = part.get_payload(decode=True)
+        assert isinstance(data, bytes)
+        with self._lock:
+            self.uploads[file_id] = data
+        _json(
+            handler,
+            201,
+            {
+                "id": file_id,
+                "name": part.get_filename(),
+                "content_type": part.get_content_type(),
+                "size": len(data),
+                "etag": file_id,
+                "checksums": {},
+                "metadata": {},
+                "created_at": "2026-11-21T08:00:00.000Z",
+                "expires_at": None,
+                "urls": {"get": f"{self.base_url}/v1/files/{file_id}/download"},
+            },
+        )
 
     def _serve_file(self, handler: BaseHTTPRequestHandler) -> None:
         name = handler.path.removeprefix("/files/")

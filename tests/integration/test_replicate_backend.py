@@ -35,7 +35,11 @@ def _job(**body: Any) -> GenerationJob:
 
 
 def _creates(fake: FakeReplicate) -> list[dict[str, Any]]:
-    return [r for r in fake.requests if r["method"] == "POST" and "cancel" not in r["path"]]
+    return [
+        r
+        for r in fake.requests
+        if r["method"] == "POST" and "cancel" not in r["path"] and r["path"] != "/v1/files"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -218,3 +222,41 @@ def test_a_failed_cancel_is_tried_again(fake: FakeReplicate, backend: ReplicateB
     [prediction_id] = fake.predictions
     assert fake.cancel_attempts == [prediction_id, prediction_id]
     assert fake.running() == []
+
+
+def _edit_job(image: bytes, mask: bytes | None = None, **body: Any) -> GenerationJob:
+    from handler.core.image_input import from_request
+    from tests.image_samples import data_url
+
+    fields: dict[str, Any] = {"model": "sdxl", "prompt": "a fox", "imageDataUrl": data_url(image)}
+    if mask is not None:
+        fields["maskDataUrl"] = data_url(mask)
+    request = GenerationRequest.model_validate({**fields, **body})
+    return build_job(CATALOG.get("sdxl"), request, "req_test", from_request(request))
+
+
+def test_input_image_and_mask_reach_sdxl_inline(
+    fake: FakeReplicate, backend: ReplicateBackend
+) -> None:
+    import base64
+
+    from tests.image_samples import picture
+
+    image, mask = picture((1024, 1024)), picture((1024, 1024), mode="L", colour=255)
+    backend.generate(_edit_job(image, mask, strength=0.6), Deadline.after(20))
+    [create] = _creates(fake)
+    given = create["json"]["input"]
+    assert base64.b64decode(given["image"].split(",", 1)[1]) == image
+    assert base64.b64decode(given["mask"].split(",", 1)[1]) == mask
+    assert given["prompt_strength"] == 0.6
+
+
+def test_a_large_input_is_uploaded_once(fake: FakeReplicate, backend: ReplicateBackend) -> None:
+    from tests.image_samples import noise
+
+    image = noise((700, 700))  # about 1.5 MB: too big to send inline
+    backend.generate(_edit_job(image, n=2), Deadline.after(20))
+    [(file_id, uploaded)] = fake.uploads.items()
+    assert uploaded == image
+    for create in _creates(fake):
+        assert create["json"]["input"]["image"].endswith(f"/v1/files/{file_id}/download")
