@@ -2,7 +2,7 @@
 
 import io
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from handler.core.catalog import OutputFormat
 from handler.core.errors import BackendError
@@ -44,3 +44,17 @@ def conform(
             return encode(image, output_format, compression)
     except (OSError, ValueError) as exc:  # PIL.UnidentifiedImageError is an OSError
         raise BackendError("The model returned an image that could not be read.") from exc
+
+
+def edit_region(mask: Image.Image) -> Image.Image:
+    """The part of the image to repaint, white on black (what diffusers and SDXL expect).
+
+    OpenAI's masks mark it as transparent; masks without alpha already paint it white."""
+    if "A" in mask.getbands():
+        return ImageOps.invert(mask.getchannel("A"))
+    return mask.convert("L")
+
+
+def edit_region_png(data: bytes) -> bytes:
+    with Image.open(io.BytesIO(data)) as mask:
+        return encode(edit_region(mask), "png", 100)

@@ -11,7 +11,7 @@ import random
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from handler.backends.encoding import encode
+from handler.backends.encoding import edit_region, encode
 from handler.core.deadline import Deadline
 from handler.core.ports import GeneratedImage, GenerationJob
 
@@ -69,9 +69,7 @@ def _apply_input(art: Image.Image, job: GenerationJob) -> Image.Image:
     result = Image.blend(base, art, job.strength if job.strength is not None else 1.0)
     if job.inputs.mask is None:
         return result
-    mask = ImageOps.fit(_open(job.inputs.mask.data), size)
-    # OpenAI's masks mark the region to edit as transparent; plain ones paint it white.
-    region = ImageOps.invert(mask.getchannel("A")) if "A" in mask.getbands() else mask.convert("L")
+    region = edit_region(ImageOps.fit(_open(job.inputs.mask.data), size))
     return Image.composite(result, base, region)
 
 

@@ -24,11 +24,10 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction
 
-from handler.backends.encoding import conform
+from handler.backends.encoding import conform, edit_region_png
 from handler.backends.parallel import gather, worst
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
-from handler.core.image_input import InputImage
 from handler.core.ports import GeneratedImage, GenerationJob
 from handler.observability import logger
 
@@ -264,17 +263,23 @@ def flux_geometry(width: int, height: int) -> tuple[str, str]:
 def _file_inputs(client: Client, job: GenerationJob) -> dict[str, str]:
     """The job's input image and mask as Replicate takes files: small ones inline as data
     URLs, larger ones uploaded to its files API first."""
-    named = {"image": job.inputs.images[0] if job.inputs.images else None, "mask": job.inputs.mask}
-    return {name: _file(client, image) for name, image in named.items() if image is not None}
+    files = {}
+    if job.inputs.images:
+        first = job.inputs.images[0]
+        files["image"] = _file(client, first.data, first.format)
+    if job.inputs.mask is not None:
+        # SDXL repaints the mask's white, whichever convention the client's mask used.
+        files["mask"] = _file(client, edit_region_png(job.inputs.mask.data), "png")
+    return files
 
 
-def _file(client: Client, image: InputImage) -> str:
-    content_type = f"image/{image.format}"
-    if len(image.data) <= DATA_URL_LIMIT:
-        return f"data:{content_type};base64,{base64.b64encode(image.data).decode('ascii')}"
+def _file(client: Client, data: bytes, image_format: str) -> str:
+    content_type = f"image/{image_format}"
+    if len(data) <= DATA_URL_LIMIT:
+        return f"data:{content_type};base64,{base64.b64encode(data).decode('ascii')}"
     try:
         uploaded = client.files.create(
-            io.BytesIO(image.data), filename=f"input.{image.format}", content_type=content_type
+            io.BytesIO(data), filename=f"input.{image_format}", content_type=content_type
         )
     except Deferred as deferred:
         raise BackendUnavailable(

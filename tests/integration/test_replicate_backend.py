@@ -239,15 +239,26 @@ def test_input_image_and_mask_reach_sdxl_inline(
     fake: FakeReplicate, backend: ReplicateBackend
 ) -> None:
     import base64
+    import io
+
+    from PIL import Image, ImageDraw
 
     from tests.image_samples import picture
 
-    image, mask = picture((1024, 1024)), picture((1024, 1024), mode="L", colour=255)
-    backend.generate(_edit_job(image, mask, strength=0.6), Deadline.after(20))
+    # Given an image and an OpenAI-style mask: its transparent top half is to be edited
+    image = picture((1024, 1024))
+    openai_mask = Image.new("RGBA", (1024, 1024), (0, 0, 0, 255))
+    ImageDraw.Draw(openai_mask).rectangle((0, 0, 1023, 511), fill=(0, 0, 0, 0))
+    buffer = io.BytesIO()
+    openai_mask.save(buffer, format="PNG")
+    # When SDXL edits it
+    backend.generate(_edit_job(image, buffer.getvalue(), strength=0.6), Deadline.after(20))
+    # Then the image arrives as sent, and the mask in SDXL's terms: white is what to repaint
     [create] = _creates(fake)
     given = create["json"]["input"]
     assert base64.b64decode(given["image"].split(",", 1)[1]) == image
-    assert base64.b64decode(given["mask"].split(",", 1)[1]) == mask
+    sdxl_mask = open_image(base64.b64decode(given["mask"].split(",", 1)[1]))
+    assert (sdxl_mask.getpixel((512, 100)), sdxl_mask.getpixel((512, 900))) == (255, 0)
     assert given["prompt_strength"] == 0.6
 
 
