@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from handler.backends.encoding import edit_region_png
 from handler.core.errors import BackendError
 from handler.core.ports import GenerationJob
 
@@ -46,19 +47,24 @@ class ImagegateContract:
     max_images_per_call: int | None = None
 
     def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
-        return _json(
-            {
-                "prompt": job.prompt,
-                "negative_prompt": job.negative_prompt,
-                "width": job.width,
-                "height": job.height,
-                "num_inference_steps": job.steps,
-                "guidance_scale": job.guidance_scale,
-                "seeds": list(seeds),
-                "output_format": job.output_format,
-                "output_compression": job.output_compression,
-            }
-        )
+        payload: dict[str, Any] = {
+            "prompt": job.prompt,
+            "negative_prompt": job.negative_prompt,
+            "width": job.width,
+            "height": job.height,
+            "num_inference_steps": job.steps,
+            "guidance_scale": job.guidance_scale,
+            "seeds": list(seeds),
+            "output_format": job.output_format,
+            "output_compression": job.output_compression,
+        }
+        if job.inputs.images:
+            payload["image"] = base64.b64encode(job.inputs.images[0].data).decode("ascii")
+            payload["strength"] = job.strength
+        if job.inputs.mask is not None:
+            mask = edit_region_png(job.inputs.mask.data)  # white: repaint
+            payload["mask"] = base64.b64encode(mask).decode("ascii")
+        return _json(payload)
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
         try:

@@ -344,3 +344,27 @@ def test_with_nothing_delivered_the_error_that_forbids_a_retry_is_reported() -> 
     with pytest.raises(BackendError) as caught:
         _backend(endpoint).generate(_job(n=6, seed=1), Deadline.after(25))
     assert caught.value.should_retry is False  # the model ran for one of the calls
+
+
+def test_our_contract_carries_the_input_image_and_a_white_means_repaint_mask() -> None:
+    from handler.backends.sagemaker_contracts import ImagegateContract
+    from handler.core.image_input import from_request
+    from tests.image_samples import data_url, picture
+
+    image = picture((768, 768))
+    transparent_edit = picture((768, 768), mode="RGBA", colour=(0, 0, 0, 0))  # edit it all
+    request = GenerationRequest.model_validate(
+        {
+            "model": "sd-imagegate",
+            "prompt": "x",
+            "image": data_url(image),
+            "mask": data_url(transparent_edit),
+            "strength": 0.4,
+        }
+    )
+    job = build_job(CATALOG.get("sd-imagegate"), request, "req", from_request(request))
+    sent = json.loads(ImagegateContract().request(job, job.seeds))
+    assert base64.b64decode(sent["image"]) == image
+    assert sent["strength"] == 0.4
+    mask = open_image(base64.b64decode(sent["mask"]))
+    assert (mask.mode, mask.getextrema()) == ("L", (255, 255))

@@ -6,11 +6,15 @@ archive's ``code/`` folder and call, once, ``model_fn(model_dir)``, then for eve
 ``imagegate`` contract (handler/backends/sagemaker_contracts.py):
 
     request   {"prompt", "negative_prompt", "width", "height", "num_inference_steps",
-               "guidance_scale", "seeds": [...], "output_format", "output_compression"}
+               "guidance_scale", "seeds": [...], "output_format", "output_compression",
+               and for image input "image" (base64), "strength", "mask" (base64 PNG, white:
+               repaint)}
     response  {"images": [{"b64", "seed"}], "filtered": <images the safety checker removed>}
 
 Each image has a generator of its own, seeded with its own seed, so any one of them can be
 made again alone. Images the pipeline's safety checker flags are left out, not sent black.
+With an input image the same loaded components run image to image, and with a mask,
+inpainting (diffusers' ``from_pipe``: no second copy of the weights).
 """
 
 import base64
@@ -21,7 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-from diffusers import DiffusionPipeline
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
+from PIL import Image
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MAX_IMAGES = int(os.environ.get("IMAGEGATE_MAX_IMAGES_PER_CALL", "8"))
@@ -45,6 +50,9 @@ class Request:
     seeds: list[int]
     output_format: str
     output_compression: int
+    image: bytes | None = None
+    mask: bytes | None = None
+    strength: float = 0.8
 
 
 def model_fn(model_dir: str) -> DiffusionPipeline:
@@ -78,7 +86,14 @@ def input_fn(body: bytes | str, content_type: str) -> Request:
         seeds=[int(seed) for seed in seeds],
         output_format=str(given.get("output_format", "png")),
         output_compression=int(given.get("output_compression", 100)),
+        image=_bytes(given.get("image"), "image"),
+        mask=_bytes(given.get("mask"), "mask"),
+        strength=_number(given.get("strength"), 0.8),
     )
+    if request.mask is not None and request.image is None:
+        raise BadRequest("a mask needs an image")
+    if not 0 <= request.strength <= 1:
+        raise BadRequest("strength must be between 0 and 1")
     if not request.prompt.strip():
         raise BadRequest("prompt must not be empty")
     for side in (request.width, request.height):
@@ -93,15 +108,15 @@ def predict_fn(request: Request, pipeline: DiffusionPipeline) -> dict[str, Any]:
     generators = [
         torch.Generator(device=pipeline.device).manual_seed(seed) for seed in request.seeds
     ]
-    result = pipeline(
+    run, inputs = _task(request, pipeline)
+    result = run(
         prompt=request.prompt,
         negative_prompt=request.negative_prompt,
-        width=request.width,
-        height=request.height,
         num_inference_steps=request.num_inference_steps,
         guidance_scale=request.guidance_scale,
         num_images_per_prompt=len(request.seeds),
         generator=generators,
+        **inputs,
     )
     flagged = getattr(result, "nsfw_content_detected", None) or [False] * len(result.images)
     images = [
@@ -114,6 +129,51 @@ def predict_fn(request: Request, pipeline: DiffusionPipeline) -> dict[str, Any]:
 
 def output_fn(prediction: dict[str, Any], accept: str) -> bytes:
     return json.dumps(prediction).encode()
+
+
+def _task(request: Request, pipeline: DiffusionPipeline) -> tuple[Any, dict[str, Any]]:
+    """The pipeline for the request's task, and the inputs only that task takes."""
+    size = (request.width, request.height)
+    if request.image is None:
+        return pipeline, {"width": request.width, "height": request.height}
+    image = _picture(request.image).convert("RGB").resize(size)
+    if request.mask is None:
+        return _derived(pipeline, AutoPipelineForImage2Image), {
+            "image": image,
+            "strength": request.strength,
+        }
+    return _derived(pipeline, AutoPipelineForInpainting), {
+        "image": image,
+        "mask_image": _picture(request.mask).convert("L").resize(size),
+        "strength": request.strength,
+        "width": request.width,
+        "height": request.height,
+    }
+
+
+def _derived(pipeline: DiffusionPipeline, kind: Any) -> Any:
+    cache = pipeline.__dict__.setdefault("_imagegate_tasks", {})
+    if kind not in cache:
+        cache[kind] = kind.from_pipe(pipeline)
+    return cache[kind]
+
+
+def _picture(data: bytes) -> Image.Image:
+    try:
+        picture = Image.open(io.BytesIO(data))
+        picture.load()
+    except (OSError, ValueError) as exc:
+        raise BadRequest("image and mask must be png, jpeg or webp") from exc
+    return picture
+
+
+def _bytes(value: Any, name: str) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        return base64.b64decode(value, validate=True)
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"{name} must be base64") from exc
 
 
 def _number(value: Any, default: float) -> float:

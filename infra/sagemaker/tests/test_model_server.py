@@ -168,3 +168,30 @@ def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
     for image in images:
         decoded = Image.open(io.BytesIO(image.data))
         assert (decoded.size, decoded.format) == ((64, 48), "WEBP")
+
+
+def _png(image: Image.Image) -> str:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_image_to_image_and_inpainting(pipeline: Any) -> None:
+    start = Image.new("RGB", (64, 48), (200, 30, 30))
+    mask = Image.new("L", (64, 48), 0)
+    mask.paste(255, (0, 0, 64, 24))  # repaint the top half
+    plain = _serve(pipeline, _request(seeds=[4]))["images"][0]["b64"]
+    moved = _serve(pipeline, _request(seeds=[4], image=_png(start), strength=0.9))["images"]
+    painted = _serve(
+        pipeline, _request(seeds=[4], image=_png(start), mask=_png(mask), strength=1.0)
+    )["images"]
+    assert _decode(moved[0]).size == _decode(painted[0]).size == (64, 48)
+    # the input changed the picture: not the text-to-image one
+    assert moved[0]["b64"] != plain
+    assert painted[0]["b64"] not in (plain, moved[0]["b64"])
+
+
+def test_a_mask_without_an_image_is_refused() -> None:
+    mask = _png(Image.new("L", (64, 48), 255))
+    with pytest.raises(inference.BadRequest):
+        inference.input_fn(json.dumps(_request(mask=mask)), "application/json")
