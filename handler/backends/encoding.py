@@ -49,12 +49,26 @@ def conform(
 def edit_region(mask: Image.Image) -> Image.Image:
     """The part of the image to repaint, white on black (what diffusers and SDXL expect).
 
-    OpenAI's masks mark it as transparent; masks without alpha already paint it white."""
-    if "A" in mask.getbands():
-        return ImageOps.invert(mask.getchannel("A"))
+    OpenAI's masks mark it as transparent (in an alpha channel or a palette's transparency);
+    masks with nothing transparent, as browsers' canvases make them, paint it white."""
+    if mask.has_transparency_data:
+        alpha = mask.convert("RGBA").getchannel("A")
+        if alpha.getextrema() != (255, 255):
+            return ImageOps.invert(alpha)
     return mask.convert("L")
 
 
-def edit_region_png(data: bytes) -> bytes:
+def edit_region_png(data: bytes, size: tuple[int, int] | None = None) -> bytes:
+    """``edit_region`` as a PNG, fitted to ``size`` when given."""
     with Image.open(io.BytesIO(data)) as mask:
-        return encode(edit_region(mask), "png", 100)
+        region = edit_region(mask)
+        return encode(ImageOps.fit(region, size) if size else region, "png", 100)
+
+
+def fitted(data: bytes, size: tuple[int, int]) -> bytes:
+    """The image cropped and scaled to ``size`` (as the model will use it), as PNG; bytes
+    already that size come back untouched."""
+    with Image.open(io.BytesIO(data)) as image:
+        if image.size == size:
+            return data
+        return encode(ImageOps.fit(image.convert("RGB"), size), "png", 100)

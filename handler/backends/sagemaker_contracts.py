@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from handler.backends.encoding import edit_region_png
+from handler.backends.encoding import edit_region_png, fitted
 from handler.core.errors import BackendError
 from handler.core.ports import GenerationJob
 
@@ -58,11 +58,14 @@ class ImagegateContract:
             "output_format": job.output_format,
             "output_compression": job.output_compression,
         }
+        # Sent at the size the model works at: the body must stay under SageMaker's 6 MB.
+        size = (job.width, job.height)
         if job.inputs.images:
-            payload["image"] = base64.b64encode(job.inputs.images[0].data).decode("ascii")
+            image = fitted(job.inputs.images[0].data, size)
+            payload["image"] = base64.b64encode(image).decode("ascii")
             payload["strength"] = job.strength
         if job.inputs.mask is not None:
-            mask = edit_region_png(job.inputs.mask.data)  # white: repaint
+            mask = edit_region_png(job.inputs.mask.data, size)  # white: repaint
             payload["mask"] = base64.b64encode(mask).decode("ascii")
         return _json(payload)
 

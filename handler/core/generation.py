@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from handler.core.catalog import Catalog, CatalogModel, N, Range, parse_size
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, InvalidRequest, PayloadTooLarge, StorageError
-from handler.core.image_input import NO_INPUTS, ImageInputs, from_request
+from handler.core.image_input import NO_SOURCES, ImageSources, from_request
 from handler.core.ports import GeneratedImage, GenerationJob, ImageStore, InferenceBackend
 from handler.core.schemas import (
     MAX_SEED,
@@ -35,10 +35,10 @@ def build_job(
     model: CatalogModel,
     request: GenerationRequest,
     request_id: str,
-    inputs: ImageInputs = NO_INPUTS,
+    sources: ImageSources = NO_SOURCES,
 ) -> GenerationJob:
     """Check ``request`` (and its input images) against what ``model`` offers and resolve
-    every default."""
+    every default. Input images are decoded last, once every cheaper check has passed."""
     prompt = request.prompt
     if not prompt.strip():
         raise InvalidRequest("prompt must not be empty.", param="prompt")
@@ -85,24 +85,29 @@ def build_job(
             "partial_images needs streaming, which is not offered.", param="partial_images"
         )
 
+    negative_prompt = _negative_prompt(model, request.negative_prompt)
+    seeds = _seeds(model, request.seed, n)
+    steps = _steps(model, request)
+    guidance = _ranged(model, "guidance_scale", request.guidance_scale, model.guidance_scale)
+    strength = _strength(model, sources, request.strength)
+    # Last, and only now that everything cheaper has passed: decode the input images.
+    inputs = sources.decode()
     return GenerationJob(
         request_id=request_id,
         model=model,
         prompt=prompt,
-        negative_prompt=_negative_prompt(model, request.negative_prompt),
+        negative_prompt=negative_prompt,
         width=dimensions[0],
         height=dimensions[1],
-        seeds=_seeds(model, request.seed, n),
-        steps=_steps(model, request),
-        guidance_scale=_ranged(
-            model, "guidance_scale", request.guidance_scale, model.guidance_scale
-        ),
+        seeds=seeds,
+        steps=steps,
+        guidance_scale=guidance,
         output_format=output_format,
         output_compression=_DEFAULT_COMPRESSION if compression is None else compression,
         background=background,
         quality=quality,
         inputs=inputs,
-        strength=_strength(model, inputs, request.strength),
+        strength=strength,
     )
 
 
@@ -114,8 +119,9 @@ def _require_offered(param: str, value: str, offered: Sequence[str], model: Cata
         )
 
 
-def _strength(model: CatalogModel, inputs: ImageInputs, strength: float | None) -> float | None:
-    """What the model can do with the images sent, and how far from them to go."""
+def _strength(model: CatalogModel, inputs: ImageSources, strength: float | None) -> float | None:
+    """What the model can do with the images sent (counted, not yet decoded), and how far
+    from them to go."""
     if inputs.images and not model.max_input_images:
         raise InvalidRequest(
             f"{model.id} takes no input images (text to image only).", param=inputs.image_param
@@ -199,12 +205,12 @@ class GenerationService:
         *,
         request_id: str,
         deadline: Deadline,
-        inputs: ImageInputs | None = None,
+        sources: ImageSources | None = None,
     ) -> ImagesResponse:
-        """``inputs``: images that came as files; otherwise the request's data URLs are read."""
+        """``sources``: images that came as files; otherwise the request's data URLs."""
         model = self.catalog.get(request.model)
         job = build_job(
-            model, request, request_id, from_request(request) if inputs is None else inputs
+            model, request, request_id, from_request(request) if sources is None else sources
         )
         created = int(self.clock())
         generated = self.backends[model.backend].generate(job, deadline)

@@ -18,7 +18,8 @@ from PIL import Image
 from handler.core.errors import InvalidRequest
 from handler.core.schemas import GenerationRequest
 
-ACCEPTED_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp"}
+# What Pillow reports, by what it is. MPO is the JPEG many cameras write (several pictures).
+ACCEPTED_FORMATS = {"PNG": "png", "JPEG": "jpeg", "MPO": "jpeg", "WEBP": "webp"}
 MAX_IMAGE_BYTES = 4 * 1024 * 1024  # per image, as the providers document
 # All images of one request together: base64 in a JSON body must still fit Lambda's 6 MB.
 MAX_REQUEST_IMAGE_BYTES = 4_300_000
@@ -64,10 +65,13 @@ def from_data_url(value: object, param: str) -> bytes:
             "webp). Links to images are not fetched.",
             param=param,
         )
-    try:
-        return base64.b64decode(match["data"], validate=True)
+    try:  # line breaks inside the base64 are common and harmless
+        return base64.b64decode(re.sub(r"\s+", "", match["data"]), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise InvalidRequest(f"{param} is not valid base64 (truncated?).", param=param) from exc
+        raise InvalidRequest(
+            f"{param} is not valid base64: a character outside the alphabet, or cut short.",
+            param=param,
+        ) from exc
 
 
 def inspect(data: bytes, param: str) -> InputImage:
@@ -81,7 +85,7 @@ def inspect(data: bytes, param: str) -> InputImage:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(ACCEPTED_FORMATS)) as image:
+            with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"]) as image:
                 width, height = image.size
                 if width * height > MAX_PIXELS:
                     raise InvalidRequest(
@@ -137,9 +141,48 @@ def check_inputs(
     return ImageInputs(tuple(images), mask, image_param, mask_param)
 
 
-def from_request(request: GenerationRequest) -> ImageInputs:
+@dataclass(frozen=True, slots=True)
+class ImageSources:
+    """Images as they came, not yet decoded: data URLs (JSON) or file bytes (forms).
+
+    Everything that can be checked without decoding (how many, which model takes them) is
+    checked first; ``decode`` is the expensive step, taken last."""
+
+    images: tuple[str | bytes, ...] = ()
+    mask: str | bytes | None = None
+    image_param: str = "image"
+    mask_param: str = "mask"
+
+    def decode(self) -> ImageInputs:
+        if len(self.images) > MAX_IMAGES:
+            raise InvalidRequest(
+                f"{len(self.images)} images sent; at most {MAX_IMAGES}.", param=self.image_param
+            )
+        images = []
+        for index, source in enumerate(self.images):
+            param = image_name(self.image_param, index, len(self.images))
+            images.append(inspect(_raw(source, param), param))
+        mask = None
+        if self.mask is not None:
+            mask = inspect(_raw(self.mask, self.mask_param), self.mask_param)
+        return check_inputs(images, mask, image_param=self.image_param, mask_param=self.mask_param)
+
+
+NO_SOURCES = ImageSources()
+
+
+def image_name(param: str, index: int, count: int) -> str:
+    """How errors name one of several images: ``image[2]``, ``imageDataUrls[0]``."""
+    return param if count == 1 else f"{param.removesuffix('[]')}[{index}]"
+
+
+def _raw(source: str | bytes, param: str) -> bytes:
+    return source if isinstance(source, bytes) else from_data_url(source, param)
+
+
+def from_request(request: GenerationRequest) -> ImageSources:
     """The images of a JSON request: ``image``, ``imageDataUrl`` or ``imageDataUrls`` (one of
-    them), and ``mask`` or ``maskDataUrl``, all data URLs."""
+    them), and ``mask`` or ``maskDataUrl``, all data URLs. Nothing is decoded here."""
     given = {
         name: value
         for name, value in (
@@ -155,14 +198,11 @@ def from_request(request: GenerationRequest) -> ImageInputs:
             param=list(given)[1],
         )
     image_param, urls = next(iter(given.items()), ("image", []))
-    urls = [urls] if isinstance(urls, str) else urls
-    images = []
-    for index, url in enumerate(urls):
-        param = f"{image_param}[{index}]" if len(urls) > 1 else image_param
-        images.append(inspect(from_data_url(url, param), param))
     if request.mask is not None and request.maskDataUrl is not None:
         raise InvalidRequest("Send the mask once: mask or maskDataUrl.", param="maskDataUrl")
-    mask_param = "maskDataUrl" if request.maskDataUrl is not None else "mask"
-    mask_url = request.mask if request.mask is not None else request.maskDataUrl
-    mask = None if mask_url is None else inspect(from_data_url(mask_url, mask_param), mask_param)
-    return check_inputs(images, mask, image_param=image_param, mask_param=mask_param)
+    return ImageSources(
+        images=tuple([urls] if isinstance(urls, str) else urls),
+        mask=request.mask if request.mask is not None else request.maskDataUrl,
+        image_param=image_param,
+        mask_param="maskDataUrl" if request.maskDataUrl is not None else "mask",
+    )

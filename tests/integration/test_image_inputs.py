@@ -156,3 +156,45 @@ def test_multipart_number_fields_are_checked(client: TestClient, auth: dict[str,
     )
     assert response.status_code == 400
     assert_error(response.json(), type_="invalid_request_error", param="n", code="invalid_type")
+
+
+def test_forms_take_files_not_data_urls(client: TestClient, auth: dict[str, str]) -> None:
+    files = [("image", ("a.png", picture(), "image/png"))]
+    response = client.post(
+        "/v1/images/edits",
+        headers=auth,
+        files=files,
+        data={"prompt": "x", "maskDataUrl": data_url(picture((9, 9)))},
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "maskDataUrl"
+
+
+def test_the_second_of_several_files_is_named(client: TestClient, auth: dict[str, str]) -> None:
+    files = [
+        ("image[]", ("a.png", picture(), "image/png")),
+        ("image[]", ("b.png", b"not an image", "image/png")),
+    ]
+    response = client.post("/v1/images/edits", headers=auth, files=files, data={"prompt": "x"})
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "image[1]"
+
+
+def test_an_oversized_upload_is_refused_by_its_size(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    files = [("image", ("big.png", b"\x00" * (4 * 1024 * 1024 + 1), "image/png"))]
+    response = client.post("/v1/images/edits", headers=auth, files=files, data={"prompt": "x"})
+    assert response.status_code == 400
+    assert (response.json()["error"]["param"], response.json()["error"]["code"]) == (
+        "image",
+        "image_too_large",
+    )
+
+
+def test_deeply_nested_json_is_a_400(client: TestClient, auth: dict[str, str]) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        "/v1/images/edits", headers={**auth, "Content-Type": "application/json"}, content=body
+    )
+    assert response.status_code == 400

@@ -59,3 +59,42 @@ def test_jumpstart_answer_with_bad_base64_is_a_backend_error() -> None:
         CONTRACTS["jumpstart-sd"].images(body, [1])
     valid = base64.b64encode(_jpeg((8, 8))).decode()
     assert CONTRACTS["jumpstart-sd"].images(f'{{"generated_images": ["{valid}"]}}'.encode(), [1])
+
+
+def _mask_png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _top_half(mode: str, edit: object, keep: object) -> Image.Image:
+    from PIL import ImageDraw
+
+    mask = Image.new(mode, (64, 64), keep)  # type: ignore[arg-type]
+    ImageDraw.Draw(mask).rectangle((0, 0, 63, 31), fill=edit)  # type: ignore[arg-type]
+    return mask
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        _top_half("RGBA", (0, 0, 0, 0), (0, 0, 0, 255)),  # OpenAI: transparent = edit
+        _top_half("RGBA", (255, 255, 255, 255), (0, 0, 0, 255)),  # a browser canvas, opaque
+        _top_half("L", 255, 0),  # plain white = edit
+    ],
+    ids=["openai-alpha", "opaque-rgba", "grey"],
+)
+def test_every_mask_convention_becomes_white_means_repaint(mask: Image.Image) -> None:
+    from handler.backends.encoding import edit_region_png
+
+    region = open_image(edit_region_png(_mask_png(mask)))
+    assert (region.getpixel((32, 10)), region.getpixel((32, 50))) == (255, 0)
+
+
+def test_a_palette_mask_with_transparency() -> None:
+    from handler.backends.encoding import edit_region_png
+
+    palette = _top_half("RGBA", (0, 0, 0, 0), (0, 0, 0, 255)).convert("P")
+    assert palette.has_transparency_data
+    region = open_image(edit_region_png(_mask_png(palette)))
+    assert (region.getpixel((32, 10)), region.getpixel((32, 50))) == (255, 0)

@@ -7,7 +7,7 @@ from tests.image_samples import data_url, noise, picture, png_header_only
 
 
 def _from(**body: object) -> object:
-    return from_request(GenerationRequest.model_validate({"prompt": "x", **body}))
+    return from_request(GenerationRequest.model_validate({"prompt": "x", **body})).decode()
 
 
 @pytest.mark.parametrize(
@@ -90,3 +90,54 @@ def test_the_request_wide_byte_limit() -> None:
 def test_data_url_must_be_text() -> None:
     with pytest.raises(InvalidRequest):
         from_data_url(42, "image")
+
+
+def test_a_camera_mpo_jpeg_is_a_jpeg() -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    first = Image.new("RGB", (32, 32), (1, 2, 3))
+    first.save(buffer, format="MPO", save_all=True, append_images=[first])
+    assert inspect(buffer.getvalue(), "image").format == "jpeg"
+
+
+def test_our_pixel_limit_applies_below_pillows_own() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        inspect(png_header_only(5000, 5000), "image")  # 25 Mpx: Pillow alone would decode it
+    assert caught.value.code == "image_too_large"
+
+
+def test_base64_broken_over_lines_is_fine() -> None:
+    url = data_url(picture())
+    head, body = url.split(",", 1)
+    wrapped = head + "," + "\n".join(body[i : i + 76] for i in range(0, len(body), 76))
+    assert from_data_url(wrapped, "image") == from_data_url(url, "image")
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ({"imageDataUrls": [data_url(picture())] * (MAX_IMAGES + 1)}, "too many"),
+        ({"model": "flux-schnell", "image": [data_url(picture())] * 3}, "model takes none"),
+        ({"prompt": " ", "image": data_url(picture())}, "empty prompt"),
+        ({"size": "1x1", "image": data_url(picture())}, "bad size"),
+    ],
+)
+def test_images_are_not_decoded_when_a_cheaper_check_fails(
+    monkeypatch: pytest.MonkeyPatch, body: dict[str, object], reason: str
+) -> None:
+    from handler.core import image_input
+    from handler.core.catalog import load_catalog
+    from handler.core.generation import build_job
+    from tests.support import ROOT
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError(f"decoded although {reason}")
+
+    monkeypatch.setattr(image_input, "inspect", no_decoding)
+    request = GenerationRequest.model_validate({"prompt": "x", **body})
+    model = load_catalog(ROOT / "infra" / "catalog.json").get(request.model)
+    with pytest.raises(InvalidRequest):
+        build_job(model, request, "req", from_request(request))

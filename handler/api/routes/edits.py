@@ -12,7 +12,13 @@ from handler.api.deps import ApiKeyDep, DeadlineDep, GenerationServiceDep, Reque
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.routes.images import respond
 from handler.core.errors import InvalidRequest
-from handler.core.image_input import ImageInputs, check_inputs, from_request, inspect
+from handler.core.image_input import (
+    MAX_IMAGE_BYTES,
+    MAX_IMAGES,
+    ImageSources,
+    from_request,
+    image_name,
+)
 from handler.core.schemas import GenerationRequest, ImagesResponse
 
 router = APIRouter(tags=["images"])
@@ -23,6 +29,7 @@ _INTEGERS = {"n", "output_compression", "seed", "steps", "num_inference_steps", 
 _NUMBERS = {"guidance_scale", "strength"}
 _BOOLEANS = {"stream"}
 _FILES = {"image", "image[]", "mask"}
+_DATA_URL_FIELDS = {"imageDataUrl", "imageDataUrls", "maskDataUrl"}
 # OpenAI's edit parameters that change nothing here, accepted so that SDK calls work.
 _IGNORED = {"input_fidelity"}
 
@@ -51,37 +58,47 @@ async def edit_image(
     """Edit or vary images (OpenAI's ``images.edit``)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        body, inputs = await _from_form(request)
+        body, sources = await _from_form(request)
     else:
         body = _validated(await _json(request))
-        inputs = from_request(body)
-    if not inputs.images:
+        sources = from_request(body)
+    if not sources.images:
         raise InvalidRequest(
-            "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+            "Missing required parameter: 'image'.",
+            param="image",
+            code="missing_required_parameter",
         )
-    return await respond(service, body, key, request_id, deadline, inputs)
+    return await respond(service, body, key, request_id, deadline, sources)
 
 
-async def _from_form(request: Request) -> tuple[GenerationRequest, ImageInputs]:
+async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]:
     # As a context manager, the form closes its spooled upload files however this ends.
-    async with request.form(max_files=32, max_fields=64) as form:
+    async with request.form(max_files=MAX_IMAGES + 1, max_fields=64) as form:
         fields: dict[str, Any] = {}
         for name, value in form.multi_items():
             if name in _FILES or name in _IGNORED:
                 continue
             if isinstance(value, UploadFile):
                 raise InvalidRequest(f"{name} must be a form field, not a file.", param=name)
+            if name in _DATA_URL_FIELDS:
+                raise InvalidRequest(
+                    f"In a form, send images as files (image, image[], mask), not {name}.",
+                    param=name,
+                )
             fields[name] = _typed(name, value)
         image_param = "image[]" if "image[]" in form else "image"
-        files = [value for name, value in form.multi_items() if name in ("image", "image[]")]
-        images = []
-        for index, upload in enumerate(files):
-            param = f"{image_param}[{index}]" if len(files) > 1 else image_param
-            images.append(inspect(await _read(upload, param), param))
-        mask_upload = form.get("mask")
-        mask = None if mask_upload is None else inspect(await _read(mask_upload, "mask"), "mask")
-    inputs = check_inputs(images, mask, image_param=image_param, mask_param="mask")
-    return _validated(fields), inputs
+        uploads = [value for name, value in form.multi_items() if name in ("image", "image[]")]
+        images = tuple(
+            [
+                await _read(upload, image_name(image_param, index, len(uploads)))
+                for index, upload in enumerate(uploads)
+            ]
+        )
+        mask = form.get("mask")
+        sources = ImageSources(
+            images, None if mask is None else await _read(mask, "mask"), image_param, "mask"
+        )
+    return _validated(fields), sources
 
 
 def _typed(name: str, value: str) -> Any:
@@ -102,6 +119,13 @@ def _typed(name: str, value: str) -> Any:
 async def _read(upload: object, param: str) -> bytes:
     if not isinstance(upload, UploadFile):
         raise InvalidRequest(f"{param} must be an uploaded file.", param=param)
+    if upload.size is not None and upload.size > MAX_IMAGE_BYTES:  # before reading it in
+        raise InvalidRequest(
+            f"{param} is {upload.size / 2**20:.1f} MB; each image may be at most "
+            f"{MAX_IMAGE_BYTES // 2**20} MB.",
+            param=param,
+            code="image_too_large",
+        )
     data: bytes = await upload.read()
     return data
 
@@ -109,7 +133,7 @@ async def _read(upload: object, param: str) -> bytes:
 async def _json(request: Request) -> Any:
     try:
         return json.loads(await request.body())
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise InvalidRequest(
             "We could not parse the JSON body of your request. Send a JSON object, or a "
             "multipart form.",

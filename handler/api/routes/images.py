@@ -5,7 +5,7 @@ from handler.api.deps import ApiKeyDep, DeadlineDep, GenerationServiceDep, Reque
 from handler.api.errors import ERROR_RESPONSES
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
-from handler.core.image_input import ImageInputs
+from handler.core.image_input import ImageSources
 from handler.core.ports import ApiKeyRecord
 from handler.core.schemas import GenerationRequest, ImagesResponse
 from handler.observability import logger
@@ -31,11 +31,11 @@ async def respond(
     key: ApiKeyRecord,
     request_id: str,
     deadline: Deadline,
-    inputs: ImageInputs | None,
+    sources: ImageSources | None,
 ) -> Response:
     """Run the generation off the event loop (it blocks on backends and S3) and answer."""
     result = await run_in_threadpool(
-        service.generate, body, request_id=request_id, deadline=deadline, inputs=inputs
+        service.generate, body, request_id=request_id, deadline=deadline, sources=sources
     )
     logger.info(
         "images generated",
@@ -44,7 +44,6 @@ async def respond(
         model=result.model,
         size=result.size,
         n=len(result.data),
-        input_images=len(inputs.images) if inputs else None,
         response_format=body.response_format,
     )
     # Serialised by pydantic directly: a re-validation of megabytes of base64 buys nothing.

@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
-from PIL import Image
+from PIL import Image, ImageOps
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MAX_IMAGES = int(os.environ.get("IMAGEGATE_MAX_IMAGES_PER_CALL", "8"))
@@ -136,7 +136,7 @@ def _task(request: Request, pipeline: DiffusionPipeline) -> tuple[Any, dict[str,
     size = (request.width, request.height)
     if request.image is None:
         return pipeline, {"width": request.width, "height": request.height}
-    image = _picture(request.image).convert("RGB").resize(size)
+    image = ImageOps.fit(_picture(request.image).convert("RGB"), size)
     if request.mask is None:
         return _derived(pipeline, AutoPipelineForImage2Image), {
             "image": image,
@@ -144,7 +144,7 @@ def _task(request: Request, pipeline: DiffusionPipeline) -> tuple[Any, dict[str,
         }
     return _derived(pipeline, AutoPipelineForInpainting), {
         "image": image,
-        "mask_image": _picture(request.mask).convert("L").resize(size),
+        "mask_image": ImageOps.fit(_picture(request.mask).convert("L"), size),
         "strength": request.strength,
         "width": request.width,
         "height": request.height,
