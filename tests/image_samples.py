@@ -52,3 +52,19 @@ def png_header_only(width: int, height: int) -> bytes:
 
 def data_url(data: bytes, kind: str = "png") -> str:
     return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def top_half_mask(size: int, convention: str = "white") -> bytes:
+    """A square mask whose top half is what to edit: painted white ("white", plain masks) or
+    left transparent on opaque black ("alpha", OpenAI's masks)."""
+    from PIL import ImageDraw
+
+    edit: int | tuple[int, int, int, int]
+    if convention == "alpha":
+        mask, edit = Image.new("RGBA", (size, size), (0, 0, 0, 255)), (0, 0, 0, 0)
+    else:
+        mask, edit = Image.new("L", (size, size), 0), 255
+    ImageDraw.Draw(mask).rectangle((0, 0, size - 1, size // 2 - 1), fill=edit)
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -30,9 +30,17 @@ class Stack:
     signing_keys: tuple[str, str] | None
     state_dir: Path | None
     replicate: FakeReplicate | None = None
+    opened: list[OpenAI] = field(default_factory=list, compare=False)
 
     def client(self, api_key: str | None = None) -> OpenAI:
-        return OpenAI(base_url=self.base_url, api_key=api_key or self.api_key, max_retries=0)
+        """An SDK client for the stack; the fixture closes it with the session."""
+        client = OpenAI(base_url=self.base_url, api_key=api_key or self.api_key, max_retries=0)
+        self.opened.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self.opened:
+            client.close()
 
 
 class LocalStackProcess:
@@ -95,7 +103,9 @@ class LocalStackProcess:
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base_url = os.environ.get("IMAGEGATE_E2E_BASE_URL")
     if base_url:
-        yield Stack(base_url, os.environ["IMAGEGATE_E2E_API_KEY"], None, None)
+        deployed = Stack(base_url, os.environ["IMAGEGATE_E2E_API_KEY"], None, None)
+        yield deployed
+        deployed.close()
         return
     state_dir = tmp_path_factory.mktemp("local-stack") / "state"
     # The local stack's Replicate models talk to the fake, as they would to a real account.
@@ -109,13 +119,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         )
         try:
             values = process.wait_ready()
-            yield Stack(
+            local = Stack(
                 values["IMAGEGATE_BASE_URL"],
                 values["IMAGEGATE_API_KEY"],
                 ("testing", "testing"),
                 state_dir,
                 replicate,
             )
+            yield local
+            local.close()
         finally:
             process.stop()
 

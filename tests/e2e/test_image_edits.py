@@ -1,34 +1,23 @@
 """Image input through the OpenAI SDK (images.edit) and nano-gpt-style JSON, on a stack."""
 
 import base64
-import io
 
 import httpx
 import pytest
-from PIL import Image, ImageDraw
 
 from tests.e2e.conftest import Stack
-from tests.image_samples import data_url, picture
+from tests.image_samples import data_url, picture, top_half_mask
 from tests.support import open_image
 
 pytestmark = pytest.mark.e2e
 RED = (200, 30, 30)
 
 
-def _top_half_mask(size: int) -> bytes:
-    """OpenAI's convention: the transparent part of the mask is what gets edited."""
-    mask = Image.new("RGBA", (size, size), (0, 0, 0, 255))
-    ImageDraw.Draw(mask).rectangle((0, 0, size, size // 2 - 1), fill=(0, 0, 0, 0))
-    buffer = io.BytesIO()
-    mask.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def test_sdk_edit_with_a_mask(stack: Stack) -> None:
     result = stack.client().images.edit(
         model="imagegate-preview",  # the pixel checks below are the preview's behaviour
         image=("red.png", picture((256, 256), colour=RED), "image/png"),
-        mask=("mask.png", _top_half_mask(256), "image/png"),
+        mask=("mask.png", top_half_mask(256, "alpha"), "image/png"),
         prompt="a blue sky over a red field",
         size="256x256",
         response_format="b64_json",

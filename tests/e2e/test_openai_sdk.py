@@ -121,12 +121,12 @@ def test_a_restarted_stack_reuses_its_dev_key(tmp_path: Path) -> None:
         process = LocalStackProcess(tmp_path / "state")
         try:
             values = process.wait_ready()
-            client = openai.OpenAI(
+            with openai.OpenAI(
                 base_url=values["IMAGEGATE_BASE_URL"],
                 api_key=values["IMAGEGATE_API_KEY"],
                 max_retries=0,
-            )
-            assert client.images.generate(prompt="x", size="256x256").data
+            ) as client:
+                assert client.images.generate(prompt="x", size="256x256").data
             keys.append(values["IMAGEGATE_API_KEY"])
         finally:
             process.stop()

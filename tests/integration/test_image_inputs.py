@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler.backends.preview import PreviewBackend
-from tests.image_samples import data_url, noise, picture, png_header_only
+from tests.image_samples import data_url, noise, picture, png_header_only, top_half_mask
 from tests.support import assert_error, open_image
 
 RED = (200, 30, 30)
@@ -18,26 +18,13 @@ def _b64_image(response: Any, index: int = 0) -> Any:
     return open_image(base64.b64decode(response.json()["data"][index]["b64_json"]))
 
 
-def _half_mask(size: int) -> bytes:
-    """White (edit) on the top half, black (keep) below: a mask without alpha."""
-    from PIL import Image, ImageDraw
-
-    mask = Image.new("L", (size, size), 0)
-    ImageDraw.Draw(mask).rectangle((0, 0, size, size // 2 - 1), fill=255)
-    import io
-
-    buffer = io.BytesIO()
-    mask.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def test_multipart_edit_with_a_mask_repaints_only_the_masked_half(
     client: TestClient, auth: dict[str, str]
 ) -> None:
     # Given a red picture and a mask over its top half
     files = [
         ("image", ("red.png", picture((256, 256), colour=RED), "image/png")),
-        ("mask", ("mask.png", _half_mask(256), "image/png")),
+        ("mask", ("mask.png", top_half_mask(256), "image/png")),
     ]
     form = {
         "prompt": "a blue sky",
