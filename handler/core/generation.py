@@ -90,6 +90,13 @@ def build_job(
     steps = _steps(model, request)
     guidance = _ranged(model, "guidance_scale", request.guidance_scale, model.guidance_scale)
     strength = _strength(model, sources, request.strength)
+    if strength is not None and steps is not None and int(steps * strength) < 1:
+        # Image-to-image runs steps x strength denoising steps: none left is no picture.
+        raise InvalidRequest(
+            f"strength {strength} with {steps} steps leaves no denoising step; use a strength "
+            f"of at least {1 / steps:.2f} or more steps.",
+            param="strength",
+        )
     # Last, and only now that everything cheaper has passed: decode the input images.
     inputs = sources.decode()
     return GenerationJob(

@@ -58,11 +58,34 @@ def test_nano_gpt_style_json_with_data_urls(client: TestClient, auth: dict[str, 
         "size": "256x256",
         "response_format": "b64_json",
         "imageDataUrl": data_url(picture((256, 256), colour=RED)),
-        "strength": 0.0,
+        "strength": 0.25,
     }
     image = _b64_image(client.post("/v1/images/generations", headers=auth, json=body))
-    # strength 0 keeps the input: the picture is the red image (under the preview's label)
-    assert image.convert("RGB").getpixel((128, 60)) == RED
+    # a quarter of the way from the input: the red still dominates, whatever was drawn
+    red, green, blue = image.convert("RGB").getpixel((128, 60))
+    assert red > 140
+    assert green < 100
+    assert blue < 100
+
+
+@pytest.mark.parametrize(
+    ("strength", "steps", "status"),
+    [(0.0, 4, 400), (0.2, 4, 400), (0.25, 4, 200), (0.1, 20, 200)],
+)
+def test_a_strength_must_leave_a_denoising_step(
+    client: TestClient, auth: dict[str, str], strength: float, steps: int, status: int
+) -> None:
+    body = {
+        "prompt": "x",
+        "size": "256x256",
+        "imageDataUrl": data_url(picture()),
+        "strength": strength,
+        "steps": steps,
+    }
+    response = client.post("/v1/images/generations", headers=auth, json=body)
+    assert response.status_code == status
+    if status == 400:
+        assert response.json()["error"]["param"] == "strength"
 
 
 def test_edits_also_take_json(client: TestClient, auth: dict[str, str]) -> None:
