@@ -47,9 +47,6 @@ class ImageInputs:
     image_param: str = "image"  # the names the client used, for errors about them
     mask_param: str = "mask"
 
-    def __bool__(self) -> bool:
-        return bool(self.images) or self.mask is not None
-
 
 NO_INPUTS = ImageInputs()
 
@@ -117,9 +114,8 @@ def inspect(data: bytes, param: str) -> InputImage:
 def check_inputs(
     images: Sequence[InputImage], mask: InputImage | None, *, image_param: str, mask_param: str
 ) -> ImageInputs:
-    """The request-wide rules: how many, how much in all, and a mask that fits."""
-    if len(images) > MAX_IMAGES:
-        raise InvalidRequest(f"{len(images)} images sent; at most {MAX_IMAGES}.", param=image_param)
+    """The request-wide rules once decoded: how much in all, and a mask that fits. (How many
+    is checked before decoding, in ``ImageSources.decode``.)"""
     total = sum(len(image.data) for image in images) + (len(mask.data) if mask else 0)
     if total > MAX_REQUEST_IMAGE_BYTES:
         raise InvalidRequest(
