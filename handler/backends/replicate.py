@@ -115,7 +115,7 @@ class ReplicateBackend:
         self._base_url = base_url
         self._poll_interval = poll_interval
         self._downloads = downloads or httpx.Client(follow_redirects=True)
-        self._clients: dict[str, Client] = {}
+        self._current: tuple[str, Client] | None = None  # the token and its client
 
     def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
         params = ReplicateParams.model_validate(job.model.backend_params)
@@ -143,17 +143,16 @@ class ReplicateBackend:
         )
 
     def _client(self) -> Client:
-        token = self._token()
-        if token not in self._clients:
-            self._clients = {
-                token: Client(
-                    api_token=token,
-                    base_url=self._base_url,
-                    timeout=httpx.Timeout(10.0, connect=5.0),
-                    transport=_DeadlineTransport(),
-                )
-            }
-        return self._clients[token]
+        token = self._token()  # cached by Powertools, and may rotate
+        if self._current is None or self._current[0] != token:
+            client = Client(
+                api_token=token,
+                base_url=self._base_url,
+                timeout=httpx.Timeout(10.0, connect=5.0),
+                transport=_DeadlineTransport(),
+            )
+            self._current = (token, client)
+        return self._current[1]
 
     def _one(
         self,
