@@ -31,6 +31,8 @@ def main() -> None:
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
         IMAGEGATE_KEYS_TABLE="bench-keystable",
+        IMAGEGATE_USAGE_TABLE="bench-usagetable",
+        IMAGEGATE_IDEMPOTENCY_TABLE="bench-idempotencytable",
         IMAGEGATE_IMAGES_BUCKET="bench-imagesbucket",
         IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
         POWERTOOLS_LOG_LEVEL="WARNING",
@@ -42,13 +44,15 @@ def main() -> None:
     from handler.app import create_app
     from handler.cli.template import Template, create_resources
     from handler.core.auth import issue_key
+    from handler.core.ports import KeyPolicy
     from handler.stores.clients import dynamodb_client, s3_client
 
     with mock_aws():
         container.reset()
         template = Template.load(ROOT / "template.yaml")
         create_resources(template, dynamodb_client(), s3_client(), "bench")
-        key = issue_key(container.key_store(), "bench", now=0).plaintext
+        unlimited = KeyPolicy(requests_per_minute=1_000_000, images_per_minute=1_000_000)
+        key = issue_key(container.key_store(), "bench", unlimited, balance=10**12, now=0).plaintext
         client = TestClient(create_app())
         headers = {"Authorization": f"Bearer {key}"}
         print(

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGEGATE_", frozen=True, extra="ignore")
 
     keys_table: Annotated[str, Field(min_length=3, description="DynamoDB table of API keys")]
+    usage_table: Annotated[
+        str, Field(min_length=3, description="DynamoDB table of per-request usage records")
+    ]
+    idempotency_table: Annotated[
+        str, Field(min_length=3, description="DynamoDB table of Idempotency-Key records")
+    ]
     images_bucket: Annotated[str, Field(min_length=3, description="S3 bucket for images")]
     catalog_file: Annotated[Path, Field(description="JSON model catalog to serve")]
     # 12 h: a URL signed with the function's temporary credentials dies with them anyway.

@@ -10,12 +10,14 @@ from handler.backends.preview import PreviewBackend
 from handler.backends.replicate import ReplicateBackend
 from handler.backends.sagemaker import SageMakerBackend
 from handler.config import get_settings
+from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.errors import BackendUnavailable
 from handler.core.generation import GenerationService
-from handler.core.ports import ImageStore, InferenceBackend, KeyStore
+from handler.core.ports import ImageStore, InferenceBackend, KeyStore, Ledger
 from handler.stores.images import S3ImageStore
 from handler.stores.keys import DynamoDBKeyStore
+from handler.stores.ledger import DynamoDBLedger
 from handler.stores.secrets import read_secret
 
 
@@ -27,6 +29,17 @@ def catalog() -> Catalog:
 @cache
 def key_store() -> KeyStore:
     return DynamoDBKeyStore(get_settings().keys_table)
+
+
+@cache
+def ledger() -> Ledger:
+    settings = get_settings()
+    return DynamoDBLedger(settings.keys_table, settings.usage_table)
+
+
+@cache
+def billing() -> Billing:
+    return Billing(ledger())
 
 
 @cache
@@ -63,6 +76,7 @@ def generation_service() -> GenerationService:
         catalog=catalog(),
         backends=backends(),
         images=image_store(),
+        billing=billing(),
         max_response_bytes=get_settings().max_response_bytes,
     )
 
@@ -75,6 +89,8 @@ def reset() -> None:
     for factory in (
         catalog,
         key_store,
+        ledger,
+        billing,
         image_store,
         backends,
         generation_service,

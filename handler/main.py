@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
+from handler import container
 from handler.app import create_app
 from handler.observability import logger, metrics, tracer
 
@@ -33,3 +34,12 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     status = int(response["statusCode"])
     metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
     return response
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
+    """Scheduled: refund the reservations no request settled (see ``core/billing.py``)."""
+    reconciled = container.billing().reconcile()
+    metrics.add_metric(name="ReservationsReconciled", unit=MetricUnit.Count, value=len(reconciled))
+    return {"reconciled": len(reconciled)}

@@ -19,7 +19,7 @@ from handler.cli.template import Template, create_resources
 from handler.core.auth import issue_key, register_key
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client, s3_client
-from tests.support import ROOT, SAMPLE_EVENT_KEY
+from tests.support import FUNDED, GENEROUS, ROOT, SAMPLE_EVENT_KEY
 
 TABLES_PREFIX = "test"
 
@@ -33,6 +33,8 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("IMAGEGATE_KEYS_TABLE", f"{TABLES_PREFIX}-keystable")
+    monkeypatch.setenv("IMAGEGATE_USAGE_TABLE", f"{TABLES_PREFIX}-usagetable")
+    monkeypatch.setenv("IMAGEGATE_IDEMPOTENCY_TABLE", f"{TABLES_PREFIX}-idempotencytable")
     monkeypatch.setenv("IMAGEGATE_IMAGES_BUCKET", f"{TABLES_PREFIX}-imagesbucket")
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(ROOT / "infra" / "catalog.json"))
     container.reset()
@@ -51,12 +53,21 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def api_key(aws: None) -> str:
-    return issue_key(container.key_store(), "test key", now=1_700_000_000).plaintext
+    return issue_key(
+        container.key_store(), "test key", GENEROUS, balance=FUNDED, now=1_700_000_000
+    ).plaintext
 
 
 @pytest.fixture
 def sample_event_key(aws: None) -> str:
-    register_key(container.key_store(), SAMPLE_EVENT_KEY, "sample events", now=1_700_000_000)
+    register_key(
+        container.key_store(),
+        SAMPLE_EVENT_KEY,
+        "sample events",
+        GENEROUS,
+        balance=FUNDED,
+        now=1_700_000_000,
+    )
     return SAMPLE_EVENT_KEY
 
 

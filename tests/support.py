@@ -11,11 +11,16 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from PIL import Image
 
+from handler.core.ports import KeyPolicy
+
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
 # The key the sample events in events/ carry (see events/README.md).
 SAMPLE_EVENT_KEY = "ig_5a3b1e0000000001_sample0000000000000000000000000000000000000"
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+# Test keys: limits and a balance no ordinary test reaches (billing tests make their own).
+GENEROUS = KeyPolicy(requests_per_minute=10_000, images_per_minute=100_000)
+FUNDED = 1_000 * 1_000_000
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -7,11 +7,12 @@ from fastapi import Depends, Request
 
 from handler import container
 from handler.config import get_settings
-from handler.core.auth import authenticate
+from handler.core.auth import authenticate, credentials_of
+from handler.core.billing import rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
-from handler.core.ports import ApiKeyRecord, KeyStore
+from handler.core.ports import ApiKeyRecord, Credentials, KeyStore
 
 
 def get_catalog() -> Catalog:
@@ -51,10 +52,20 @@ def get_request_id(request: Request) -> str:
     return request_id
 
 
+def get_credentials(request: Request) -> Credentials:
+    return credentials_of(request.headers.get("authorization"))
+
+
 def get_api_key(
-    request: Request, keys: Annotated[KeyStore, Depends(get_key_store)]
+    request: Request,
+    credentials: Annotated[Credentials, Depends(get_credentials)],
+    keys: Annotated[KeyStore, Depends(get_key_store)],
 ) -> ApiKeyRecord:
-    return authenticate(request.headers.get("authorization"), keys)
+    """The calling key, for routes that cost nothing (priced ones check it as they charge)."""
+    now = time.time()
+    record = authenticate(credentials, keys, now=now)
+    request.state.rate_window = rate_window(record, now)
+    return record
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
@@ -62,3 +73,4 @@ GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_servi
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
+CredentialsDep = Annotated[Credentials, Depends(get_credentials)]

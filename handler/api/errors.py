@@ -14,10 +14,14 @@ from handler.core.errors import (
     BackendError,
     BackendTimeout,
     BackendUnavailable,
+    Conflict,
     ImagegateError,
+    InsufficientQuota,
     InvalidRequest,
     NotFound,
     PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
     ServiceError,
 )
 from handler.observability import logger
@@ -26,7 +30,11 @@ _STATUS: dict[type[ImagegateError], int] = {
     PayloadTooLarge: 413,
     InvalidRequest: 400,
     AuthenticationFailed: 401,
+    InsufficientQuota: 402,
+    PermissionDenied: 403,
     NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
     BackendTimeout: 504,
     BackendUnavailable: 503,
     BackendError: 502,
@@ -46,7 +54,8 @@ class ErrorResponse(BaseModel):
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 500, 502, 503, 504)
+    status: {"model": ErrorResponse}
+    for status in (400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 503, 504)
 }
 
 

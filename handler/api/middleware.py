@@ -1,4 +1,5 @@
-"""Gives every request an id and every response an ``x-request-id`` header, and turns any
+"""Gives every request an id and every response an ``x-request-id`` header (and, once the
+caller's key is known, its ``x-ratelimit-*`` headers), and turns any
 exception nothing else handled into OpenAI's 500 envelope.
 
 Handling it here, not in Starlette's ServerErrorMiddleware, keeps the exception from being
@@ -13,6 +14,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handler.api.errors import unexpected_error_response
+from handler.core.billing import RateWindow
 from handler.observability import logger
 
 
@@ -34,7 +36,11 @@ class RequestContextMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                MutableHeaders(scope=message)["x-request-id"] = request_id
+                headers = MutableHeaders(scope=message)
+                headers["x-request-id"] = request_id
+                window: RateWindow | None = state.get("rate_window")
+                if window is not None:
+                    headers.update(ratelimit_headers(window))
             await send(message)
 
         try:
@@ -44,6 +50,19 @@ class RequestContextMiddleware:
             if response_started:
                 raise
             await unexpected_error_response()(scope, receive, send_with_id)
+
+
+def ratelimit_headers(window: RateWindow) -> dict[str, str]:
+    """OpenAI's names for requests; the same shape for images, which stand in for tokens."""
+    reset = f"{window.reset_seconds}s"
+    return {
+        "x-ratelimit-limit-requests": str(window.requests_limit),
+        "x-ratelimit-remaining-requests": str(window.requests_left),
+        "x-ratelimit-reset-requests": reset,
+        "x-ratelimit-limit-images": str(window.images_limit),
+        "x-ratelimit-remaining-images": str(window.images_left),
+        "x-ratelimit-reset-images": reset,
+    }
 
 
 def _gateway_request_id(scope: Scope) -> str | None:

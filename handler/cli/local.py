@@ -18,6 +18,7 @@ from handler.cli.template import Template, create_resources
 from handler.config import export_environment
 from handler.core.auth import issue_key, register_key
 from handler.core.errors import AuthenticationFailed
+from handler.core.ports import KeyPolicy
 from handler.stores.clients import dynamodb_client, s3_client
 
 if TYPE_CHECKING:
@@ -28,6 +29,9 @@ DEFAULT_STATE_DIR = Path(".imagegate")
 REGION = "us-east-1"
 RESOURCE_PREFIX = "imagegate-local"
 DEV_KEY_NAME = "local dev key"
+# The dev key is funded and limited like a generous customer's, so billing shows locally.
+DEV_KEY_POLICY = KeyPolicy(requests_per_minute=600, images_per_minute=6000)
+DEV_KEY_BALANCE = 100 * 1_000_000
 # The services the stand-in plays; every other one (SageMaker, say) is AWS's own.
 LOCAL_SERVICES = ("DYNAMODB", "S3")
 # moto accepts any credentials; fixed fake ones keep a real AWS profile out of the picture.
@@ -103,12 +107,14 @@ def ensure_dev_key(state_dir: Path) -> str:
     if path.exists():
         plaintext = path.read_text().strip()
         try:
-            register_key(keys, plaintext, DEV_KEY_NAME, now=now)
+            register_key(
+                keys, plaintext, DEV_KEY_NAME, DEV_KEY_POLICY, balance=DEV_KEY_BALANCE, now=now
+            )
         except AuthenticationFailed:
             pass  # unreadable saved key: issue a new one below
         else:
             return plaintext
-    new = issue_key(keys, DEV_KEY_NAME, now=now)
+    new = issue_key(keys, DEV_KEY_NAME, DEV_KEY_POLICY, balance=DEV_KEY_BALANCE, now=now)
     state_dir.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # the mode above applies only when the file is new

@@ -24,6 +24,7 @@ from handler.cli.local import (
     start_aws,
 )
 from handler.core.auth import issue_key
+from handler.core.billing import DEFAULT_POLICY
 from handler.core.catalog import load_catalog
 from handler.core.errors import ImagegateError
 from handler.core.keys import parse_key
@@ -167,7 +168,7 @@ def keys_create(
 ) -> None:
     """Create a key. Its plaintext is printed once and stored nowhere."""
     with _reported():
-        new = issue_key(ctx.obj.key_store(), name, now=int(time.time()))
+        new = issue_key(ctx.obj.key_store(), name, DEFAULT_POLICY, now=int(time.time()))
     if as_json:
         typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
         return

@@ -1,40 +1,36 @@
-"""Who is calling: the bearer key checked against the key store."""
+"""Who is calling: the bearer key, and how keys are issued."""
 
-from handler.core.errors import AuthenticationFailed
-from handler.core.keys import (
-    NewKey,
-    generate_key,
-    hash_secret,
-    parse_authorization,
-    parse_key,
-    secret_matches,
-)
-from handler.core.ports import ApiKeyRecord, KeyStore
-
-_UNKNOWN = "Incorrect API key provided. Check the key, or ask the operator for a new one."
+from handler.core.billing import check_key
+from handler.core.keys import NewKey, generate_key, hash_secret, parse_authorization, parse_key
+from handler.core.ports import ApiKeyRecord, Credentials, KeyPolicy, KeyStore
 
 
-def authenticate(authorization: str | None, keys: KeyStore) -> ApiKeyRecord:
+def credentials_of(authorization: str | None) -> Credentials:
+    """The presented key, well formed (AuthenticationFailed if not) but not yet checked."""
     parsed = parse_authorization(authorization)
-    record = keys.get(parsed.key_id)
-    # Unknown id and wrong secret read the same, so a caller cannot probe for key ids.
-    if record is None or not secret_matches(parsed.secret, record.secret_hash):
-        raise AuthenticationFailed(_UNKNOWN)
-    if record.status != "active":
-        raise AuthenticationFailed("This API key has been revoked.")
-    return record
+    return Credentials(parsed.key_id, hash_secret(parsed.secret))
 
 
-def issue_key(keys: KeyStore, name: str, *, now: int) -> NewKey:
+def authenticate(credentials: Credentials, keys: KeyStore, *, now: float) -> ApiKeyRecord:
+    """For the routes that cost nothing; priced routes check the key inside the reservation."""
+    return check_key(keys.get(credentials.key_id), credentials, now)
+
+
+def issue_key(
+    keys: KeyStore, name: str, policy: KeyPolicy, *, balance: int = 0, now: int
+) -> NewKey:
     """Create a key; the returned plaintext is the only copy there will ever be."""
     new = generate_key()
-    keys.create(ApiKeyRecord(new.key_id, name, new.secret_hash, "active", now))
+    keys.create(ApiKeyRecord(new.key_id, name, new.secret_hash, "active", now, policy, balance))
     return new
 
 
-def register_key(keys: KeyStore, plaintext: str, name: str, *, now: int) -> ApiKeyRecord:
+def register_key(
+    keys: KeyStore, plaintext: str, name: str, policy: KeyPolicy, *, balance: int, now: int
+) -> ApiKeyRecord:
     """Store a key whose plaintext already exists (the local stack's saved dev key)."""
     parsed = parse_key(plaintext)
-    record = ApiKeyRecord(parsed.key_id, name, hash_secret(parsed.secret), "active", now)
+    secret_hash = hash_secret(parsed.secret)
+    record = ApiKeyRecord(parsed.key_id, name, secret_hash, "active", now, policy, balance)
     keys.create(record)
     return record

@@ -46,6 +46,22 @@ class Range(_Strict, Generic[N]):
         return self
 
 
+Micros = Annotated[int, Field(ge=0, strict=True)]
+
+
+class Prices(_Strict):
+    """Integer micro-units (1,000,000 = one unit of the deployment's currency) per image.
+
+    ``image`` prices each size at the model's default steps; ``quality`` overrides it for
+    tiers that cost more; ``edit`` prices requests with input images. A request's steps scale
+    the price linearly, rounded up: twice the default steps, twice the price.
+    """
+
+    image: dict[str, Micros]
+    quality: dict[Quality, dict[str, Micros]] = Field(default_factory=dict)
+    edit: dict[str, Micros] | None = None
+
+
 class ModelCard(_Strict):
     """What a client may know of a model: ``GET /v1/models`` shows exactly this."""
 
@@ -71,6 +87,7 @@ class ModelCard(_Strict):
     backgrounds: tuple[Background, ...] = ("auto", "opaque")
     qualities: tuple[Quality, ...] = ("auto", "standard")
     styles: tuple[Style, ...] = ()
+    prices: Prices
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -83,7 +100,23 @@ class ModelCard(_Strict):
             raise ValueError("png is OpenAI's default output format and must be offered")
         if self.inpainting and not self.max_input_images:
             raise ValueError("inpainting needs max_input_images of 1 or more")
+        self._priced()
         return self
+
+    def _priced(self) -> None:
+        """A model without a price for everything it offers cannot be served."""
+        tables = {"prices.image": self.prices.image}
+        tables.update({f"prices.quality.{q}": t for q, t in self.prices.quality.items()})
+        for quality in self.prices.quality:
+            if quality not in self.qualities:
+                raise ValueError(f"prices.quality.{quality}: quality not offered")
+        if self.max_input_images:
+            if self.prices.edit is None:
+                raise ValueError("a model that takes input images needs prices.edit")
+            tables["prices.edit"] = self.prices.edit
+        for name, table in tables.items():
+            if set(table) != set(self.sizes):
+                raise ValueError(f"{name} must price exactly the sizes offered")
 
 
 class CatalogModel(ModelCard):

@@ -8,9 +8,13 @@ exceptions (botocore, httpx, replicate) into these at their boundary.
     ├── InvalidRequest          bad JSON or parameter (param names it)
     │   ├── PayloadTooLarge     body or inline result over the limits
     │   └── ContentFiltered     the model's safety filter removed every image
-    ├── AuthenticationFailed    missing, malformed, unknown or revoked key
+    ├── AuthenticationFailed    missing, malformed, unknown, expired or revoked key
+    ├── InsufficientQuota       the key's balance is below the request's price
+    ├── PermissionDenied        the key may not use this model
     ├── NotFound
     │   └── ModelNotFound
+    ├── Conflict                an Idempotency-Key reused with another body, or still running
+    ├── RateLimited             the key's per-minute limit is spent; retry_after says when
     └── ServiceError            our side failed
         ├── StorageError        DynamoDB or S3 did not do what was asked
         └── BackendError        the inference backend failed
@@ -61,6 +65,28 @@ class ContentFiltered(InvalidRequest):
 class AuthenticationFailed(ImagegateError):
     type = "authentication_error"
     default_code = "invalid_api_key"
+
+
+class InsufficientQuota(ImagegateError):
+    type = "insufficient_quota"
+    default_code = "insufficient_quota"
+    default_should_retry = False
+
+
+class PermissionDenied(ImagegateError):
+    type = "permission_error"
+    default_code = "model_not_allowed"
+    default_should_retry = False
+
+
+class Conflict(ImagegateError):
+    type = "conflict"
+
+
+class RateLimited(ImagegateError):
+    type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+    default_should_retry = True
 
 
 class NotFound(ImagegateError):

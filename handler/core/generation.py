@@ -9,11 +9,24 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from handler.core.billing import Billing, Meter
 from handler.core.catalog import Catalog, CatalogModel, N, Range, parse_size
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, InvalidRequest, PayloadTooLarge, StorageError
+from handler.core.errors import (
+    BackendError,
+    ImagegateError,
+    InvalidRequest,
+    PayloadTooLarge,
+    StorageError,
+)
 from handler.core.image_input import NO_SOURCES, ImageSources, from_request
-from handler.core.ports import GeneratedImage, GenerationJob, ImageStore, InferenceBackend
+from handler.core.ports import (
+    Credentials,
+    GeneratedImage,
+    GenerationJob,
+    ImageStore,
+    InferenceBackend,
+)
 from handler.core.schemas import (
     MAX_SEED,
     GenerationRequest,
@@ -203,6 +216,7 @@ class GenerationService:
     catalog: Catalog
     backends: Mapping[str, InferenceBackend]
     images: ImageStore
+    billing: Billing
     max_response_bytes: int
     clock: Callable[[], float] = time.time
 
@@ -210,35 +224,55 @@ class GenerationService:
         self,
         request: GenerationRequest,
         *,
+        credentials: Credentials,
         request_id: str,
         deadline: Deadline,
         sources: ImageSources | None = None,
+        meter: Meter | None = None,
     ) -> ImagesResponse:
-        """``sources``: images that came as files; otherwise the request's data URLs."""
+        """Validate, reserve the price, generate, deliver, settle what was delivered.
+
+        ``sources``: images that came as files; otherwise the request's data URLs.
+        """
         model = self.catalog.get(request.model)
         job = build_job(
             model, request, request_id, from_request(request) if sources is None else sources
         )
+        reservation = self.billing.reserve(credentials, job, meter or Meter())
+        try:
+            response = self._deliver(request, job, deadline)
+        except BaseException as exc:
+            code = exc.code if isinstance(exc, ImagegateError) else "internal_error"
+            self.billing.settle(reservation, 0, error_code=code)
+            raise
+        usage = self.billing.settle(reservation, len(response.data))
+        response.cost = usage.charged
+        response.remaining_balance = reservation.balance + usage.refunded
+        return response
+
+    def _deliver(
+        self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
+    ) -> ImagesResponse:
         created = int(self.clock())
-        generated = self.backends[model.backend].generate(job, deadline)
+        generated = self.backends[job.model.backend].generate(job, deadline)
         if not generated:
-            raise BackendError(f"{model.id} returned no images.")
+            raise BackendError(f"{job.model.id} returned no images.")
         if len(generated) < job.n:
             logger.warning(
                 "partial delivery",
-                request_id=request_id,
-                model=model.id,
+                request_id=job.request_id,
+                model=job.model.id,
                 asked=job.n,
                 delivered=len(generated),
             )
         if request.response_format == "b64_json":
             data = self._inline(generated)
         else:
-            data = self._stored(generated, prefix=_object_prefix(created, request_id))
+            data = self._stored(generated, prefix=_object_prefix(created, job.request_id))
         return ImagesResponse(
-            id=request_id,
+            id=job.request_id,
             created=created,
-            model=model.id,
+            model=job.model.id,
             size=f"{job.width}x{job.height}",
             quality=job.quality,
             background=job.background,

@@ -6,7 +6,6 @@ that could be guessed from a dictionary.
 """
 
 import hashlib
-import hmac
 import re
 import secrets
 from dataclasses import dataclass
@@ -38,10 +37,6 @@ class NewKey:
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def secret_matches(secret: str, secret_hash: str) -> bool:
-    return hmac.compare_digest(hash_secret(secret), secret_hash)
 
 
 def generate_key() -> NewKey:

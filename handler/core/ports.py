@@ -1,7 +1,7 @@
 """What the core needs from the outside world; ``stores/`` and ``backends/`` implement it."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from handler.core.catalog import CatalogModel, OutputFormat
@@ -69,16 +69,87 @@ class InferenceBackend(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class KeyPolicy:
+    requests_per_minute: int
+    images_per_minute: int
+    models: frozenset[str] | None = None  # None: every model in the catalog
+    expires_at: int | None = None  # unix seconds; None: never
+
+
+@dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     key_id: str
     name: str
     secret_hash: str
     status: KeyStatus
     created_at: int
+    policy: KeyPolicy
+    balance: int = 0  # micro-units, reservations already taken out
+    spent: int = 0  # micro-units charged over the key's life
     revoked_at: int | None = None
+    # What is left of each per-minute window this key has used, by unix minute.
+    requests_left: Mapping[int, int] = field(default_factory=dict)
+    images_left: Mapping[int, int] = field(default_factory=dict)
+    open_reservations: Mapping[str, "Charge"] = field(default_factory=dict)
 
     def __repr__(self) -> str:  # keep the hash out of any log line that prints a record
         return f"ApiKeyRecord(key_id={self.key_id!r}, name={self.name!r}, status={self.status!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A presented key as the stores see it: its id and the hash of its secret."""
+
+    key_id: str
+    secret_hash: str
+
+    def __repr__(self) -> str:
+        return f"Credentials(key_id={self.key_id!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """The price of one request, reserved before the backend runs."""
+
+    request_id: str
+    model: str
+    size: str
+    n: int
+    unit_price: int  # micro-units per image
+    reserved_at: int  # unix milliseconds
+
+    @property
+    def amount(self) -> int:
+        return self.n * self.unit_price
+
+
+UsageStatus = Literal["succeeded", "partial", "failed", "reconciled"]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    key_id: str
+    charge: Charge
+    delivered: int
+    status: UsageStatus
+    settled_at: int  # unix milliseconds
+    error_code: str | None = None
+
+    @property
+    def charged(self) -> int:
+        return self.delivered * self.charge.unit_price
+
+    @property
+    def refunded(self) -> int:
+        return self.charge.amount - self.charged
+
+
+class ReservationRefused(Exception):
+    """The conditional write did not pass; ``record`` is the key as it stood (None: no key)."""
+
+    def __init__(self, record: ApiKeyRecord | None):
+        super().__init__("reservation refused")
+        self.record = record
 
 
 class KeyStore(Protocol):
@@ -89,6 +160,33 @@ class KeyStore(Protocol):
     def list(self) -> list[ApiKeyRecord]: ...
 
     def revoke(self, key_id: str, *, at: int) -> ApiKeyRecord: ...
+
+    def top_up(self, key_id: str, amount: int) -> ApiKeyRecord: ...
+
+
+class Ledger(Protocol):
+    """Balances, rate windows and usage records: the money side of a request."""
+
+    def reserve(self, credentials: Credentials, charge: Charge, *, minute: int) -> ApiKeyRecord:
+        """In one conditional write: check the key (secret, status, expiry, model), spend one
+        request and ``charge.n`` images of the minute's window and take ``charge.amount`` off
+        the balance. Returns the key after the write; raises ``ReservationRefused``."""
+        ...
+
+    def settle(self, usage: UsageRecord, *, stale_minutes: Sequence[int] = ()) -> None:
+        """Close the reservation, refund what was not delivered and write the usage record,
+        all or nothing. A reservation already closed raises ``ReservationClosed``."""
+        ...
+
+    def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]: ...
+
+    def open_reservations(self) -> list[tuple[str, Charge]]:
+        """Every reservation not yet settled, with its key id."""
+        ...
+
+
+class ReservationClosed(Exception):
+    """Settled already (by the request itself, or by reconciliation)."""
 
 
 class ImageStore(Protocol):

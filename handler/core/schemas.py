@@ -104,3 +104,10 @@ class ImagesResponse(BaseModel):
     output_format: OutputFormat
     data: list[ImageData]
     usage: ImagesUsage
+    cost: Annotated[
+        int | None, Field(description="What this request was charged, in micro-units.")
+    ] = None
+    remaining_balance: Annotated[
+        int | None,
+        Field(description="The key's balance once this request settled, in micro-units."),
+    ] = None

@@ -1,16 +1,24 @@
-"""API keys in DynamoDB, one item per key id."""
+"""API keys in DynamoDB, one item per key id: the key's policy, balance, open reservations and
+per-minute rate windows all live on that one item, so one conditional write can check and
+spend them together (``stores/ledger.py``)."""
 
 from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.errors import NotFound, StorageError
-from handler.core.ports import ApiKeyRecord, KeyStatus
+from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, KeyStatus
 from handler.stores.clients import dynamodb_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+# Per-minute windows: what is left of the key's requests and images in that unix minute.
+REQUESTS_LEFT = "rl_r_"
+IMAGES_LEFT = "rl_i_"
 
 
 class DynamoDBKeyStore:
@@ -26,16 +34,28 @@ class DynamoDBKeyStore:
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("Could not read the API key.") from exc
-        return None if item is None else _record(item)
+        return None if item is None else key_record(item)
 
     def create(self, record: ApiKeyRecord) -> None:
-        item: dict[str, AttributeValueTypeDef] = {
+        policy = record.policy
+        item: Item = {
             "key_id": {"S": record.key_id},
             "name": {"S": record.name},
             "secret_hash": {"S": record.secret_hash},
             "status": {"S": record.status},
             "created_at": {"N": str(record.created_at)},
+            "rpm": {"N": str(policy.requests_per_minute)},
+            "ipm": {"N": str(policy.images_per_minute)},
+            "balance": {"N": str(record.balance)},
+            "spent": {"N": "0"},
+            "reservations": {"M": {}},
         }
+        if policy.models is not None:
+            if not policy.models:  # DynamoDB has no empty set, and such a key is useless
+                raise ValueError("a key must be allowed at least one model")
+            item["models"] = {"SS": sorted(policy.models)}
+        if policy.expires_at is not None:
+            item["expires_at"] = {"N": str(policy.expires_at)}
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -49,40 +69,113 @@ class DynamoDBKeyStore:
         records: list[ApiKeyRecord] = []
         try:
             for page in self._client.get_paginator("scan").paginate(TableName=self._table):
-                records.extend(_record(item) for item in page["Items"])
+                records.extend(key_record(item) for item in page["Items"])
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("Could not list API keys.") from exc
         return sorted(records, key=lambda record: record.created_at)
 
     def revoke(self, key_id: str, *, at: int) -> ApiKeyRecord:
+        return self._update(
+            key_id,
+            "SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)",
+            {":revoked": {"S": "revoked"}, ":at": {"N": str(at)}},
+            names={"#status": "status"},
+            action="revoke",
+        )
+
+    def top_up(self, key_id: str, amount: int) -> ApiKeyRecord:
+        if amount <= 0:
+            raise ValueError("a top-up must be a positive amount")
+        return self._update(
+            key_id,
+            "ADD #balance :amount",
+            {":amount": {"N": str(amount)}},
+            names={"#balance": "balance"},
+            action="top up",
+        )
+
+    def _update(
+        self,
+        key_id: str,
+        expression: str,
+        values: "Item",
+        *,
+        names: dict[str, str],
+        action: str,
+    ) -> ApiKeyRecord:
         try:
             attributes = self._client.update_item(
                 TableName=self._table,
                 Key={"key_id": {"S": key_id}},
-                UpdateExpression=(
-                    "SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)"
-                ),
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(key_id)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":revoked": {"S": "revoked"}, ":at": {"N": str(at)}},
+                ExpressionAttributeValues=values,
+                ExpressionAttributeNames=names,
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise NotFound(f"No API key with id {key_id}.", param="key_id") from exc
-            raise StorageError(f"Could not revoke key {key_id}.") from exc
+            raise StorageError(f"Could not {action} key {key_id}.") from exc
         except BotoCoreError as exc:
-            raise StorageError(f"Could not revoke key {key_id}.") from exc
-        return _record(attributes)
+            raise StorageError(f"Could not {action} key {key_id}.") from exc
+        return key_record(attributes)
 
 
-def _record(item: "dict[str, AttributeValueTypeDef]") -> ApiKeyRecord:
+def key_record(item: "Item") -> ApiKeyRecord:
     revoked_at = item.get("revoked_at")
+    expires_at = item.get("expires_at")
+    models = item.get("models")
+    requests_left: dict[int, int] = {}
+    images_left: dict[int, int] = {}
+    for name, value in item.items():
+        if name.startswith(REQUESTS_LEFT):
+            requests_left[int(name.removeprefix(REQUESTS_LEFT))] = int(value["N"])
+        elif name.startswith(IMAGES_LEFT):
+            images_left[int(name.removeprefix(IMAGES_LEFT))] = int(value["N"])
+    key_id = item["key_id"]["S"]
     return ApiKeyRecord(
-        key_id=item["key_id"]["S"],
+        key_id=key_id,
         name=item["name"]["S"],
         secret_hash=item["secret_hash"]["S"],
         status=cast(KeyStatus, item["status"]["S"]),
         created_at=int(item["created_at"]["N"]),
+        policy=KeyPolicy(
+            requests_per_minute=int(item["rpm"]["N"]),
+            images_per_minute=int(item["ipm"]["N"]),
+            models=frozenset(models["SS"]) if models else None,
+            expires_at=int(expires_at["N"]) if expires_at else None,
+        ),
+        balance=int(item["balance"]["N"]),
+        spent=int(item["spent"]["N"]),
         revoked_at=int(revoked_at["N"]) if revoked_at else None,
+        requests_left=requests_left,
+        images_left=images_left,
+        open_reservations={
+            request_id: reservation_charge(request_id, entry["M"])
+            for request_id, entry in item["reservations"]["M"].items()
+        },
+    )
+
+
+def reservation_entry(charge: Charge) -> "AttributeValueTypeDef":
+    return {
+        "M": {
+            "model": {"S": charge.model},
+            "size": {"S": charge.size},
+            "n": {"N": str(charge.n)},
+            "unit_price": {"N": str(charge.unit_price)},
+            "reserved_at": {"N": str(charge.reserved_at)},
+        }
+    }
+
+
+def reservation_charge(request_id: str, entry: "Item") -> Charge:
+    return Charge(
+        request_id=request_id,
+        model=entry["model"]["S"],
+        size=entry["size"]["S"],
+        n=int(entry["n"]["N"]),
+        unit_price=int(entry["unit_price"]["N"]),
+        reserved_at=int(entry["reserved_at"]["N"]),
     )

@@ -25,6 +25,7 @@ CATALOG = Catalog.model_validate(
                 "guidance_scale": {"min": 0, "max": 10, "default": 3.5},
                 "output_formats": ["png", "jpeg", "webp"],
                 "backgrounds": ["auto", "opaque", "transparent"],
+                "prices": {"image": {"256x256": 1, "1024x1024": 1, "1536x1024": 1}},
             },
             {
                 "id": "bare",
@@ -37,6 +38,7 @@ CATALOG = Catalog.model_validate(
                 "max_prompt_chars": 50,
                 "seed": False,
                 "output_formats": ["png"],
+                "prices": {"image": {"512x512": 1}},
             },
         ],
     }

@@ -21,6 +21,7 @@ def _model(**overrides: Any) -> dict[str, Any]:
         "max_n": 2,
         "max_prompt_chars": 10,
         "output_formats": ["png"],
+        "prices": {"image": {"512x512": 2000}},
     }
     model.update(overrides)
     return model
@@ -42,6 +43,17 @@ def test_shipped_catalog_is_valid_and_has_its_default() -> None:
         {"default_model": "m", "models": [_model(steps={"min": 5, "max": 10, "default": 1})]},
         {"default_model": "m", "models": [_model(backend="gpu-somewhere")]},
         {"default_model": "m", "models": [_model(surprise=1)]},
+        # A model without a price for all it offers cannot be served.
+        {"default_model": "m", "models": [_model(prices=None)]},
+        {"default_model": "m", "models": [_model(sizes=["512x512", "256x256"])]},
+        {"default_model": "m", "models": [_model(prices={"image": {"512x512": 0.002}})]},
+        {"default_model": "m", "models": [_model(prices={"image": {"512x512": "2000"}})]},
+        {"default_model": "m", "models": [_model(prices={"image": {"512x512": -1}})]},
+        {"default_model": "m", "models": [_model(max_input_images=1)]},
+        {
+            "default_model": "m",
+            "models": [_model(prices={"image": {"512x512": 1}, "quality": {"hd": {"512x512": 2}}})],
+        },
     ],
 )
 def test_inconsistent_catalogs_are_refused(broken: dict[str, Any], tmp_path: Path) -> None:

@@ -8,10 +8,15 @@ TEMPLATE = Template.load(ROOT / "template.yaml")
 
 
 def test_function_environment_resolves_refs_to_local_names_and_defaults() -> None:
-    env = TEMPLATE.function_environment(
-        "ApiFunction", {"KeysTable": "local-keys", "ImagesBucket": "local-images"}
-    )
+    names = {
+        "KeysTable": "local-keys",
+        "UsageTable": "local-usage",
+        "IdempotencyTable": "local-idempotency",
+        "ImagesBucket": "local-images",
+    }
+    env = TEMPLATE.function_environment("ApiFunction", names)
     assert env["IMAGEGATE_KEYS_TABLE"] == "local-keys"
+    assert env["IMAGEGATE_USAGE_TABLE"] == "local-usage"
     assert env["IMAGEGATE_IMAGES_BUCKET"] == "local-images"
     assert env["IMAGEGATE_URL_TTL_SECONDS"] == "300"
 

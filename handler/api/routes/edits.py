@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from handler.api.deps import ApiKeyDep, DeadlineDep, GenerationServiceDep, RequestIdDep
+from handler.api.deps import CredentialsDep, DeadlineDep, GenerationServiceDep, RequestIdDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.routes.images import respond
 from handler.core.errors import InvalidRequest
@@ -50,7 +50,7 @@ _IGNORED = {"input_fidelity"}
 )
 async def edit_image(
     request: Request,
-    key: ApiKeyDep,
+    credentials: CredentialsDep,
     service: GenerationServiceDep,
     request_id: RequestIdDep,
     deadline: DeadlineDep,
@@ -68,7 +68,7 @@ async def edit_image(
             param="image",
             code="missing_required_parameter",
         )
-    return await respond(service, body, key, request_id, deadline, sources)
+    return await respond(request, service, body, credentials, request_id, deadline, sources)
 
 
 async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]:

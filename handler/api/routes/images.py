@@ -1,12 +1,13 @@
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from handler.api.deps import ApiKeyDep, DeadlineDep, GenerationServiceDep, RequestIdDep
+from handler.api.deps import CredentialsDep, DeadlineDep, GenerationServiceDep, RequestIdDep
 from handler.api.errors import ERROR_RESPONSES
+from handler.core.billing import Meter
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources
-from handler.core.ports import ApiKeyRecord
+from handler.core.ports import Credentials
 from handler.core.schemas import GenerationRequest, ImagesResponse
 from handler.observability import logger
 
@@ -15,32 +16,45 @@ router = APIRouter(tags=["images"])
 
 @router.post("/images/generations", response_model=ImagesResponse, responses=ERROR_RESPONSES)
 async def create_image(
+    request: Request,
     body: GenerationRequest,
-    key: ApiKeyDep,
+    credentials: CredentialsDep,
     service: GenerationServiceDep,
     request_id: RequestIdDep,
     deadline: DeadlineDep,
 ) -> Response:
     """Generate images from a prompt (OpenAI's ``images.generate``)."""
-    return await respond(service, body, key, request_id, deadline, None)
+    return await respond(request, service, body, credentials, request_id, deadline, None)
 
 
 async def respond(
+    request: Request,
     service: GenerationService,
     body: GenerationRequest,
-    key: ApiKeyRecord,
+    credentials: Credentials,
     request_id: str,
     deadline: Deadline,
     sources: ImageSources | None,
 ) -> Response:
     """Run the generation off the event loop (it blocks on backends and S3) and answer."""
-    result = await run_in_threadpool(
-        service.generate, body, request_id=request_id, deadline=deadline, sources=sources
-    )
+    meter = Meter()
+    try:
+        result = await run_in_threadpool(
+            service.generate,
+            body,
+            credentials=credentials,
+            request_id=request_id,
+            deadline=deadline,
+            sources=sources,
+            meter=meter,
+        )
+    finally:
+        request.state.rate_window = meter.window
     logger.info(
         "images generated",
         request_id=request_id,
-        key_id=key.key_id,
+        key_id=credentials.key_id,
+        cost=result.cost,
         model=result.model,
         size=result.size,
         n=len(result.data),

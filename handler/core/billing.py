@@ -1,0 +1,231 @@
+"""How a request is paid for: its price, the reservation before the backend runs, and the
+settlement after it.
+
+The reservation is one conditional write on the key's record (secret, status, expiry, model,
+rate window and balance all checked at once), so concurrent requests can never take a balance
+below zero or a window past its limit. When the write is refused, the key as it stood comes
+back with the refusal and says why. Settlement refunds what was not delivered and writes the
+usage record in one transaction; a reservation that no request settled (its process died) is
+settled by ``reconcile`` as a full refund once no request can still be running.
+"""
+
+import hmac
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from handler.core.errors import (
+    AuthenticationFailed,
+    ImagegateError,
+    InsufficientQuota,
+    InvalidRequest,
+    PermissionDenied,
+    RateLimited,
+    StorageError,
+)
+from handler.core.ports import (
+    ApiKeyRecord,
+    Charge,
+    Credentials,
+    GenerationJob,
+    KeyPolicy,
+    Ledger,
+    ReservationClosed,
+    ReservationRefused,
+    UsageRecord,
+    UsageStatus,
+)
+from handler.observability import logger
+
+DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
+# A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
+# left that could settle it.
+RESERVATION_HOLD_MS = 16 * 60 * 1000
+_UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
+
+
+def unit_price(job: GenerationJob) -> int:
+    """Micro-units per image: the catalog's price for the size (and quality tier, or edit),
+    scaled by the steps asked over the model's default, rounded up."""
+    prices = job.model.prices
+    size = f"{job.width}x{job.height}"
+    if job.inputs.images and prices.edit is not None:
+        table = prices.edit
+    else:
+        table = prices.quality.get(job.quality, prices.image)  # type: ignore[call-overload]
+    base = table[size]
+    if job.steps is None or job.model.steps is None:
+        return base
+    return math.ceil(base * job.steps / job.model.steps.default)
+
+
+def quote(job: GenerationJob, *, now_ms: int) -> Charge:
+    return Charge(
+        request_id=job.request_id,
+        model=job.model.id,
+        size=f"{job.width}x{job.height}",
+        n=job.n,
+        unit_price=unit_price(job),
+        reserved_at=now_ms,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RateWindow:
+    """The key's current per-minute window, as the ``x-ratelimit-*`` headers report it."""
+
+    requests_limit: int
+    requests_left: int
+    images_limit: int
+    images_left: int
+    reset_seconds: int
+
+
+def rate_window(record: ApiKeyRecord, now: float) -> RateWindow:
+    minute = int(now // 60)
+    policy = record.policy
+    return RateWindow(
+        requests_limit=policy.requests_per_minute,
+        requests_left=record.requests_left.get(minute, policy.requests_per_minute),
+        images_limit=policy.images_per_minute,
+        images_left=record.images_left.get(minute, policy.images_per_minute),
+        reset_seconds=60 - int(now % 60),
+    )
+
+
+def check_key(record: ApiKeyRecord | None, credentials: Credentials, now: float) -> ApiKeyRecord:
+    """The key if ``credentials`` open it and it is in force; AuthenticationFailed if not."""
+    # An unknown id and a wrong secret read the same, so a caller cannot probe for key ids.
+    if record is None or not hmac.compare_digest(record.secret_hash, credentials.secret_hash):
+        raise AuthenticationFailed(_UNKNOWN_KEY)
+    if record.status != "active":
+        raise AuthenticationFailed("This API key has been revoked.")
+    if record.policy.expires_at is not None and record.policy.expires_at <= now:
+        raise AuthenticationFailed("This API key has expired.", code="expired_api_key")
+    return record
+
+
+def refusal(record: ApiKeyRecord, charge: Charge, now: float) -> ImagegateError:
+    """Why the reservation of ``charge`` was refused, for a key that passed ``check_key``."""
+    models = record.policy.models
+    if models is not None and charge.model not in models:
+        return PermissionDenied(
+            f"This API key may not use {charge.model} (allowed: {', '.join(sorted(models))}).",
+            param="model",
+        )
+    window = rate_window(record, now)
+    if charge.n > window.images_limit:
+        return InvalidRequest(
+            f"n={charge.n} is over this key's limit of {window.images_limit} images per minute.",
+            param="n",
+        )
+    if window.requests_left < 1 or window.images_left < charge.n:
+        return RateLimited(
+            f"Rate limit reached for this API key: {window.requests_limit} requests and "
+            f"{window.images_limit} images per minute. Try again in {window.reset_seconds}s.",
+            retry_after=window.reset_seconds,
+        )
+    if record.balance < charge.amount:
+        return InsufficientQuota(
+            f"This request costs {format_micros(charge.amount)} and the key's balance is "
+            f"{format_micros(record.balance)}. Top up the key to continue.",
+        )
+    # Everything passes on the record as it stood: it changed under us (a rare race).
+    return StorageError("The request could not be charged; try again.", should_retry=True)
+
+
+def settlement_status(asked: int, delivered: int) -> UsageStatus:
+    if delivered == 0:
+        return "failed"
+    return "succeeded" if delivered >= asked else "partial"
+
+
+def format_micros(amount: int) -> str:
+    """``1234500`` → ``1.2345``: whole units and at least two decimals, no float involved."""
+    sign = "-" if amount < 0 else ""
+    units, micros = divmod(abs(amount), 1_000_000)
+    decimals = f"{micros:06d}".rstrip("0").ljust(2, "0")
+    return f"{sign}{units}.{decimals}"
+
+
+@dataclass
+class Meter:
+    """Where the request's rate window is left for the HTTP layer, success or failure."""
+
+    window: RateWindow | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    key_id: str
+    charge: Charge
+    balance: int  # the key's balance once this reservation was taken out
+    stale_minutes: tuple[int, ...]  # past windows on the record, for settlement to clear
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    ledger: Ledger
+    clock: Callable[[], float] = field(default=time.time)
+
+    def reserve(self, credentials: Credentials, job: GenerationJob, meter: Meter) -> Reservation:
+        now = self.clock()
+        charge = quote(job, now_ms=int(now * 1000))
+        try:
+            record = self.ledger.reserve(credentials, charge, minute=int(now // 60))
+        except ReservationRefused as refused:
+            known = check_key(refused.record, credentials, now)
+            meter.window = rate_window(known, now)
+            raise refusal(known, charge, now) from None
+        meter.window = rate_window(record, now)
+        return Reservation(record.key_id, charge, record.balance, _stale_minutes(record, now))
+
+    def settle(
+        self, reservation: Reservation, delivered: int, *, error_code: str | None = None
+    ) -> UsageRecord:
+        """Charge what was delivered, refund the rest. Raises StorageError if the ledger
+        cannot be written: the reservation then stays open, for ``reconcile`` to refund."""
+        charge = reservation.charge
+        usage = UsageRecord(
+            key_id=reservation.key_id,
+            charge=charge,
+            delivered=delivered,
+            status=settlement_status(charge.n, delivered),
+            settled_at=int(self.clock() * 1000),
+            error_code=error_code,
+        )
+        try:
+            self.ledger.settle(usage, stale_minutes=reservation.stale_minutes)
+        except ReservationClosed as exc:
+            raise StorageError(
+                "The request outlived its reservation and was refunded.", should_retry=False
+            ) from exc
+        return usage
+
+    def reconcile(self) -> list[UsageRecord]:
+        """Refund every reservation no request can still settle."""
+        now_ms = int(self.clock() * 1000)
+        settled = []
+        for key_id, charge in self.ledger.open_reservations():
+            if now_ms - charge.reserved_at < RESERVATION_HOLD_MS:
+                continue
+            usage = UsageRecord(key_id, charge, 0, "reconciled", now_ms, "reservation_abandoned")
+            try:
+                self.ledger.settle(usage)
+            except ReservationClosed:
+                continue  # its request settled it after all, between our read and our write
+            logger.warning(
+                "reservation reconciled",
+                key_id=key_id,
+                request_id=charge.request_id,
+                refunded=charge.amount,
+            )
+            settled.append(usage)
+        return settled
+
+
+def _stale_minutes(record: ApiKeyRecord, now: float) -> tuple[int, ...]:
+    """Windows of past minutes still on the record, for the settlement to clear away."""
+    minute = int(now // 60)
+    return tuple(sorted(m for m in {*record.requests_left, *record.images_left} if m < minute))

@@ -1,0 +1,261 @@
+"""The money side of a request in DynamoDB.
+
+Reserve: one ``UpdateItem`` on the key's item whose condition checks the secret's hash, status,
+expiry, allowed models, the minute's request and image windows and the balance, and whose
+update spends them and records the open reservation. On refusal the item comes back with the
+error (``ReturnValuesOnConditionCheckFailure``), so explaining it costs no second read.
+
+Settle: one ``TransactWriteItems``: close the reservation on the key (refunding the part not
+delivered) and put the usage record, conditioned on the reservation still being open, so a
+request and the reconciler can never both settle it.
+
+Usage records: table ``usage``, partition ``key_id``, sort ``<reserved at, ms>#<request id>``,
+so one key's records over a period are one range query.
+"""
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.errors import StorageError
+from handler.core.ports import (
+    ApiKeyRecord,
+    Charge,
+    Credentials,
+    ReservationClosed,
+    ReservationRefused,
+    UsageRecord,
+    UsageStatus,
+)
+from handler.stores.clients import dynamodb_client
+from handler.stores.keys import (
+    IMAGES_LEFT,
+    REQUESTS_LEFT,
+    key_record,
+    reservation_charge,
+    reservation_entry,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+T = TypeVar("T")
+
+_RESERVE = (
+    "SET balance = balance - :price, reservations.#request = :reservation, "
+    "#requests = if_not_exists(#requests, rpm) - :one, "
+    "#images = if_not_exists(#images, ipm) - :n "
+    "REMOVE #past_requests, #past_images"
+)
+_RESERVE_IF = (
+    "secret_hash = :hash AND #status = :active "
+    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
+    "AND (attribute_not_exists(models) OR contains(models, :model)) "
+    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
+    "AND ((attribute_not_exists(#images) AND ipm >= :n) OR #images >= :n) "
+    "AND balance >= :price"
+)
+# Concurrent writes to one key's item can collide with a settlement's transaction; DynamoDB
+# then refuses one of them outright, and botocore does not retry that.
+_CONFLICT_ATTEMPTS = 6
+
+
+class DynamoDBLedger:
+    def __init__(
+        self,
+        keys_table: str,
+        usage_table: str,
+        client: "DynamoDBClient | None" = None,
+    ):
+        self._keys = keys_table
+        self._usage = usage_table
+        self._client = client or dynamodb_client()
+
+    def reserve(self, credentials: Credentials, charge: Charge, *, minute: int) -> ApiKeyRecord:
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._keys,
+            "Key": {"key_id": {"S": credentials.key_id}},
+            "UpdateExpression": _RESERVE,
+            "ConditionExpression": _RESERVE_IF,
+            "ExpressionAttributeNames": {
+                "#status": "status",
+                "#request": charge.request_id,
+                "#requests": f"{REQUESTS_LEFT}{minute}",
+                "#images": f"{IMAGES_LEFT}{minute}",
+                "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
+                "#past_images": f"{IMAGES_LEFT}{minute - 1}",
+            },
+            "ExpressionAttributeValues": {
+                ":hash": {"S": credentials.secret_hash},
+                ":active": {"S": "active"},
+                ":now": {"N": str(charge.reserved_at // 1000)},
+                ":model": {"S": charge.model},
+                ":one": {"N": "1"},
+                ":n": {"N": str(charge.n)},
+                ":price": {"N": str(charge.amount)},
+                ":reservation": reservation_entry(charge),
+            },
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            response = _retry_conflicts(lambda: self._client.update_item(**request))
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                item = cast("Item | None", exc.response.get("Item"))
+                raise ReservationRefused(None if item is None else key_record(item)) from None
+            raise StorageError("Could not charge the API key.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not charge the API key.") from exc
+        return key_record(response["Attributes"])
+
+    def settle(self, usage: UsageRecord, *, stale_minutes: Sequence[int] = ()) -> None:
+        charge = usage.charge
+        stale = [
+            f"{prefix}{minute}"
+            for minute in stale_minutes
+            for prefix in (REQUESTS_LEFT, IMAGES_LEFT)
+        ]
+        names = {"#request": charge.request_id} | {f"#s{i}": name for i, name in enumerate(stale)}
+        remove = ", ".join(["reservations.#request", *(f"#s{i}" for i in range(len(stale)))])
+        items: list[Any] = [
+            {
+                "Update": {
+                    "TableName": self._keys,
+                    "Key": {"key_id": {"S": usage.key_id}},
+                    "UpdateExpression": f"REMOVE {remove} ADD balance :refund, spent :charged",
+                    "ConditionExpression": "attribute_exists(reservations.#request)",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {
+                        ":refund": {"N": str(usage.refunded)},
+                        ":charged": {"N": str(usage.charged)},
+                    },
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self._usage,
+                    "Item": _usage_item(usage),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+        ]
+        try:
+            _retry_conflicts(lambda: self._client.transact_write_items(TransactItems=items))
+        except ClientError as exc:
+            if "ConditionalCheckFailed" in _cancellation_reasons(exc):
+                raise ReservationClosed(charge.request_id) from exc
+            raise StorageError("Could not settle the charge.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not settle the charge.") from exc
+
+    def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
+        records: list[UsageRecord] = []
+        try:
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._usage,
+                KeyConditionExpression="key_id = :key AND sk BETWEEN :start AND :end",
+                ExpressionAttributeValues={
+                    ":key": {"S": key_id},
+                    ":start": {"S": f"{start_ms:013d}"},
+                    ":end": {"S": f"{end_ms:013d}~"},  # '~' sorts after '#<request id>'
+                },
+            )
+            for page in pages:
+                records.extend(_usage_record(item) for item in page["Items"])
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read the usage records.") from exc
+        return records
+
+    def open_reservations(self) -> list[tuple[str, Charge]]:
+        found: list[tuple[str, Charge]] = []
+        try:
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._keys,
+                ProjectionExpression="key_id, reservations",
+                FilterExpression="size(reservations) > :none",
+                ExpressionAttributeValues={":none": {"N": "0"}},
+                ConsistentRead=True,
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    for request_id, entry in item["reservations"]["M"].items():
+                        charge = reservation_charge(request_id, entry["M"])
+                        found.append((item["key_id"]["S"], charge))
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read the open reservations.") from exc
+        return found
+
+
+def _retry_conflicts(call: Callable[[], T]) -> T:
+    for attempt in range(_CONFLICT_ATTEMPTS):
+        try:
+            return call()
+        except ClientError as exc:
+            reasons = _cancellation_reasons(exc)
+            conflict = _code(exc) == "TransactionConflictException" or (
+                "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
+            )
+            if not conflict or attempt == _CONFLICT_ATTEMPTS - 1:
+                raise
+        time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not secrecy
+    raise AssertionError("unreachable")
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _cancellation_reasons(exc: ClientError) -> list[str]:
+    """A cancelled transaction's reason per item, in order (``"None"`` for items that passed)."""
+    reasons = cast("list[dict[str, Any]]", exc.response.get("CancellationReasons", []))
+    return [str(reason.get("Code")) for reason in reasons]
+
+
+def _usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
+    charge = usage.charge
+    item: dict[str, AttributeValueTypeDef] = {
+        "key_id": {"S": usage.key_id},
+        "sk": {"S": f"{charge.reserved_at:013d}#{charge.request_id}"},
+        "request_id": {"S": charge.request_id},
+        "model": {"S": charge.model},
+        "size": {"S": charge.size},
+        "n": {"N": str(charge.n)},
+        "delivered": {"N": str(usage.delivered)},
+        "unit_price": {"N": str(charge.unit_price)},
+        "price": {"N": str(charge.amount)},
+        "charged": {"N": str(usage.charged)},
+        "refunded": {"N": str(usage.refunded)},
+        "status": {"S": usage.status},
+        "reserved_at": {"N": str(charge.reserved_at)},
+        "settled_at": {"N": str(usage.settled_at)},
+    }
+    if usage.error_code:
+        item["error_code"] = {"S": usage.error_code}
+    return item
+
+
+def _usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
+    error_code = item.get("error_code")
+    status: UsageStatus = item["status"]["S"]  # type: ignore[assignment]
+    return UsageRecord(
+        key_id=item["key_id"]["S"],
+        charge=Charge(
+            request_id=item["request_id"]["S"],
+            model=item["model"]["S"],
+            size=item["size"]["S"],
+            n=int(item["n"]["N"]),
+            unit_price=int(item["unit_price"]["N"]),
+            reserved_at=int(item["reserved_at"]["N"]),
+        ),
+        delivered=int(item["delivered"]["N"]),
+        status=status,
+        settled_at=int(item["settled_at"]["N"]),
+        error_code=error_code["S"] if error_code else None,
+    )
