@@ -12,7 +12,7 @@ from handler.core.billing import rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
-from handler.core.ports import ApiKeyRecord, Credentials, KeyStore
+from handler.core.ports import ApiKeyRecord, Credentials, KeyStore, Ledger
 
 
 def get_catalog() -> Catalog:
@@ -21,6 +21,10 @@ def get_catalog() -> Catalog:
 
 def get_key_store() -> KeyStore:
     return container.key_store()
+
+
+def get_ledger() -> Ledger:
+    return container.ledger()
 
 
 def get_generation_service() -> GenerationService:
@@ -73,4 +77,5 @@ GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_servi
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]

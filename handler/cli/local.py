@@ -8,6 +8,7 @@ Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate``
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,8 @@ from handler.core.ports import KeyPolicy
 from handler.stores.clients import dynamodb_client, s3_client
 
 if TYPE_CHECKING:
-    from moto.server import ThreadedMotoServer
+    from collections.abc import Iterable
+    from wsgiref.types import StartResponse, WSGIEnvironment
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = Path(".imagegate")
@@ -74,13 +76,48 @@ class LocalStack:
         return cls(**json.loads(path.read_text()))
 
 
-def start_aws(port: int = 0) -> "ThreadedMotoServer":
-    from moto.server import ThreadedMotoServer
+class LocalAws:
+    """moto's server on a thread, taking DynamoDB requests one at a time.
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    return server
+    DynamoDB applies each write to an item atomically, and billing relies on it; moto's
+    handlers read, modify and write in Python, so two threads could both pass one condition.
+    """
+
+    def __init__(self, port: int = 0):
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        moto = DomainDispatcherApplication(create_backend_app)
+        dynamodb = threading.Lock()
+
+        def app(environ: "WSGIEnvironment", start_response: "StartResponse") -> "Iterable[bytes]":
+            if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+                body: Iterable[bytes] = moto(environ, start_response)
+                return body
+            with dynamodb:
+                return list(moto(environ, start_response))
+
+        self._server = make_server(
+            "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> "LocalAws":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+        self._thread.start()
+        return self
+
+    @property
+    def port(self) -> int:
+        return self._server.server_port
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join()
 
 
 def provision(

@@ -1,45 +1,25 @@
-"""``imagegate``: run the local stack, manage API keys."""
+"""``imagegate``: run the local stack, manage API keys, report usage."""
 
-import json
 import socket
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
 
-from handler import container
+from handler.cli.keys import keys_app
 from handler.cli.local import (
     DEFAULT_STATE_DIR,
     PROJECT_DIR,
-    LocalStack,
+    LocalAws,
     ensure_dev_key,
     provision,
-    start_aws,
 )
-from handler.core.auth import issue_key
-from handler.core.billing import DEFAULT_POLICY
+from handler.cli.target import StateDir, err
+from handler.cli.usage import usage
 from handler.core.catalog import load_catalog
-from handler.core.errors import ImagegateError
-from handler.core.keys import parse_key
-from handler.core.ports import KeyStore
-from handler.stores.keys import DynamoDBKeyStore
-from handler.stores.stacks import stack_outputs
 
-app = typer.Typer(no_args_is_help=True, help="imagegate: local stack and API keys.")
-keys_app = typer.Typer(no_args_is_help=True)
-app.add_typer(keys_app, name="keys")
-err = Console(stderr=True)
-
-StateDir = Annotated[
-    Path, typer.Option(help="Where the local stack keeps its coordinates and dev key.")
-]
+app = typer.Typer(no_args_is_help=True, help="imagegate: local stack, API keys and usage.")
 
 
 @app.command()
@@ -79,11 +59,10 @@ def dev(
             f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port.",
             param_hint="--port",
         ) from None
-    aws = start_aws(aws_port)
+    aws = LocalAws(aws_port).start()
     try:
-        _, bound_aws_port = aws.get_host_and_port()
         stack = provision(
-            f"http://127.0.0.1:{bound_aws_port}",
+            f"http://127.0.0.1:{aws.port}",
             template,
             catalog.resolve(),
             real_aws=real_aws,
@@ -106,111 +85,8 @@ def dev(
         (state_dir / "local.json").unlink(missing_ok=True)
 
 
-@contextmanager
-def _reported() -> Iterator[None]:
-    """An operator sees one line saying what went wrong, not a traceback."""
-    try:
-        yield
-    except (ImagegateError, FileNotFoundError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(1) from None
-
-
-@dataclass(frozen=True)
-class Target:
-    """Which deployment a command acts on; resolved only when a command needs it."""
-
-    local: bool
-    stack: str | None
-    table: str | None
-    state_dir: Path
-
-    def key_store(self) -> KeyStore:
-        if sum((self.local, self.stack is not None, self.table is not None)) != 1:
-            raise typer.BadParameter(
-                "Say which deployment: imagegate keys --local | --stack NAME | --table NAME ..."
-            )
-        if self.local:
-            LocalStack.load(self.state_dir).activate()
-            return container.key_store()
-        table = self.table
-        if self.stack is not None:
-            outputs = stack_outputs(self.stack)
-            if "KeysTableName" not in outputs:
-                raise typer.BadParameter(f"Stack {self.stack} has no KeysTableName output.")
-            table = outputs["KeysTableName"]
-        assert table is not None
-        return DynamoDBKeyStore(table)
-
-
-@keys_app.callback()
-def keys_target(
-    ctx: typer.Context,
-    local: Annotated[bool, typer.Option("--local", help="The running local stack.")] = False,
-    stack: Annotated[
-        str | None, typer.Option(help="A deployed stack, by name (standard AWS configuration).")
-    ] = None,
-    table: Annotated[str | None, typer.Option(help="A keys table, by name.")] = None,
-    state_dir: StateDir = DEFAULT_STATE_DIR,
-) -> None:
-    """Create, list and revoke API keys of the deployment named by one of the options."""
-    ctx.obj = Target(local, stack, table, state_dir)
-
-
-AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-@keys_app.command("create")
-def keys_create(
-    ctx: typer.Context,
-    name: Annotated[str, typer.Option(help="What the key is for.")],
-    as_json: AsJson = False,
-) -> None:
-    """Create a key. Its plaintext is printed once and stored nowhere."""
-    with _reported():
-        new = issue_key(ctx.obj.key_store(), name, DEFAULT_POLICY, now=int(time.time()))
-    if as_json:
-        typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
-        return
-    err.print(f"Created key [bold]{new.key_id}[/] ({name}). It is shown only this once:")
-    typer.echo(new.plaintext)
-
-
-@keys_app.command("list")
-def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
-    """List keys (ids and names; secrets are never stored)."""
-    with _reported():
-        records = ctx.obj.key_store().list()
-    if as_json:
-        rows = [
-            {
-                "key_id": r.key_id,
-                "name": r.name,
-                "status": r.status,
-                "created_at": r.created_at,
-                "revoked_at": r.revoked_at,
-            }
-            for r in records
-        ]
-        typer.echo(json.dumps(rows))
-        return
-    view = Table("key id", "name", "status", "created (UTC)")
-    for r in records:
-        created = time.strftime("%Y-%m-%d %H:%M", time.gmtime(r.created_at))
-        view.add_row(r.key_id, r.name, r.status, created)
-    Console().print(view)
-
-
-@keys_app.command("revoke")
-def keys_revoke(
-    ctx: typer.Context,
-    key: Annotated[str, typer.Argument(help="Key id, or the whole key.")],
-) -> None:
-    """Revoke a key: its next request gets 401."""
-    with _reported():
-        key_id = parse_key(key).key_id if key.startswith("ig_") else key
-        record = ctx.obj.key_store().revoke(key_id, at=int(time.time()))
-    err.print(f"Revoked key [bold]{record.key_id}[/] ({record.name}).")
+app.add_typer(keys_app, name="keys")
+app.command()(usage)
 
 
 def main() -> None:

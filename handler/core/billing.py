@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 
 from handler.core.errors import (
     AuthenticationFailed,
@@ -139,6 +140,18 @@ def settlement_status(asked: int, delivered: int) -> UsageStatus:
     if delivered == 0:
         return "failed"
     return "succeeded" if delivered >= asked else "partial"
+
+
+def parse_amount(text: str) -> int:
+    """``"12.5"`` → ``12500000`` micro-units, exactly (no float on the way)."""
+    try:
+        amount = Decimal(text.strip())
+    except InvalidOperation:
+        raise ValueError(f"{text!r} is not an amount like 10 or 10.50.") from None
+    micros = amount * 1_000_000
+    if not amount.is_finite() or micros != micros.to_integral_value() or amount < 0:
+        raise ValueError(f"{text!r}: amounts are positive, with at most six decimals.")
+    return int(micros)
 
 
 def format_micros(amount: int) -> str:

@@ -102,6 +102,8 @@ def test_keys_created_from_the_cli_work_on_the_running_stack(local_stack: Stack)
             "create",
             "--name",
             "e2e",
+            "--balance",
+            "0.01",
         ],
         cwd=ROOT,
         capture_output=True,

@@ -10,14 +10,26 @@ from typer.testing import CliRunner
 
 from handler.cli.main import app
 
-KEYS = ["keys", "--table", "test-keystable"]
+TABLES = ["--table", "test-keystable", "--usage-table", "test-usagetable"]
+KEYS = ["keys", *TABLES]
 URL = "/v1/images/generations"
+
+
+def _create(*options: str) -> str:
+    created = CliRunner().invoke(app, [*KEYS, "create", *options])
+    assert created.exit_code == 0, created.output
+    plaintext: str = created.stdout.strip().splitlines()[-1]
+    return plaintext
+
+
+def _bearer(plaintext: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def test_create_list_revoke(client: TestClient) -> None:
     runner = CliRunner()
     # Given a key created from the command line
-    created = runner.invoke(app, [*KEYS, "create", "--name", "ci robot"])
+    created = runner.invoke(app, [*KEYS, "create", "--name", "ci robot", "--balance", "1"])
     assert created.exit_code == 0, created.output
     plaintext = created.stdout.strip().splitlines()[-1]
     assert plaintext.startswith("ig_")
@@ -35,6 +47,64 @@ def test_create_list_revoke(client: TestClient) -> None:
     assert client.post(URL, headers=headers, json={"prompt": "a fox"}).status_code == 401
     listed = runner.invoke(app, [*KEYS, "list", "--json"])
     assert json.loads(listed.stdout)[0]["status"] == "revoked"
+
+
+def test_balance_top_up_show_and_usage(client: TestClient) -> None:
+    runner = CliRunner()
+    # Given a key with no balance: its first request is refused before any work, at no cost
+    plaintext = _create("--name", "shop")
+    key_id = plaintext.split("_")[1]
+    refused = client.post(URL, headers=_bearer(plaintext), json={"prompt": "a fox"})
+    assert refused.status_code == 402
+    assert refused.json()["error"]["type"] == "insufficient_quota"
+    # When it is topped up by 0.01 (10,000 micro-units; a 1024x1024 preview image is 4,000)
+    topped = runner.invoke(app, [*KEYS, "topup", key_id, "0.01"])
+    assert topped.exit_code == 0, topped.output
+    assert "balance 0.01" in topped.output
+    # Then two images fit and a third does not
+    ok = client.post(URL, headers=_bearer(plaintext), json={"prompt": "a fox", "n": 2})
+    assert ok.status_code == 200, ok.text
+    assert (ok.json()["cost"], ok.json()["remaining_balance"]) == (8000, 2000)
+    assert client.post(URL, headers=_bearer(plaintext), json={"prompt": "a"}).status_code == 402
+    # And show and usage report it, for people and for machines
+    shown = json.loads(runner.invoke(app, [*KEYS, "show", key_id, "--json"]).stdout)
+    assert (shown["balance"], shown["spent"], shown["open_reservations"]) == (2000, 8000, 0)
+    usage = runner.invoke(app, ["usage", *TABLES, "--key", key_id, "--json"])
+    assert usage.exit_code == 0, usage.output
+    [day] = json.loads(usage.stdout)
+    assert (day["key_id"], day["requests"], day["images"], day["spend"]) == (key_id, 1, 2, 8000)
+    as_csv = runner.invoke(app, ["usage", *TABLES, "--csv"]).stdout.splitlines()
+    assert as_csv[0] == "date,key_id,requests,images,spend,refunded,failed_requests"
+    assert as_csv[1].endswith(f",{key_id},1,2,8000,0,0")
+    table = runner.invoke(app, ["usage", *TABLES], env={"COLUMNS": "200"})
+    assert key_id in table.stdout and "0.008" in table.stdout
+
+
+@pytest.mark.parametrize("amount", ["-1", "abc", "0.0000001", "0", "nan"])
+def test_bad_top_ups_are_refused(client: TestClient, amount: str) -> None:
+    key_id = _create("--name", "x").split("_")[1]
+    result = CliRunner().invoke(app, [*KEYS, "topup", key_id, "--", amount])
+    assert result.exit_code != 0
+    shown = json.loads(CliRunner().invoke(app, [*KEYS, "show", key_id, "--json"]).stdout)
+    assert shown["balance"] == 0
+
+
+def test_policy_models_and_expiry(client: TestClient) -> None:
+    # A key allowed one model gets 403 for another, before any charge
+    only_flux = _create("--name", "a", "--balance", "1", "--model", "flux-schnell")
+    denied = client.post(URL, headers=_bearer(only_flux), json={"prompt": "a fox"})
+    assert denied.status_code == 403
+    assert (denied.json()["error"]["type"], denied.json()["error"]["param"]) == (
+        "permission_error",
+        "model",
+    )
+    # A key past its last day is refused as expired
+    expired = _create("--name", "b", "--balance", "1", "--expires", "2020-01-01")
+    refused = client.post(URL, headers=_bearer(expired), json={"prompt": "a fox"})
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "expired_api_key"
+    listed = json.loads(CliRunner().invoke(app, [*KEYS, "list", "--json"]).stdout)
+    assert {row["name"]: row["status"] for row in listed} == {"a": "active", "b": "expired"}
 
 
 def test_create_json_output_prints_the_key_once(client: TestClient) -> None:
@@ -55,6 +125,9 @@ def test_a_target_is_required(client: TestClient) -> None:
     result = CliRunner().invoke(app, ["keys", "list"], env={"COLUMNS": "300"})
     assert result.exit_code == 2
     assert "--local | --stack NAME | --table NAME" in result.output
+    usage = CliRunner().invoke(app, ["usage", "--table", "t"], env={"COLUMNS": "300"})
+    assert usage.exit_code == 2
+    assert "--usage-table" in usage.output
 
 
 def test_dev_on_a_busy_port_says_so(tmp_path: Path) -> None:
@@ -74,7 +147,8 @@ def test_stack_option_finds_the_table_from_its_outputs(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "handler.cli.main.stack_outputs", lambda name: {"KeysTableName": "test-keystable"}
+        "handler.cli.target.stack_outputs",
+        lambda name: {"KeysTableName": "test-keystable", "UsageTableName": "test-usagetable"},
     )
     created = CliRunner().invoke(app, ["keys", "--stack", "imagegate", "create", "--name", "x"])
     assert created.exit_code == 0, created.output

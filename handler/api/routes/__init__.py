@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from handler.api.routes import edits, health, images, models
+from handler.api.routes import edits, health, images, models, usage
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 api_router.include_router(images.router, prefix="/v1")
 api_router.include_router(edits.router, prefix="/v1")
 api_router.include_router(models.router, prefix="/v1")
+api_router.include_router(usage.router, prefix="/v1")

@@ -1,0 +1,70 @@
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from handler.api.deps import ApiKeyDep, LedgerDep
+from handler.api.errors import ERROR_RESPONSES
+from handler.core.usage import UsageTotals, by_day, period, totals
+
+router = APIRouter(tags=["usage"])
+
+
+class UsageCounts(BaseModel):
+    requests: Annotated[int, Field(description="Priced requests, whatever their outcome.")]
+    images: Annotated[int, Field(description="Images delivered.")]
+    spend: Annotated[int, Field(description="Charged, in micro-units.")]
+    refunded: Annotated[int, Field(description="Reserved, then refunded, in micro-units.")]
+    failed_requests: Annotated[int, Field(description="Requests that delivered nothing.")]
+
+    @classmethod
+    def of(cls, counts: UsageTotals) -> "UsageCounts":
+        return cls(
+            requests=counts.requests,
+            images=counts.images,
+            spend=counts.charged,
+            refunded=counts.refunded,
+            failed_requests=counts.failed,
+        )
+
+
+class DailyUsage(UsageCounts):
+    date: Annotated[str, Field(description="UTC day, YYYY-MM-DD.")]
+
+
+class Usage(UsageCounts):
+    object: Literal["usage"] = "usage"
+    key_id: str
+    balance: Annotated[int, Field(description="What the key has left now, in micro-units.")]
+    start_time: int
+    end_time: int
+    daily: list[DailyUsage]
+
+
+@router.get("/usage", responses=ERROR_RESPONSES)
+def get_usage(
+    key: ApiKeyDep,
+    ledger: LedgerDep,
+    start_time: Annotated[
+        int | None, Query(ge=0, description="Unix seconds, inclusive (default: 30 days ago).")
+    ] = None,
+    end_time: Annotated[
+        int | None, Query(ge=1, description="Unix seconds, exclusive (default: now).")
+    ] = None,
+) -> Usage:
+    """The calling key's balance, and its spend, requests and images over a period."""
+    start, end = period(start_time, end_time, now=time.time())
+    records = ledger.usage(key.key_id, start_ms=start * 1000, end_ms=end * 1000 - 1)
+    daily = [
+        DailyUsage(date=day, **UsageCounts.of(counts).model_dump())
+        for (day, _), counts in by_day(records).items()
+    ]
+    return Usage(
+        key_id=key.key_id,
+        balance=key.balance,
+        start_time=start,
+        end_time=end,
+        daily=daily,
+        **UsageCounts.of(totals(records)).model_dump(),
+    )

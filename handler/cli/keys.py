@@ -1,0 +1,180 @@
+"""``imagegate keys``: create, list, show, top up and revoke API keys."""
+
+import json
+import time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from handler.cli.local import DEFAULT_STATE_DIR
+from handler.cli.target import (
+    AsJson,
+    LocalOption,
+    StackOption,
+    StateDir,
+    TableOption,
+    Target,
+    UsageTableOption,
+    day_start,
+    err,
+    key_id_of,
+    reported,
+)
+from handler.core.auth import issue_key
+from handler.core.billing import DEFAULT_POLICY, format_micros, parse_amount
+from handler.core.errors import NotFound
+from handler.core.ports import ApiKeyRecord, KeyPolicy
+
+keys_app = typer.Typer(no_args_is_help=True)
+KeyArgument = Annotated[str, typer.Argument(help="Key id, or the whole key.")]
+
+
+@keys_app.callback()
+def keys_target(
+    ctx: typer.Context,
+    local: LocalOption = False,
+    stack: StackOption = None,
+    table: TableOption = None,
+    usage_table: UsageTableOption = None,
+    state_dir: StateDir = DEFAULT_STATE_DIR,
+) -> None:
+    """Create, list, show, top up and revoke API keys of the deployment named by one option."""
+    ctx.obj = Target(local, stack, table, usage_table, state_dir)
+
+
+def _amount(text: str) -> int:
+    try:
+        return parse_amount(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@keys_app.command("create")
+def keys_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    balance: Annotated[
+        str, typer.Option(help="Prepaid balance in currency units, e.g. 25.00.")
+    ] = "0",
+    rpm: Annotated[int, typer.Option(min=1, help="Requests per minute.")] = (
+        DEFAULT_POLICY.requests_per_minute
+    ),
+    ipm: Annotated[int, typer.Option(min=1, help="Images per minute.")] = (
+        DEFAULT_POLICY.images_per_minute
+    ),
+    model: Annotated[
+        list[str] | None, typer.Option(help="A model the key may use (repeat; default: all).")
+    ] = None,
+    expires: Annotated[
+        str | None, typer.Option(help="Last day the key works, YYYY-MM-DD (UTC).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Create a key. Its plaintext is printed once and stored nowhere."""
+    policy = KeyPolicy(
+        requests_per_minute=rpm,
+        images_per_minute=ipm,
+        models=frozenset(model) if model else None,
+        expires_at=day_start(expires, "--expires") + 86_400 if expires else None,
+    )
+    with reported():
+        new = issue_key(
+            ctx.obj.key_store(), name, policy, balance=_amount(balance), now=int(time.time())
+        )
+    if as_json:
+        typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
+        return
+    err.print(f"Created key [bold]{new.key_id}[/] ({name}). It is shown only this once:")
+    typer.echo(new.plaintext)
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """List keys with their balance and limits (secrets are never stored)."""
+    with reported():
+        records = ctx.obj.key_store().list()
+    if as_json:
+        typer.echo(json.dumps([_key_json(r) for r in records]))
+        return
+    view = Table("key id", "name", "status", "balance", "rpm", "ipm", "models", "created (UTC)")
+    for r in records:
+        view.add_row(
+            r.key_id,
+            r.name,
+            _status(r),
+            format_micros(r.balance),
+            str(r.policy.requests_per_minute),
+            str(r.policy.images_per_minute),
+            ", ".join(sorted(r.policy.models)) if r.policy.models else "all",
+            _when(r.created_at),
+        )
+    Console().print(view)
+
+
+@keys_app.command("show")
+def keys_show(ctx: typer.Context, key: KeyArgument, as_json: AsJson = False) -> None:
+    """One key: status, balance, spend, limits, open reservations."""
+    with reported():
+        record = ctx.obj.key_store().get(key_id_of(key))
+        if record is None:
+            raise NotFound(f"No API key with id {key_id_of(key)}.")
+    if as_json:
+        typer.echo(json.dumps(_key_json(record)))
+        return
+    view = Table(show_header=False)
+    for field, value in _key_json(record).items():
+        view.add_row(field, "-" if value is None else str(value))
+    Console().print(view)
+
+
+@keys_app.command("topup")
+def keys_topup(ctx: typer.Context, key: KeyArgument, amount: str) -> None:
+    """Add AMOUNT (currency units, e.g. 10.00) to a key's balance."""
+    micros = _amount(amount)
+    with reported():
+        if micros <= 0:
+            raise typer.BadParameter("A top-up must be more than zero.")
+        record = ctx.obj.key_store().top_up(key_id_of(key), micros)
+    err.print(
+        f"Key [bold]{record.key_id}[/] ({record.name}): +{format_micros(micros)}, "
+        f"balance {format_micros(record.balance)}."
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(ctx: typer.Context, key: KeyArgument) -> None:
+    """Revoke a key: its next request gets 401."""
+    with reported():
+        record = ctx.obj.key_store().revoke(key_id_of(key), at=int(time.time()))
+    err.print(f"Revoked key [bold]{record.key_id}[/] ({record.name}).")
+
+
+def _key_json(record: ApiKeyRecord) -> dict[str, object]:
+    policy = record.policy
+    return {
+        "key_id": record.key_id,
+        "name": record.name,
+        "status": _status(record),
+        "balance": record.balance,
+        "spent": record.spent,
+        "requests_per_minute": policy.requests_per_minute,
+        "images_per_minute": policy.images_per_minute,
+        "models": sorted(policy.models) if policy.models else None,
+        "expires_at": policy.expires_at,
+        "created_at": record.created_at,
+        "revoked_at": record.revoked_at,
+        "open_reservations": len(record.open_reservations),
+    }
+
+
+def _status(record: ApiKeyRecord) -> str:
+    expires_at = record.policy.expires_at
+    if record.status == "active" and expires_at is not None and expires_at <= time.time():
+        return "expired"
+    return record.status
+
+
+def _when(timestamp: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(timestamp))

@@ -1,0 +1,99 @@
+"""What the ``keys`` and ``usage`` commands act on, and how they report failures."""
+
+import calendar
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from handler import container
+from handler.cli.local import LocalStack
+from handler.core.errors import ImagegateError
+from handler.core.keys import parse_key
+from handler.core.ports import KeyStore, Ledger
+from handler.stores.keys import DynamoDBKeyStore
+from handler.stores.ledger import DynamoDBLedger
+from handler.stores.stacks import stack_outputs
+
+err = Console(stderr=True)
+
+StateDir = Annotated[
+    Path, typer.Option(help="Where the local stack keeps its coordinates and dev key.")
+]
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """An operator sees one line saying what went wrong, not a traceback."""
+    try:
+        yield
+    except (ImagegateError, FileNotFoundError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Which deployment a command acts on; resolved only when a command needs it."""
+
+    local: bool
+    stack: str | None
+    table: str | None
+    usage_table: str | None
+    state_dir: Path
+
+    def key_store(self) -> KeyStore:
+        if self._activated_local():
+            return container.key_store()
+        return DynamoDBKeyStore(self._table("KeysTableName", self.table))
+
+    def ledger(self) -> Ledger:
+        if self._activated_local():
+            return container.ledger()
+        keys = self._table("KeysTableName", self.table)
+        return DynamoDBLedger(keys, self._table("UsageTableName", self.usage_table))
+
+    def _activated_local(self) -> bool:
+        if sum((self.local, self.stack is not None, self.table is not None)) != 1:
+            raise typer.BadParameter(
+                "Say which deployment: --local | --stack NAME | --table NAME [--usage-table NAME]"
+            )
+        if self.local:
+            LocalStack.load(self.state_dir).activate()
+        return self.local
+
+    def _table(self, output: str, given: str | None) -> str:
+        if self.stack is None:
+            if given is None:
+                raise typer.BadParameter("With --table, name the usage table too: --usage-table")
+            return given
+        outputs = stack_outputs(self.stack)
+        if output not in outputs:
+            raise typer.BadParameter(f"Stack {self.stack} has no {output} output.")
+        return outputs[output]
+
+
+LocalOption = Annotated[bool, typer.Option("--local", help="The running local stack.")]
+StackOption = Annotated[
+    str | None, typer.Option(help="A deployed stack, by name (standard AWS configuration).")
+]
+TableOption = Annotated[str | None, typer.Option(help="A keys table, by name.")]
+UsageTableOption = Annotated[str | None, typer.Option(help="A usage table, with --table.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def key_id_of(key: str) -> str:
+    return parse_key(key).key_id if key.startswith("ig_") else key
+
+
+def day_start(day: str, option: str) -> int:
+    try:
+        parsed = dt.date.fromisoformat(day)
+    except ValueError:
+        raise typer.BadParameter(f"{day!r} is not a YYYY-MM-DD day.", param_hint=option) from None
+    return calendar.timegm(parsed.timetuple())
