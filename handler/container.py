@@ -14,7 +14,8 @@ from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.errors import BackendUnavailable
 from handler.core.generation import GenerationService
-from handler.core.ports import ImageStore, InferenceBackend, KeyStore, Ledger
+from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
+from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
 from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
@@ -40,6 +41,11 @@ def ledger() -> Ledger:
 @cache
 def billing() -> Billing:
     return Billing(ledger())
+
+
+@cache
+def idempotency() -> Idempotency:
+    return DynamoDBIdempotency(get_settings().idempotency_table)
 
 
 @cache
@@ -77,6 +83,7 @@ def generation_service() -> GenerationService:
         backends=backends(),
         images=image_store(),
         billing=billing(),
+        idempotency=idempotency(),
         max_response_bytes=get_settings().max_response_bytes,
     )
 
@@ -91,6 +98,7 @@ def reset() -> None:
         key_store,
         ledger,
         billing,
+        idempotency,
         image_store,
         backends,
         generation_service,

@@ -1,8 +1,8 @@
 """What the core needs from the outside world; ``stores/`` and ``backends/`` implement it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
@@ -189,10 +189,25 @@ class ReservationClosed(Exception):
     """Settled already (by the request itself, or by reconciliation)."""
 
 
+class Idempotency(Protocol):
+    def once(
+        self, key: str, fingerprint: str, work: Callable[[], dict[str, Any]], deadline: Deadline
+    ) -> dict[str, Any]:
+        """``work()``'s result, run once per ``key`` for 24 hours and replayed after that.
+
+        ``Conflict`` if ``key`` was used with another ``fingerprint``, or its first run is
+        still going (until ``deadline``, after which a crashed run no longer blocks). A run
+        that raises leaves nothing behind: the next one runs again.
+        """
+        ...
+
+
 class ImageStore(Protocol):
     def put_images(self, prefix: str, images: Sequence[GeneratedImage]) -> list[str]:
         """Store the images under ``prefix``; return their object keys in order."""
         ...
+
+    def get(self, key: str) -> bytes: ...
 
     def presign(self, key: str) -> str:
         """A GET URL for ``key`` that expires after the configured TTL."""

@@ -45,6 +45,12 @@ class S3ImageStore:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("Could not store the generated image.") from exc
 
+    def get(self, key: str) -> bytes:
+        try:
+            return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read a stored image.") from exc
+
     def presign(self, key: str) -> str:
         # Signing makes no request, but it needs credentials, which can be missing or expired.
         try:

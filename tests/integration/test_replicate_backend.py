@@ -9,7 +9,7 @@ from handler.backends.replicate import ReplicateBackend, flux_geometry
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
-from handler.core.generation import build_job
+from handler.core.jobs import build_job
 from handler.core.ports import GenerationJob
 from handler.core.schemas import GenerationRequest
 from tests.fakes.replicate_api import FakeReplicate

@@ -4,7 +4,7 @@ import pytest
 
 from handler.core.catalog import Catalog
 from handler.core.errors import InvalidRequest
-from handler.core.generation import build_job
+from handler.core.jobs import build_job
 from handler.core.schemas import MAX_SEED, GenerationRequest
 
 CATALOG = Catalog.model_validate(

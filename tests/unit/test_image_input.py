@@ -130,7 +130,7 @@ def test_images_are_not_decoded_when_a_cheaper_check_fails(
 ) -> None:
     from handler.core import image_input
     from handler.core.catalog import load_catalog
-    from handler.core.generation import build_job
+    from handler.core.jobs import build_job
     from tests.support import ROOT
 
     def no_decoding(*args: object) -> None:

@@ -47,6 +47,7 @@ async def respond(
             deadline=deadline,
             sources=sources,
             meter=meter,
+            idempotency_key=request.headers.get("idempotency-key"),
         )
     finally:
         request.state.rate_window = meter.window
@@ -61,4 +62,7 @@ async def respond(
         response_format=body.response_format,
     )
     # Serialised by pydantic directly: a re-validation of megabytes of base64 buys nothing.
-    return Response(result.model_dump_json(exclude_none=True), media_type="application/json")
+    response = Response(result.model_dump_json(exclude_none=True), media_type="application/json")
+    if result.id != request_id:  # the first response to this Idempotency-Key, replayed
+        response.headers["idempotent-replayed"] = "true"
+    return response
