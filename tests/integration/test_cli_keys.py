@@ -77,7 +77,8 @@ def test_balance_top_up_show_and_usage(client: TestClient) -> None:
     assert as_csv[0] == "date,key_id,requests,images,spend,refunded,failed_requests"
     assert as_csv[1].endswith(f",{key_id},1,2,8000,0,0")
     table = runner.invoke(app, ["usage", *TABLES], env={"COLUMNS": "200"})
-    assert key_id in table.stdout and "0.008" in table.stdout
+    assert key_id in table.stdout
+    assert "0.008" in table.stdout
 
 
 @pytest.mark.parametrize("amount", ["-1", "abc", "0.0000001", "0", "nan"])

@@ -1,0 +1,322 @@
+"""Money through the API and the ledger, on moto: prices, reserve/settle, refunds, usage,
+rate windows, reconciliation of crashed reservations, and what the logs never show."""
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from handler import container
+from handler.backends.preview import PreviewBackend
+from handler.core.auth import credentials_of, issue_key
+from handler.core.billing import RESERVATION_HOLD_MS, Billing, Meter
+from handler.core.deadline import Deadline
+from handler.core.errors import BackendError, StorageError
+from handler.core.jobs import build_job
+from handler.core.keys import parse_key
+from handler.core.ports import GenerationJob, KeyPolicy, UsageRecord
+from handler.core.schemas import GenerationRequest
+from handler.observability import logger
+from handler.stores.clients import dynamodb_client
+from tests.image_samples import data_url, picture
+from tests.support import assert_error
+
+URL = "/v1/images/generations"
+PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.json)
+
+
+def _key(*, balance: int, rpm: int = 1000, ipm: int = 1000) -> tuple[str, dict[str, str]]:
+    policy = KeyPolicy(requests_per_minute=rpm, images_per_minute=ipm)
+    new = issue_key(container.key_store(), "billing", policy, balance=balance, now=0)
+    return new.key_id, {"Authorization": f"Bearer {new.plaintext}"}
+
+
+def _balance(key_id: str) -> int:
+    record = container.key_store().get(key_id)
+    assert record is not None
+    return record.balance
+
+
+def _usage(key_id: str) -> list[UsageRecord]:
+    return container.ledger().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)
+
+
+@pytest.fixture
+def backend_calls(monkeypatch: pytest.MonkeyPatch) -> list[GenerationJob]:
+    """Every job the preview backend receives."""
+    calls: list[GenerationJob] = []
+    render = PreviewBackend.generate
+
+    def recording(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        calls.append(job)
+        return render(self, job, deadline)
+
+    monkeypatch.setattr(PreviewBackend, "generate", recording)
+    return calls
+
+
+def test_success_charges_the_catalog_price_and_records_it(
+    client: TestClient, backend_calls: list[GenerationJob]
+) -> None:
+    key_id, auth = _key(balance=100_000)
+    response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["cost"], body["remaining_balance"]) == (2 * PRICE_1024, 100_000 - 2 * PRICE_1024)
+    assert body["usage"]["images"] == 2
+    assert _balance(key_id) == 100_000 - 2 * PRICE_1024
+    [record] = _usage(key_id)
+    assert (record.status, record.charge.n, record.delivered) == ("succeeded", 2, 2)
+    assert (record.charged, record.refunded) == (2 * PRICE_1024, 0)
+    assert record.charge.request_id == body["id"] == response.headers["x-request-id"]
+    assert container.key_store().get(key_id).open_reservations == {}  # type: ignore[union-attr]
+
+
+def test_steps_quality_and_edits_set_the_price(client: TestClient) -> None:
+    key_id, auth = _key(balance=1_000_000)
+    # 8 steps where the default is 4: twice the price; the "high" tier: the tier's table
+    doubled = client.post(URL, headers=auth, json={"prompt": "a", "steps": 8}).json()
+    assert doubled["cost"] == 2 * PRICE_1024
+    high = client.post(URL, headers=auth, json={"prompt": "a", "quality": "high"}).json()
+    assert high["cost"] == 8000
+    small = client.post(URL, headers=auth, json={"prompt": "a", "size": "256x256"}).json()
+    assert small["cost"] == 500
+    # An input image: the edit table (preview: 1,000 more than a generation)
+    edit = {"prompt": "a", "image": data_url(picture()), "size": "256x256"}
+    assert client.post("/v1/images/edits", headers=auth, json=edit).json()["cost"] == 1500
+    assert _balance(key_id) == 1_000_000 - 2 * PRICE_1024 - 8000 - 500 - 1500
+
+
+def test_insufficient_balance_is_402_before_any_gpu_work(
+    client: TestClient, backend_calls: list[GenerationJob]
+) -> None:
+    key_id, auth = _key(balance=PRICE_1024 * 2 - 1)
+    response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
+    assert response.status_code == 402
+    assert response.headers["x-should-retry"] == "false"
+    assert_error(response.json(), type_="insufficient_quota", param=None, code="insufficient_quota")
+    assert "0.008" in response.json()["error"]["message"]  # the price, in currency units
+    assert backend_calls == []
+    assert _balance(key_id) == PRICE_1024 * 2 - 1
+    assert _usage(key_id) == []
+    # A validation error costs nothing either, and never reaches the ledger
+    assert client.post(URL, headers=auth, json={"prompt": ""}).status_code == 400
+    assert _balance(key_id) == PRICE_1024 * 2 - 1
+
+
+def test_backend_failure_refunds_everything(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        raise BackendError("the GPU fell over")
+
+    monkeypatch.setattr(PreviewBackend, "generate", broken)
+    key_id, auth = _key(balance=100_000)
+    response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 3})
+    assert response.status_code == 502
+    assert _balance(key_id) == 100_000
+    [record] = _usage(key_id)
+    assert (record.status, record.delivered, record.charged) == ("failed", 0, 0)
+    assert (record.refunded, record.error_code) == (3 * PRICE_1024, "backend_error")
+    assert container.key_store().get(key_id).spent == 0  # type: ignore[union-attr]
+
+
+def test_partial_delivery_charges_only_what_was_delivered(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render = PreviewBackend.generate
+
+    def filtered(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        return render(self, job, deadline)[:1]  # a safety filter dropped the others
+
+    monkeypatch.setattr(PreviewBackend, "generate", filtered)
+    key_id, auth = _key(balance=100_000)
+    body = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 3}).json()
+    assert (len(body["data"]), body["cost"]) == (1, PRICE_1024)
+    assert body["remaining_balance"] == _balance(key_id) == 100_000 - PRICE_1024
+    [record] = _usage(key_id)
+    assert (record.status, record.delivered, record.refunded) == ("partial", 1, 2 * PRICE_1024)
+
+
+def test_one_dynamodb_round_trip_before_the_backend_and_one_after(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, auth = _key(balance=100_000)
+    calls: list[str] = []
+    dynamodb_client().meta.events.register(
+        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
+    )
+    before_backend: list[list[str]] = []
+    render = PreviewBackend.generate
+
+    def counting(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        before_backend.append(list(calls))
+        return render(self, job, deadline)
+
+    monkeypatch.setattr(PreviewBackend, "generate", counting)
+    response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
+    assert response.status_code == 200
+    # Authentication, rate limit and reservation: one conditional write
+    assert before_backend == [["UpdateItem"]]
+    # Settlement and usage record: one transaction
+    assert calls == ["UpdateItem", "TransactWriteItems"]
+
+
+def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
+    key_id, auth = _key(balance=100_000)
+    plaintext = auth["Authorization"].removeprefix("Bearer ")
+    # Given a reservation whose process died before settling (reserve, then nothing)
+    now = [1_800_000_000.0]
+    billing = Billing(container.ledger(), clock=lambda: now[0])
+    model = container.catalog().get(None)
+    request = GenerationRequest(prompt="a fox", n=2)
+    job = build_job(model, request, "req_crashed")
+    reservation = billing.reserve(credentials_of(f"Bearer {plaintext}"), job, Meter())
+    assert _balance(key_id) == 100_000 - 2 * PRICE_1024
+    # When reconciliation runs while the request could still be running: it waits
+    assert billing.reconcile() == []
+    # Then, once no request can still be running, the reservation is refunded, once
+    now[0] += RESERVATION_HOLD_MS / 1000
+    [reconciled] = billing.reconcile()
+    assert (reconciled.status, reconciled.refunded) == ("reconciled", 2 * PRICE_1024)
+    assert billing.reconcile() == []
+    assert _balance(key_id) == 100_000
+    [record] = _usage(key_id)
+    assert (record.status, record.error_code) == ("reconciled", "reservation_abandoned")
+    # And a request that comes back late cannot settle it a second time
+    with pytest.raises(StorageError):
+        billing.settle(reservation, 2)
+    assert _balance(key_id) == 100_000
+    assert parse_key(plaintext).key_id == key_id
+
+
+def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> None:
+    from handler.main import reconcile_handler
+    from tests.integration.test_lambda_handler import FakeLambdaContext
+
+    event = {"source": "aws.events", "detail-type": "Scheduled Event"}
+    assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 0}
+
+
+def test_rate_limit_headers_and_429(client: TestClient) -> None:
+    key_id, auth = _key(balance=1_000_000, rpm=2, ipm=3)
+    first = client.post(URL, headers=auth, json={"prompt": "a", "n": 2})
+    assert first.status_code == 200
+    assert first.headers["x-ratelimit-limit-requests"] == "2"
+    assert first.headers["x-ratelimit-remaining-requests"] == "1"
+    assert first.headers["x-ratelimit-remaining-images"] == "1"
+    assert first.headers["x-ratelimit-reset-requests"].endswith("s")
+    # Two more images than the window has left: 429 with Retry-After, nothing charged
+    over = client.post(URL, headers=auth, json={"prompt": "a", "n": 2})
+    assert over.status_code == 429
+    assert_error(over.json(), type_="rate_limit_error", param=None, code="rate_limit_exceeded")
+    assert 1 <= int(over.headers["retry-after"]) <= 60
+    assert over.headers["x-ratelimit-remaining-requests"] == "1"
+    assert _balance(key_id) == 1_000_000 - 2 * PRICE_1024
+    # n over the per-minute image limit can never pass: a 400 naming n
+    never = client.post(URL, headers=auth, json={"prompt": "a", "n": 4})
+    assert never.status_code == 400
+    assert never.json()["error"]["param"] == "n"
+    # Free routes report the window without spending it
+    models = client.get("/v1/models", headers=auth)
+    assert models.headers["x-ratelimit-remaining-requests"] == "1"
+
+
+def test_rate_window_rolls_over_and_old_windows_are_cleared(client: TestClient) -> None:
+    key_id, auth = _key(balance=1_000_000, rpm=1, ipm=10)
+    credentials = credentials_of(auth["Authorization"])
+    now = [1_800_000_000.0]
+    billing = Billing(container.ledger(), clock=lambda: now[0])
+    job = build_job(container.catalog().get(None), GenerationRequest(prompt="a"), "req_1")
+    billing.settle(billing.reserve(credentials, job, Meter()), 1)
+    with pytest.raises(Exception, match="Rate limit"):
+        billing.reserve(
+            credentials, build_job(job.model, GenerationRequest(prompt="a"), "r2"), Meter()
+        )
+    for minute in (1, 5):  # the next minute, then after an idle gap
+        now[0] += minute * 60
+        later = build_job(job.model, GenerationRequest(prompt="a"), f"req_{minute + 2}")
+        billing.settle(billing.reserve(credentials, later, Meter()), 1)
+    record = container.key_store().get(key_id)
+    assert record is not None
+    assert list(record.requests_left) == [int(now[0] // 60)]  # past windows removed
+
+
+def test_usage_endpoint_reports_the_calling_key(client: TestClient) -> None:
+    key_id, auth = _key(balance=100_000)
+    client.post(URL, headers=auth, json={"prompt": "a", "n": 2})
+    client.post(URL, headers=auth, json={"prompt": "a", "size": "256x256"})
+    _, other = _key(balance=100_000)
+    client.post(URL, headers=other, json={"prompt": "a"})
+    usage = client.get("/v1/usage", headers=auth)
+    assert usage.status_code == 200
+    body = usage.json()
+    assert (body["object"], body["key_id"], body["balance"]) == ("usage", key_id, 91_500)
+    assert (body["requests"], body["images"], body["spend"]) == (2, 3, 8_500)
+    [day] = body["daily"]
+    assert (day["requests"], day["spend"]) == (2, 8_500)
+    bad = client.get("/v1/usage?start_time=10&end_time=5", headers=auth)
+    assert bad.status_code == 400
+    assert bad.json()["error"]["param"] == "start_time"
+    assert client.get("/v1/usage").status_code == 401
+
+
+def test_unknown_revoked_and_wrong_secret_keys_are_401_and_cost_nothing(
+    client: TestClient,
+) -> None:
+    key_id, auth = _key(balance=100_000)
+    plaintext = auth["Authorization"].removeprefix("Bearer ")
+    wrong = plaintext[:-4] + ("AAAA" if not plaintext.endswith("AAAA") else "BBBB")
+    unknown = "ig_00000000000000aa_" + plaintext.split("_", 2)[2]
+    for key in (wrong, unknown):
+        response = client.post(
+            URL, headers={"Authorization": f"Bearer {key}"}, json={"prompt": "a"}
+        )
+        assert response.status_code == 401
+        assert "x-ratelimit-limit-requests" not in response.headers
+    container.key_store().revoke(key_id, at=1)
+    assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 401
+    assert _balance(key_id) == 100_000
+
+
+@pytest.fixture
+def everything_logged(
+    log_lines: Callable[[], list[dict[str, Any]]], caplog: pytest.LogCaptureFixture
+) -> Callable[[], str]:
+    """Our logger at DEBUG, every other library at INFO (botocore's DEBUG wire dumps hold
+    request bodies, and are off unless someone turns them on)."""
+    caplog.set_level("INFO")
+    caplog.set_level("DEBUG", logger=logger.name)
+    return lambda: json.dumps(log_lines()) + "\n".join(r.getMessage() for r in caplog.records)
+
+
+def test_no_key_or_secret_hash_in_any_log_line(
+    client: TestClient, everything_logged: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key_id, auth = _key(balance=PRICE_1024)
+    plaintext = auth["Authorization"].removeprefix("Bearer ")
+    secret_hash = container.key_store().get(key_id).secret_hash  # type: ignore[union-attr]
+    client.post(URL, headers=auth, json={"prompt": "a"})  # success
+    client.post(URL, headers=auth, json={"prompt": "a"})  # 402
+    client.post(URL, headers={**auth, "Idempotency-Key": "k1"}, json={"prompt": "a"})
+    client.post(URL, headers={"Authorization": auth["Authorization"] + "x"}, json={"prompt": "a"})
+    client.get("/v1/usage", headers=auth)
+
+    def broken(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        raise RuntimeError(f"crash with {job!r}")
+
+    container.key_store().top_up(key_id, 10 * PRICE_1024)
+    monkeypatch.setattr(PreviewBackend, "generate", broken)
+    assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 500
+    logged = everything_logged()
+    assert key_id in logged  # the logs do name the key, by its public id
+    for secret in (plaintext, plaintext.split("_", 2)[2], secret_hash):
+        assert secret not in logged
+
+
+def test_generated_image_objects_carry_no_key_material(client: TestClient) -> None:
+    _, auth = _key(balance=100_000)
+    body = client.post(URL, headers=auth, json={"prompt": "a"}).json()
+    assert auth["Authorization"].split("_", 2)[2] not in json.dumps(body)
