@@ -39,6 +39,7 @@ from handler.core.ports import (
 )
 from handler.observability import logger
 
+MAX_AMOUNT = 10**15  # micro-units: a billion currency units, far inside DynamoDB's numbers
 DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
 # A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
 # left that could settle it.
@@ -151,6 +152,8 @@ def parse_amount(text: str) -> int:
     micros = amount * 1_000_000
     if not amount.is_finite() or micros != micros.to_integral_value() or amount < 0:
         raise ValueError(f"{text!r}: amounts are positive, with at most six decimals.")
+    if micros > MAX_AMOUNT:
+        raise ValueError(f"{text!r}: at most {format_micros(MAX_AMOUNT)} at once.")
     return int(micros)
 
 

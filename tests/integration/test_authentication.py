@@ -67,6 +67,10 @@ def test_models_list_the_catalog_in_openai_shape(client: TestClient, auth: dict[
     for model in listing["data"]:
         assert model["object"] == "model"
         assert not {"backend", "backend_params"} & set(model)
+        # What a client needs to build and budget a request
+        assert {"sizes", "max_n", "steps", "output_formats", "prices"} <= set(model)
+        assert set(model["prices"]["image"]) == set(model["sizes"])
+        assert all(isinstance(price, int) for price in model["prices"]["image"].values())
         one = client.get(f"/v1/models/{model['id']}", headers=auth)
         assert one.json() == model
     missing = client.get("/v1/models/nope", headers=auth)
