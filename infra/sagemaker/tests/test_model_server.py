@@ -154,6 +154,7 @@ def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
             "sizes": ["64x48"],
             "default_size": "64x48",
             "steps": {"min": 1, "max": 4, "default": 2},
+            "prices": {"image": {"64x48": 1}, "edit": {"64x48": 1}},
         }
     )
     request = GenerationRequest.model_validate(
