@@ -11,6 +11,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from PIL import Image
 
+from handler import container
+from handler.core.auth import issue_key
 from handler.core.ports import KeyPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,3 +63,16 @@ def recompute_presigned_signature(url: str, access_key: str, secret_key: str) ->
 
 def presigned_params(url: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(url).query))
+
+
+def new_key(*, balance: int, rpm: int = 1000, ipm: int = 1000) -> tuple[str, dict[str, str]]:
+    """A key in the current stores, and the headers that present it."""
+    policy = KeyPolicy(requests_per_minute=rpm, images_per_minute=ipm)
+    new = issue_key(container.key_store(), "test", policy, balance=balance, now=0)
+    return new.key_id, {"Authorization": f"Bearer {new.plaintext}"}
+
+
+def balance_of(key_id: str) -> int:
+    record = container.key_store().get(key_id)
+    assert record is not None
+    return record.balance

@@ -10,33 +10,20 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from handler.backends.preview import PreviewBackend
-from handler.core.auth import credentials_of, issue_key
+from handler.core.auth import credentials_of
 from handler.core.billing import RESERVATION_HOLD_MS, Billing, Meter
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, StorageError
 from handler.core.jobs import build_job
-from handler.core.keys import parse_key
-from handler.core.ports import GenerationJob, KeyPolicy, UsageRecord
+from handler.core.ports import GenerationJob, UsageRecord
 from handler.core.schemas import GenerationRequest
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
-from tests.support import assert_error
+from tests.support import assert_error, balance_of, new_key
 
 URL = "/v1/images/generations"
 PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.json)
-
-
-def _key(*, balance: int, rpm: int = 1000, ipm: int = 1000) -> tuple[str, dict[str, str]]:
-    policy = KeyPolicy(requests_per_minute=rpm, images_per_minute=ipm)
-    new = issue_key(container.key_store(), "billing", policy, balance=balance, now=0)
-    return new.key_id, {"Authorization": f"Bearer {new.plaintext}"}
-
-
-def _balance(key_id: str) -> int:
-    record = container.key_store().get(key_id)
-    assert record is not None
-    return record.balance
 
 
 def _usage(key_id: str) -> list[UsageRecord]:
@@ -60,13 +47,13 @@ def backend_calls(monkeypatch: pytest.MonkeyPatch) -> list[GenerationJob]:
 def test_success_charges_the_catalog_price_and_records_it(
     client: TestClient, backend_calls: list[GenerationJob]
 ) -> None:
-    key_id, auth = _key(balance=100_000)
+    key_id, auth = new_key(balance=100_000)
     response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["cost"], body["remaining_balance"]) == (2 * PRICE_1024, 100_000 - 2 * PRICE_1024)
     assert body["usage"]["images"] == 2
-    assert _balance(key_id) == 100_000 - 2 * PRICE_1024
+    assert balance_of(key_id) == 100_000 - 2 * PRICE_1024
     [record] = _usage(key_id)
     assert (record.status, record.charge.n, record.delivered) == ("succeeded", 2, 2)
     assert (record.charged, record.refunded) == (2 * PRICE_1024, 0)
@@ -75,7 +62,7 @@ def test_success_charges_the_catalog_price_and_records_it(
 
 
 def test_steps_quality_and_edits_set_the_price(client: TestClient) -> None:
-    key_id, auth = _key(balance=1_000_000)
+    key_id, auth = new_key(balance=1_000_000)
     # 8 steps where the default is 4: twice the price; the "high" tier: the tier's table
     doubled = client.post(URL, headers=auth, json={"prompt": "a", "steps": 8}).json()
     assert doubled["cost"] == 2 * PRICE_1024
@@ -86,24 +73,24 @@ def test_steps_quality_and_edits_set_the_price(client: TestClient) -> None:
     # An input image: the edit table (preview: 1,000 more than a generation)
     edit = {"prompt": "a", "image": data_url(picture()), "size": "256x256"}
     assert client.post("/v1/images/edits", headers=auth, json=edit).json()["cost"] == 1500
-    assert _balance(key_id) == 1_000_000 - 2 * PRICE_1024 - 8000 - 500 - 1500
+    assert balance_of(key_id) == 1_000_000 - 2 * PRICE_1024 - 8000 - 500 - 1500
 
 
 def test_insufficient_balance_is_402_before_any_gpu_work(
     client: TestClient, backend_calls: list[GenerationJob]
 ) -> None:
-    key_id, auth = _key(balance=PRICE_1024 * 2 - 1)
+    key_id, auth = new_key(balance=PRICE_1024 * 2 - 1)
     response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
     assert response.status_code == 402
     assert response.headers["x-should-retry"] == "false"
     assert_error(response.json(), type_="insufficient_quota", param=None, code="insufficient_quota")
     assert "0.008" in response.json()["error"]["message"]  # the price, in currency units
     assert backend_calls == []
-    assert _balance(key_id) == PRICE_1024 * 2 - 1
+    assert balance_of(key_id) == PRICE_1024 * 2 - 1
     assert _usage(key_id) == []
     # A validation error costs nothing either, and never reaches the ledger
     assert client.post(URL, headers=auth, json={"prompt": ""}).status_code == 400
-    assert _balance(key_id) == PRICE_1024 * 2 - 1
+    assert balance_of(key_id) == PRICE_1024 * 2 - 1
 
 
 def test_backend_failure_refunds_everything(
@@ -113,10 +100,10 @@ def test_backend_failure_refunds_everything(
         raise BackendError("the GPU fell over")
 
     monkeypatch.setattr(PreviewBackend, "generate", broken)
-    key_id, auth = _key(balance=100_000)
+    key_id, auth = new_key(balance=100_000)
     response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 3})
     assert response.status_code == 502
-    assert _balance(key_id) == 100_000
+    assert balance_of(key_id) == 100_000
     [record] = _usage(key_id)
     assert (record.status, record.delivered, record.charged) == ("failed", 0, 0)
     assert (record.refunded, record.error_code) == (3 * PRICE_1024, "backend_error")
@@ -132,10 +119,10 @@ def test_partial_delivery_charges_only_what_was_delivered(
         return render(self, job, deadline)[:1]  # a safety filter dropped the others
 
     monkeypatch.setattr(PreviewBackend, "generate", filtered)
-    key_id, auth = _key(balance=100_000)
+    key_id, auth = new_key(balance=100_000)
     body = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 3}).json()
     assert (len(body["data"]), body["cost"]) == (1, PRICE_1024)
-    assert body["remaining_balance"] == _balance(key_id) == 100_000 - PRICE_1024
+    assert body["remaining_balance"] == balance_of(key_id) == 100_000 - PRICE_1024
     [record] = _usage(key_id)
     assert (record.status, record.delivered, record.refunded) == ("partial", 1, 2 * PRICE_1024)
 
@@ -143,7 +130,7 @@ def test_partial_delivery_charges_only_what_was_delivered(
 def test_one_dynamodb_round_trip_before_the_backend_and_one_after(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _, auth = _key(balance=100_000)
+    _, auth = new_key(balance=100_000)
     calls: list[str] = []
     dynamodb_client().meta.events.register(
         "before-call.dynamodb", lambda model, **_: calls.append(model.name)
@@ -165,7 +152,7 @@ def test_one_dynamodb_round_trip_before_the_backend_and_one_after(
 
 
 def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
-    key_id, auth = _key(balance=100_000)
+    key_id, auth = new_key(balance=100_000)
     plaintext = auth["Authorization"].removeprefix("Bearer ")
     # Given a reservation whose process died before settling (reserve, then nothing)
     now = [1_800_000_000.0]
@@ -174,7 +161,7 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
     request = GenerationRequest(prompt="a fox", n=2)
     job = build_job(model, request, "req_crashed")
     reservation = billing.reserve(credentials_of(f"Bearer {plaintext}"), job, Meter())
-    assert _balance(key_id) == 100_000 - 2 * PRICE_1024
+    assert balance_of(key_id) == 100_000 - 2 * PRICE_1024
     # When reconciliation runs while the request could still be running: it waits
     assert billing.reconcile() == []
     # Then, once no request can still be running, the reservation is refunded, once
@@ -182,14 +169,13 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
     [reconciled] = billing.reconcile()
     assert (reconciled.status, reconciled.refunded) == ("reconciled", 2 * PRICE_1024)
     assert billing.reconcile() == []
-    assert _balance(key_id) == 100_000
+    assert balance_of(key_id) == 100_000
     [record] = _usage(key_id)
     assert (record.status, record.error_code) == ("reconciled", "reservation_abandoned")
     # And a request that comes back late cannot settle it a second time
     with pytest.raises(StorageError):
         billing.settle(reservation, 2)
-    assert _balance(key_id) == 100_000
-    assert parse_key(plaintext).key_id == key_id
+    assert balance_of(key_id) == 100_000
 
 
 def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> None:
@@ -201,7 +187,7 @@ def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> Non
 
 
 def test_rate_limit_headers_and_429(client: TestClient) -> None:
-    key_id, auth = _key(balance=1_000_000, rpm=2, ipm=3)
+    key_id, auth = new_key(balance=1_000_000, rpm=2, ipm=3)
     first = client.post(URL, headers=auth, json={"prompt": "a", "n": 2})
     assert first.status_code == 200
     assert first.headers["x-ratelimit-limit-requests"] == "2"
@@ -214,7 +200,7 @@ def test_rate_limit_headers_and_429(client: TestClient) -> None:
     assert_error(over.json(), type_="rate_limit_error", param=None, code="rate_limit_exceeded")
     assert 1 <= int(over.headers["retry-after"]) <= 60
     assert over.headers["x-ratelimit-remaining-requests"] == "1"
-    assert _balance(key_id) == 1_000_000 - 2 * PRICE_1024
+    assert balance_of(key_id) == 1_000_000 - 2 * PRICE_1024
     # n over the per-minute image limit can never pass: a 400 naming n
     never = client.post(URL, headers=auth, json={"prompt": "a", "n": 4})
     assert never.status_code == 400
@@ -225,7 +211,7 @@ def test_rate_limit_headers_and_429(client: TestClient) -> None:
 
 
 def test_rate_window_rolls_over_and_old_windows_are_cleared(client: TestClient) -> None:
-    key_id, auth = _key(balance=1_000_000, rpm=1, ipm=10)
+    key_id, auth = new_key(balance=1_000_000, rpm=1, ipm=10)
     credentials = credentials_of(auth["Authorization"])
     now = [1_800_000_000.0]
     billing = Billing(container.ledger(), clock=lambda: now[0])
@@ -244,11 +230,11 @@ def test_rate_window_rolls_over_and_old_windows_are_cleared(client: TestClient) 
     assert list(record.requests_left) == [int(now[0] // 60)]  # past windows removed
 
 
-def test_usage_endpoint_reports_the_calling_key(client: TestClient) -> None:
-    key_id, auth = _key(balance=100_000)
+def test_usage_endpoint_reports_the_callingnew_key(client: TestClient) -> None:
+    key_id, auth = new_key(balance=100_000)
     client.post(URL, headers=auth, json={"prompt": "a", "n": 2})
     client.post(URL, headers=auth, json={"prompt": "a", "size": "256x256"})
-    _, other = _key(balance=100_000)
+    _, other = new_key(balance=100_000)
     client.post(URL, headers=other, json={"prompt": "a"})
     usage = client.get("/v1/usage", headers=auth)
     assert usage.status_code == 200
@@ -266,7 +252,7 @@ def test_usage_endpoint_reports_the_calling_key(client: TestClient) -> None:
 def test_unknown_revoked_and_wrong_secret_keys_are_401_and_cost_nothing(
     client: TestClient,
 ) -> None:
-    key_id, auth = _key(balance=100_000)
+    key_id, auth = new_key(balance=100_000)
     plaintext = auth["Authorization"].removeprefix("Bearer ")
     wrong = plaintext[:-4] + ("AAAA" if not plaintext.endswith("AAAA") else "BBBB")
     unknown = "ig_00000000000000aa_" + plaintext.split("_", 2)[2]
@@ -278,7 +264,7 @@ def test_unknown_revoked_and_wrong_secret_keys_are_401_and_cost_nothing(
         assert "x-ratelimit-limit-requests" not in response.headers
     container.key_store().revoke(key_id, at=1)
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 401
-    assert _balance(key_id) == 100_000
+    assert balance_of(key_id) == 100_000
 
 
 @pytest.fixture
@@ -295,7 +281,7 @@ def everything_logged(
 def test_no_key_or_secret_hash_in_any_log_line(
     client: TestClient, everything_logged: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key_id, auth = _key(balance=PRICE_1024)
+    key_id, auth = new_key(balance=PRICE_1024)
     plaintext = auth["Authorization"].removeprefix("Bearer ")
     secret_hash = container.key_store().get(key_id).secret_hash  # type: ignore[union-attr]
     client.post(URL, headers=auth, json={"prompt": "a"})  # success
@@ -317,6 +303,6 @@ def test_no_key_or_secret_hash_in_any_log_line(
 
 
 def test_generated_image_objects_carry_no_key_material(client: TestClient) -> None:
-    _, auth = _key(balance=100_000)
+    _, auth = new_key(balance=100_000)
     body = client.post(URL, headers=auth, json={"prompt": "a"}).json()
     assert auth["Authorization"].split("_", 2)[2] not in json.dumps(body)

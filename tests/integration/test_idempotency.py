@@ -11,27 +11,14 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from handler.backends.preview import PreviewBackend
-from handler.core.auth import issue_key
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError
-from handler.core.ports import GenerationJob, KeyPolicy
-from tests.support import assert_error
+from handler.core.ports import GenerationJob
+from tests.support import assert_error, balance_of, new_key
 
 URL = "/v1/images/generations"
 BODY = {"prompt": "a lighthouse", "size": "256x256", "response_format": "b64_json"}
 PRICE = 500  # imagegate-preview 256x256
-
-
-def _key(balance: int = 100_000) -> tuple[str, dict[str, str]]:
-    policy = KeyPolicy(requests_per_minute=1000, images_per_minute=1000)
-    new = issue_key(container.key_store(), "idem", policy, balance=balance, now=0)
-    return new.key_id, {"Authorization": f"Bearer {new.plaintext}"}
-
-
-def _balance(key_id: str) -> int:
-    record = container.key_store().get(key_id)
-    assert record is not None
-    return record.balance
 
 
 class Gate:
@@ -60,7 +47,7 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
 
 
 def test_five_sends_one_generation_one_charge_same_bytes(client: TestClient, gate: Gate) -> None:
-    key_id, auth = _key()
+    key_id, auth = new_key(balance=100_000)
     headers = {**auth, "Idempotency-Key": "order-42"}
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Given a first request still running
@@ -93,13 +80,13 @@ def test_five_sends_one_generation_one_charge_same_bytes(client: TestClient, gat
         "true",
     ]
     assert len(gate.jobs) == 1
-    assert _balance(key_id) == 100_000 - PRICE
+    assert balance_of(key_id) == 100_000 - PRICE
     assert len(container.ledger().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)) == 1
 
 
 def test_replayed_urls_are_signed_afresh(client: TestClient, gate: Gate) -> None:
     gate.release.set()
-    _, auth = _key()
+    _, auth = new_key(balance=100_000)
     headers = {**auth, "Idempotency-Key": "u1"}
     body = {**BODY, "response_format": "url"}
     first = client.post(URL, headers=headers, json=body).json()
@@ -111,32 +98,32 @@ def test_replayed_urls_are_signed_afresh(client: TestClient, gate: Gate) -> None
 
 def test_same_key_other_body_is_409_and_costs_nothing(client: TestClient, gate: Gate) -> None:
     gate.release.set()
-    key_id, auth = _key()
+    key_id, auth = new_key(balance=100_000)
     headers = {**auth, "Idempotency-Key": "k"}
     assert client.post(URL, headers=headers, json=BODY).status_code == 200
     other = client.post(URL, headers=headers, json={**BODY, "prompt": "a harbour"})
     assert other.status_code == 409
     assert other.headers["x-should-retry"] == "false"
     assert_error(other.json(), type_="conflict", param=None, code="idempotency_key_reused")
-    assert _balance(key_id) == 100_000 - PRICE
+    assert balance_of(key_id) == 100_000 - PRICE
 
 
 def test_keys_are_scoped_to_the_api_key(client: TestClient, gate: Gate) -> None:
     gate.release.set()
-    first_id, first = _key()
-    second_id, second = _key()
+    first_id, first = new_key(balance=100_000)
+    second_id, second = new_key(balance=100_000)
     for auth in (first, second):
         response = client.post(URL, headers={**auth, "Idempotency-Key": "shared"}, json=BODY)
         assert response.status_code == 200
         assert response.headers.get("idempotent-replayed") is None
     assert len(gate.jobs) == 2
-    assert _balance(first_id) == _balance(second_id) == 100_000 - PRICE
+    assert balance_of(first_id) == balance_of(second_id) == 100_000 - PRICE
 
 
 def test_a_failed_first_run_is_not_replayed(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key_id, auth = _key()
+    key_id, auth = new_key(balance=100_000)
     headers = {**auth, "Idempotency-Key": "retry-me"}
     render = PreviewBackend.generate
     outcomes = iter([BackendError("GPU lost"), None])
@@ -149,13 +136,13 @@ def test_a_failed_first_run_is_not_replayed(
 
     monkeypatch.setattr(PreviewBackend, "generate", flaky)
     assert client.post(URL, headers=headers, json=BODY).status_code == 502
-    assert _balance(key_id) == 100_000  # refunded
+    assert balance_of(key_id) == 100_000  # refunded
     assert client.post(URL, headers=headers, json=BODY).status_code == 200
-    assert _balance(key_id) == 100_000 - PRICE
+    assert balance_of(key_id) == 100_000 - PRICE
 
 
 def test_an_unusable_key_is_a_400(client: TestClient) -> None:
-    _, auth = _key()
+    _, auth = new_key(balance=100_000)
     response = client.post(URL, headers={**auth, "Idempotency-Key": "x" * 256}, json=BODY)
     assert response.status_code == 400
     assert response.json()["error"]["param"] == "Idempotency-Key"
@@ -164,7 +151,7 @@ def test_an_unusable_key_is_a_400(client: TestClient) -> None:
 def test_edits_take_the_file_bytes_into_account(client: TestClient) -> None:
     from tests.image_samples import picture
 
-    key_id, auth = _key()
+    key_id, auth = new_key(balance=100_000)
     headers = {**auth, "Idempotency-Key": "edit-1"}
     form = {"prompt": "make it blue", "size": "256x256"}
     first = client.post(
@@ -180,4 +167,4 @@ def test_edits_take_the_file_bytes_into_account(client: TestClient) -> None:
         "/v1/images/edits", headers=headers, data=form, files={"image": ("a.png", other_file)}
     )
     assert other.status_code == 409
-    assert _balance(key_id) == 100_000 - 1500
+    assert balance_of(key_id) == 100_000 - 1500
