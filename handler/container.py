@@ -82,6 +82,7 @@ def generation_service() -> GenerationService:
         catalog=catalog(),
         backends=backends(),
         images=image_store(),
+        keys=key_store(),
         billing=billing(),
         idempotency=idempotency(),
         max_response_bytes=get_settings().max_response_bytes,

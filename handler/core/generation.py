@@ -10,7 +10,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from handler.core.billing import Billing, Meter
+from handler.core.auth import authenticate
+from handler.core.billing import Billing, Meter, rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import (
@@ -29,6 +30,7 @@ from handler.core.ports import (
     Idempotency,
     ImageStore,
     InferenceBackend,
+    KeyStore,
 )
 from handler.core.schemas import GenerationRequest, ImageData, ImagesResponse, ImagesUsage
 from handler.observability import logger
@@ -45,6 +47,7 @@ class GenerationService:
     catalog: Catalog
     backends: Mapping[str, InferenceBackend]
     images: ImageStore
+    keys: KeyStore
     billing: Billing
     idempotency: Idempotency
     max_response_bytes: int
@@ -85,12 +88,12 @@ class GenerationService:
             )
             return kept.model_dump(mode="json", exclude_none=True)
 
-        kept = self.idempotency.once(
-            f"{credentials.key_id}:{idempotency_key}",
-            fingerprint(request, sources),
-            work,
-            deadline,
-        )
+        # Scoped by the secret's hash too: only the key's holder can reach its records.
+        scope = f"{credentials.key_id}:{credentials.secret_hash}:{idempotency_key}"
+        kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
+        if meter.window is None:  # a replay: nothing ran, so check the key is still in force
+            now = self.clock()
+            meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
         return self._from_kept(ImagesResponse.model_validate(kept), request.response_format)
 
     def _charged(

@@ -168,3 +168,26 @@ def test_edits_take_the_file_bytes_into_account(client: TestClient) -> None:
     )
     assert other.status_code == 409
     assert balance_of(key_id) == 100_000 - 1500
+
+
+def test_a_replay_needs_the_key_itself_still_in_force(client: TestClient, gate: Gate) -> None:
+    gate.release.set()
+    key_id, auth = new_key(balance=100_000)
+    headers = {**auth, "Idempotency-Key": "private"}
+    first = client.post(URL, headers=headers, json=BODY)
+    assert first.status_code == 200
+    # Someone who knows the key id, the Idempotency-Key and the body, but not the secret
+    secret = auth["Authorization"].rsplit("_", 1)[1]
+    forged = auth["Authorization"].replace(
+        secret, secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    )
+    stranger = client.post(URL, headers={**headers, "Authorization": forged}, json=BODY)
+    assert stranger.status_code == 401
+    # The holder's replay carries the rate window like any authenticated response
+    replay = client.post(URL, headers=headers, json=BODY)
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert "x-ratelimit-remaining-requests" in replay.headers
+    # Once the key is revoked, not even a replay is served
+    container.key_store().revoke(key_id, at=1)
+    assert client.post(URL, headers=headers, json=BODY).status_code == 401
+    assert len(gate.jobs) == 1
