@@ -2,6 +2,7 @@
 rate windows, reconciliation of crashed reservations, and what the logs never show."""
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,7 @@ from handler.core.schemas import GenerationRequest
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
-from tests.support import assert_error, balance_of, new_key
+from tests.support import assert_error, balance_of, load_event, new_key
 
 URL = "/v1/images/generations"
 PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.json)
@@ -182,8 +183,17 @@ def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> Non
     from handler.main import reconcile_handler
     from tests.integration.test_lambda_handler import FakeLambdaContext
 
-    event = {"source": "aws.events", "detail-type": "Scheduled Event"}
+    key_id, auth = new_key(balance=100_000)
+    # Given a reservation abandoned 17 minutes ago
+    then = time.time() - 17 * 60
+    billing = Billing(container.ledger(), clock=lambda: then)
+    job = build_job(container.catalog().get(None), GenerationRequest(prompt="a"), "req_old")
+    billing.reserve(credentials_of(auth["Authorization"]), job, Meter())
+    # When the scheduled event arrives, it is refunded; the next tick finds nothing
+    event = load_event("reconcile_schedule")
+    assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 1}
     assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 0}
+    assert balance_of(key_id) == 100_000
 
 
 def test_rate_limit_headers_and_429(client: TestClient) -> None:
