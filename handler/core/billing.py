@@ -188,12 +188,20 @@ class Billing:
     def reserve(self, credentials: Credentials, job: GenerationJob, meter: Meter) -> Reservation:
         now = self.clock()
         charge = quote(job, now_ms=int(now * 1000))
-        try:
-            record = self.ledger.reserve(credentials, charge, minute=int(now // 60))
-        except ReservationRefused as refused:
-            known = check_key(refused.record, credentials, now)
-            meter.window = rate_window(known, now)
-            raise refusal(known, charge, now) from None
+        minute = int(now // 60)
+        while True:
+            try:
+                record = self.ledger.reserve(credentials, charge, minute=minute)
+            except ReservationRefused as refused:
+                known = check_key(refused.record, credentials, now)
+                later = max((*known.requests_left, *known.images_left), default=0)
+                if later <= minute:
+                    meter.window = rate_window(known, now)
+                    raise refusal(known, charge, now) from None
+                # Another clock has begun a later minute: ours is behind; join that window.
+                minute, now = later, later * 60.0
+                continue
+            break
         meter.window = rate_window(record, now)
         return Reservation(record.key_id, charge, record.balance, _stale_minutes(record, now))
 
@@ -231,6 +239,11 @@ class Billing:
                 self.ledger.settle(usage)
             except ReservationClosed:
                 continue  # its request settled it after all, between our read and our write
+            except StorageError:
+                logger.exception(
+                    "reconciliation failed", key_id=key_id, request_id=charge.request_id
+                )
+                continue  # the next run tries again
             logger.warning(
                 "reservation reconciled",
                 key_id=key_id,

@@ -112,7 +112,10 @@ class GenerationService:
             response = deliver(request, job, deadline)
         except BaseException as exc:
             code = exc.code if isinstance(exc, ImagegateError) else "internal_error"
-            self.billing.settle(reservation, 0, error_code=code)
+            try:
+                self.billing.settle(reservation, 0, error_code=code)
+            except StorageError:  # the client hears of the first failure; reconcile refunds
+                logger.exception("settling a failed request failed", request_id=request_id)
             raise
         usage = self.billing.settle(reservation, len(response.data))
         response.cost = usage.charged
@@ -120,7 +123,8 @@ class GenerationService:
         return response
 
     def _generated(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
-        generated = self.backends[job.model.backend].generate(job, deadline)
+        # Never more than was asked (and reserved for), whatever a backend returns.
+        generated = self.backends[job.model.backend].generate(job, deadline)[: job.n]
         if not generated:
             raise BackendError(f"{job.model.id} returned no images.")
         if len(generated) < job.n:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
@@ -23,23 +24,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.core.deadline import Deadline
 from handler.core.errors import Conflict, StorageError
+from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 TTL_SECONDS = 24 * 3600
+# How long past its deadline a first run may still be storing and settling (the function's
+# timeout sits above the API's): its in-progress claim holds that much longer.
+IN_PROGRESS_GRACE_SECONDS = 60
 
 
 class _UntilDeadline:
     """The slice of a Lambda context Powertools reads: how long the first run may still take
-    (past that, its in-progress record no longer blocks a retry)."""
+    (past that, its in-progress record no longer blocks a retry: its process died)."""
 
     def __init__(self, deadline: Deadline):
         self._deadline = deadline
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, int(self._deadline.remaining() * 1000))
+        return max(0, int((self._deadline.remaining() + IN_PROGRESS_GRACE_SECONDS) * 1000))
 
 
 class DynamoDBIdempotency:
@@ -59,8 +64,11 @@ class DynamoDBIdempotency:
         )
         config.register_lambda_context(cast(LambdaContext, _UntilDeadline(deadline)))
 
+        finished: list[dict[str, Any]] = []
+
         def run(request: dict[str, str]) -> dict[str, Any]:
-            return work()
+            finished.append(work())
+            return finished[0]
 
         once = idempotent_function(
             run,
@@ -86,5 +94,10 @@ class DynamoDBIdempotency:
                 should_retry=True,
                 retry_after=1,
             ) from None
-        except IdempotencyPersistenceLayerError as exc:
+        except (IdempotencyPersistenceLayerError, IdempotencyInconsistentStateError) as exc:
+            if finished:
+                # Done and paid for, but not recorded: answer anyway. A retry would find the
+                # record in progress until it lapses, then run and pay again.
+                logger.exception("idempotency record not saved")
+                return finished[0]
             raise StorageError("Could not read or write the idempotency record.") from exc

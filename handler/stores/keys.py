@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.core.billing import DEFAULT_POLICY
 from handler.core.errors import NotFound, StorageError
 from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, KeyStatus
 from handler.stores.clients import dynamodb_client
@@ -84,12 +85,22 @@ class DynamoDBKeyStore:
         )
 
     def top_up(self, key_id: str, amount: int) -> ApiKeyRecord:
+        """Also completes a key made before billing existed (no limits, no ledger fields)."""
         if amount <= 0:
             raise ValueError("a top-up must be a positive amount")
         return self._update(
             key_id,
+            "SET rpm = if_not_exists(rpm, :rpm), ipm = if_not_exists(ipm, :ipm), "
+            "spent = if_not_exists(spent, :zero), "
+            "reservations = if_not_exists(reservations, :none) "
             "ADD #balance :amount",
-            {":amount": {"N": str(amount)}},
+            {
+                ":amount": {"N": str(amount)},
+                ":rpm": {"N": str(DEFAULT_POLICY.requests_per_minute)},
+                ":ipm": {"N": str(DEFAULT_POLICY.images_per_minute)},
+                ":zero": {"N": "0"},
+                ":none": {"M": {}},
+            },
             names={"#balance": "balance"},
             action="top up",
         )
@@ -123,6 +134,7 @@ class DynamoDBKeyStore:
 
 
 def key_record(item: "Item") -> ApiKeyRecord:
+    """A key's item as a record; a key made before billing reads as unfunded, default limits."""
     revoked_at = item.get("revoked_at")
     expires_at = item.get("expires_at")
     models = item.get("models")
@@ -141,21 +153,26 @@ def key_record(item: "Item") -> ApiKeyRecord:
         status=cast(KeyStatus, item["status"]["S"]),
         created_at=int(item["created_at"]["N"]),
         policy=KeyPolicy(
-            requests_per_minute=int(item["rpm"]["N"]),
-            images_per_minute=int(item["ipm"]["N"]),
+            requests_per_minute=_number(item, "rpm", DEFAULT_POLICY.requests_per_minute),
+            images_per_minute=_number(item, "ipm", DEFAULT_POLICY.images_per_minute),
             models=frozenset(models["SS"]) if models else None,
             expires_at=int(expires_at["N"]) if expires_at else None,
         ),
-        balance=int(item["balance"]["N"]),
-        spent=int(item["spent"]["N"]),
+        balance=_number(item, "balance", 0),
+        spent=_number(item, "spent", 0),
         revoked_at=int(revoked_at["N"]) if revoked_at else None,
         requests_left=requests_left,
         images_left=images_left,
         open_reservations={
             request_id: reservation_charge(request_id, entry["M"])
-            for request_id, entry in item["reservations"]["M"].items()
+            for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
         },
     )
+
+
+def _number(item: "Item", name: str, default: int) -> int:
+    value = item.get(name)
+    return default if value is None else int(value["N"])
 
 
 def reservation_entry(charge: Charge) -> "AttributeValueTypeDef":

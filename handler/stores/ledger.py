@@ -55,6 +55,11 @@ _RESERVE = (
 )
 _RESERVE_IF = (
     "secret_hash = :hash AND #status = :active "
+    # Written already: botocore resent a write that had committed. Never take it twice.
+    "AND attribute_not_exists(reservations.#request) "
+    # A later minute has begun on another clock: this one's window is closed (and may have
+    # been cleared away, which must not reopen it).
+    "AND attribute_not_exists(#next_requests) "
     "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
     "AND (attribute_not_exists(models) OR contains(models, :model)) "
     "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
@@ -90,6 +95,7 @@ class DynamoDBLedger:
                 "#images": f"{IMAGES_LEFT}{minute}",
                 "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
                 "#past_images": f"{IMAGES_LEFT}{minute - 1}",
+                "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
             },
             "ExpressionAttributeValues": {
                 ":hash": {"S": credentials.secret_hash},
@@ -109,7 +115,10 @@ class DynamoDBLedger:
         except ClientError as exc:
             if _code(exc) == "ConditionalCheckFailedException":
                 item = cast("Item | None", exc.response.get("Item"))
-                raise ReservationRefused(None if item is None else key_record(item)) from None
+                record = None if item is None else key_record(item)
+                if record is not None and charge.request_id in record.open_reservations:
+                    return record  # our own earlier attempt committed
+                raise ReservationRefused(record) from None
             raise StorageError("Could not charge the API key.") from exc
         except BotoCoreError as exc:
             raise StorageError("Could not charge the API key.") from exc

@@ -14,9 +14,9 @@ from handler.backends.preview import PreviewBackend
 from handler.core.auth import credentials_of
 from handler.core.billing import RESERVATION_HOLD_MS, Billing, Meter
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, StorageError
+from handler.core.errors import BackendError, RateLimited, StorageError
 from handler.core.jobs import build_job
-from handler.core.ports import GenerationJob, UsageRecord
+from handler.core.ports import Charge, GenerationJob, UsageRecord
 from handler.core.schemas import GenerationRequest
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
@@ -316,3 +316,86 @@ def test_generated_image_objects_carry_no_key_material(client: TestClient) -> No
     _, auth = new_key(balance=100_000)
     body = client.post(URL, headers=auth, json={"prompt": "a"}).json()
     assert auth["Authorization"].split("_", 2)[2] not in json.dumps(body)
+
+
+def test_a_resent_reservation_is_taken_once(client: TestClient) -> None:
+    # botocore resends a write whose response was lost; the first attempt had committed
+    key_id, auth = new_key(balance=100_000)
+    job = build_job(container.catalog().get(None), GenerationRequest(prompt="a"), "req_resent")
+    charge = Charge("req_resent", job.model.id, "1024x1024", 1, PRICE_1024, 1_800_000_000_000)
+    credentials = credentials_of(auth["Authorization"])
+    first = container.ledger().reserve(credentials, charge, minute=30_000_000)
+    again = container.ledger().reserve(credentials, charge, minute=30_000_000)
+    assert first.balance == again.balance == balance_of(key_id) == 100_000 - PRICE_1024
+
+
+def test_a_clock_behind_joins_the_later_window(client: TestClient) -> None:
+    key_id, auth = new_key(balance=100_000, rpm=2)
+    credentials = credentials_of(auth["Authorization"])
+    model = container.catalog().get(None)
+    ahead = Billing(container.ledger(), clock=lambda: 1_800_000_060.0)
+    behind = Billing(container.ledger(), clock=lambda: 1_800_000_059.0)
+    ahead.reserve(credentials, build_job(model, GenerationRequest(prompt="a"), "r1"), Meter())
+    behind.reserve(credentials, build_job(model, GenerationRequest(prompt="a"), "r2"), Meter())
+    # The window of the later minute took both; the earlier one was not reopened
+    with pytest.raises(RateLimited):
+        behind.reserve(credentials, build_job(model, GenerationRequest(prompt="a"), "r3"), Meter())
+    record = container.key_store().get(key_id)
+    assert record is not None
+    assert record.requests_left == {30_000_001: 0}
+
+
+def test_extra_images_from_a_backend_are_neither_served_nor_charged(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    render = PreviewBackend.generate
+
+    def generous(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        return render(self, job, deadline) * 3
+
+    monkeypatch.setattr(PreviewBackend, "generate", generous)
+    key_id, auth = new_key(balance=100_000)
+    body = client.post(URL, headers=auth, json={"prompt": "a", "n": 2}).json()
+    assert (len(body["data"]), body["cost"]) == (2, 2 * PRICE_1024)
+    assert balance_of(key_id) == 100_000 - 2 * PRICE_1024
+
+
+def test_a_key_from_before_billing_is_unfunded_until_topped_up(client: TestClient) -> None:
+    from handler.core.keys import generate_key
+
+    new = generate_key()
+    dynamodb_client().put_item(
+        TableName="test-keystable",
+        Item={
+            "key_id": {"S": new.key_id},
+            "name": {"S": "old"},
+            "secret_hash": {"S": new.secret_hash},
+            "status": {"S": "active"},
+            "created_at": {"N": "1"},
+        },
+    )
+    auth = {"Authorization": f"Bearer {new.plaintext}"}
+    assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 402
+    container.key_store().top_up(new.key_id, 10 * PRICE_1024)
+    assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
+    assert balance_of(new.key_id) == 9 * PRICE_1024
+
+
+def test_a_ledger_outage_after_a_failure_keeps_the_first_error(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+        raise BackendError("the GPU fell over")
+
+    def unreachable(*args: object, **kwargs: object) -> None:
+        raise StorageError("DynamoDB is away")
+
+    monkeypatch.setattr(PreviewBackend, "generate", broken)
+    key_id, auth = new_key(balance=100_000)
+    monkeypatch.setattr(container.ledger(), "settle", unreachable)
+    response = client.post(URL, headers=auth, json={"prompt": "a"})
+    # The client hears what went wrong first; the reservation waits for reconciliation
+    assert (response.status_code, response.json()["error"]["code"]) == (502, "backend_error")
+    record = container.key_store().get(key_id)
+    assert record is not None
+    assert list(record.open_reservations) == [response.headers["x-request-id"]]
