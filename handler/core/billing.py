@@ -10,11 +10,9 @@ settled by ``reconcile`` as a full refund once no request can still be running.
 """
 
 import hmac
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 
 from handler.core.errors import (
     AuthenticationFailed,
@@ -37,40 +35,14 @@ from handler.core.ports import (
     UsageRecord,
     UsageStatus,
 )
+from handler.core.pricing import format_micros, quote
 from handler.observability import logger
 
-MAX_AMOUNT = 10**15  # micro-units: a billion currency units, far inside DynamoDB's numbers
 DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
 # A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
 # left that could settle it.
 RESERVATION_HOLD_MS = 16 * 60 * 1000
 _UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
-
-
-def unit_price(job: GenerationJob) -> int:
-    """Micro-units per image: the catalog's price for the size (and quality tier, or edit),
-    scaled by the steps asked over the model's default, rounded up."""
-    prices = job.model.prices
-    size = f"{job.width}x{job.height}"
-    if job.inputs.images and prices.edit is not None:
-        table = prices.edit
-    else:
-        table = prices.quality.get(job.quality, prices.image)  # type: ignore[call-overload]
-    base = table[size]
-    if job.steps is None or job.model.steps is None:
-        return base
-    return math.ceil(base * job.steps / job.model.steps.default)
-
-
-def quote(job: GenerationJob, *, now_ms: int) -> Charge:
-    return Charge(
-        request_id=job.request_id,
-        model=job.model.id,
-        size=f"{job.width}x{job.height}",
-        n=job.n,
-        unit_price=unit_price(job),
-        reserved_at=now_ms,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,28 +113,6 @@ def settlement_status(asked: int, delivered: int) -> UsageStatus:
     if delivered == 0:
         return "failed"
     return "succeeded" if delivered >= asked else "partial"
-
-
-def parse_amount(text: str) -> int:
-    """``"12.5"`` → ``12500000`` micro-units, exactly (no float on the way)."""
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not an amount like 10 or 10.50.") from None
-    micros = amount * 1_000_000
-    if not amount.is_finite() or micros != micros.to_integral_value() or amount < 0:
-        raise ValueError(f"{text!r}: amounts are positive, with at most six decimals.")
-    if micros > MAX_AMOUNT:
-        raise ValueError(f"{text!r}: at most {format_micros(MAX_AMOUNT)} at once.")
-    return int(micros)
-
-
-def format_micros(amount: int) -> str:
-    """``1234500`` → ``1.2345``: whole units and at least two decimals, no float involved."""
-    sign = "-" if amount < 0 else ""
-    units, micros = divmod(abs(amount), 1_000_000)
-    decimals = f"{micros:06d}".rstrip("0").ljust(2, "0")
-    return f"{sign}{units}.{decimals}"
 
 
 @dataclass

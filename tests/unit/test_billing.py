@@ -1,12 +1,6 @@
 import pytest
 
-from handler.core.billing import (
-    check_key,
-    format_micros,
-    parse_amount,
-    refusal,
-    unit_price,
-)
+from handler.core.billing import check_key, refusal
 from handler.core.catalog import load_catalog
 from handler.core.errors import (
     AuthenticationFailed,
@@ -18,6 +12,7 @@ from handler.core.errors import (
 )
 from handler.core.jobs import build_job
 from handler.core.ports import ApiKeyRecord, Charge, Credentials, KeyPolicy
+from handler.core.pricing import format_micros, parse_amount, unit_price
 from handler.core.schemas import GenerationRequest
 from tests.support import ROOT
 
