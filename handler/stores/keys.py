@@ -164,7 +164,7 @@ def key_record(item: "Item") -> ApiKeyRecord:
         requests_left=requests_left,
         images_left=images_left,
         open_reservations={
-            request_id: reservation_charge(request_id, entry["M"])
+            request_id: charge_of(request_id, entry["M"])
             for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
         },
     )
@@ -175,19 +175,18 @@ def _number(item: "Item", name: str, default: int) -> int:
     return default if value is None else int(value["N"])
 
 
-def reservation_entry(charge: Charge) -> "AttributeValueTypeDef":
+def charge_attributes(charge: Charge) -> "Item":
+    """A charge as stored in a key's open reservations (by request id) and in usage records."""
     return {
-        "M": {
-            "model": {"S": charge.model},
-            "size": {"S": charge.size},
-            "n": {"N": str(charge.n)},
-            "unit_price": {"N": str(charge.unit_price)},
-            "reserved_at": {"N": str(charge.reserved_at)},
-        }
+        "model": {"S": charge.model},
+        "size": {"S": charge.size},
+        "n": {"N": str(charge.n)},
+        "unit_price": {"N": str(charge.unit_price)},
+        "reserved_at": {"N": str(charge.reserved_at)},
     }
 
 
-def reservation_charge(request_id: str, entry: "Item") -> Charge:
+def charge_of(request_id: str, entry: "Item") -> Charge:
     return Charge(
         request_id=request_id,
         model=entry["model"]["S"],

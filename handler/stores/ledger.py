@@ -34,9 +34,9 @@ from handler.stores.clients import dynamodb_client
 from handler.stores.keys import (
     IMAGES_LEFT,
     REQUESTS_LEFT,
+    charge_attributes,
+    charge_of,
     key_record,
-    reservation_charge,
-    reservation_entry,
 )
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ class DynamoDBLedger:
                 ":one": {"N": "1"},
                 ":n": {"N": str(charge.n)},
                 ":price": {"N": str(charge.amount)},
-                ":reservation": reservation_entry(charge),
+                ":reservation": {"M": charge_attributes(charge)},
             },
             "ReturnValues": "ALL_NEW",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
@@ -195,7 +195,7 @@ class DynamoDBLedger:
             for page in pages:
                 for item in page["Items"]:
                     for request_id, entry in item["reservations"]["M"].items():
-                        charge = reservation_charge(request_id, entry["M"])
+                        charge = charge_of(request_id, entry["M"])
                         found.append((item["key_id"]["S"], charge))
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("Could not read the open reservations.") from exc
@@ -230,19 +230,15 @@ def _cancellation_reasons(exc: ClientError) -> list[str]:
 def _usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
     charge = usage.charge
     item: dict[str, AttributeValueTypeDef] = {
+        **charge_attributes(charge),
         "key_id": {"S": usage.key_id},
         "sk": {"S": f"{charge.reserved_at:013d}#{charge.request_id}"},
         "request_id": {"S": charge.request_id},
-        "model": {"S": charge.model},
-        "size": {"S": charge.size},
-        "n": {"N": str(charge.n)},
         "delivered": {"N": str(usage.delivered)},
-        "unit_price": {"N": str(charge.unit_price)},
         "price": {"N": str(charge.amount)},
         "charged": {"N": str(usage.charged)},
         "refunded": {"N": str(usage.refunded)},
         "status": {"S": usage.status},
-        "reserved_at": {"N": str(charge.reserved_at)},
         "settled_at": {"N": str(usage.settled_at)},
     }
     if usage.error_code:
@@ -255,14 +251,7 @@ def _usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
     status: UsageStatus = item["status"]["S"]  # type: ignore[assignment]
     return UsageRecord(
         key_id=item["key_id"]["S"],
-        charge=Charge(
-            request_id=item["request_id"]["S"],
-            model=item["model"]["S"],
-            size=item["size"]["S"],
-            n=int(item["n"]["N"]),
-            unit_price=int(item["unit_price"]["N"]),
-            reserved_at=int(item["reserved_at"]["N"]),
-        ),
+        charge=charge_of(item["request_id"]["S"], item),
         delivered=int(item["delivered"]["N"]),
         status=status,
         settled_at=int(item["settled_at"]["N"]),
