@@ -140,21 +140,11 @@ class GenerationService:
     def _deliver(
         self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
     ) -> ImagesResponse:
+        if request.response_format != "b64_json":
+            return self._from_kept(self._keep(request, job, deadline), request.response_format)
         created = int(self.clock())
         generated = self._generated(job, deadline)
-        if request.response_format == "b64_json":
-            self._check_inline_size([len(image.data) for image in generated])
-            data = [
-                ImageData(b64_json=base64.b64encode(image.data).decode("ascii"), seed=image.seed)
-                for image in generated
-            ]
-        else:
-            keys = self._store(generated, created, job.request_id)
-            data = [
-                ImageData(url=url, seed=image.seed)
-                for url, image in zip(self._presigned(keys), generated, strict=True)
-            ]
-        return _response(job, created, data)
+        return _response(job, created, self._inline([(i.data, i.seed) for i in generated]))
 
     def _keep(
         self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
@@ -173,18 +163,24 @@ class GenerationService:
     def _from_kept(self, kept: ImagesResponse, response_format: str | None) -> ImagesResponse:
         keys = [item.url or "" for item in kept.data]
         if response_format == "b64_json":
-            blobs = [self.images.get(key) for key in keys]
-            self._check_inline_size([len(blob) for blob in blobs])
-            data = [
-                ImageData(b64_json=base64.b64encode(blob).decode("ascii"), seed=item.seed)
-                for blob, item in zip(blobs, kept.data, strict=True)
-            ]
+            stored = [self.images.get(key) for key in keys]
+            data = self._inline(
+                [(blob, item.seed) for blob, item in zip(stored, kept.data, strict=True)]
+            )
         else:
             data = [
                 ImageData(url=url, seed=item.seed)
                 for url, item in zip(self._presigned(keys), kept.data, strict=True)
             ]
         return kept.model_copy(update={"data": data})
+
+    def _inline(self, images: Sequence[tuple[bytes, int | None]]) -> list[ImageData]:
+        """``(bytes, seed)`` pairs as base64, once they are known to fit the response."""
+        self._check_inline_size([len(data) for data, _ in images])
+        return [
+            ImageData(b64_json=base64.b64encode(data).decode("ascii"), seed=seed)
+            for data, seed in images
+        ]
 
     def _presigned(self, keys: Sequence[str]) -> list[str]:
         try:
