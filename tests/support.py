@@ -13,7 +13,7 @@ from PIL import Image
 
 from handler import container
 from handler.core.auth import issue_key
-from handler.core.ports import KeyPolicy
+from handler.core.ports import KeyPolicy, UsageRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"
@@ -76,3 +76,8 @@ def balance_of(key_id: str) -> int:
     record = container.key_store().get(key_id)
     assert record is not None
     return record.balance
+
+
+def usage_of(key_id: str) -> list[UsageRecord]:
+    """Every usage record of the key (sort keys are 13-digit milliseconds)."""
+    return container.ledger().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)

@@ -16,19 +16,15 @@ from handler.core.billing import RESERVATION_HOLD_MS, Billing, Meter
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, RateLimited, StorageError
 from handler.core.jobs import build_job
-from handler.core.ports import Charge, GenerationJob, UsageRecord
+from handler.core.ports import Charge, GenerationJob
 from handler.core.schemas import GenerationRequest
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
-from tests.support import assert_error, balance_of, load_event, new_key
+from tests.support import assert_error, balance_of, load_event, new_key, usage_of
 
 URL = "/v1/images/generations"
 PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.json)
-
-
-def _usage(key_id: str) -> list[UsageRecord]:
-    return container.ledger().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)
 
 
 @pytest.fixture
@@ -55,7 +51,7 @@ def test_success_charges_the_catalog_price_and_records_it(
     assert (body["cost"], body["remaining_balance"]) == (2 * PRICE_1024, 100_000 - 2 * PRICE_1024)
     assert body["usage"]["images"] == 2
     assert balance_of(key_id) == 100_000 - 2 * PRICE_1024
-    [record] = _usage(key_id)
+    [record] = usage_of(key_id)
     assert (record.status, record.charge.n, record.delivered) == ("succeeded", 2, 2)
     assert (record.charged, record.refunded) == (2 * PRICE_1024, 0)
     assert record.charge.request_id == body["id"] == response.headers["x-request-id"]
@@ -88,7 +84,7 @@ def test_insufficient_balance_is_402_before_any_gpu_work(
     assert "0.008" in response.json()["error"]["message"]  # the price, in currency units
     assert backend_calls == []
     assert balance_of(key_id) == PRICE_1024 * 2 - 1
-    assert _usage(key_id) == []
+    assert usage_of(key_id) == []
     # A validation error costs nothing either, and never reaches the ledger
     assert client.post(URL, headers=auth, json={"prompt": ""}).status_code == 400
     assert balance_of(key_id) == PRICE_1024 * 2 - 1
@@ -105,7 +101,7 @@ def test_backend_failure_refunds_everything(
     response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 3})
     assert response.status_code == 502
     assert balance_of(key_id) == 100_000
-    [record] = _usage(key_id)
+    [record] = usage_of(key_id)
     assert (record.status, record.delivered, record.charged) == ("failed", 0, 0)
     assert (record.refunded, record.error_code) == (3 * PRICE_1024, "backend_error")
     assert container.key_store().get(key_id).spent == 0  # type: ignore[union-attr]
@@ -124,7 +120,7 @@ def test_partial_delivery_charges_only_what_was_delivered(
     body = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 3}).json()
     assert (len(body["data"]), body["cost"]) == (1, PRICE_1024)
     assert body["remaining_balance"] == balance_of(key_id) == 100_000 - PRICE_1024
-    [record] = _usage(key_id)
+    [record] = usage_of(key_id)
     assert (record.status, record.delivered, record.refunded) == ("partial", 1, 2 * PRICE_1024)
 
 
@@ -171,7 +167,7 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
     assert (reconciled.status, reconciled.refunded) == ("reconciled", 2 * PRICE_1024)
     assert billing.reconcile() == []
     assert balance_of(key_id) == 100_000
-    [record] = _usage(key_id)
+    [record] = usage_of(key_id)
     assert (record.status, record.error_code) == ("reconciled", "reservation_abandoned")
     # And a request that comes back late cannot settle it a second time
     with pytest.raises(StorageError):
