@@ -45,12 +45,12 @@ def main() -> None:
     from handler.cli.template import Template, create_resources
     from handler.core.auth import issue_key
     from handler.core.ports import KeyPolicy
-    from handler.stores.clients import dynamodb_client, s3_client
+    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 
     with mock_aws():
         container.reset()
         template = Template.load(ROOT / "template.yaml")
-        create_resources(template, dynamodb_client(), s3_client(), "bench")
+        create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
         unlimited = KeyPolicy(requests_per_minute=1_000_000, images_per_minute=1_000_000)
         key = issue_key(container.key_store(), "bench", unlimited, balance=10**12, now=0).plaintext
         client = TestClient(create_app())

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     idempotency_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of Idempotency-Key records")
     ]
+    jobs_table: Annotated[
+        str, Field(min_length=3, description="DynamoDB table of batches, their lines and jobs")
+    ]
+    work_queue_url: Annotated[
+        str, Field(min_length=8, description="SQS queue of batch lines and async jobs")
+    ]
     images_bucket: Annotated[str, Field(min_length=3, description="S3 bucket for images")]
     catalog_file: Annotated[Path, Field(description="JSON model catalog to serve")]
     # 12 h: a URL signed with the function's temporary credentials dies with them anyway.
@@ -50,6 +56,19 @@ class Settings(BaseSettings):
     replicate_base_url: Annotated[
         str, Field(description="Replicate's API; a local fake in tests")
     ] = "https://api.replicate.com"
+    webhook_secret_name: Annotated[
+        str | None,
+        Field(description="Secrets Manager name or ARN of the webhook signing master secret"),
+    ] = None
+    webhook_secret: Annotated[
+        SecretStr | None, Field(description="the master secret itself: local runs only")
+    ] = None
+    event_bus_name: Annotated[
+        str, Field(description="EventBridge bus that hears of finished batches and jobs")
+    ] = "default"
+    worker_margin_ms: Annotated[
+        int, Field(ge=0, description="kept back from a worker's time to record a line")
+    ] = 10_000
     max_response_bytes: Annotated[
         int,
         Field(
@@ -59,7 +78,13 @@ class Settings(BaseSettings):
         ),
     ] = DEFAULT_MAX_RESPONSE_BYTES
 
-    @field_validator("replicate_api_token_secret", "replicate_api_token", mode="before")
+    @field_validator(
+        "replicate_api_token_secret",
+        "replicate_api_token",
+        "webhook_secret_name",
+        "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # CloudFormation cannot leave a variable out, only empty: empty means not configured.

@@ -9,16 +9,25 @@ from functools import cache
 from handler.backends.preview import PreviewBackend
 from handler.backends.replicate import ReplicateBackend
 from handler.backends.sagemaker import SageMakerBackend
+from handler.batch.finish import Finisher
+from handler.batch.splitter import Splitter
+from handler.batch.worker import Worker
 from handler.config import get_settings
+from handler.core.batches import BatchFiles, JobStore, WorkQueue
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
-from handler.core.errors import BackendUnavailable
+from handler.core.errors import BackendUnavailable, StorageError
 from handler.core.generation import GenerationService
 from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
+from handler.core.queued import QueuedWork
+from handler.stores.batch_files import S3BatchFiles
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
+from handler.stores.jobs import DynamoDBJobStore
 from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
+from handler.stores.notifier import EventNotifier
+from handler.stores.queue import SQSWorkQueue
 from handler.stores.secrets import read_secret
 
 
@@ -35,7 +44,7 @@ def key_store() -> KeyStore:
 @cache
 def ledger() -> Ledger:
     settings = get_settings()
-    return DynamoDBLedger(settings.keys_table, settings.usage_table)
+    return DynamoDBLedger(settings.keys_table, settings.usage_table, jobs_table=settings.jobs_table)
 
 
 @cache
@@ -85,14 +94,83 @@ def generation_service() -> GenerationService:
         keys=key_store(),
         billing=billing(),
         idempotency=idempotency(),
+        jobs=job_store(),
         max_response_bytes=get_settings().max_response_bytes,
     )
+
+
+@cache
+def job_store() -> JobStore:
+    return DynamoDBJobStore(get_settings().jobs_table)
+
+
+@cache
+def work_queue() -> WorkQueue:
+    return SQSWorkQueue(get_settings().work_queue_url)
+
+
+@cache
+def batch_files() -> BatchFiles:
+    settings = get_settings()
+    return S3BatchFiles(settings.images_bucket, settings.url_ttl_seconds)
+
+
+def webhook_master_secret() -> str:
+    settings = get_settings()
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    if settings.webhook_secret_name:
+        return read_secret(settings.webhook_secret_name)
+    raise StorageError("This deployment has no webhook signing secret.", should_retry=False)
+
+
+@cache
+def queued_work() -> QueuedWork:
+    return QueuedWork(catalog(), key_store(), job_store(), work_queue(), batch_files())
+
+
+@cache
+def finisher() -> Finisher:
+    notifier = EventNotifier(get_settings().event_bus_name, webhook_master_secret)
+    answer = generation_service().answer
+    return Finisher(
+        job_store(),
+        batch_files(),
+        notifier,
+        lambda kept, response_format: answer(kept, response_format).model_dump(
+            mode="json", exclude_none=True
+        ),
+    )
+
+
+@cache
+def splitter() -> Splitter:
+    return Splitter(
+        get_settings().images_bucket,
+        catalog(),
+        key_store(),
+        job_store(),
+        batch_files(),
+        work_queue(),
+        finisher(),
+    )
+
+
+@cache
+def worker() -> Worker:
+    return Worker(generation_service(), job_store(), key_store(), finisher())
 
 
 def reset() -> None:
     """Forget every cached object (tests, and the local stack after it sets the env)."""
     from handler.backends.sagemaker import forget_clients
-    from handler.stores.clients import cloudformation_client, dynamodb_client, s3_client
+    from handler.stores.clients import (
+        cloudformation_client,
+        dynamodb_client,
+        events_client,
+        s3_client,
+        sqs_client,
+    )
 
     for factory in (
         catalog,
@@ -103,10 +181,19 @@ def reset() -> None:
         image_store,
         backends,
         generation_service,
+        job_store,
+        work_queue,
+        batch_files,
+        queued_work,
+        finisher,
+        splitter,
+        worker,
         get_settings,
         dynamodb_client,
         s3_client,
         cloudformation_client,
+        sqs_client,
+        events_client,
     ):
         factory.cache_clear()
     forget_clients()

@@ -5,18 +5,29 @@ context keys), Tracer (one segment per invocation; responses are not captured, t
 megabytes of base64), Metrics (flushed after the response is known).
 """
 
+import json
 from functools import cache
 from typing import Any, cast
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from handler import container
 from handler.app import create_app
+from handler.config import get_settings
+from handler.core.deadline import Deadline
 from handler.observability import logger, metrics, tracer
+from handler.stores.queue import decode
 
 
 @cache
@@ -43,3 +54,62 @@ def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
     reconciled = container.billing().reconcile()
     metrics.add_metric(name="ReservationsReconciled", unit=MetricUnit.Count, value=len(reconciled))
     return {"reconciled": len(reconciled)}
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS (S3 notifications of batch input files): validate each file, queue its lines."""
+    return process_partial_response(
+        event=event, record_handler=_split, processor=_processor(), context=context
+    )
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def worker_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS (the work queue): run each batch line or async job; failed ones come back."""
+    return process_partial_response(
+        event=event, record_handler=_run, processor=_processor(), context=context
+    )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def dead_letter_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> PartialItemFailureResponse:
+    """SQS (the work queue's dead letters): record each line that kept failing as an error."""
+    return process_partial_response(
+        event=event, record_handler=_give_up, processor=_processor(), context=context
+    )
+
+
+@cache
+def _processor() -> BatchProcessor:
+    # Partial batch responses: only the records that failed are retried.
+    return BatchProcessor(event_type=EventType.SQS)
+
+
+def _split(record: SQSRecord) -> None:
+    files = json.loads(record.body).get("Records", [])  # none in S3's test event
+    for entry in files:
+        s3 = entry["s3"]
+        container.splitter().split(
+            s3["bucket"]["name"], s3["object"]["key"], s3["object"].get("eTag", "")
+        )
+    metrics.add_metric(name="BatchFilesRead", unit=MetricUnit.Count, value=len(files))
+
+
+def _run(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    margin = get_settings().worker_margin_ms
+    deadline = Deadline.after((lambda_context.get_remaining_time_in_millis() - margin) / 1000)
+    container.worker().run(decode(record.body), deadline)
+    metrics.add_metric(name="LinesRun", unit=MetricUnit.Count, value=1)
+
+
+def _give_up(record: SQSRecord) -> None:
+    container.worker().give_up(decode(record.body))
+    metrics.add_metric(name="LinesDeadLettered", unit=MetricUnit.Count, value=1)

@@ -18,7 +18,7 @@ from handler.app import create_app
 from handler.cli.template import Template, create_resources
 from handler.core.auth import issue_key, register_key
 from handler.observability import logger
-from handler.stores.clients import dynamodb_client, s3_client
+from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 from tests.support import FUNDED, GENEROUS, ROOT, SAMPLE_EVENT_KEY
 
 TABLES_PREFIX = "test"
@@ -35,6 +35,12 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("IMAGEGATE_KEYS_TABLE", f"{TABLES_PREFIX}-keystable")
     monkeypatch.setenv("IMAGEGATE_USAGE_TABLE", f"{TABLES_PREFIX}-usagetable")
     monkeypatch.setenv("IMAGEGATE_IDEMPOTENCY_TABLE", f"{TABLES_PREFIX}-idempotencytable")
+    monkeypatch.setenv("IMAGEGATE_JOBS_TABLE", f"{TABLES_PREFIX}-jobstable")
+    monkeypatch.setenv(
+        "IMAGEGATE_WORK_QUEUE_URL",
+        f"https://sqs.us-east-1.amazonaws.com/123456789012/{TABLES_PREFIX}-workqueue",
+    )
+    monkeypatch.setenv("IMAGEGATE_WEBHOOK_SECRET", "test-webhook-master-secret")
     monkeypatch.setenv("IMAGEGATE_IMAGES_BUCKET", f"{TABLES_PREFIX}-imagesbucket")
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(ROOT / "infra" / "catalog.json"))
     container.reset()
@@ -44,10 +50,10 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    """DynamoDB and S3 (moto, in-process) with template.yaml's tables and bucket."""
+    """DynamoDB, S3 and SQS (moto, in-process) with template.yaml's tables, bucket, queues."""
     with mock_aws():
         template = Template.load(ROOT / "template.yaml")
-        create_resources(template, dynamodb_client(), s3_client(), TABLES_PREFIX)
+        create_resources(template, dynamodb_client(), s3_client(), sqs_client(), TABLES_PREFIX)
         yield
 
 

@@ -12,7 +12,8 @@ from handler.core.billing import rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
-from handler.core.ports import ApiKeyRecord, Credentials, KeyStore, Ledger
+from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
+from handler.core.queued import QueuedWork
 
 
 def get_catalog() -> Catalog:
@@ -29,6 +30,18 @@ def get_ledger() -> Ledger:
 
 def get_generation_service() -> GenerationService:
     return container.generation_service()
+
+
+def get_queued_work() -> QueuedWork:
+    return container.queued_work()
+
+
+def get_image_store() -> ImageStore:
+    return container.image_store()
+
+
+def get_webhook_master_secret() -> str:
+    return container.webhook_master_secret()
 
 
 def get_deadline(request: Request) -> Deadline:
@@ -79,3 +92,6 @@ DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
+QueuedWorkDep = Annotated[QueuedWork, Depends(get_queued_work)]
+ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
+WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]

@@ -1,6 +1,5 @@
 """The one place that turns exceptions into HTTP responses, all in OpenAI's error envelope."""
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -9,37 +8,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from handler.core.errors import (
-    AuthenticationFailed,
-    BackendError,
-    BackendTimeout,
-    BackendUnavailable,
-    Conflict,
-    ImagegateError,
-    InsufficientQuota,
-    InvalidRequest,
-    NotFound,
-    PayloadTooLarge,
-    PermissionDenied,
-    RateLimited,
-    ServiceError,
-)
+from handler.core.errors import ImagegateError, status_of
+from handler.core.validation import invalid_request
 from handler.observability import logger
-
-_STATUS: dict[type[ImagegateError], int] = {
-    PayloadTooLarge: 413,
-    InvalidRequest: 400,
-    AuthenticationFailed: 401,
-    InsufficientQuota: 402,
-    PermissionDenied: 403,
-    NotFound: 404,
-    Conflict: 409,
-    RateLimited: 429,
-    BackendTimeout: 504,
-    BackendUnavailable: 503,
-    BackendError: 502,
-    ServiceError: 500,
-}
 
 
 class ErrorBody(BaseModel):
@@ -57,13 +28,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse}
     for status in (400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 503, 504)
 }
-
-
-def status_of(exc: ImagegateError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in _STATUS:
-            return _STATUS[cls]
-    return 500
 
 
 def _envelope(status: int, body: ErrorBody, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -93,7 +57,7 @@ async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return _envelope(400, describe_validation_error(exc.errors()))
+    return await _imagegate_error(request, invalid_request(exc.errors()))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -124,42 +88,6 @@ def unexpected_error_response() -> JSONResponse:
         code=None,
     )
     return _envelope(500, body, {"x-should-retry": "false"})
-
-
-def describe_validation_error(errors: Sequence[Mapping[str, Any]]) -> ErrorBody:
-    """OpenAI-style wording for the first problem pydantic found in a request body."""
-    first: Mapping[str, Any] = errors[0] if errors else {"type": "missing", "loc": ("body",)}
-    kind, loc = str(first["type"]), tuple(first.get("loc", ()))
-    if loc and loc[0] == "body":
-        loc = loc[1:]
-    param = _param_name(loc)
-    if kind == "json_invalid":
-        message = "We could not parse the JSON body of your request. Send a JSON object."
-        return ErrorBody(
-            message=message, type="invalid_request_error", param=None, code="invalid_json"
-        )
-    if param is None:
-        message = "The request body must be a JSON object (Content-Type: application/json)."
-        return ErrorBody(
-            message=message, type="invalid_request_error", param=None, code="invalid_body"
-        )
-    if kind == "missing":
-        message, code = f"Missing required parameter: '{param}'.", "missing_required_parameter"
-    elif kind == "extra_forbidden":
-        message, code = f"Unrecognized request argument supplied: {param}", "unknown_parameter"
-    elif kind.endswith("_type"):
-        message = f"Invalid type for '{param}': {first['msg'].lower()}."
-        code = "invalid_type"
-    else:
-        message, code = f"Invalid value for '{param}': {first['msg']}.", "invalid_value"
-    return ErrorBody(message=message, type="invalid_request_error", param=param, code=code)
-
-
-def _param_name(loc: tuple[Any, ...]) -> str | None:
-    name = ""
-    for part in loc:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-    return name or None
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -1,4 +1,5 @@
-"""The local stack: moto's server as DynamoDB and S3, resources read from ``template.yaml``.
+"""The local stack: moto's server as DynamoDB, S3, SQS and EventBridge, resources read from
+``template.yaml``; the template's queue-triggered functions run in a local runtime.
 
 Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate`` commands
 (``keys --local``) can find it; the dev key's plaintext is kept in ``<state dir>/dev-key``
@@ -8,19 +9,21 @@ Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate``
 import json
 import logging
 import os
+import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from handler import container
+from handler.cli.runtime import LocalRuntime
 from handler.cli.template import Template, create_resources
 from handler.config import export_environment
 from handler.core.auth import issue_key, register_key
 from handler.core.errors import AuthenticationFailed
 from handler.core.ports import KeyPolicy
-from handler.stores.clients import dynamodb_client, s3_client
+from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -35,7 +38,7 @@ DEV_KEY_NAME = "local dev key"
 DEV_KEY_POLICY = KeyPolicy(requests_per_minute=600, images_per_minute=6000)
 DEV_KEY_BALANCE = 100 * 1_000_000
 # The services the stand-in plays; every other one (SageMaker, say) is AWS's own.
-LOCAL_SERVICES = ("DYNAMODB", "S3")
+LOCAL_SERVICES = ("DYNAMODB", "S3", "SQS", "EVENTS")
 # moto accepts any credentials; fixed fake ones keep a real AWS profile out of the picture.
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _IGNORED_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -48,9 +51,11 @@ class LocalStack:
     environment: dict[str, str]
     # True: the user's own AWS configuration stays in force, for real SageMaker endpoints.
     real_aws: bool = False
+    # The template's resources: logical id → local name (a queue's: its URL).
+    resources: dict[str, str] = field(default_factory=dict)
 
     def activate(self) -> None:
-        """Point boto3 (DynamoDB and S3 only) and ``Settings`` in this process at the stack."""
+        """Point boto3 (the LOCAL_SERVICES only) and ``Settings`` in this process at the stack."""
         variables = {
             **{f"AWS_ENDPOINT_URL_{service}": self.aws_endpoint_url for service in LOCAL_SERVICES},
             **self.environment,
@@ -63,8 +68,8 @@ class LocalStack:
         container.reset()
 
     def save(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        (state_dir / "local.json").write_text(json.dumps(asdict(self), indent=2) + "\n")
+        # Private: the environment holds the stack's webhook signing secret.
+        write_private(state_dir / "local.json", json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def load(cls, state_dir: Path) -> "LocalStack":
@@ -127,13 +132,22 @@ def provision(
     bootstrap = LocalStack(aws_endpoint_url, REGION, {}, real_aws)
     bootstrap.activate()
     template = Template.load(template_path)
-    names = create_resources(template, dynamodb_client(), s3_client(), RESOURCE_PREFIX)
+    names = create_resources(
+        template, dynamodb_client(), s3_client(), sqs_client(), RESOURCE_PREFIX
+    )
     environment = template.function_environment("ApiFunction", names)
     # In Lambda the catalog sits in the task root; here it is the repository's file.
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
-    stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws)
+    # Secrets Manager is not played locally: the stack's webhook secret is given directly.
+    environment["IMAGEGATE_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
+    stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)
     stack.activate()
     return stack
+
+
+def start_runtime(stack: LocalStack, template_path: Path) -> LocalRuntime:
+    """Run the template's queue-fed functions (splitter, worker, dead letters) here."""
+    return LocalRuntime(Template.load(template_path), stack.resources, sqs_client()).start()
 
 
 def ensure_dev_key(state_dir: Path) -> str:
@@ -152,9 +166,14 @@ def ensure_dev_key(state_dir: Path) -> str:
         else:
             return plaintext
     new = issue_key(keys, DEV_KEY_NAME, DEV_KEY_POLICY, balance=DEV_KEY_BALANCE, now=now)
-    state_dir.mkdir(parents=True, exist_ok=True)
+    write_private(path, new.plaintext + "\n")
+    return new.plaintext
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(descriptor, 0o600)  # the mode above applies only when the file is new
     with os.fdopen(descriptor, "w") as file:
-        file.write(new.plaintext + "\n")
-    return new.plaintext
+        file.write(text)

@@ -14,6 +14,7 @@ from handler.cli.local import (
     LocalAws,
     ensure_dev_key,
     provision,
+    start_runtime,
 )
 from handler.cli.target import StateDir, err
 from handler.cli.usage import usage
@@ -40,7 +41,8 @@ def dev(
     ] = False,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Serve the API on the local stack: moto for DynamoDB/S3, the preview backend."""
+    """Serve the API on the local stack: moto for DynamoDB/S3/SQS, the preview backend, and
+    the batch splitter and workers polling their queues."""
     import uvicorn
 
     from handler.app import create_app
@@ -68,6 +70,7 @@ def dev(
             real_aws=real_aws,
         )
         stack.save(state_dir)
+        runtime = start_runtime(stack, template)
         api_key = ensure_dev_key(state_dir)
         bound_port = listener.getsockname()[1]
         err.print(
@@ -78,7 +81,10 @@ def dev(
         typer.echo(f"IMAGEGATE_BASE_URL=http://{host}:{bound_port}/v1")
         typer.echo(f"IMAGEGATE_API_KEY={api_key}")
         server = uvicorn.Server(uvicorn.Config(create_app(), log_level="info"))
-        server.run(sockets=[listener])
+        try:
+            server.run(sockets=[listener])
+        finally:
+            runtime.stop()
     finally:
         listener.close()
         aws.stop()

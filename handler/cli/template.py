@@ -1,20 +1,26 @@
-"""Creates the template's DynamoDB tables and S3 buckets on a local AWS stand-in.
+"""Creates the template's DynamoDB tables, SQS queues and S3 buckets on a local AWS stand-in.
 
 ``template.yaml`` stays the one source of truth: the local stack reads its resources and the
-API function's environment from it instead of keeping a second description.
+functions' environment from it instead of keeping a second description.
 """
 
 from dataclasses import dataclass
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from handler.stores.provision import create_bucket, create_table
+from handler.stores.provision import create_bucket, create_queue, create_table, queue_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
+
+# Resources the local stand-in does not play; they resolve to "" and the local stack
+# provides what they would (the webhook signing secret, say) another way.
+NOT_LOCAL = ("AWS::SecretsManager::Secret",)
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -52,6 +58,13 @@ class Template:
             if resource["Type"] == kind
         }
 
+    def function_property(self, function: str, name: str) -> Any:
+        """The function's own property, else the one Globals give every function (or None)."""
+        properties = self.body["Resources"][function]["Properties"]
+        if name in properties:
+            return properties[name]
+        return self.body.get("Globals", {}).get("Function", {}).get(name)
+
     def function_environment(self, function: str, names: dict[str, str]) -> dict[str, str]:
         """The function's environment variables, with !Ref resolved to local ``names``."""
         variables = dict(
@@ -65,8 +78,15 @@ class Template:
         return {key: self.resolve(value, names) for key, value in variables.items()}
 
     def resolve(self, value: Any, names: dict[str, str]) -> str:
+        """A property's value: !Ref and !GetAtt from ``names``, else a parameter's default."""
+        if isinstance(value, bool):
+            return str(value).lower()  # as CloudFormation passes it
         if isinstance(value, str | int | float):
             return str(value)
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            attribute = ".".join(value["Fn::GetAtt"])
+            if attribute in names:
+                return names[attribute]
         if isinstance(value, dict) and set(value) == {"Ref"}:
             ref = value["Ref"]
             if ref in names:
@@ -82,14 +102,42 @@ def local_name(prefix: str, logical_id: str) -> str:
 
 
 def create_resources(
-    template: Template, dynamodb: "DynamoDBClient", s3: "S3Client", prefix: str
+    template: Template,
+    dynamodb: "DynamoDBClient",
+    s3: "S3Client",
+    sqs: "SQSClient",
+    prefix: str,
 ) -> dict[str, str]:
-    """Make the template's tables and buckets; return logical id → local name."""
-    names = {}
+    """Make the template's tables, queues and buckets; return what !Ref gives for each.
+
+    That is the local name of a table or bucket and the URL of a queue, keyed by logical id;
+    a queue's ARN is also there, keyed as !GetAtt spells it (``WorkQueue.Arn``).
+    """
+    names = dict.fromkeys(
+        (logical_id for kind in NOT_LOCAL for logical_id in template.resources(kind)), ""
+    )
+
+    def resolve(value: Any) -> str:
+        return template.resolve(value, names)
+
     for logical_id, props in template.resources("AWS::DynamoDB::Table").items():
         names[logical_id] = local_name(prefix, logical_id)
         create_table(dynamodb, names[logical_id], props)
+    queues = template.resources("AWS::SQS::Queue")
+    for logical_id in _dead_letter_queues_first(queues):
+        url = create_queue(sqs, local_name(prefix, logical_id), queues[logical_id], resolve)
+        names[logical_id] = url
+        names[f"{logical_id}.Arn"] = queue_arn(sqs, url)
+    # After the queues: a bucket's notifications name them.
     for logical_id, props in template.resources("AWS::S3::Bucket").items():
         names[logical_id] = local_name(prefix, logical_id)
-        create_bucket(s3, names[logical_id], props, lambda value: template.resolve(value, {}))
+        create_bucket(s3, names[logical_id], props, resolve)
     return names
+
+
+def _dead_letter_queues_first(queues: dict[str, dict[str, Any]]) -> list[str]:
+    order: TopologicalSorter[str] = TopologicalSorter()
+    for logical_id, props in queues.items():
+        target = props.get("RedrivePolicy", {}).get("deadLetterTargetArn", {})
+        order.add(logical_id, *([target["Fn::GetAtt"][0]] if "Fn::GetAtt" in target else []))
+    return list(order.static_order())

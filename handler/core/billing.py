@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from handler.core.batches import LineResult
 from handler.core.errors import (
     AuthenticationFailed,
     ImagegateError,
@@ -30,6 +31,8 @@ from handler.core.ports import (
     GenerationJob,
     KeyPolicy,
     Ledger,
+    Owner,
+    Payer,
     ReservationClosed,
     ReservationRefused,
     UsageRecord,
@@ -68,10 +71,13 @@ def rate_window(record: ApiKeyRecord, now: float) -> RateWindow:
     )
 
 
-def check_key(record: ApiKeyRecord | None, credentials: Credentials, now: float) -> ApiKeyRecord:
-    """The key if ``credentials`` open it and it is in force; AuthenticationFailed if not."""
+def check_key(record: ApiKeyRecord | None, payer: Payer, now: float) -> ApiKeyRecord:
+    """The key if ``payer`` may spend from it now; AuthenticationFailed if not."""
     # An unknown id and a wrong secret read the same, so a caller cannot probe for key ids.
-    if record is None or not hmac.compare_digest(record.secret_hash, credentials.secret_hash):
+    if isinstance(payer, Owner):
+        if record is None:
+            raise AuthenticationFailed("The API key that submitted this work no longer exists.")
+    elif record is None or not hmac.compare_digest(record.secret_hash, payer.secret_hash):
         raise AuthenticationFailed(_UNKNOWN_KEY)
     if record.status != "active":
         raise AuthenticationFailed("This API key has been revoked.")
@@ -80,15 +86,30 @@ def check_key(record: ApiKeyRecord | None, credentials: Credentials, now: float)
     return record
 
 
-def refusal(record: ApiKeyRecord, charge: Charge, now: float) -> ImagegateError:
-    """Why the reservation of ``charge`` was refused, for a key that passed ``check_key``."""
+def refusal(
+    record: ApiKeyRecord, charge: Charge, now: float, *, windows: bool = True
+) -> ImagegateError:
+    """Why the reservation of ``charge`` was refused, for a key that passed ``check_key``;
+    ``windows``: whether the per-minute limits applied to it."""
     models = record.policy.models
     if models is not None and charge.model not in models:
         return PermissionDenied(
             f"This API key may not use {charge.model} (allowed: {', '.join(sorted(models))}).",
             param="model",
         )
-    window = rate_window(record, now)
+    over_limit = _window_refusal(rate_window(record, now), charge) if windows else None
+    if over_limit is not None:
+        return over_limit
+    if record.balance < charge.amount:
+        return InsufficientQuota(
+            f"This request costs {format_micros(charge.amount)} and the key's balance is "
+            f"{format_micros(record.balance)}. Top up the key to continue.",
+        )
+    # Everything passes on the record as it stood: it changed under us (a rare race).
+    return StorageError("The request could not be charged; try again.", should_retry=True)
+
+
+def _window_refusal(window: RateWindow, charge: Charge) -> ImagegateError | None:
     if charge.n > window.images_limit:
         return InvalidRequest(
             f"n={charge.n} is over this key's limit of {window.images_limit} images per minute.",
@@ -100,13 +121,7 @@ def refusal(record: ApiKeyRecord, charge: Charge, now: float) -> ImagegateError:
             f"{window.images_limit} images per minute. Try again in {window.reset_seconds}s.",
             retry_after=window.reset_seconds,
         )
-    if record.balance < charge.amount:
-        return InsufficientQuota(
-            f"This request costs {format_micros(charge.amount)} and the key's balance is "
-            f"{format_micros(record.balance)}. Top up the key to continue.",
-        )
-    # Everything passes on the record as it stood: it changed under us (a rare race).
-    return StorageError("The request could not be charged; try again.", should_retry=True)
+    return None
 
 
 def settlement_status(asked: int, delivered: int) -> UsageStatus:
@@ -135,31 +150,41 @@ class Billing:
     ledger: Ledger
     clock: Callable[[], float] = field(default=time.time)
 
-    def reserve(self, credentials: Credentials, job: GenerationJob, meter: Meter) -> Reservation:
+    def reserve(self, payer: Payer, job: GenerationJob, meter: Meter) -> Reservation:
         now = self.clock()
         charge = quote(job, now_ms=int(now * 1000))
         minute = int(now // 60)
         while True:
             try:
-                record = self.ledger.reserve(credentials, charge, minute=minute)
+                record = self.ledger.reserve(payer, charge, minute=minute)
             except ReservationRefused as refused:
-                known = check_key(refused.record, credentials, now)
+                known = check_key(refused.record, payer, now)
                 later = max((*known.requests_left, *known.images_left), default=0)
-                if later <= minute:
+                if isinstance(payer, Owner) or later <= minute:
                     meter.window = rate_window(known, now)
-                    raise refusal(known, charge, now) from None
+                    windows = isinstance(payer, Credentials)
+                    raise refusal(known, charge, now, windows=windows) from None
                 # Another clock has begun a later minute: ours is behind; join that window.
                 minute, now = later, later * 60.0
                 continue
             break
         meter.window = rate_window(record, now)
+        # A retry that found its own reservation settles that one, as it was priced.
+        charge = record.open_reservations.get(charge.request_id, charge)
         return Reservation(record.key_id, charge, record.balance, _stale_minutes(record, now))
 
     def settle(
-        self, reservation: Reservation, delivered: int, *, error_code: str | None = None
+        self,
+        reservation: Reservation,
+        delivered: int,
+        *,
+        error_code: str | None = None,
+        result: LineResult | None = None,
     ) -> UsageRecord:
-        """Charge what was delivered, refund the rest. Raises StorageError if the ledger
-        cannot be written: the reservation then stays open, for ``reconcile`` to refund."""
+        """Charge what was delivered, refund the rest, and record the line's ``result`` with
+        it. Raises StorageError if the ledger cannot be written: the reservation then stays
+        open, for ``reconcile`` to refund; ``ResultRecorded`` if another attempt recorded the
+        line first (nothing was written: release the reservation)."""
         charge = reservation.charge
         usage = UsageRecord(
             key_id=reservation.key_id,
@@ -170,7 +195,7 @@ class Billing:
             error_code=error_code,
         )
         try:
-            self.ledger.settle(usage, stale_minutes=reservation.stale_minutes)
+            self.ledger.settle(usage, stale_minutes=reservation.stale_minutes, result=result)
         except ReservationClosed as exc:
             raise StorageError(
                 "The request outlived its reservation and was refunded.", should_retry=False

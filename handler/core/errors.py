@@ -22,7 +22,7 @@ exceptions (botocore, httpx, replicate) into these at their boundary.
             └── BackendTimeout       the deadline passed; the work was cancelled
 """
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ImagegateError(Exception):
@@ -123,3 +123,34 @@ class BackendUnavailable(BackendError):
 
 class BackendTimeout(BackendError):
     default_code = "backend_timeout"
+
+
+_STATUS: dict[type[ImagegateError], int] = {
+    PayloadTooLarge: 413,
+    InvalidRequest: 400,
+    AuthenticationFailed: 401,
+    InsufficientQuota: 402,
+    PermissionDenied: 403,
+    NotFound: 404,
+    Conflict: 409,
+    RateLimited: 429,
+    BackendTimeout: 504,
+    BackendUnavailable: 503,
+    BackendError: 502,
+    ServiceError: 500,
+}
+
+
+def status_of(exc: ImagegateError) -> int:
+    """The HTTP status of an error, for responses and for batch output lines alike."""
+    for cls in type(exc).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+def envelope(exc: ImagegateError) -> dict[str, Any]:
+    """OpenAI's error body, all four keys present."""
+    return {
+        "error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}
+    }

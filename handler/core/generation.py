@@ -11,7 +11,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.core.auth import authenticate
-from handler.core.billing import Billing, Meter, rate_window
+from handler.core.batches import (
+    JobStore,
+    LineResult,
+    ResultRecorded,
+    WorkItem,
+    error_result,
+    line_request_id,
+    retryable,
+)
+from handler.core.billing import Billing, Meter, Reservation, rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import (
@@ -31,8 +40,15 @@ from handler.core.ports import (
     ImageStore,
     InferenceBackend,
     KeyStore,
+    Owner,
 )
-from handler.core.schemas import GenerationRequest, ImageData, ImagesResponse, ImagesUsage
+from handler.core.schemas import (
+    GenerationRequest,
+    ImageData,
+    ImagesResponse,
+    ImagesUsage,
+    parse_request,
+)
 from handler.observability import logger
 
 # JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
@@ -50,6 +66,7 @@ class GenerationService:
     keys: KeyStore
     billing: Billing
     idempotency: Idempotency
+    jobs: JobStore
     max_response_bytes: int
     clock: Callable[[], float] = time.time
 
@@ -95,6 +112,64 @@ class GenerationService:
             now = self.clock()
             meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
         return self._from_kept(ImagesResponse.model_validate(kept), request.response_format)
+
+    def fulfil(
+        self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str
+    ) -> LineResult:
+        """Run one line of queued work (a batch line, an async job) paid for by ``owner``.
+
+        Its images are kept under ``prefix`` and its result is recorded in the write that
+        settles its charge. A mistake of the client's (a bad request, a refused charge,
+        filtered content) is the line's result, recorded unpaid; a failure of ours raises,
+        refunded, for the queue to try the line again.
+        """
+        request_id = line_request_id(item.batch_id, item.index)
+        try:
+            request = parse_request(item.body)
+            sources = from_request(request)
+            job = build_job(self.catalog.get(request.model), request, request_id, sources)
+            reservation = self.billing.reserve(owner, job, Meter())
+        except ImagegateError as exc:
+            if retryable(exc):
+                raise
+            refused = error_result(item, exc)
+            self.jobs.record(refused)
+            return refused
+        try:
+            kept = self._keep(request, job, deadline, prefix)
+        except ImagegateError as exc:
+            if retryable(exc):
+                self._settle_line(reservation, 0, None, exc.code)
+                raise
+            failed = error_result(item, exc)
+            self._settle_line(reservation, 0, failed, exc.code)
+            return failed
+        except BaseException:
+            self._settle_line(reservation, 0, None, "internal_error")
+            raise
+        cost = len(kept.data) * reservation.charge.unit_price
+        kept.cost = cost
+        kept.remaining_balance = reservation.balance + reservation.charge.amount - cost
+        body = kept.model_dump(mode="json", exclude_none=True)
+        result = LineResult(item.batch_id, item.index, item.custom_id, 200, body, cost)
+        self._settle_line(reservation, len(kept.data), result, None)
+        return result
+
+    def answer(self, kept: Mapping[str, Any], response_format: str | None) -> ImagesResponse:
+        """A kept response (object keys for images) as the synchronous call would answer."""
+        return self._from_kept(ImagesResponse.model_validate(kept), response_format)
+
+    def _settle_line(
+        self, reservation: Reservation, delivered: int, result: LineResult | None, code: str | None
+    ) -> None:
+        try:
+            self.billing.settle(reservation, delivered, error_code=code, result=result)
+        except ResultRecorded:
+            # Another attempt recorded the line (and settled its own charge): release ours.
+            self.billing.settle(reservation, 0, error_code="duplicate_attempt")
+            logger.info(
+                "line recorded by another attempt", request_id=reservation.charge.request_id
+            )
 
     def _charged(
         self,
@@ -147,14 +222,18 @@ class GenerationService:
         return _response(job, created, self._inline([(i.data, i.seed) for i in generated]))
 
     def _keep(
-        self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
+        self,
+        request: GenerationRequest,
+        job: GenerationJob,
+        deadline: Deadline,
+        prefix: str | None = None,
     ) -> ImagesResponse:
         """Images stored whatever the format, for replays: ``url`` holds each object key."""
         created = int(self.clock())
         generated = self._generated(job, deadline)
         if request.response_format == "b64_json":  # refused now, before it is paid for
             self._check_inline_size([len(image.data) for image in generated])
-        keys = self._store(generated, created, job.request_id)
+        keys = self._store(generated, prefix or object_prefix(created, job.request_id))
         data = [
             ImageData(url=key, seed=image.seed) for key, image in zip(keys, generated, strict=True)
         ]
@@ -191,11 +270,9 @@ class GenerationService:
                 should_retry=False,
             ) from exc
 
-    def _store(
-        self, generated: Sequence[GeneratedImage], created: int, request_id: str
-    ) -> list[str]:
+    def _store(self, generated: Sequence[GeneratedImage], prefix: str) -> list[str]:
         try:
-            return self.images.put_images(_object_prefix(created, request_id), generated)
+            return self.images.put_images(prefix, generated)
         except StorageError as exc:
             raise StorageError(
                 "The images were generated but could not be stored.", should_retry=False
@@ -238,6 +315,6 @@ def _response(job: GenerationJob, created: int, data: list[ImageData]) -> Images
     )
 
 
-def _object_prefix(created: int, request_id: str) -> str:
+def object_prefix(created: int, request_id: str) -> str:
     """``images/YYYY/MM/DD/<request id>``: one request's images side by side, by day."""
     return f"images/{time.strftime('%Y/%m/%d', time.gmtime(created))}/{request_id}"

@@ -4,6 +4,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from handler.core.batches import LineResult
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
 from handler.core.image_input import NO_INPUTS, ImageInputs
@@ -108,6 +109,20 @@ class Credentials:
 
 
 @dataclass(frozen=True, slots=True)
+class Owner:
+    """A key paying for work it submitted earlier (a batch line, an async job).
+
+    Its secret was checked at submission. The key's status, expiry, models and balance still
+    apply when the work runs; its per-minute windows do not: the workers' concurrency paces
+    queued work, and a batch must not fail for having many lines."""
+
+    key_id: str
+
+
+Payer = Credentials | Owner
+
+
+@dataclass(frozen=True, slots=True)
 class Charge:
     """The price of one request, reserved before the backend runs."""
 
@@ -167,15 +182,24 @@ class KeyStore(Protocol):
 class Ledger(Protocol):
     """Balances, rate windows and usage records: the money side of a request."""
 
-    def reserve(self, credentials: Credentials, charge: Charge, *, minute: int) -> ApiKeyRecord:
+    def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
         """In one conditional write: check the key (secret, status, expiry, model), spend one
-        request and ``charge.n`` images of the minute's window and take ``charge.amount`` off
-        the balance. Returns the key after the write; raises ``ReservationRefused``."""
+        request and ``charge.n`` images of the minute's window (``Credentials`` only) and
+        take ``charge.amount`` off the balance. Returns the key after the write; raises
+        ``ReservationRefused``. A reservation open under the charge's request id is taken
+        as this one (a retry of a write that had committed)."""
         ...
 
-    def settle(self, usage: UsageRecord, *, stale_minutes: Sequence[int] = ()) -> None:
-        """Close the reservation, refund what was not delivered and write the usage record,
-        all or nothing. A reservation already closed raises ``ReservationClosed``."""
+    def settle(
+        self,
+        usage: UsageRecord,
+        *,
+        stale_minutes: Sequence[int] = (),
+        result: LineResult | None = None,
+    ) -> None:
+        """Close the reservation, refund what was not delivered, write the usage record and
+        the line's ``result``, all or nothing. A reservation already closed raises
+        ``ReservationClosed``; a line with a result already, ``ResultRecorded``."""
         ...
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]: ...

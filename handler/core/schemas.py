@@ -7,9 +7,10 @@ depend on the model (sizes, n, steps, prompt length) are checked against the cat
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handler.core.catalog import Background, OutputFormat, Quality, Style
+from handler.core.validation import invalid_request
 
 MAX_SEED = 2**32 - 1
 
@@ -64,12 +65,31 @@ class GenerationRequest(BaseModel):
         float | None,
         Field(ge=0, le=1, description="How far from the input image to go (1: ignore it)."),
     ] = None
+    async_: Annotated[
+        bool | None,
+        Field(
+            alias="async",
+            description="Queue the generation: 202 and a job to poll (as Prefer: respond-async).",
+        ),
+    ] = None
+    webhook_url: Annotated[
+        str | None,
+        Field(description="With async: where the finished job is POSTed, signed."),
+    ] = None
     stream: Annotated[bool | None, Field(description="Streaming is not offered: false only.")] = (
         None
     )
     partial_images: Annotated[
         int | None, Field(ge=0, le=3, description="Streaming previews: 0 only.")
     ] = None
+
+
+def parse_request(body: object) -> GenerationRequest:
+    """A generation request from a parsed JSON body (a batch line's, an async job's)."""
+    try:
+        return GenerationRequest.model_validate(body)
+    except ValidationError as exc:
+        raise invalid_request(exc.errors()) from None
 
 
 class ImageData(BaseModel):

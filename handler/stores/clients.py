@@ -13,7 +13,9 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_events.client import EventBridgeClient
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_sqs.client import SQSClient
 
 
 def _config(read_timeout: int, **options: Any) -> Config:
@@ -40,3 +42,13 @@ def s3_client() -> "S3Client":
 @cache
 def cloudformation_client() -> "CloudFormationClient":
     return boto3.client("cloudformation", config=_config(read_timeout=10))
+
+
+@cache
+def sqs_client() -> "SQSClient":
+    return boto3.client("sqs", config=_config(read_timeout=10))
+
+
+@cache
+def events_client() -> "EventBridgeClient":
+    return boto3.client("events", config=_config(read_timeout=5))

@@ -20,17 +20,20 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.core.batches import LineResult, ResultRecorded
 from handler.core.errors import StorageError
 from handler.core.ports import (
     ApiKeyRecord,
     Charge,
-    Credentials,
+    Owner,
+    Payer,
     ReservationClosed,
     ReservationRefused,
     UsageRecord,
     UsageStatus,
 )
 from handler.stores.clients import dynamodb_client
+from handler.stores.jobs import result_exists, result_writes
 from handler.stores.keys import (
     IMAGES_LEFT,
     REQUESTS_LEFT,
@@ -69,6 +72,15 @@ _RESERVE_IF = (
 # Concurrent writes to one key's item can collide with a settlement's transaction; DynamoDB
 # then refuses one of them outright, and botocore does not retry that.
 _CONFLICT_ATTEMPTS = 6
+# An owner's standing instruction (a batch line, an async job): no secret, no minute windows.
+_RESERVE_FOR_OWNER = "SET balance = balance - :price, reservations.#request = :reservation"
+_RESERVE_FOR_OWNER_IF = (
+    "#status = :active "
+    "AND attribute_not_exists(reservations.#request) "
+    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
+    "AND (attribute_not_exists(models) OR contains(models, :model)) "
+    "AND balance >= :price"
+)
 
 
 class DynamoDBLedger:
@@ -77,36 +89,46 @@ class DynamoDBLedger:
         keys_table: str,
         usage_table: str,
         client: "DynamoDBClient | None" = None,
+        *,
+        jobs_table: str | None = None,
     ):
         self._keys = keys_table
         self._usage = usage_table
+        self._jobs = jobs_table  # where line results settled with their charge go
         self._client = client or dynamodb_client()
 
-    def reserve(self, credentials: Credentials, charge: Charge, *, minute: int) -> ApiKeyRecord:
-        request: UpdateItemInputTypeDef = {
-            "TableName": self._keys,
-            "Key": {"key_id": {"S": credentials.key_id}},
-            "UpdateExpression": _RESERVE,
-            "ConditionExpression": _RESERVE_IF,
-            "ExpressionAttributeNames": {
-                "#status": "status",
-                "#request": charge.request_id,
+    def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
+        names = {"#status": "status", "#request": charge.request_id}
+        values: Item = {
+            ":active": {"S": "active"},
+            ":now": {"N": str(charge.reserved_at // 1000)},
+            ":model": {"S": charge.model},
+            ":price": {"N": str(charge.amount)},
+            ":reservation": {"M": charge_attributes(charge)},
+        }
+        if isinstance(payer, Owner):
+            update, condition = _RESERVE_FOR_OWNER, _RESERVE_FOR_OWNER_IF
+        else:
+            update, condition = _RESERVE, _RESERVE_IF
+            names |= {
                 "#requests": f"{REQUESTS_LEFT}{minute}",
                 "#images": f"{IMAGES_LEFT}{minute}",
                 "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
                 "#past_images": f"{IMAGES_LEFT}{minute - 1}",
                 "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
-            },
-            "ExpressionAttributeValues": {
-                ":hash": {"S": credentials.secret_hash},
-                ":active": {"S": "active"},
-                ":now": {"N": str(charge.reserved_at // 1000)},
-                ":model": {"S": charge.model},
+            }
+            values |= {
+                ":hash": {"S": payer.secret_hash},
                 ":one": {"N": "1"},
                 ":n": {"N": str(charge.n)},
-                ":price": {"N": str(charge.amount)},
-                ":reservation": {"M": charge_attributes(charge)},
-            },
+            }
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._keys,
+            "Key": {"key_id": {"S": payer.key_id}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
             "ReturnValues": "ALL_NEW",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
@@ -124,7 +146,13 @@ class DynamoDBLedger:
             raise StorageError("Could not charge the API key.") from exc
         return key_record(response["Attributes"])
 
-    def settle(self, usage: UsageRecord, *, stale_minutes: Sequence[int] = ()) -> None:
+    def settle(
+        self,
+        usage: UsageRecord,
+        *,
+        stale_minutes: Sequence[int] = (),
+        result: LineResult | None = None,
+    ) -> None:
         charge = usage.charge
         stale = [
             f"{prefix}{minute}"
@@ -155,9 +183,15 @@ class DynamoDBLedger:
                 }
             },
         ]
+        if result is not None:
+            if self._jobs is None:
+                raise ValueError("this ledger has no jobs table to record line results in")
+            items += result_writes(self._jobs, result)
         try:
             _retry_conflicts(lambda: self._client.transact_write_items(TransactItems=items))
         except ClientError as exc:
+            if result is not None and result_exists(exc, offset=2):
+                raise ResultRecorded(result.request_id) from exc
             if "ConditionalCheckFailed" in _cancellation_reasons(exc):
                 raise ReservationClosed(charge.request_id) from exc
             raise StorageError("Could not settle the charge.") from exc

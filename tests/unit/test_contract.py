@@ -38,6 +38,8 @@ def test_generation_schema_lists_every_documented_parameter() -> None:
         "mask",
         "maskDataUrl",
         "strength",
+        "async",
+        "webhook_url",
     }
     assert schema["required"] == ["prompt"]
 

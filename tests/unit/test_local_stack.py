@@ -8,7 +8,12 @@ MOTO = "http://127.0.0.1:5999"
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SQS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://stale-global-override")
     monkeypatch.setenv("AWS_PROFILE", "someone-real")
@@ -18,11 +23,12 @@ def _endpoint(service: str) -> str:
     return str(boto3.client(service, region_name="us-east-1").meta.endpoint_url)  # type: ignore[call-overload]
 
 
-def test_only_dynamodb_and_s3_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_dynamodb_s3_and_sqs_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     # When the local stack is activated (it sets the environment: monkeypatch restores it)
     for name in (
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_SQS",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_DEFAULT_REGION",
@@ -30,9 +36,10 @@ def test_only_dynamodb_and_s3_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv(name, "placeholder")
     monkeypatch.delenv("AWS_PROFILE")
     LocalStack(MOTO, "us-east-1", {}).activate()
-    # Then DynamoDB and S3 are local, SageMaker is AWS's, and no real profile is in force
+    # Then DynamoDB, S3 and SQS are local, SageMaker is AWS's, and no real profile is in force
     assert _endpoint("dynamodb") == MOTO
     assert _endpoint("s3") == MOTO
+    assert _endpoint("sqs") == MOTO
     assert "amazonaws.com" in _endpoint("sagemaker-runtime")
     import os
 
@@ -43,7 +50,7 @@ def test_only_dynamodb_and_s3_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch
 def test_real_aws_keeps_the_users_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3"):
+    for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS"):
         monkeypatch.setenv(name, "placeholder")
     LocalStack(MOTO, "us-east-1", {}, real_aws=True).activate()
     assert os.environ["AWS_PROFILE"] == "someone-real"

@@ -1,24 +1,98 @@
 import json
 
+import pytest
+
+from handler.cli.runtime import queue_sources
 from handler.cli.template import Template
-from handler.stores.provision import lifecycle_rule
+from handler.stores.provision import lifecycle_rule, queue_notification
 from tests.support import ROOT
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
+ARN = "arn:aws:sqs:us-east-1:123456789012:local-{}"
+QUEUES = ("BatchInputQueue", "BatchInputDeadLetterQueue", "WorkQueue", "WorkDeadLetterQueue")
+# What create_resources returns for the template, without making anything.
+NAMES = {
+    "KeysTable": "local-keys",
+    "UsageTable": "local-usage",
+    "IdempotencyTable": "local-idempotency",
+    "JobsTable": "local-jobs",
+    "ImagesBucket": "local-images",
+    "WebhookSigningSecret": "",
+    **{queue: f"http://sqs.local/local-{queue}" for queue in QUEUES},
+    **{f"{queue}.Arn": ARN.format(queue) for queue in QUEUES},
+}
 
 
 def test_function_environment_resolves_refs_to_local_names_and_defaults() -> None:
-    names = {
-        "KeysTable": "local-keys",
-        "UsageTable": "local-usage",
-        "IdempotencyTable": "local-idempotency",
-        "ImagesBucket": "local-images",
-    }
-    env = TEMPLATE.function_environment("ApiFunction", names)
+    env = TEMPLATE.function_environment("ApiFunction", NAMES)
     assert env["IMAGEGATE_KEYS_TABLE"] == "local-keys"
     assert env["IMAGEGATE_USAGE_TABLE"] == "local-usage"
     assert env["IMAGEGATE_IMAGES_BUCKET"] == "local-images"
     assert env["IMAGEGATE_URL_TTL_SECONDS"] == "300"
+    assert env["IMAGEGATE_JOBS_TABLE"] == "local-jobs"
+    assert env["IMAGEGATE_WORK_QUEUE_URL"] == "http://sqs.local/local-WorkQueue"
+    assert env["IMAGEGATE_WEBHOOK_SECRET_NAME"] == ""
+    assert env["IMAGEGATE_EVENT_BUS_NAME"] == "default"
+
+
+@pytest.mark.parametrize("function", ["SplitterFunction", "WorkerFunction", "DeadLetterFunction"])
+def test_every_function_shares_the_apis_environment(function: str) -> None:
+    # The local runtime runs them all in one process, with the API function's environment.
+    env = TEMPLATE.function_environment(function, NAMES)
+    assert env == TEMPLATE.function_environment("ApiFunction", NAMES)
+
+
+def test_queue_sources_read_each_functions_sqs_event() -> None:
+    sources = {source.function: source for source in queue_sources(TEMPLATE, NAMES)}
+    assert set(sources) == {"SplitterFunction", "WorkerFunction", "DeadLetterFunction"}
+    splitter, worker, dead = (
+        sources["SplitterFunction"],
+        sources["WorkerFunction"],
+        sources["DeadLetterFunction"],
+    )
+    assert (splitter.queue_url, splitter.batch_size, splitter.timeout_seconds) == (
+        "http://sqs.local/local-BatchInputQueue",
+        1,
+        900,
+    )
+    # Parameters resolve to their defaults
+    assert (worker.queue_arn, worker.batch_size, worker.timeout_seconds) == (
+        ARN.format("WorkQueue"),
+        4,
+        300,
+    )
+    assert (dead.batch_size, dead.timeout_seconds, dead.memory_mb) == (10, 300, 1024)
+    assert dead.handler == "handler.main.dead_letter_handler"
+    assert all(source.report_failures for source in sources.values())
+    assert worker.function_arn == "arn:aws:lambda:us-east-1:123456789012:function:WorkerFunction"
+
+
+def test_queue_visibility_covers_six_times_the_consumers_timeout() -> None:
+    # Lambda's advice; and Lambda refuses a queue whose visibility is under the timeout.
+    queues = TEMPLATE.resources("AWS::SQS::Queue")
+    worker_max = TEMPLATE.body["Parameters"]["WorkerFunctionTimeout"]["MaxValue"]
+    for source in queue_sources(TEMPLATE, NAMES):
+        queue = source.queue_url.rsplit("local-", 1)[1]
+        visibility = int(queues[queue]["VisibilityTimeout"])
+        assert visibility >= 6 * source.timeout_seconds, queue
+        assert visibility >= worker_max, queue
+
+
+def test_bucket_notifications_convert_to_the_s3_api_shape() -> None:
+    bucket = TEMPLATE.resources("AWS::S3::Bucket")["ImagesBucket"]
+    [notification] = bucket["NotificationConfiguration"]["QueueConfigurations"]
+    assert queue_notification(notification, lambda value: TEMPLATE.resolve(value, NAMES)) == {
+        "QueueArn": ARN.format("BatchInputQueue"),
+        "Events": ["s3:ObjectCreated:*"],
+        "Filter": {
+            "Key": {
+                "FilterRules": [
+                    {"Name": "prefix", "Value": "batches/input/"},
+                    {"Name": "suffix", "Value": ".jsonl"},
+                ]
+            }
+        },
+    }
 
 
 def test_lifecycle_rules_convert_to_the_s3_api_shape() -> None:

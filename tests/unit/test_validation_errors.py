@@ -3,7 +3,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from handler.api.errors import describe_validation_error, status_of
 from handler.core.errors import (
     AuthenticationFailed,
     BackendError,
@@ -11,14 +10,16 @@ from handler.core.errors import (
     ModelNotFound,
     PayloadTooLarge,
     StorageError,
+    status_of,
 )
 from handler.core.schemas import GenerationRequest
+from handler.core.validation import invalid_request
 
 
 def _describe(body: Any) -> tuple[str | None, str | None]:
     with pytest.raises(ValidationError) as caught:
         GenerationRequest.model_validate(body)
-    error = describe_validation_error(caught.value.errors())
+    error = invalid_request(caught.value.errors())
     assert error.type == "invalid_request_error"
     return error.param, error.code
 
@@ -51,7 +52,7 @@ def test_a_body_that_is_not_an_object_names_no_parameter() -> None:
 
 
 def test_invalid_json_is_its_own_code() -> None:
-    error = describe_validation_error([{"type": "json_invalid", "loc": ("body", 12), "msg": ""}])
+    error = invalid_request([{"type": "json_invalid", "loc": ("body", 12), "msg": ""}])
     assert (error.param, error.code) == (None, "invalid_json")
 
 

@@ -1,30 +1,95 @@
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from handler.api.deps import CredentialsDep, DeadlineDep, GenerationServiceDep, RequestIdDep
+from handler.api.deps import (
+    CredentialsDep,
+    DeadlineDep,
+    GenerationServiceDep,
+    QueuedWorkDep,
+    RequestIdDep,
+)
 from handler.api.errors import ERROR_RESPONSES
+from handler.api.schemas import ImageJob
+from handler.core.batches import describe_job
 from handler.core.billing import Meter
 from handler.core.deadline import Deadline
+from handler.core.errors import InvalidRequest, NotFound
 from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources
 from handler.core.ports import Credentials
+from handler.core.queued import QueuedWork
 from handler.core.schemas import GenerationRequest, ImagesResponse
 from handler.observability import logger
 
 router = APIRouter(tags=["images"])
 
 
-@router.post("/images/generations", response_model=ImagesResponse, responses=ERROR_RESPONSES)
+@router.post(
+    "/images/generations",
+    response_model=ImagesResponse,
+    responses={**ERROR_RESPONSES, 202: {"model": ImageJob}},
+)
 async def create_image(
     request: Request,
     body: GenerationRequest,
     credentials: CredentialsDep,
     service: GenerationServiceDep,
+    queued: QueuedWorkDep,
     request_id: RequestIdDep,
     deadline: DeadlineDep,
 ) -> Response:
-    """Generate images from a prompt (OpenAI's ``images.generate``)."""
+    """Generate images from a prompt (OpenAI's ``images.generate``).
+
+    With ``Prefer: respond-async`` (or ``"async": true``) the generation is queued instead:
+    202 and a job to poll at ``GET /v1/images/jobs/{id}``, or to hear of by webhook.
+    """
+    if body.async_ or "respond-async" in request.headers.get("prefer", "").lower():
+        return await submit_job(body, credentials, queued)
+    if body.webhook_url is not None:
+        raise InvalidRequest(
+            "webhook_url applies to async requests (Prefer: respond-async).", param="webhook_url"
+        )
     return await respond(request, service, body, credentials, request_id, deadline, None)
+
+
+async def submit_job(
+    body: GenerationRequest, credentials: Credentials, queued: QueuedWork
+) -> Response:
+    work = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for name in ("async", "webhook_url"):
+        work.pop(name, None)
+    job = await run_in_threadpool(
+        queued.submit_job, work, credentials, webhook_url=body.webhook_url
+    )
+    logger.info("job queued", job_id=job.id, key_id=credentials.key_id)
+    view = ImageJob.model_validate(describe_job(job, None, None))
+    return Response(
+        view.model_dump_json(),
+        status_code=202,
+        media_type="application/json",
+        headers={"location": f"/v1/images/jobs/{job.id}", "preference-applied": "respond-async"},
+    )
+
+
+@router.get("/images/jobs/{job_id}", response_model=ImageJob, responses=ERROR_RESPONSES)
+def get_image_job(
+    job_id: str,
+    credentials: CredentialsDep,
+    queued: QueuedWorkDep,
+    service: GenerationServiceDep,
+) -> ImageJob:
+    """An async generation: its status and, once it succeeded, the synchronous call's body
+    (with fresh image URLs)."""
+    job = queued.get(job_id, credentials)
+    if job.kind != "job":
+        raise NotFound(f"No image job with id '{job_id}'.", param="job_id", code="not_found")
+    result = queued.jobs.result(job_id, 0)
+    answer = None
+    if result is not None and result.succeeded:
+        answer = service.answer(result.body, job.response_format).model_dump(
+            mode="json", exclude_none=True
+        )
+    return ImageJob.model_validate(describe_job(job, result, answer))
 
 
 async def respond(

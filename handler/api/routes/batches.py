@@ -1,0 +1,91 @@
+import json
+
+from fastapi import APIRouter, Response
+from starlette.concurrency import run_in_threadpool
+
+from handler.api.deps import (
+    ApiKeyDep,
+    CredentialsDep,
+    ImageStoreDep,
+    QueuedWorkDep,
+    WebhookMasterSecretDep,
+)
+from handler.api.errors import ERROR_RESPONSES
+from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
+from handler.core.batches import Batch, describe, output_line
+from handler.core.errors import NotFound
+from handler.core.ports import Credentials
+from handler.core.queued import UPLOAD_URL_SECONDS, QueuedWork, upload_key
+from handler.core.webhooks import signing_secret
+
+router = APIRouter(tags=["batches"])
+
+
+@router.post("/batches", response_model=BatchObject, responses=ERROR_RESPONSES)
+async def create_batch(
+    body: BatchCreate, credentials: CredentialsDep, queued: QueuedWorkDep
+) -> BatchObject:
+    """Submit a batch: its lines inline, or leave ``input`` out and PUT the file to the
+    returned ``upload_url``. Lines are charged as they run."""
+    batch = await run_in_threadpool(
+        queued.submit_batch,
+        credentials,
+        lines=body.input,
+        webhook_url=body.webhook_url,
+        metadata=body.metadata or {},
+    )
+    return _view(batch, queued)
+
+
+@router.get("/batches/{batch_id}", response_model=BatchObject, responses=ERROR_RESPONSES)
+def get_batch(batch_id: str, credentials: CredentialsDep, queued: QueuedWorkDep) -> BatchObject:
+    """Status, counts and cost; once finished, a presigned URL to ``output.jsonl``."""
+    return _view(_batch(batch_id, credentials, queued), queued)
+
+
+@router.post("/batches/{batch_id}/cancel", response_model=BatchObject, responses=ERROR_RESPONSES)
+def cancel_batch(batch_id: str, credentials: CredentialsDep, queued: QueuedWorkDep) -> BatchObject:
+    """Lines not yet started end as ``batch_cancelled`` and cost nothing."""
+    return _view(queued.cancel(batch_id, credentials), queued)
+
+
+@router.get(
+    "/batches/{batch_id}/output",
+    responses={**ERROR_RESPONSES, 200: {"content": {"application/jsonl": {}}}},
+)
+def get_batch_output(
+    batch_id: str, credentials: CredentialsDep, queued: QueuedWorkDep, images: ImageStoreDep
+) -> Response:
+    """The output, with a presigned ``url`` beside each image's ``s3_key``; lines recorded so
+    far while the batch runs."""
+    _batch(batch_id, credentials, queued)
+    lines = []
+    for result in sorted(queued.jobs.results(batch_id), key=lambda result: result.index):
+        line = output_line(result)
+        if line["response"] and result.succeeded:
+            for item in line["response"]["body"]["data"]:
+                item["url"] = images.presign(item["s3_key"])
+        lines.append(json.dumps(line, separators=(",", ":")) + "\n")
+    return Response("".join(lines), media_type="application/jsonl")
+
+
+@router.get("/webhooks/secret", response_model=WebhookSecret, responses=ERROR_RESPONSES)
+def get_webhook_secret(key: ApiKeyDep, master: WebhookMasterSecretDep) -> WebhookSecret:
+    """The secret this key's webhooks are signed with (Standard Webhooks)."""
+    return WebhookSecret(key=signing_secret(master, key.key_id))
+
+
+def _batch(batch_id: str, credentials: Credentials, queued: QueuedWork) -> Batch:
+    batch = queued.get(batch_id, credentials)
+    if batch.kind != "batch":
+        raise NotFound(f"No batch with id '{batch_id}'.", param="batch_id", code="not_found")
+    return batch
+
+
+def _view(batch: Batch, queued: QueuedWork) -> BatchObject:
+    view = BatchObject.model_validate(describe(batch))
+    if batch.status == "awaiting_upload":
+        view.upload_url = queued.files.upload_url(upload_key(batch), expires_in=UPLOAD_URL_SECONDS)
+    if batch.output_key:
+        view.output_url = queued.files.download_url(batch.output_key)
+    return view

@@ -1,0 +1,100 @@
+"""Bodies of the batch and async-job routes (generation bodies are in ``core/schemas.py``)."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handler.core.batches import MAX_LINES
+from handler.core.schemas import ImagesResponse
+
+
+class ImageJob(BaseModel):
+    id: str
+    object: Literal["image.generation.job"] = "image.generation.job"
+    status: Annotated[
+        Literal["in_progress", "succeeded", "failed"], Field(description="Where the job is.")
+    ]
+    created_at: int
+    completed_at: int | None = None
+    cost: Annotated[int, Field(description="Charged so far, in micro-units.")] = 0
+    result: Annotated[
+        ImagesResponse | None,
+        Field(description="Once succeeded: the body the synchronous call would have answered."),
+    ] = None
+    status_code: Annotated[
+        int | None,
+        Field(description="Once failed: the status the synchronous call would have had."),
+    ] = None
+    error: Annotated[
+        dict[str, Any] | None, Field(description="Once failed: OpenAI's error object.")
+    ] = None
+
+
+class BatchLine(BaseModel):
+    """One line of OpenAI's Batch JSONL."""
+
+    model_config = ConfigDict(extra="allow")
+
+    custom_id: str
+    method: str = "POST"
+    url: str = "/v1/images/generations"
+    body: dict[str, Any]
+
+
+class BatchCreate(BaseModel):
+    """``POST /v1/batches``: the lines inline, or none for a presigned upload URL."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    input: Annotated[
+        list[dict[str, Any]] | None,
+        Field(
+            max_length=MAX_LINES,
+            description="The batch's lines, as in a Batch JSONL file. Leave out to get an "
+            "upload_url for the file instead.",
+        ),
+    ] = None
+    endpoint: Literal["/v1/images/generations"] = "/v1/images/generations"
+    completion_window: Literal["24h"] = "24h"
+    webhook_url: Annotated[
+        str | None, Field(description="POSTed, signed, when the batch finishes.")
+    ] = None
+    metadata: Annotated[
+        dict[str, str] | None, Field(description="Up to 16 labels, returned as given.")
+    ] = None
+
+
+class RequestCounts(BaseModel):
+    total: int
+    completed: int
+    failed: int
+
+
+class BatchObject(BaseModel):
+    id: str
+    object: Literal["batch"] = "batch"
+    endpoint: str
+    status: str
+    created_at: int
+    completed_at: int | None = None
+    cancelled_at: int | None = None
+    request_counts: RequestCounts
+    cost: Annotated[int, Field(description="Charged for its lines so far, in micro-units.")]
+    metadata: dict[str, str]
+    errors: dict[str, Any] | None = None
+    output_key: Annotated[
+        str | None, Field(description="Object key of output.jsonl in the bucket.")
+    ] = None
+    output_url: Annotated[
+        str | None,
+        Field(description="output.jsonl, presigned for a few minutes; images by object key."),
+    ] = None
+    upload_url: Annotated[
+        str | None,
+        Field(description="PUT the Batch JSONL file here (awaiting_upload only)."),
+    ] = None
+
+
+class WebhookSecret(BaseModel):
+    object: Literal["webhook.secret"] = "webhook.secret"
+    key: Annotated[str, Field(description="whsec_ secret that signs this key's webhooks.")]

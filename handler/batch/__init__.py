@@ -1,0 +1,1 @@
+"""Batch generation: reading Batch JSONL, splitting it into queued lines, running them."""

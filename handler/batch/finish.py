@@ -1,0 +1,83 @@
+"""The end of a batch or job: once its last line is recorded, write ``output.jsonl`` (batches),
+set the final status and announce it.
+
+Whoever records a line, or finds a line recorded already, calls ``finish``; the claim
+(``JobStore.claim_finalization``) lets one of them through, and lets another take over if that
+one died mid-way. The output is rebuilt from the recorded results, so writing it again gives
+the same file.
+"""
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from handler.core.batches import (
+    Batch,
+    BatchFiles,
+    BatchStatus,
+    JobStore,
+    LineResult,
+    Notifier,
+    describe,
+    describe_job,
+    render_output,
+)
+from handler.observability import logger
+
+# How long a finalization may run before another may take it over: Lambda's longest run.
+FINALIZATION_LEASE_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Finisher:
+    jobs: JobStore
+    files: BatchFiles
+    notifier: Notifier
+    # A job's kept result as the synchronous call would answer it (fresh URLs).
+    answer: Callable[[Mapping[str, Any], str | None], Mapping[str, Any]]
+    clock: Callable[[], float] = field(default=time.time)
+
+    def finish(self, batch_id: str) -> Batch | None:
+        """Finalize the batch if all its lines are recorded and no one else is at it."""
+        now = int(self.clock())
+        claimed = self.jobs.claim_finalization(
+            batch_id, now=now, lease_seconds=FINALIZATION_LEASE_SECONDS
+        )
+        if claimed is None:
+            return None
+        changes: dict[str, Any] = {"finished_at": now}
+        results = self.jobs.results(batch_id)
+        if claimed.kind == "batch":
+            changes["output_key"] = f"batches/{batch_id}/output.jsonl"
+            self.files.write_output(changes["output_key"], render_output(results))
+        status = final_status(claimed)
+        finished = replace(claimed, status=status, **changes)
+        # Announced before the status is set: if this dies in between, the retry announces
+        # again (at least once), where the other order could announce never.
+        self.notifier.finished(finished, self.view(finished, results))
+        done = self.jobs.transition(batch_id, from_=["finalizing"], to=status, changes=changes)
+        logger.info(
+            "batch finished",
+            batch_id=batch_id,
+            status=status,
+            succeeded=claimed.succeeded,
+            failed=claimed.failed,
+            cost=claimed.cost,
+        )
+        return done
+
+    def view(self, batch: Batch, results: Sequence[LineResult]) -> dict[str, Any]:
+        if batch.kind == "batch":
+            return describe(batch)
+        result = results[0] if results else None
+        answer = None
+        if result is not None and result.succeeded:
+            answer = self.answer(result.body, batch.response_format)
+        return describe_job(batch, result, answer)
+
+
+def final_status(batch: Batch) -> BatchStatus:
+    if batch.cancelled_at is not None:
+        return "cancelled"
+    return "completed" if batch.failed == 0 else "completed_with_errors"

@@ -1,0 +1,111 @@
+"""OpenAI Batch JSONL, one request per line:
+``{"custom_id": "...", "method": "POST", "url": "/v1/images/generations", "body": {...}}``.
+
+A line that cannot be run is not a failed batch: it becomes that line's error result, and
+the rest go on. Bodies are checked as the API checks them (same schema, same catalog), so a
+line that would get a 400 gets its 400 here, before anything is queued or charged.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from handler.core.batches import (
+    MAX_LINE_BYTES,
+    MAX_LINES,
+    LineResult,
+    WorkItem,
+    error_result,
+    unrun_result,
+)
+from handler.core.catalog import Catalog
+from handler.core.errors import ImagegateError, InvalidRequest
+from handler.core.image_input import from_request
+from handler.core.jobs import build_job
+from handler.core.schemas import parse_request
+
+ENDPOINT = "/v1/images/generations"
+MAX_CUSTOM_ID_CHARS = 512
+# Per-API-request extensions that mean nothing inside a batch.
+_NOT_IN_LINES = ("async", "webhook_url")
+
+
+@dataclass
+class ParsedInput:
+    items: list[WorkItem] = field(default_factory=list)
+    errors: list[LineResult] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.items) + len(self.errors)
+
+
+def parse_input(batch_id: str, data: bytes, catalog: Catalog) -> ParsedInput:
+    """Every non-blank line of ``data``, numbered from 0, as work or as its error."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidRequest("The input file is not UTF-8 text.", param="input") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InvalidRequest("The input file has no lines.", param="input")
+    if len(lines) > MAX_LINES:
+        raise InvalidRequest(
+            f"The input file has {len(lines)} lines; a batch takes at most {MAX_LINES}.",
+            param="input",
+        )
+    parsed = ParsedInput()
+    seen: set[str] = set()
+    for index, line in enumerate(lines):
+        outcome = parse_line(batch_id, index, line, catalog, seen)
+        if isinstance(outcome, WorkItem):
+            parsed.items.append(outcome)
+        else:
+            parsed.errors.append(outcome)
+    return parsed
+
+
+def parse_line(
+    batch_id: str, index: int, line: str, catalog: Catalog, seen: set[str]
+) -> WorkItem | LineResult:
+    unread = WorkItem(batch_id, index, None, {})
+    if len(line.encode()) > MAX_LINE_BYTES:
+        return unrun_result(
+            unread, "line_too_large", f"A batch line may be at most {MAX_LINE_BYTES} bytes."
+        )
+    try:
+        envelope = json.loads(line)
+    except json.JSONDecodeError:
+        return unrun_result(unread, "invalid_json", "The line is not a JSON object.")
+    if not isinstance(envelope, dict):
+        return unrun_result(unread, "invalid_json", "The line is not a JSON object.")
+    custom_id = envelope.get("custom_id")
+    if not isinstance(custom_id, str) or not 0 < len(custom_id) <= MAX_CUSTOM_ID_CHARS:
+        return unrun_result(
+            unread,
+            "invalid_custom_id",
+            f"custom_id must be a string of 1 to {MAX_CUSTOM_ID_CHARS} characters.",
+        )
+    item = WorkItem(batch_id, index, custom_id, envelope.get("body") or {})
+    if custom_id in seen:
+        return unrun_result(
+            item, "duplicate_custom_id", f"custom_id {custom_id!r} is used by an earlier line."
+        )
+    seen.add(custom_id)
+    if envelope.get("method", "POST") != "POST" or envelope.get("url", ENDPOINT) != ENDPOINT:
+        return unrun_result(item, "invalid_url", f"Batch lines are POST {ENDPOINT} requests.")
+    try:
+        check_body(item.body, catalog)
+    except ImagegateError as exc:
+        return error_result(item, exc)
+    return item
+
+
+def check_body(body: Mapping[str, Any], catalog: Catalog) -> None:
+    """Raise what the API would answer this body with, short of charging for it."""
+    for name in _NOT_IN_LINES:
+        if isinstance(body, Mapping) and name in body:
+            raise InvalidRequest(f"{name} does not apply to batch lines.", param=name)
+    request = parse_request(body)
+    build_job(catalog.get(request.model), request, "check", from_request(request))

@@ -1,0 +1,114 @@
+"""From an input file in the bucket to queued lines.
+
+A file lands under ``batches/input/<key id>/``: the key id in its path is the key that pays
+(the bucket's writers are trusted to name it; a path that names no active key is refused).
+A file named ``<batch id>.jsonl`` completes the batch of that id, submitted through the API;
+any other name starts a new batch whose id is derived from the object, so a redelivered
+notification finds the batch it started.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote_plus
+
+from handler.batch.finish import Finisher
+from handler.batch.lines import parse_input
+from handler.core.batches import MAX_INPUT_BYTES, Batch, BatchFiles, JobStore, WorkQueue
+from handler.core.catalog import Catalog
+from handler.core.errors import InvalidRequest
+from handler.core.ports import KeyStore
+from handler.core.queued import INPUT_PREFIX
+from handler.observability import logger
+
+
+@dataclass(frozen=True, slots=True)
+class Splitter:
+    bucket: str
+    catalog: Catalog
+    keys: KeyStore
+    jobs: JobStore
+    files: BatchFiles
+    queue: WorkQueue
+    finisher: Finisher
+    clock: Callable[[], float] = field(default=time.time)
+
+    def split(self, bucket: str, object_key: str, etag: str) -> Batch | None:
+        """Validate and queue the file's lines; the batch, or None if the file was refused."""
+        if bucket != self.bucket:  # the queue's policy admits any bucket of the account
+            logger.warning("input from another bucket ignored", bucket=bucket)
+            return None
+        key = unquote_plus(object_key)
+        batch = self._batch_of(key, etag)
+        if batch is None:
+            return None
+        if batch.status == "validating" or (batch.status == "cancelling" and batch.total == 0):
+            self._queue_lines(batch, key)
+        # Also when split already (a redelivered event): a crashed finalization resumes.
+        self.finisher.finish(batch.id)
+        return self.jobs.get(batch.id)
+
+    def _queue_lines(self, batch: Batch, key: str) -> None:
+        try:
+            parsed = parse_input(
+                batch.id, self.files.read_input(key, max_bytes=MAX_INPUT_BYTES), self.catalog
+            )
+        except InvalidRequest as exc:
+            failed = self.jobs.transition(
+                batch.id,
+                from_=["validating", "cancelling"],
+                to="failed",
+                changes={"error": exc.message, "finished_at": int(self.clock())},
+            )
+            logger.warning("batch input refused", batch_id=batch.id, reason=exc.message)
+            if failed is not None:
+                self.finisher.notifier.finished(failed, self.finisher.view(failed, []))
+            return
+        for error in parsed.errors:
+            self.jobs.record(error)
+        self.queue.send(parsed.items)
+        split = self.jobs.transition(
+            batch.id, from_=["validating"], to="in_progress", changes={"total": parsed.total}
+        ) or self.jobs.transition(  # cancelled meanwhile: its lines will end as cancelled
+            batch.id, from_=["cancelling"], to="cancelling", changes={"total": parsed.total}
+        )
+        logger.info(
+            "batch split",
+            batch_id=batch.id,
+            lines=parsed.total,
+            queued=len(parsed.items),
+            invalid=len(parsed.errors),
+            status=split.status if split else None,
+        )
+
+    def _batch_of(self, key: str, etag: str) -> Batch | None:
+        parts = key.removeprefix(f"{INPUT_PREFIX}/").split("/")
+        if len(parts) != 2 or not key.startswith(f"{INPUT_PREFIX}/"):
+            logger.error("batch input refused: its path names no key id", object_key=key)
+            return None
+        key_id, name = parts
+        stem = name.removesuffix(".jsonl")
+        submitted = self.jobs.get(stem) if stem.startswith("batch_") else None
+        if submitted is not None and submitted.key_id == key_id and submitted.kind == "batch":
+            started = self.jobs.transition(
+                stem, from_=["awaiting_upload"], to="validating", changes={"input_key": key}
+            )
+            return started or submitted
+        owner = self.keys.get(key_id)
+        if owner is None or owner.status != "active":
+            logger.error("batch input refused: no active key", object_key=key, key_id=key_id)
+            return None
+        digest = hashlib.sha256(f"{self.bucket}/{key}#{etag}".encode()).hexdigest()
+        batch = Batch(
+            id=f"batch_{digest[:24]}",
+            kind="batch",
+            key_id=key_id,
+            status="validating",
+            created_at=int(self.clock()),
+            input_key=key,
+        )
+        if self.jobs.create(batch):
+            logger.info("batch started from a file", batch_id=batch.id, key_id=key_id)
+            return batch
+        return self.jobs.get(batch.id)

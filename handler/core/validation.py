@@ -1,0 +1,46 @@
+"""OpenAI-style wording for what pydantic found wrong with a request body.
+
+The HTTP API and batch lines describe a bad body the same way: one ``InvalidRequest`` naming
+the first parameter at fault.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from handler.core.errors import InvalidRequest
+
+
+def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
+    """The first problem pydantic found, as the error the client sees."""
+    first: Mapping[str, Any] = errors[0] if errors else {"type": "missing", "loc": ("body",)}
+    kind, loc = str(first["type"]), tuple(first.get("loc", ()))
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+    param = _param_name(loc)
+    if kind == "json_invalid":
+        return InvalidRequest(
+            "We could not parse the JSON body of your request. Send a JSON object.",
+            code="invalid_json",
+        )
+    if param is None:
+        return InvalidRequest(
+            "The request body must be a JSON object (Content-Type: application/json).",
+            code="invalid_body",
+        )
+    if kind == "missing":
+        message, code = f"Missing required parameter: '{param}'.", "missing_required_parameter"
+    elif kind == "extra_forbidden":
+        message, code = f"Unrecognized request argument supplied: {param}", "unknown_parameter"
+    elif kind.endswith("_type"):
+        message = f"Invalid type for '{param}': {first['msg'].lower()}."
+        code = "invalid_type"
+    else:
+        message, code = f"Invalid value for '{param}': {first['msg']}.", "invalid_value"
+    return InvalidRequest(message, param=param, code=code)
+
+
+def _param_name(loc: tuple[Any, ...]) -> str | None:
+    name = ""
+    for part in loc:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name or None

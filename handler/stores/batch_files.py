@@ -1,0 +1,58 @@
+"""Batch input and output files, in the images bucket under ``batches/``."""
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.errors import InvalidRequest, StorageError
+from handler.stores.clients import s3_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+
+class S3BatchFiles:
+    def __init__(self, bucket: str, url_ttl_seconds: int, client: "S3Client | None" = None):
+        self._bucket = bucket
+        self._ttl = url_ttl_seconds
+        self._client = client or s3_client()
+
+    def read_input(self, key: str, *, max_bytes: int) -> bytes:
+        try:
+            head = self._client.head_object(Bucket=self._bucket, Key=key)
+            if head["ContentLength"] > max_bytes:
+                raise InvalidRequest(
+                    f"The input file is {head['ContentLength']} bytes, over the "
+                    f"{max_bytes}-byte limit of a batch.",
+                    param="input",
+                )
+            return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read the batch's input file.") from exc
+
+    def write_input(self, key: str, data: bytes) -> None:
+        self._put(key, data, "Could not store the batch's input.")
+
+    def write_output(self, key: str, data: bytes) -> None:
+        self._put(key, data, "Could not write the batch's output file.")
+
+    def upload_url(self, key: str, *, expires_in: int) -> str:
+        return self._sign("put_object", key, expires_in)
+
+    def download_url(self, key: str) -> str:
+        return self._sign("get_object", key, self._ttl)
+
+    def _put(self, key: str, data: bytes, failure: str) -> None:
+        try:
+            self._client.put_object(
+                Bucket=self._bucket, Key=key, Body=data, ContentType="application/jsonl"
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(failure) from exc
+
+    def _sign(self, method: str, key: str, expires_in: int) -> str:
+        params = {"Bucket": self._bucket, "Key": key}
+        try:
+            return self._client.generate_presigned_url(method, Params=params, ExpiresIn=expires_in)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not sign the batch file's URL.") from exc

@@ -1,0 +1,292 @@
+"""Batches, async jobs and their lines' results in one DynamoDB table.
+
+Partition ``pk`` is the batch (or job) id. Sort key ``batch`` holds the batch itself, with
+counters of recorded lines; ``line#<index>`` holds one line's result. A result and its count
+on the batch are written in one transaction conditioned on the result being new, so a line is
+counted once however often it is retried; ``remaining`` (lines not yet recorded) reaches zero
+exactly when the last one lands, which is what finalization waits for.
+"""
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.batches import Batch, BatchStatus, LineResult
+from handler.core.errors import StorageError
+from handler.stores.clients import dynamodb_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+BATCH_SK = "batch"
+# Records outlive their batch's files (kept 30 days by default) so status stays answerable.
+RETENTION_SECONDS = 45 * 24 * 3600
+_OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
+_OPTIONAL_NUMBERS = ("finished_at", "cancelled_at")
+
+
+class DynamoDBJobStore:
+    def __init__(self, table: str, client: "DynamoDBClient | None" = None):
+        self._table = table
+        self._client = client or dynamodb_client()
+
+    def create(self, batch: Batch) -> bool:
+        item: Item = {
+            "pk": {"S": batch.id},
+            "sk": {"S": BATCH_SK},
+            "kind": {"S": batch.kind},
+            "key_id": {"S": batch.key_id},
+            "status": {"S": batch.status},
+            "created_at": {"N": str(batch.created_at)},
+            "total": {"N": str(batch.total)},
+            "succeeded": {"N": "0"},
+            "failed": {"N": "0"},
+            "cost": {"N": "0"},
+            # Lines not yet recorded; set from the total once the input is split.
+            "remaining": {"N": str(batch.total if batch.status == "in_progress" else 0)},
+            "metadata": {"M": {k: {"S": v} for k, v in batch.metadata.items()}},
+            "expires_at": {"N": str(batch.created_at + RETENTION_SECONDS)},
+        }
+        item.update(_optional_attributes(batch))
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return False
+            raise StorageError("Could not record the batch.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not record the batch.") from exc
+        return True
+
+    def get(self, batch_id: str) -> Batch | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
+                ConsistentRead=True,
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read the batch.") from exc
+        return None if item is None else _batch(item)
+
+    def transition(
+        self,
+        batch_id: str,
+        *,
+        from_: Sequence[BatchStatus],
+        to: BatchStatus,
+        changes: Mapping[str, Any] | None = None,
+    ) -> Batch | None:
+        changes = dict(changes or {})
+        names = {"#status": "status"}
+        values: Item = {":to": {"S": to}}
+        sets = ["#status = :to"]
+        if "total" in changes:  # the input is split: the lines still to record are known
+            total = int(changes.pop("total"))
+            values[":total"] = {"N": str(total)}
+            sets += ["#total = :total", "remaining = remaining + :total"]
+            names["#total"] = "total"
+        for index, (name, value) in enumerate(changes.items()):
+            names[f"#c{index}"] = name
+            values[f":c{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+            sets.append(f"#c{index} = :c{index}")
+        statuses = ", ".join(f":from{i}" for i in range(len(from_)))
+        values.update({f":from{i}": {"S": status} for i, status in enumerate(from_)})
+        return self._update(
+            batch_id,
+            f"SET {', '.join(sets)}",
+            f"#status IN ({statuses})",
+            names,
+            values,
+        )
+
+    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+        return self._update(
+            batch_id,
+            "SET #status = :finalizing, finalizing_at = :now",
+            "remaining <= :zero AND (#status IN (:in_progress, :cancelling) "
+            "OR (#status = :finalizing AND finalizing_at < :stale))",
+            {"#status": "status"},
+            {
+                ":finalizing": {"S": "finalizing"},
+                ":in_progress": {"S": "in_progress"},
+                ":cancelling": {"S": "cancelling"},
+                ":now": {"N": str(now)},
+                ":stale": {"N": str(now - lease_seconds)},
+                ":zero": {"N": "0"},
+            },
+        )
+
+    def record(self, result: LineResult) -> bool:
+        try:
+            self._client.transact_write_items(TransactItems=result_writes(self._table, result))
+        except ClientError as exc:
+            if _code(exc) == "TransactionCanceledException" and _line_exists(exc):
+                return False
+            raise StorageError("Could not record the line's result.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not record the line's result.") from exc
+        return True
+
+    def result(self, batch_id: str, index: int) -> LineResult | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": batch_id}, "sk": {"S": _line_sk(index)}},
+                ConsistentRead=True,
+            ).get("Item")
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read the line's result.") from exc
+        return None if item is None else _result(item)
+
+    def results(self, batch_id: str) -> list[LineResult]:
+        found: list[LineResult] = []
+        try:
+            pages = self._client.get_paginator("query").paginate(
+                TableName=self._table,
+                KeyConditionExpression="pk = :pk AND begins_with(sk, :line)",
+                ExpressionAttributeValues={":pk": {"S": batch_id}, ":line": {"S": "line#"}},
+                ConsistentRead=True,
+            )
+            for page in pages:
+                found.extend(_result(item) for item in page["Items"])
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not read the batch's results.") from exc
+        return found
+
+    def _update(
+        self,
+        batch_id: str,
+        update: str,
+        condition: str,
+        names: dict[str, str],
+        values: "Item",
+    ) -> Batch | None:
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
+                UpdateExpression=update,
+                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise StorageError("Could not update the batch.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not update the batch.") from exc
+        return _batch(response["Attributes"])
+
+
+def result_writes(table: str, result: LineResult) -> "list[TransactWriteItemTypeDef]":
+    """The writes that record a line's result: the result itself, new, and its count on the
+    batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
+    item: Item = {
+        "pk": {"S": result.batch_id},
+        "sk": {"S": _line_sk(result.index)},
+        "index": {"N": str(result.index)},
+        "body": {"S": json.dumps(result.body, separators=(",", ":"))},
+        "cost": {"N": str(result.cost)},
+        "expires_at": {"N": str(int(time.time()) + RETENTION_SECONDS)},
+    }
+    if result.custom_id is not None:
+        item["custom_id"] = {"S": result.custom_id}
+    if result.status_code is not None:
+        item["status_code"] = {"N": str(result.status_code)}
+    counter = "succeeded" if result.succeeded else "failed"
+    return [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        },
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": result.batch_id}, "sk": {"S": BATCH_SK}},
+                "UpdateExpression": f"ADD {counter} :one, cost :cost, remaining :minus_one",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":minus_one": {"N": "-1"},
+                    ":cost": {"N": str(result.cost)},
+                },
+            }
+        },
+    ]
+
+
+def result_exists(exc: ClientError, offset: int) -> bool:
+    """Whether a cancelled transaction failed on a result's own put, at ``offset``."""
+    reasons = cast("list[dict[str, Any]]", exc.response.get("CancellationReasons", []))
+    return len(reasons) > offset and reasons[offset].get("Code") == "ConditionalCheckFailed"
+
+
+def _line_exists(exc: ClientError) -> bool:
+    return result_exists(exc, 0)
+
+
+def _line_sk(index: int) -> str:
+    return f"line#{index:06d}"
+
+
+def _code(exc: ClientError) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _optional_attributes(batch: Batch) -> "Item":
+    item: Item = {}
+    for name in _OPTIONAL_STRINGS:
+        value = getattr(batch, name)
+        if value is not None:
+            item[name] = {"S": value}
+    for name in _OPTIONAL_NUMBERS:
+        value = getattr(batch, name)
+        if value is not None:
+            item[name] = {"N": str(value)}
+    return item
+
+
+def _batch(item: "Item") -> Batch:
+    strings = {name: item[name]["S"] for name in _OPTIONAL_STRINGS if name in item}
+    numbers = {name: int(item[name]["N"]) for name in _OPTIONAL_NUMBERS if name in item}
+    return Batch(
+        id=item["pk"]["S"],
+        kind=item["kind"]["S"],  # type: ignore[arg-type]
+        key_id=item["key_id"]["S"],
+        status=item["status"]["S"],  # type: ignore[arg-type]
+        created_at=int(item["created_at"]["N"]),
+        total=int(item["total"]["N"]),
+        succeeded=int(item["succeeded"]["N"]),
+        failed=int(item["failed"]["N"]),
+        cost=int(item["cost"]["N"]),
+        metadata={k: v["S"] for k, v in item.get("metadata", {"M": {}})["M"].items()},
+        **strings,  # type: ignore[arg-type]
+        **numbers,  # type: ignore[arg-type]
+    )
+
+
+def _result(item: "Item") -> LineResult:
+    custom_id = item.get("custom_id")
+    status_code = item.get("status_code")
+    return LineResult(
+        batch_id=item["pk"]["S"],
+        index=int(item["index"]["N"]),
+        custom_id=custom_id["S"] if custom_id else None,
+        status_code=int(status_code["N"]) if status_code else None,
+        body=json.loads(item["body"]["S"]),
+        cost=int(item["cost"]["N"]),
+    )

@@ -1,0 +1,95 @@
+"""Telling the world a batch or job finished: an EventBridge event, and a signed webhook.
+
+Both are at least once: a finalization that is retried announces again, with the same
+``webhook-id`` so receivers can tell. A webhook that keeps failing is logged and given up on;
+the batch's status stays the source of truth.
+"""
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.batches import Batch
+from handler.core.webhooks import signature_headers, signing_secret
+from handler.observability import logger
+from handler.stores.clients import events_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_events.client import EventBridgeClient
+
+EVENT_SOURCE = "imagegate"
+_DETAIL_TYPES = {"batch": "Batch Finished", "job": "Image Job Finished"}
+WEBHOOK_ATTEMPTS = 3
+_WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class EventNotifier:
+    def __init__(
+        self,
+        event_bus: str,
+        master_secret: Callable[[], str],
+        client: "EventBridgeClient | None" = None,
+        http: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self._bus = event_bus
+        self._master_secret = master_secret
+        self._client = client or events_client()
+        self._http = http or httpx.Client(timeout=_WEBHOOK_TIMEOUT, follow_redirects=False)
+        self._sleep = sleep
+
+    def finished(self, batch: Batch, payload: Mapping[str, Any]) -> None:
+        self._event(batch, payload)
+        if batch.webhook_url:
+            self._webhook(batch, payload)
+
+    def _event(self, batch: Batch, payload: Mapping[str, Any]) -> None:
+        try:
+            response = self._client.put_events(
+                Entries=[
+                    {
+                        "Source": EVENT_SOURCE,
+                        "DetailType": _DETAIL_TYPES[batch.kind],
+                        "Detail": json.dumps(payload),
+                        "EventBusName": self._bus,
+                        "Resources": [],
+                    }
+                ]
+            )
+        except (ClientError, BotoCoreError):
+            logger.exception("event not sent", batch_id=batch.id)
+            return
+        if response.get("FailedEntryCount"):
+            logger.error("event not accepted", batch_id=batch.id, entries=response["Entries"])
+
+    def _webhook(self, batch: Batch, payload: Mapping[str, Any]) -> None:
+        assert batch.webhook_url is not None
+        body = json.dumps(
+            {"type": f"{batch.kind}.{batch.status}", "data": payload}, separators=(",", ":")
+        ).encode()
+        secret = signing_secret(self._master_secret(), batch.key_id)
+        for attempt in range(WEBHOOK_ATTEMPTS):
+            headers = signature_headers(secret, f"msg_{batch.id}", int(time.time()), body)
+            try:
+                response = self._http.post(
+                    batch.webhook_url,
+                    content=body,
+                    headers={**headers, "content-type": "application/json"},
+                )
+            except httpx.HTTPError as exc:
+                outcome = type(exc).__name__
+            else:
+                if response.is_success:
+                    logger.info("webhook delivered", batch_id=batch.id, attempt=attempt + 1)
+                    return
+                outcome = f"HTTP {response.status_code}"
+            logger.warning(
+                "webhook failed", batch_id=batch.id, attempt=attempt + 1, outcome=outcome
+            )
+            if attempt + 1 < WEBHOOK_ATTEMPTS:
+                self._sleep(2.0**attempt)
+        logger.error("webhook given up", batch_id=batch.id)

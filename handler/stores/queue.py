@@ -1,0 +1,73 @@
+"""The work queue in SQS: one message per batch line or async job."""
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.batches import WorkItem
+from handler.core.errors import StorageError
+from handler.stores.clients import sqs_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
+
+# SendMessageBatch: ten messages, 256 KiB in all (one message may take the whole of it).
+MAX_MESSAGE_BYTES = 256 * 1024
+_MAX_ENTRIES = 10
+_ATTEMPTS = 3
+
+
+class SQSWorkQueue:
+    def __init__(self, queue_url: str, client: "SQSClient | None" = None):
+        self._url = queue_url
+        self._client = client or sqs_client()
+
+    def send(self, items: Sequence[WorkItem]) -> None:
+        for chunk in _chunks([encode(item) for item in items]):
+            self._send_chunk(chunk)
+
+    def _send_chunk(self, bodies: list[str]) -> None:
+        entries: list[SendMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies)
+        ]
+        for _ in range(_ATTEMPTS):  # a batch call can fail some entries and pass the rest
+            try:
+                response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError("Could not queue the work.") from exc
+            failed = {entry["Id"] for entry in response.get("Failed", [])}
+            entries = [entry for entry in entries if entry["Id"] in failed]
+            if not entries:
+                return
+        raise StorageError(f"Could not queue {len(entries)} line(s) of work.")
+
+
+def encode(item: WorkItem) -> str:
+    body: dict[str, Any] = {
+        "batch_id": item.batch_id,
+        "index": item.index,
+        "custom_id": item.custom_id,
+        "body": item.body,
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def decode(message: str) -> WorkItem:
+    body = json.loads(message)
+    return WorkItem(body["batch_id"], int(body["index"]), body.get("custom_id"), body["body"])
+
+
+def _chunks(bodies: list[str]) -> list[list[str]]:
+    chunks: list[list[str]] = []
+    size = 0
+    for body in bodies:
+        length = len(body.encode())
+        if not chunks or len(chunks[-1]) == _MAX_ENTRIES or size + length > MAX_MESSAGE_BYTES:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(body)
+        size += length
+    return chunks
