@@ -33,13 +33,13 @@ class EventNotifier:
         event_bus: str,
         master_secret: Callable[[], str],
         client: "EventBridgeClient | None" = None,
-        http: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self._bus = event_bus
         self._master_secret = master_secret
         self._client = client or events_client()
-        self._http = http or httpx.Client(timeout=_WEBHOOK_TIMEOUT, follow_redirects=False)
+        self._transport = transport  # a fake receiver in tests
         self._sleep = sleep
 
     def finished(self, batch: Batch, payload: Mapping[str, Any]) -> None:
@@ -72,10 +72,18 @@ class EventNotifier:
             {"type": f"{batch.kind}.{batch.status}", "data": payload}, separators=(",", ":")
         ).encode()
         secret = signing_secret(self._master_secret(), batch.key_id)
+        # A client per delivery: webhooks go to many hosts, rarely twice to one.
+        with httpx.Client(
+            timeout=_WEBHOOK_TIMEOUT, follow_redirects=False, transport=self._transport
+        ) as http:
+            self._deliver(http, batch, secret, body)
+
+    def _deliver(self, http: httpx.Client, batch: Batch, secret: str, body: bytes) -> None:
+        assert batch.webhook_url is not None
         for attempt in range(WEBHOOK_ATTEMPTS):
             headers = signature_headers(secret, f"msg_{batch.id}", int(time.time()), body)
             try:
-                response = self._http.post(
+                response = http.post(
                     batch.webhook_url,
                     content=body,
                     headers={**headers, "content-type": "application/json"},

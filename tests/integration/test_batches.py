@@ -1,62 +1,21 @@
-"""Batches end to end on the local stack: moto's server for DynamoDB, S3 and SQS (S3 delivers
-its notifications), the splitter, worker and dead-letter functions run by the local runtime,
-the API in-process.
-"""
+"""Batches end to end on the local stack (``local``, see conftest.py)."""
 
 import json
 import os
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 
 from handler import container
-from handler.app import create_app
-from handler.cli.local import LocalAws, provision, start_runtime
-from handler.cli.runtime import LocalRuntime
 from handler.core.generation import GenerationService
 from handler.stores.clients import s3_client
-from tests.support import ROOT, balance_of, new_key, usage_of
+from tests.integration.conftest import Local
+from tests.support import balance_of, new_key, usage_of
 
 PRICE = 500  # imagegate-preview, 256x256, one image
 LINES = 200
-
-
-@dataclass
-class Local:
-    runtime: LocalRuntime
-    client: TestClient
-    bucket: str
-
-    def wait(self) -> None:
-        self.runtime.wait_until_idle(timeout=120)
-
-
-@pytest.fixture
-def local() -> Iterator[Local]:
-    saved = dict(os.environ)
-    aws = LocalAws().start()
-    try:
-        stack = provision(
-            f"http://127.0.0.1:{aws.port}",
-            ROOT / "template.yaml",
-            ROOT / "infra" / "catalog.json",
-        )
-        runtime = start_runtime(stack, ROOT / "template.yaml")
-        try:
-            with TestClient(create_app(), raise_server_exceptions=False) as client:
-                yield Local(runtime, client, stack.resources["ImagesBucket"])
-        finally:
-            runtime.stop()
-    finally:
-        httpx.post(f"http://127.0.0.1:{aws.port}/moto-api/reset")  # moto's state is global
-        aws.stop()
-        os.environ.clear()
-        os.environ.update(saved)
-        container.reset()
 
 
 def batch_file() -> tuple[bytes, set[int]]:

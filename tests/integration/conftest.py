@@ -1,0 +1,51 @@
+"""The local stack in-process: moto's server for DynamoDB, S3 and SQS (S3 delivers its
+notifications), the splitter, worker and dead-letter functions run by the local runtime, the
+API through a TestClient."""
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from handler import container
+from handler.app import create_app
+from handler.cli.local import LocalAws, provision, start_runtime
+from handler.cli.runtime import LocalRuntime
+from tests.support import ROOT
+
+
+@dataclass
+class Local:
+    runtime: LocalRuntime
+    client: TestClient
+    bucket: str
+
+    def wait(self) -> None:
+        self.runtime.wait_until_idle(timeout=120)
+
+
+@pytest.fixture
+def local() -> Iterator[Local]:
+    saved = dict(os.environ)
+    aws = LocalAws().start()
+    try:
+        stack = provision(
+            f"http://127.0.0.1:{aws.port}",
+            ROOT / "template.yaml",
+            ROOT / "infra" / "catalog.json",
+        )
+        runtime = start_runtime(stack, ROOT / "template.yaml")
+        try:
+            with TestClient(create_app(), raise_server_exceptions=False) as client:
+                yield Local(runtime, client, stack.resources["ImagesBucket"])
+        finally:
+            runtime.stop()
+    finally:
+        httpx.post(f"http://127.0.0.1:{aws.port}/moto-api/reset")  # moto's state is global
+        aws.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        container.reset()
