@@ -53,6 +53,7 @@ class LocalStack:
     real_aws: bool = False
     # The template's resources: logical id → local name (a queue's: its URL).
     resources: dict[str, str] = field(default_factory=dict)
+    api_base_url: str | None = None  # where `imagegate dev` serves the API
 
     def activate(self) -> None:
         """Point boto3 (the LOCAL_SERVICES only) and ``Settings`` in this process at the stack."""

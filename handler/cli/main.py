@@ -1,12 +1,14 @@
-"""``imagegate``: run the local stack, manage API keys, report usage."""
+"""``imagegate``: run the local stack, manage API keys, report usage, run batches."""
 
 import socket
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
+from handler.cli.batch import batch_app
 from handler.cli.keys import keys_app
 from handler.cli.local import (
     DEFAULT_STATE_DIR,
@@ -20,7 +22,7 @@ from handler.cli.target import StateDir, err
 from handler.cli.usage import usage
 from handler.core.catalog import load_catalog
 
-app = typer.Typer(no_args_is_help=True, help="imagegate: local stack, API keys and usage.")
+app = typer.Typer(no_args_is_help=True, help="imagegate: local stack, API keys, usage and batches.")
 
 
 @app.command()
@@ -69,16 +71,17 @@ def dev(
             catalog.resolve(),
             real_aws=real_aws,
         )
+        bound_port = listener.getsockname()[1]
+        stack = replace(stack, api_base_url=f"http://{host}:{bound_port}/v1")
         stack.save(state_dir)
         runtime = start_runtime(stack, template)
         api_key = ensure_dev_key(state_dir)
-        bound_port = listener.getsockname()[1]
         err.print(
             f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
             "backend 'preview' (a stand-in picture, not a model)."
         )
         # Two lines for scripts, on stdout; the socket already accepts connections.
-        typer.echo(f"IMAGEGATE_BASE_URL=http://{host}:{bound_port}/v1")
+        typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
         typer.echo(f"IMAGEGATE_API_KEY={api_key}")
         server = uvicorn.Server(uvicorn.Config(create_app(), log_level="info"))
         try:
@@ -92,6 +95,7 @@ def dev(
 
 
 app.add_typer(keys_app, name="keys")
+app.add_typer(batch_app, name="batch")
 app.command()(usage)
 
 

@@ -1,0 +1,45 @@
+"""`imagegate batch` against the running stack, as a user drives it."""
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from handler.cli.main import app
+from tests.e2e.conftest import Stack
+
+
+def test_submit_wait_status_and_download(local_stack: Stack, tmp_path: Path) -> None:
+    # Given a five-line batch file, one line of which asks for a size the model lacks
+    lines = [
+        {"custom_id": f"shoe-{i}", "body": {"prompt": f"shoe {i}", "size": "256x256"}}
+        for i in range(4)
+    ]
+    lines.append({"custom_id": "too-small", "body": {"prompt": "x", "size": "8x8"}})
+    batch_file = tmp_path / "shoes.jsonl"
+    batch_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    state = ["--state-dir", str(local_stack.state_dir)]
+    runner = CliRunner()
+    # When it is submitted and followed to the end
+    submitted = runner.invoke(app, ["batch", *state, "submit", str(batch_file), "--wait"])
+    # Then it ends with one error, and the id is on stdout
+    assert submitted.exit_code == 0, submitted.output
+    batch_id = submitted.stdout.splitlines()[0]
+    assert batch_id.startswith("batch_")
+    assert "completed_with_errors, 4 succeeded, 1 failed of 5" in submitted.stdout
+    status = runner.invoke(app, ["batch", *state, "status", batch_id, "--json"])
+    assert json.loads(status.stdout)["request_counts"] == {"total": 5, "completed": 4, "failed": 1}
+    # And download writes the output and the four images, named by custom_id
+    out = tmp_path / "out"
+    downloaded = runner.invoke(app, ["batch", *state, "download", batch_id, "--out", str(out)])
+    assert downloaded.exit_code == 0, downloaded.output
+    assert len((out / batch_id / "output.jsonl").read_text().splitlines()) == 5
+    images = sorted(path.name for path in (out / batch_id / "images").iterdir())
+    assert images == [f"shoe-{i}-0.png" for i in range(4)]
+
+
+def test_an_unknown_batch_is_a_clear_error(local_stack: Stack) -> None:
+    state = ["--state-dir", str(local_stack.state_dir)]
+    result = CliRunner().invoke(app, ["batch", *state, "status", "batch_nope"])
+    assert result.exit_code == 1
+    assert "404" in result.output
