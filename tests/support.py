@@ -2,6 +2,7 @@
 
 import io
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -81,3 +82,16 @@ def balance_of(key_id: str) -> int:
 def usage_of(key_id: str) -> list[UsageRecord]:
     """Every usage record of the key (sort keys are 13-digit milliseconds)."""
     return container.ledger().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "imagegate-ApiFunction"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imagegate-api"
+    aws_request_id: str = "5b1e7c2a-0000-4000-8000-000000000001"
+
+    remaining_ms: int = 29_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms

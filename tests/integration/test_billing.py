@@ -177,7 +177,7 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
 
 def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> None:
     from handler.main import reconcile_handler
-    from tests.integration.test_lambda_handler import FakeLambdaContext
+    from tests.support import FakeLambdaContext
 
     key_id, auth = new_key(balance=100_000)
     # Given a reservation abandoned 17 minutes ago

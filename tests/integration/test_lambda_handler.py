@@ -3,27 +3,19 @@
 import base64
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from handler.core.keys import hash_secret, parse_key
 from handler.main import api_handler
-from tests.support import SAMPLE_EVENT_KEY, assert_error, load_event, open_image
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "imagegate-ApiFunction"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:imagegate-api"
-    aws_request_id: str = "5b1e7c2a-0000-4000-8000-000000000001"
-
-    remaining_ms: int = 29_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+from tests.support import (
+    SAMPLE_EVENT_KEY,
+    FakeLambdaContext,
+    assert_error,
+    load_event,
+    open_image,
+)
 
 
 def _invoke(

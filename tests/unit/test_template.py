@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pytest
@@ -5,7 +6,7 @@ import pytest
 from handler.cli.runtime import queue_sources
 from handler.cli.template import Template
 from handler.stores.provision import lifecycle_rule, queue_notification
-from tests.support import ROOT
+from tests.support import ROOT, SAMPLE_EVENT_KEY, load_event
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
 ARN = "arn:aws:sqs:us-east-1:123456789012:local-{}"
@@ -115,3 +116,23 @@ def test_gateway_responses_are_openai_errors() -> None:
         assert set(body["error"]) == {"message", "type", "param", "code"}, name
         if name.endswith("5XX") or response.get("StatusCode", "").startswith("5"):
             assert response["ResponseParameters"]["Headers"]["x-should-retry"] == "'false'"
+
+
+def test_the_batch_input_sample_is_a_notification_the_bucket_would_send() -> None:
+    # events/s3_batch_input.json: one SQS record carrying S3's event for a batch input file
+    [record] = load_event("s3_batch_input")["Records"]
+    assert record["eventSource"] == "aws:sqs"
+    assert (
+        record["md5OfBody"]
+        == hashlib.md5(record["body"].encode(), usedforsecurity=False).hexdigest()
+    )
+    [s3_event] = json.loads(record["body"])["Records"]
+    assert s3_event["eventName"] == "ObjectCreated:Put"
+    key = s3_event["s3"]["object"]["key"]
+    bucket = TEMPLATE.resources("AWS::S3::Bucket")["ImagesBucket"]
+    [notification] = bucket["NotificationConfiguration"]["QueueConfigurations"]
+    rules = {rule["Name"]: rule["Value"] for rule in notification["Filter"]["S3Key"]["Rules"]}
+    assert key.startswith(rules["prefix"])
+    assert key.endswith(rules["suffix"])
+    # The path segment after the prefix names the paying key: the sample events' key
+    assert key.split("/")[2] == SAMPLE_EVENT_KEY.split("_")[1]
