@@ -1,8 +1,11 @@
 """`imagegate batch` against the running stack, as a user drives it."""
 
 import json
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 from typer.testing import CliRunner
 
 from handler.cli.main import app
@@ -43,3 +46,24 @@ def test_an_unknown_batch_is_a_clear_error(local_stack: Stack) -> None:
     result = CliRunner().invoke(app, ["batch", *state, "status", "batch_nope"])
     assert result.exit_code == 1
     assert "404" in result.output
+
+
+def test_the_readme_async_example_with_the_sdk(stack: Stack) -> None:
+    # Given the SDK client of the README
+    client = stack.client()
+    # When a job is queued and polled as the README shows
+    job: Any = client.post(
+        "/images/generations",
+        body={"prompt": "a lighthouse", "size": "256x256"},
+        options={"headers": {"Prefer": "respond-async"}},
+        cast_to=object,
+    )
+    assert job["status"] == "in_progress"
+    deadline = time.monotonic() + 60
+    while job["status"] == "in_progress":
+        job = client.get(f"/images/jobs/{job['id']}", cast_to=object)
+        assert time.monotonic() < deadline, "the job did not finish in a minute"
+        time.sleep(0.2)
+    # Then it succeeded with a fetchable image
+    assert job["status"] == "succeeded"
+    assert httpx.get(job["result"]["data"][0]["url"]).status_code == 200
