@@ -158,7 +158,7 @@ def splitter() -> Splitter:
 
 @cache
 def worker() -> Worker:
-    return Worker(generation_service(), job_store(), key_store(), finisher())
+    return Worker(generation_service(), job_store(), finisher())
 
 
 def reset() -> None:

@@ -8,11 +8,10 @@ request id, and its reservation is found again rather than taken twice (``Ledger
 from dataclasses import dataclass
 
 from handler.batch.finish import Finisher
-from handler.core.batches import FINISHED, Batch, JobStore, ResultRecorded, WorkItem, unrun_result
-from handler.core.billing import Reservation
+from handler.core.batches import FINISHED, Batch, JobStore, WorkItem, unrun_result
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService, object_prefix
-from handler.core.ports import KeyStore, Owner
+from handler.core.ports import Owner
 from handler.observability import logger
 
 
@@ -20,7 +19,6 @@ from handler.observability import logger
 class Worker:
     service: GenerationService
     jobs: JobStore
-    keys: KeyStore
     finisher: Finisher
 
     def run(self, item: WorkItem, deadline: Deadline) -> None:
@@ -59,21 +57,12 @@ class Worker:
         if batch is None:
             logger.error("dead work for an unknown batch dropped", batch_id=item.batch_id)
             return
-        result = unrun_result(
-            item, "processing_failed", "The line failed on every attempt; it was not charged."
+        self.service.abandon(
+            unrun_result(
+                item, "processing_failed", "The line failed on every attempt; it was not charged."
+            ),
+            owner=Owner(batch.key_id),
         )
-        owner = self.keys.get(batch.key_id)
-        charge = owner.open_reservations.get(result.request_id) if owner else None
-        if charge is None:
-            self.jobs.record(result)
-        else:
-            reservation = Reservation(batch.key_id, charge, owner.balance if owner else 0, ())
-            try:
-                self.service.billing.settle(
-                    reservation, 0, error_code="processing_failed", result=result
-                )
-            except ResultRecorded:
-                self.service.billing.settle(reservation, 0, error_code="processing_failed")
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)
 

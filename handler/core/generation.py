@@ -155,6 +155,17 @@ class GenerationService:
         self._settle_line(reservation, len(kept.data), result, None)
         return result
 
+    def abandon(self, result: LineResult, *, owner: Owner) -> None:
+        """Record a line that will not run again, refunding in the same write whatever
+        reservation its last attempt died holding."""
+        record = self.keys.get(owner.key_id)
+        charge = record.open_reservations.get(result.request_id) if record else None
+        if record is None or charge is None:
+            self.jobs.record(result)
+            return
+        reservation = Reservation(owner.key_id, charge, record.balance, ())
+        self._settle_line(reservation, 0, result, "processing_failed")
+
     def answer(self, kept: Mapping[str, Any], response_format: str | None) -> ImagesResponse:
         """A kept response (object keys for images) as the synchronous call would answer."""
         return self._from_kept(ImagesResponse.model_validate(kept), response_format)
