@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     webhook_secret: Annotated[
         SecretStr | None, Field(description="the master secret itself: local runs only")
     ] = None
+    local_webhooks: Annotated[
+        bool, Field(description="webhooks may go to http://localhost: the local stack only")
+    ] = False
     event_bus_name: Annotated[
         str, Field(description="EventBridge bus that hears of finished batches and jobs")
     ] = "default"

@@ -13,7 +13,7 @@ from handler.batch.finish import Finisher
 from handler.batch.splitter import Splitter
 from handler.batch.worker import Worker
 from handler.config import get_settings
-from handler.core.batches import BatchFiles, JobStore, WorkQueue
+from handler.core.batches import BatchFiles, JobStore, Notifier, WorkQueue
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.errors import BackendUnavailable, StorageError
@@ -125,18 +125,31 @@ def webhook_master_secret() -> str:
 
 
 @cache
+def notifier() -> Notifier:
+    return EventNotifier(get_settings().event_bus_name, webhook_master_secret)
+
+
+@cache
 def queued_work() -> QueuedWork:
-    return QueuedWork(catalog(), key_store(), job_store(), work_queue(), batch_files())
+    return QueuedWork(
+        catalog(),
+        key_store(),
+        job_store(),
+        work_queue(),
+        batch_files(),
+        notifier(),
+        idempotency(),
+        local_webhooks=get_settings().local_webhooks,
+    )
 
 
 @cache
 def finisher() -> Finisher:
-    notifier = EventNotifier(get_settings().event_bus_name, webhook_master_secret)
     answer = generation_service().answer
     return Finisher(
         job_store(),
         batch_files(),
-        notifier,
+        notifier(),
         lambda kept, response_format: answer(kept, response_format).model_dump(
             mode="json", exclude_none=True
         ),
@@ -185,6 +198,7 @@ def reset() -> None:
         work_queue,
         batch_files,
         queued_work,
+        notifier,
         finisher,
         splitter,
         worker,

@@ -25,9 +25,9 @@ from mangum.types import LambdaContext as MangumContext
 from handler import container
 from handler.app import create_app
 from handler.config import get_settings
+from handler.core.batches import decode
 from handler.core.deadline import Deadline
 from handler.observability import logger, metrics, tracer
-from handler.stores.queue import decode
 
 
 @cache
@@ -62,7 +62,7 @@ def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (S3 notifications of batch input files): validate each file, queue its lines."""
     return process_partial_response(
-        event=event, record_handler=_split, processor=_processor(), context=context
+        event=event, record_handler=_split, processor=_processor("splitter"), context=context
     )
 
 
@@ -72,7 +72,7 @@ def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialIt
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the work queue): run each batch line or async job; failed ones come back."""
     return process_partial_response(
-        event=event, record_handler=_run, processor=_processor(), context=context
+        event=event, record_handler=_run, processor=_processor("worker"), context=context
     )
 
 
@@ -83,13 +83,18 @@ def dead_letter_handler(
 ) -> PartialItemFailureResponse:
     """SQS (the work queue's dead letters): record each line that kept failing as an error."""
     return process_partial_response(
-        event=event, record_handler=_give_up, processor=_processor(), context=context
+        event=event,
+        record_handler=_give_up,
+        processor=_processor("dead_letter"),
+        context=context,
     )
 
 
 @cache
-def _processor() -> BatchProcessor:
-    # Partial batch responses: only the records that failed are retried.
+def _processor(function: str) -> BatchProcessor:
+    # Partial batch responses: only the records that failed are retried. One per function:
+    # a processor holds its batch's records while it runs (the local stack runs all three
+    # functions in one process).
     return BatchProcessor(event_type=EventType.SQS)
 
 

@@ -30,17 +30,6 @@ class ImageJob(BaseModel):
     ] = None
 
 
-class BatchLine(BaseModel):
-    """One line of OpenAI's Batch JSONL."""
-
-    model_config = ConfigDict(extra="allow")
-
-    custom_id: str
-    method: str = "POST"
-    url: str = "/v1/images/generations"
-    body: dict[str, Any]
-
-
 class BatchCreate(BaseModel):
     """``POST /v1/batches``: the lines inline, or none for a presigned upload URL."""
 

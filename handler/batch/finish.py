@@ -55,7 +55,7 @@ class Finisher:
         finished = replace(claimed, status=status, **changes)
         # Announced before the status is set: if this dies in between, the retry announces
         # again (at least once), where the other order could announce never.
-        self.notifier.finished(finished, self.view(finished, results))
+        self.announce(finished, results)
         done = self.jobs.transition(batch_id, from_=["finalizing"], to=status, changes=changes)
         logger.info(
             "batch finished",
@@ -67,14 +67,19 @@ class Finisher:
         )
         return done
 
-    def view(self, batch: Batch, results: Sequence[LineResult]) -> dict[str, Any]:
+    def announce(self, batch: Batch, results: Sequence[LineResult]) -> None:
+        """The event carries no images nor URLs; a job's webhook, its result by URL (its
+        receiver asked for it, signed; base64 stays with ``GET /v1/images/jobs/{id}``)."""
         if batch.kind == "batch":
-            return describe(batch)
+            self.notifier.finished(batch, describe(batch), describe(batch))
+            return
         result = results[0] if results else None
         answer = None
         if result is not None and result.succeeded:
-            answer = self.answer(result.body, batch.response_format)
-        return describe_job(batch, result, answer)
+            answer = self.answer(result.body, "url")
+        self.notifier.finished(
+            batch, describe_job(batch, result, None), describe_job(batch, result, answer)
+        )
 
 
 def final_status(batch: Batch) -> BatchStatus:

@@ -63,7 +63,7 @@ class Splitter:
             )
             logger.warning("batch input refused", batch_id=batch.id, reason=exc.message)
             if failed is not None:
-                self.finisher.notifier.finished(failed, self.finisher.view(failed, []))
+                self.finisher.announce(failed, [])
             return
         for error in parsed.errors:
             self.jobs.record(error)
@@ -84,7 +84,7 @@ class Splitter:
 
     def _batch_of(self, key: str, etag: str) -> Batch | None:
         parts = key.removeprefix(f"{INPUT_PREFIX}/").split("/")
-        if len(parts) != 2 or not key.startswith(f"{INPUT_PREFIX}/"):
+        if len(parts) != 2 or not all(parts) or not key.startswith(f"{INPUT_PREFIX}/"):
             logger.error("batch input refused: its path names no key id", object_key=key)
             return None
         key_id, name = parts

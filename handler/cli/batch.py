@@ -6,6 +6,7 @@ These talk to the HTTP API as any client would, so they work the same against th
 """
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,23 +121,40 @@ def batch_download(
 ) -> None:
     """Write OUT/<id>/output.jsonl and every image the batch made, named by custom_id."""
     api = _api(ctx)
-    output = api.call("GET", f"/batches/{batch_id}/output").text
     folder = out / batch_id
     (folder / "images").mkdir(parents=True, exist_ok=True)
-    (folder / "output.jsonl").write_text(output)
     images = 0
-    for line in map(json.loads, output.splitlines()):
+    start: str | None = "0"
+    with (folder / "output.jsonl").open("w") as output:
+        while start is not None:  # a page at a time: each page's URLs are fresh
+            page = api.call("GET", f"/batches/{batch_id}/output", params={"start": start})
+            output.write(page.text)
+            images += _save_images(page.text, folder / "images")
+            start = page.headers.get("x-next-start")
+    err.print(f"{folder}: output.jsonl and {images} image(s)")
+
+
+def _save_images(page: str, folder: Path) -> int:
+    saved = 0
+    for line in map(json.loads, page.splitlines()):
         response = line.get("response") or {}
         if response.get("status_code") != 200:
             continue
+        name = _file_name(line["custom_id"], line["id"])
         for number, item in enumerate(response["body"]["data"]):
-            suffix = Path(item["s3_key"]).suffix
             image = httpx.get(item["url"], timeout=60)
             image.raise_for_status()
-            name = f"{line['custom_id']}-{number}{suffix}".replace("/", "_")
-            (folder / "images" / name).write_bytes(image.content)
-            images += 1
-    err.print(f"{folder}: output.jsonl and {images} image(s)")
+            suffix = Path(item["s3_key"]).suffix
+            (folder / f"{name}-{number}{suffix}").write_bytes(image.content)
+            saved += 1
+    return saved
+
+
+def _file_name(custom_id: str, line_id: str) -> str:
+    """The custom_id, if it makes a file name as it is; else made one, with the line's id
+    (custom ids are unique, their cleaned-up forms need not be)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]", "_", custom_id)[:100]
+    return cleaned if cleaned == custom_id else f"{cleaned}-{line_id}"
 
 
 def _follow(api: Api, batch_id: str) -> dict[str, Any]:

@@ -38,7 +38,7 @@ DEV_KEY_NAME = "local dev key"
 DEV_KEY_POLICY = KeyPolicy(requests_per_minute=600, images_per_minute=6000)
 DEV_KEY_BALANCE = 100 * 1_000_000
 # The services the stand-in plays; every other one (SageMaker, say) is AWS's own.
-LOCAL_SERVICES = ("DYNAMODB", "S3", "SQS", "EVENTS")
+LOCAL_SERVICES = ("DYNAMODB", "S3", "SQS", "EVENTBRIDGE")
 # moto accepts any credentials; fixed fake ones keep a real AWS profile out of the picture.
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _IGNORED_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -141,6 +141,7 @@ def provision(
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
     # Secrets Manager is not played locally: the stack's webhook secret is given directly.
     environment["IMAGEGATE_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
+    environment["IMAGEGATE_LOCAL_WEBHOOKS"] = "true"  # receivers on this machine
     stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)
     stack.activate()
     return stack

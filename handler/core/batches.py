@@ -77,14 +77,6 @@ class Batch:
     cancelled_at: int | None = None
     response_format: str | None = None  # an async job's, for answering like the sync call
 
-    @property
-    def recorded(self) -> int:
-        return self.succeeded + self.failed
-
-    @property
-    def all_recorded(self) -> bool:
-        return self.status not in ("awaiting_upload", "validating") and self.recorded >= self.total
-
 
 @dataclass(frozen=True, slots=True)
 class WorkItem:
@@ -117,6 +109,22 @@ def unrun_result(item: WorkItem, code: str, message: str) -> LineResult:
     return LineResult(
         item.batch_id, item.index, item.custom_id, None, {"code": code, "message": message}
     )
+
+
+def encode(item: WorkItem) -> str:
+    """A work item as its queue message."""
+    body: dict[str, Any] = {
+        "batch_id": item.batch_id,
+        "index": item.index,
+        "custom_id": item.custom_id,
+        "body": item.body,
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+def decode(message: str) -> WorkItem:
+    body = json.loads(message)
+    return WorkItem(body["batch_id"], int(body["index"]), body.get("custom_id"), body["body"])
 
 
 class ResultRecorded(Exception):
@@ -153,7 +161,11 @@ class JobStore(Protocol):
 
     def result(self, batch_id: str, index: int) -> LineResult | None: ...
 
-    def results(self, batch_id: str) -> list[LineResult]: ...
+    def results(
+        self, batch_id: str, *, start: int = 0, limit: int | None = None
+    ) -> list[LineResult]:
+        """Recorded results in line order, from line ``start``, at most ``limit``."""
+        ...
 
 
 class WorkQueue(Protocol):
@@ -177,8 +189,9 @@ class BatchFiles(Protocol):
 
 
 class Notifier(Protocol):
-    def finished(self, batch: Batch, payload: Mapping[str, Any]) -> None:
-        """Announce a finished batch or job: an event, and its webhook if it has one."""
+    def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
+        """Announce a finished batch or job: ``event`` on the event bus (never images or
+        URLs: the bus's readers are not the key's holder), ``webhook`` to its webhook."""
         ...
 
 
@@ -235,9 +248,15 @@ def describe_job(
         "result": answer,
         "error": None,
     }
-    if result is not None and not result.succeeded:
-        body = result.body
-        view["error"] = body.get("error", body)
+    if result is not None and result.status_code is None:  # it never ran
+        view["error"] = {
+            "message": result.body["message"],
+            "type": "server_error",
+            "param": None,
+            "code": result.body["code"],
+        }
+    elif result is not None and not result.succeeded:
+        view["error"] = result.body["error"]
         view["status_code"] = result.status_code
     elif job.error:
         view["error"] = {"message": job.error, "type": "server_error", "param": None, "code": None}

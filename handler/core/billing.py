@@ -9,6 +9,7 @@ usage record in one transaction; a reservation that no request settled (its proc
 settled by ``reconcile`` as a full refund once no request can still be running.
 """
 
+import contextlib
 import hmac
 import time
 from collections.abc import Callable
@@ -88,9 +89,9 @@ def check_key(record: ApiKeyRecord | None, payer: Payer, now: float) -> ApiKeyRe
 
 def refusal(
     record: ApiKeyRecord, charge: Charge, now: float, *, windows: bool = True
-) -> ImagegateError:
-    """Why the reservation of ``charge`` was refused, for a key that passed ``check_key``;
-    ``windows``: whether the per-minute limits applied to it."""
+) -> ImagegateError | None:
+    """Why ``record`` (a key that passed ``check_key``) cannot pay for ``charge``, or None if
+    it can; ``windows``: whether the per-minute limits apply."""
     models = record.policy.models
     if models is not None and charge.model not in models:
         return PermissionDenied(
@@ -105,8 +106,7 @@ def refusal(
             f"This request costs {format_micros(charge.amount)} and the key's balance is "
             f"{format_micros(record.balance)}. Top up the key to continue.",
         )
-    # Everything passes on the record as it stood: it changed under us (a rare race).
-    return StorageError("The request could not be charged; try again.", should_retry=True)
+    return None
 
 
 def _window_refusal(window: RateWindow, charge: Charge) -> ImagegateError | None:
@@ -163,7 +163,11 @@ class Billing:
                 if isinstance(payer, Owner) or later <= minute:
                     meter.window = rate_window(known, now)
                     windows = isinstance(payer, Credentials)
-                    raise refusal(known, charge, now, windows=windows) from None
+                    # None: everything passes on the record as it stood; it changed under
+                    # us (a rare race).
+                    raise refusal(known, charge, now, windows=windows) or StorageError(
+                        "The request could not be charged; try again.", should_retry=True
+                    ) from None
                 # Another clock has begun a later minute: ours is behind; join that window.
                 minute, now = later, later * 60.0
                 continue
@@ -184,16 +188,8 @@ class Billing:
         """Charge what was delivered, refund the rest, and record the line's ``result`` with
         it. Raises StorageError if the ledger cannot be written: the reservation then stays
         open, for ``reconcile`` to refund; ``ResultRecorded`` if another attempt recorded the
-        line first (nothing was written: release the reservation)."""
-        charge = reservation.charge
-        usage = UsageRecord(
-            key_id=reservation.key_id,
-            charge=charge,
-            delivered=delivered,
-            status=settlement_status(charge.n, delivered),
-            settled_at=int(self.clock() * 1000),
-            error_code=error_code,
-        )
+        line first (nothing was written: ``release`` the reservation)."""
+        usage = self._usage(reservation, delivered, error_code)
         try:
             self.ledger.settle(usage, stale_minutes=reservation.stale_minutes, result=result)
         except ReservationClosed as exc:
@@ -201,6 +197,25 @@ class Billing:
                 "The request outlived its reservation and was refunded.", should_retry=False
             ) from exc
         return usage
+
+    def release(self, reservation: Reservation, *, error_code: str) -> None:
+        """Refund a reservation in full, if no one has settled it yet (a duplicate attempt
+        of a line shares its reservation with the attempt that recorded the line)."""
+        with contextlib.suppress(ReservationClosed):
+            self.ledger.settle(self._usage(reservation, 0, error_code))
+
+    def _usage(
+        self, reservation: Reservation, delivered: int, error_code: str | None
+    ) -> UsageRecord:
+        charge = reservation.charge
+        return UsageRecord(
+            key_id=reservation.key_id,
+            charge=charge,
+            delivered=delivered,
+            status=settlement_status(charge.n, delivered),
+            settled_at=int(self.clock() * 1000),
+            error_code=error_code,
+        )
 
     def reconcile(self) -> list[UsageRecord]:
         """Refund every reservation no request can still settle."""

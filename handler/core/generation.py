@@ -93,11 +93,7 @@ class GenerationService:
             return self._charged(
                 request, credentials, request_id, deadline, sources, meter, self._deliver
             )
-        if not idempotency_key.strip() or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_CHARS:
-            raise InvalidRequest(
-                f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
-                param="Idempotency-Key",
-            )
+        check_idempotency_key(idempotency_key)
 
         def work() -> dict[str, Any]:
             kept = self._charged(
@@ -176,8 +172,9 @@ class GenerationService:
         try:
             self.billing.settle(reservation, delivered, error_code=code, result=result)
         except ResultRecorded:
-            # Another attempt recorded the line (and settled its own charge): release ours.
-            self.billing.settle(reservation, 0, error_code="duplicate_attempt")
+            # Another attempt recorded the line, settling its charge: release ours, if it was
+            # not that same reservation.
+            self.billing.release(reservation, error_code="duplicate_attempt")
             logger.info(
                 "line recorded by another attempt", request_id=reservation.charge.request_id
             )
@@ -299,6 +296,14 @@ class GenerationService:
                 "response_format 'url', a smaller n or size, or output_format jpeg or webp.",
                 param="response_format",
             )
+
+
+def check_idempotency_key(key: str) -> None:
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
+        raise InvalidRequest(
+            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
+            param="Idempotency-Key",
+        )
 
 
 def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:

@@ -14,25 +14,35 @@ from typing import Any
 from handler.core.auth import authenticate
 from handler.core.batches import (
     MAX_INPUT_BYTES,
+    MAX_LINE_BYTES,
     Batch,
     BatchFiles,
     JobStore,
+    Notifier,
     WorkItem,
     WorkQueue,
+    describe,
+    describe_job,
+    encode,
 )
+from handler.core.billing import refusal
 from handler.core.catalog import Catalog
-from handler.core.errors import InsufficientQuota, InvalidRequest, NotFound, StorageError
+from handler.core.deadline import Deadline
+from handler.core.errors import InvalidRequest, NotFound, PayloadTooLarge, StorageError
+from handler.core.generation import check_idempotency_key, fingerprint
 from handler.core.image_input import from_request
 from handler.core.jobs import build_job
-from handler.core.ports import Credentials, KeyStore
-from handler.core.pricing import format_micros, quote
-from handler.core.schemas import parse_request
+from handler.core.ports import Credentials, Idempotency, KeyStore
+from handler.core.pricing import quote
+from handler.core.schemas import GenerationRequest, parse_request
 from handler.core.webhooks import check_webhook_url
 from handler.observability import logger
 
 INPUT_PREFIX = "batches/input"
 UPLOAD_URL_SECONDS = 3600
 MAX_METADATA_ENTRIES = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,23 +52,54 @@ class QueuedWork:
     jobs: JobStore
     queue: WorkQueue
     files: BatchFiles
+    notifier: Notifier
+    idempotency: Idempotency
+    local_webhooks: bool = False  # http webhooks to this machine: the local stack only
     clock: Callable[[], float] = field(default=time.time)
 
     def submit_job(
-        self, body: Mapping[str, Any], credentials: Credentials, *, webhook_url: str | None
+        self,
+        request: GenerationRequest,
+        credentials: Credentials,
+        *,
+        deadline: Deadline,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Queue one generation; the job as ``GET /v1/images/jobs/{id}`` shows it. Refused
+        now, as the synchronous call would be, if the key could not pay for it now."""
+        work = request.model_dump(mode="json", by_alias=True, exclude_none=True)
+        for name in ("async", "webhook_url"):
+            work.pop(name, None)
+        webhook_url = self._webhook_url(request.webhook_url)
+
+        def submit() -> dict[str, Any]:
+            return describe_job(self._queue_job(work, credentials, webhook_url), None, None)
+
+        if idempotency_key is None:
+            return submit()
+        check_idempotency_key(idempotency_key)
+        # Scoped apart from synchronous calls: the same body may be sent both ways.
+        scope = f"{credentials.key_id}:{credentials.secret_hash}:async:{idempotency_key}"
+        digest = fingerprint(request, from_request(request))
+        return self.idempotency.once(scope, digest, submit, deadline)
+
+    def _queue_job(
+        self, work: dict[str, Any], credentials: Credentials, webhook_url: str | None
     ) -> Batch:
-        """Queue one generation; 402 now if the key could not pay for it now."""
         now = self.clock()
-        request = parse_request(body)
+        request = parse_request(work)
         job_id = f"imgjob_{secrets.token_hex(12)}"
         job = build_job(self.catalog.get(request.model), request, job_id, from_request(request))
-        record = authenticate(credentials, self.keys, now=now)
-        price = quote(job, now_ms=int(now * 1000)).amount
-        if record.balance < price:
-            raise InsufficientQuota(
-                f"This request costs {format_micros(price)} and the key's balance is "
-                f"{format_micros(record.balance)}. Top up the key to continue."
+        item = WorkItem(job_id, 0, None, work)
+        if len(encode(item).encode()) > MAX_LINE_BYTES:
+            raise PayloadTooLarge(
+                f"An async request may be at most {MAX_LINE_BYTES // 1024} KiB; send larger "
+                "input images in a synchronous request."
             )
+        record = authenticate(credentials, self.keys, now=now)
+        refused = refusal(record, quote(job, now_ms=int(now * 1000)), now, windows=False)
+        if refused is not None:
+            raise refused
         batch = Batch(
             id=job_id,
             kind="job",
@@ -66,12 +107,12 @@ class QueuedWork:
             status="in_progress",
             created_at=int(now),
             total=1,
-            webhook_url=check_webhook_url(webhook_url),
+            webhook_url=webhook_url,
             response_format=request.response_format,
         )
         self.jobs.create(batch)
         try:
-            self.queue.send([WorkItem(job_id, 0, None, dict(body))])
+            self.queue.send([item])
         except StorageError:
             self.jobs.transition(
                 job_id,
@@ -94,17 +135,14 @@ class QueuedWork:
         file at ``upload_key(batch)``. The splitter takes it from there either way."""
         now = int(self.clock())
         authenticate(credentials, self.keys, now=now)
-        if len(metadata) > MAX_METADATA_ENTRIES:
-            raise InvalidRequest(
-                f"metadata takes at most {MAX_METADATA_ENTRIES} entries.", param="metadata"
-            )
+        check_metadata(metadata)
         batch = Batch(
             id=f"batch_{secrets.token_hex(12)}",
             kind="batch",
             key_id=credentials.key_id,
             status="awaiting_upload" if lines is None else "validating",
             created_at=now,
-            webhook_url=check_webhook_url(webhook_url),
+            webhook_url=self._webhook_url(webhook_url),
             metadata=dict(metadata),
         )
         data = None
@@ -128,29 +166,55 @@ class QueuedWork:
         authenticate(credentials, self.keys, now=self.clock())
         batch = self.jobs.get(batch_id)
         if batch is None or batch.key_id != credentials.key_id:
-            raise NotFound(f"No batch or job with id '{batch_id}'.", param="id", code="not_found")
+            raise _missing(batch_id)
         return batch
 
     def cancel(self, batch_id: str, credentials: Credentials) -> Batch:
         """Lines not yet started end as cancelled and cost nothing; running ones finish."""
         batch = self.get(batch_id, credentials)
         if batch.kind != "batch":
-            raise NotFound(f"No batch with id '{batch_id}'.", param="id", code="not_found")
+            raise _missing(batch_id)
         now = int(self.clock())
-        cancelled = self.jobs.transition(
+        # Not uploaded yet: nothing will ever run, so it is over now.
+        unstarted = self.jobs.transition(
             batch_id,
-            from_=["awaiting_upload", "validating", "in_progress"],
+            from_=["awaiting_upload"],
+            to="cancelled",
+            changes={"cancelled_at": now, "finished_at": now},
+        )
+        if unstarted is not None:
+            self.notifier.finished(unstarted, describe(unstarted), describe(unstarted))
+            return unstarted
+        cancelling = self.jobs.transition(
+            batch_id,
+            from_=["validating", "in_progress"],
             to="cancelling",
             changes={"cancelled_at": now},
         )
-        if cancelled is None:  # finished or being cancelled already: nothing to do
-            return self.get(batch_id, credentials)
-        if batch.status == "awaiting_upload":  # nothing will ever run: done now
-            done = self.jobs.transition(
-                batch_id, from_=["cancelling"], to="cancelled", changes={"finished_at": now}
+        # None: finished or being cancelled already; nothing to do.
+        return cancelling or self.get(batch_id, credentials)
+
+    def _webhook_url(self, url: str | None) -> str | None:
+        return check_webhook_url(url, allow_local=self.local_webhooks)
+
+
+def check_metadata(metadata: Mapping[str, str]) -> None:
+    """OpenAI's limits: 16 pairs, keys of 64 characters, values of 512."""
+    if len(metadata) > MAX_METADATA_ENTRIES:
+        raise InvalidRequest(
+            f"metadata takes at most {MAX_METADATA_ENTRIES} entries.", param="metadata"
+        )
+    for name, value in metadata.items():
+        if len(name) > MAX_METADATA_KEY_CHARS or len(value) > MAX_METADATA_VALUE_CHARS:
+            raise InvalidRequest(
+                f"metadata keys take at most {MAX_METADATA_KEY_CHARS} characters and values "
+                f"{MAX_METADATA_VALUE_CHARS}.",
+                param=f"metadata.{name[:MAX_METADATA_KEY_CHARS]}",
             )
-            return done or cancelled
-        return cancelled
+
+
+def _missing(batch_id: str) -> NotFound:
+    return NotFound(f"No batch or job with id '{batch_id}'.", code="not_found")
 
 
 def upload_key(batch: Batch) -> str:

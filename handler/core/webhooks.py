@@ -16,7 +16,7 @@ from handler.core.errors import InvalidRequest
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 MAX_URL_CHARS = 2048
-# Where a webhook may go over plain HTTP: the machine itself (the local stack, tests).
+# Where a local stack's webhook may go over plain HTTP: the machine itself.
 _LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
@@ -37,13 +37,15 @@ def signature_headers(secret: str, message_id: str, timestamp: int, body: bytes)
     }
 
 
-def check_webhook_url(url: str | None) -> str | None:
-    """The URL if a webhook may be sent there: https, or http to this machine."""
+def check_webhook_url(url: str | None, *, allow_local: bool = False) -> str | None:
+    """The URL if a webhook may be sent there: https; http to this machine only where
+    ``allow_local`` (the local stack: in Lambda, localhost is the runtime's own API)."""
     if url is None:
         return None
     parts = urlsplit(url)
     if len(url) > MAX_URL_CHARS or not parts.hostname:
         raise InvalidRequest("webhook_url must be an absolute https URL.", param="webhook_url")
-    if parts.scheme != "https" and not (parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS):
+    local = allow_local and parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
+    if parts.scheme != "https" and not local:
         raise InvalidRequest("webhook_url must be an https URL.", param="webhook_url")
     return url

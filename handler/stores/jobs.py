@@ -3,20 +3,23 @@
 Partition ``pk`` is the batch (or job) id. Sort key ``batch`` holds the batch itself, with
 counters of recorded lines; ``line#<index>`` holds one line's result. A result and its count
 on the batch are written in one transaction conditioned on the result being new, so a line is
-counted once however often it is retried; ``remaining`` (lines not yet recorded) reaches zero
-exactly when the last one lands, which is what finalization waits for.
+counted once however often it is retried. ``remaining`` is the lines not yet recorded: results
+recorded while the input is still being split take it below zero, and the split adds the
+total, once; from then on it reaches zero exactly when the last line lands, which is what
+finalization waits for.
 """
 
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.batches import Batch, BatchStatus, LineResult
 from handler.core.errors import StorageError
 from handler.stores.clients import dynamodb_client
+from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -59,7 +62,7 @@ class DynamoDBJobStore:
                 TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise StorageError("Could not record the batch.") from exc
         except BotoCoreError as exc:
@@ -89,32 +92,32 @@ class DynamoDBJobStore:
         names = {"#status": "status"}
         values: Item = {":to": {"S": to}}
         sets = ["#status = :to"]
+        conditions = []
         if "total" in changes:  # the input is split: the lines still to record are known
             total = int(changes.pop("total"))
-            values[":total"] = {"N": str(total)}
+            values |= {":total": {"N": str(total)}, ":zero": {"N": "0"}}
             sets += ["#total = :total", "remaining = remaining + :total"]
             names["#total"] = "total"
+            conditions.append("#total = :zero")  # once: a second split must not add it again
         for index, (name, value) in enumerate(changes.items()):
             names[f"#c{index}"] = name
             values[f":c{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
             sets.append(f"#c{index} = :c{index}")
         statuses = ", ".join(f":from{i}" for i in range(len(from_)))
         values.update({f":from{i}": {"S": status} for i, status in enumerate(from_)})
+        conditions.append(f"#status IN ({statuses})")
         return self._update(
-            batch_id,
-            f"SET {', '.join(sets)}",
-            f"#status IN ({statuses})",
-            names,
-            values,
+            batch_id, f"SET {', '.join(sets)}", " AND ".join(conditions), names, values
         )
 
     def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
         return self._update(
             batch_id,
             "SET #status = :finalizing, finalizing_at = :now",
-            "remaining <= :zero AND (#status IN (:in_progress, :cancelling) "
+            # total > 0: split, so remaining counts every line (a batch has at least one).
+            "#total > :zero AND remaining <= :zero AND (#status IN (:in_progress, :cancelling) "
             "OR (#status = :finalizing AND finalizing_at < :stale))",
-            {"#status": "status"},
+            {"#status": "status", "#total": "total"},
             {
                 ":finalizing": {"S": "finalizing"},
                 ":in_progress": {"S": "in_progress"},
@@ -127,9 +130,10 @@ class DynamoDBJobStore:
 
     def record(self, result: LineResult) -> bool:
         try:
-            self._client.transact_write_items(TransactItems=result_writes(self._table, result))
+            writes = result_writes(self._table, result)
+            retry_conflicts(lambda: self._client.transact_write_items(TransactItems=writes))
         except ClientError as exc:
-            if _code(exc) == "TransactionCanceledException" and _line_exists(exc):
+            if error_code(exc) == "TransactionCanceledException" and _line_exists(exc):
                 return False
             raise StorageError("Could not record the line's result.") from exc
         except BotoCoreError as exc:
@@ -147,14 +151,21 @@ class DynamoDBJobStore:
             raise StorageError("Could not read the line's result.") from exc
         return None if item is None else _result(item)
 
-    def results(self, batch_id: str) -> list[LineResult]:
+    def results(
+        self, batch_id: str, *, start: int = 0, limit: int | None = None
+    ) -> list[LineResult]:
         found: list[LineResult] = []
         try:
             pages = self._client.get_paginator("query").paginate(
                 TableName=self._table,
-                KeyConditionExpression="pk = :pk AND begins_with(sk, :line)",
-                ExpressionAttributeValues={":pk": {"S": batch_id}, ":line": {"S": "line#"}},
+                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+                ExpressionAttributeValues={
+                    ":pk": {"S": batch_id},
+                    ":first": {"S": _line_sk(start)},
+                    ":last": {"S": "line#~"},  # '~' sorts after every digit
+                },
                 ConsistentRead=True,
+                PaginationConfig={"MaxItems": limit} if limit is not None else {},
             )
             for page in pages:
                 found.extend(_result(item) for item in page["Items"])
@@ -171,17 +182,19 @@ class DynamoDBJobStore:
         values: "Item",
     ) -> Batch | None:
         try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
-                UpdateExpression=update,
-                ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
+            response = retry_conflicts(
+                lambda: self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
+                    UpdateExpression=update,
+                    ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                )
             )
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise StorageError("Could not update the batch.") from exc
         except BotoCoreError as exc:
@@ -231,8 +244,8 @@ def result_writes(table: str, result: LineResult) -> "list[TransactWriteItemType
 
 def result_exists(exc: ClientError, offset: int) -> bool:
     """Whether a cancelled transaction failed on a result's own put, at ``offset``."""
-    reasons = cast("list[dict[str, Any]]", exc.response.get("CancellationReasons", []))
-    return len(reasons) > offset and reasons[offset].get("Code") == "ConditionalCheckFailed"
+    reasons = cancellation_reasons(exc)
+    return len(reasons) > offset and reasons[offset] == "ConditionalCheckFailed"
 
 
 def _line_exists(exc: ClientError) -> bool:
@@ -241,10 +254,6 @@ def _line_exists(exc: ClientError) -> bool:
 
 def _line_sk(index: int) -> str:
     return f"line#{index:06d}"
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
 
 
 def _optional_attributes(batch: Batch) -> "Item":

@@ -13,10 +13,8 @@ Usage records: table ``usage``, partition ``key_id``, sort ``<reserved at, ms>#<
 so one key's records over a period are one range query.
 """
 
-import random
-import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -33,6 +31,7 @@ from handler.core.ports import (
     UsageStatus,
 )
 from handler.stores.clients import dynamodb_client
+from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
 from handler.stores.jobs import result_exists, result_writes
 from handler.stores.keys import (
     IMAGES_LEFT,
@@ -47,8 +46,6 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
 
     Item = dict[str, AttributeValueTypeDef]
-
-T = TypeVar("T")
 
 _RESERVE = (
     "SET balance = balance - :price, reservations.#request = :reservation, "
@@ -69,9 +66,6 @@ _RESERVE_IF = (
     "AND ((attribute_not_exists(#images) AND ipm >= :n) OR #images >= :n) "
     "AND balance >= :price"
 )
-# Concurrent writes to one key's item can collide with a settlement's transaction; DynamoDB
-# then refuses one of them outright, and botocore does not retry that.
-_CONFLICT_ATTEMPTS = 6
 # An owner's standing instruction (a batch line, an async job): no secret, no minute windows.
 _RESERVE_FOR_OWNER = "SET balance = balance - :price, reservations.#request = :reservation"
 _RESERVE_FOR_OWNER_IF = (
@@ -133,9 +127,9 @@ class DynamoDBLedger:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         try:
-            response = _retry_conflicts(lambda: self._client.update_item(**request))
+            response = retry_conflicts(lambda: self._client.update_item(**request))
         except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 item = cast("Item | None", exc.response.get("Item"))
                 record = None if item is None else key_record(item)
                 if record is not None and charge.request_id in record.open_reservations:
@@ -188,11 +182,11 @@ class DynamoDBLedger:
                 raise ValueError("this ledger has no jobs table to record line results in")
             items += result_writes(self._jobs, result)
         try:
-            _retry_conflicts(lambda: self._client.transact_write_items(TransactItems=items))
+            retry_conflicts(lambda: self._client.transact_write_items(TransactItems=items))
         except ClientError as exc:
             if result is not None and result_exists(exc, offset=2):
                 raise ResultRecorded(result.request_id) from exc
-            if "ConditionalCheckFailed" in _cancellation_reasons(exc):
+            if "ConditionalCheckFailed" in cancellation_reasons(exc):
                 raise ReservationClosed(charge.request_id) from exc
             raise StorageError("Could not settle the charge.") from exc
         except BotoCoreError as exc:
@@ -234,31 +228,6 @@ class DynamoDBLedger:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("Could not read the open reservations.") from exc
         return found
-
-
-def _retry_conflicts(call: Callable[[], T]) -> T:
-    for attempt in range(_CONFLICT_ATTEMPTS):
-        try:
-            return call()
-        except ClientError as exc:
-            reasons = _cancellation_reasons(exc)
-            conflict = _code(exc) == "TransactionConflictException" or (
-                "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
-            )
-            if not conflict or attempt == _CONFLICT_ATTEMPTS - 1:
-                raise
-        time.sleep(random.uniform(0, 0.025 * 2**attempt))  # noqa: S311 - jitter, not secrecy
-    raise AssertionError("unreachable")
-
-
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
-
-
-def _cancellation_reasons(exc: ClientError) -> list[str]:
-    """A cancelled transaction's reason per item, in order (``"None"`` for items that passed)."""
-    reasons = cast("list[dict[str, Any]]", exc.response.get("CancellationReasons", []))
-    return [str(reason.get("Code")) for reason in reasons]
 
 
 def _usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":

@@ -42,10 +42,10 @@ class EventNotifier:
         self._transport = transport  # a fake receiver in tests
         self._sleep = sleep
 
-    def finished(self, batch: Batch, payload: Mapping[str, Any]) -> None:
-        self._event(batch, payload)
+    def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
+        self._event(batch, event)
         if batch.webhook_url:
-            self._webhook(batch, payload)
+            self._webhook(batch, webhook)
 
     def _event(self, batch: Batch, payload: Mapping[str, Any]) -> None:
         try:
@@ -69,7 +69,7 @@ class EventNotifier:
     def _webhook(self, batch: Batch, payload: Mapping[str, Any]) -> None:
         assert batch.webhook_url is not None
         body = json.dumps(
-            {"type": f"{batch.kind}.{batch.status}", "data": payload}, separators=(",", ":")
+            {"type": f"{batch.kind}.{payload['status']}", "data": payload}, separators=(",", ":")
         ).encode()
         secret = signing_secret(self._master_secret(), batch.key_id)
         # A client per delivery: webhooks go to many hosts, rarely twice to one.

@@ -1,12 +1,11 @@
 """The work queue in SQS: one message per batch line or async job."""
 
-import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.batches import WorkItem
+from handler.core.batches import WorkItem, encode
 from handler.core.errors import StorageError
 from handler.stores.clients import sqs_client
 
@@ -43,21 +42,6 @@ class SQSWorkQueue:
             if not entries:
                 return
         raise StorageError(f"Could not queue {len(entries)} line(s) of work.")
-
-
-def encode(item: WorkItem) -> str:
-    body: dict[str, Any] = {
-        "batch_id": item.batch_id,
-        "index": item.index,
-        "custom_id": item.custom_id,
-        "body": item.body,
-    }
-    return json.dumps(body, separators=(",", ":"))
-
-
-def decode(message: str) -> WorkItem:
-    body = json.loads(message)
-    return WorkItem(body["batch_id"], int(body["index"]), body.get("custom_id"), body["body"])
 
 
 def _chunks(bodies: list[str]) -> list[list[str]]:

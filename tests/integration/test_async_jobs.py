@@ -5,7 +5,7 @@ import hashlib
 import hmac
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
@@ -89,7 +89,7 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> None:
 
 @pytest.mark.usefixtures("slow_backend", "short_api_deadline")
 def test_an_async_job_outlives_the_request_deadline_and_is_collected_both_ways(
-    local: Local, receiver: Receiver
+    local: Local, receiver: Receiver, log_lines: Callable[[], list[dict[str, Any]]]
 ) -> None:
     # Given a funded key, and a generation too slow for the API's deadline
     key_id, headers = new_key(balance=10_000)
@@ -124,9 +124,11 @@ def test_an_async_job_outlives_the_request_deadline_and_is_collected_both_ways(
     secret = local.client.get("/v1/webhooks/secret", headers=headers).json()["key"]
     verify(secret, hook_headers, hook_body)
     hook = json.loads(hook_body)
-    assert hook["type"] == "job.completed"
+    assert hook["type"] == "job.succeeded"
     assert hook["data"]["id"] == job["id"]
     assert hook["data"]["result"]["data"][0]["seed"] == 5
+    # And the event bus took its event (the local stand-in's)
+    assert not [line for line in log_lines() if line["message"].startswith("event not")]
 
 
 def test_an_async_job_in_base64_and_one_that_fails(local: Local) -> None:

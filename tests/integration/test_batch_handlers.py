@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.core.batches import Batch, WorkItem
+from handler.core.batches import Batch, WorkItem, decode
 from handler.core.billing import Meter
 from handler.core.deadline import Deadline
 from handler.core.jobs import build_job
@@ -16,7 +16,7 @@ from handler.core.ports import Owner
 from handler.core.schemas import parse_request
 from handler.main import dead_letter_handler, splitter_handler, worker_handler
 from handler.stores.clients import dynamodb_client, s3_client, sqs_client
-from handler.stores.queue import decode
+from tests.image_samples import data_url, noise
 from tests.support import (
     FakeLambdaContext,
     balance_of,
@@ -183,3 +183,83 @@ def test_cancelling_a_batch_leaves_unstarted_lines_unpaid(client: TestClient) ->
     _, other = new_key(balance=0)
     assert client.get(f"/v1/batches/{batch.id}", headers=other).status_code == 404
     assert client.post(f"/v1/batches/{batch.id}/cancel", headers=other).status_code == 404
+
+
+def test_a_cancel_while_splitting_and_a_second_split_still_end_the_batch_whole(
+    client: TestClient,
+) -> None:
+    # Given a batch of four lines cancelled before its file was split
+    key_id, headers = new_key(balance=100_000)
+    lines = [{"custom_id": f"c{i}", "body": {"prompt": "p", "size": "256x256"}} for i in range(4)]
+    batch_id = client.post("/v1/batches", json={"input": lines}, headers=headers).json()["id"]
+    assert client.post(f"/v1/batches/{batch_id}/cancel", headers=headers).json()["status"] == (
+        "cancelling"
+    )
+    # When the splitter runs (twice: the notification came twice) and the lines arrive
+    key = f"batches/input/{key_id}/{batch_id}.jsonl"
+    for _ in range(2):
+        container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+    items = queued()
+    run(items[:1])
+    # Then the batch waits for every line, counted once, and ends with four unpaid lines
+    waiting = container.job_store().get(batch_id)
+    assert waiting is not None
+    assert (waiting.status, waiting.total) == ("cancelling", 4)
+    run(items[1:])
+    done = client.get(f"/v1/batches/{batch_id}", headers=headers).json()
+    assert done["status"] == "cancelled"
+    assert done["request_counts"] == {"total": 4, "completed": 0, "failed": 4}
+    assert balance_of(key_id) == 100_000
+
+
+def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> None:
+    # Given a line two deliveries run at once: B reserved first, A then ran it through
+    key_id, _ = new_key(balance=10_000)
+    container.job_store().create(
+        Batch("batch_dup", "batch", key_id, "in_progress", 1_795_256_000, total=1)
+    )
+    item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})
+    service = container.generation_service()
+    job = build_job(container.catalog().get(None), parse_request(item.body), "batch_dup-0")
+    b_reservation = service.billing.reserve(Owner(key_id), job, Meter())
+    recorded = service.fulfil(item, owner=Owner(key_id), deadline=Deadline.after(60), prefix="x")
+    # When B finishes too, and finds the line recorded
+    service._settle_line(b_reservation, 1, recorded, None)
+    # Then the line was paid for once, and nothing is left reserved
+    assert balance_of(key_id) == 10_000 - PRICE
+    record = container.key_store().get(key_id)
+    assert record is not None
+    assert not record.open_reservations
+
+
+def test_submissions_refuse_what_cannot_be_queued(client: TestClient, api_key: str) -> None:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    # An async body over a queue message's size
+    image = data_url(noise((512, 512)))  # about 1 MB of PNG
+    big = {"prompt": "x", "size": "512x512", "image": image, "async": True}
+    too_big = client.post("/v1/images/generations", json=big, headers=headers)
+    assert too_big.status_code == 413
+    # A webhook that is not https (a deployed stack: no local receivers)
+    local_hook = {"prompt": "x", "async": True, "webhook_url": "http://127.0.0.1:9001/x"}
+    refused = client.post("/v1/images/generations", json=local_hook, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "webhook_url"
+    # Metadata over OpenAI's limits
+    tagged = client.post("/v1/batches", json={"metadata": {"k": "v" * 513}}, headers=headers)
+    assert tagged.status_code == 400
+    assert tagged.json()["error"]["param"] == "metadata.k"
+    # A webhook on a synchronous call
+    sync_hook = {"prompt": "x", "webhook_url": "https://example.com/h"}
+    assert client.post("/v1/images/generations", json=sync_hook, headers=headers).status_code == (
+        400
+    )
+
+
+def test_an_idempotent_async_submission_queues_one_job(client: TestClient, api_key: str) -> None:
+    headers = {"Authorization": f"Bearer {api_key}", "Idempotency-Key": "job-1"}
+    body = {"prompt": "x", "size": "256x256", "async": True}
+    first = client.post("/v1/images/generations", json=body, headers=headers)
+    again = client.post("/v1/images/generations", json=body, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert first.json()["id"] == again.json()["id"]
+    assert len(queued()) == 1

@@ -91,13 +91,21 @@ def check_batch(
     assert lines[41]["response"]["body"]["error"]["param"] == "size"
     assert lines[7]["error"]["code"] == "invalid_json"
     # 190 images, each fetchable through the output route's fresh URLs
-    served = local.client.get(f"/v1/batches/{batch_id}/output", headers=headers).text
-    urls = [
-        item["url"]
-        for line in map(json.loads, served.splitlines())
-        if line["response"] and line["response"]["status_code"] == 200
-        for item in line["response"]["body"]["data"]
-    ]
+    urls = []
+    start: str | None = "0"
+    while start is not None:  # pages of 150 lines: two pages
+        page = local.client.get(
+            f"/v1/batches/{batch_id}/output",
+            params={"start": start, "limit": 150},
+            headers=headers,
+        )
+        urls += [
+            item["url"]
+            for line in map(json.loads, page.text.splitlines())
+            if line["response"] and line["response"]["status_code"] == 200
+            for item in line["response"]["body"]["data"]
+        ]
+        start = page.headers.get("x-next-start")
     assert len(urls) == 190
     for url in urls:
         response = httpx.get(url)

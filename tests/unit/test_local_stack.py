@@ -13,6 +13,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_EVENTBRIDGE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://stale-global-override")
@@ -23,12 +24,13 @@ def _endpoint(service: str) -> str:
     return str(boto3.client(service, region_name="us-east-1").meta.endpoint_url)  # type: ignore[call-overload]
 
 
-def test_only_dynamodb_s3_and_sqs_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_local_services_go_to_the_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     # When the local stack is activated (it sets the environment: monkeypatch restores it)
     for name in (
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_S3",
         "AWS_ENDPOINT_URL_SQS",
+        "AWS_ENDPOINT_URL_EVENTBRIDGE",
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
         "AWS_DEFAULT_REGION",
@@ -36,10 +38,12 @@ def test_only_dynamodb_s3_and_sqs_go_to_the_stand_in(monkeypatch: pytest.MonkeyP
         monkeypatch.setenv(name, "placeholder")
     monkeypatch.delenv("AWS_PROFILE")
     LocalStack(MOTO, "us-east-1", {}).activate()
-    # Then DynamoDB, S3 and SQS are local, SageMaker is AWS's, and no real profile is in force
+    # Then DynamoDB, S3, SQS and EventBridge are local, SageMaker is AWS's, and no real
+    # profile is in force
     assert _endpoint("dynamodb") == MOTO
     assert _endpoint("s3") == MOTO
     assert _endpoint("sqs") == MOTO
+    assert _endpoint("events") == MOTO
     assert "amazonaws.com" in _endpoint("sagemaker-runtime")
     import os
 

@@ -1,6 +1,7 @@
 import json
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from handler.api.deps import (
@@ -19,6 +20,8 @@ from handler.core.queued import UPLOAD_URL_SECONDS, QueuedWork, upload_key
 from handler.core.webhooks import signing_secret
 
 router = APIRouter(tags=["batches"])
+# Lines per page of output: ten images each, with their URLs, stay far inside Lambda's 6 MB.
+MAX_OUTPUT_PAGE = 200
 
 
 @router.post("/batches", response_model=BatchObject, responses=ERROR_RESPONSES)
@@ -54,19 +57,31 @@ def cancel_batch(batch_id: str, credentials: CredentialsDep, queued: QueuedWorkD
     responses={**ERROR_RESPONSES, 200: {"content": {"application/jsonl": {}}}},
 )
 def get_batch_output(
-    batch_id: str, credentials: CredentialsDep, queued: QueuedWorkDep, images: ImageStoreDep
+    batch_id: str,
+    credentials: CredentialsDep,
+    queued: QueuedWorkDep,
+    images: ImageStoreDep,
+    start: Annotated[int, Query(ge=0, description="First line (its index) to return.")] = 0,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_OUTPUT_PAGE, description="Lines per page.")
+    ] = MAX_OUTPUT_PAGE,
 ) -> Response:
-    """The output, with a presigned ``url`` beside each image's ``s3_key``; lines recorded so
-    far while the batch runs."""
+    """The output, a page at a time, with a presigned ``url`` beside each image's
+    ``s3_key``; lines recorded so far while the batch runs. ``x-next-start`` names the next
+    page's ``start`` while there is one."""
     _batch(batch_id, credentials, queued)
+    results = queued.jobs.results(batch_id, start=start, limit=limit + 1)
     lines = []
-    for result in sorted(queued.jobs.results(batch_id), key=lambda result: result.index):
+    for result in results[:limit]:
         line = output_line(result)
         if line["response"] and result.succeeded:
             for item in line["response"]["body"]["data"]:
                 item["url"] = images.presign(item["s3_key"])
         lines.append(json.dumps(line, separators=(",", ":")) + "\n")
-    return Response("".join(lines), media_type="application/jsonl")
+    response = Response("".join(lines), media_type="application/jsonl")
+    if len(results) > limit:
+        response.headers["x-next-start"] = str(results[limit].index)
+    return response
 
 
 @router.get("/webhooks/secret", response_model=WebhookSecret, responses=ERROR_RESPONSES)
@@ -78,7 +93,7 @@ def get_webhook_secret(key: ApiKeyDep, master: WebhookMasterSecretDep) -> Webhoo
 def _batch(batch_id: str, credentials: Credentials, queued: QueuedWork) -> Batch:
     batch = queued.get(batch_id, credentials)
     if batch.kind != "batch":
-        raise NotFound(f"No batch with id '{batch_id}'.", param="batch_id", code="not_found")
+        raise NotFound(f"No batch with id '{batch_id}'.", code="not_found")
     return batch
 
 

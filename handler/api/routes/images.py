@@ -17,7 +17,6 @@ from handler.core.errors import InvalidRequest, NotFound
 from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources
 from handler.core.ports import Credentials
-from handler.core.queued import QueuedWork
 from handler.core.schemas import GenerationRequest, ImagesResponse
 from handler.observability import logger
 
@@ -44,31 +43,28 @@ async def create_image(
     202 and a job to poll at ``GET /v1/images/jobs/{id}``, or to hear of by webhook.
     """
     if body.async_ or "respond-async" in request.headers.get("prefer", "").lower():
-        return await submit_job(body, credentials, queued)
+        job = await run_in_threadpool(
+            queued.submit_job,
+            body,
+            credentials,
+            deadline=deadline,
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+        logger.info("job queued", job_id=job["id"], key_id=credentials.key_id)
+        return Response(
+            ImageJob.model_validate(job).model_dump_json(),
+            status_code=202,
+            media_type="application/json",
+            headers={
+                "location": f"/v1/images/jobs/{job['id']}",
+                "preference-applied": "respond-async",
+            },
+        )
     if body.webhook_url is not None:
         raise InvalidRequest(
             "webhook_url applies to async requests (Prefer: respond-async).", param="webhook_url"
         )
     return await respond(request, service, body, credentials, request_id, deadline, None)
-
-
-async def submit_job(
-    body: GenerationRequest, credentials: Credentials, queued: QueuedWork
-) -> Response:
-    work = body.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for name in ("async", "webhook_url"):
-        work.pop(name, None)
-    job = await run_in_threadpool(
-        queued.submit_job, work, credentials, webhook_url=body.webhook_url
-    )
-    logger.info("job queued", job_id=job.id, key_id=credentials.key_id)
-    view = ImageJob.model_validate(describe_job(job, None, None))
-    return Response(
-        view.model_dump_json(),
-        status_code=202,
-        media_type="application/json",
-        headers={"location": f"/v1/images/jobs/{job.id}", "preference-applied": "respond-async"},
-    )
 
 
 @router.get("/images/jobs/{job_id}", response_model=ImageJob, responses=ERROR_RESPONSES)
@@ -82,7 +78,7 @@ def get_image_job(
     (with fresh image URLs)."""
     job = queued.get(job_id, credentials)
     if job.kind != "job":
-        raise NotFound(f"No image job with id '{job_id}'.", param="job_id", code="not_found")
+        raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
     result = queued.jobs.result(job_id, 0)
     answer = None
     if result is not None and result.succeeded:
