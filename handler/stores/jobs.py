@@ -70,14 +70,7 @@ class DynamoDBJobStore:
         return True
 
     def get(self, batch_id: str) -> Batch | None:
-        try:
-            item = self._client.get_item(
-                TableName=self._table,
-                Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
-                ConsistentRead=True,
-            ).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the batch.") from exc
+        item = self._item(batch_id, BATCH_SK)
         return None if item is None else _batch(item)
 
     def transition(
@@ -141,15 +134,18 @@ class DynamoDBJobStore:
         return True
 
     def result(self, batch_id: str, index: int) -> LineResult | None:
+        item = self._item(batch_id, _line_sk(index))
+        return None if item is None else _result(item)
+
+    def _item(self, batch_id: str, sk: str) -> "Item | None":
         try:
-            item = self._client.get_item(
+            return self._client.get_item(
                 TableName=self._table,
-                Key={"pk": {"S": batch_id}, "sk": {"S": _line_sk(index)}},
-                ConsistentRead=True,
+                Key={"pk": {"S": batch_id}, "sk": {"S": sk}},
+                ConsistentRead=True,  # a line recorded a moment ago is done
             ).get("Item")
         except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the line's result.") from exc
-        return None if item is None else _result(item)
+            raise StorageError("Could not read the batch.") from exc
 
     def results(
         self, batch_id: str, *, start: int = 0, limit: int | None = None
