@@ -34,7 +34,7 @@ from handler.core.image_input import from_request
 from handler.core.jobs import build_job
 from handler.core.ports import Credentials, Idempotency, KeyStore
 from handler.core.pricing import quote
-from handler.core.schemas import GenerationRequest, parse_request
+from handler.core.schemas import GenerationRequest
 from handler.core.webhooks import check_webhook_url
 from handler.observability import logger
 
@@ -73,7 +73,8 @@ class QueuedWork:
         webhook_url = self._webhook_url(request.webhook_url)
 
         def submit() -> dict[str, Any]:
-            return describe_job(self._queue_job(work, credentials, webhook_url), None, None)
+            job = self._queue_job(request, work, credentials, webhook_url)
+            return describe_job(job, None, None)
 
         if idempotency_key is None:
             return submit()
@@ -84,10 +85,13 @@ class QueuedWork:
         return self.idempotency.once(scope, digest, submit, deadline)
 
     def _queue_job(
-        self, work: dict[str, Any], credentials: Credentials, webhook_url: str | None
+        self,
+        request: GenerationRequest,
+        work: dict[str, Any],
+        credentials: Credentials,
+        webhook_url: str | None,
     ) -> Batch:
         now = self.clock()
-        request = parse_request(work)
         job_id = f"imgjob_{secrets.token_hex(12)}"
         job = build_job(self.catalog.get(request.model), request, job_id, from_request(request))
         item = WorkItem(job_id, 0, None, work)
