@@ -145,15 +145,7 @@ def queued_work() -> QueuedWork:
 
 @cache
 def finisher() -> Finisher:
-    answer = generation_service().answer
-    return Finisher(
-        job_store(),
-        batch_files(),
-        notifier(),
-        lambda kept, response_format: answer(kept, response_format).model_dump(
-            mode="json", exclude_none=True
-        ),
-    )
+    return Finisher(job_store(), batch_files(), notifier(), generation_service().view_job)
 
 
 @cache

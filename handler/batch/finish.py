@@ -34,8 +34,8 @@ class Finisher:
     jobs: JobStore
     files: BatchFiles
     notifier: Notifier
-    # A job's kept result as the synchronous call would answer it (fresh URLs).
-    answer: Callable[[Mapping[str, Any], str | None], Mapping[str, Any]]
+    # A job as its route shows it, its result in the format asked (GenerationService's).
+    view_job: Callable[[Batch, LineResult | None, str | None], Mapping[str, Any]]
     clock: Callable[[], float] = field(default=time.time)
 
     def finish(self, batch_id: str) -> Batch | None:
@@ -74,11 +74,8 @@ class Finisher:
             self.notifier.finished(batch, describe(batch), describe(batch))
             return
         result = results[0] if results else None
-        answer = None
-        if result is not None and result.succeeded:
-            answer = self.answer(result.body, "url")
         self.notifier.finished(
-            batch, describe_job(batch, result, None), describe_job(batch, result, answer)
+            batch, describe_job(batch, result, None), self.view_job(batch, result, "url")
         )
 
 

@@ -12,10 +12,12 @@ from typing import Any
 
 from handler.core.auth import authenticate
 from handler.core.batches import (
+    Batch,
     JobStore,
     LineResult,
     ResultRecorded,
     WorkItem,
+    describe_job,
     error_result,
     line_request_id,
     retryable,
@@ -162,9 +164,18 @@ class GenerationService:
         reservation = Reservation(owner.key_id, charge, record.balance, ())
         self._settle_line(reservation, 0, result, "processing_failed")
 
-    def answer(self, kept: Mapping[str, Any], response_format: str | None) -> ImagesResponse:
-        """A kept response (object keys for images) as the synchronous call would answer."""
-        return self._from_kept(ImagesResponse.model_validate(kept), response_format)
+    def view_job(
+        self, job: Batch, result: LineResult | None, response_format: str | None
+    ) -> dict[str, Any]:
+        """The job as its route and webhook show it: once it succeeded, with the body the
+        synchronous call would have answered in ``response_format`` (URLs signed afresh)."""
+        answer = None
+        if result is not None and result.succeeded:
+            kept = ImagesResponse.model_validate(result.body)
+            answer = self._from_kept(kept, response_format).model_dump(
+                mode="json", exclude_none=True
+            )
+        return describe_job(job, result, answer)
 
     def _settle_line(
         self, reservation: Reservation, delivered: int, result: LineResult | None, code: str | None

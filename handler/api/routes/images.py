@@ -10,7 +10,6 @@ from handler.api.deps import (
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.schemas import ImageJob
-from handler.core.batches import describe_job
 from handler.core.billing import Meter
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest, NotFound
@@ -80,12 +79,7 @@ def get_image_job(
     if job.kind != "job":
         raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
     result = queued.jobs.result(job_id, 0)
-    answer = None
-    if result is not None and result.succeeded:
-        answer = service.answer(result.body, job.response_format).model_dump(
-            mode="json", exclude_none=True
-        )
-    return ImageJob.model_validate(describe_job(job, result, answer))
+    return ImageJob.model_validate(service.view_job(job, result, job.response_format))
 
 
 async def respond(
