@@ -50,7 +50,7 @@ class Finisher:
         results = self.jobs.results(batch_id)
         if claimed.kind == "batch":
             changes["output_key"] = f"batches/{batch_id}/output.jsonl"
-            self.files.write_output(changes["output_key"], render_output(results))
+            self.files.write_output(changes["output_key"], render_output(results).encode())
         status = final_status(claimed)
         finished = replace(claimed, status=status, **changes)
         # Announced before the status is set: if this dies in between, the retry announces

@@ -7,7 +7,7 @@ charge (``Ledger.settle``), so a retried line finds either both or neither.
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -263,15 +263,15 @@ def describe_job(
     return view
 
 
-def render_output(results: Sequence[LineResult]) -> bytes:
-    """OpenAI's batch output, one line per input line in input order; images by object key."""
+def render_output(results: Sequence[LineResult], sign: Callable[[str], str] | None = None) -> str:
+    """OpenAI's batch output, a line per result (in the order given: line order); images by
+    object key, and by a URL from ``sign`` if one is given."""
     return "".join(
-        json.dumps(output_line(result), separators=(",", ":")) + "\n"
-        for result in sorted(results, key=lambda result: result.index)
-    ).encode()
+        json.dumps(_output_line(result, sign), separators=(",", ":")) + "\n" for result in results
+    )
 
 
-def output_line(result: LineResult) -> dict[str, Any]:
+def _output_line(result: LineResult, sign: Callable[[str], str] | None = None) -> dict[str, Any]:
     if result.status_code is None:
         return {
             "id": result.request_id,
@@ -281,10 +281,7 @@ def output_line(result: LineResult) -> dict[str, Any]:
         }
     body = dict(result.body)
     if result.succeeded:
-        body["data"] = [
-            {"s3_key": item["url"], **({"seed": item["seed"]} if "seed" in item else {})}
-            for item in body["data"]
-        ]
+        body["data"] = [_output_image(item, sign) for item in body["data"]]
     return {
         "id": result.request_id,
         "custom_id": result.custom_id,
@@ -295,3 +292,12 @@ def output_line(result: LineResult) -> dict[str, Any]:
         },
         "error": None,
     }
+
+
+def _output_image(kept: Mapping[str, Any], sign: Callable[[str], str] | None) -> dict[str, Any]:
+    image: dict[str, Any] = {"s3_key": kept["url"]}  # a kept response's url is the key
+    if "seed" in kept:
+        image["seed"] = kept["seed"]
+    if sign is not None:
+        image["url"] = sign(kept["url"])
+    return image

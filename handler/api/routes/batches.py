@@ -1,4 +1,3 @@
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -13,7 +12,7 @@ from handler.api.deps import (
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
-from handler.core.batches import Batch, describe, output_line
+from handler.core.batches import Batch, describe, render_output
 from handler.core.errors import NotFound
 from handler.core.ports import Credentials
 from handler.core.queued import UPLOAD_URL_SECONDS, QueuedWork, upload_key
@@ -71,14 +70,8 @@ def get_batch_output(
     page's ``start`` while there is one."""
     _batch(batch_id, credentials, queued)
     results = queued.jobs.results(batch_id, start=start, limit=limit + 1)
-    lines = []
-    for result in results[:limit]:
-        line = output_line(result)
-        if line["response"] and result.succeeded:
-            for item in line["response"]["body"]["data"]:
-                item["url"] = images.presign(item["s3_key"])
-        lines.append(json.dumps(line, separators=(",", ":")) + "\n")
-    response = Response("".join(lines), media_type="application/jsonl")
+    page = render_output(results[:limit], sign=images.presign)
+    response = Response(page, media_type="application/jsonl")
     if len(results) > limit:
         response.headers["x-next-start"] = str(results[limit].index)
     return response
