@@ -45,7 +45,7 @@ class EventNotifier:
     def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
         self._event(batch, event)
         if batch.webhook_url:
-            self._webhook(batch, webhook)
+            self._webhook(batch, batch.webhook_url, webhook)
 
     def _event(self, batch: Batch, payload: Mapping[str, Any]) -> None:
         try:
@@ -66,8 +66,7 @@ class EventNotifier:
         if response.get("FailedEntryCount"):
             logger.error("event not accepted", batch_id=batch.id, entries=response["Entries"])
 
-    def _webhook(self, batch: Batch, payload: Mapping[str, Any]) -> None:
-        assert batch.webhook_url is not None
+    def _webhook(self, batch: Batch, url: str, payload: Mapping[str, Any]) -> None:
         body = json.dumps(
             {"type": f"{batch.kind}.{payload['status']}", "data": payload}, separators=(",", ":")
         ).encode()
@@ -76,15 +75,16 @@ class EventNotifier:
         with httpx.Client(
             timeout=_WEBHOOK_TIMEOUT, follow_redirects=False, transport=self._transport
         ) as http:
-            self._deliver(http, batch, secret, body)
+            self._deliver(http, url, batch.id, secret, body)
 
-    def _deliver(self, http: httpx.Client, batch: Batch, secret: str, body: bytes) -> None:
-        assert batch.webhook_url is not None
+    def _deliver(
+        self, http: httpx.Client, url: str, batch_id: str, secret: str, body: bytes
+    ) -> None:
         for attempt in range(WEBHOOK_ATTEMPTS):
-            headers = signature_headers(secret, f"msg_{batch.id}", int(time.time()), body)
+            headers = signature_headers(secret, f"msg_{batch_id}", int(time.time()), body)
             try:
                 response = http.post(
-                    batch.webhook_url,
+                    url,
                     content=body,
                     headers={**headers, "content-type": "application/json"},
                 )
@@ -92,12 +92,12 @@ class EventNotifier:
                 outcome = type(exc).__name__
             else:
                 if response.is_success:
-                    logger.info("webhook delivered", batch_id=batch.id, attempt=attempt + 1)
+                    logger.info("webhook delivered", batch_id=batch_id, attempt=attempt + 1)
                     return
                 outcome = f"HTTP {response.status_code}"
             logger.warning(
-                "webhook failed", batch_id=batch.id, attempt=attempt + 1, outcome=outcome
+                "webhook failed", batch_id=batch_id, attempt=attempt + 1, outcome=outcome
             )
             if attempt + 1 < WEBHOOK_ATTEMPTS:
                 self._sleep(2.0**attempt)
-        logger.error("webhook given up", batch_id=batch.id)
+        logger.error("webhook given up", batch_id=batch_id)
