@@ -8,7 +8,7 @@ from functools import cache
 
 from handler.backends.preview import PreviewBackend
 from handler.backends.replicate import ReplicateBackend
-from handler.backends.sagemaker import SageMakerBackend
+from handler.backends.sagemaker import AsyncStore, SageMakerBackend
 from handler.batch.finish import Finisher
 from handler.batch.splitter import Splitter
 from handler.batch.worker import Worker
@@ -29,6 +29,7 @@ from handler.stores.ledger import DynamoDBLedger
 from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
 from handler.stores.secrets import read_secret
+from handler.stores.staging import S3AsyncStore
 
 
 @cache
@@ -68,8 +69,13 @@ def backends() -> dict[str, InferenceBackend]:
     return {
         "preview": PreviewBackend(),
         "replicate": ReplicateBackend(replicate_token, get_settings().replicate_base_url),
-        "sagemaker": SageMakerBackend(),
+        "sagemaker": SageMakerBackend(store=async_store),
     }
+
+
+@cache
+def async_store() -> AsyncStore:
+    return S3AsyncStore(get_settings().images_bucket)
 
 
 def replicate_token() -> str:
@@ -185,6 +191,7 @@ def reset() -> None:
         idempotency,
         image_store,
         backends,
+        async_store,
         generation_service,
         job_store,
         work_queue,

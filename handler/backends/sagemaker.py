@@ -4,33 +4,55 @@ Real-time invocations are split into calls of at most the contract's (or the cat
 entry's) images per call and run in parallel. Each call's read timeout is what is left of the
 request's deadline, and botocore's retries are off: a retried invocation is a second GPU run
 that nobody asked for. SageMaker cannot cancel a real-time invocation; the endpoint stops on
-its own 60-second limit. Work that needs longer goes through ``invoke_endpoint_async``.
+its own 60-second limit and 6 MB body.
+
+An endpoint deployed for asynchronous inference (``"invocation": "async"`` in the catalog)
+takes longer work and larger bodies through S3: each call's body is staged, queued with
+``invoke_endpoint_async``, and its output (or failure) object polled for until the deadline.
+A ticket per call records the queued invocation under the request id, so a retry of the same
+request (a batch line, an async job) takes up the invocation its earlier attempt left running
+instead of queuing a second GPU run.
 """
 
+import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, Self
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from handler.backends.encoding import conform
 from handler.backends.parallel import gather, worst
 from handler.backends.sagemaker_contracts import CONTRACTS, ContractName, EndpointImage
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
+from handler.core.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ContentFiltered,
+    PayloadTooLarge,
+)
 from handler.core.ports import GeneratedImage, GenerationJob
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime.client import SageMakerRuntimeClient
 
 REAL_TIME_LIMIT_SECONDS = 60  # SageMaker ends a real-time invocation after this long
+REAL_TIME_MAX_BYTES = 6 * 1024 * 1024  # and refuses a larger request body
 ASYNC_SUBMIT_TIMEOUT = 10  # queuing an asynchronous invocation answers at once
+ASYNC_RUN_SECONDS = 900  # an asynchronous invocation's time limit unless the catalog says
+# How long a queued invocation may wait for an instance: one scaling up from zero needs
+# minutes, and a retry of the request (a batch line's comes after the queue's visibility
+# timeout) still collects what ran after its first attempt gave up.
+ASYNC_QUEUE_SECONDS = 3600
+ASYNC_POLL_SECONDS = (0.5, 5.0)  # first and longest wait between looks at the results
 
 
 class SageMakerParams(BaseModel):
@@ -42,19 +64,59 @@ class SageMakerParams(BaseModel):
     contract: ContractName
     images_per_call: int = Field(default=1, ge=1, le=16)
     inference_component: str | None = None
+    # How the endpoint was deployed: real-time answers within 60 s and 6 MB; an asynchronous
+    # endpoint takes its requests through S3 and runs each for up to ``max_seconds``.
+    invocation: Literal["realtime", "async"] = "realtime"
+    max_seconds: int | None = Field(default=None, ge=1, le=3600)
+
+    @model_validator(mode="after")
+    def _async_options(self) -> Self:
+        if self.invocation == "realtime" and self.max_seconds is not None:
+            raise ValueError("max_seconds is for asynchronous endpoints only")
+        if self.invocation == "async" and self.inference_component is not None:
+            raise ValueError("asynchronous endpoints take no inference_component")
+        return self
+
+
+class AsyncStore(Protocol):
+    """Where asynchronous invocations' bodies, tickets and results live (an S3 prefix)."""
+
+    def put(self, name: str, body: bytes) -> str:
+        """Store ``body`` under ``name`` (relative to the store's prefix); its s3:// URI."""
+        ...
+
+    def location(self, name: str) -> str:
+        """The s3:// URI ``name`` has (or would have) in the store."""
+        ...
+
+    def read(self, location: str) -> bytes | None:
+        """The object at an s3:// URI; None while it does not exist."""
+        ...
+
+    def delete(self, locations: Sequence[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
-class AsyncRequest:
-    seeds: Sequence[int]
-    body: bytes
+class Ticket:
+    """One queued asynchronous invocation: where its result will be, and for which seeds."""
 
-
-@dataclass(frozen=True, slots=True)
-class AsyncInvocation:
     inference_id: str
     output_location: str
     failure_location: str | None
+    seeds: tuple[int, ...]
+    expires_at: float  # unix seconds: past this, SageMaker has given up on it
+
+    def dump(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def load(cls, data: bytes) -> "Ticket | None":
+        """The ticket written by ``dump``; None for anything else (it is then replaced)."""
+        try:
+            fields = json.loads(data)
+            return cls(**{**fields, "seeds": tuple(fields["seeds"])})
+        except (ValueError, TypeError, KeyError):
+            return None
 
 
 def runtime_client(read_timeout: int) -> "SageMakerRuntimeClient":
@@ -79,14 +141,26 @@ def forget_clients() -> None:
 
 
 class SageMakerBackend:
-    def __init__(self, client: Callable[[int], "SageMakerRuntimeClient"] = runtime_client):
+    def __init__(
+        self,
+        client: Callable[[int], "SageMakerRuntimeClient"] = runtime_client,
+        store: Callable[[], AsyncStore] | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+    ):
         self._client = client
+        self._store = store
+        self._sleep = sleep
+        self._now = now
 
     def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
         params = SageMakerParams.model_validate(job.model.backend_params)
         seconds = math.floor(deadline.remaining())
         if seconds < 1:
             raise _too_late()
+        if params.invocation == "async":
+            return self._generate_async(job, params, deadline)
         client = self._client(seconds)
         calls = _calls(job, params)
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
@@ -98,42 +172,118 @@ class SageMakerBackend:
             raise worst(errors)
         return _images(job, found)  # partial when some calls failed: charged as delivered
 
-    # -- asynchronous inference: requests and results through S3, up to an hour each --------
+    # -- asynchronous inference: requests and results through S3 -----------------------------
 
-    def async_requests(self, job: GenerationJob) -> list[AsyncRequest]:
-        """The bodies to put in S3, one per invocation, before ``submit_async``."""
-        params = SageMakerParams.model_validate(job.model.backend_params)
+    def _generate_async(
+        self, job: GenerationJob, params: SageMakerParams, deadline: Deadline
+    ) -> list[GeneratedImage]:
+        if self._store is None:
+            raise BackendUnavailable(
+                "This deployment has no S3 location for asynchronous SageMaker inference.",
+                code="backend_not_configured",
+                should_retry=False,
+            )
+        store = self._store()
         contract = CONTRACTS[params.contract]
-        return [AsyncRequest(seeds, contract.request(job, seeds)) for seeds in _calls(job, params)]
+        tickets = [
+            self._ticket(store, job, params, call, seeds)
+            for call, seeds in enumerate(_calls(job, params))
+        ]
+        outputs = self._wait(store, tickets, deadline)
+        found: list[EndpointImage] = []
+        errors: list[BackendError] = []
+        for ticket, output in zip(tickets, outputs, strict=True):
+            if isinstance(output, BackendError):
+                errors.append(output)
+            else:
+                try:
+                    found += contract.images(output, ticket.seeds)
+                except BackendError as exc:
+                    errors.append(exc)
+        store.delete(
+            [
+                location
+                for call, ticket in enumerate(tickets)
+                for location in (
+                    store.location(_ticket_name(job, call)),
+                    store.location(_input_name(job, call)),
+                    ticket.output_location,
+                    ticket.failure_location,
+                )
+                if location
+            ]
+        )
+        if not found and errors:
+            raise worst(errors)
+        return _images(job, found)
 
-    def submit_async(
-        self, job: GenerationJob, input_location: str, *, timeout_seconds: int = 3600
-    ) -> AsyncInvocation:
-        """Queue one request already in S3; SageMaker writes the result to S3 later."""
-        params = SageMakerParams.model_validate(job.model.backend_params)
+    def _ticket(
+        self,
+        store: AsyncStore,
+        job: GenerationJob,
+        params: SageMakerParams,
+        call: int,
+        seeds: Sequence[int],
+    ) -> Ticket:
+        """The invocation an earlier attempt of this request queued and SageMaker still
+        runs, or a new one."""
+        name = _ticket_name(job, call)
+        earlier = store.read(store.location(name))
+        ticket = Ticket.load(earlier) if earlier is not None else None
+        if ticket is not None and (
+            ticket.expires_at > self._now() or _outcome(store, ticket) is not None
+        ):
+            return ticket
         contract = CONTRACTS[params.contract]
+        input_location = store.put(_input_name(job, call), contract.request(job, seeds))
+        run_seconds = params.max_seconds or ASYNC_RUN_SECONDS
+        submitted = self._now()
         try:
             response = self._client(ASYNC_SUBMIT_TIMEOUT).invoke_endpoint_async(
                 EndpointName=params.endpoint_name,
                 ContentType=contract.content_type,
                 Accept=contract.accept,
                 InputLocation=input_location,
-                InvocationTimeoutSeconds=timeout_seconds,
+                InferenceId=f"{job.request_id}-{call}"[-64:],
+                RequestTTLSeconds=ASYNC_QUEUE_SECONDS,
+                InvocationTimeoutSeconds=run_seconds,
             )
         except ClientError as exc:
             raise translate(exc) from exc
         except BotoCoreError as exc:
             raise BackendError("Could not reach the SageMaker endpoint.") from exc
-        return AsyncInvocation(
-            response["InferenceId"], response["OutputLocation"], response.get("FailureLocation")
+        ticket = Ticket(
+            response["InferenceId"],
+            response["OutputLocation"],
+            response.get("FailureLocation"),
+            tuple(seeds),
+            submitted + ASYNC_QUEUE_SECONDS + run_seconds,
         )
+        store.put(name, ticket.dump())
+        return ticket
 
-    def async_images(
-        self, job: GenerationJob, request: AsyncRequest, output: bytes
-    ) -> list[GeneratedImage]:
-        """The images in an asynchronous invocation's S3 output."""
-        params = SageMakerParams.model_validate(job.model.backend_params)
-        return _images(job, CONTRACTS[params.contract].images(output, request.seeds))
+    def _wait(
+        self, store: AsyncStore, tickets: Sequence[Ticket], deadline: Deadline
+    ) -> list[bytes | BackendError]:
+        """Each ticket's output (or failure), looked for until the deadline."""
+        outcomes: dict[int, bytes | BackendError] = {}
+        pause = ASYNC_POLL_SECONDS[0]
+        while True:
+            for index, ticket in enumerate(tickets):
+                if index not in outcomes:
+                    outcome = _outcome(store, ticket)
+                    if outcome is not None:
+                        outcomes[index] = outcome
+            if len(outcomes) == len(tickets):
+                return [outcomes[index] for index in range(len(tickets))]
+            if deadline.remaining() <= pause:
+                raise BackendTimeout(
+                    "The image was not ready before the deadline and nothing was charged. "
+                    "Work this long belongs in an asynchronous job (Prefer: respond-async), "
+                    "whose retries collect what the endpoint goes on to finish."
+                )
+            self._sleep(pause)
+            pause = min(pause * 2, ASYNC_POLL_SECONDS[1])
 
     def _invoke(
         self,
@@ -149,6 +299,13 @@ class SageMakerBackend:
             "Accept": contract.accept,
             "Body": contract.request(job, seeds),
         }
+        if len(arguments["Body"]) > REAL_TIME_MAX_BYTES:
+            raise PayloadTooLarge(
+                f"The request is {len(arguments['Body'])} bytes as {job.model.id}'s endpoint "
+                f"takes it, over the {REAL_TIME_MAX_BYTES}-byte limit of a real-time "
+                "SageMaker endpoint; send smaller input images.",
+                param=job.inputs.image_param,
+            )
         if params.inference_component:
             arguments["InferenceComponentName"] = params.inference_component
         try:
@@ -167,6 +324,28 @@ def _calls(job: GenerationJob, params: SageMakerParams) -> list[Sequence[int]]:
     """The job's seeds, in groups of as many as one invocation takes."""
     per_call = min(params.images_per_call, CONTRACTS[params.contract].max_images_per_call or 16)
     return [job.seeds[i : i + per_call] for i in range(0, job.n, per_call)]
+
+
+def _ticket_name(job: GenerationJob, call: int) -> str:
+    return f"tickets/{job.request_id}/{call}.json"
+
+
+def _input_name(job: GenerationJob, call: int) -> str:
+    return f"input/{job.request_id}/{call}.json"
+
+
+def _outcome(store: AsyncStore, ticket: Ticket) -> bytes | BackendError | None:
+    """What SageMaker wrote for an invocation: its output, its failure, or nothing yet."""
+    output = store.read(ticket.output_location)
+    if output is not None:
+        return output
+    if ticket.failure_location is None:
+        return None
+    failure = store.read(ticket.failure_location)
+    if failure is None:
+        return None
+    detail = failure.decode("utf-8", "replace").strip()[:500]
+    return BackendError(f"The model failed: {detail}")
 
 
 def _images(job: GenerationJob, found: Sequence[EndpointImage]) -> list[GeneratedImage]:

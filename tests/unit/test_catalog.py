@@ -3,7 +3,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.errors import ModelNotFound
@@ -68,3 +68,22 @@ def test_unknown_model_is_model_not_found() -> None:
     with pytest.raises(ModelNotFound) as caught:
         catalog.get("dall-e-9")
     assert (caught.value.param, caught.value.code) == ("model", "model_not_found")
+
+
+def test_shipped_backend_params_are_what_their_backends_take() -> None:
+    from handler.backends.replicate import ReplicateParams
+    from handler.backends.sagemaker import SageMakerParams
+
+    takes: dict[str, type[BaseModel]] = {
+        "replicate": ReplicateParams,
+        "sagemaker": SageMakerParams,
+    }
+    catalog = load_catalog(ROOT / "infra" / "catalog.json")
+    checked = 0
+    for model in catalog.models:
+        if model.backend in takes:
+            takes[model.backend].model_validate(model.backend_params)
+            checked += 1
+        else:
+            assert model.backend_params == {}, model.id
+    assert checked >= 3

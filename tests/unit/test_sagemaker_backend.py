@@ -3,8 +3,10 @@
 import base64
 import io
 import json
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import boto3
@@ -13,11 +15,18 @@ from botocore.exceptions import ClientError, ReadTimeoutError
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from PIL import Image
+from pydantic import ValidationError
 
-from handler.backends.sagemaker import SageMakerBackend, runtime_client
+from handler.backends.sagemaker import SageMakerBackend, SageMakerParams, runtime_client
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
+from handler.core.errors import (
+    BackendError,
+    BackendTimeout,
+    BackendUnavailable,
+    ContentFiltered,
+    PayloadTooLarge,
+)
 from handler.core.jobs import build_job
 from handler.core.ports import GenerationJob
 from handler.core.schemas import GenerationRequest
@@ -248,56 +257,251 @@ def test_too_little_time_invokes_nothing() -> None:
         SageMakerBackend(client).generate(_job(), Deadline.after(0.4))
 
 
-def test_asynchronous_inference_through_s3(stub: tuple[Any, Stubber]) -> None:
-    # Given a job for our model server, too long for a real-time call
-    client, stubber = stub
-    job = _job(n=2, seed=3, size="512x512")
-    backend = _backend(client)
-    [request] = backend.async_requests(job)
-    assert json.loads(request.body)["seeds"] == [3, 4]
-    stubber.add_response(
-        "invoke_endpoint_async",
-        {
-            "InferenceId": "inf-1",
-            "OutputLocation": "s3://async/out/inf-1.out",
-            "FailureLocation": "s3://async/failures/inf-1.out",
-        },
-        {
-            "EndpointName": "imagegate-diffusers",
-            "ContentType": "application/json",
-            "Accept": "application/json",
-            "InputLocation": "s3://async/in/req.json",
-            "InvocationTimeoutSeconds": 3600,
-        },
-    )
-    # When it is submitted with its body in S3
-    invocation = backend.submit_async(job, "s3://async/in/req.json")
-    assert (invocation.inference_id, invocation.output_location) == (
-        "inf-1",
-        "s3://async/out/inf-1.out",
-    )
-    # Then the output SageMaker writes becomes the images
-    output = json.dumps(
-        {
-            "images": [
-                {"b64": base64.b64encode(_picture((512, 512), "PNG")).decode(), "seed": s}
-                for s in (3, 4)
-            ]
+class MemoryStore:
+    """An ``AsyncStore`` in a dict, keyed by s3:// URI."""
+
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def location(self, name: str) -> str:
+        return f"s3://staging/sagemaker-async/{name}"
+
+    def put(self, name: str, body: bytes) -> str:
+        self.objects[self.location(name)] = body
+        return self.location(name)
+
+    def read(self, location: str) -> bytes | None:
+        return self.objects.get(location)
+
+    def delete(self, locations: Sequence[str]) -> None:
+        for location in locations:
+            self.objects.pop(location, None)
+
+
+class AsyncEndpoint:
+    """An asynchronous endpoint: it queues invocations and, when ``finish`` is called (from
+    the backend's sleep, as if time passed), writes each one's output to the store."""
+
+    def __init__(self, store: MemoryStore, *, fail: str | None = None) -> None:
+        self.store = store
+        self.fail = fail
+        self.calls: list[dict[str, Any]] = []
+        self.queued: list[tuple[str, dict[str, Any]]] = []
+
+    def invoke_endpoint_async(self, **call: Any) -> dict[str, Any]:
+        self.calls.append(call)
+        number = len(self.calls)
+        self.queued.append((f"s3://staging/sagemaker-async/output/{number}.out", call))
+        return {
+            "InferenceId": call["InferenceId"],
+            "OutputLocation": f"s3://staging/sagemaker-async/output/{number}.out",
+            "FailureLocation": f"s3://staging/sagemaker-async/failure/{number}.out",
         }
-    ).encode()
-    images = backend.async_images(job, request, output)
-    assert [image.seed for image in images] == [3, 4]
+
+    def finish(self) -> None:
+        for output, call in self.queued:
+            if self.fail:
+                failure = output.replace("/output/", "/failure/")
+                self.store.objects[failure] = self.fail.encode()
+                continue
+            request = json.loads(self.store.objects[call["InputLocation"]])
+            size = (request["width"], request["height"])
+            images = [
+                {"b64": base64.b64encode(_picture(size, "PNG")).decode(), "seed": seed}
+                for seed in request["seeds"]
+            ]
+            self.store.objects[output] = json.dumps({"images": images}).encode()
+        self.queued = []
 
 
-def test_asynchronous_submission_errors_are_translated(stub: tuple[Any, Stubber]) -> None:
-    client, stubber = stub
-    stubber.add_client_error(
-        "invoke_endpoint_async",
-        service_error_code="ValidationError",
-        service_message="Endpoint imagegate-diffusers not found",
+ASYNC_PARAMS = {
+    "endpoint_name": "imagegate-diffusers-async",
+    "contract": "imagegate",
+    "images_per_call": 2,
+    "invocation": "async",
+    "max_seconds": 1800,
+}
+
+
+def _async_job(request_id: str = "req_async", **body: Any) -> GenerationJob:
+    from handler.core.catalog import CatalogModel
+
+    model = CatalogModel.model_validate(
+        {**CATALOG.get("sd-imagegate").model_dump(), "backend_params": ASYNC_PARAMS}
     )
-    with pytest.raises(BackendError, match="not found"):
-        _backend(client).submit_async(_job(), "s3://async/in/x.json")
+    request = GenerationRequest.model_validate({"prompt": "a fox", "size": "512x512", **body})
+    return build_job(model, request, request_id)
+
+
+class Clock:
+    """Monotonic and wall time that pass only when the backend sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.slept: list[float] = []
+        self.on_sleep: Callable[[], None] = lambda: None
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+        self.on_sleep()
+
+    def deadline(self, seconds: float) -> Deadline:
+        return Deadline(self.now + seconds, lambda: self.now)
+
+
+def _async_backend(endpoint: AsyncEndpoint, clock: Clock) -> SageMakerBackend:
+    return SageMakerBackend(
+        lambda timeout: endpoint,  # type: ignore[arg-type,return-value]
+        lambda: endpoint.store,
+        sleep=clock.sleep,
+        now=lambda: clock.now,
+    )
+
+
+def test_an_asynchronous_endpoint_takes_its_work_through_s3() -> None:
+    # Given an asynchronous endpoint that finishes after a few seconds
+    store, clock = MemoryStore(), Clock()
+    endpoint = AsyncEndpoint(store)
+
+    def finish_after_three_seconds() -> None:
+        if clock.now >= 1_800_000_003:
+            endpoint.finish()
+
+    clock.on_sleep = finish_after_three_seconds
+    # When three images are asked for, two a call, with four minutes to go
+    images = _async_backend(endpoint, clock).generate(_async_job(n=3, seed=7), clock.deadline(240))
+    # Then each call's body went through S3 and was queued, to wait up to an hour for an
+    # instance and run up to the catalog's max_seconds
+    assert [call["InputLocation"] for call in endpoint.calls] == [
+        "s3://staging/sagemaker-async/input/req_async/0.json",
+        "s3://staging/sagemaker-async/input/req_async/1.json",
+    ]
+    first = endpoint.calls[0]
+    assert (first["EndpointName"], first["ContentType"], first["Accept"]) == (
+        "imagegate-diffusers-async",
+        "application/json",
+        "application/json",
+    )
+    assert (first["RequestTTLSeconds"], first["InvocationTimeoutSeconds"]) == (3600, 1800)
+    assert [call["InferenceId"] for call in endpoint.calls] == ["req_async-0", "req_async-1"]
+    # and the images are the endpoint's output, each with its seed
+    assert [image.seed for image in images] == [7, 8, 9]
+    assert all(open_image(image.data).size == (512, 512) for image in images)
+    # polled with growing pauses; and nothing is left behind in S3
+    assert clock.slept == [0.5, 1.0, 2.0]
+    assert store.objects == {}
+
+
+def test_a_failed_asynchronous_invocation_is_the_model_failing() -> None:
+    store, clock = MemoryStore(), Clock()
+    endpoint = AsyncEndpoint(store, fail="CUDA out of memory")
+    clock.on_sleep = endpoint.finish
+    with pytest.raises(BackendError, match="CUDA out of memory") as caught:
+        _async_backend(endpoint, clock).generate(_async_job(), clock.deadline(60))
+    assert type(caught.value) is BackendError
+    assert store.objects == {}  # a retry queues the work again
+
+
+def test_a_retry_collects_the_invocation_its_earlier_attempt_left_running() -> None:
+    # Given an attempt whose deadline passed while its invocation ran
+    store, clock = MemoryStore(), Clock()
+    endpoint = AsyncEndpoint(store)
+    backend = _async_backend(endpoint, clock)
+    with pytest.raises(BackendTimeout, match="Prefer: respond-async"):
+        backend.generate(_async_job(seed=40), clock.deadline(20))
+    assert len(endpoint.calls) == 1
+    # When the same request runs again (new random seeds) after the endpoint finished
+    endpoint.finish()
+    [image] = backend.generate(_async_job(), clock.deadline(20))
+    # Then no second GPU run was queued: the image is the first attempt's
+    assert len(endpoint.calls) == 1
+    assert image.seed == 40
+    assert store.objects == {}
+
+
+def test_an_expired_invocation_is_queued_again() -> None:
+    store, clock = MemoryStore(), Clock()
+    endpoint = AsyncEndpoint(store)
+    backend = _async_backend(endpoint, clock)
+    with pytest.raises(BackendTimeout):
+        backend.generate(_async_job(), clock.deadline(20))
+    # SageMaker dropped it: queued past its TTL and its run time, with no output written
+    endpoint.queued = []
+    clock.now += 3600 + 1800
+    clock.on_sleep = endpoint.finish
+    [image] = backend.generate(_async_job(seed=5), clock.deadline(20))
+    assert (len(endpoint.calls), image.seed) == (2, 5)
+
+
+def test_asynchronous_endpoints_need_an_s3_location() -> None:
+    backend = SageMakerBackend(lambda timeout: pytest.fail("no client"))
+    with pytest.raises(BackendUnavailable, match="no S3 location") as caught:
+        backend.generate(_async_job(), Deadline.after(20))
+    assert caught.value.should_retry is False
+
+
+def test_asynchronous_submission_errors_are_translated() -> None:
+    class Missing:
+        def invoke_endpoint_async(self, **call: Any) -> Any:
+            raise ClientError(
+                {"Error": {"Code": "ValidationError", "Message": "Endpoint x not found"}},
+                "InvokeEndpointAsync",
+            )
+
+    store = MemoryStore()
+    backend = SageMakerBackend(lambda timeout: Missing(), lambda: store)  # type: ignore[arg-type,return-value]
+    with pytest.raises(BackendError, match="not found") as caught:
+        backend.generate(_async_job(), Deadline.after(20))
+    assert caught.value.should_retry is False
+
+
+def test_a_body_too_large_for_a_real_time_endpoint_is_refused_before_invoking() -> None:
+    from handler.core.catalog import CatalogModel
+    from handler.core.image_input import ImageInputs, InputImage
+
+    # Given a model that works at 2048x2048 and a picture of noise (PNG cannot shrink it)
+    entry = CATALOG.get("sd-imagegate").model_dump()
+    prices = {"image": {"2048x2048": 9000}, "edit": {"2048x2048": 9000}}
+    model = CatalogModel.model_validate(
+        {**entry, "sizes": ["2048x2048"], "default_size": "2048x2048", "prices": prices}
+    )
+    side = 2048
+    noise = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, format="PNG", compress_level=1)
+    picture = InputImage(buffer.getvalue(), "png", side, side, has_alpha=False)
+    request = GenerationRequest.model_validate({"prompt": "a fox"})
+    job = replace(
+        build_job(model, request, "req_big"),
+        inputs=ImageInputs((picture,), image_param="imageDataUrl"),
+        strength=0.5,
+    )
+    endpoint = FakeEndpoint()  # expects nothing: any call fails the test
+    # When it is sent to the real-time endpoint
+    with pytest.raises(PayloadTooLarge) as caught:
+        _backend(endpoint).generate(job, Deadline.after(25))
+    # Then it is refused as the client's, naming the parameter, and nothing was invoked
+    assert caught.value.param == "imageDataUrl"
+    assert endpoint.calls == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"endpoint_name": "e", "contract": "imagegate", "max_seconds": 600},
+        {
+            "endpoint_name": "e",
+            "contract": "imagegate",
+            "invocation": "async",
+            "inference_component": "c",
+        },
+        {"endpoint_name": "e", "contract": "imagegate", "invocation": "async", "max_seconds": 7200},
+    ],
+)
+def test_asynchronous_options_only_where_they_apply(params: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        SageMakerParams.model_validate(params)
 
 
 def _server_call(seeds: list[int]) -> dict[str, Any]:

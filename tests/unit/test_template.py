@@ -136,3 +136,39 @@ def test_the_batch_input_sample_is_a_notification_the_bucket_would_send() -> Non
     assert key.endswith(rules["suffix"])
     # The path segment after the prefix names the paying key: the sample events' key
     assert key.split("/")[2] == SAMPLE_EVENT_KEY.split("_")[1]
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "WorkerFunction"])
+def test_functions_that_run_sagemaker_may_use_its_asynchronous_prefix(function: str) -> None:
+    from handler.stores.staging import ASYNC_PREFIX
+
+    statements = {
+        statement["Sid"]: statement
+        for policy in TEMPLATE.function_property(function, "Policies")
+        for statement in policy["Statement"]
+    }
+    invoke = statements["InvokeCatalogEndpoints"]["Action"]
+    assert {"sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"} <= set(invoke)
+    objects = statements["AsyncInferenceObjects"]
+    assert objects["Resource"] == {"Fn::Sub": f"${{ImagesBucket.Arn}}/{ASYNC_PREFIX}*"}
+    assert set(objects["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    # without listing, a result not written yet reads as AccessDenied instead of NoSuchKey
+    listing = statements["AsyncInferenceListing"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": f"{ASYNC_PREFIX}*"}}
+
+
+def test_the_asynchronous_prefix_expires_and_is_the_endpoints() -> None:
+    from handler.stores.staging import ASYNC_PREFIX
+
+    bucket = TEMPLATE.resources("AWS::S3::Bucket")["ImagesBucket"]
+    rules = {rule["Id"]: rule for rule in bucket["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireAsyncInference"]["Prefix"] == ASYNC_PREFIX
+    output = TEMPLATE.body["Outputs"]["SageMakerAsyncS3Uri"]["Value"]
+    assert output == {"Fn::Sub": f"s3://${{ImagesBucket}}/{ASYNC_PREFIX}"}
+    endpoint = Template.load(ROOT / "infra" / "sagemaker" / "endpoint.yaml")
+    config = endpoint.resources("AWS::SageMaker::EndpointConfig")["EndpointConfig"]
+    paths = config["AsyncInferenceConfig"]["Fn::If"][1]["OutputConfig"]
+    assert paths == {
+        "S3OutputPath": {"Fn::Sub": "${AsyncS3Uri}output"},
+        "S3FailurePath": {"Fn::Sub": "${AsyncS3Uri}failure"},
+    }

@@ -1,0 +1,70 @@
+"""The S3 prefix where asynchronous SageMaker invocations keep their bodies and results.
+
+The endpoint reads the bodies and writes its outputs and failures there too (its
+``AsyncS3Uri``); a lifecycle rule removes whatever an abandoned request leaves behind.
+"""
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handler.core.errors import StorageError
+from handler.observability import logger
+from handler.stores.clients import s3_client
+from handler.stores.dynamo import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+ASYNC_PREFIX = "sagemaker-async/"
+_MISSING = {"NoSuchKey", "404", "NotFound"}
+
+
+class S3AsyncStore:
+    def __init__(self, bucket: str, prefix: str = ASYNC_PREFIX, client: "S3Client | None" = None):
+        self._bucket = bucket
+        self._prefix = prefix
+        self._client = client or s3_client()
+
+    def location(self, name: str) -> str:
+        return f"s3://{self._bucket}/{self._prefix}{name}"
+
+    def put(self, name: str, body: bytes) -> str:
+        try:
+            self._client.put_object(Bucket=self._bucket, Key=f"{self._prefix}{name}", Body=body)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not stage the request for the SageMaker endpoint.") from exc
+        return self.location(name)
+
+    def read(self, location: str) -> bytes | None:
+        bucket, key = _split(location)
+        try:
+            return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) in _MISSING:
+                return None
+            raise StorageError("Could not read the SageMaker endpoint's result.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not read the SageMaker endpoint's result.") from exc
+
+    def delete(self, locations: Sequence[str]) -> None:
+        """Best effort: what is left behind expires with the prefix's lifecycle rule."""
+        for location in locations:
+            bucket, key = _split(location)
+            try:
+                self._client.delete_object(Bucket=bucket, Key=key)
+            except (ClientError, BotoCoreError) as exc:
+                logger.warning(
+                    "could not delete an asynchronous invocation's object",
+                    location=location,
+                    error=str(exc),
+                )
+
+
+def _split(location: str) -> tuple[str, str]:
+    parts = urlsplit(location)
+    if parts.scheme != "s3" or not parts.netloc or not parts.path.lstrip("/"):
+        raise StorageError(f"Not an S3 location: {location}", should_retry=False)
+    return parts.netloc, parts.path.lstrip("/")
