@@ -17,7 +17,12 @@ from botocore.stub import Stubber
 from PIL import Image
 from pydantic import ValidationError
 
-from handler.backends.sagemaker import SageMakerBackend, SageMakerParams, runtime_client
+from handler.backends.sagemaker import (
+    REAL_TIME_MAX_BYTES,
+    SageMakerBackend,
+    SageMakerParams,
+    runtime_client,
+)
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import (
@@ -287,6 +292,7 @@ class AsyncEndpoint:
         self.fail = fail
         self.calls: list[dict[str, Any]] = []
         self.queued: list[tuple[str, dict[str, Any]]] = []
+        self.inputs: list[bytes] = []  # the bodies it read
 
     def invoke_endpoint_async(self, **call: Any) -> dict[str, Any]:
         self.calls.append(call)
@@ -304,7 +310,8 @@ class AsyncEndpoint:
                 failure = output.replace("/output/", "/failure/")
                 self.store.objects[failure] = self.fail.encode()
                 continue
-            request = json.loads(self.store.objects[call["InputLocation"]])
+            self.inputs.append(self.store.objects[call["InputLocation"]])
+            request = json.loads(self.inputs[-1])
             size = (request["width"], request["height"])
             images = [
                 {"b64": base64.b64encode(_picture(size, "PNG")).decode(), "seed": seed}
@@ -456,34 +463,57 @@ def test_asynchronous_submission_errors_are_translated() -> None:
     assert caught.value.should_retry is False
 
 
-def test_a_body_too_large_for_a_real_time_endpoint_is_refused_before_invoking() -> None:
+def _large_input_job(backend_params: dict[str, Any]) -> GenerationJob:
+    """A job whose endpoint body is over 6 MB: a model that works at 2048x2048, and a
+    picture of noise as its input (PNG cannot shrink it)."""
     from handler.core.catalog import CatalogModel
     from handler.core.image_input import ImageInputs, InputImage
 
-    # Given a model that works at 2048x2048 and a picture of noise (PNG cannot shrink it)
     entry = CATALOG.get("sd-imagegate").model_dump()
     prices = {"image": {"2048x2048": 9000}, "edit": {"2048x2048": 9000}}
     model = CatalogModel.model_validate(
-        {**entry, "sizes": ["2048x2048"], "default_size": "2048x2048", "prices": prices}
+        {
+            **entry,
+            "sizes": ["2048x2048"],
+            "default_size": "2048x2048",
+            "prices": prices,
+            "backend_params": backend_params,
+        }
     )
     side = 2048
     noise = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
     buffer = io.BytesIO()
     noise.save(buffer, format="PNG", compress_level=1)
     picture = InputImage(buffer.getvalue(), "png", side, side, has_alpha=False)
-    request = GenerationRequest.model_validate({"prompt": "a fox"})
-    job = replace(
+    request = GenerationRequest.model_validate({"prompt": "a fox", "seed": 1})
+    return replace(
         build_job(model, request, "req_big"),
         inputs=ImageInputs((picture,), image_param="imageDataUrl"),
         strength=0.5,
     )
+
+
+def test_a_body_too_large_for_a_real_time_endpoint_is_refused_before_invoking() -> None:
+    job = _large_input_job(CATALOG.get("sd-imagegate").backend_params)
     endpoint = FakeEndpoint()  # expects nothing: any call fails the test
-    # When it is sent to the real-time endpoint
     with pytest.raises(PayloadTooLarge) as caught:
         _backend(endpoint).generate(job, Deadline.after(25))
-    # Then it is refused as the client's, naming the parameter, and nothing was invoked
+    # refused as the client's, naming the parameter it came in, and nothing was invoked
     assert caught.value.param == "imageDataUrl"
     assert endpoint.calls == []
+
+
+def test_an_asynchronous_endpoint_takes_a_body_too_large_for_real_time() -> None:
+    store, clock = MemoryStore(), Clock()
+    endpoint = AsyncEndpoint(store)
+    clock.on_sleep = endpoint.finish
+    job = _large_input_job(ASYNC_PARAMS)
+    [image] = _async_backend(endpoint, clock).generate(job, clock.deadline(60))
+    [staged] = endpoint.inputs
+    body = json.loads(staged)
+    assert len(staged) > REAL_TIME_MAX_BYTES
+    assert open_image(base64.b64decode(body["image"])).size == (2048, 2048)
+    assert (body["strength"], image.seed) == (0.5, 1)
 
 
 @pytest.mark.parametrize(
