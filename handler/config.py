@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     worker_margin_ms: Annotated[
         int, Field(ge=0, description="kept back from a worker's time to record a line")
     ] = 10_000
+    pending_check_seconds: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=900,
+            description="how long a line whose backend work is pending waits to look again",
+        ),
+    ] = 60
     max_response_bytes: Annotated[
         int,
         Field(

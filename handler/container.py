@@ -169,7 +169,13 @@ def splitter() -> Splitter:
 
 @cache
 def worker() -> Worker:
-    return Worker(generation_service(), job_store(), finisher())
+    return Worker(
+        generation_service(),
+        job_store(),
+        finisher(),
+        work_queue(),
+        get_settings().pending_check_seconds,
+    )
 
 
 def reset() -> None:

@@ -9,9 +9,11 @@ its own 60-second limit and 6 MB body.
 An endpoint deployed for asynchronous inference (``"invocation": "async"`` in the catalog)
 takes longer work and larger bodies through S3: each call's body is staged, queued with
 ``invoke_endpoint_async``, and its output (or failure) object polled for until the deadline.
-A ticket per call records the queued invocation under the request id, so a retry of the same
-request (a batch line, an async job) takes up the invocation its earlier attempt left running
-instead of queuing a second GPU run.
+A ticket per call records the queued invocation under the request id. One attempt looks for
+the results at most a minute; then ``WorkPending`` tells a queued caller (a batch line, an
+async job) to look again later, and that later attempt of the same request takes up the
+invocation instead of queuing a second GPU run. The prefix's lifecycle rule removes what the
+invocations leave in S3.
 """
 
 import json
@@ -38,6 +40,7 @@ from handler.core.errors import (
     BackendUnavailable,
     ContentFiltered,
     PayloadTooLarge,
+    WorkPending,
 )
 from handler.core.ports import GeneratedImage, GenerationJob
 
@@ -52,7 +55,8 @@ ASYNC_RUN_SECONDS = 900  # an asynchronous invocation's time limit unless the ca
 # minutes, and a retry of the request (a batch line's comes after the queue's visibility
 # timeout) still collects what ran after its first attempt gave up.
 ASYNC_QUEUE_SECONDS = 3600
-ASYNC_POLL_SECONDS = (0.5, 5.0)  # first and longest wait between looks at the results
+ASYNC_LOOK_SECONDS = 60  # the longest one attempt waits for results before it is pending
+ASYNC_POLL_SECONDS = (0.5, 5.0)  # first and longest pause between looks at the results
 
 
 class SageMakerParams(BaseModel):
@@ -79,7 +83,8 @@ class SageMakerParams(BaseModel):
 
 
 class AsyncStore(Protocol):
-    """Where asynchronous invocations' bodies, tickets and results live (an S3 prefix)."""
+    """Where asynchronous invocations' bodies, tickets and results live (an S3 prefix whose
+    objects expire on their own)."""
 
     def put(self, name: str, body: bytes) -> str:
         """Store ``body`` under ``name`` (relative to the store's prefix); its s3:// URI."""
@@ -93,8 +98,6 @@ class AsyncStore(Protocol):
         """The object at an s3:// URI; None while it does not exist."""
         ...
 
-    def delete(self, locations: Sequence[str]) -> None: ...
-
 
 @dataclass(frozen=True, slots=True)
 class Ticket:
@@ -102,7 +105,7 @@ class Ticket:
 
     inference_id: str
     output_location: str
-    failure_location: str | None
+    failure_location: str
     seeds: tuple[int, ...]
     expires_at: float  # unix seconds: past this, SageMaker has given up on it
 
@@ -161,11 +164,20 @@ class SageMakerBackend:
             raise _too_late()
         if params.invocation == "async":
             return self._generate_async(job, params, deadline)
+        contract = CONTRACTS[params.contract]
+        calls = [(seeds, contract.request(job, seeds)) for seeds in _calls(job, params)]
+        for _, body in calls:  # every body checked before any call runs on a GPU
+            if len(body) > REAL_TIME_MAX_BYTES:
+                raise PayloadTooLarge(
+                    f"The request is {len(body)} bytes as {job.model.id}'s endpoint takes it, "
+                    f"over the {REAL_TIME_MAX_BYTES}-byte limit of a real-time SageMaker "
+                    "endpoint; send smaller input images.",
+                    param=job.inputs.image_param,
+                )
         client = self._client(seconds)
-        calls = _calls(job, params)
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
             batches, errors = gather(
-                [pool.submit(self._invoke, client, params, job, seeds) for seeds in calls]
+                [pool.submit(self._invoke, client, params, *call) for call in calls]
             )
         found = [image for batch in batches for image in batch]
         if not found and errors:
@@ -200,19 +212,6 @@ class SageMakerBackend:
                     found += contract.images(output, ticket.seeds)
                 except BackendError as exc:
                     errors.append(exc)
-        store.delete(
-            [
-                location
-                for call, ticket in enumerate(tickets)
-                for location in (
-                    store.location(_ticket_name(job, call)),
-                    store.location(_input_name(job, call)),
-                    ticket.output_location,
-                    ticket.failure_location,
-                )
-                if location
-            ]
-        )
         if not found and errors:
             raise worst(errors)
         return _images(job, found)
@@ -225,15 +224,16 @@ class SageMakerBackend:
         call: int,
         seeds: Sequence[int],
     ) -> Ticket:
-        """The invocation an earlier attempt of this request queued and SageMaker still
-        runs, or a new one."""
+        """The invocation an earlier attempt of this request queued, if SageMaker finished
+        it or may still; else a new one."""
         name = _ticket_name(job, call)
         earlier = store.read(store.location(name))
         ticket = Ticket.load(earlier) if earlier is not None else None
-        if ticket is not None and (
-            ticket.expires_at > self._now() or _outcome(store, ticket) is not None
-        ):
-            return ticket
+        if ticket is not None:
+            outcome = _outcome(store, ticket)
+            # Its output, or its work still under way; a failure is tried afresh.
+            if isinstance(outcome, bytes) or (outcome is None and ticket.expires_at > self._now()):
+                return ticket
         contract = CONTRACTS[params.contract]
         input_location = store.put(_input_name(job, call), contract.request(job, seeds))
         run_seconds = params.max_seconds or ASYNC_RUN_SECONDS
@@ -252,10 +252,17 @@ class SageMakerBackend:
             raise translate(exc) from exc
         except BotoCoreError as exc:
             raise BackendError("Could not reach the SageMaker endpoint.") from exc
+        if not response.get("FailureLocation"):
+            # A failed invocation would never be seen: every attempt would wait it out.
+            raise BackendError(
+                f"The endpoint {params.endpoint_name} has no S3FailurePath in its asynchronous "
+                "configuration; deploy it with one.",
+                code="backend_not_configured",
+            )
         ticket = Ticket(
             response["InferenceId"],
             response["OutputLocation"],
-            response.get("FailureLocation"),
+            response["FailureLocation"],
             tuple(seeds),
             submitted + ASYNC_QUEUE_SECONDS + run_seconds,
         )
@@ -265,7 +272,10 @@ class SageMakerBackend:
     def _wait(
         self, store: AsyncStore, tickets: Sequence[Ticket], deadline: Deadline
     ) -> list[bytes | BackendError]:
-        """Each ticket's output (or failure), looked for until the deadline."""
+        """Each ticket's output (or failure), looked for until the deadline or a minute."""
+        look = Deadline(
+            min(deadline.expires_at, deadline.clock() + ASYNC_LOOK_SECONDS), deadline.clock
+        )
         outcomes: dict[int, bytes | BackendError] = {}
         pause = ASYNC_POLL_SECONDS[0]
         while True:
@@ -276,11 +286,11 @@ class SageMakerBackend:
                         outcomes[index] = outcome
             if len(outcomes) == len(tickets):
                 return [outcomes[index] for index in range(len(tickets))]
-            if deadline.remaining() <= pause:
-                raise BackendTimeout(
+            if look.remaining() <= pause:
+                raise WorkPending(
                     "The image was not ready before the deadline and nothing was charged. "
                     "Work this long belongs in an asynchronous job (Prefer: respond-async), "
-                    "whose retries collect what the endpoint goes on to finish."
+                    "which collects what the endpoint goes on to finish."
                 )
             self._sleep(pause)
             pause = min(pause * 2, ASYNC_POLL_SECONDS[1])
@@ -289,23 +299,16 @@ class SageMakerBackend:
         self,
         client: "SageMakerRuntimeClient",
         params: SageMakerParams,
-        job: GenerationJob,
         seeds: Sequence[int],
+        body: bytes,
     ) -> list[EndpointImage]:
         contract = CONTRACTS[params.contract]
         arguments: dict[str, Any] = {
             "EndpointName": params.endpoint_name,
             "ContentType": contract.content_type,
             "Accept": contract.accept,
-            "Body": contract.request(job, seeds),
+            "Body": body,
         }
-        if len(arguments["Body"]) > REAL_TIME_MAX_BYTES:
-            raise PayloadTooLarge(
-                f"The request is {len(arguments['Body'])} bytes as {job.model.id}'s endpoint "
-                f"takes it, over the {REAL_TIME_MAX_BYTES}-byte limit of a real-time "
-                "SageMaker endpoint; send smaller input images.",
-                param=job.inputs.image_param,
-            )
         if params.inference_component:
             arguments["InferenceComponentName"] = params.inference_component
         try:
@@ -339,8 +342,6 @@ def _outcome(store: AsyncStore, ticket: Ticket) -> bytes | BackendError | None:
     output = store.read(ticket.output_location)
     if output is not None:
         return output
-    if ticket.failure_location is None:
-        return None
     failure = store.read(ticket.failure_location)
     if failure is None:
         return None

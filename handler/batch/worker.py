@@ -3,16 +3,28 @@
 Delivery is at least once. A line whose result is recorded is done, whichever attempt
 recorded it; a line charged and not recorded (the attempt died) is run again under the same
 request id, and its reservation is found again rather than taken twice (``Ledger.reserve``).
+
+A line whose backend work is pending (an asynchronous SageMaker invocation still running) is
+queued again as a new message, delayed, rather than failed: it does not use up the receives
+after which the queue dead-letters it, nor wait out the queue's visibility timeout, and the
+worker is free for other lines meanwhile.
 """
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from handler.batch.finish import Finisher
-from handler.core.batches import FINISHED, Batch, JobStore, WorkItem, unrun_result
+from handler.core.batches import FINISHED, Batch, JobStore, WorkItem, WorkQueue, unrun_result
 from handler.core.deadline import Deadline
+from handler.core.errors import WorkPending
 from handler.core.generation import GenerationService, object_prefix
 from handler.core.ports import Owner
 from handler.observability import logger
+
+# Longer than any backend's work stays pending (an asynchronous SageMaker invocation: an hour
+# in its queue, an hour running); past it, the line fails as any other would.
+PENDING_LIMIT_SECONDS = 3 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +32,9 @@ class Worker:
     service: GenerationService
     jobs: JobStore
     finisher: Finisher
+    queue: WorkQueue
+    check_seconds: int  # how long a pending line waits before it looks again
+    now: Callable[[], float] = field(default=time.time)
 
     def run(self, item: WorkItem, deadline: Deadline) -> None:
         """Run the line unless it has its result; raise to have it tried again."""
@@ -29,18 +44,25 @@ class Worker:
             return
         if batch.status not in FINISHED and self.jobs.result(item.batch_id, item.index) is None:
             if batch.cancelled_at is not None:
-                self.jobs.record(
+                self.service.abandon(
                     unrun_result(
                         item, "batch_cancelled", "The batch was cancelled before this line ran."
-                    )
+                    ),
+                    owner=Owner(batch.key_id),
+                    code="batch_cancelled",
                 )
             else:
-                result = self.service.fulfil(
-                    item,
-                    owner=Owner(batch.key_id),
-                    deadline=deadline,
-                    prefix=images_prefix(batch, item),
-                )
+                try:
+                    result = self.service.fulfil(
+                        item,
+                        owner=Owner(batch.key_id),
+                        deadline=deadline,
+                        prefix=images_prefix(batch, item),
+                    )
+                except WorkPending:
+                    if not self._look_again(item):
+                        raise
+                    return
                 logger.info(
                     "line done",
                     batch_id=item.batch_id,
@@ -62,9 +84,22 @@ class Worker:
                 item, "processing_failed", "The line failed on every attempt; it was not charged."
             ),
             owner=Owner(batch.key_id),
+            code="processing_failed",
         )
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)
+
+    def _look_again(self, item: WorkItem) -> bool:
+        """Queue the line again, to look for its pending work later; False once it has been
+        pending too long."""
+        now = int(self.now())
+        since = item.pending_since if item.pending_since is not None else now
+        if now - since > PENDING_LIMIT_SECONDS:
+            logger.error("line pending too long", batch_id=item.batch_id, index=item.index)
+            return False
+        self.queue.send([replace(item, pending_since=since)], delay_seconds=self.check_seconds)
+        logger.info("line pending", batch_id=item.batch_id, index=item.index, seconds=now - since)
+        return True
 
 
 def images_prefix(batch: Batch, item: WorkItem) -> str:

@@ -86,6 +86,7 @@ class WorkItem:
     index: int
     custom_id: str | None
     body: Mapping[str, Any]
+    pending_since: int | None = None  # unix seconds: its backend work has been pending since
 
 
 def line_request_id(batch_id: str, index: int) -> str:
@@ -119,12 +120,20 @@ def encode(item: WorkItem) -> str:
         "custom_id": item.custom_id,
         "body": item.body,
     }
+    if item.pending_since is not None:
+        body["pending_since"] = item.pending_since
     return json.dumps(body, separators=(",", ":"))
 
 
 def decode(message: str) -> WorkItem:
     body = json.loads(message)
-    return WorkItem(body["batch_id"], int(body["index"]), body.get("custom_id"), body["body"])
+    return WorkItem(
+        body["batch_id"],
+        int(body["index"]),
+        body.get("custom_id"),
+        body["body"],
+        body.get("pending_since"),
+    )
 
 
 class ResultRecorded(Exception):
@@ -169,8 +178,9 @@ class JobStore(Protocol):
 
 
 class WorkQueue(Protocol):
-    def send(self, items: Sequence[WorkItem]) -> None:
-        """Queue every item, or raise ``StorageError``."""
+    def send(self, items: Sequence[WorkItem], *, delay_seconds: int = 0) -> None:
+        """Queue every item, to be delivered after ``delay_seconds`` (up to 900), or raise
+        ``StorageError``."""
         ...
 
 

@@ -79,6 +79,13 @@ class ModelCard(_Strict):
     steps: Annotated[Range[int] | None, Field(description="null: steps not adjustable")] = None
     guidance_scale: Annotated[Range[float] | None, Field(description="null: not adjustable")] = None
     seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
+    synchronous: Annotated[
+        bool,
+        Field(
+            description="false: its work outlasts an HTTP request, so it is served only as "
+            "async jobs (Prefer: respond-async) and batch lines"
+        ),
+    ] = True
     output_formats: Annotated[list[OutputFormat], Field(min_length=1)]
     max_input_images: Annotated[
         int, Field(ge=0, le=16, description="0: text to image only; else image to image")

@@ -125,6 +125,11 @@ class BackendTimeout(BackendError):
     default_code = "backend_timeout"
 
 
+class WorkPending(BackendTimeout):
+    """The backend goes on with work it accepted (an asynchronous invocation): a later
+    attempt of the same request collects it. To a synchronous caller, a timeout."""
+
+
 _STATUS: dict[type[ImagegateError], int] = {
     PayloadTooLarge: 413,
     InvalidRequest: 400,

@@ -31,6 +31,7 @@ from handler.core.errors import (
     InvalidRequest,
     PayloadTooLarge,
     StorageError,
+    WorkPending,
 )
 from handler.core.image_input import ImageSources, from_request
 from handler.core.jobs import build_job
@@ -119,7 +120,9 @@ class GenerationService:
         Its images are kept under ``prefix`` and its result is recorded in the write that
         settles its charge. A mistake of the client's (a bad request, a refused charge,
         filtered content) is the line's result, recorded unpaid; a failure of ours raises,
-        refunded, for the queue to try the line again.
+        refunded, for the queue to try the line again. ``WorkPending`` raises with the charge
+        still reserved: the attempt that collects the work settles it (should none come, the
+        dead-letter path or reconciliation refunds it).
         """
         request_id = line_request_id(item.batch_id, item.index)
         try:
@@ -135,6 +138,8 @@ class GenerationService:
             return refused
         try:
             kept = self._keep(request, job, deadline, prefix)
+        except WorkPending:
+            raise  # its reservation stays open for the attempt that collects the work
         except ImagegateError as exc:
             if retryable(exc):
                 self._settle_line(reservation, 0, None, exc.code)
@@ -153,16 +158,16 @@ class GenerationService:
         self._settle_line(reservation, len(kept.data), result, None)
         return result
 
-    def abandon(self, result: LineResult, *, owner: Owner) -> None:
+    def abandon(self, result: LineResult, *, owner: Owner, code: str) -> None:
         """Record a line that will not run again, refunding in the same write whatever
-        reservation its last attempt died holding."""
+        reservation its last attempt left open (it died, or its work was pending)."""
         record = self.keys.get(owner.key_id)
         charge = record.open_reservations.get(result.request_id) if record else None
         if record is None or charge is None:
             self.jobs.record(result)
             return
         reservation = Reservation(owner.key_id, charge, record.balance, ())
-        self._settle_line(reservation, 0, result, "processing_failed")
+        self._settle_line(reservation, 0, result, code)
 
     def view_job(
         self, job: Batch, result: LineResult | None, response_format: str | None
@@ -200,7 +205,15 @@ class GenerationService:
         meter: Meter,
         deliver: Deliver,
     ) -> ImagesResponse:
-        job = build_job(self.catalog.get(request.model), request, request_id, sources)
+        model = self.catalog.get(request.model)
+        if not model.synchronous:
+            raise InvalidRequest(
+                f"{model.id} works longer than a request can wait: send it as an asynchronous "
+                'job (header Prefer: respond-async, or "async": true) or in a batch.',
+                param="model",
+                code="model_requires_async",
+            )
+        job = build_job(model, request, request_id, sources)
         reservation = self.billing.reserve(credentials, job, meter)
         try:
             response = deliver(request, job, deadline)

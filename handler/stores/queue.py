@@ -24,13 +24,14 @@ class SQSWorkQueue:
         self._url = queue_url
         self._client = client or sqs_client()
 
-    def send(self, items: Sequence[WorkItem]) -> None:
+    def send(self, items: Sequence[WorkItem], *, delay_seconds: int = 0) -> None:
         for chunk in _chunks([encode(item) for item in items]):
-            self._send_chunk(chunk)
+            self._send_chunk(chunk, delay_seconds)
 
-    def _send_chunk(self, bodies: list[str]) -> None:
+    def _send_chunk(self, bodies: list[str], delay_seconds: int) -> None:
         entries: list[SendMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(index), "MessageBody": body} for index, body in enumerate(bodies)
+            {"Id": str(index), "MessageBody": body, "DelaySeconds": delay_seconds}
+            for index, body in enumerate(bodies)
         ]
         for _ in range(_ATTEMPTS):  # a batch call can fail some entries and pass the rest
             try:

@@ -1,17 +1,16 @@
 """The S3 prefix where asynchronous SageMaker invocations keep their bodies and results.
 
 The endpoint reads the bodies and writes its outputs and failures there too (its
-``AsyncS3Uri``); a lifecycle rule removes whatever an abandoned request leaves behind.
+``AsyncS3Uri``). Nothing is deleted here: a ticket must outlive every attempt of its request
+that could still collect it, and the prefix's lifecycle rule expires it all after a day.
 """
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.errors import StorageError
-from handler.observability import logger
 from handler.stores.clients import s3_client
 from handler.stores.dynamo import error_code
 
@@ -48,19 +47,6 @@ class S3AsyncStore:
             raise StorageError("Could not read the SageMaker endpoint's result.") from exc
         except BotoCoreError as exc:
             raise StorageError("Could not read the SageMaker endpoint's result.") from exc
-
-    def delete(self, locations: Sequence[str]) -> None:
-        """Best effort: what is left behind expires with the prefix's lifecycle rule."""
-        for location in locations:
-            bucket, key = _split(location)
-            try:
-                self._client.delete_object(Bucket=bucket, Key=key)
-            except (ClientError, BotoCoreError) as exc:
-                logger.warning(
-                    "could not delete an asynchronous invocation's object",
-                    location=location,
-                    error=str(exc),
-                )
 
 
 def _split(location: str) -> tuple[str, str]:

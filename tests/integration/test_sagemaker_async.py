@@ -7,7 +7,7 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -73,16 +73,12 @@ def _get(location: str) -> bytes:
     return s3_client().get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
-def _staged(bucket: str) -> list[str]:
-    listed = s3_client().list_objects_v2(Bucket=bucket, Prefix=ASYNC_PREFIX)
-    return [item["Key"] for item in listed.get("Contents", [])]
-
-
 @pytest.fixture
 def endpoint(
     local: Local, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[AsyncEndpoint]:
-    """The catalog gains ``sd-async``: our model server deployed for asynchronous inference."""
+    """The catalog gains ``sd-async``: our model server deployed for asynchronous inference,
+    and ``sd-async-only``, the same served only asynchronously."""
     catalog = json.loads((ROOT / "infra" / "catalog.json").read_text())
     entry = next(model for model in catalog["models"] if model["id"] == "sd-imagegate")
     params = {
@@ -93,6 +89,9 @@ def endpoint(
         "max_seconds": 1800,
     }
     catalog["models"].append({**entry, "id": "sd-async", "backend_params": params})
+    catalog["models"].append(
+        {**entry, "id": "sd-async-only", "backend_params": params, "synchronous": False}
+    )
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(tmp_path / "catalog.json"))
     fake = AsyncEndpoint(local.bucket)
@@ -109,43 +108,56 @@ def _until(condition: Any, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_a_job_longer_than_a_worker_attempt_is_collected_by_the_retry(
-    local: Local, endpoint: AsyncEndpoint, monkeypatch: pytest.MonkeyPatch
+def test_a_job_longer_than_a_worker_attempt_is_pending_until_collected(
+    local: Local,
+    endpoint: AsyncEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[dict[str, Any]]],
 ) -> None:
     # Given workers that give each attempt about three seconds (WorkerFunction's 300 s timeout
-    # less the margin) and an endpoint that takes longer than that
+    # less the margin) and look again a second later, and an endpoint slower than that
     monkeypatch.setenv("IMAGEGATE_WORKER_MARGIN_MS", "297000")
+    monkeypatch.setenv("IMAGEGATE_PENDING_CHECK_SECONDS", "1")
     container.reset()
     key_id, headers = new_key(balance=100_000)
     # When an async job asks the asynchronous endpoint for two images
-    body = {"model": "sd-async", "prompt": "a fox", "size": "512x512", "n": 2, "seed": 5}
+    body = {"model": "sd-async-only", "prompt": "a fox", "size": "512x512", "n": 2, "seed": 5}
+    refused = local.client.post("/v1/images/generations", json=body, headers=headers)
+    assert refused.status_code == 400  # not as a synchronous request: it would outlast it
+    assert refused.json()["error"]["param"] == "model"
+    assert refused.json()["error"]["code"] == "model_requires_async"
+    assert (endpoint.calls, balance_of(key_id)) == ([], 100_000)
     queued = local.client.post(
         "/v1/images/generations", json=body, headers={**headers, "Prefer": "respond-async"}
     )
     assert queued.status_code == 202, queued.text
-    # Then the first attempt queues the work through S3, waits out its time and is refunded
+    # Then its body goes to the endpoint through S3, and the job is pending, looked at again
+    # and again, its price held
     _until(
-        lambda: any(record.error_code == "backend_timeout" for record in usage_of(key_id)),
-        "the first attempt's timeout",
+        lambda: sum(line["message"] == "line pending" for line in log_lines()) >= 2,
+        "the job to be looked at again",
     )
     [call] = endpoint.calls
     assert call["InputLocation"].startswith(f"s3://{local.bucket}/{ASYNC_PREFIX}input/")
     assert json.loads(_get(call["InputLocation"]))["seeds"] == [5, 6]
-    assert balance_of(key_id) == 100_000
-    # And when the endpoint finishes, the queue's retry collects the same invocation
+    assert balance_of(key_id) == 100_000 - 2 * PRICE
+    running = local.client.get(f"/v1/images/jobs/{queued.json()['id']}", headers=headers)
+    assert running.json()["status"] == "in_progress"
+    # And when the endpoint finishes, the next look collects it
     endpoint.released.set()
     local.wait()
     job = local.client.get(f"/v1/images/jobs/{queued.json()['id']}", headers=headers).json()
     assert job["status"] == "succeeded", job
-    assert len(endpoint.calls) == 1  # one GPU run, not one per attempt
+    assert len(endpoint.calls) == 1  # one GPU run, however many looks
     data = job["result"]["data"]
     assert [item["seed"] for item in data] == [5, 6]
     for item in data:
         assert open_image(httpx.get(item["url"]).content).size == (512, 512)
-    # charged once, for the two images; and nothing is left in the staging prefix
+    # charged once, for the two images, in one usage record
     assert balance_of(key_id) == 100_000 - 2 * PRICE
-    assert sorted(record.status for record in usage_of(key_id)) == ["failed", "succeeded"]
-    assert _staged(local.bucket) == []
+    assert [(record.status, record.charged) for record in usage_of(key_id)] == [
+        ("succeeded", 2 * PRICE)
+    ]
 
 
 def test_a_synchronous_request_waits_for_the_asynchronous_endpoint(
@@ -166,4 +178,33 @@ def test_a_synchronous_request_waits_for_the_asynchronous_endpoint(
     assert item["seed"] == 9
     assert open_image(httpx.get(item["url"]).content).size == (512, 512)
     assert balance_of(key_id) == 100_000 - PRICE
-    assert _staged(local.bucket) == []
+
+
+def test_cancelling_a_batch_refunds_the_price_its_pending_line_holds(
+    local: Local,
+    endpoint: AsyncEndpoint,
+    monkeypatch: pytest.MonkeyPatch,
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Given a one-line batch whose work is pending on the asynchronous endpoint
+    monkeypatch.setenv("IMAGEGATE_WORKER_MARGIN_MS", "297000")
+    monkeypatch.setenv("IMAGEGATE_PENDING_CHECK_SECONDS", "1")
+    container.reset()
+    key_id, headers = new_key(balance=100_000)
+    line = {"custom_id": "slow", "body": {"model": "sd-async-only", "prompt": "a fox"}}
+    created = local.client.post("/v1/batches", json={"input": [line]}, headers=headers)
+    assert created.status_code == 200, created.text
+    batch_id = created.json()["id"]
+    _until(lambda: any(x["message"] == "line pending" for x in log_lines()), "a pending line")
+    assert balance_of(key_id) == 100_000 - 2813  # 768x768 held while it runs
+    # When the batch is cancelled
+    cancel = local.client.post(f"/v1/batches/{batch_id}/cancel", headers=headers)
+    assert cancel.json()["status"] == "cancelling"
+    local.wait()
+    # Then the line's next look ends it unpaid, and the held price is back
+    done = local.client.get(f"/v1/batches/{batch_id}", headers=headers).json()
+    assert (done["status"], done["cost"]) == ("cancelled", 0)
+    assert balance_of(key_id) == 100_000
+    assert [(record.charged, record.error_code) for record in usage_of(key_id)] == [
+        (0, "batch_cancelled")
+    ]

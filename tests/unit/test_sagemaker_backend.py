@@ -5,7 +5,7 @@ import io
 import json
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -31,6 +31,7 @@ from handler.core.errors import (
     BackendUnavailable,
     ContentFiltered,
     PayloadTooLarge,
+    WorkPending,
 )
 from handler.core.jobs import build_job
 from handler.core.ports import GenerationJob
@@ -278,10 +279,6 @@ class MemoryStore:
     def read(self, location: str) -> bytes | None:
         return self.objects.get(location)
 
-    def delete(self, locations: Sequence[str]) -> None:
-        for location in locations:
-            self.objects.pop(location, None)
-
 
 class AsyncEndpoint:
     """An asynchronous endpoint: it queues invocations and, when ``finish`` is called (from
@@ -395,19 +392,22 @@ def test_an_asynchronous_endpoint_takes_its_work_through_s3() -> None:
     # and the images are the endpoint's output, each with its seed
     assert [image.seed for image in images] == [7, 8, 9]
     assert all(open_image(image.data).size == (512, 512) for image in images)
-    # polled with growing pauses; and nothing is left behind in S3
+    # polled with growing pauses
     assert clock.slept == [0.5, 1.0, 2.0]
-    assert store.objects == {}
 
 
 def test_a_failed_asynchronous_invocation_is_the_model_failing() -> None:
     store, clock = MemoryStore(), Clock()
     endpoint = AsyncEndpoint(store, fail="CUDA out of memory")
     clock.on_sleep = endpoint.finish
+    backend = _async_backend(endpoint, clock)
     with pytest.raises(BackendError, match="CUDA out of memory") as caught:
-        _async_backend(endpoint, clock).generate(_async_job(), clock.deadline(60))
+        backend.generate(_async_job(), clock.deadline(60))
     assert type(caught.value) is BackendError
-    assert store.objects == {}  # a retry queues the work again
+    # and a retry of the same request queues the work again
+    endpoint.fail = None
+    [image] = backend.generate(_async_job(seed=3), clock.deadline(60))
+    assert (len(endpoint.calls), image.seed) == (2, 3)
 
 
 def test_a_retry_collects_the_invocation_its_earlier_attempt_left_running() -> None:
@@ -415,7 +415,7 @@ def test_a_retry_collects_the_invocation_its_earlier_attempt_left_running() -> N
     store, clock = MemoryStore(), Clock()
     endpoint = AsyncEndpoint(store)
     backend = _async_backend(endpoint, clock)
-    with pytest.raises(BackendTimeout, match="Prefer: respond-async"):
+    with pytest.raises(WorkPending, match="Prefer: respond-async"):
         backend.generate(_async_job(seed=40), clock.deadline(20))
     assert len(endpoint.calls) == 1
     # When the same request runs again (new random seeds) after the endpoint finished
@@ -424,7 +424,28 @@ def test_a_retry_collects_the_invocation_its_earlier_attempt_left_running() -> N
     # Then no second GPU run was queued: the image is the first attempt's
     assert len(endpoint.calls) == 1
     assert image.seed == 40
-    assert store.objects == {}
+
+
+def test_one_attempt_looks_for_a_minute_however_long_its_deadline() -> None:
+    # A worker's line must not hold the worker for minutes: it is pending, and looks again
+    store, clock = MemoryStore(), Clock()
+    endpoint = AsyncEndpoint(store)
+    with pytest.raises(WorkPending):
+        _async_backend(endpoint, clock).generate(_async_job(), clock.deadline(280))
+    assert 55 <= sum(clock.slept) <= 60
+
+
+def test_an_endpoint_without_a_failure_path_is_refused() -> None:
+    class NoFailurePath(AsyncEndpoint):
+        def invoke_endpoint_async(self, **call: Any) -> dict[str, Any]:
+            answer = super().invoke_endpoint_async(**call)
+            del answer["FailureLocation"]
+            return answer
+
+    store, clock = MemoryStore(), Clock()
+    with pytest.raises(BackendError, match="S3FailurePath") as caught:
+        _async_backend(NoFailurePath(store), clock).generate(_async_job(), clock.deadline(60))
+    assert caught.value.code == "backend_not_configured"
 
 
 def test_an_expired_invocation_is_queued_again() -> None:

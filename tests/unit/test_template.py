@@ -151,7 +151,7 @@ def test_functions_that_run_sagemaker_may_use_its_asynchronous_prefix(function: 
     assert {"sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"} <= set(invoke)
     objects = statements["AsyncInferenceObjects"]
     assert objects["Resource"] == {"Fn::Sub": f"${{ImagesBucket.Arn}}/{ASYNC_PREFIX}*"}
-    assert set(objects["Action"]) == {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"}
+    assert set(objects["Action"]) == {"s3:PutObject", "s3:GetObject"}
     # without listing, a result not written yet reads as AccessDenied instead of NoSuchKey
     listing = statements["AsyncInferenceListing"]
     assert listing["Condition"] == {"StringLike": {"s3:prefix": f"{ASYNC_PREFIX}*"}}
