@@ -20,6 +20,8 @@ exceptions (botocore, httpx, replicate) into these at their boundary.
         └── BackendError        the inference backend failed
             ├── BackendUnavailable   not ready or throttled; nothing ran, retry later
             └── BackendTimeout       the deadline passed; the work was cancelled
+                └── WorkPending     the deadline passed; the backend goes on, and a later
+                                    attempt of the same request collects its work
 """
 
 from typing import Any, ClassVar

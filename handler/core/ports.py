@@ -64,7 +64,9 @@ class InferenceBackend(Protocol):
 
         Fewer images than asked is a partial delivery (a safety filter dropped some, say);
         none at all is an error: ``ContentFiltered``, ``BackendError`` or one of its kinds.
-        Work still running at the deadline is cancelled and ``BackendTimeout`` raised.
+        Work still running at the deadline is cancelled and ``BackendTimeout`` raised, or,
+        where the service keeps it (asynchronous inference), ``WorkPending``: an attempt of
+        the same ``job.request_id`` later collects it.
         """
         ...
 

@@ -1,5 +1,6 @@
 import hashlib
 import json
+from typing import Any
 
 import pytest
 
@@ -142,11 +143,7 @@ def test_the_batch_input_sample_is_a_notification_the_bucket_would_send() -> Non
 def test_functions_that_run_sagemaker_may_use_its_asynchronous_prefix(function: str) -> None:
     from handler.stores.staging import ASYNC_PREFIX
 
-    statements = {
-        statement["Sid"]: statement
-        for policy in TEMPLATE.function_property(function, "Policies")
-        for statement in policy["Statement"]
-    }
+    statements = _statements(function)
     invoke = statements["InvokeCatalogEndpoints"]["Action"]
     assert {"sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync"} <= set(invoke)
     objects = statements["AsyncInferenceObjects"]
@@ -171,4 +168,22 @@ def test_the_asynchronous_prefix_expires_and_is_the_endpoints() -> None:
     assert paths == {
         "S3OutputPath": {"Fn::Sub": "${AsyncS3Uri}output"},
         "S3FailurePath": {"Fn::Sub": "${AsyncS3Uri}failure"},
+    }
+
+
+def test_the_worker_may_queue_a_pending_line_again() -> None:
+    statements = _statements("WorkerFunction")
+    requeue = statements["RequeuePendingLines"]
+    assert (requeue["Action"], requeue["Resource"]) == (
+        "sqs:SendMessage",
+        {"Fn::GetAtt": ["WorkQueue", "Arn"]},
+    )
+
+
+def _statements(function: str) -> dict[str, dict[str, Any]]:
+    """The function's policy statements by Sid."""
+    return {
+        statement["Sid"]: statement
+        for policy in TEMPLATE.function_property(function, "Policies")
+        for statement in policy["Statement"]
     }
