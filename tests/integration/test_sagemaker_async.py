@@ -108,17 +108,20 @@ def _until(condition: Any, what: str) -> None:
         time.sleep(0.1)
 
 
-def test_a_job_longer_than_a_worker_attempt_is_pending_until_collected(
-    local: Local,
-    endpoint: AsyncEndpoint,
-    monkeypatch: pytest.MonkeyPatch,
-    log_lines: Callable[[], list[dict[str, Any]]],
-) -> None:
-    # Given workers that give each attempt about three seconds (WorkerFunction's 300 s timeout
-    # less the margin) and look again a second later, and an endpoint slower than that
+@pytest.fixture
+def short_looks(endpoint: AsyncEndpoint, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers give each attempt about three seconds (WorkerFunction's 300 s timeout less the
+    margin) and look at pending work again a second later."""
     monkeypatch.setenv("IMAGEGATE_WORKER_MARGIN_MS", "297000")
     monkeypatch.setenv("IMAGEGATE_PENDING_CHECK_SECONDS", "1")
     container.reset()
+
+
+@pytest.mark.usefixtures("short_looks")
+def test_a_job_longer_than_a_worker_attempt_is_pending_until_collected(
+    local: Local, endpoint: AsyncEndpoint, log_lines: Callable[[], list[dict[str, Any]]]
+) -> None:
+    # Given an endpoint slower than a worker's attempt
     key_id, headers = new_key(balance=100_000)
     # When an async job asks the asynchronous endpoint for two images
     body = {"model": "sd-async-only", "prompt": "a fox", "size": "512x512", "n": 2, "seed": 5}
@@ -180,16 +183,11 @@ def test_a_synchronous_request_waits_for_the_asynchronous_endpoint(
     assert balance_of(key_id) == 100_000 - PRICE
 
 
+@pytest.mark.usefixtures("short_looks")
 def test_cancelling_a_batch_refunds_the_price_its_pending_line_holds(
-    local: Local,
-    endpoint: AsyncEndpoint,
-    monkeypatch: pytest.MonkeyPatch,
-    log_lines: Callable[[], list[dict[str, Any]]],
+    local: Local, log_lines: Callable[[], list[dict[str, Any]]]
 ) -> None:
     # Given a one-line batch whose work is pending on the asynchronous endpoint
-    monkeypatch.setenv("IMAGEGATE_WORKER_MARGIN_MS", "297000")
-    monkeypatch.setenv("IMAGEGATE_PENDING_CHECK_SECONDS", "1")
-    container.reset()
     key_id, headers = new_key(balance=100_000)
     line = {"custom_id": "slow", "body": {"model": "sd-async-only", "prompt": "a fox"}}
     created = local.client.post("/v1/batches", json={"input": [line]}, headers=headers)
