@@ -197,11 +197,12 @@ class SageMakerBackend:
             )
         store = self._store()
         contract = CONTRACTS[params.contract]
-        tickets = [
+        started = [
             self._ticket(store, job, params, call, seeds)
             for call, seeds in enumerate(_calls(job, params))
         ]
-        outputs = self._wait(store, tickets, deadline)
+        tickets = [ticket for ticket, _ in started]
+        outputs = self._wait(store, started, deadline)
         found: list[EndpointImage] = []
         errors: list[BackendError] = []
         for ticket, output in zip(tickets, outputs, strict=True):
@@ -223,9 +224,9 @@ class SageMakerBackend:
         params: SageMakerParams,
         call: int,
         seeds: Sequence[int],
-    ) -> Ticket:
+    ) -> tuple[Ticket, bytes | None]:
         """The invocation an earlier attempt of this request queued, if SageMaker finished
-        it or may still; else a new one."""
+        it (with its output) or may still; else a new one."""
         name = _ticket_name(job, call)
         earlier = store.read(store.location(name))
         ticket = Ticket.load(earlier) if earlier is not None else None
@@ -233,7 +234,7 @@ class SageMakerBackend:
             outcome = _outcome(store, ticket)
             # Its output, or its work still under way; a failure is tried afresh.
             if isinstance(outcome, bytes) or (outcome is None and ticket.expires_at > self._now()):
-                return ticket
+                return ticket, outcome
         contract = CONTRACTS[params.contract]
         input_location = store.put(_input_name(job, call), contract.request(job, seeds))
         run_seconds = params.max_seconds or ASYNC_RUN_SECONDS
@@ -267,16 +268,23 @@ class SageMakerBackend:
             submitted + ASYNC_QUEUE_SECONDS + run_seconds,
         )
         store.put(name, ticket.dump())
-        return ticket
+        return ticket, None
 
     def _wait(
-        self, store: AsyncStore, tickets: Sequence[Ticket], deadline: Deadline
+        self,
+        store: AsyncStore,
+        started: Sequence[tuple[Ticket, bytes | None]],
+        deadline: Deadline,
     ) -> list[bytes | BackendError]:
-        """Each ticket's output (or failure), looked for until the deadline or a minute."""
+        """Each ticket's output (or failure), unless already known, looked for until the
+        deadline or a minute."""
         look = Deadline(
             min(deadline.expires_at, deadline.clock() + ASYNC_LOOK_SECONDS), deadline.clock
         )
-        outcomes: dict[int, bytes | BackendError] = {}
+        tickets = [ticket for ticket, _ in started]
+        outcomes: dict[int, bytes | BackendError] = {
+            index: output for index, (_, output) in enumerate(started) if output is not None
+        }
         pause = ASYNC_POLL_SECONDS[0]
         while True:
             for index, ticket in enumerate(tickets):
