@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from handler.api.errors import install_error_handlers
-from handler.api.middleware import RequestContextMiddleware
+from handler.api.middleware import GatewayPathMiddleware, RequestContextMiddleware
 from handler.api.routes import api_router
 
 
@@ -12,8 +12,11 @@ def create_app() -> FastAPI:
         title="imagegate",
         version="0.1.0",
         summary="OpenAI-compatible, pay-per-request image generation.",
+        # A near miss ("/v1/models/") is OpenAI's 404, not a redirect to a guessed URL.
+        redirect_slashes=False,
     )
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(GatewayPathMiddleware)  # added last: runs first
     install_error_handlers(app)
     app.include_router(api_router)
     return app

@@ -11,6 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handler.api.errors import unexpected_error_response
@@ -50,6 +51,51 @@ class RequestContextMiddleware:
             if response_started:
                 raise
             await unexpected_error_response()(scope, receive, send_with_id)
+
+
+class GatewayPathMiddleware:
+    """Mounts the app where API Gateway serves it, so every path it writes is public.
+
+    Behind the execute-api domain a request for ``/prod/v1/models`` arrives with ``path``
+    ``/v1/models`` (the stage stripped); behind a custom domain with a base path mapping
+    ``/images`` it arrives as ``/images/v1/models`` (nothing stripped). In both the route
+    is ``resource`` with its path parameters filled in, and the public prefix is what
+    ``requestContext.path`` has before it: that prefix becomes the ASGI ``root_path``, so
+    routing sees the route and redirects, ``url_for``, the docs and ``Location`` headers
+    carry the prefix.
+    """
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            mounted = _gateway_paths(scope.get("aws.event") or {})
+            if mounted is not None:
+                prefix, route = mounted
+                scope = {**scope, "root_path": prefix, "path": prefix + route, "raw_path": None}
+        await self.app(scope, receive, send)
+
+
+def public_path(request: Request, route: str, **params: str) -> str:
+    """The path clients reach a named route at, the stage or base path included."""
+    return f"{request.scope.get('root_path', '')}{request.app.url_path_for(route, **params)}"
+
+
+def _gateway_paths(event: dict[str, Any]) -> tuple[str, str] | None:
+    """(public prefix, route path) of a REST proxy event; None for anything else."""
+    resource = event.get("resource")
+    public = (event.get("requestContext") or {}).get("path")
+    if not isinstance(resource, str) or not isinstance(public, str):
+        return None
+    route = resource
+    for name, value in (event.get("pathParameters") or {}).items():
+        route = route.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)
+    if route == "/":
+        return public.rstrip("/"), "/"
+    if not public.endswith(route):
+        return None
+    return public[: len(public) - len(route)], route
 
 
 def ratelimit_headers(window: RateWindow) -> dict[str, str]:

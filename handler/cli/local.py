@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import secrets
+import signal
 import threading
 import time
 from dataclasses import asdict, dataclass, field
@@ -172,6 +173,21 @@ def ensure_dev_key(state_dir: Path) -> str:
     new = issue_key(keys, DEV_KEY_NAME, DEV_KEY_POLICY, balance=DEV_KEY_BALANCE, now=now)
     write_private(path, new.plaintext + "\n")
     return new.plaintext
+
+
+def wait_for_stop_signal() -> None:
+    """Block until Ctrl-C (SIGINT) or SIGTERM; either stops the stack the same clean way."""
+    stop = threading.Event()
+    handlers = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        while not stop.wait(timeout=1):  # a timed wait lets the signal handler run
+            pass
+    finally:
+        for signum, previous in handlers.items():
+            signal.signal(signum, previous)
 
 
 def write_private(path: Path, text: str) -> None:

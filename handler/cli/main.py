@@ -1,6 +1,5 @@
 """``imagegate``: run the local stack, manage API keys, report usage, run batches."""
 
-import socket
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +8,7 @@ import typer
 from pydantic import ValidationError
 
 from handler.cli.batch import batch_app
+from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.keys import keys_app
 from handler.cli.local import (
     DEFAULT_STATE_DIR,
@@ -17,8 +17,10 @@ from handler.cli.local import (
     ensure_dev_key,
     provision,
     start_runtime,
+    wait_for_stop_signal,
 )
 from handler.cli.target import StateDir, err
+from handler.cli.template import Template
 from handler.cli.usage import usage
 from handler.core.catalog import load_catalog
 
@@ -43,21 +45,20 @@ def dev(
     ] = False,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Serve the API on the local stack: moto for DynamoDB/S3/SQS, the preview backend, and
-    the batch splitter and workers polling their queues."""
-    import uvicorn
-
-    from handler.app import create_app
-
-    template = PROJECT_DIR / "template.yaml"
-    if not template.exists():
-        raise typer.BadParameter(f"{template} not found: run from a clone of imagegate.")
+    """Serve the API on the local stack: moto for DynamoDB/S3/SQS, the preview backend, the
+    API function behind a local API Gateway, and the queue-fed functions polling their
+    queues."""
+    template_path = PROJECT_DIR / "template.yaml"
+    if not template_path.exists():
+        raise typer.BadParameter(f"{template_path} not found: run from a clone of imagegate.")
     try:
         load_catalog(catalog.resolve())
     except (OSError, ValidationError) as exc:
         raise typer.BadParameter(f"{catalog}: {exc}", param_hint="--catalog") from None
+    template = Template.load(template_path)
+    api = RestApi.from_template(template)
     try:
-        listener = socket.create_server((host, port))
+        server = GatewayServer(host, port)
     except OSError as exc:
         raise typer.BadParameter(
             f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port.",
@@ -66,30 +67,27 @@ def dev(
     aws = LocalAws(aws_port).start()
     try:
         stack = provision(
-            f"http://127.0.0.1:{aws.port}",
-            template,
-            catalog.resolve(),
-            real_aws=real_aws,
+            f"http://127.0.0.1:{aws.port}", template_path, catalog.resolve(), real_aws=real_aws
         )
-        bound_port = listener.getsockname()[1]
-        stack = replace(stack, api_base_url=f"http://{host}:{bound_port}/v1")
+        stack = replace(stack, api_base_url=f"http://{host}:{server.port}/{api.stage}/v1")
         stack.save(state_dir)
-        runtime = start_runtime(stack, template)
+        runtime = start_runtime(stack, template_path)
         api_key = ensure_dev_key(state_dir)
+        server.start(Gateway(api))
         err.print(
             f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
-            "backend 'preview' (a stand-in picture, not a model)."
+            "backend 'preview' (a stand-in picture, not a model). Ctrl-C stops it."
         )
-        # Two lines for scripts, on stdout; the socket already accepts connections.
+        # Two lines for scripts, on stdout; the server already answers.
         typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
         typer.echo(f"IMAGEGATE_API_KEY={api_key}")
-        server = uvicorn.Server(uvicorn.Config(create_app(), log_level="info"))
         try:
-            server.run(sockets=[listener])
+            wait_for_stop_signal()
         finally:
+            server.stop()
             runtime.stop()
     finally:
-        listener.close()
+        server.close()
         aws.stop()
         (state_dir / "local.json").unlink(missing_ok=True)
 

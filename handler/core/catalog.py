@@ -147,7 +147,7 @@ class Catalog(_Strict):
         return self
 
     def get(self, model_id: str | None) -> CatalogModel:
-        wanted = model_id or self.default_model
+        wanted = self.default_model if model_id is None else model_id  # "" is no model
         for model in self.models:
             if model.id == wanted:
                 return model

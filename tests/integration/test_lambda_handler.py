@@ -162,3 +162,33 @@ def test_the_backend_gets_the_nearer_deadline(
     assert response["statusCode"] == 200
     [remaining] = seen
     assert expected_seconds - 1 < remaining <= expected_seconds
+
+
+@pytest.mark.usefixtures("sample_event_key")
+@pytest.mark.parametrize(
+    ("path", "public_path", "prefix"),
+    [
+        # execute-api: the stage is stripped from path, kept in requestContext.path
+        ("/v1/images/generations", "/prod/v1/images/generations", "/prod"),
+        # a custom domain with a base path mapping: nothing is stripped from either
+        ("/images/v1/images/generations", "/images/v1/images/generations", "/images"),
+        # a custom domain mapped at its root
+        ("/v1/images/generations", "/v1/images/generations", ""),
+    ],
+    ids=["execute-api", "custom-domain-base-path", "custom-domain-root"],
+)
+def test_a_jobs_location_is_where_the_client_reaches_it(
+    path: str, public_path: str, prefix: str
+) -> None:
+    # Given an async generation as API Gateway hands it over
+    event = load_event("api_generate_url")
+    event["path"] = path
+    event["requestContext"]["path"] = public_path
+    event["headers"]["Prefer"] = "respond-async"
+    event["multiValueHeaders"]["Prefer"] = ["respond-async"]
+    # When it is submitted
+    response = api_handler(event, FakeLambdaContext())
+    # Then it was routed, and its Location is under the same public prefix
+    assert response["statusCode"] == 202, response["body"]
+    job_id = json.loads(response["body"])["id"]
+    assert response["headers"]["location"] == f"{prefix}/v1/images/jobs/{job_id}"

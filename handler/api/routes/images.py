@@ -9,6 +9,7 @@ from handler.api.deps import (
     RequestIdDep,
 )
 from handler.api.errors import ERROR_RESPONSES
+from handler.api.middleware import public_path
 from handler.api.schemas import ImageJob
 from handler.core.billing import Meter
 from handler.core.deadline import Deadline
@@ -55,7 +56,7 @@ async def create_image(
             status_code=202,
             media_type="application/json",
             headers={
-                "location": f"/v1/images/jobs/{job['id']}",
+                "location": public_path(request, "get_image_job", job_id=job["id"]),
                 "preference-applied": "respond-async",
             },
         )

@@ -1,6 +1,6 @@
 from typing import Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
 from handler.api.deps import ApiKeyDep, CatalogDep
@@ -32,4 +32,6 @@ def list_models(catalog: CatalogDep, _: ApiKeyDep) -> ModelList:
 
 @router.get("/models/{model_id:path}", responses=ERROR_RESPONSES)
 def get_model(model_id: str, catalog: CatalogDep, _: ApiKeyDep) -> ModelInfo:
+    if not model_id:  # "/v1/models/": a near miss of the list, not a model
+        raise HTTPException(status_code=404)
     return ModelInfo.of(catalog.get(model_id))
