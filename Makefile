@@ -11,6 +11,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 # of it reaches the API's environment.
 MODEL_VENV := .venv-model
 MODEL_STAMP := $(MODEL_VENV)/.installed
+# The OpenAI JavaScript SDK for the e2e tests, where Node.js is installed (nothing otherwise).
+JS_DIR := tests/e2e/js
+JS_STAMP := $(if $(shell command -v npm),$(JS_DIR)/node_modules/.package-lock.json)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The model catalog shipped in the Lambda artifact: `CATALOG=my-catalog.json make build`.
@@ -41,7 +44,7 @@ template: $(DEV_STAMP) $(SAM)
 	$(BIN)/cfn-lint template.yaml infra/sagemaker/endpoint.yaml
 	$(SAM) validate --lint --region us-east-1
 
-pytest: $(DEV_STAMP)
+pytest: $(DEV_STAMP) $(JS_STAMP)
 	$(BIN)/pytest
 
 model-server-test: $(MODEL_STAMP)
@@ -92,9 +95,13 @@ $(MODEL_STAMP): infra/sagemaker/requirements-test.txt infra/sagemaker/code/requi
 		-e ../.. -r requirements-test.txt
 	touch $@
 
+$(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error
+
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 
 clean:
-	rm -rf $(VENV) $(MODEL_VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(MODEL_VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache \
+		$(JS_DIR)/node_modules

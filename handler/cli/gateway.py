@@ -24,6 +24,7 @@ import binascii
 import json
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
@@ -207,8 +208,7 @@ def proxy_event(
     multi_query: dict[str, list[str]] = {}
     for name, value in pairs:
         multi_query.setdefault(name, []).append(value)
-    content_type = next((v for n, v in headers if n.lower() == "content-type"), None)
-    binary = api.is_binary(content_type)
+    binary = api.is_binary(_first(headers, "content-type"))
     if not body:
         encoded: str | None = None
     elif binary:
@@ -216,10 +216,7 @@ def proxy_event(
     else:
         # A text payload is UTF-8; bytes that are not become U+FFFD on the way.
         encoded = body.decode("utf-8", errors="replace")
-    user_agent = single.get("User-Agent") or next(
-        (v for n, v in headers if n.lower() == "user-agent"), None
-    )
-    host = next((v for n, v in headers if n.lower() == "host"), "localhost")
+    host = _first(headers, "host") or "localhost"
     return {
         "resource": route.resource,
         "path": path,
@@ -247,7 +244,7 @@ def proxy_event(
                 "cognitoIdentityPoolId": None,
                 "sourceIp": source_ip,
                 "user": None,
-                "userAgent": user_agent,
+                "userAgent": _first(headers, "user-agent"),
                 "userArn": None,
             },
             "path": f"/{api.stage}{path}",
@@ -262,6 +259,10 @@ def proxy_event(
         "body": encoded,
         "isBase64Encoded": binary and bool(body),
     }
+
+
+def _first(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((value for key, value in headers if key.lower() == name), None)
 
 
 class Gateway:
@@ -289,8 +290,8 @@ class Gateway:
         stage, _, rest = path.lstrip("/").partition("/")
         if stage != self.api.stage:
             # Before any stage: not even a gateway response.
-            headers = _json_headers(request_id, "ForbiddenException")
-            return Answer(403, headers, b'{"message":"Forbidden"}', request_id)
+            forbidden = _json_headers(request_id, "ForbiddenException")
+            return Answer(403, forbidden, b'{"message":"Forbidden"}', request_id)
         resource_path = f"/{rest}"
         found = self.api.route(resource_path, method)
         if found is None:
@@ -382,7 +383,7 @@ class Gateway:
         body = result.get("body") or ""
         if not isinstance(body, str):
             return None
-        accept = next((v for n, v in request_headers if n.lower() == "accept"), "")
+        accept = _first(request_headers, "accept") or ""
         if result.get("isBase64Encoded") and self.api.is_binary(accept.split(",", 1)[0]):
             try:
                 payload = base64.b64decode(body, validate=True)
@@ -453,14 +454,19 @@ class GatewayServer:
                 pass  # the gateway logs each request itself, with its request id
 
         self._gateway: Gateway | None = None
-        self._server = make_server(host, port, self._wsgi, threaded=True, request_handler=Quiet)
+        # Bound here: werkzeug would exit the process on a port in use.
+        with socket.create_server((host, port)) as listener:
+            bound = listener.getsockname()[1]
+            self._server = make_server(
+                host, bound, self._wsgi, threaded=True, request_handler=Quiet, fd=listener.fileno()
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="api-gateway", daemon=True
         )
 
     @property
     def port(self) -> int:
-        return self._server.server_port
+        return int(self._server.server_address[1])
 
     def start(self, gateway: Gateway) -> "GatewayServer":
         self._gateway = gateway

@@ -150,9 +150,17 @@ def provision(
     return stack
 
 
-def start_runtime(stack: LocalStack, template_path: Path) -> LocalRuntime:
-    """Run the template's queue-fed functions (splitter, worker, dead letters) here."""
-    return LocalRuntime(Template.load(template_path), stack.resources, sqs_client()).start()
+def start_runtime(
+    stack: LocalStack, template_path: Path, *, visibility_timeout: int | None = None
+) -> LocalRuntime:
+    """Run the template's queue-fed functions (splitter, worker, dead letters) here; a
+    message they fail shows again after its queue's visibility timeout, or this one's."""
+    return LocalRuntime(
+        Template.load(template_path),
+        stack.resources,
+        sqs_client(),
+        visibility_timeout=visibility_timeout,
+    ).start()
 
 
 def ensure_dev_key(state_dir: Path) -> str:

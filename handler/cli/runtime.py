@@ -4,8 +4,8 @@ Each such function gets a thread that polls its queue, calls the handler in this
 the event and context Lambda would pass (``sqs_event.py``), and deletes what Lambda would:
 everything on a normal return, all but the reported failures under ``ReportBatchItemFailures``,
 nothing when the handler raises or runs past its timeout. What is left shows again after the
-visibility timeout, short here so retries come quickly; the queue's redrive policy moves a
-message to its dead-letter queue after ``maxReceiveCount`` receives.
+queue's visibility timeout (the template's, unless a test shortens it); the queue's redrive
+policy moves a message to its dead-letter queue after ``maxReceiveCount`` receives.
 
 Dev-only: Lambda code never imports this.
 """
@@ -27,7 +27,11 @@ from handler.cli.template import Template
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
-    from mypy_boto3_sqs.type_defs import DeleteMessageBatchRequestEntryTypeDef, MessageTypeDef
+    from mypy_boto3_sqs.type_defs import (
+        DeleteMessageBatchRequestEntryTypeDef,
+        MessageTypeDef,
+        ReceiveMessageRequestTypeDef,
+    )
 
 logger = logging.getLogger(__name__)
 
@@ -112,11 +116,12 @@ class LocalRuntime:
         names: Mapping[str, str],
         sqs: "SQSClient",
         *,
-        visibility_timeout: int = 5,
+        visibility_timeout: int | None = None,
         wait_seconds: int = 1,
     ):
         self.sources = queue_sources(template, names)
         self._sqs = sqs
+        # None: each queue's own, as template.yaml sets it.
         self._visibility_timeout = visibility_timeout
         self._wait_seconds = wait_seconds  # how long a poll may hold up stop()
         self._stopping = threading.Event()
@@ -217,15 +222,17 @@ class LocalRuntime:
                 self._changed.notify_all()
 
     def _receive(self, source: QueueSource) -> list["MessageTypeDef"]:
+        request: ReceiveMessageRequestTypeDef = {
+            "QueueUrl": source.queue_url,
+            "MaxNumberOfMessages": source.batch_size,
+            "WaitTimeSeconds": self._wait_seconds,
+            "MessageSystemAttributeNames": ["All"],
+            "MessageAttributeNames": ["All"],
+        }
+        if self._visibility_timeout is not None:
+            request["VisibilityTimeout"] = self._visibility_timeout
         try:
-            response = self._sqs.receive_message(
-                QueueUrl=source.queue_url,
-                MaxNumberOfMessages=source.batch_size,
-                WaitTimeSeconds=self._wait_seconds,
-                VisibilityTimeout=self._visibility_timeout,
-                MessageSystemAttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
+            response = self._sqs.receive_message(**request)
         except (ClientError, BotoCoreError):
             logger.exception("could not poll the queue of %s", source.function)
             self._stopping.wait(self._wait_seconds)  # no tight loop while SQS is away

@@ -37,7 +37,8 @@ def local() -> Iterator[Local]:
             ROOT / "template.yaml",
             ROOT / "infra" / "catalog.json",
         )
-        runtime = start_runtime(stack, ROOT / "template.yaml")
+        # A failed line shows again after 5 s, not the template's 30 minutes.
+        runtime = start_runtime(stack, ROOT / "template.yaml", visibility_timeout=5)
         try:
             with TestClient(create_app(), raise_server_exceptions=False) as client:
                 yield Local(runtime, client, stack.resources["ImagesBucket"])

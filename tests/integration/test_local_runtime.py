@@ -187,3 +187,20 @@ def test_a_handler_that_cannot_be_imported_fails_the_start(names: dict[str, str]
     body["Resources"]["WorkerFunction"]["Properties"]["Handler"] = "tests.fakes.nowhere.handle"
     with pytest.raises(ModuleNotFoundError):
         LocalRuntime(Template(body), names, sqs_client()).start()
+
+
+def test_a_failed_message_stays_hidden_for_its_queues_own_visibility_timeout(
+    names: dict[str, str],
+) -> None:
+    # Given a runtime on the template's visibility timeouts (the work queue's: 30 minutes)
+    assert TEMPLATE.body["Resources"]["WorkQueue"]["Properties"]["VisibilityTimeout"] == 1800
+    sqs_client().send_message(QueueUrl=names["WorkQueue"], MessageBody='{"fail": 1}')
+    # When the worker reports it failed, and the runtime polls on for seven seconds
+    with LocalRuntime(_template(), names, sqs_client()) as runtime, pytest.raises(TimeoutError):
+        runtime.wait_until_idle(timeout=7)
+    # Then it was not given to the worker again: it is still in flight, as in Lambda
+    assert len(invocations("WorkerFunction")) == 1
+    attributes = sqs_client().get_queue_attributes(
+        QueueUrl=names["WorkQueue"], AttributeNames=["ApproximateNumberOfMessagesNotVisible"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1"
