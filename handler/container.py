@@ -16,7 +16,7 @@ from handler.config import get_settings
 from handler.core.batches import BatchFiles, JobStore, Notifier, WorkQueue
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
-from handler.core.errors import BackendUnavailable, StorageError
+from handler.core.errors import BackendNotConfigured, StorageError
 from handler.core.generation import GenerationService
 from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
 from handler.core.queued import QueuedWork
@@ -84,10 +84,8 @@ def replicate_token() -> str:
         return settings.replicate_api_token.get_secret_value()
     if settings.replicate_api_token_secret:
         return read_secret(settings.replicate_api_token_secret)
-    raise BackendUnavailable(
-        "This deployment has no Replicate API token, so its Replicate models cannot run.",
-        code="backend_not_configured",
-        should_retry=False,
+    raise BackendNotConfigured(
+        "This deployment has no Replicate API token, so its Replicate models cannot run."
     )
 
 
@@ -145,6 +143,7 @@ def queued_work() -> QueuedWork:
         batch_files(),
         notifier(),
         idempotency(),
+        billing(),
         local_webhooks=get_settings().local_webhooks,
     )
 

@@ -8,6 +8,7 @@ re-raised into Mangum, which would log it a second time outside our structured l
 
 import time
 from typing import Any
+from urllib.parse import unquote
 from uuid import uuid4
 
 from starlette.datastructures import MutableHeaders
@@ -88,6 +89,7 @@ def _gateway_paths(event: dict[str, Any]) -> tuple[str, str] | None:
     public = (event.get("requestContext") or {}).get("path")
     if not isinstance(resource, str) or not isinstance(public, str):
         return None
+    public = unquote(public)  # path parameters arrive decoded; ASGI paths are too
     route = resource
     for name, value in (event.get("pathParameters") or {}).items():
         route = route.replace(f"{{{name}+}}", value).replace(f"{{{name}}}", value)

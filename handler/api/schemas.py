@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handler.core.batches import MAX_LINES
 from handler.core.schemas import ImagesResponse
+from handler.core.validation import Text
 
 
 class ImageJob(BaseModel):
@@ -46,10 +47,10 @@ class BatchCreate(BaseModel):
     endpoint: Literal["/v1/images/generations"] = "/v1/images/generations"
     completion_window: Literal["24h"] = "24h"
     webhook_url: Annotated[
-        str | None, Field(description="POSTed, signed, when the batch finishes.")
+        Text | None, Field(description="POSTed, signed, when the batch finishes.")
     ] = None
     metadata: Annotated[
-        dict[str, str] | None, Field(description="Up to 16 labels, returned as given.")
+        dict[Text, Text] | None, Field(description="Up to 16 labels, returned as given.")
     ] = None
 
 
@@ -80,7 +81,15 @@ class BatchObject(BaseModel):
     ] = None
     upload_url: Annotated[
         str | None,
-        Field(description="PUT the Batch JSONL file here (awaiting_upload only)."),
+        Field(
+            description="POST the Batch JSONL file here as a multipart form: upload_fields "
+            "first, then the file as 'file' (awaiting_upload only). S3 refuses files over "
+            "the batch limit."
+        ),
+    ] = None
+    upload_fields: Annotated[
+        dict[str, str] | None,
+        Field(description="The form fields of the upload, exactly as given."),
     ] = None
 
 

@@ -27,7 +27,13 @@ from replicate.prediction import Prediction
 from handler.backends.encoding import conform, edit_region_png
 from handler.backends.parallel import gather, worst
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
+from handler.core.errors import (
+    BackendError,
+    BackendRefused,
+    BackendTimeout,
+    BackendUnavailable,
+    ContentFiltered,
+)
 from handler.core.ports import GeneratedImage, GenerationJob
 from handler.observability import logger
 
@@ -367,11 +373,11 @@ def _translate(exc: ReplicateError) -> BackendError:
     status = exc.status or 0
     detail = exc.detail or exc.title or "no detail"
     if status in (401, 403):
-        return BackendError("The model's provider refused this deployment's API token.")
+        return BackendRefused("The model's provider refused this deployment's API token.")
     if status == 404:
-        return BackendError("The model was not found at its provider: check the catalog.")
+        return BackendRefused("The model was not found at its provider: check the catalog.")
     if status >= 500:
         # Unlike 503 (the transport's), an error here may come after the prediction began.
         return BackendError(f"The model's provider failed ({status}).", should_retry=False)
     # 422 and the rest: no prediction was created, so nothing ran.
-    return BackendError(f"The model's provider refused the request: {detail}", should_retry=False)
+    return BackendRefused(f"The model's provider refused the request: {detail}")

@@ -36,6 +36,8 @@ from handler.backends.sagemaker_contracts import CONTRACTS, ContractName, Endpoi
 from handler.core.deadline import Deadline
 from handler.core.errors import (
     BackendError,
+    BackendNotConfigured,
+    BackendRefused,
     BackendTimeout,
     BackendUnavailable,
     ContentFiltered,
@@ -190,10 +192,8 @@ class SageMakerBackend:
         self, job: GenerationJob, params: SageMakerParams, deadline: Deadline
     ) -> list[GeneratedImage]:
         if self._store is None:
-            raise BackendUnavailable(
-                "This deployment has no S3 location for asynchronous SageMaker inference.",
-                code="backend_not_configured",
-                should_retry=False,
+            raise BackendNotConfigured(
+                "This deployment has no S3 location for asynchronous SageMaker inference."
             )
         store = self._store()
         contract = CONTRACTS[params.contract]
@@ -255,10 +255,9 @@ class SageMakerBackend:
             raise BackendError("Could not reach the SageMaker endpoint.") from exc
         if not response.get("FailureLocation"):
             # A failed invocation would never be seen: every attempt would wait it out.
-            raise BackendError(
+            raise BackendNotConfigured(
                 f"The endpoint {params.endpoint_name} has no S3FailurePath in its asynchronous "
-                "configuration; deploy it with one.",
-                code="backend_not_configured",
+                "configuration; deploy it with one."
             )
         ticket = Ticket(
             response["InferenceId"],
@@ -398,7 +397,7 @@ def translate(exc: ClientError) -> BackendError:
         return BackendError(f"The model failed ({original}): {detail}")
     if code == "ValidationError":
         # Endpoint missing, payload over 6 MB and the like: this deployment's configuration.
-        return BackendError(f"SageMaker refused the invocation: {message}", should_retry=False)
+        return BackendRefused(f"SageMaker refused the invocation: {message}")
     return BackendError(f"SageMaker error {code}: {message}")
 
 

@@ -24,6 +24,7 @@ from handler.core.errors import ImagegateError, InvalidRequest
 from handler.core.image_input import from_request
 from handler.core.jobs import build_job
 from handler.core.schemas import parse_request
+from handler.core.validation import is_text
 
 ENDPOINT = "/v1/images/generations"
 MAX_CUSTOM_ID_CHARS = 512
@@ -81,11 +82,15 @@ def parse_line(
     if not isinstance(envelope, dict):
         return unrun_result(unread, "invalid_json", "The line is not a JSON object.")
     custom_id = envelope.get("custom_id")
-    if not isinstance(custom_id, str) or not 0 < len(custom_id) <= MAX_CUSTOM_ID_CHARS:
+    if (
+        not isinstance(custom_id, str)
+        or not 0 < len(custom_id) <= MAX_CUSTOM_ID_CHARS
+        or not is_text(custom_id)
+    ):
         return unrun_result(
             unread,
             "invalid_custom_id",
-            f"custom_id must be a string of 1 to {MAX_CUSTOM_ID_CHARS} characters.",
+            f"custom_id must be a string of 1 to {MAX_CUSTOM_ID_CHARS} characters of text.",
         )
     item = WorkItem(batch_id, index, custom_id, envelope.get("body") or {})
     if custom_id in seen:

@@ -16,9 +16,11 @@ from urllib.parse import unquote_plus
 from handler.batch.finish import Finisher
 from handler.batch.lines import parse_input
 from handler.core.batches import MAX_INPUT_BYTES, Batch, BatchFiles, JobStore, WorkQueue
+from handler.core.billing import check_key
 from handler.core.catalog import Catalog
-from handler.core.errors import InvalidRequest
-from handler.core.ports import KeyStore
+from handler.core.errors import AuthenticationFailed, InvalidRequest
+from handler.core.ports import KeyStore, Owner
+from handler.core.pricing import cheapest_line
 from handler.core.queued import INPUT_PREFIX
 from handler.observability import logger
 
@@ -82,6 +84,18 @@ class Splitter:
             status=split.status if split else None,
         )
 
+    def _refusal(self, key_id: str) -> str | None:
+        """Why the key named by a dropped file may not start a batch, as the API would say."""
+        now = self.clock()
+        try:
+            owner = check_key(self.keys.get(key_id), Owner(key_id), now)
+        except AuthenticationFailed as exc:
+            return exc.message
+        cheapest = cheapest_line(self.catalog)
+        if owner.balance < cheapest:
+            return f"the key's balance is below the cheapest line ({cheapest} micro-units)"
+        return None
+
     def _batch_of(self, key: str, etag: str) -> Batch | None:
         parts = key.removeprefix(f"{INPUT_PREFIX}/").split("/")
         if len(parts) != 2 or not all(parts) or not key.startswith(f"{INPUT_PREFIX}/"):
@@ -95,9 +109,9 @@ class Splitter:
                 stem, from_=["awaiting_upload"], to="validating", changes={"input_key": key}
             )
             return started or submitted
-        owner = self.keys.get(key_id)
-        if owner is None or owner.status != "active":
-            logger.error("batch input refused: no active key", object_key=key, key_id=key_id)
+        refused = self._refusal(key_id)
+        if refused is not None:
+            logger.error("batch input refused", object_key=key, key_id=key_id, reason=refused)
             return None
         digest = hashlib.sha256(f"{self.bucket}/{key}#{etag}".encode()).hexdigest()
         batch = Batch(

@@ -94,7 +94,12 @@ def batch_submit(
     body = {"webhook_url": webhook_url} if webhook_url else {}
     batch = api.call("POST", "/batches", json=body).json()
     with file.open("rb") as data:
-        upload = httpx.put(batch["upload_url"], content=data, timeout=300)
+        upload = httpx.post(
+            batch["upload_url"],
+            data=batch["upload_fields"],
+            files={"file": (file.name, data, "application/jsonl")},
+            timeout=300,
+        )
     if upload.is_error:
         err.print(f"[red]error:[/] the upload was refused ({upload.status_code}).")
         raise typer.Exit(1)

@@ -46,18 +46,35 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota, not adjustable
-MAX_LAMBDA_RESPONSE_BYTES = 6_291_556  # a synchronous invocation's response, as Lambda counts it
+# A synchronous invocation's payload, each way, as Lambda counts it (the event, the answer).
+MAX_LAMBDA_PAYLOAD_BYTES = 6_291_556
 ACCOUNT_ID = "123456789012"
 API_ID = "local"
 REGION = "us-east-1"
-# What API Gateway sends for a type the template gives no response of its own.
-_DEFAULT_STATUS = {
-    "MISSING_AUTHENTICATION_TOKEN": 403,
-    "REQUEST_TOO_LARGE": 413,
-    "INTEGRATION_TIMEOUT": 504,
-    "DEFAULT_5XX": 502,
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A gateway response type: its status (unless the template sets one), the message
+    ``$context.error.messageString`` holds, and the ``x-amzn-ErrorType`` header."""
+
+    status: int
+    message: str
+    error_type: str
+
+
+_NO_ROUTE = _Kind(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+_TOO_LARGE = _Kind(413, "Request Too Long", "RequestTooLongException")
+_TIMED_OUT = _Kind(504, "Endpoint request timed out", "InternalServerErrorException")
+_FUNCTION_FAILED = _Kind(502, "Internal server error", "InternalServerErrorException")
+_KINDS = {
+    _NO_ROUTE: "MISSING_AUTHENTICATION_TOKEN",
+    _TOO_LARGE: "REQUEST_TOO_LARGE",
+    _TIMED_OUT: "INTEGRATION_TIMEOUT",
+    _FUNCTION_FAILED: "DEFAULT_5XX",  # a Lambda error has no response type of its own
 }
 _DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
+_RAW_HEADERS = "imagegate.raw_headers"
 # Hop-by-hop headers: the HTTP server writes its own.
 _NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 
@@ -216,7 +233,7 @@ def proxy_event(
     else:
         # A text payload is UTF-8; bytes that are not become U+FFFD on the way.
         encoded = body.decode("utf-8", errors="replace")
-    host = _first(headers, "host") or "localhost"
+    host = (_first(headers, "host") or "localhost").rsplit(":", 1)[0]
     return {
         "resource": route.resource,
         "path": path,
@@ -232,7 +249,7 @@ def proxy_event(
             "apiId": API_ID,
             "domainName": host,
             "domainPrefix": host.split(".", 1)[0],
-            "extendedRequestId": base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("="),
+            "extendedRequestId": _short_id(),
             "httpMethod": method,
             "identity": {
                 "accessKey": None,
@@ -269,11 +286,12 @@ class Gateway:
     """Takes one HTTP request at a time per thread and answers it as API Gateway would."""
 
     def __init__(self, api: RestApi, handlers: Mapping[str, Handler] | None = None):
+        """``handlers``: the functions by logical id (tests); by default, each route's
+        ``Handler`` from the template, imported."""
         self.api = api
-        functions = {route.function: route.handler for route in api.routes}
-        self._handlers = dict(handlers or {}) or {
-            function: import_handler(path) for function, path in functions.items()
-        }
+        if handlers is None:
+            handlers = {route.function: import_handler(route.handler) for route in api.routes}
+        self._handlers = dict(handlers)
 
     def handle(
         self,
@@ -295,11 +313,9 @@ class Gateway:
         resource_path = f"/{rest}"
         found = self.api.route(resource_path, method)
         if found is None:
-            return self._respond(
-                "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token", request_id
-            )
+            return self._respond(_NO_ROUTE, request_id)
         if body is None:
-            return self._respond("REQUEST_TOO_LARGE", "Request Too Long", request_id)
+            return self._respond(_TOO_LARGE, request_id)
         route, parameters = found
         event = proxy_event(
             self.api,
@@ -314,12 +330,16 @@ class Gateway:
             request_id=request_id,
             received=received,
         )
+        if len(json.dumps(event).encode()) > MAX_LAMBDA_PAYLOAD_BYTES:
+            # Under API Gateway's 10 MB, over what Lambda takes: a binary body is a third
+            # larger as base64. The function never runs.
+            return self._respond(_TOO_LARGE, request_id)
         outcome = self._invoke(route, event)
         if outcome is None:
-            return self._respond("INTEGRATION_TIMEOUT", "Endpoint request timed out", request_id)
+            return self._respond(_TIMED_OUT, request_id)
         answer = self._proxy_answer(outcome, headers, request_id)
         if answer is None:
-            return self._respond("DEFAULT_5XX", "Internal server error", request_id)
+            return self._respond(_FUNCTION_FAILED, request_id)
         return answer
 
     def _invoke(self, route: Route, event: dict[str, Any]) -> "Future[Any] | None":
@@ -344,6 +364,7 @@ class Gateway:
                 logger.exception("%s failed", route.function)
                 outcome.set_exception(exc)
             finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
                 asyncio.set_event_loop(None)
                 loop.close()
 
@@ -365,7 +386,7 @@ class Gateway:
             size = len(json.dumps(result).encode())
         except (TypeError, ValueError):
             return None
-        if size > MAX_LAMBDA_RESPONSE_BYTES:
+        if size > MAX_LAMBDA_PAYLOAD_BYTES:
             logger.error("the function's response is %d bytes, over Lambda's limit", size)
             return None
         if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
@@ -400,35 +421,30 @@ class Gateway:
         pairs += _gateway_headers(request_id)
         return Answer(result["statusCode"], pairs, payload, request_id)
 
-    def _respond(self, kind: str, message: str, request_id: str) -> Answer:
+    def _respond(self, kind: _Kind, request_id: str) -> Answer:
         """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX."""
-        status = _DEFAULT_STATUS[kind]
-        fallback = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
-        own = self.api.responses.get(kind)
+        fallback = "DEFAULT_5XX" if kind.status >= 500 else "DEFAULT_4XX"
+        own = self.api.responses.get(_KINDS[kind])
         default = self.api.responses.get(fallback)
         template = (own and own.template) or (default and default.template) or _DEFAULT_TEMPLATE
         extra = {**(default.headers if default else {}), **(own.headers if own else {})}
-        if own and own.status:
-            status = own.status
-        body = template.replace("$context.error.messageString", json.dumps(message))
-        body = body.replace("$context.error.message", message)
+        status = own.status if own and own.status else kind.status
+        body = template.replace("$context.error.messageString", json.dumps(kind.message))
+        body = body.replace("$context.error.message", kind.message)
         body = body.replace("$context.requestId", request_id)
-        headers = _json_headers(request_id, _ERROR_TYPES.get(kind, "")) + list(extra.items())
+        headers = _json_headers(request_id, kind.error_type) + list(extra.items())
         return Answer(status, headers, body.encode(), request_id)
 
 
-_ERROR_TYPES = {
-    "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
-    "REQUEST_TOO_LARGE": "RequestTooLongException",
-    "INTEGRATION_TIMEOUT": "InternalServerErrorException",
-    "DEFAULT_5XX": "InternalServerErrorException",
-}
+def _short_id() -> str:
+    """An id in the shape of API Gateway's ``x-amz-apigw-id``."""
+    return base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
 
 
 def _gateway_headers(request_id: str) -> list[tuple[str, str]]:
     return [
         ("x-amzn-RequestId", request_id),
-        ("x-amz-apigw-id", base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")),
+        ("x-amz-apigw-id", _short_id()),
     ]
 
 
@@ -447,19 +463,28 @@ class GatewayServer:
     """
 
     def __init__(self, host: str, port: int):
-        from werkzeug.serving import WSGIRequestHandler, make_server
+        from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
         class Quiet(WSGIRequestHandler):
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass  # the gateway logs each request itself, with its request id
 
+            def make_environ(self) -> "WSGIEnvironment":
+                environ = super().make_environ()
+                # As sent: WSGI's HTTP_* variables merge repeated headers and lose spelling.
+                environ[_RAW_HEADERS] = [(name, value) for name, value in self.headers.items()]
+                return environ
+
         self._gateway: Gateway | None = None
         # Bound here: werkzeug would exit the process on a port in use.
         with socket.create_server((host, port)) as listener:
             bound = listener.getsockname()[1]
-            self._server = make_server(
-                host, bound, self._wsgi, threaded=True, request_handler=Quiet, fd=listener.fileno()
+            self._server = ThreadedWSGIServer(
+                host, bound, self._wsgi, handler=Quiet, fd=listener.fileno()
             )
+        # stop() waits for the requests being answered, as a deploy lets them finish.
+        self._server.daemon_threads = False
+        self._server.block_on_close = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="api-gateway", daemon=True
         )
@@ -513,20 +538,17 @@ class GatewayServer:
 
 
 def _request_headers(environ: "WSGIEnvironment") -> list[tuple[str, str]]:
-    """The client's headers, in their order and spelling where the server kept them."""
-    headers: list[tuple[str, str]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = "-".join(part.capitalize() for part in key[5:].split("_"))
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = "Content-Type" if key == "CONTENT_TYPE" else "Content-Length"
-        else:
-            continue
-        headers.append((name, str(value)))
-    headers += [("X-Forwarded-For", environ.get("REMOTE_ADDR", "127.0.0.1"))]
-    headers += [("X-Forwarded-Proto", environ.get("wsgi.url_scheme", "http"))]
-    headers += [("X-Forwarded-Port", str(environ.get("SERVER_PORT", "")))]
-    return headers
+    """The client's headers as sent, with the ``X-Forwarded-*`` API Gateway adds."""
+    client = environ.get("REMOTE_ADDR", "127.0.0.1")
+    headers = [(name, value) for name, value in environ[_RAW_HEADERS]]
+    forwarded = _first(headers, "x-forwarded-for")
+    headers = [(name, value) for name, value in headers if name.lower() != "x-forwarded-for"]
+    return [
+        *headers,
+        ("X-Forwarded-For", f"{forwarded}, {client}" if forwarded else client),
+        ("X-Forwarded-Proto", environ.get("wsgi.url_scheme", "http")),
+        ("X-Forwarded-Port", str(environ.get("SERVER_PORT", ""))),
+    ]
 
 
 def _read_body(environ: "WSGIEnvironment") -> bytes | None:

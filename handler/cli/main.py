@@ -64,7 +64,11 @@ def dev(
             f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port.",
             param_hint="--port",
         ) from None
-    aws = LocalAws(aws_port).start()
+    try:
+        aws = LocalAws(aws_port).start()
+    except BaseException:
+        server.close()
+        raise
     try:
         stack = provision(
             f"http://127.0.0.1:{aws.port}", template_path, catalog.resolve(), real_aws=real_aws

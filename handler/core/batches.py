@@ -11,7 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from handler.core.errors import ImagegateError, ServiceError, envelope, status_of
+from handler.core.errors import (
+    BackendNotConfigured,
+    BackendRefused,
+    ImagegateError,
+    ServiceError,
+    envelope,
+    status_of,
+)
 
 BatchKind = Literal["batch", "job"]
 BatchStatus = Literal[
@@ -96,8 +103,13 @@ def line_request_id(batch_id: str, index: int) -> str:
 
 def retryable(exc: BaseException) -> bool:
     """Whether a line that failed so should run again: failures of ours (and crashes) may
-    pass; the client's mistakes will not, and are the line's result."""
-    return not isinstance(exc, ImagegateError) or isinstance(exc, ServiceError)
+    pass; the client's mistakes, and a backend that refuses the work or that this
+    deployment cannot reach, will not, and are the line's result."""
+    if not isinstance(exc, ImagegateError):
+        return True
+    return isinstance(exc, ServiceError) and not isinstance(
+        exc, BackendRefused | BackendNotConfigured
+    )
 
 
 def error_result(item: WorkItem, exc: ImagegateError) -> LineResult:
@@ -184,6 +196,14 @@ class WorkQueue(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class UploadForm:
+    """Where to POST a file (multipart, the ``fields`` first, then the file as ``file``)."""
+
+    url: str
+    fields: dict[str, str]
+
+
 class BatchFiles(Protocol):
     """Input and output files of batches, in the images bucket."""
 
@@ -193,7 +213,10 @@ class BatchFiles(Protocol):
 
     def write_output(self, key: str, data: bytes) -> None: ...
 
-    def upload_url(self, key: str, *, expires_in: int) -> str: ...
+    def upload_form(self, key: str, *, expires_in: int, max_bytes: int) -> "UploadForm":
+        """A presigned POST of one file to ``key``, which S3 itself refuses over
+        ``max_bytes``."""
+        ...
 
     def download_url(self, key: str) -> str: ...
 

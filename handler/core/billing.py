@@ -26,6 +26,7 @@ from handler.core.errors import (
     StorageError,
 )
 from handler.core.ports import (
+    Admission,
     ApiKeyRecord,
     Charge,
     Credentials,
@@ -109,6 +110,31 @@ def refusal(
     return None
 
 
+def admission_refusal(
+    record: ApiKeyRecord, admission: Admission, now: float
+) -> ImagegateError | None:
+    """Why ``record`` (a key that passed ``check_key``) cannot submit ``admission``."""
+    models = record.policy.models
+    if admission.model is not None and models is not None and admission.model not in models:
+        return PermissionDenied(
+            f"This API key may not use {admission.model} (allowed: {', '.join(sorted(models))}).",
+            param="model",
+        )
+    window = rate_window(record, now)
+    if window.requests_left < 1:
+        return RateLimited(
+            f"Rate limit reached for this API key: {window.requests_limit} requests per "
+            f"minute. Try again in {window.reset_seconds}s.",
+            retry_after=window.reset_seconds,
+        )
+    if record.balance < admission.balance:
+        return InsufficientQuota(
+            f"This work needs a balance of at least {format_micros(admission.balance)} to run "
+            f"and the key's balance is {format_micros(record.balance)}. Top up the key first.",
+        )
+    return None
+
+
 def _window_refusal(window: RateWindow, charge: Charge) -> ImagegateError | None:
     if charge.n > window.images_limit:
         return InvalidRequest(
@@ -153,29 +179,59 @@ class Billing:
     def reserve(self, payer: Payer, job: GenerationJob, meter: Meter) -> Reservation:
         now = self.clock()
         charge = quote(job, now_ms=int(now * 1000))
+        record, now = self._in_window(
+            payer,
+            meter,
+            lambda minute, now: self.ledger.reserve(payer, charge, minute=minute),
+            lambda known, now: refusal(known, charge, now, windows=isinstance(payer, Credentials)),
+            now,
+        )
+        # A retry that found its own reservation settles that one, as it was priced.
+        charge = record.open_reservations.get(charge.request_id, charge)
+        return Reservation(record.key_id, charge, record.balance, _stale_minutes(record, now))
+
+    def admit(self, credentials: Credentials, admission: Admission, meter: Meter) -> ApiKeyRecord:
+        """Let in a submission that costs nothing yet (an async job, a batch): one request of
+        the key's window, and a balance that holds ``admission.balance``; nothing is taken."""
+        record, _ = self._in_window(
+            credentials,
+            meter,
+            lambda minute, now: self.ledger.admit(
+                credentials, admission, minute=minute, now=int(now)
+            ),
+            lambda known, now: admission_refusal(known, admission, now),
+            self.clock(),
+        )
+        return record
+
+    def _in_window(
+        self,
+        payer: Payer,
+        meter: Meter,
+        write: Callable[[int, float], ApiKeyRecord],
+        refused_by: Callable[[ApiKeyRecord, float], ImagegateError | None],
+        now: float,
+    ) -> tuple[ApiKeyRecord, float]:
+        """``write`` in the key's minute window; the key after it, and the time it was in."""
         minute = int(now // 60)
         while True:
             try:
-                record = self.ledger.reserve(payer, charge, minute=minute)
+                record = write(minute, now)
             except ReservationRefused as refused:
                 known = check_key(refused.record, payer, now)
                 later = max((*known.requests_left, *known.images_left), default=0)
                 if isinstance(payer, Owner) or later <= minute:
                     meter.window = rate_window(known, now)
-                    windows = isinstance(payer, Credentials)
                     # None: everything passes on the record as it stood; it changed under
                     # us (a rare race).
-                    raise refusal(known, charge, now, windows=windows) or StorageError(
+                    raise refused_by(known, now) or StorageError(
                         "The request could not be charged; try again.", should_retry=True
                     ) from None
                 # Another clock has begun a later minute: ours is behind; join that window.
                 minute, now = later, later * 60.0
                 continue
-            break
-        meter.window = rate_window(record, now)
-        # A retry that found its own reservation settles that one, as it was priced.
-        charge = record.open_reservations.get(charge.request_id, charge)
-        return Reservation(record.key_id, charge, record.balance, _stale_minutes(record, now))
+            meter.window = rate_window(record, now)
+            return record, now
 
     def settle(
         self,

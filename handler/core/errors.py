@@ -18,7 +18,10 @@ exceptions (botocore, httpx, replicate) into these at their boundary.
     └── ServiceError            our side failed
         ├── StorageError        DynamoDB or S3 did not do what was asked
         └── BackendError        the inference backend failed
+            ├── BackendRefused       it refused the work (a bad token, no such model, the
+            │                        request itself): trying again cannot help
             ├── BackendUnavailable   not ready or throttled; nothing ran, retry later
+            │   └── BackendNotConfigured   this deployment cannot reach it at all
             └── BackendTimeout       the deadline passed; the work was cancelled
                 └── WorkPending     the deadline passed; the backend goes on, and a later
                                     attempt of the same request collects its work
@@ -85,6 +88,15 @@ class Conflict(ImagegateError):
     type = "conflict"
 
 
+def idempotency_key_reused() -> Conflict:
+    return Conflict(
+        "This Idempotency-Key was already used with a different request body. Use a new key "
+        "for a new request.",
+        code="idempotency_key_reused",
+        should_retry=False,
+    )
+
+
 class RateLimited(ImagegateError):
     type = "rate_limit_error"
     default_code = "rate_limit_exceeded"
@@ -121,6 +133,15 @@ class BackendError(ServiceError):
 class BackendUnavailable(BackendError):
     default_code = "backend_unavailable"
     default_should_retry = True
+
+
+class BackendRefused(BackendError):
+    pass
+
+
+class BackendNotConfigured(BackendUnavailable):
+    default_code = "backend_not_configured"
+    default_should_retry = False
 
 
 class BackendTimeout(BackendError):

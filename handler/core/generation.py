@@ -8,7 +8,9 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import ValidationError
 
 from handler.core.auth import authenticate
 from handler.core.batches import (
@@ -32,6 +34,7 @@ from handler.core.errors import (
     PayloadTooLarge,
     StorageError,
     WorkPending,
+    idempotency_key_reused,
 )
 from handler.core.image_input import ImageSources, from_request
 from handler.core.jobs import build_job
@@ -96,7 +99,7 @@ class GenerationService:
             return self._charged(
                 request, credentials, request_id, deadline, sources, meter, self._deliver
             )
-        check_idempotency_key(idempotency_key)
+        scope = idempotency_scope("generation", credentials, idempotency_key)
 
         def work() -> dict[str, Any]:
             kept = self._charged(
@@ -104,13 +107,15 @@ class GenerationService:
             )
             return kept.model_dump(mode="json", exclude_none=True)
 
-        # Scoped by the secret's hash too: only the key's holder can reach its records.
-        scope = f"{credentials.key_id}:{credentials.secret_hash}:{idempotency_key}"
         kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
         if meter.window is None:  # a replay: nothing ran, so check the key is still in force
             now = self.clock()
             meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
-        return self._from_kept(ImagesResponse.model_validate(kept), request.response_format)
+        try:
+            response = ImagesResponse.model_validate(kept)
+        except ValidationError:  # a record of another shape: not this request's
+            raise idempotency_key_reused() from None
+        return self._from_kept(response, request.response_format)
 
     def fulfil(
         self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str
@@ -322,12 +327,18 @@ class GenerationService:
             )
 
 
-def check_idempotency_key(key: str) -> None:
+def idempotency_scope(
+    kind: Literal["generation", "job", "batch"], credentials: Credentials, key: str
+) -> str:
+    """The record an ``Idempotency-Key`` names: one per kind of call and API key, scoped by
+    the secret's hash too, so only the key's holder reaches it. The client's string comes
+    last, after parts that hold no colon, so no key of one kind spells another's record."""
     if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
         raise InvalidRequest(
             f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
             param="Idempotency-Key",
         )
+    return f"{kind}:{credentials.key_id}:{credentials.secret_hash}:{key}"
 
 
 def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:

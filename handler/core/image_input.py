@@ -172,6 +172,18 @@ def image_name(param: str, index: int, count: int) -> str:
     return param if count == 1 else f"{param.removesuffix('[]')}[{index}]"
 
 
+def data_url(source: str | bytes) -> str:
+    """A data URL of an image's bytes, typed by their signature (a data URL as it is)."""
+    if isinstance(source, str):
+        return source
+    kind = "png"
+    if source.startswith(b"\xff\xd8"):
+        kind = "jpeg"
+    elif source[:4] == b"RIFF" and source[8:12] == b"WEBP":
+        kind = "webp"
+    return f"data:image/{kind};base64,{base64.b64encode(source).decode('ascii')}"
+
+
 def _raw(source: str | bytes, param: str) -> bytes:
     return source if isinstance(source, bytes) else from_data_url(source, param)
 

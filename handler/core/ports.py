@@ -161,6 +161,15 @@ class UsageRecord:
         return self.charge.amount - self.charged
 
 
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What a submission that costs nothing yet (an async job, a batch) must show: the
+    balance its key must hold for the work to run, and the model it asks for (None: any)."""
+
+    balance: int
+    model: str | None = None
+
+
 class ReservationRefused(Exception):
     """The conditional write did not pass; ``record`` is the key as it stood (None: no key)."""
 
@@ -190,6 +199,15 @@ class Ledger(Protocol):
         take ``charge.amount`` off the balance. Returns the key after the write; raises
         ``ReservationRefused``. A reservation open under the charge's request id is taken
         as this one (a retry of a write that had committed)."""
+        ...
+
+    def admit(
+        self, credentials: Credentials, admission: Admission, *, minute: int, now: int
+    ) -> ApiKeyRecord:
+        """In one conditional write: check the key (secret, status, expiry, the admission's
+        model) and that its balance holds ``admission.balance`` (nothing is taken), and spend
+        one request of the minute's window. Returns the key after the write; raises
+        ``ReservationRefused``."""
         ...
 
     def settle(

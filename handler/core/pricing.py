@@ -4,7 +4,7 @@ import math
 from decimal import Decimal, InvalidOperation
 from typing import cast
 
-from handler.core.catalog import Quality
+from handler.core.catalog import Catalog, Quality
 from handler.core.ports import Charge, GenerationJob
 
 MAX_AMOUNT = 10**15  # micro-units: a billion currency units, far inside DynamoDB's numbers
@@ -23,6 +23,17 @@ def unit_price(job: GenerationJob) -> int:
     if job.steps is None or job.model.steps is None:
         return base
     return math.ceil(base * job.steps / job.model.steps.default)
+
+
+def cheapest_line(catalog: Catalog) -> int:
+    """The least one batch line can cost: one image of the cheapest model, size and steps
+    the catalog serves (a key that cannot pay that cannot run any line)."""
+    return min(
+        math.ceil(min(model.prices.image.values()) * model.steps.min / model.steps.default)
+        if model.steps is not None
+        else min(model.prices.image.values())
+        for model in catalog.models
+    )
 
 
 def quote(job: GenerationJob, *, now_ms: int) -> Charge:

@@ -4,6 +4,7 @@ Submission checks what it can without charging (the key, the body, the balance f
 each line is charged when it runs, to the key that submitted it (``Owner``).
 """
 
+import hashlib
 import json
 import secrets
 import time
@@ -25,15 +26,15 @@ from handler.core.batches import (
     describe_job,
     encode,
 )
-from handler.core.billing import refusal
+from handler.core.billing import Billing, Meter, rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest, NotFound, PayloadTooLarge, StorageError
-from handler.core.generation import check_idempotency_key, fingerprint
+from handler.core.generation import fingerprint, idempotency_scope
 from handler.core.image_input import from_request
 from handler.core.jobs import build_job
-from handler.core.ports import Credentials, Idempotency, KeyStore
-from handler.core.pricing import quote
+from handler.core.ports import Admission, Credentials, Idempotency, KeyStore
+from handler.core.pricing import cheapest_line, quote
 from handler.core.schemas import GenerationRequest
 from handler.core.webhooks import check_webhook_url
 from handler.observability import logger
@@ -54,6 +55,7 @@ class QueuedWork:
     files: BatchFiles
     notifier: Notifier
     idempotency: Idempotency
+    billing: Billing
     local_webhooks: bool = False  # http webhooks to this machine: the local stack only
     clock: Callable[[], float] = field(default=time.time)
 
@@ -63,26 +65,29 @@ class QueuedWork:
         credentials: Credentials,
         *,
         deadline: Deadline,
+        meter: Meter,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Queue one generation; the job as ``GET /v1/images/jobs/{id}`` shows it. Refused
-        now, as the synchronous call would be, if the key could not pay for it now."""
+        now, as the synchronous call would be, if the key could not pay for it now; the
+        submission is one request of the key's window (``meter`` gets it)."""
         work = request.model_dump(mode="json", by_alias=True, exclude_none=True)
         for name in ("async", "webhook_url"):
             work.pop(name, None)
         webhook_url = self._webhook_url(request.webhook_url)
 
         def submit() -> dict[str, Any]:
-            job = self._queue_job(request, work, credentials, webhook_url)
+            job = self._queue_job(request, work, credentials, webhook_url, meter)
             return describe_job(job, None, None)
 
         if idempotency_key is None:
             return submit()
-        check_idempotency_key(idempotency_key)
-        # Scoped apart from synchronous calls: the same body may be sent both ways.
-        scope = f"{credentials.key_id}:{credentials.secret_hash}:async:{idempotency_key}"
+        # Apart from synchronous calls: the same body may be sent both ways.
+        scope = idempotency_scope("job", credentials, idempotency_key)
         digest = fingerprint(request, from_request(request))
-        return self.idempotency.once(scope, digest, submit, deadline)
+        kept = self.idempotency.once(scope, digest, submit, deadline)
+        self._replayed(credentials, meter)
+        return kept
 
     def _queue_job(
         self,
@@ -90,6 +95,7 @@ class QueuedWork:
         work: dict[str, Any],
         credentials: Credentials,
         webhook_url: str | None,
+        meter: Meter,
     ) -> Batch:
         now = self.clock()
         job_id = f"imgjob_{secrets.token_hex(12)}"
@@ -100,10 +106,8 @@ class QueuedWork:
                 f"An async request may be at most {MAX_LINE_BYTES // 1024} KiB; send larger "
                 "input images in a synchronous request."
             )
-        record = authenticate(credentials, self.keys, now=now)
-        refused = refusal(record, quote(job, now_ms=int(now * 1000)), now, windows=False)
-        if refused is not None:
-            raise refused
+        charge = quote(job, now_ms=int(now * 1000))
+        self.billing.admit(credentials, Admission(charge.amount, job.model.id), meter)
         batch = Batch(
             id=job_id,
             kind="job",
@@ -134,19 +138,49 @@ class QueuedWork:
         lines: Sequence[Mapping[str, Any]] | None,
         webhook_url: str | None,
         metadata: Mapping[str, str],
+        deadline: Deadline,
+        meter: Meter,
+        idempotency_key: str | None = None,
     ) -> Batch:
         """Record a batch whose input is ``lines``, or, without them, one that waits for its
-        file at ``upload_key(batch)``. The splitter takes it from there either way."""
+        file at ``upload_key(batch)``. The splitter takes it from there either way. Refused
+        if the key could not pay for even the cheapest line; the submission is one request
+        of the key's window. With an ``idempotency_key``, a retried submission finds the
+        batch the first one made."""
+        if idempotency_key is None:
+            return self._record_batch(credentials, lines, webhook_url, metadata, meter)
+        scope = idempotency_scope("batch", credentials, idempotency_key)
+        digest = hashlib.sha256(
+            json.dumps([lines, webhook_url, dict(metadata)], sort_keys=True).encode()
+        ).hexdigest()
+
+        def submit() -> dict[str, Any]:
+            batch = self._record_batch(credentials, lines, webhook_url, metadata, meter)
+            return {"id": batch.id}
+
+        kept = self.idempotency.once(scope, digest, submit, deadline)
+        self._replayed(credentials, meter)
+        return self.get(str(kept.get("id")), credentials)
+
+    def _record_batch(
+        self,
+        credentials: Credentials,
+        lines: Sequence[Mapping[str, Any]] | None,
+        webhook_url: str | None,
+        metadata: Mapping[str, str],
+        meter: Meter,
+    ) -> Batch:
         now = int(self.clock())
-        authenticate(credentials, self.keys, now=now)
         check_metadata(metadata)
+        webhook_url = self._webhook_url(webhook_url)
+        self.billing.admit(credentials, Admission(cheapest_line(self.catalog)), meter)
         batch = Batch(
             id=f"batch_{secrets.token_hex(12)}",
             kind="batch",
             key_id=credentials.key_id,
             status="awaiting_upload" if lines is None else "validating",
             created_at=now,
-            webhook_url=self._webhook_url(webhook_url),
+            webhook_url=webhook_url,
             metadata=dict(metadata),
         )
         data = None
@@ -164,6 +198,13 @@ class QueuedWork:
             "batch submitted", batch_id=batch.id, key_id=batch.key_id, inline=data is not None
         )
         return batch
+
+    def _replayed(self, credentials: Credentials, meter: Meter) -> None:
+        """A replayed submission ran nothing: its answer reports the window as it stands,
+        once the key is checked to be still in force."""
+        if meter.window is None:
+            now = self.clock()
+            meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
 
     def get(self, batch_id: str, credentials: Credentials) -> Batch:
         """The caller's own batch or job; another key's reads as missing."""

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from handler.core.catalog import Background, OutputFormat, Quality, Style
-from handler.core.validation import invalid_request
+from handler.core.validation import Text, invalid_request
 
 MAX_SEED = 2**32 - 1
 
@@ -21,13 +21,13 @@ class GenerationRequest(BaseModel):
     # strict: "2" is not an int, and a typo in a parameter name is an error, not a default.
     model_config = ConfigDict(strict=True, extra="forbid")
 
-    prompt: Annotated[str, Field(description="What to draw. Limits depend on the model.")]
-    model: Annotated[str | None, Field(description="Model id; the catalog default if absent.")] = (
-        None
-    )
+    prompt: Annotated[Text, Field(description="What to draw. Limits depend on the model.")]
+    model: Annotated[
+        Text | None, Field(min_length=1, description="Model id; the catalog default if absent.")
+    ] = None
     n: Annotated[int | None, Field(ge=1, description="How many images (model's max_n).")] = 1
     size: Annotated[
-        str | None, Field(description="WIDTHxHEIGHT from the model's sizes, or 'auto'.")
+        Text | None, Field(description="WIDTHxHEIGHT from the model's sizes, or 'auto'.")
     ] = "auto"
     quality: Quality | None = None
     response_format: Annotated[
@@ -41,26 +41,26 @@ class GenerationRequest(BaseModel):
     background: Background | None = None
     style: Style | None = None
     moderation: Literal["auto", "low"] | None = None
-    user: Annotated[str | None, Field(max_length=256, description="End-user id.")] = None
+    user: Annotated[Text | None, Field(max_length=256, description="End-user id.")] = None
     seed: Annotated[int | None, Field(ge=0, le=MAX_SEED, description="Image i gets seed + i.")] = (
         None
     )
     steps: Annotated[int | None, Field(ge=1, description="Denoising steps.")] = None
     num_inference_steps: Annotated[int | None, Field(ge=1, description="Alias of steps.")] = None
     guidance_scale: Annotated[float | None, Field(ge=0, description="Prompt adherence.")] = None
-    negative_prompt: Annotated[str | None, Field(description="What not to draw.")] = None
+    negative_prompt: Annotated[Text | None, Field(description="What not to draw.")] = None
     image: Annotated[
-        str | list[str] | None,
+        Text | list[Text] | None,
         Field(description="Input image(s) as data URLs, for models that take them."),
     ] = None
-    imageDataUrl: Annotated[str | None, Field(description="One input image (data URL).")] = None
+    imageDataUrl: Annotated[Text | None, Field(description="One input image (data URL).")] = None
     imageDataUrls: Annotated[
-        list[str] | None, Field(description="Several input images (data URLs).")
+        list[Text] | None, Field(description="Several input images (data URLs).")
     ] = None
     mask: Annotated[
-        str | None, Field(description="Inpainting mask (data URL), the size of the image.")
+        Text | None, Field(description="Inpainting mask (data URL), the size of the image.")
     ] = None
-    maskDataUrl: Annotated[str | None, Field(description="Alias of mask.")] = None
+    maskDataUrl: Annotated[Text | None, Field(description="Alias of mask.")] = None
     strength: Annotated[
         float | None,
         Field(ge=0, le=1, description="How far from the input image to go (1: ignore it)."),
@@ -73,7 +73,7 @@ class GenerationRequest(BaseModel):
         ),
     ] = None
     webhook_url: Annotated[
-        str | None,
+        Text | None,
         Field(description="With async: where the finished job is POSTed, signed."),
     ] = None
     stream: Annotated[bool | None, Field(description="Streaming is not offered: false only.")] = (

@@ -5,9 +5,35 @@ the first parameter at fault.
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 
 from handler.core.errors import InvalidRequest
+
+
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be encoded, hashed, logged and stored: JSON's ``\\ud800`` escapes
+    decode to lone surrogates, which are valid JSON but not Unicode text."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text(value: str) -> str:
+    if not is_text(value):
+        raise PydanticCustomError(
+            "text_not_unicode",
+            "it holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which is not text",
+        )
+    return value
+
+
+# Every string a client sends that the service keeps, hashes or logs.
+Text = Annotated[str, AfterValidator(_text)]
 
 
 def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
@@ -18,8 +44,11 @@ def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
         loc = loc[1:]
     param = _param_name(loc)
     if kind == "json_invalid":
+        reason = (first.get("ctx") or {}).get("error")
         return InvalidRequest(
-            "We could not parse the JSON body of your request. Send a JSON object.",
+            "We could not parse the JSON body of your request"
+            + (f" ({reason})" if reason else "")
+            + ". Send a JSON object.",
             code="invalid_json",
         )
     if param is None:

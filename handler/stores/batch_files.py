@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.core.batches import UploadForm
 from handler.core.errors import InvalidRequest, StorageError
 from handler.stores.clients import s3_client
 
@@ -36,8 +37,17 @@ class S3BatchFiles:
     def write_output(self, key: str, data: bytes) -> None:
         self._put(key, data, "Could not write the batch's output file.")
 
-    def upload_url(self, key: str, *, expires_in: int) -> str:
-        return self._sign("put_object", key, expires_in)
+    def upload_form(self, key: str, *, expires_in: int, max_bytes: int) -> UploadForm:
+        try:
+            signed = self._client.generate_presigned_post(
+                Bucket=self._bucket,
+                Key=key,
+                Conditions=[["content-length-range", 1, max_bytes]],
+                ExpiresIn=expires_in,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not sign the batch file's upload.") from exc
+        return UploadForm(signed["url"], dict(signed["fields"]))
 
     def download_url(self, key: str) -> str:
         return self._sign("get_object", key, self._ttl)

@@ -21,8 +21,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.core.batches import LineResult, ResultRecorded
 from handler.core.errors import StorageError
 from handler.core.ports import (
+    Admission,
     ApiKeyRecord,
     Charge,
+    Credentials,
     Owner,
     Payer,
     ReservationClosed,
@@ -75,6 +77,17 @@ _RESERVE_FOR_OWNER_IF = (
     "AND (attribute_not_exists(models) OR contains(models, :model)) "
     "AND balance >= :price"
 )
+
+# A submission (an async job, a batch): one request of the window, and the balance checked.
+_ADMIT = "SET #requests = if_not_exists(#requests, rpm) - :one REMOVE #past_requests, #past_images"
+_ADMIT_IF = (
+    "secret_hash = :hash AND #status = :active "
+    "AND attribute_not_exists(#next_requests) "
+    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
+    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
+    "AND balance >= :balance"
+)
+_ADMIT_MODEL_IF = " AND (attribute_not_exists(models) OR contains(models, :model))"
 
 
 class DynamoDBLedger:
@@ -138,6 +151,48 @@ class DynamoDBLedger:
             raise StorageError("Could not charge the API key.") from exc
         except BotoCoreError as exc:
             raise StorageError("Could not charge the API key.") from exc
+        return key_record(response["Attributes"])
+
+    def admit(
+        self, credentials: Credentials, admission: Admission, *, minute: int, now: int
+    ) -> ApiKeyRecord:
+        names = {
+            "#status": "status",
+            "#requests": f"{REQUESTS_LEFT}{minute}",
+            "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
+            "#past_images": f"{IMAGES_LEFT}{minute - 1}",
+            "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
+        }
+        values: Item = {
+            ":hash": {"S": credentials.secret_hash},
+            ":active": {"S": "active"},
+            ":now": {"N": str(now)},
+            ":one": {"N": "1"},
+            ":balance": {"N": str(admission.balance)},
+        }
+        condition = _ADMIT_IF
+        if admission.model is not None:
+            condition += _ADMIT_MODEL_IF
+            values[":model"] = {"S": admission.model}
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._keys,
+            "Key": {"key_id": {"S": credentials.key_id}},
+            "UpdateExpression": _ADMIT,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            response = retry_conflicts(lambda: self._client.update_item(**request))
+        except ClientError as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                item = cast("Item | None", exc.response.get("Item"))
+                raise ReservationRefused(None if item is None else key_record(item)) from None
+            raise StorageError("Could not read the API key.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("Could not read the API key.") from exc
         return key_record(response["Attributes"])
 
     def settle(

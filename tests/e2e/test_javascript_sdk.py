@@ -51,6 +51,7 @@ def test_the_javascript_sdk_generates_and_edits(stack: Stack, tmp_path: Path) ->
     assert (inline.size, inline.format) == ((512, 512), "WEBP")
     assert summary["inline"] == {"format": "webp", "size": "512x512"}
     # And the edit changed only what the mask let it
+    assert summary["edited"] == {"images": 1}
     edited = open_image((tmp_path / "edited.png").read_bytes()).convert("RGB")
     assert edited.getpixel((128, 60)) != RED
     assert edited.getpixel((128, 180)) == RED

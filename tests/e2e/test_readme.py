@@ -44,6 +44,7 @@ def _origin(stack: Stack) -> str:
 def test_the_readme_shows_the_stacks_base_url() -> None:
     assert f"IMAGEGATE_BASE_URL={README_ORIGIN}/prod/v1" in README
     assert f'OpenAI(base_url="{README_ORIGIN}/prod/v1"' in README
+    assert len(_curl_commands()) >= 3  # the examples below are really collected
 
 
 def test_the_python_examples_run(local_stack: Stack, tmp_path: Path) -> None:

@@ -134,7 +134,8 @@ def test_a_batch_through_the_api_survives_crashes_and_charges_what_it_delivers(
     assert created.status_code == 200, created.text
     batch = created.json()
     assert batch["status"] == "awaiting_upload"
-    assert httpx.put(batch["upload_url"], content=data).status_code == 200
+    upload = httpx.post(batch["upload_url"], data=batch["upload_fields"], files={"file": data})
+    assert upload.is_success, upload.text
     local.wait()
     # Then both crashes happened, and every promise holds
     assert sorted(crashes) == sorted([f"{batch['id']}-57", f"{batch['id']}-120"])

@@ -25,12 +25,21 @@ from tests.support import GENEROUS, ROOT, assert_error, open_image
 RED = (200, 30, 30)
 
 
+seen_events: list[dict[str, Any]] = []
+
+
+def _recording_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    seen_events.append(event)
+    response: dict[str, Any] = api_handler(event, context)
+    return response
+
+
 @contextmanager
 def served(template: Template) -> Iterator[str]:
     """The API function behind a gateway built from ``template``; its base URL."""
     server = GatewayServer("127.0.0.1", 0)
     api = RestApi.from_template(template)
-    server.start(Gateway(api, {"ApiFunction": api_handler}))
+    server.start(Gateway(api, {"ApiFunction": _recording_handler}))
     try:
         yield f"http://127.0.0.1:{server.port}/{api.stage}/v1"
     finally:
@@ -126,6 +135,37 @@ def test_near_miss_paths_get_the_envelope_not_a_redirect(
     assert response.status_code == 404, response.text
     assert_error(response.json(), type_="invalid_request_error", param=None, code="unknown_url")
     assert "/prod/v1" in response.json()["error"]["message"]
+
+
+def test_headers_reach_the_function_as_sent(base_url: str, key: str) -> None:
+    # Given a header sent twice and one spelled in mixed case (the SDK's X-Stainless-OS)
+    response = httpx.get(
+        f"{base_url}/models",
+        headers=[
+            ("Authorization", f"Bearer {key}"),
+            ("X-Stainless-OS", "Linux"),
+            ("X-Repeated", "one"),
+            ("X-Repeated", "two"),
+            ("X-Forwarded-For", "198.51.100.7"),
+        ],
+    )
+    assert response.status_code == 200
+    # Then the event kept them: the last value, every value, the spelling; the client's
+    # address appended to X-Forwarded-For, as API Gateway does
+    event = seen_events[-1]
+    assert event["headers"]["X-Stainless-OS"] == "Linux"
+    assert event["headers"]["X-Repeated"] == "two"
+    assert event["multiValueHeaders"]["X-Repeated"] == ["one", "two"]
+    assert event["headers"]["X-Forwarded-For"] == "198.51.100.7, 127.0.0.1"
+    assert event["requestContext"]["domainName"] == "127.0.0.1"
+
+
+def test_the_stage_root_reaches_the_app(base_url: str) -> None:
+    for path in ("/prod", "/prod/"):
+        response = httpx.get(base_url.removesuffix("/prod/v1") + path)
+        # The app has no root route: its own 404, under the stage
+        assert response.status_code == 404
+        assert response.json()["error"]["message"] == "Invalid URL (GET /prod/)"
 
 
 def test_the_docs_point_under_the_stage(base_url: str) -> None:

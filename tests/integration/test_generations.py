@@ -180,7 +180,7 @@ BAD_BODIES: list[tuple[Any, int, str, str | None, str | None]] = [
     ('{"prompt": "a fox", "n": 0}', 400, "invalid_request_error", "n", "invalid_value"),
     ('{"prompt": "a fox", "n": 11}', 400, "invalid_request_error", "n", "invalid_value"),
     ('{"prompt": ""}', 400, "invalid_request_error", "prompt", "invalid_value"),
-    ('{"prompt": "' + "x" * 4001 + '"}', 400, "invalid_request_error", "prompt", "invalid_value"),
+    ('{"prompt": "' + "x" * 32001 + '"}', 400, "invalid_request_error", "prompt", "invalid_value"),
     (
         '{"prompt": "a fox", "colour": "red"}',
         400,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from handler.cli.gateway import MAX_REQUEST_BYTES, Answer, Gateway, RestApi, proxy_event
+from handler.cli.gateway import Answer, Gateway, RestApi, proxy_event
 from handler.cli.sqs_event import LambdaContext
 from handler.cli.template import Template
 from tests.support import ROOT, load_event
@@ -198,7 +198,40 @@ def test_a_body_over_10_mb_is_413_before_the_function_runs() -> None:
     assert answer.status == 413
     assert _error(answer)["code"] == "payload_too_large"
     assert not recorder.calls
-    assert MAX_REQUEST_BYTES == 10 * 1024 * 1024
+
+
+def test_a_binary_body_whose_event_is_over_lambdas_6_mb_is_413_before_the_function() -> None:
+    # Given a multipart body under API Gateway's 10 MB that is over 6 MB once base64-encoded
+    recorder = Recorder()
+    body = b"x" * 4_800_000
+    headers = [("Content-Type", "multipart/form-data; boundary=b")]
+    # When it is sent
+    answer = _send(_gateway(recorder), method="POST", headers=headers, body=body)
+    # Then Lambda would not take the event: the function does not run
+    assert answer.status == 413
+    assert _error(answer)["code"] == "payload_too_large"
+    assert not recorder.calls
+    # And the same bytes as text fit
+    text = _send(_gateway(recorder), method="POST", body=body)
+    assert text.status == 200
+
+
+def test_a_path_no_route_takes_is_the_missing_token_response() -> None:
+    # Given an API whose only route is one literal path
+    only = replace(API, routes=(replace(API.routes[0], resource="/health", method="GET"),))
+    recorder = Recorder()
+    # When another path, or another method, is asked for
+    answers = [
+        _send(_gateway(recorder, only), "/prod/v1/models"),
+        _send(_gateway(recorder, only), "/prod/health", method="POST"),
+    ]
+    # Then API Gateway answers by itself, in the template's 4XX envelope
+    for answer in answers:
+        assert answer.status == 403
+        assert _error(answer)["message"] == "Missing Authentication Token"
+        assert _header(answer, "x-amzn-ErrorType") == "MissingAuthenticationTokenException"
+    assert not recorder.calls
+    assert _send(_gateway(recorder, only), "/prod/health").status == 200
 
 
 def test_past_the_integration_timeout_is_a_504_that_says_not_to_retry() -> None:

@@ -27,6 +27,7 @@ from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import (
     BackendError,
+    BackendRefused,
     BackendTimeout,
     BackendUnavailable,
     ContentFiltered,
@@ -195,7 +196,7 @@ def test_hugging_face_toolkit_images_have_no_seed(stub: tuple[Any, Stubber]) -> 
         ("ModelNotReadyException", {}, BackendUnavailable, True),
         ("ThrottlingException", {}, BackendUnavailable, True),
         ("ServiceUnavailable", {}, BackendUnavailable, True),
-        ("ValidationError", {}, BackendError, False),
+        ("ValidationError", {}, BackendRefused, False),
     ],
 )
 def test_runtime_errors_map_to_ours(

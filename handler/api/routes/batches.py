@@ -1,41 +1,56 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from handler.api.deps import (
     ApiKeyDep,
     CredentialsDep,
+    DeadlineDep,
     ImageStoreDep,
     QueuedWorkDep,
     WebhookMasterSecretDep,
 )
 from handler.api.errors import ERROR_RESPONSES
+from handler.api.json_body import JsonBodyRoute
 from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
-from handler.core.batches import Batch, describe, render_output
+from handler.core.batches import MAX_INPUT_BYTES, Batch, describe, render_output
+from handler.core.billing import Meter
 from handler.core.errors import NotFound
 from handler.core.ports import Credentials
 from handler.core.queued import UPLOAD_URL_SECONDS, QueuedWork, upload_key
 from handler.core.webhooks import signing_secret
 
-router = APIRouter(tags=["batches"])
+router = APIRouter(tags=["batches"], route_class=JsonBodyRoute)
 # Lines per page of output: ten images each, with their URLs, stay far inside Lambda's 6 MB.
 MAX_OUTPUT_PAGE = 200
 
 
 @router.post("/batches", response_model=BatchObject, responses=ERROR_RESPONSES)
 async def create_batch(
-    body: BatchCreate, credentials: CredentialsDep, queued: QueuedWorkDep
+    request: Request,
+    body: BatchCreate,
+    credentials: CredentialsDep,
+    queued: QueuedWorkDep,
+    deadline: DeadlineDep,
 ) -> BatchObject:
-    """Submit a batch: its lines inline, or leave ``input`` out and PUT the file to the
-    returned ``upload_url``. Lines are charged as they run."""
-    batch = await run_in_threadpool(
-        queued.submit_batch,
-        credentials,
-        lines=body.input,
-        webhook_url=body.webhook_url,
-        metadata=body.metadata or {},
-    )
+    """Submit a batch: its lines inline, or leave ``input`` out and POST the file to the
+    returned ``upload_url`` with its ``upload_fields``. Lines are charged as they run. An
+    ``Idempotency-Key`` makes a retried submission answer the batch the first one made."""
+    meter = Meter()
+    try:
+        batch = await run_in_threadpool(
+            queued.submit_batch,
+            credentials,
+            lines=body.input,
+            webhook_url=body.webhook_url,
+            metadata=body.metadata or {},
+            deadline=deadline,
+            meter=meter,
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+    finally:
+        request.state.rate_window = meter.window
     return _view(batch, queued)
 
 
@@ -93,7 +108,10 @@ def _batch(batch_id: str, credentials: Credentials, queued: QueuedWork) -> Batch
 def _view(batch: Batch, queued: QueuedWork) -> BatchObject:
     view = BatchObject.model_validate(describe(batch))
     if batch.status == "awaiting_upload":
-        view.upload_url = queued.files.upload_url(upload_key(batch), expires_in=UPLOAD_URL_SECONDS)
+        form = queued.files.upload_form(
+            upload_key(batch), expires_in=UPLOAD_URL_SECONDS, max_bytes=MAX_INPUT_BYTES
+        )
+        view.upload_url, view.upload_fields = form.url, form.fields
     if batch.output_key:
         view.output_url = queued.files.download_url(batch.output_key)
     return view

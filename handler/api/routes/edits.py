@@ -8,14 +8,23 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from handler.api.deps import CredentialsDep, DeadlineDep, GenerationServiceDep, RequestIdDep
+from handler.api.deps import (
+    CredentialsDep,
+    DeadlineDep,
+    GenerationServiceDep,
+    QueuedWorkDep,
+    RequestIdDep,
+)
 from handler.api.errors import ERROR_RESPONSES
-from handler.api.routes.images import respond
+from handler.api.forms import read_multipart
+from handler.api.json_body import parse_json
+from handler.api.routes.images import queue_generation, respond, wants_async
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import (
     MAX_IMAGE_BYTES,
     MAX_IMAGES,
     ImageSources,
+    data_url,
     from_request,
     image_name,
 )
@@ -30,8 +39,8 @@ _NUMBERS = {"guidance_scale", "strength"}
 _BOOLEANS = {"stream"}
 _FILES = {"image", "image[]", "mask"}
 _DATA_URL_FIELDS = {"imageDataUrl", "imageDataUrls", "maskDataUrl"}
-# OpenAI's edit parameters that change nothing here, accepted so that SDK calls work.
-_IGNORED = {"input_fidelity"}
+# OpenAI's input_fidelity: only its default, "low", is what every backend here does.
+_FIDELITY = "input_fidelity"
 
 
 @router.post(
@@ -52,13 +61,18 @@ async def edit_image(
     request: Request,
     credentials: CredentialsDep,
     service: GenerationServiceDep,
+    queued: QueuedWorkDep,
     request_id: RequestIdDep,
     deadline: DeadlineDep,
 ) -> Response:
-    """Edit or vary images (OpenAI's ``images.edit``)."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+    """Edit or vary images (OpenAI's ``images.edit``). With ``Prefer: respond-async`` (or
+    ``"async": true``) the edit is queued as generations are: 202 and a job."""
+    content_type = request.headers.get("content-type", "").lower()
+    if content_type.startswith("multipart/form-data"):
         body, sources = await _from_form(request)
+    elif content_type.startswith("application/x-www-form-urlencoded"):
+        # Such a form cannot carry files: it has no image, whatever else it holds.
+        body, sources = GenerationRequest.model_construct(), ImageSources()
     else:
         body = _validated(await _json(request))
         sources = from_request(body)
@@ -68,15 +82,40 @@ async def edit_image(
             param="image",
             code="missing_required_parameter",
         )
+    if wants_async(request, body):
+        # Files travel in the job's queue message as the data URLs JSON would have sent.
+        files = any(isinstance(image, bytes) for image in sources.images)
+        queued_body = body.model_copy(update=as_data_urls(sources)) if files else body
+        return await queue_generation(request, queued_body, credentials, queued, deadline)
+    if body.webhook_url is not None:
+        raise InvalidRequest(
+            "webhook_url applies to async requests (Prefer: respond-async).", param="webhook_url"
+        )
     return await respond(request, service, body, credentials, request_id, deadline, sources)
 
 
+def as_data_urls(sources: ImageSources) -> dict[str, Any]:
+    """The request fields that carry a form's files as data URLs."""
+    images = [data_url(image) for image in sources.images]
+    return {
+        "image": images if sources.image_param == "image[]" else images[0],
+        "mask": None if sources.mask is None else data_url(sources.mask),
+    }
+
+
 async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]:
-    # As a context manager, the form closes its spooled upload files however this ends.
-    async with request.form(max_files=MAX_IMAGES + 1, max_fields=64) as form:
+    form = await read_multipart(request, max_files=MAX_IMAGES + 1, max_fields=64)
+    try:
         fields: dict[str, Any] = {}
         for name, value in form.multi_items():
-            if name in _FILES or name in _IGNORED:
+            if name in _FILES:
+                continue
+            if name == _FIDELITY:
+                if value != "low":
+                    raise InvalidRequest(
+                        "input_fidelity 'high' is not offered here; send 'low' or leave it out.",
+                        param=_FIDELITY,
+                    )
                 continue
             if isinstance(value, UploadFile):
                 raise InvalidRequest(f"{name} must be a form field, not a file.", param=name)
@@ -98,6 +137,8 @@ async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]
         sources = ImageSources(
             images, None if mask is None else await _read(mask, "mask"), image_param, "mask"
         )
+    finally:
+        await form.close()  # its spooled upload files, however this ends
     return _validated(fields), sources
 
 
@@ -132,11 +173,11 @@ async def _read(upload: object, param: str) -> bytes:
 
 async def _json(request: Request) -> Any:
     try:
-        return json.loads(await request.body())
-    except (ValueError, RecursionError) as exc:
+        return parse_json(await request.body(), request.headers)
+    except json.JSONDecodeError as exc:
         raise InvalidRequest(
-            "We could not parse the JSON body of your request. Send a JSON object, or a "
-            "multipart form.",
+            f"We could not parse the JSON body of your request ({exc.msg}). Send a JSON "
+            "object, or a multipart form.",
             code="invalid_json",
         ) from exc
 

@@ -9,6 +9,7 @@ from handler.api.deps import (
     RequestIdDep,
 )
 from handler.api.errors import ERROR_RESPONSES
+from handler.api.json_body import JsonBodyRoute
 from handler.api.middleware import public_path
 from handler.api.schemas import ImageJob
 from handler.core.billing import Meter
@@ -17,10 +18,11 @@ from handler.core.errors import InvalidRequest, NotFound
 from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources
 from handler.core.ports import Credentials
+from handler.core.queued import QueuedWork
 from handler.core.schemas import GenerationRequest, ImagesResponse
 from handler.observability import logger
 
-router = APIRouter(tags=["images"])
+router = APIRouter(tags=["images"], route_class=JsonBodyRoute)
 
 
 @router.post(
@@ -42,29 +44,50 @@ async def create_image(
     With ``Prefer: respond-async`` (or ``"async": true``) the generation is queued instead:
     202 and a job to poll at ``GET /v1/images/jobs/{id}``, or to hear of by webhook.
     """
-    if body.async_ or "respond-async" in request.headers.get("prefer", "").lower():
-        job = await run_in_threadpool(
-            queued.submit_job,
-            body,
-            credentials,
-            deadline=deadline,
-            idempotency_key=request.headers.get("idempotency-key"),
-        )
-        logger.info("job queued", job_id=job["id"], key_id=credentials.key_id)
-        return Response(
-            ImageJob.model_validate(job).model_dump_json(),
-            status_code=202,
-            media_type="application/json",
-            headers={
-                "location": public_path(request, "get_image_job", job_id=job["id"]),
-                "preference-applied": "respond-async",
-            },
-        )
+    if wants_async(request, body):
+        return await queue_generation(request, body, credentials, queued, deadline)
     if body.webhook_url is not None:
         raise InvalidRequest(
             "webhook_url applies to async requests (Prefer: respond-async).", param="webhook_url"
         )
     return await respond(request, service, body, credentials, request_id, deadline, None)
+
+
+def wants_async(request: Request, body: GenerationRequest) -> bool:
+    """``Prefer: respond-async`` or ``"async": true``."""
+    return bool(body.async_) or "respond-async" in request.headers.get("prefer", "").lower()
+
+
+async def queue_generation(
+    request: Request,
+    body: GenerationRequest,
+    credentials: Credentials,
+    queued: QueuedWork,
+    deadline: Deadline,
+) -> Response:
+    """Queue the generation: 202, the job, and where to poll it."""
+    meter = Meter()
+    try:
+        job = await run_in_threadpool(
+            queued.submit_job,
+            body,
+            credentials,
+            deadline=deadline,
+            meter=meter,
+            idempotency_key=request.headers.get("idempotency-key"),
+        )
+    finally:
+        request.state.rate_window = meter.window
+    logger.info("job queued", job_id=job["id"], key_id=credentials.key_id)
+    return Response(
+        ImageJob.model_validate(job).model_dump_json(),
+        status_code=202,
+        media_type="application/json",
+        headers={
+            "location": public_path(request, "get_image_job", job_id=job["id"]),
+            "preference-applied": "respond-async",
+        },
+    )
 
 
 @router.get("/images/jobs/{job_id}", response_model=ImageJob, responses=ERROR_RESPONSES)
