@@ -68,20 +68,18 @@ async def edit_image(
     """Edit or vary images (OpenAI's ``images.edit``). With ``Prefer: respond-async`` (or
     ``"async": true``) the edit is queued as generations are: 202 and a job."""
     content_type = request.headers.get("content-type", "").lower()
+    missing_image = InvalidRequest(
+        "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+    )
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        raise missing_image  # such a form cannot carry files, whatever else it holds
     if content_type.startswith("multipart/form-data"):
         body, sources = await _from_form(request)
-    elif content_type.startswith("application/x-www-form-urlencoded"):
-        # Such a form cannot carry files: it has no image, whatever else it holds.
-        body, sources = GenerationRequest.model_construct(), ImageSources()
     else:
         body = _validated(await _json(request))
         sources = from_request(body)
     if not sources.images:
-        raise InvalidRequest(
-            "Missing required parameter: 'image'.",
-            param="image",
-            code="missing_required_parameter",
-        )
+        raise missing_image
     if wants_async(request, body):
         # Files travel in the job's queue message as the data URLs JSON would have sent.
         files = any(isinstance(image, bytes) for image in sources.images)
