@@ -60,7 +60,7 @@ artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction
 
 # Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
-build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction:
+build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction:
 	rm -rf build/wheel && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
 	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" \
 		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \

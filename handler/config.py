@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     work_queue_url: Annotated[
         str, Field(min_length=8, description="SQS queue of batch lines and async jobs")
     ]
+    webhook_queue_url: Annotated[
+        str, Field(min_length=8, description="SQS queue of webhooks to deliver")
+    ]
     images_bucket: Annotated[str, Field(min_length=3, description="S3 bucket for images")]
     catalog_file: Annotated[Path, Field(description="JSON model catalog to serve")]
     # 12 h: a URL signed with the function's temporary credentials dies with them anyway.

@@ -30,6 +30,8 @@ from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
 from handler.stores.secrets import read_secret
 from handler.stores.staging import S3AsyncStore
+from handler.stores.webhooks import WebhookSender
+from handler.stores.webhooks import resolve as resolve_host
 
 
 @cache
@@ -130,7 +132,13 @@ def webhook_master_secret() -> str:
 
 @cache
 def notifier() -> Notifier:
-    return EventNotifier(get_settings().event_bus_name, webhook_master_secret)
+    settings = get_settings()
+    return EventNotifier(settings.event_bus_name, settings.webhook_queue_url)
+
+
+@cache
+def webhook_sender() -> WebhookSender:
+    return WebhookSender(webhook_master_secret, allow_local=get_settings().local_webhooks)
 
 
 @cache
@@ -145,6 +153,7 @@ def queued_work() -> QueuedWork:
         idempotency(),
         billing(),
         local_webhooks=get_settings().local_webhooks,
+        resolve=resolve_host,
     )
 
 

@@ -27,7 +27,9 @@ from handler.app import create_app
 from handler.config import get_settings
 from handler.core.batches import decode
 from handler.core.deadline import Deadline
+from handler.core.webhooks import WebhookMessage
 from handler.observability import logger, metrics, tracer
+from handler.stores.webhooks import WebhookFailed, WebhookRefused
 
 
 @cache
@@ -90,6 +92,15 @@ def dead_letter_handler(
     )
 
 
+@logger.inject_lambda_context
+@metrics.log_metrics
+def webhook_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS (the webhook queue): one delivery attempt per message; a failed one comes back."""
+    return process_partial_response(
+        event=event, record_handler=_deliver, processor=_processor("webhook"), context=context
+    )
+
+
 @cache
 def _processor(function: str) -> BatchProcessor:
     # Partial batch responses: only the records that failed are retried. One per function:
@@ -113,6 +124,20 @@ def _run(record: SQSRecord, lambda_context: LambdaContext) -> None:
     deadline = Deadline.after((lambda_context.get_remaining_time_in_millis() - margin) / 1000)
     container.worker().run(decode(record.body), deadline)
     metrics.add_metric(name="LinesRun", unit=MetricUnit.Count, value=1)
+
+
+def _deliver(record: SQSRecord) -> None:
+    message = WebhookMessage.decode(record.body)
+    try:
+        container.webhook_sender().deliver(message)
+    except WebhookRefused as refused:  # trying again cannot help
+        logger.error("webhook refused", message_id=message.message_id, reason=str(refused))
+        metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
+        return
+    except WebhookFailed as failed:
+        logger.warning("webhook failed", message_id=message.message_id, reason=str(failed))
+        raise
+    metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
 
 
 def _give_up(record: SQSRecord) -> None:

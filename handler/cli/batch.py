@@ -72,11 +72,11 @@ def _api(ctx: typer.Context) -> Api:
     if base_url is None or api_key is None:
         try:
             local = LocalStack.load(state_dir)
+            api_key = api_key or (state_dir / "dev-key").read_text().strip()
         except FileNotFoundError as exc:
             err.print(f"[red]error:[/] {exc} Or give --base-url and --api-key.")
             raise typer.Exit(1) from None
         base_url = base_url or local.api_base_url
-        api_key = api_key or (state_dir / "dev-key").read_text().strip()
     return Api(str(base_url).rstrip("/"), api_key)
 
 

@@ -11,11 +11,13 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from handler import container
 from handler.cli.runtime import LocalRuntime
@@ -75,12 +77,23 @@ class LocalStack:
 
     @classmethod
     def load(cls, state_dir: Path) -> "LocalStack":
+        """The running local stack; FileNotFoundError, saying to start it, if there is none
+        (also when its process died without removing its description)."""
         path = state_dir / "local.json"
         if not path.exists():
             raise FileNotFoundError(
                 f"No local stack described in {path}: start one with `imagegate dev`."
             )
-        return cls(**json.loads(path.read_text()))
+        stack = cls(**json.loads(path.read_text()))
+        endpoint = urlsplit(stack.aws_endpoint_url)
+        try:
+            socket.create_connection((endpoint.hostname, endpoint.port), timeout=2).close()
+        except OSError:
+            raise FileNotFoundError(
+                f"The local stack described in {path} is not running (nothing answers at "
+                f"{stack.aws_endpoint_url}): start it with `imagegate dev`."
+            ) from None
+        return stack
 
 
 class LocalAws:

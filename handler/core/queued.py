@@ -36,7 +36,7 @@ from handler.core.jobs import build_job
 from handler.core.ports import Admission, Credentials, Idempotency, KeyStore
 from handler.core.pricing import cheapest_line, quote
 from handler.core.schemas import GenerationRequest
-from handler.core.webhooks import check_webhook_url
+from handler.core.webhooks import Resolver, check_webhook_url
 from handler.observability import logger
 
 INPUT_PREFIX = "batches/input"
@@ -57,6 +57,7 @@ class QueuedWork:
     idempotency: Idempotency
     billing: Billing
     local_webhooks: bool = False  # http webhooks to this machine: the local stack only
+    resolve: Resolver | None = None  # DNS, to check webhook hosts are public
     clock: Callable[[], float] = field(default=time.time)
 
     def submit_job(
@@ -240,7 +241,7 @@ class QueuedWork:
         return cancelling or self.get(batch_id, credentials)
 
     def _webhook_url(self, url: str | None) -> str | None:
-        return check_webhook_url(url, allow_local=self.local_webhooks)
+        return check_webhook_url(url, allow_local=self.local_webhooks, resolve=self.resolve)
 
 
 def check_metadata(metadata: Mapping[str, str]) -> None:

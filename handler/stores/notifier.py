@@ -1,51 +1,48 @@
 """Telling the world a batch or job finished: an EventBridge event, and a signed webhook.
 
 Both are at least once: a finalization that is retried announces again, with the same
-``webhook-id`` so receivers can tell. A webhook that keeps failing is logged and given up on;
-the batch's status stays the source of truth.
+``webhook-id`` so receivers can tell. The webhook is not sent here: it is queued for the
+webhook function (``stores/webhooks.py``), so a slow or failing receiver delays only its own
+delivery, never the line or job that finished. The batch's status is the source of truth: a
+webhook that cannot be queued is logged, not retried.
 """
 
 import json
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.batches import Batch
-from handler.core.webhooks import signature_headers, signing_secret
+from handler.core.webhooks import WebhookMessage
 from handler.observability import logger
-from handler.stores.clients import events_client
+from handler.stores.clients import events_client, sqs_client
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient
+    from mypy_boto3_sqs.client import SQSClient
 
 EVENT_SOURCE = "imagegate"
 _DETAIL_TYPES = {"batch": "Batch Finished", "job": "Image Job Finished"}
-WEBHOOK_ATTEMPTS = 3
-_WEBHOOK_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
 
 class EventNotifier:
     def __init__(
         self,
         event_bus: str,
-        master_secret: Callable[[], str],
+        webhook_queue_url: str,
         client: "EventBridgeClient | None" = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sqs: "SQSClient | None" = None,
     ):
         self._bus = event_bus
-        self._master_secret = master_secret
+        self._webhook_queue = webhook_queue_url
         self._client = client or events_client()
-        self._transport = transport  # a fake receiver in tests
-        self._sleep = sleep
+        self._sqs = sqs or sqs_client()
 
     def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
         self._event(batch, event)
         if batch.webhook_url:
-            self._webhook(batch, batch.webhook_url, webhook)
+            self._queue_webhook(batch, batch.webhook_url, webhook)
 
     def _event(self, batch: Batch, payload: Mapping[str, Any]) -> None:
         try:
@@ -66,38 +63,12 @@ class EventNotifier:
         if response.get("FailedEntryCount"):
             logger.error("event not accepted", batch_id=batch.id, entries=response["Entries"])
 
-    def _webhook(self, batch: Batch, url: str, payload: Mapping[str, Any]) -> None:
+    def _queue_webhook(self, batch: Batch, url: str, payload: Mapping[str, Any]) -> None:
         body = json.dumps(
             {"type": f"{batch.kind}.{payload['status']}", "data": payload}, separators=(",", ":")
-        ).encode()
-        secret = signing_secret(self._master_secret(), batch.key_id)
-        # A client per delivery: webhooks go to many hosts, rarely twice to one.
-        with httpx.Client(
-            timeout=_WEBHOOK_TIMEOUT, follow_redirects=False, transport=self._transport
-        ) as http:
-            self._deliver(http, url, batch.id, secret, body)
-
-    def _deliver(
-        self, http: httpx.Client, url: str, batch_id: str, secret: str, body: bytes
-    ) -> None:
-        for attempt in range(WEBHOOK_ATTEMPTS):
-            headers = signature_headers(secret, f"msg_{batch_id}", int(time.time()), body)
-            try:
-                response = http.post(
-                    url,
-                    content=body,
-                    headers={**headers, "content-type": "application/json"},
-                )
-            except httpx.HTTPError as exc:
-                outcome = type(exc).__name__
-            else:
-                if response.is_success:
-                    logger.info("webhook delivered", batch_id=batch_id, attempt=attempt + 1)
-                    return
-                outcome = f"HTTP {response.status_code}"
-            logger.warning(
-                "webhook failed", batch_id=batch_id, attempt=attempt + 1, outcome=outcome
-            )
-            if attempt + 1 < WEBHOOK_ATTEMPTS:
-                self._sleep(2.0**attempt)
-        logger.error("webhook given up", batch_id=batch_id)
+        )
+        message = WebhookMessage(url, batch.key_id, f"msg_{batch.id}", body)
+        try:
+            self._sqs.send_message(QueueUrl=self._webhook_queue, MessageBody=message.encode())
+        except (ClientError, BotoCoreError):
+            logger.exception("webhook not queued", batch_id=batch.id)

@@ -275,3 +275,31 @@ def test_the_preview_takes_what_the_seed_providers_document(
     assert (model["max_prompt_chars"], model["steps"]["max"]) == (32_000, 100)
     over = client.post(URL, headers=auth, json={**SMALL, "prompt": "a" * 32_001})
     assert over.status_code == 400
+
+
+def test_deployed_webhook_hosts_must_resolve_to_public_addresses(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DNS answers: one name leads to the instance metadata service, one to the internet
+    answers = {"metadata.example": ["169.254.169.254"], "hooks.example": ["93.184.216.34"]}
+    monkeypatch.setattr(container, "resolve_host", lambda host, port: answers.get(host, []))
+    container.reset()
+    job = {**SMALL, "async": True}
+    # When async jobs and batches name them
+    metadata = client.post(
+        URL, headers=auth, json={**job, "webhook_url": "https://metadata.example/x"}
+    )
+    batch = client.post(
+        "/v1/batches", headers=auth, json={"webhook_url": "https://metadata.example/x"}
+    )
+    literal = client.post(
+        URL, headers=auth, json={**job, "webhook_url": "https://[::ffff:10.0.0.1]/x"}
+    )
+    public = client.post(URL, headers=auth, json={**job, "webhook_url": "https://hooks.example/x"})
+    # Then only the public one is taken
+    for refused in (metadata, batch, literal):
+        assert refused.status_code == 400, refused.text
+        assert_error(
+            refused.json(), type_="invalid_request_error", param="webhook_url", code="invalid_value"
+        )
+    assert public.status_code == 202, public.text

@@ -1,11 +1,10 @@
-"""Webhook delivery: retried with the same id, given up after three tries, never raising."""
+"""A finished batch or job is announced on the bus and its webhook queued, never sent inline."""
 
 from typing import Any
 
-import httpx
-
 from handler.core.batches import Batch
-from handler.stores.notifier import WEBHOOK_ATTEMPTS, EventNotifier
+from handler.core.webhooks import WebhookMessage
+from handler.stores.notifier import EventNotifier
 
 BATCH = Batch(
     "batch_1", "batch", "key1", "completed", 1_795_256_000, webhook_url="https://hooks.example/x"
@@ -21,36 +20,44 @@ class Events:
         return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
 
 
-def notifier(answers: list[int]) -> tuple[EventNotifier, list[httpx.Request], list[float]]:
-    requests: list[httpx.Request] = []
-    slept: list[float] = []
+class Queue:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
 
-    def receive(request: httpx.Request) -> httpx.Response:
-        requests.append(request)
-        return httpx.Response(answers[len(requests) - 1])
+    def send_message(self, **call: Any) -> dict[str, Any]:
+        self.sent.append(call)
+        return {"MessageId": "m1"}
 
-    return (
-        EventNotifier(
-            "default",
-            lambda: "master",
-            client=Events(),  # type: ignore[arg-type]
-            transport=httpx.MockTransport(receive),
-            sleep=slept.append,
-        ),
-        requests,
-        slept,
+
+def _notifier() -> tuple[EventNotifier, Events, Queue]:
+    events, queue = Events(), Queue()
+    notifier = EventNotifier(
+        "default",
+        "https://sqs.local/webhooks",
+        client=events,  # type: ignore[arg-type]
+        sqs=queue,  # type: ignore[arg-type]
     )
+    return notifier, events, queue
 
 
-def test_a_failing_webhook_is_retried_with_the_same_id_then_delivered() -> None:
-    sender, requests, slept = notifier([503, 500, 204])
-    sender.finished(BATCH, {"id": "batch_1"}, {"id": "batch_1", "status": "completed"})
-    assert len(requests) == 3
-    assert {request.headers["webhook-id"] for request in requests} == {"msg_batch_1"}
-    assert slept == [1.0, 2.0]
+def test_the_webhook_is_queued_with_its_id_key_and_body() -> None:
+    notifier, events, queue = _notifier()
+    notifier.finished(BATCH, {"id": "batch_1"}, {"id": "batch_1", "status": "completed"})
+    assert [entry["DetailType"] for entry in events.entries] == ["Batch Finished"]
+    [sent] = queue.sent
+    assert sent["QueueUrl"] == "https://sqs.local/webhooks"
+    message = WebhookMessage.decode(sent["MessageBody"])
+    assert (message.url, message.key_id, message.message_id) == (
+        "https://hooks.example/x",
+        "key1",
+        "msg_batch_1",
+    )
+    assert message.body == '{"type":"batch.completed","data":{"id":"batch_1","status":"completed"}}'
 
 
-def test_a_webhook_that_keeps_failing_is_given_up_quietly() -> None:
-    sender, requests, _ = notifier([500] * WEBHOOK_ATTEMPTS)
-    sender.finished(BATCH, {"id": "batch_1"}, {"id": "batch_1", "status": "completed"})
-    assert len(requests) == WEBHOOK_ATTEMPTS
+def test_without_a_webhook_url_only_the_event_goes_out() -> None:
+    notifier, events, queue = _notifier()
+    quiet = Batch("batch_2", "batch", "key1", "completed", 1_795_256_000)
+    notifier.finished(quiet, {"id": "batch_2"}, {"id": "batch_2", "status": "completed"})
+    assert len(events.entries) == 1
+    assert queue.sent == []

@@ -11,7 +11,14 @@ from tests.support import ROOT, SAMPLE_EVENT_KEY, load_event
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
 ARN = "arn:aws:sqs:us-east-1:123456789012:local-{}"
-QUEUES = ("BatchInputQueue", "BatchInputDeadLetterQueue", "WorkQueue", "WorkDeadLetterQueue")
+QUEUES = (
+    "BatchInputQueue",
+    "BatchInputDeadLetterQueue",
+    "WorkQueue",
+    "WorkDeadLetterQueue",
+    "WebhookQueue",
+    "WebhookDeadLetterQueue",
+)
 # What create_resources returns for the template, without making anything.
 NAMES = {
     "KeysTable": "local-keys",
@@ -37,7 +44,9 @@ def test_function_environment_resolves_refs_to_local_names_and_defaults() -> Non
     assert env["IMAGEGATE_EVENT_BUS_NAME"] == "default"
 
 
-@pytest.mark.parametrize("function", ["SplitterFunction", "WorkerFunction", "DeadLetterFunction"])
+@pytest.mark.parametrize(
+    "function", ["SplitterFunction", "WorkerFunction", "DeadLetterFunction", "WebhookFunction"]
+)
 def test_every_function_shares_the_apis_environment(function: str) -> None:
     # The local runtime runs them all in one process, with the API function's environment.
     env = TEMPLATE.function_environment(function, NAMES)
@@ -46,7 +55,14 @@ def test_every_function_shares_the_apis_environment(function: str) -> None:
 
 def test_queue_sources_read_each_functions_sqs_event() -> None:
     sources = {source.function: source for source in queue_sources(TEMPLATE, NAMES)}
-    assert set(sources) == {"SplitterFunction", "WorkerFunction", "DeadLetterFunction"}
+    assert set(sources) == {
+        "SplitterFunction",
+        "WorkerFunction",
+        "DeadLetterFunction",
+        "WebhookFunction",
+    }
+    webhooks = sources["WebhookFunction"]
+    assert (webhooks.batch_size, webhooks.timeout_seconds) == (1, 10)
     splitter, worker, dead = (
         sources["SplitterFunction"],
         sources["WorkerFunction"],
@@ -77,7 +93,8 @@ def test_queue_visibility_covers_six_times_the_consumers_timeout() -> None:
         queue = source.queue_url.rsplit("local-", 1)[1]
         visibility = int(queues[queue]["VisibilityTimeout"])
         assert visibility >= 6 * source.timeout_seconds, queue
-        assert visibility >= worker_max, queue
+        if source.function == "WorkerFunction":  # its timeout is a parameter
+            assert visibility >= worker_max, queue
 
 
 def test_bucket_notifications_convert_to_the_s3_api_shape() -> None:
@@ -178,6 +195,28 @@ def test_the_worker_may_queue_a_pending_line_again() -> None:
         "sqs:SendMessage",
         {"Fn::GetAtt": ["WorkQueue", "Arn"]},
     )
+
+
+@pytest.mark.parametrize(
+    "function", ["ApiFunction", "SplitterFunction", "WorkerFunction", "DeadLetterFunction"]
+)
+def test_every_function_that_announces_may_queue_its_webhook(function: str) -> None:
+    # Whatever finishes a job or batch (the API: a cancel before upload) queues its webhook.
+    statements = _statements(function)
+    assert "PublishBatchEvents" in statements
+    queue = statements["QueueWebhooks"]
+    assert (queue["Action"], queue["Resource"]) == (
+        "sqs:SendMessage",
+        {"Fn::GetAtt": ["WebhookQueue", "Arn"]},
+    )
+
+
+def test_the_webhook_function_only_signs() -> None:
+    assert set(_statements("WebhookFunction")) == {"SignWebhooks"}
+    queue = TEMPLATE.resources("AWS::SQS::Queue")["WebhookQueue"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]
+    }
 
 
 def _statements(function: str) -> dict[str, dict[str, Any]]:
