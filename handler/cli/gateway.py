@@ -36,7 +36,7 @@ from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from handler.cli.runtime import Handler, import_handler
+from handler.cli.runtime import Handler, import_handler, invoke
 from handler.cli.sqs_event import LambdaContext
 from handler.cli.template import Template
 
@@ -359,7 +359,8 @@ class Gateway:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
             try:
-                outcome.set_result(handler(event, context))
+                request_id = event["requestContext"]["requestId"]
+                outcome.set_result(invoke(handler, event, context, request_id))
             except BaseException as exc:  # what a crashed Lambda process gives: nothing
                 logger.exception("%s failed", route.function)
                 outcome.set_exception(exc)

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.cli.sqs_event import LambdaContext, sqs_event, succeeded
 from handler.cli.template import Template
+from handler.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
         ReceiveMessageRequestTypeDef,
     )
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], LambdaContext], Any]
 # Lambda's own defaults, for what neither the function nor Globals set.
@@ -95,6 +96,29 @@ def queue_sources(template: Template, names: Mapping[str, str]) -> list[QueueSou
                 )
             )
     return sources
+
+
+def invoke(
+    handler: Handler, event: dict[str, Any], context: LambdaContext, correlation_id: str | None
+) -> Any:
+    """Call ``handler`` as Lambda would, in this thread: its log lines carry this
+    invocation's function and request ids even while other invocations run beside it.
+
+    Powertools keeps the Lambda context's log keys for the process (one invocation at a time,
+    deployed); here several run at once, so the same keys are also set for this thread, and
+    those win when a line is formatted."""
+    keys = {
+        "function_name": context.function_name,
+        "function_memory_size": context.memory_limit_in_mb,
+        "function_arn": context.invoked_function_arn,
+        "function_request_id": context.aws_request_id,
+        "correlation_id": correlation_id,
+    }
+    logger.thread_safe_append_keys(**{name: value for name, value in keys.items() if value})
+    try:
+        return handler(event, context)
+    finally:
+        logger.thread_safe_clear_keys()
 
 
 def import_handler(path: str) -> Handler:
@@ -234,7 +258,7 @@ class LocalRuntime:
         try:
             response = self._sqs.receive_message(**request)
         except (ClientError, BotoCoreError):
-            logger.exception("could not poll the queue of %s", source.function)
+            log.exception("could not poll the queue of %s", source.function)
             self._stopping.wait(self._wait_seconds)  # no tight loop while SQS is away
             return []
         return response.get("Messages", [])
@@ -245,14 +269,14 @@ class LocalRuntime:
         context = LambdaContext(source.function_arn, source.memory_mb, source.timeout_seconds)
         ids = [message["MessageId"] for message in messages]
         try:
-            response = handler(sqs_event(source.queue_arn, messages), context)
+            response = invoke(handler, sqs_event(source.queue_arn, messages), context, None)
         # Whatever escapes the handler ends the invocation, as a crashed Lambda process would:
         # every message of the batch stays for a retry.
         except BaseException:
-            logger.exception("%s failed; its %d messages stay queued", source.function, len(ids))
+            log.exception("%s failed; its %d messages stay queued", source.function, len(ids))
             return
         if context.get_remaining_time_in_millis() == 0:
-            logger.error("%s ran past its %d s timeout", source.function, source.timeout_seconds)
+            log.error("%s ran past its %d s timeout", source.function, source.timeout_seconds)
             return
         done = succeeded(response, ids) if source.report_failures else ids
         self._delete(source, [message for message in messages if message["MessageId"] in done])
@@ -267,7 +291,7 @@ class LocalRuntime:
         try:
             response = self._sqs.delete_message_batch(QueueUrl=source.queue_url, Entries=entries)
         except (ClientError, BotoCoreError):
-            logger.exception("could not delete what %s processed", source.function)
+            log.exception("could not delete what %s processed", source.function)
             return
         for failure in response.get("Failed", []):
-            logger.error("could not delete a message of %s: %s", source.function, failure)
+            log.error("could not delete a message of %s: %s", source.function, failure)

@@ -4,14 +4,17 @@ against the samples in events/), and the answers API Gateway gives by itself."""
 import base64
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.logging import correlation_paths
 
 from handler.cli.gateway import Answer, Gateway, RestApi, proxy_event
 from handler.cli.sqs_event import LambdaContext
 from handler.cli.template import Template
+from handler.observability import logger
 from tests.support import ROOT, load_event
 
 API = RestApi.from_template(Template.load(ROOT / "template.yaml"))
@@ -300,3 +303,35 @@ def test_a_base64_answer_is_decoded_only_for_a_binary_accept(accept: str, decode
     handler = Recorder({"statusCode": 200, "body": encoded, "isBase64Encoded": True})
     answer = _send(_gateway(handler), headers=[("Accept", accept)])
     assert answer.body == (payload if decoded else encoded.encode())
+
+
+def test_log_lines_carry_their_own_invocations_ids_while_others_run(
+    log_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    # Given a handler decorated as the API's is, two invocations of which run at once
+    both_in = threading.Barrier(2, timeout=10)
+
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        both_in.wait()  # each has set the process-wide keys before either logs
+        logger.info("inside", path=event["path"])
+        both_in.wait()
+        return OK
+
+    gateway = _gateway(handler)
+    answers: dict[str, Answer] = {}
+
+    def send(path: str) -> None:
+        answers[path] = _send(gateway, f"/prod{path}")
+
+    threads = [threading.Thread(target=send, args=(path,)) for path in ("/a", "/b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    # Then each line names the request it belongs to
+    lines = {line["path"]: line for line in log_lines() if line.get("message") == "inside"}
+    for path, answer in answers.items():
+        assert lines[path]["correlation_id"] == answer.request_id
+        assert lines[path]["function_name"] == "ApiFunction"
+    assert lines["/a"]["function_request_id"] != lines["/b"]["function_request_id"]
