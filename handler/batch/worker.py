@@ -15,7 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from handler.batch.finish import Finisher
-from handler.core.batches import FINISHED, Batch, JobStore, WorkItem, WorkQueue, unrun_result
+from handler.core.batches import (
+    FINISHED,
+    Batch,
+    JobStore,
+    LineResult,
+    WorkItem,
+    WorkQueue,
+    unrun_result,
+)
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
 from handler.core.generation import GenerationService, object_prefix
@@ -79,13 +87,8 @@ class Worker:
         if batch is None:
             logger.error("dead work for an unknown batch dropped", batch_id=item.batch_id)
             return
-        self.service.abandon(
-            unrun_result(
-                item, "processing_failed", "The line failed on every attempt; it was not charged."
-            ),
-            owner=Owner(batch.key_id),
-            code="processing_failed",
-        )
+        result = every_attempt_failed(item, self.jobs.last_failure(item.batch_id, item.index))
+        self.service.abandon(result, owner=Owner(batch.key_id), code="processing_failed")
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)
 
@@ -100,6 +103,19 @@ class Worker:
         self.queue.send([replace(item, pending_since=since)], delay_seconds=self.check_seconds)
         logger.info("line pending", batch_id=item.batch_id, index=item.index, seconds=now - since)
         return True
+
+
+def every_attempt_failed(item: WorkItem, last: LineResult | None) -> LineResult:
+    """The result of a line no attempt could run: the error the last attempt that got that
+    far failed with, as the synchronous call would have answered it; or, if none did (they
+    crashed), ``processing_failed``."""
+    if last is None or last.status_code is None or "error" not in last.body:
+        return unrun_result(
+            item, "processing_failed", "The line failed on every attempt; it was not charged."
+        )
+    error = dict(last.body["error"])
+    error["message"] = f"Every attempt failed; the last: {error['message']}"
+    return replace(last, body={"error": error})
 
 
 def images_prefix(batch: Batch, item: WorkItem) -> str:

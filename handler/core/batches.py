@@ -182,6 +182,13 @@ class JobStore(Protocol):
 
     def result(self, batch_id: str, index: int) -> LineResult | None: ...
 
+    def note_failure(self, failure: LineResult) -> None:
+        """Keep the error an attempt of the line failed with (the last one is kept), for the
+        result the line gets should every attempt fail."""
+        ...
+
+    def last_failure(self, batch_id: str, index: int) -> LineResult | None: ...
+
     def results(
         self, batch_id: str, *, start: int = 0, limit: int | None = None
     ) -> list[LineResult]:

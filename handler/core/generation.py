@@ -137,6 +137,7 @@ class GenerationService:
             reservation = self.billing.reserve(owner, job, Meter())
         except ImagegateError as exc:
             if retryable(exc):
+                self._note_failure(item, exc)
                 raise
             refused = error_result(item, exc)
             self.jobs.record(refused)
@@ -148,6 +149,7 @@ class GenerationService:
         except ImagegateError as exc:
             if retryable(exc):
                 self._settle_line(reservation, 0, None, exc.code)
+                self._note_failure(item, exc)
                 raise
             failed = error_result(item, exc)
             self._settle_line(reservation, 0, failed, exc.code)
@@ -162,6 +164,13 @@ class GenerationService:
         result = LineResult(item.batch_id, item.index, item.custom_id, 200, body, cost)
         self._settle_line(reservation, len(kept.data), result, None)
         return result
+
+    def _note_failure(self, item: WorkItem, exc: ImagegateError) -> None:
+        """What this attempt failed with, for the line's result should no attempt pass."""
+        try:
+            self.jobs.note_failure(error_result(item, exc))
+        except StorageError:
+            logger.exception("failure not noted", batch_id=item.batch_id, index=item.index)
 
     def abandon(self, result: LineResult, *, owner: Owner, code: str) -> None:
         """Record a line that will not run again, refunding in the same write whatever

@@ -137,6 +137,17 @@ class DynamoDBJobStore:
         item = self._item(batch_id, _line_sk(index))
         return None if item is None else _result(item)
 
+    def note_failure(self, failure: LineResult) -> None:
+        item = _result_item(failure, _failure_sk(failure.index))
+        try:
+            self._client.put_item(TableName=self._table, Item=item)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError("Could not note the line's failure.") from exc
+
+    def last_failure(self, batch_id: str, index: int) -> LineResult | None:
+        item = self._item(batch_id, _failure_sk(index))
+        return None if item is None else _result(item)
+
     def _item(self, batch_id: str, sk: str) -> "Item | None":
         try:
             return self._client.get_item(
@@ -201,18 +212,7 @@ class DynamoDBJobStore:
 def result_writes(table: str, result: LineResult) -> "list[TransactWriteItemTypeDef]":
     """The writes that record a line's result: the result itself, new, and its count on the
     batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
-    item: Item = {
-        "pk": {"S": result.batch_id},
-        "sk": {"S": _line_sk(result.index)},
-        "index": {"N": str(result.index)},
-        "body": {"S": json.dumps(result.body, separators=(",", ":"))},
-        "cost": {"N": str(result.cost)},
-        "expires_at": {"N": str(int(time.time()) + RETENTION_SECONDS)},
-    }
-    if result.custom_id is not None:
-        item["custom_id"] = {"S": result.custom_id}
-    if result.status_code is not None:
-        item["status_code"] = {"N": str(result.status_code)}
+    item = _result_item(result, _line_sk(result.index))
     counter = "succeeded" if result.succeeded else "failed"
     return [
         {
@@ -248,8 +248,29 @@ def _line_exists(exc: ClientError) -> bool:
     return result_exists(exc, 0)
 
 
+def _result_item(result: LineResult, sk: str) -> "Item":
+    item: Item = {
+        "pk": {"S": result.batch_id},
+        "sk": {"S": sk},
+        "index": {"N": str(result.index)},
+        "body": {"S": json.dumps(result.body, separators=(",", ":"))},
+        "cost": {"N": str(result.cost)},
+        "expires_at": {"N": str(int(time.time()) + RETENTION_SECONDS)},
+    }
+    if result.custom_id is not None:
+        item["custom_id"] = {"S": result.custom_id}
+    if result.status_code is not None:
+        item["status_code"] = {"N": str(result.status_code)}
+    return item
+
+
 def _line_sk(index: int) -> str:
     return f"line#{index:06d}"
+
+
+def _failure_sk(index: int) -> str:
+    """Apart from ``line#``: a failed attempt is not a result, and paging never sees it."""
+    return f"failure#{index:06d}"
 
 
 def _optional_attributes(batch: Batch) -> "Item":

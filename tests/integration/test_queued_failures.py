@@ -2,10 +2,15 @@
 that cannot pay is refused before anything is queued."""
 
 import json
+from typing import Any
 
 import httpx
+import pytest
 
+from handler.backends.preview import PreviewBackend
 from handler.config import get_settings
+from handler.core.errors import BackendError
+from handler.core.ports import GenerationJob
 from handler.stores.clients import dynamodb_client, s3_client
 from tests.image_samples import noise, picture, top_half_mask
 from tests.integration.conftest import Local
@@ -83,3 +88,26 @@ def test_a_file_dropped_for_a_key_that_cannot_pay_starts_no_batch(local: Local) 
     # Then no batch was made, and nothing ran
     assert dynamodb_client().scan(TableName=get_settings().jobs_table)["Count"] == 0
     assert balance_of(broke) == 50
+
+
+def test_a_job_that_fails_every_attempt_says_with_what(
+    local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a backend that fails, as a model out of memory would, on every attempt
+    def out_of_memory(self: PreviewBackend, job: GenerationJob, deadline: Any) -> Any:
+        raise BackendError("The model failed: CUDA out of memory")
+
+    monkeypatch.setattr(PreviewBackend, "generate", out_of_memory)
+    key_id, headers = new_key(balance=10**6)
+    queued = local.client.post(
+        URL, headers={**headers, "Prefer": "respond-async"}, json={"prompt": "x", "size": "256x256"}
+    )
+    # When the queue has tried it its three times and dead-lettered it
+    local.wait()
+    job = local.client.get(f"/v1/images/jobs/{queued.json()['id']}", headers=headers).json()
+    # Then it failed with the error the synchronous call would have answered, unpaid
+    assert job["status"] == "failed"
+    assert (job["status_code"], job["error"]["code"]) == (502, "backend_error")
+    assert "Every attempt failed" in job["error"]["message"]
+    assert "CUDA out of memory" in job["error"]["message"]
+    assert balance_of(key_id) == 10**6
