@@ -9,7 +9,7 @@ the same file.
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from handler.core.batches import (
@@ -45,18 +45,25 @@ class Finisher:
             batch_id, now=now, lease_seconds=FINALIZATION_LEASE_SECONDS
         )
         if claimed is None:
-            return None
-        changes: dict[str, Any] = {"finished_at": now}
+            # Final, but its finalizer died announcing it: announce it (again).
+            unannounced = self.jobs.claim_announcement(
+                batch_id, now=now, lease_seconds=FINALIZATION_LEASE_SECONDS
+            )
+            if unannounced is not None:
+                self._announce_final(unannounced, self.jobs.results(batch_id), now)
+            return unannounced
+        changes: dict[str, Any] = {"finished_at": now, "announcing_at": now}
         results = self.jobs.results(batch_id)
         if claimed.kind == "batch":
             changes["output_key"] = f"batches/{batch_id}/output.jsonl"
             self.files.write_output(changes["output_key"], render_output(results).encode())
         status = final_status(claimed)
-        finished = replace(claimed, status=status, **changes)
-        # Announced before the status is set: if this dies in between, the retry announces
-        # again (at least once), where the other order could announce never.
-        self.announce(finished, results)
+        # Final in the store before it is announced: a receiver that reads the batch on
+        # hearing of it finds it finished. Should this die before the announcement is done,
+        # a later finish() announces it (claim_announcement): at least once.
         done = self.jobs.transition(batch_id, from_=["finalizing"], to=status, changes=changes)
+        if done is not None:
+            self._announce_final(done, results, now)
         logger.info(
             "batch finished",
             batch_id=batch_id,
@@ -66,6 +73,12 @@ class Finisher:
             cost=claimed.cost,
         )
         return done
+
+    def _announce_final(self, batch: Batch, results: Sequence[LineResult], now: int) -> None:
+        self.announce(batch, results)
+        self.jobs.transition(
+            batch.id, from_=[batch.status], to=batch.status, changes={"announced_at": now}
+        )
 
     def announce(self, batch: Batch, results: Sequence[LineResult]) -> None:
         """The event carries no images nor URLs; a job's webhook, its result by URL (its

@@ -83,6 +83,9 @@ class Batch:
     finished_at: int | None = None
     cancelled_at: int | None = None
     response_format: str | None = None  # an async job's, for answering like the sync call
+    # Announcing happens after the final status is stored; announced_at once it is done.
+    announcing_at: int | None = None
+    announced_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +177,11 @@ class JobStore(Protocol):
     def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
         """Take the batch to ``finalizing`` if all its lines are recorded and no live claim
         holds it; the batch as claimed, or None."""
+        ...
+
+    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+        """Take a finished batch whose announcing began over ``lease_seconds`` ago and never
+        ended (its finalizer died), to announce it again; the batch, or None."""
         ...
 
     def record(self, result: LineResult) -> bool:

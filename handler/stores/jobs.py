@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.batches import Batch, BatchStatus, LineResult
+from handler.core.batches import FINISHED, Batch, BatchStatus, LineResult
 from handler.core.errors import StorageError
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
@@ -31,7 +31,7 @@ BATCH_SK = "batch"
 # Records outlive their batch's files (kept 30 days by default) so status stays answerable.
 RETENTION_SECONDS = 45 * 24 * 3600
 _OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
-_OPTIONAL_NUMBERS = ("finished_at", "cancelled_at")
+_OPTIONAL_NUMBERS = ("finished_at", "cancelled_at", "announcing_at", "announced_at")
 
 
 class DynamoDBJobStore:
@@ -118,6 +118,21 @@ class DynamoDBJobStore:
                 ":now": {"N": str(now)},
                 ":stale": {"N": str(now - lease_seconds)},
                 ":zero": {"N": "0"},
+            },
+        )
+
+    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+        finished = sorted(FINISHED)
+        return self._update(
+            batch_id,
+            "SET announcing_at = :now",
+            f"#status IN ({', '.join(f':s{i}' for i in range(len(finished)))}) "
+            "AND attribute_not_exists(announced_at) AND announcing_at < :stale",
+            {"#status": "status"},
+            {
+                **{f":s{i}": {"S": status} for i, status in enumerate(finished)},
+                ":now": {"N": str(now)},
+                ":stale": {"N": str(now - lease_seconds)},
             },
         )
 

@@ -117,21 +117,46 @@ class DynamoDBLedger:
             update, condition = _RESERVE_FOR_OWNER, _RESERVE_FOR_OWNER_IF
         else:
             update, condition = _RESERVE, _RESERVE_IF
-            names |= {
-                "#requests": f"{REQUESTS_LEFT}{minute}",
-                "#images": f"{IMAGES_LEFT}{minute}",
-                "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
-                "#past_images": f"{IMAGES_LEFT}{minute - 1}",
-                "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
-            }
+            names |= _window_names(minute)
             values |= {
                 ":hash": {"S": payer.secret_hash},
                 ":one": {"N": "1"},
                 ":n": {"N": str(charge.n)},
             }
+        try:
+            return self._update_key(payer.key_id, update, condition, names, values)
+        except ReservationRefused as refused:
+            record = refused.record
+            if record is not None and charge.request_id in record.open_reservations:
+                return record  # our own earlier attempt committed
+            raise
+
+    def admit(
+        self, credentials: Credentials, admission: Admission, *, minute: int, now: int
+    ) -> ApiKeyRecord:
+        names = {"#status": "status", **_window_names(minute)}
+        del names["#images"]  # a submission takes no images
+        values: Item = {
+            ":hash": {"S": credentials.secret_hash},
+            ":active": {"S": "active"},
+            ":now": {"N": str(now)},
+            ":one": {"N": "1"},
+            ":balance": {"N": str(admission.balance)},
+        }
+        condition = _ADMIT_IF
+        if admission.model is not None:
+            condition += _ADMIT_MODEL_IF
+            values[":model"] = {"S": admission.model}
+        return self._update_key(credentials.key_id, _ADMIT, condition, names, values)
+
+    def _update_key(
+        self, key_id: str, update: str, condition: str, names: dict[str, str], values: "Item"
+    ) -> ApiKeyRecord:
+        """One conditional write on the key's item: the key after it, or ReservationRefused
+        with the key as it stood."""
         request: UpdateItemInputTypeDef = {
             "TableName": self._keys,
-            "Key": {"key_id": {"S": payer.key_id}},
+            "Key": {"key_id": {"S": key_id}},
             "UpdateExpression": update,
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
@@ -144,55 +169,10 @@ class DynamoDBLedger:
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 item = cast("Item | None", exc.response.get("Item"))
-                record = None if item is None else key_record(item)
-                if record is not None and charge.request_id in record.open_reservations:
-                    return record  # our own earlier attempt committed
-                raise ReservationRefused(record) from None
-            raise StorageError("Could not charge the API key.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not charge the API key.") from exc
-        return key_record(response["Attributes"])
-
-    def admit(
-        self, credentials: Credentials, admission: Admission, *, minute: int, now: int
-    ) -> ApiKeyRecord:
-        names = {
-            "#status": "status",
-            "#requests": f"{REQUESTS_LEFT}{minute}",
-            "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
-            "#past_images": f"{IMAGES_LEFT}{minute - 1}",
-            "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
-        }
-        values: Item = {
-            ":hash": {"S": credentials.secret_hash},
-            ":active": {"S": "active"},
-            ":now": {"N": str(now)},
-            ":one": {"N": "1"},
-            ":balance": {"N": str(admission.balance)},
-        }
-        condition = _ADMIT_IF
-        if admission.model is not None:
-            condition += _ADMIT_MODEL_IF
-            values[":model"] = {"S": admission.model}
-        request: UpdateItemInputTypeDef = {
-            "TableName": self._keys,
-            "Key": {"key_id": {"S": credentials.key_id}},
-            "UpdateExpression": _ADMIT,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        try:
-            response = retry_conflicts(lambda: self._client.update_item(**request))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                item = cast("Item | None", exc.response.get("Item"))
                 raise ReservationRefused(None if item is None else key_record(item)) from None
-            raise StorageError("Could not read the API key.") from exc
+            raise StorageError("Could not charge the API key.") from exc
         except BotoCoreError as exc:
-            raise StorageError("Could not read the API key.") from exc
+            raise StorageError("Could not charge the API key.") from exc
         return key_record(response["Attributes"])
 
     def settle(
@@ -283,6 +263,17 @@ class DynamoDBLedger:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("Could not read the open reservations.") from exc
         return found
+
+
+def _window_names(minute: int) -> dict[str, str]:
+    """The key item's attributes of the minute's window, and of the minutes around it."""
+    return {
+        "#requests": f"{REQUESTS_LEFT}{minute}",
+        "#images": f"{IMAGES_LEFT}{minute}",
+        "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
+        "#past_images": f"{IMAGES_LEFT}{minute - 1}",
+        "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
+    }
 
 
 def _usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
