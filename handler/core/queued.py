@@ -174,6 +174,14 @@ class QueuedWork:
         now = int(self.clock())
         check_metadata(metadata)
         webhook_url = self._webhook_url(webhook_url)
+        data = None
+        if lines is not None:
+            if not lines:
+                raise InvalidRequest("input must hold at least one line.", param="input")
+            data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+            if len(data) > MAX_INPUT_BYTES:
+                raise InvalidRequest("input is over a batch's size limit.", param="input")
+        # Checked like a request: a bad body never reaches the ledger.
         self.billing.admit(credentials, Admission(cheapest_line(self.catalog)), meter)
         batch = Batch(
             id=f"batch_{secrets.token_hex(12)}",
@@ -184,13 +192,6 @@ class QueuedWork:
             webhook_url=webhook_url,
             metadata=dict(metadata),
         )
-        data = None
-        if lines is not None:
-            if not lines:
-                raise InvalidRequest("input must hold at least one line.", param="input")
-            data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-            if len(data) > MAX_INPUT_BYTES:
-                raise InvalidRequest("input is over a batch's size limit.", param="input")
         self.jobs.create(batch)
         if data is not None:
             # Its arrival in the bucket is what starts the splitter.
