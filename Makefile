@@ -51,7 +51,7 @@ model-server-test: $(MODEL_STAMP)
 	cd infra/sagemaker && ../../$(MODEL_VENV)/bin/python -m pytest -p no:cacheprovider tests
 
 openapi: $(DEV_STAMP)  ## Rewrite the checked-in OpenAPI document after an API change.
-	$(BIN)/python -m handler.api.openapi > handler/api/openapi.json
+	$(BIN)/python -m handler.cli.openapi > handler/api/openapi.json
 
 build: $(SAM)  ## sam build, without Docker.
 	$(SAM) build  # samconfig.toml: build_in_source, so no Docker and no copy of .venv

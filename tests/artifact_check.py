@@ -23,6 +23,19 @@ def main(artifact: Path) -> int:
             problems.append(f"missing {required}")
     if (artifact / "handler" / "cli").exists():
         problems.append("the CLI (dev tooling) was shipped")
+    # Exactly the modules outside handler/cli: nothing CLI-only, nothing missing.
+    source = Path(__file__).resolve().parents[1] / "handler"
+    expected = {
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*.py")
+        if source / "cli" not in path.parents
+    }
+    shipped_modules = {
+        path.relative_to(artifact / "handler").as_posix()
+        for path in (artifact / "handler").rglob("*.py")
+    }
+    problems += [f"CLI-only module shipped: handler/{name}" for name in shipped_modules - expected]
+    problems += [f"module missing: handler/{name}" for name in expected - shipped_modules]
     shipped = {path.name.lower() for path in artifact.iterdir()}
     problems += [f"dev-only package {name} shipped" for name in DEV_ONLY if name in shipped]
     native = sorted(p.name for p in artifact.rglob("*.so") if "x86_64" in p.name)

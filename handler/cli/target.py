@@ -13,12 +13,12 @@ from rich.console import Console
 
 from handler import container
 from handler.cli.local import LocalStack
+from handler.cli.stacks import stack_outputs
 from handler.core.errors import ImagegateError
 from handler.core.keys import parse_key
 from handler.core.ports import KeyStore, Ledger
 from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
-from handler.stores.stacks import stack_outputs
 
 err = Console(stderr=True)
 

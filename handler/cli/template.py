@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from handler.stores.provision import create_bucket, create_queue, create_table, queue_arn
+from handler.cli.provision import create_bucket, create_queue, create_table, queue_arn
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from handler.api.openapi import CHECKED_IN, render
+from handler.cli.openapi import CHECKED_IN, render
 
 
 def test_openapi_document_matches_the_code() -> None:

@@ -2,8 +2,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from handler.cli.stacks import stack_outputs
 from handler.core.errors import NotFound
-from handler.stores.stacks import stack_outputs
 
 
 def _client() -> object:

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
+from handler.cli.provision import lifecycle_rule, queue_notification
 from handler.cli.runtime import queue_sources
 from handler.cli.template import Template
-from handler.stores.provision import lifecycle_rule, queue_notification
 from tests.support import ROOT, SAMPLE_EVENT_KEY, load_event
 
 TEMPLATE = Template.load(ROOT / "template.yaml")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from handler.app import create_app
 
-CHECKED_IN = Path(__file__).with_name("openapi.json")
+CHECKED_IN = Path(__file__).parents[1] / "api" / "openapi.json"
 
 
 def render() -> str:
