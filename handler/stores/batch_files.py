@@ -2,10 +2,9 @@
 
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.core.batches import UploadForm
-from handler.core.errors import InvalidRequest, StorageError
+from handler.core.errors import InvalidRequest
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import s3_client
 
 if TYPE_CHECKING:
@@ -19,7 +18,7 @@ class S3BatchFiles:
         self._client = client or s3_client()
 
     def read_input(self, key: str, *, max_bytes: int) -> bytes:
-        try:
+        with aws_errors("Could not read the batch's input file."):
             head = self._client.head_object(Bucket=self._bucket, Key=key)
             if head["ContentLength"] > max_bytes:
                 raise InvalidRequest(
@@ -28,8 +27,6 @@ class S3BatchFiles:
                     param="input",
                 )
             return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the batch's input file.") from exc
 
     def write_input(self, key: str, data: bytes) -> None:
         self._put(key, data, "Could not store the batch's input.")
@@ -38,31 +35,25 @@ class S3BatchFiles:
         self._put(key, data, "Could not write the batch's output file.")
 
     def upload_form(self, key: str, *, expires_in: int, max_bytes: int) -> UploadForm:
-        try:
+        with aws_errors("Could not sign the batch file's upload."):
             signed = self._client.generate_presigned_post(
                 Bucket=self._bucket,
                 Key=key,
                 Conditions=[["content-length-range", 1, max_bytes]],
                 ExpiresIn=expires_in,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not sign the batch file's upload.") from exc
         return UploadForm(signed["url"], dict(signed["fields"]))
 
     def download_url(self, key: str) -> str:
         return self._sign("get_object", key, self._ttl)
 
     def _put(self, key: str, data: bytes, failure: str) -> None:
-        try:
+        with aws_errors(failure):
             self._client.put_object(
                 Bucket=self._bucket, Key=key, Body=data, ContentType="application/jsonl"
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(failure) from exc
 
     def _sign(self, method: str, key: str, expires_in: int) -> str:
         params = {"Bucket": self._bucket, "Key": key}
-        try:
+        with aws_errors("Could not sign the batch file's URL."):
             return self._client.generate_presigned_url(method, Params=params, ExpiresIn=expires_in)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not sign the batch file's URL.") from exc

@@ -4,11 +4,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.core.catalog import CONTENT_TYPES, FILE_EXTENSIONS
-from handler.core.errors import StorageError
 from handler.core.ports import GeneratedImage
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import s3_client
 
 if TYPE_CHECKING:
@@ -34,7 +32,7 @@ class S3ImageStore:
         return keys
 
     def _put(self, key: str, image: GeneratedImage) -> None:
-        try:
+        with aws_errors("Could not store the generated image."):
             self._client.put_object(
                 Bucket=self._bucket,
                 Key=key,
@@ -42,22 +40,16 @@ class S3ImageStore:
                 ContentType=CONTENT_TYPES[image.output_format],
                 Metadata={"seed": str(image.seed), "size": f"{image.width}x{image.height}"},
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not store the generated image.") from exc
 
     def get(self, key: str) -> bytes:
-        try:
+        with aws_errors("Could not read a stored image."):
             return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read a stored image.") from exc
 
     def presign(self, key: str) -> str:
         # Signing makes no request, but it needs credentials, which can be missing or expired.
-        try:
+        with aws_errors("Could not sign the image URL."):
             return self._client.generate_presigned_url(
                 "get_object",
                 Params={"Bucket": self._bucket, "Key": key},
                 ExpiresIn=self._ttl,
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not sign the image URL.") from exc

@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.batches import FINISHED, Batch, BatchStatus, LineResult
 from handler.core.errors import StorageError
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
 
@@ -154,30 +155,26 @@ class DynamoDBJobStore:
 
     def note_failure(self, failure: LineResult) -> None:
         item = _result_item(failure, _failure_sk(failure.index))
-        try:
+        with aws_errors("Could not note the line's failure."):
             self._client.put_item(TableName=self._table, Item=item)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not note the line's failure.") from exc
 
     def last_failure(self, batch_id: str, index: int) -> LineResult | None:
         item = self._item(batch_id, _failure_sk(index))
         return None if item is None else _result(item)
 
     def _item(self, batch_id: str, sk: str) -> "Item | None":
-        try:
+        with aws_errors("Could not read the batch."):
             return self._client.get_item(
                 TableName=self._table,
                 Key={"pk": {"S": batch_id}, "sk": {"S": sk}},
                 ConsistentRead=True,  # a line recorded a moment ago is done
             ).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the batch.") from exc
 
     def results(
         self, batch_id: str, *, start: int = 0, limit: int | None = None
     ) -> list[LineResult]:
         found: list[LineResult] = []
-        try:
+        with aws_errors("Could not read the batch's results."):
             pages = self._client.get_paginator("query").paginate(
                 TableName=self._table,
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
@@ -191,8 +188,6 @@ class DynamoDBJobStore:
             )
             for page in pages:
                 found.extend(_result(item) for item in page["Items"])
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the batch's results.") from exc
         return found
 
     def _update(

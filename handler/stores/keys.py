@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.core.billing import DEFAULT_POLICY
 from handler.core.errors import NotFound, StorageError
 from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, KeyStatus
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 
 if TYPE_CHECKING:
@@ -28,13 +29,11 @@ class DynamoDBKeyStore:
         self._client = client or dynamodb_client()
 
     def get(self, key_id: str) -> ApiKeyRecord | None:
-        try:
+        with aws_errors("Could not read the API key."):
             # Consistent: a revoked key must stop working on the next request.
             item = self._client.get_item(
                 TableName=self._table, Key={"key_id": {"S": key_id}}, ConsistentRead=True
             ).get("Item")
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the API key.") from exc
         return None if item is None else key_record(item)
 
     def create(self, record: ApiKeyRecord) -> None:
@@ -57,22 +56,18 @@ class DynamoDBKeyStore:
             item["models"] = {"SS": sorted(policy.models)}
         if policy.expires_at is not None:
             item["expires_at"] = {"N": str(policy.expires_at)}
-        try:
+        with aws_errors(f"Could not create key {record.key_id}."):
             self._client.put_item(
                 TableName=self._table,
                 Item=item,
                 ConditionExpression="attribute_not_exists(key_id)",
             )
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError(f"Could not create key {record.key_id}.") from exc
 
     def list(self) -> list[ApiKeyRecord]:
         records: list[ApiKeyRecord] = []
-        try:
+        with aws_errors("Could not list API keys."):
             for page in self._client.get_paginator("scan").paginate(TableName=self._table):
                 records.extend(key_record(item) for item in page["Items"])
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not list API keys.") from exc
         return sorted(records, key=lambda record: record.created_at)
 
     def revoke(self, key_id: str, *, at: int) -> ApiKeyRecord:

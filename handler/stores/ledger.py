@@ -32,6 +32,7 @@ from handler.core.ports import (
     UsageRecord,
     UsageStatus,
 )
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
 from handler.stores.jobs import result_exists, result_writes
@@ -229,7 +230,7 @@ class DynamoDBLedger:
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
         records: list[UsageRecord] = []
-        try:
+        with aws_errors("Could not read the usage records."):
             pages = self._client.get_paginator("query").paginate(
                 TableName=self._usage,
                 KeyConditionExpression="key_id = :key AND sk BETWEEN :start AND :end",
@@ -241,13 +242,11 @@ class DynamoDBLedger:
             )
             for page in pages:
                 records.extend(_usage_record(item) for item in page["Items"])
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the usage records.") from exc
         return records
 
     def open_reservations(self) -> list[tuple[str, Charge]]:
         found: list[tuple[str, Charge]] = []
-        try:
+        with aws_errors("Could not read the open reservations."):
             pages = self._client.get_paginator("scan").paginate(
                 TableName=self._keys,
                 ProjectionExpression="key_id, reservations",
@@ -260,8 +259,6 @@ class DynamoDBLedger:
                     for request_id, entry in item["reservations"]["M"].items():
                         charge = charge_of(request_id, entry["M"])
                         found.append((item["key_id"]["S"], charge))
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not read the open reservations.") from exc
         return found
 
 

@@ -3,10 +3,9 @@
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.core.batches import WorkItem, encode
 from handler.core.errors import StorageError
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import sqs_client
 
 if TYPE_CHECKING:
@@ -34,10 +33,8 @@ class SQSWorkQueue:
             for index, body in enumerate(bodies)
         ]
         for _ in range(_ATTEMPTS):  # a batch call can fail some entries and pass the rest
-            try:
+            with aws_errors("Could not queue the work."):
                 response = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
-            except (ClientError, BotoCoreError) as exc:
-                raise StorageError("Could not queue the work.") from exc
             failed = {entry["Id"] for entry in response.get("Failed", [])}
             entries = [entry for entry in entries if entry["Id"] in failed]
             if not entries:

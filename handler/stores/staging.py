@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.core.errors import StorageError
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import s3_client
 from handler.stores.dynamo import error_code
 
@@ -31,10 +32,8 @@ class S3AsyncStore:
         return f"s3://{self._bucket}/{self._prefix}{name}"
 
     def put(self, name: str, body: bytes) -> str:
-        try:
+        with aws_errors("Could not stage the request for the SageMaker endpoint."):
             self._client.put_object(Bucket=self._bucket, Key=f"{self._prefix}{name}", Body=body)
-        except (ClientError, BotoCoreError) as exc:
-            raise StorageError("Could not stage the request for the SageMaker endpoint.") from exc
         return self.location(name)
 
     def read(self, location: str) -> bytes | None:
