@@ -152,8 +152,8 @@ def queued_work() -> QueuedWork:
         notifier(),
         idempotency(),
         billing(),
+        resolve_host,
         local_webhooks=get_settings().local_webhooks,
-        resolve=resolve_host,
     )
 
 

@@ -5,6 +5,8 @@ counts files, fields and text bytes itself, per part, and refuses with
 ``InvalidRequest(code=..., param=<the part's name>)``.
 """
 
+from email.message import Message
+
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
@@ -82,6 +84,14 @@ class _LimitedParser(MultiPartParser):
 
 async def read_multipart(request: Request, *, max_files: int, max_fields: int) -> FormData:
     """The request's multipart form; the caller closes it (``await form.close()``)."""
+    content_type = Message()
+    content_type["content-type"] = request.headers.get("content-type", "")
+    charset = content_type.get_param("charset")
+    if isinstance(charset, str) and charset.lower() not in ("utf-8", "utf8"):
+        # Part names and text in another charset can decode to what is not text.
+        raise InvalidRequest(
+            f"A multipart form must be UTF-8, not {charset}.", code="invalid_multipart"
+        )
     try:
         return await _LimitedParser(request, max_files=max_files, max_fields=max_fields).parse()
     except _Refused as exc:

@@ -33,13 +33,32 @@ def parse_json(body: bytes, headers: Mapping[str, str]) -> Any:
     except UnicodeDecodeError as exc:
         raise _unreadable(f"the body is not UTF-8 (byte {exc.start})", body, exc.start) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_no_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError:
         raise
+    except _NotJson as exc:
+        raise _unreadable(str(exc), body) from None
     except RecursionError:
         raise _unreadable("it is nested too deeply", body) from None
     except ValueError as exc:  # an integer of more digits than Python converts
         raise _unreadable(str(exc).split(":", 1)[0], body) from None
+
+
+class _NotJson(ValueError):
+    """What Python's parser takes and JSON does not."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:  # Python would keep the last; which one the client meant is unknown
+            raise _NotJson(f"the key {json.dumps(key)} is given twice")
+        found[key] = value
+    return found
 
 
 def _unreadable(reason: str, body: bytes, position: int = 0) -> json.JSONDecodeError:

@@ -14,6 +14,8 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -196,19 +198,25 @@ def ensure_dev_key(state_dir: Path) -> str:
     return new.plaintext
 
 
-def wait_for_stop_signal() -> None:
-    """Block until Ctrl-C (SIGINT) or SIGTERM; either stops the stack the same clean way."""
+@contextmanager
+def stop_signals() -> Iterator[threading.Event]:
+    """Ctrl-C (SIGINT) and SIGTERM set the event, the same clean way, from here on: installed
+    before the stack says it is ready, so a signal sent on hearing that is never missed."""
     stop = threading.Event()
     handlers = {
         signum: signal.signal(signum, lambda *_: stop.set())
         for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        while not stop.wait(timeout=1):  # a timed wait lets the signal handler run
-            pass
+        yield stop
     finally:
         for signum, previous in handlers.items():
             signal.signal(signum, previous)
+
+
+def wait_for(stop: threading.Event) -> None:
+    while not stop.wait(timeout=1):  # a timed wait lets the signal handlers run
+        pass
 
 
 def write_private(path: Path, text: str) -> None:

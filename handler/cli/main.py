@@ -17,7 +17,8 @@ from handler.cli.local import (
     ensure_dev_key,
     provision,
     start_runtime,
-    wait_for_stop_signal,
+    stop_signals,
+    wait_for,
 )
 from handler.cli.target import StateDir, err
 from handler.cli.template import Template
@@ -78,18 +79,19 @@ def dev(
         runtime = start_runtime(stack, template_path)
         api_key = ensure_dev_key(state_dir)
         server.start(Gateway(api))
-        err.print(
-            f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
-            "backend 'preview' (a stand-in picture, not a model). Ctrl-C stops it."
-        )
-        # Two lines for scripts, on stdout; the server already answers.
-        typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
-        typer.echo(f"IMAGEGATE_API_KEY={api_key}")
-        try:
-            wait_for_stop_signal()
-        finally:
-            server.stop()
-            runtime.stop()
+        with stop_signals() as stop:
+            err.print(
+                f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
+                "backend 'preview' (a stand-in picture, not a model). Ctrl-C stops it."
+            )
+            # Two lines for scripts, on stdout; the server already answers.
+            typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
+            typer.echo(f"IMAGEGATE_API_KEY={api_key}")
+            try:
+                wait_for(stop)
+            finally:
+                server.stop()
+                runtime.stop()
     finally:
         server.close()
         aws.stop()

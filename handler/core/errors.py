@@ -88,15 +88,6 @@ class Conflict(ImagegateError):
     type = "conflict"
 
 
-def idempotency_key_reused() -> Conflict:
-    return Conflict(
-        "This Idempotency-Key was already used with a different request body. Use a new key "
-        "for a new request.",
-        code="idempotency_key_reused",
-        should_retry=False,
-    )
-
-
 class RateLimited(ImagegateError):
     type = "rate_limit_error"
     default_code = "rate_limit_exceeded"

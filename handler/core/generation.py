@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import ValidationError
-
 from handler.core.auth import authenticate
 from handler.core.batches import (
     Batch,
@@ -34,7 +32,6 @@ from handler.core.errors import (
     PayloadTooLarge,
     StorageError,
     WorkPending,
-    idempotency_key_reused,
 )
 from handler.core.image_input import ImageSources, from_request
 from handler.core.jobs import build_job
@@ -111,11 +108,7 @@ class GenerationService:
         if meter.window is None:  # a replay: nothing ran, so check the key is still in force
             now = self.clock()
             meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
-        try:
-            response = ImagesResponse.model_validate(kept)
-        except ValidationError:  # a record of another shape: not this request's
-            raise idempotency_key_reused() from None
-        return self._from_kept(response, request.response_format)
+        return self._from_kept(ImagesResponse.model_validate(kept), request.response_format)
 
     def fulfil(
         self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str

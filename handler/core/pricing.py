@@ -28,12 +28,13 @@ def unit_price(job: GenerationJob) -> int:
 def cheapest_line(catalog: Catalog) -> int:
     """The least one batch line can cost: one image of the cheapest model, size and steps
     the catalog serves (a key that cannot pay that cannot run any line)."""
-    return min(
-        math.ceil(min(model.prices.image.values()) * model.steps.min / model.steps.default)
-        if model.steps is not None
-        else min(model.prices.image.values())
-        for model in catalog.models
-    )
+    cheapest = []
+    for model in catalog.models:
+        tables = [model.prices.image, *model.prices.quality.values(), model.prices.edit or {}]
+        base = min(price for table in tables for price in table.values())
+        steps = model.steps
+        cheapest.append(base if steps is None else math.ceil(base * steps.min / steps.default))
+    return min(cheapest)
 
 
 def quote(job: GenerationJob, *, now_ms: int) -> Charge:

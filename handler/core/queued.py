@@ -36,7 +36,7 @@ from handler.core.jobs import build_job
 from handler.core.ports import Admission, Credentials, Idempotency, KeyStore
 from handler.core.pricing import cheapest_line, quote
 from handler.core.schemas import GenerationRequest
-from handler.core.webhooks import Resolver, check_webhook_url
+from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
 from handler.observability import logger
 
 INPUT_PREFIX = "batches/input"
@@ -56,8 +56,8 @@ class QueuedWork:
     notifier: Notifier
     idempotency: Idempotency
     billing: Billing
+    resolve: Resolver  # DNS, to check webhook hosts are public
     local_webhooks: bool = False  # http webhooks to this machine: the local stack only
-    resolve: Resolver | None = None  # DNS, to check webhook hosts are public
     clock: Callable[[], float] = field(default=time.time)
 
     def submit_job(
@@ -108,6 +108,7 @@ class QueuedWork:
                 "input images in a synchronous request."
             )
         charge = quote(job, now_ms=int(now * 1000))
+        self._check_webhook_host(webhook_url, credentials)
         self.billing.admit(credentials, Admission(charge.amount, job.model.id), meter)
         batch = Batch(
             id=job_id,
@@ -182,6 +183,7 @@ class QueuedWork:
             if len(data) > MAX_INPUT_BYTES:
                 raise InvalidRequest("input is over a batch's size limit.", param="input")
         # Checked like a request: a bad body never reaches the ledger.
+        self._check_webhook_host(webhook_url, credentials)
         self.billing.admit(credentials, Admission(cheapest_line(self.catalog)), meter)
         batch = Batch(
             id=f"batch_{secrets.token_hex(12)}",
@@ -230,7 +232,10 @@ class QueuedWork:
             changes={"cancelled_at": now, "finished_at": now},
         )
         if unstarted is not None:
-            self.notifier.finished(unstarted, describe(unstarted), describe(unstarted))
+            try:
+                self.notifier.finished(unstarted, describe(unstarted), describe(unstarted))
+            except StorageError:  # it is cancelled: the answer says so, heard of or not
+                logger.exception("cancelled batch not announced", batch_id=batch_id)
             return unstarted
         cancelling = self.jobs.transition(
             batch_id,
@@ -242,7 +247,15 @@ class QueuedWork:
         return cancelling or self.get(batch_id, credentials)
 
     def _webhook_url(self, url: str | None) -> str | None:
-        return check_webhook_url(url, allow_local=self.local_webhooks, resolve=self.resolve)
+        return check_webhook_url(url, allow_local=self.local_webhooks)
+
+    def _check_webhook_host(self, url: str | None, credentials: Credentials) -> None:
+        """Deployed, where the webhook's host leads: looked up for a known key only, so no
+        one without a key can make the service resolve names."""
+        if url is None or self.local_webhooks:
+            return
+        authenticate(credentials, self.keys, now=self.clock())
+        check_webhook_host(url, self.resolve)
 
 
 def check_metadata(metadata: Mapping[str, str]) -> None:

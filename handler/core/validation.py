@@ -4,6 +4,7 @@ The HTTP API and batch lines describe a bad body the same way: one ``InvalidRequ
 the first parameter at fault.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
@@ -68,8 +69,16 @@ def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
     return InvalidRequest(message, param=param, code=code)
 
 
+# How pydantic names the member of a union it tried, in an error's location: not a field.
+_UNION_MEMBER = re.compile(r"^(str|int|float|bool|list|dict)$|[\[(]")
+
+
 def _param_name(loc: tuple[Any, ...]) -> str | None:
     name = ""
-    for part in loc:
+    for position, part in enumerate(loc):
+        if position and isinstance(part, str) and _UNION_MEMBER.search(part):
+            continue
+        if isinstance(part, str) and not is_text(part):  # a key that is not text: its map
+            break
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name or None

@@ -61,60 +61,72 @@ class WebhookMessage:
         return cls(**json.loads(text))
 
 
-def check_webhook_url(
-    url: str | None, *, allow_local: bool = False, resolve: Resolver | None = None
-) -> str | None:
-    """The URL if a webhook may be sent there: https to a host that resolves (``resolve``)
-    to public addresses only; http to this machine only where ``allow_local`` (the local
-    stack: in Lambda, localhost is the runtime's own API)."""
+def check_webhook_url(url: str | None, *, allow_local: bool = False) -> str | None:
+    """The URL if its form lets a webhook be sent there: an absolute https URL in plain
+    ASCII (an IDNA host, a percent-encoded path); http to this machine only where
+    ``allow_local`` (the local stack: in Lambda, localhost is the runtime's own API). Where
+    it leads is ``check_webhook_host``'s to say."""
     if url is None:
         return None
-    parts = urlsplit(url)
     try:
-        port = parts.port
-    except ValueError:
-        port = -1
-    if len(url) > MAX_URL_CHARS or not parts.hostname or port == -1:
-        raise InvalidRequest("webhook_url must be an absolute https URL.", param="webhook_url")
-    local = allow_local and parts.scheme == "http" and parts.hostname in _LOCAL_HOSTS
-    if parts.scheme != "https" and not local:
-        raise InvalidRequest("webhook_url must be an https URL.", param="webhook_url")
-    if allow_local or resolve is None:
-        return url
-    addresses = (
-        [parts.hostname] if _is_address(parts.hostname) else resolve(parts.hostname, port or 443)
-    )
-    if not addresses:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError:  # a bracket left open, a port that is not a number
+        host = None
+    plain = url.isascii() and url.isprintable() and " " not in url
+    if len(url) > MAX_URL_CHARS or not host or not plain or parts.username is not None:
         raise InvalidRequest(
-            f"webhook_url's host {parts.hostname} does not resolve.", param="webhook_url"
-        )
-    refused = non_public(addresses)
-    if refused is not None:
-        raise InvalidRequest(
-            f"webhook_url's host {parts.hostname} is, or resolves to, {refused}: not a public "
-            "address. Webhooks go to the internet only.",
+            "webhook_url must be an absolute https URL in ASCII, with no user or password "
+            "(IDNA-encode the host, percent-encode the path).",
             param="webhook_url",
         )
+    local = allow_local and parts.scheme == "http" and host in _LOCAL_HOSTS
+    if parts.scheme != "https" and not local:
+        raise InvalidRequest("webhook_url must be an https URL.", param="webhook_url")
     return url
 
 
+def check_webhook_host(url: str, resolve: Resolver) -> None:
+    """Refuse a webhook whose host is, or resolves to, any address that is not public."""
+    host = urlsplit(url).hostname or ""
+    addresses = [host] if _is_address(host) else resolve(host, urlsplit(url).port or 443)
+    if not addresses:
+        raise InvalidRequest(f"webhook_url's host {host} does not resolve.", param="webhook_url")
+    if non_public(addresses) is not None:
+        raise InvalidRequest(
+            f"webhook_url's host {host} is, or resolves to, an address that is not public. "
+            "Webhooks go to the internet only.",
+            param="webhook_url",
+        )
+
+
 def non_public(addresses: Iterable[str]) -> str | None:
-    """The first address a webhook must not reach, or None if all are public: loopback,
-    private, link-local (cloud metadata among them), shared, multicast, unspecified,
-    reserved or documentation addresses, IPv4 and IPv6, IPv4-mapped ones as their IPv4."""
+    """The first address a webhook must not reach, or None if all are public. IPv4: the
+    global, non-multicast, non-reserved ones only (no loopback, private, link-local — cloud
+    metadata among them —, shared, unspecified or documentation address). IPv6: global
+    unicast (2000::/3) only, and not a 6to4 or Teredo address that embeds a non-public
+    IPv4 one; mapped, compatible, NAT64 and other forms are outside 2000::/3."""
     for text in addresses:
         try:
             address = ipaddress.ip_address(text.split("%", 1)[0])  # no zone id
         except ValueError:
             return text
-        if not address.is_global or address.is_multicast:
-            return text
-        if isinstance(address, ipaddress.IPv6Address) and any(
-            embedded is not None and (not embedded.is_global or embedded.is_multicast)
-            for embedded in _embedded_ipv4(address)
-        ):
+        if isinstance(address, ipaddress.IPv6Address):
+            embedded = [address.sixtofour, address.teredo[1] if address.teredo else None]
+            if address not in _GLOBAL_UNICAST or not address.is_global:
+                return text
+            if any(ipv4 is not None and not _public_ipv4(ipv4) for ipv4 in embedded):
+                return text
+        elif not _public_ipv4(address):
             return text
     return None
+
+
+_GLOBAL_UNICAST = ipaddress.ip_network("2000::/3")
+
+
+def _public_ipv4(address: ipaddress.IPv4Address) -> bool:
+    return address.is_global and not (address.is_multicast or address.is_reserved)
 
 
 def _is_address(host: str) -> bool:
@@ -123,13 +135,3 @@ def _is_address(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-_NAT64 = ipaddress.ip_network("64:ff9b::/96")
-
-
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address | None]:
-    """The IPv4 addresses an IPv6 one stands for: mapped, 6to4, Teredo, NAT64."""
-    teredo = address.teredo[1] if address.teredo else None
-    nat64 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) if address in _NAT64 else None
-    return [address.ipv4_mapped, address.sixtofour, teredo, nat64]

@@ -3,8 +3,8 @@
 Both are at least once: a finalization that is retried announces again, with the same
 ``webhook-id`` so receivers can tell. The webhook is not sent here: it is queued for the
 webhook function (``stores/webhooks.py``), so a slow or failing receiver delays only its own
-delivery, never the line or job that finished. The batch's status is the source of truth: a
-webhook that cannot be queued is logged, not retried.
+delivery, never the line or job that finished. An event the bus refuses is logged; a webhook
+that cannot be queued raises, for the finalization to be tried again.
 """
 
 import json
@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from handler.core.batches import Batch
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger
+from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import events_client, sqs_client
 
 if TYPE_CHECKING:
@@ -68,7 +69,6 @@ class EventNotifier:
             {"type": f"{batch.kind}.{payload['status']}", "data": payload}, separators=(",", ":")
         )
         message = WebhookMessage(url, batch.key_id, f"msg_{batch.id}", body)
-        try:
+        # Raised: the finalization is retried, and announces again (at least once).
+        with aws_errors("Could not queue the webhook."):
             self._sqs.send_message(QueueUrl=self._webhook_queue, MessageBody=message.encode())
-        except (ClientError, BotoCoreError):
-            logger.exception("webhook not queued", batch_id=batch.id)

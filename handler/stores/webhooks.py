@@ -37,7 +37,7 @@ class WebhookFailed(Exception):
 
 
 class WebhookRefused(Exception):
-    """The URL no longer leads to a public address: no attempt is made, now or later."""
+    """The URL leads to an address that is not public: no attempt is made, now or later."""
 
 
 def resolve(host: str, port: int) -> Sequence[str]:
@@ -66,37 +66,63 @@ class WebhookSender:
         self._ssl_context = ssl_context or ssl.create_default_context()
 
     def deliver(self, message: WebhookMessage) -> None:
+        """One attempt: WebhookFailed if no address of the host took it with a 2xx (the
+        queue tries again later), WebhookRefused if it must never be sent."""
         parts = urlsplit(message.url)
         host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
         addresses = self._resolve(host, port)
-        refused = None if self._allow_local else non_public(addresses)
-        if not addresses or refused is not None:
-            raise WebhookRefused(f"{host} resolves to {refused or 'nothing'}")
+        if not addresses:  # perhaps for now only: DNS may answer the next attempt
+            raise WebhookFailed(f"{host} does not resolve")
+        if not self._allow_local and non_public(addresses) is not None:
+            raise WebhookRefused(f"{host} resolves to an address that is not public")
         body = message.body.encode()
         secret = signing_secret(self._master_secret(), message.key_id)
         signed = signature_headers(secret, message.message_id, int(time.time()), body)
         headers = [*signed.items(), ("content-type", "application/json")]
-        backend = _PinnedBackend(addresses[0], time.monotonic() + self._seconds)
+        deadline = time.monotonic() + self._seconds
+        failures = []
+        for address in addresses:  # each one checked above; the first that answers
+            try:
+                status = self._post(message.url, address, deadline, headers, body)
+            except WebhookFailed as failed:
+                failures.append(str(failed))
+                continue
+            if not 200 <= status < 300:
+                raise WebhookFailed(f"HTTP {status}")
+            logger.info("webhook delivered", message_id=message.message_id)
+            return
+        raise WebhookFailed("; ".join(failures))
+
+    def _post(
+        self,
+        url: str,
+        address: str,
+        deadline: float,
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> int:
+        """The status of one POST to ``address``; the answer's body is not read."""
         with httpcore.ConnectionPool(
-            ssl_context=self._ssl_context, network_backend=backend, retries=0, max_connections=1
+            ssl_context=self._ssl_context,
+            network_backend=_PinnedBackend(address, deadline),
+            retries=0,
+            max_connections=1,
         ) as pool:
             try:
-                response = pool.request(
+                with pool.stream(
                     "POST",
-                    message.url,
+                    url,
                     headers=headers,
                     content=body,
                     extensions={"timeout": dict.fromkeys(_TIMEOUTS, self._seconds)},
-                )
+                ) as response:
+                    return response.status
             except httpcore.TimeoutException as exc:
                 raise WebhookFailed(f"no answer within {self._seconds:.0f} s") from exc
             except httpcore.NetworkError as exc:
-                raise WebhookFailed(type(exc).__name__) from exc
+                raise WebhookFailed(f"{address}: {type(exc).__name__}") from exc
             except httpcore.ProtocolError as exc:
                 raise WebhookFailed(f"not HTTP: {exc}") from exc
-        if not 200 <= response.status < 300:
-            raise WebhookFailed(f"HTTP {response.status}")
-        logger.info("webhook delivered", message_id=message.message_id)
 
 
 _TIMEOUTS = ("connect", "read", "write", "pool")

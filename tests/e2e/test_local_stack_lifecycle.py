@@ -21,12 +21,17 @@ IMAGEGATE = str(Path(sys.executable).parent / "imagegate")
 def test_a_signal_stops_the_stack_cleanly(tmp_path: Path, signum: signal.Signals) -> None:
     state_dir = tmp_path / "state"
     stack = LocalStackProcess(state_dir)
-    stack.wait_ready()
-    assert (state_dir / "local.json").exists()
-    stack.process.send_signal(signum)
-    assert stack.process.wait(timeout=30) == 0
-    assert not (state_dir / "local.json").exists()
-    stack.stop()
+    try:
+        # Given a stack that has said it is ready
+        stack.wait_ready()
+        assert (state_dir / "local.json").exists()
+        # When it is sent the signal at once
+        stack.process.send_signal(signum)
+        # Then it stops by itself, cleaned up
+        assert stack.process.wait(timeout=60) == 0
+        assert not (state_dir / "local.json").exists()
+    finally:
+        stack.stop()
     assert "Traceback" not in (tmp_path / "state.stderr").read_text()
 
 

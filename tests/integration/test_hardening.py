@@ -43,7 +43,8 @@ def _raw(client: TestClient, path: str, body: bytes, auth: dict[str, str], **hea
 def test_text_that_is_not_unicode_is_a_400_naming_it(
     client: TestClient, auth: dict[str, str], field: str, path: str
 ) -> None:
-    body = json.dumps(SMALL)[:-1] + f', "{field}": "x{SURROGATE}"}}'
+    others = {name: value for name, value in SMALL.items() if name != field}
+    body = json.dumps(others)[:-1] + f', "{field}": "x{SURROGATE}"}}'
     if path == EDITS:
         body = body[:-1] + ', "image": "data:image/png;base64,AAAA"}'
     response = _raw(client, path, body.encode(), auth)
@@ -107,9 +108,11 @@ def test_batch_lines_with_such_text_are_line_errors_not_crashes() -> None:
             "latin-1",
         ),
         (b'{"prompt": "f\xff\xfeox"}', {}, "not UTF-8"),
+        (b'{"prompt": "a fox", "guidance_scale": NaN}', {}, "NaN is not a JSON number"),
+        (b'{"prompt": "a fox", "n": 1, "n": 2}', {}, 'the key "n" is given twice'),
         (b'{"prompt": "a fox", "n": 2', {}, None),
     ],
-    ids=["depth", "number", "content-encoding", "charset", "utf-8", "truncated"],
+    ids=["depth", "number", "content-encoding", "charset", "utf-8", "nan", "twice", "truncated"],
 )
 @pytest.mark.parametrize("path", [URL, EDITS, "/v1/batches"])
 def test_bodies_that_are_not_json_are_invalid_json(
@@ -151,6 +154,26 @@ def test_multipart_limits_name_the_field(
     response = client.post(EDITS, headers=auth, files=files, data=data)
     assert response.status_code == 400, response.text
     assert_error(response.json(), type_="invalid_request_error", param=param, code=code)
+
+
+def test_a_multipart_form_in_another_charset_is_refused(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    boundary = "b"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="+2AA-"\r\n\r\nx\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    response = client.post(
+        EDITS,
+        headers={
+            **auth,
+            "Content-Type": f"multipart/form-data; boundary={boundary}; charset=utf-7",
+        },
+        content=body,
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "invalid_multipart"
 
 
 def test_an_empty_model_is_an_error_not_the_default(

@@ -44,12 +44,19 @@ def test_an_edit_with_files_can_be_queued(local: Local) -> None:
     _, headers = new_key(balance=10**6)
     queued = local.client.post(
         "/v1/images/edits",
-        headers={**headers, "Prefer": "respond-async"},
+        headers=headers,
         files=[
             ("image", ("red.png", picture((256, 256), colour=red), "image/png")),
             ("mask", ("mask.png", top_half_mask(256, "alpha"), "image/png")),
         ],
-        data={"prompt": "a blue sky", "size": "256x256", "strength": "1", "seed": "3"},
+        # "async" as a form field, as the README says; Prefer: respond-async works as well
+        data={
+            "prompt": "a blue sky",
+            "size": "256x256",
+            "strength": "1",
+            "seed": "3",
+            "async": "true",
+        },
     )
     assert queued.status_code == 202, queued.text
     assert queued.headers["location"].endswith(queued.json()["id"])

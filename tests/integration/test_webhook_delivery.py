@@ -140,6 +140,12 @@ def test_a_host_that_now_resolves_to_a_private_address_is_not_contacted(
     assert not receiver.accepted.is_set()
 
 
+def test_a_host_that_does_not_resolve_now_is_tried_again_later() -> None:
+    sender = WebhookSender(lambda: MASTER, resolver=_pointing({}))
+    with pytest.raises(WebhookFailed, match="does not resolve"):
+        sender.deliver(_message("https://hooks.example/h"))
+
+
 def test_a_receiver_that_trickles_holds_the_attempt_only_to_its_deadline(
     receivers: list[Receiver],
 ) -> None:

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import pytest
 
 from handler.core.errors import InvalidRequest
-from handler.core.webhooks import Resolver, check_webhook_url, non_public
+from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url, non_public
 
 NOT_PUBLIC = [
     "127.0.0.1",  # loopback
@@ -26,11 +26,17 @@ NOT_PUBLIC = [
     "2001:db8::1",
     "::ffff:127.0.0.1",  # IPv4-mapped
     "::ffff:169.254.169.254",
+    "::ffff:8.8.8.8",  # mapped: outside 2000::/3, whatever it maps
+    "::ffff:0:a9fe:a9fe",  # IPv4-translated
+    "::a9fe:a9fe",  # IPv4-compatible (deprecated) 169.254.169.254
+    "::127.0.0.1",
     "2002:a00:1::1",  # 6to4 of 10.0.0.1
+    "2001:0:4136:e378:8000:63bf:f5ff:fffe",  # Teredo of 10.0.0.1
     "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
+    "64:ff9b:1::a9fe:a9fe",  # local-use NAT64
     "not an address",
 ]
-PUBLIC = ["93.184.216.34", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
+PUBLIC = ["93.184.216.34", "2606:4700:4700::1111", "2002:808:808::1"]
 
 
 @pytest.mark.parametrize("address", NOT_PUBLIC)
@@ -60,29 +66,45 @@ def _resolver(table: dict[str, list[str]]) -> Resolver:
         "https://internal.example/h",  # a name that resolves to a private address
         "https://mixed.example/h",  # one public address and one private
         "https://nowhere.example/h",  # does not resolve
-        "http://localhost:8080/h",  # plain http: the local stack only
     ],
 )
 def test_deployed_submissions_refuse_hosts_that_are_not_public(url: str) -> None:
     resolve = _resolver(
-        {
-            "127.0.0.1": ["127.0.0.1"],
-            "::1": ["::1"],
-            "::ffff:10.0.0.1": ["::ffff:10.0.0.1"],
-            "169.254.169.254": ["169.254.169.254"],
-            "internal.example": ["10.1.2.3"],
-            "mixed.example": ["93.184.216.34", "192.168.0.5"],
-        }
+        {"internal.example": ["10.1.2.3"], "mixed.example": ["93.184.216.34", "192.168.0.5"]}
     )
+    assert check_webhook_url(url) == url  # its form is fine
     with pytest.raises(InvalidRequest) as refused:
-        check_webhook_url(url, resolve=resolve)
+        check_webhook_host(url, resolve)
     assert (refused.value.param, refused.value.code) == ("webhook_url", "invalid_value")
+    assert "192.168" not in refused.value.message  # where a name leads is not told
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example/h",  # plain http
+        "http://localhost:8080/h",  # to this machine: the local stack only
+        "https://[::1/h",  # a bracket left open
+        "https://hooks.example:99999/h",  # no such port
+        "https://user:secret@hooks.example/h",
+        "https://hooks.example/é",  # not percent-encoded
+        "https://bücher.example/h",  # not IDNA-encoded
+        "https://hooks.example/a b",
+        "/relative",
+        "https://" + "a" * 2050 + ".example/",
+    ],
+)
+def test_urls_of_the_wrong_form_are_refused_before_any_lookup(url: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        check_webhook_url(url)
+    assert refused.value.param == "webhook_url"
 
 
 def test_deployed_submissions_take_a_public_https_host() -> None:
     resolve = _resolver({"hooks.example": ["93.184.216.34"]})
-    url = "https://hooks.example/imagegate"
-    assert check_webhook_url(url, resolve=resolve) == url
+    url = "https://hooks.example/imagegate?source=x"
+    assert check_webhook_url(url) == url
+    check_webhook_host(url, resolve)
 
 
 def test_the_local_stack_takes_http_to_this_machine() -> None:

@@ -36,7 +36,7 @@ router = APIRouter(tags=["images"])
 # validation every other request gets.
 _INTEGERS = {"n", "output_compression", "seed", "steps", "num_inference_steps", "partial_images"}
 _NUMBERS = {"guidance_scale", "strength"}
-_BOOLEANS = {"stream"}
+_BOOLEANS = {"stream", "async"}
 _FILES = {"image", "image[]", "mask"}
 _DATA_URL_FIELDS = {"imageDataUrl", "imageDataUrls", "maskDataUrl"}
 # OpenAI's input_fidelity: only its default, "low", is what every backend here does.
