@@ -4,6 +4,7 @@ Routes reach these through ``handler.api.deps``; tests swap them with
 ``app.dependency_overrides`` or by pointing the settings at local fakes and clearing caches.
 """
 
+import sys
 from functools import cache
 
 from handler.backends.preview import PreviewBackend
@@ -187,40 +188,13 @@ def worker() -> Worker:
 
 
 def reset() -> None:
-    """Forget every cached object (tests, and the local stack after it sets the env)."""
-    from handler.backends.sagemaker import forget_clients
-    from handler.stores.clients import (
-        cloudformation_client,
-        dynamodb_client,
-        events_client,
-        s3_client,
-        sqs_client,
-    )
-
-    for factory in (
-        catalog,
-        key_store,
-        ledger,
-        billing,
-        idempotency,
-        image_store,
-        backends,
-        async_store,
-        generation_service,
-        job_store,
-        work_queue,
-        batch_files,
-        queued_work,
-        notifier,
-        finisher,
-        splitter,
-        worker,
-        get_settings,
-        dynamodb_client,
-        s3_client,
-        cloudformation_client,
-        sqs_client,
-        events_client,
-    ):
-        factory.cache_clear()
-    forget_clients()
+    """Forget every cached object (tests, and the local stack after it sets the env): every
+    ``functools.cache`` of every imported module of the package, so a new factory cannot be
+    left out."""
+    for name, module in list(sys.modules.items()):
+        if name != "handler" and not name.startswith("handler."):
+            continue
+        for value in list(vars(module).values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == name:
+                clear()

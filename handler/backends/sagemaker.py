@@ -140,11 +140,6 @@ def _runtime_client(read_timeout: int) -> "SageMakerRuntimeClient":
     )
 
 
-def forget_clients() -> None:
-    """Drop the cached clients (their credentials and region are read when made)."""
-    _runtime_client.cache_clear()
-
-
 class SageMakerBackend:
     def __init__(
         self,
