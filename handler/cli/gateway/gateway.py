@@ -1,0 +1,229 @@
+"""One request, answered as API Gateway answers it: routed, limited, handed to the function
+as a proxy event, and its answer (or its failure) turned back into HTTP."""
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from handler.cli.gateway.events import ACCOUNT_ID, first_header, proxy_event, short_id
+from handler.cli.gateway.rest_api import RestApi, Route
+from handler.cli.runtime import Handler, import_handler, invoke
+from handler.cli.sqs_event import LambdaContext
+
+logger = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota, not adjustable
+# A synchronous invocation's payload, each way, as Lambda counts it (the event, the answer).
+MAX_LAMBDA_PAYLOAD_BYTES = 6_291_556
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A gateway response type: its status (unless the template sets one), the message
+    ``$context.error.messageString`` holds, and the ``x-amzn-ErrorType`` header."""
+
+    status: int
+    message: str
+    error_type: str
+
+
+_NO_ROUTE = _Kind(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+_TOO_LARGE = _Kind(413, "Request Too Long", "RequestTooLongException")
+_TIMED_OUT = _Kind(504, "Endpoint request timed out", "InternalServerErrorException")
+_FUNCTION_FAILED = _Kind(502, "Internal server error", "InternalServerErrorException")
+_KINDS = {
+    _NO_ROUTE: "MISSING_AUTHENTICATION_TOKEN",
+    _TOO_LARGE: "REQUEST_TOO_LARGE",
+    _TIMED_OUT: "INTEGRATION_TIMEOUT",
+    _FUNCTION_FAILED: "DEFAULT_5XX",  # a Lambda error has no response type of its own
+}
+_DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
+# Hop-by-hop headers: the HTTP server writes its own.
+_NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    request_id: str
+
+
+class Gateway:
+    """Takes one HTTP request at a time per thread and answers it as API Gateway would."""
+
+    def __init__(self, api: RestApi, handlers: Mapping[str, Handler] | None = None):
+        """``handlers``: the functions by logical id (tests); by default, each route's
+        ``Handler`` from the template, imported."""
+        self.api = api
+        if handlers is None:
+            handlers = {route.function: import_handler(route.handler) for route in api.routes}
+        self._handlers = dict(handlers)
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: str,
+        headers: list[tuple[str, str]],
+        body: bytes | None,
+        source_ip: str,
+    ) -> Answer:
+        """``body`` is None when it was over the limit and not read."""
+        request_id = str(uuid.uuid4())
+        received = time.time()
+        stage, _, rest = path.lstrip("/").partition("/")
+        if stage != self.api.stage:
+            # Before any stage: not even a gateway response.
+            forbidden = _json_headers(request_id, "ForbiddenException")
+            return Answer(403, forbidden, b'{"message":"Forbidden"}', request_id)
+        resource_path = f"/{rest}"
+        found = self.api.route(resource_path, method)
+        if found is None:
+            return self._respond(_NO_ROUTE, request_id)
+        if body is None:
+            return self._respond(_TOO_LARGE, request_id)
+        route, parameters = found
+        event = proxy_event(
+            self.api,
+            route,
+            parameters,
+            method=method,
+            path=resource_path,
+            query=query,
+            headers=headers,
+            body=body,
+            source_ip=source_ip,
+            request_id=request_id,
+            received=received,
+        )
+        if len(json.dumps(event).encode()) > MAX_LAMBDA_PAYLOAD_BYTES:
+            # Under API Gateway's 10 MB, over what Lambda takes: a binary body is a third
+            # larger as base64. The function never runs.
+            return self._respond(_TOO_LARGE, request_id)
+        outcome = self._invoke(route, event)
+        if outcome is None:
+            return self._respond(_TIMED_OUT, request_id)
+        answer = self._proxy_answer(outcome, headers, request_id)
+        if answer is None:
+            return self._respond(_FUNCTION_FAILED, request_id)
+        return answer
+
+    def _invoke(self, route: Route, event: dict[str, Any]) -> "Future[Any] | None":
+        """The handler's outcome, or None at the integration timeout (the call runs on, as the
+        function would until its own timeout)."""
+        context = LambdaContext(
+            f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{route.function}",
+            route.memory_mb,
+            route.function_timeout_seconds,
+        )
+        outcome: Future[Any] = Future()
+        handler = self._handlers[route.function]
+
+        def call() -> None:
+            # Each invocation runs as in an execution environment of its own, whose thread
+            # has an event loop (Mangum runs the app on the current one).
+            loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
+            try:
+                request_id = event["requestContext"]["requestId"]
+                outcome.set_result(invoke(handler, event, context, request_id))
+            except BaseException as exc:  # what a crashed Lambda process gives: nothing
+                logger.exception("%s failed", route.function)
+                outcome.set_exception(exc)
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                asyncio.set_event_loop(None)
+                loop.close()
+
+        threading.Thread(target=call, name=route.function, daemon=True).start()
+        try:
+            outcome.exception(timeout=route.integration_timeout_ms / 1000)
+        except TimeoutError:
+            return None
+        return outcome
+
+    def _proxy_answer(
+        self, outcome: "Future[Any]", request_headers: list[tuple[str, str]], request_id: str
+    ) -> Answer | None:
+        """The HTTP answer of a proxy integration's result; None where API Gateway gives 502."""
+        if outcome.exception() is not None:
+            return None
+        result = outcome.result()
+        try:
+            size = len(json.dumps(result).encode())
+        except (TypeError, ValueError):
+            return None
+        if size > MAX_LAMBDA_PAYLOAD_BYTES:
+            logger.error("the function's response is %d bytes, over Lambda's limit", size)
+            return None
+        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+            return None
+        headers: dict[str, list[str]] = {
+            name: [str(value)] for name, value in (result.get("headers") or {}).items()
+        }
+        # Where a header is in both, the multi-value list wins.
+        headers.update(
+            {
+                name: [str(v) for v in values]
+                for name, values in (result.get("multiValueHeaders") or {}).items()
+            }
+        )
+        body = result.get("body") or ""
+        if not isinstance(body, str):
+            return None
+        accept = first_header(request_headers, "accept") or ""
+        if result.get("isBase64Encoded") and self.api.is_binary(accept.split(",", 1)[0]):
+            try:
+                payload = base64.b64decode(body, validate=True)
+            except binascii.Error:
+                return None
+        else:
+            payload = body.encode()
+        pairs = [
+            (name, value)
+            for name, values in headers.items()
+            if name.lower() not in _NOT_FORWARDED
+            for value in values
+        ]
+        pairs += _gateway_headers(request_id)
+        return Answer(result["statusCode"], pairs, payload, request_id)
+
+    def _respond(self, kind: _Kind, request_id: str) -> Answer:
+        """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX."""
+        fallback = "DEFAULT_5XX" if kind.status >= 500 else "DEFAULT_4XX"
+        own = self.api.responses.get(_KINDS[kind])
+        default = self.api.responses.get(fallback)
+        template = (own and own.template) or (default and default.template) or _DEFAULT_TEMPLATE
+        extra = {**(default.headers if default else {}), **(own.headers if own else {})}
+        status = own.status if own and own.status else kind.status
+        body = template.replace("$context.error.messageString", json.dumps(kind.message))
+        body = body.replace("$context.error.message", kind.message)
+        body = body.replace("$context.requestId", request_id)
+        headers = _json_headers(request_id, kind.error_type) + list(extra.items())
+        return Answer(status, headers, body.encode(), request_id)
+
+
+def _gateway_headers(request_id: str) -> list[tuple[str, str]]:
+    return [
+        ("x-amzn-RequestId", request_id),
+        ("x-amz-apigw-id", short_id()),
+    ]
+
+
+def _json_headers(request_id: str, error_type: str) -> list[tuple[str, str]]:
+    headers = [("Content-Type", "application/json"), *_gateway_headers(request_id)]
+    if error_type:
+        headers.append(("x-amzn-ErrorType", error_type))
+    return headers
