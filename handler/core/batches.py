@@ -343,9 +343,10 @@ def _output_line(result: LineResult, sign: Callable[[str], str] | None = None) -
 
 
 def _output_image(kept: Mapping[str, Any], sign: Callable[[str], str] | None) -> dict[str, Any]:
-    image: dict[str, Any] = {"s3_key": kept["url"]}  # a kept response's url is the key
+    key = kept.get("s3_key") or kept["url"]  # "url": results recorded before StoredImage
+    image: dict[str, Any] = {"s3_key": key}
     if "seed" in kept:
         image["seed"] = kept["seed"]
     if sign is not None:
-        image["url"] = sign(kept["url"])
+        image["url"] = sign(key)
     return image

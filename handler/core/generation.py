@@ -8,7 +8,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from handler.core.auth import authenticate
 from handler.core.batches import (
@@ -50,6 +50,8 @@ from handler.core.schemas import (
     ImageData,
     ImagesResponse,
     ImagesUsage,
+    StoredImage,
+    StoredImages,
     parse_request,
 )
 from handler.observability import logger
@@ -58,7 +60,7 @@ from handler.observability import logger
 _ENVELOPE_BYTES = 4096
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
-Deliver = Callable[[GenerationRequest, GenerationJob, Deadline], ImagesResponse]
+Answer = TypeVar("Answer", ImagesResponse, StoredImages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +110,7 @@ class GenerationService:
         if meter.window is None:  # a replay: nothing ran, so check the key is still in force
             now = self.clock()
             meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
-        return self._from_kept(ImagesResponse.model_validate(kept), request.response_format)
+        return self._from_kept(StoredImages.model_validate(kept), request.response_format)
 
     def fulfil(
         self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str
@@ -183,7 +185,7 @@ class GenerationService:
         synchronous call would have answered in ``response_format`` (URLs signed afresh)."""
         answer = None
         if result is not None and result.succeeded:
-            kept = ImagesResponse.model_validate(result.body)
+            kept = StoredImages.model_validate(result.body)
             answer = self._from_kept(kept, response_format).model_dump(
                 mode="json", exclude_none=True
             )
@@ -210,8 +212,8 @@ class GenerationService:
         deadline: Deadline,
         sources: ImageSources,
         meter: Meter,
-        deliver: Deliver,
-    ) -> ImagesResponse:
+        deliver: Callable[[GenerationRequest, GenerationJob, Deadline], Answer],
+    ) -> Answer:
         model = self.catalog.get(request.model)
         if not model.synchronous:
             raise InvalidRequest(
@@ -266,20 +268,21 @@ class GenerationService:
         job: GenerationJob,
         deadline: Deadline,
         prefix: str | None = None,
-    ) -> ImagesResponse:
-        """Images stored whatever the format, for replays: ``url`` holds each object key."""
+    ) -> StoredImages:
+        """Images stored whatever the format, for replays and queued results."""
         created = int(self.clock())
         generated = self._generated(job, deadline)
         if request.response_format == "b64_json":  # refused now, before it is paid for
             self._check_inline_size([len(image.data) for image in generated])
         keys = self._store(generated, prefix or object_prefix(created, job.request_id))
         data = [
-            ImageData(url=key, seed=image.seed) for key, image in zip(keys, generated, strict=True)
+            StoredImage(s3_key=key, seed=image.seed)
+            for key, image in zip(keys, generated, strict=True)
         ]
-        return _response(job, created, data)
+        return StoredImages.model_validate({**_described(job, created, len(data)), "data": data})
 
-    def _from_kept(self, kept: ImagesResponse, response_format: str | None) -> ImagesResponse:
-        keys = [item.url or "" for item in kept.data]
+    def _from_kept(self, kept: StoredImages, response_format: str | None) -> ImagesResponse:
+        keys = [item.s3_key for item in kept.data]
         if response_format == "b64_json":
             stored = [self.images.get(key) for key in keys]
             data = self._inline(
@@ -290,7 +293,7 @@ class GenerationService:
                 ImageData(url=url, seed=item.seed)
                 for url, item in zip(self._presigned(keys), kept.data, strict=True)
             ]
-        return kept.model_copy(update={"data": data})
+        return ImagesResponse.model_validate({**dict(kept), "data": data})
 
     def _inline(self, images: Sequence[tuple[bytes, int | None]]) -> list[ImageData]:
         """``(bytes, seed)`` pairs as base64, once they are known to fit the response."""
@@ -355,17 +358,21 @@ def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:
 
 
 def _response(job: GenerationJob, created: int, data: list[ImageData]) -> ImagesResponse:
-    return ImagesResponse(
-        id=job.request_id,
-        created=created,
-        model=job.model.id,
-        size=f"{job.width}x{job.height}",
-        quality=job.quality,
-        background=job.background,
-        output_format=job.output_format,
-        data=data,
-        usage=ImagesUsage(images=len(data)),
-    )
+    return ImagesResponse.model_validate({**_described(job, created, len(data)), "data": data})
+
+
+def _described(job: GenerationJob, created: int, images: int) -> dict[str, Any]:
+    """What an answer says of the generation besides its images."""
+    return {
+        "id": job.request_id,
+        "created": created,
+        "model": job.model.id,
+        "size": f"{job.width}x{job.height}",
+        "quality": job.quality,
+        "background": job.background,
+        "output_format": job.output_format,
+        "usage": ImagesUsage(images=images),
+    }
 
 
 def object_prefix(created: int, request_id: str) -> str:

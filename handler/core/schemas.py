@@ -5,9 +5,9 @@ depend on the model (sizes, n, steps, prompt length) are checked against the cat
 ``handler.core.jobs``; these models hold what is true of every model.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from handler.core.catalog import Background, OutputFormat, Quality, Style
 from handler.core.validation import Text, invalid_request
@@ -113,7 +113,17 @@ class ImagesUsage(BaseModel):
     images: int
 
 
-class ImagesResponse(BaseModel):
+class StoredImage(BaseModel):
+    """An image kept in the bucket: its object key, never a URL anyone could use."""
+
+    # "url": how results written before this type named the key.
+    s3_key: Annotated[str, Field(validation_alias=AliasChoices("s3_key", "url"))]
+    seed: int | None = None
+
+
+class _Images(BaseModel):
+    """What a generation's answer says, whatever form its images take."""
+
     id: str
     object: Literal["image.generation"] = "image.generation"
     created: int
@@ -122,7 +132,7 @@ class ImagesResponse(BaseModel):
     quality: str
     background: str
     output_format: OutputFormat
-    data: list[ImageData]
+    data: list[Any]
     usage: ImagesUsage
     cost: Annotated[
         int | None, Field(description="What this request was charged, in micro-units.")
@@ -131,3 +141,16 @@ class ImagesResponse(BaseModel):
         int | None,
         Field(description="The key's balance once this request settled, in micro-units."),
     ] = None
+
+
+class ImagesResponse(_Images):
+    """The answer a client gets: images by presigned URL or inline."""
+
+    data: list[ImageData]
+
+
+class StoredImages(_Images):
+    """A generation as it is kept (an Idempotency-Key's record, a queued line's result):
+    images by object key, presigned or read only when answered."""
+
+    data: list[StoredImage]
