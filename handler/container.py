@@ -21,6 +21,7 @@ from handler.core.errors import BackendNotConfigured, StorageError
 from handler.core.generation import GenerationService
 from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
 from handler.core.queued import QueuedWork
+from handler.core.views import WorkViews
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
@@ -129,6 +130,13 @@ def webhook_master_secret() -> str:
     if settings.webhook_secret_name:
         return read_secret(settings.webhook_secret_name)
     raise StorageError("This deployment has no webhook signing secret.", should_retry=False)
+
+
+@cache
+def work_views() -> WorkViews:
+    return WorkViews(
+        queued_work(), batch_files(), image_store().presign, generation_service().view_job
+    )
 
 
 @cache

@@ -14,6 +14,7 @@ from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
 from handler.core.queued import QueuedWork
+from handler.core.views import WorkViews
 
 
 def get_catalog() -> Catalog:
@@ -34,6 +35,10 @@ def get_generation_service() -> GenerationService:
 
 def get_queued_work() -> QueuedWork:
     return container.queued_work()
+
+
+def get_work_views() -> WorkViews:
+    return container.work_views()
 
 
 def get_image_store() -> ImageStore:
@@ -93,5 +98,6 @@ ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 QueuedWorkDep = Annotated[QueuedWork, Depends(get_queued_work)]
+WorkViewsDep = Annotated[WorkViews, Depends(get_work_views)]
 ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]

@@ -7,18 +7,14 @@ from handler.api.deps import (
     ApiKeyDep,
     CredentialsDep,
     DeadlineDep,
-    ImageStoreDep,
     QueuedWorkDep,
     WebhookMasterSecretDep,
+    WorkViewsDep,
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
-from handler.core.batches import MAX_INPUT_BYTES, Batch, describe, render_output
 from handler.core.billing import Meter
-from handler.core.errors import NotFound
-from handler.core.ports import Credentials
-from handler.core.queued import UPLOAD_URL_SECONDS, QueuedWork, upload_key
 from handler.core.webhooks import signing_secret
 
 router = APIRouter(tags=["batches"], route_class=JsonBodyRoute)
@@ -32,6 +28,7 @@ async def create_batch(
     body: BatchCreate,
     credentials: CredentialsDep,
     queued: QueuedWorkDep,
+    views: WorkViewsDep,
     deadline: DeadlineDep,
 ) -> BatchObject:
     """Submit a batch: its lines inline, or leave ``input`` out and POST the file to the
@@ -51,19 +48,19 @@ async def create_batch(
         )
     finally:
         request.state.rate_window = meter.window
-    return _view(batch, queued)
+    return BatchObject.model_validate(views.shown(batch))
 
 
 @router.get("/batches/{batch_id}", response_model=BatchObject, responses=ERROR_RESPONSES)
-def get_batch(batch_id: str, credentials: CredentialsDep, queued: QueuedWorkDep) -> BatchObject:
+def get_batch(batch_id: str, credentials: CredentialsDep, views: WorkViewsDep) -> BatchObject:
     """Status, counts and cost; once finished, a presigned URL to ``output.jsonl``."""
-    return _view(_batch(batch_id, credentials, queued), queued)
+    return BatchObject.model_validate(views.batch(batch_id, credentials))
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=BatchObject, responses=ERROR_RESPONSES)
-def cancel_batch(batch_id: str, credentials: CredentialsDep, queued: QueuedWorkDep) -> BatchObject:
+def cancel_batch(batch_id: str, credentials: CredentialsDep, views: WorkViewsDep) -> BatchObject:
     """Lines not yet started end as ``batch_cancelled`` and cost nothing."""
-    return _view(queued.cancel(batch_id, credentials), queued)
+    return BatchObject.model_validate(views.cancel(batch_id, credentials))
 
 
 @router.get(
@@ -73,8 +70,7 @@ def cancel_batch(batch_id: str, credentials: CredentialsDep, queued: QueuedWorkD
 def get_batch_output(
     batch_id: str,
     credentials: CredentialsDep,
-    queued: QueuedWorkDep,
-    images: ImageStoreDep,
+    views: WorkViewsDep,
     start: Annotated[int, Query(ge=0, description="First line (its index) to return.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_OUTPUT_PAGE, description="Lines per page.")
@@ -83,12 +79,10 @@ def get_batch_output(
     """The output, a page at a time, with a presigned ``url`` beside each image's
     ``s3_key``; lines recorded so far while the batch runs. ``x-next-start`` names the next
     page's ``start`` while there is one."""
-    _batch(batch_id, credentials, queued)
-    results = queued.jobs.results(batch_id, start=start, limit=limit + 1)
-    page = render_output(results[:limit], sign=images.presign)
-    response = Response(page, media_type="application/jsonl")
-    if len(results) > limit:
-        response.headers["x-next-start"] = str(results[limit].index)
+    page = views.output(batch_id, credentials, start=start, limit=limit)
+    response = Response(page.lines, media_type="application/jsonl")
+    if page.next_start is not None:
+        response.headers["x-next-start"] = str(page.next_start)
     return response
 
 
@@ -96,22 +90,3 @@ def get_batch_output(
 def get_webhook_secret(key: ApiKeyDep, master: WebhookMasterSecretDep) -> WebhookSecret:
     """The secret this key's webhooks are signed with (Standard Webhooks)."""
     return WebhookSecret(key=signing_secret(master, key.key_id))
-
-
-def _batch(batch_id: str, credentials: Credentials, queued: QueuedWork) -> Batch:
-    batch = queued.get(batch_id, credentials)
-    if batch.kind != "batch":
-        raise NotFound(f"No batch with id '{batch_id}'.", code="not_found")
-    return batch
-
-
-def _view(batch: Batch, queued: QueuedWork) -> BatchObject:
-    view = BatchObject.model_validate(describe(batch))
-    if batch.status == "awaiting_upload":
-        form = queued.files.upload_form(
-            upload_key(batch), expires_in=UPLOAD_URL_SECONDS, max_bytes=MAX_INPUT_BYTES
-        )
-        view.upload_url, view.upload_fields = form.url, form.fields
-    if batch.output_key:
-        view.output_url = queued.files.download_url(batch.output_key)
-    return view

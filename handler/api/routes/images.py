@@ -7,6 +7,7 @@ from handler.api.deps import (
     GenerationServiceDep,
     QueuedWorkDep,
     RequestIdDep,
+    WorkViewsDep,
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
@@ -14,7 +15,7 @@ from handler.api.middleware import public_path
 from handler.api.schemas import ImageJob
 from handler.core.billing import Meter
 from handler.core.deadline import Deadline
-from handler.core.errors import InvalidRequest, NotFound
+from handler.core.errors import InvalidRequest
 from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources
 from handler.core.ports import Credentials
@@ -91,19 +92,10 @@ async def queue_generation(
 
 
 @router.get("/images/jobs/{job_id}", response_model=ImageJob, responses=ERROR_RESPONSES)
-def get_image_job(
-    job_id: str,
-    credentials: CredentialsDep,
-    queued: QueuedWorkDep,
-    service: GenerationServiceDep,
-) -> ImageJob:
+def get_image_job(job_id: str, credentials: CredentialsDep, views: WorkViewsDep) -> ImageJob:
     """An async generation: its status and, once it succeeded, the synchronous call's body
     (with fresh image URLs)."""
-    job = queued.get(job_id, credentials)
-    if job.kind != "job":
-        raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
-    result = queued.jobs.result(job_id, 0)
-    return ImageJob.model_validate(service.view_job(job, result, job.response_format))
+    return ImageJob.model_validate(views.job(job_id, credentials))
 
 
 async def respond(
