@@ -17,6 +17,7 @@ from handler.config import get_settings
 from handler.core.batches import BatchFiles, JobStore, Notifier, WorkQueue
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
+from handler.core.delivery import Delivery
 from handler.core.errors import BackendNotConfigured, StorageError
 from handler.core.generation import GenerationService
 from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
@@ -98,12 +99,11 @@ def generation_service() -> GenerationService:
     return GenerationService(
         catalog=catalog(),
         backends=backends(),
-        images=image_store(),
+        delivery=Delivery(image_store(), get_settings().max_response_bytes),
         keys=key_store(),
         billing=billing(),
         idempotency=idempotency(),
         jobs=job_store(),
-        max_response_bytes=get_settings().max_response_bytes,
     )
 
 

@@ -25,8 +25,9 @@ from handler.core.batches import (
     unrun_result,
 )
 from handler.core.deadline import Deadline
+from handler.core.delivery import object_prefix
 from handler.core.errors import WorkPending
-from handler.core.generation import GenerationService, object_prefix
+from handler.core.generation import GenerationService
 from handler.core.ports import Owner
 from handler.observability import logger
 

@@ -3,10 +3,9 @@
 The HTTP API, async jobs and batch lines all come through ``GenerationService.generate``.
 """
 
-import base64
 import hashlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
@@ -25,11 +24,11 @@ from handler.core.batches import (
 from handler.core.billing import Billing, Meter, Reservation, rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
+from handler.core.delivery import Delivery
 from handler.core.errors import (
     BackendError,
     ImagegateError,
     InvalidRequest,
-    PayloadTooLarge,
     StorageError,
     WorkPending,
 )
@@ -40,24 +39,18 @@ from handler.core.ports import (
     GeneratedImage,
     GenerationJob,
     Idempotency,
-    ImageStore,
     InferenceBackend,
     KeyStore,
     Owner,
 )
 from handler.core.schemas import (
     GenerationRequest,
-    ImageData,
     ImagesResponse,
-    ImagesUsage,
-    StoredImage,
     StoredImages,
     parse_request,
 )
 from handler.observability import logger
 
-# JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
-_ENVELOPE_BYTES = 4096
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 Answer = TypeVar("Answer", ImagesResponse, StoredImages)
@@ -67,12 +60,11 @@ Answer = TypeVar("Answer", ImagesResponse, StoredImages)
 class GenerationService:
     catalog: Catalog
     backends: Mapping[str, InferenceBackend]
-    images: ImageStore
+    delivery: Delivery
     keys: KeyStore
     billing: Billing
     idempotency: Idempotency
     jobs: JobStore
-    max_response_bytes: int
     clock: Callable[[], float] = time.time
 
     def generate(
@@ -110,7 +102,7 @@ class GenerationService:
         if meter.window is None:  # a replay: nothing ran, so check the key is still in force
             now = self.clock()
             meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
-        return self._from_kept(StoredImages.model_validate(kept), request.response_format)
+        return self.delivery.answer(StoredImages.model_validate(kept), request.response_format)
 
     def fulfil(
         self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str
@@ -186,7 +178,7 @@ class GenerationService:
         answer = None
         if result is not None and result.succeeded:
             kept = StoredImages.model_validate(result.body)
-            answer = self._from_kept(kept, response_format).model_dump(
+            answer = self.delivery.answer(kept, response_format).model_dump(
                 mode="json", exclude_none=True
             )
         return describe_job(job, result, answer)
@@ -257,10 +249,10 @@ class GenerationService:
         self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
     ) -> ImagesResponse:
         if request.response_format != "b64_json":
-            return self._from_kept(self._keep(request, job, deadline), request.response_format)
+            kept = self._keep(request, job, deadline)
+            return self.delivery.answer(kept, request.response_format)
         created = int(self.clock())
-        generated = self._generated(job, deadline)
-        return _response(job, created, self._inline([(i.data, i.seed) for i in generated]))
+        return self.delivery.inline(job, created, self._generated(job, deadline))
 
     def _keep(
         self,
@@ -273,63 +265,8 @@ class GenerationService:
         created = int(self.clock())
         generated = self._generated(job, deadline)
         if request.response_format == "b64_json":  # refused now, before it is paid for
-            self._check_inline_size([len(image.data) for image in generated])
-        keys = self._store(generated, prefix or object_prefix(created, job.request_id))
-        data = [
-            StoredImage(s3_key=key, seed=image.seed)
-            for key, image in zip(keys, generated, strict=True)
-        ]
-        return StoredImages.model_validate({**_described(job, created, len(data)), "data": data})
-
-    def _from_kept(self, kept: StoredImages, response_format: str | None) -> ImagesResponse:
-        keys = [item.s3_key for item in kept.data]
-        if response_format == "b64_json":
-            stored = [self.images.get(key) for key in keys]
-            data = self._inline(
-                [(blob, item.seed) for blob, item in zip(stored, kept.data, strict=True)]
-            )
-        else:
-            data = [
-                ImageData(url=url, seed=item.seed)
-                for url, item in zip(self._presigned(keys), kept.data, strict=True)
-            ]
-        return ImagesResponse.model_validate({**dict(kept), "data": data})
-
-    def _inline(self, images: Sequence[tuple[bytes, int | None]]) -> list[ImageData]:
-        """``(bytes, seed)`` pairs as base64, once they are known to fit the response."""
-        self._check_inline_size([len(data) for data, _ in images])
-        return [
-            ImageData(b64_json=base64.b64encode(data).decode("ascii"), seed=seed)
-            for data, seed in images
-        ]
-
-    def _presigned(self, keys: Sequence[str]) -> list[str]:
-        try:
-            return [self.images.presign(key) for key in keys]
-        except StorageError as exc:
-            raise StorageError(
-                "The images were generated but their URLs could not be signed.",
-                should_retry=False,
-            ) from exc
-
-    def _store(self, generated: Sequence[GeneratedImage], prefix: str) -> list[str]:
-        try:
-            return self.images.put_images(prefix, generated)
-        except StorageError as exc:
-            raise StorageError(
-                "The images were generated but could not be stored.", should_retry=False
-            ) from exc
-
-    def _check_inline_size(self, sizes: Sequence[int]) -> None:
-        # base64 is 4 bytes per 3; refuse before building a body Lambda could not return.
-        inline_bytes = sum(4 * ((size + 2) // 3) for size in sizes)
-        if inline_bytes + _ENVELOPE_BYTES > self.max_response_bytes:
-            raise PayloadTooLarge(
-                f"The {len(sizes)} image(s) come to {inline_bytes / 1e6:.1f} MB as base64, "
-                f"over the {self.max_response_bytes / 1e6:.1f} MB response limit. Ask for "
-                "response_format 'url', a smaller n or size, or output_format jpeg or webp.",
-                param="response_format",
-            )
+            self.delivery.check_inline_size([len(image.data) for image in generated])
+        return self.delivery.keep(job, created, generated, prefix)
 
 
 def idempotency_scope(
@@ -355,26 +292,3 @@ def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:
                 hashlib.sha256(source.encode() if isinstance(source, str) else source).digest()
             )
     return digest.hexdigest()
-
-
-def _response(job: GenerationJob, created: int, data: list[ImageData]) -> ImagesResponse:
-    return ImagesResponse.model_validate({**_described(job, created, len(data)), "data": data})
-
-
-def _described(job: GenerationJob, created: int, images: int) -> dict[str, Any]:
-    """What an answer says of the generation besides its images."""
-    return {
-        "id": job.request_id,
-        "created": created,
-        "model": job.model.id,
-        "size": f"{job.width}x{job.height}",
-        "quality": job.quality,
-        "background": job.background,
-        "output_format": job.output_format,
-        "usage": ImagesUsage(images=images),
-    }
-
-
-def object_prefix(created: int, request_id: str) -> str:
-    """``images/YYYY/MM/DD/<request id>``: one request's images side by side, by day."""
-    return f"images/{time.strftime('%Y/%m/%d', time.gmtime(created))}/{request_id}"
