@@ -30,12 +30,7 @@ def main() -> None:
         AWS_ACCESS_KEY_ID="bench",
         AWS_SECRET_ACCESS_KEY="bench",
         AWS_DEFAULT_REGION="us-east-1",
-        IMAGEGATE_KEYS_TABLE="bench-keystable",
-        IMAGEGATE_USAGE_TABLE="bench-usagetable",
-        IMAGEGATE_IDEMPOTENCY_TABLE="bench-idempotencytable",
-        IMAGEGATE_IMAGES_BUCKET="bench-imagesbucket",
-        IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
-        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_LOG_LEVEL="WARNING",  # read when the logger is made, at import
     )
     from fastapi.testclient import TestClient
     from moto import mock_aws
@@ -50,7 +45,16 @@ def main() -> None:
     with mock_aws():
         container.reset()
         template = Template.load(ROOT / "template.yaml")
-        create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
+        names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
+        # The API function's environment, from the template as the local stack takes it.
+        os.environ.update(
+            template.function_environment("ApiFunction", names),
+            IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
+            IMAGEGATE_WEBHOOK_SECRET="bench",
+            POWERTOOLS_LOG_LEVEL="WARNING",
+            POWERTOOLS_METRICS_DISABLED="true",
+        )
+        container.reset()
         unlimited = KeyPolicy(requests_per_minute=1_000_000, images_per_minute=1_000_000)
         key = issue_key(container.key_store(), "bench", unlimited, balance=10**12, now=0).plaintext
         client = TestClient(create_app())
