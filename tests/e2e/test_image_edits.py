@@ -1,6 +1,8 @@
 """Image input through the OpenAI SDK (images.edit) and nano-gpt-style JSON, on a stack."""
 
 import base64
+import time
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -70,3 +72,32 @@ def test_sdk_edit_reaches_sdxl_on_replicate(local_stack: Stack) -> None:
     given = creates[-1]["json"]["input"]
     assert base64.b64decode(given["image"].split(",", 1)[1]) == sent
     assert given["prompt_strength"] == 0.8
+
+
+def test_an_async_edit_with_files_through_the_stack(stack: Stack) -> None:
+    # Given an edit sent as the SDK sends it (multipart), asked to run asynchronously
+    auth = {"Authorization": f"Bearer {stack.api_key}"}
+    queued = httpx.post(
+        f"{stack.base_url}/images/edits",
+        headers={**auth, "Prefer": "respond-async"},
+        files=[
+            ("image", ("red.png", picture((256, 256), colour=RED), "image/png")),
+            ("mask", ("mask.png", top_half_mask(256, "alpha"), "image/png")),
+        ],
+        data={"prompt": "a blue sky", "size": "256x256", "strength": "1", "seed": "3"},
+        timeout=60,
+    )
+    assert queued.status_code == 202, queued.text
+    assert "x-ratelimit-remaining-requests" in queued.headers
+    # When its Location is polled from the base URL's origin
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(stack.base_url))
+    job = queued.json()
+    for _ in range(600):
+        job = httpx.get(origin + queued.headers["location"], headers=auth, timeout=30).json()
+        if job["status"] != "in_progress":
+            break
+        time.sleep(0.1)
+    # Then the job ran the edit the files asked for
+    assert job["status"] == "succeeded", job
+    image = open_image(httpx.get(job["result"]["data"][0]["url"], timeout=30).content)
+    assert image.convert("RGB").getpixel((128, 180)) == RED
