@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from handler import container
-from handler.core.generation import GenerationService
+from handler.core.billing import Billing
 from handler.stores.clients import s3_client
 from tests.integration.conftest import Local
 from tests.support import balance_of, new_key, usage_of
@@ -50,19 +50,20 @@ def crashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     it (its reservation stays open), one right after line 120's settlement committed (its
     message is never deleted)."""
     crashed: list[str] = []
-    settle_line = GenerationService._settle_line
+    settle = Billing.settle
 
-    def dying(self: GenerationService, reservation: Any, *args: Any) -> None:
+    def dying(self: Billing, reservation: Any, *args: Any, **kwargs: Any) -> Any:
         request_id = reservation.charge.request_id
         if request_id.endswith("-57") and request_id not in crashed:
             crashed.append(request_id)
             raise SystemExit("worker killed before settling")
-        settle_line(self, reservation, *args)
+        settled = settle(self, reservation, *args, **kwargs)
         if request_id.endswith("-120") and request_id not in crashed:
             crashed.append(request_id)
             raise SystemExit("worker killed after settling")
+        return settled
 
-    monkeypatch.setattr(GenerationService, "_settle_line", dying)
+    monkeypatch.setattr(Billing, "settle", dying)
     return crashed
 
 
