@@ -156,11 +156,15 @@ class QueuedWork:
             json.dumps([lines, webhook_url, dict(metadata)], sort_keys=True).encode()
         ).hexdigest()
 
+        made: list[Batch] = []
+
         def submit() -> dict[str, Any]:
-            batch = self._record_batch(credentials, lines, webhook_url, metadata, meter)
-            return {"id": batch.id}
+            made.append(self._record_batch(credentials, lines, webhook_url, metadata, meter))
+            return {"id": made[0].id}
 
         kept = self.idempotency.once(scope, digest, submit, deadline)
+        if made:  # the first submission: the batch is in hand, no need to read it back
+            return made[0]
         self._replayed(credentials, meter)
         return self.get(str(kept.get("id")), credentials)
 

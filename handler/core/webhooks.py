@@ -88,8 +88,9 @@ def check_webhook_url(url: str | None, *, allow_local: bool = False) -> str | No
 
 def check_webhook_host(url: str, resolve: Resolver) -> None:
     """Refuse a webhook whose host is, or resolves to, any address that is not public."""
-    host = urlsplit(url).hostname or ""
-    addresses = [host] if _is_address(host) else resolve(host, urlsplit(url).port or 443)
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    addresses = [host] if _is_address(host) else resolve(host, parts.port or 443)
     if not addresses:
         raise InvalidRequest(f"webhook_url's host {host} does not resolve.", param="webhook_url")
     if non_public(addresses) is not None:
