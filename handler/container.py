@@ -10,19 +10,20 @@ from functools import cache
 from handler.backends.preview import PreviewBackend
 from handler.backends.replicate import ReplicateBackend
 from handler.backends.sagemaker import AsyncStore, SageMakerBackend
-from handler.batch.finish import Finisher
-from handler.batch.splitter import Splitter
-from handler.batch.worker import Worker
 from handler.config import get_settings
-from handler.core.batches import BatchFiles, JobStore, Notifier, WorkQueue
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.delivery import Delivery
 from handler.core.errors import BackendNotConfigured, StorageError
 from handler.core.generation import GenerationService
 from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
-from handler.core.queued import QueuedWork
-from handler.core.views import WorkViews
+from handler.core.work.finish import Finisher
+from handler.core.work.lines import LineRunner
+from handler.core.work.ports import BatchFiles, JobStore, Notifier, WorkQueue
+from handler.core.work.reader import WorkReader
+from handler.core.work.splitter import Splitter
+from handler.core.work.submit import QueuedWork
+from handler.core.work.worker import Worker
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
@@ -99,12 +100,21 @@ def generation_service() -> GenerationService:
     return GenerationService(
         catalog=catalog(),
         backends=backends(),
-        delivery=Delivery(image_store(), get_settings().max_response_bytes),
+        delivery=delivery(),
         keys=key_store(),
         billing=billing(),
         idempotency=idempotency(),
-        jobs=job_store(),
     )
+
+
+@cache
+def delivery() -> Delivery:
+    return Delivery(image_store(), get_settings().max_response_bytes)
+
+
+@cache
+def line_runner() -> LineRunner:
+    return LineRunner(generation_service(), key_store(), billing(), job_store())
 
 
 @cache
@@ -133,10 +143,8 @@ def webhook_master_secret() -> str:
 
 
 @cache
-def work_views() -> WorkViews:
-    return WorkViews(
-        queued_work(), batch_files(), image_store().presign, generation_service().view_job
-    )
+def work_reader() -> WorkReader:
+    return WorkReader(queued_work(), job_store(), batch_files(), delivery())
 
 
 @cache
@@ -168,7 +176,7 @@ def queued_work() -> QueuedWork:
 
 @cache
 def finisher() -> Finisher:
-    return Finisher(job_store(), batch_files(), notifier(), generation_service().view_job)
+    return Finisher(job_store(), batch_files(), notifier(), delivery())
 
 
 @cache
@@ -187,7 +195,7 @@ def splitter() -> Splitter:
 @cache
 def worker() -> Worker:
     return Worker(
-        generation_service(),
+        line_runner(),
         job_store(),
         finisher(),
         work_queue(),

@@ -25,10 +25,10 @@ from mangum.types import LambdaContext as MangumContext
 from handler import container
 from handler.app import create_app
 from handler.config import get_settings
-from handler.core.batches import decode
 from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger, metrics, tracer
+from handler.stores.queue import from_message
 from handler.stores.webhooks import WebhookFailed, WebhookRefused
 
 
@@ -122,7 +122,7 @@ def _split(record: SQSRecord) -> None:
 def _run(record: SQSRecord, lambda_context: LambdaContext) -> None:
     margin = get_settings().worker_margin_ms
     deadline = Deadline.after((lambda_context.get_remaining_time_in_millis() - margin) / 1000)
-    container.worker().run(decode(record.body), deadline)
+    container.worker().run(from_message(record.body), deadline)
     metrics.add_metric(name="LinesRun", unit=MetricUnit.Count, value=1)
 
 
@@ -141,5 +141,5 @@ def _deliver(record: SQSRecord) -> None:
 
 
 def _give_up(record: SQSRecord) -> None:
-    container.worker().give_up(decode(record.body))
+    container.worker().give_up(from_message(record.body))
     metrics.add_metric(name="LinesDeadLettered", unit=MetricUnit.Count, value=1)

@@ -13,8 +13,8 @@ from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
-from handler.core.queued import QueuedWork
-from handler.core.views import WorkViews
+from handler.core.work.reader import WorkReader
+from handler.core.work.submit import QueuedWork
 
 
 def get_catalog() -> Catalog:
@@ -37,8 +37,8 @@ def get_queued_work() -> QueuedWork:
     return container.queued_work()
 
 
-def get_work_views() -> WorkViews:
-    return container.work_views()
+def get_work_reader() -> WorkReader:
+    return container.work_reader()
 
 
 def get_image_store() -> ImageStore:
@@ -98,6 +98,6 @@ ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 QueuedWorkDep = Annotated[QueuedWork, Depends(get_queued_work)]
-WorkViewsDep = Annotated[WorkViews, Depends(get_work_views)]
+WorkReaderDep = Annotated[WorkReader, Depends(get_work_reader)]
 ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]

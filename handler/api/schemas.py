@@ -4,9 +4,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from handler.core.batches import MAX_LINES
 from handler.core.schemas import ImagesResponse
 from handler.core.validation import Text
+from handler.core.work.model import MAX_LINES
 
 
 class ImageJob(BaseModel):

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from handler.core.batches import LineResult
 from handler.core.errors import (
     AuthenticationFailed,
     ImagegateError,
@@ -41,6 +40,7 @@ from handler.core.ports import (
     UsageStatus,
 )
 from handler.core.pricing import format_micros, quote
+from handler.core.work.model import LineResult
 from handler.observability import logger
 
 DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)

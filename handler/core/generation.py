@@ -1,6 +1,6 @@
 """The generation service: one request in, paid for, stored or inline images out.
 
-The HTTP API, async jobs and batch lines all come through ``GenerationService.generate``.
+The HTTP API calls ``GenerationService.generate``; queued lines (``work.lines``) its ``keep``.
 """
 
 import hashlib
@@ -10,18 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from handler.core.auth import authenticate
-from handler.core.batches import (
-    Batch,
-    JobStore,
-    LineResult,
-    ResultRecorded,
-    WorkItem,
-    describe_job,
-    error_result,
-    line_request_id,
-    retryable,
-)
-from handler.core.billing import Billing, Meter, Reservation, rate_window
+from handler.core.billing import Billing, Meter, rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.delivery import Delivery
@@ -30,7 +19,6 @@ from handler.core.errors import (
     ImagegateError,
     InvalidRequest,
     StorageError,
-    WorkPending,
 )
 from handler.core.image_input import ImageSources, from_request
 from handler.core.jobs import build_job
@@ -41,13 +29,11 @@ from handler.core.ports import (
     Idempotency,
     InferenceBackend,
     KeyStore,
-    Owner,
 )
 from handler.core.schemas import (
     GenerationRequest,
     ImagesResponse,
     StoredImages,
-    parse_request,
 )
 from handler.observability import logger
 
@@ -64,7 +50,6 @@ class GenerationService:
     keys: KeyStore
     billing: Billing
     idempotency: Idempotency
-    jobs: JobStore
     clock: Callable[[], float] = time.time
 
     def generate(
@@ -94,7 +79,7 @@ class GenerationService:
 
         def work() -> dict[str, Any]:
             kept = self._charged(
-                request, credentials, request_id, deadline, sources, meter, self._keep
+                request, credentials, request_id, deadline, sources, meter, self.keep
             )
             return kept.model_dump(mode="json", exclude_none=True)
 
@@ -103,98 +88,6 @@ class GenerationService:
             now = self.clock()
             meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
         return self.delivery.answer(StoredImages.model_validate(kept), request.response_format)
-
-    def fulfil(
-        self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str
-    ) -> LineResult:
-        """Run one line of queued work (a batch line, an async job) paid for by ``owner``.
-
-        Its images are kept under ``prefix`` and its result is recorded in the write that
-        settles its charge. A mistake of the client's (a bad request, a refused charge,
-        filtered content) is the line's result, recorded unpaid; a failure of ours raises,
-        refunded, for the queue to try the line again. ``WorkPending`` raises with the charge
-        still reserved: the attempt that collects the work settles it (should none come, the
-        dead-letter path or reconciliation refunds it).
-        """
-        request_id = line_request_id(item.batch_id, item.index)
-        try:
-            request = parse_request(item.body)
-            sources = from_request(request)
-            job = build_job(self.catalog.get(request.model), request, request_id, sources)
-            reservation = self.billing.reserve(owner, job, Meter())
-        except ImagegateError as exc:
-            if retryable(exc):
-                self._note_failure(item, exc)
-                raise
-            refused = error_result(item, exc)
-            self.jobs.record(refused)
-            return refused
-        try:
-            kept = self._keep(request, job, deadline, prefix)
-        except WorkPending:
-            raise  # its reservation stays open for the attempt that collects the work
-        except ImagegateError as exc:
-            if retryable(exc):
-                self._settle_line(reservation, 0, None, exc.code)
-                self._note_failure(item, exc)
-                raise
-            failed = error_result(item, exc)
-            self._settle_line(reservation, 0, failed, exc.code)
-            return failed
-        except BaseException:
-            self._settle_line(reservation, 0, None, "internal_error")
-            raise
-        cost = len(kept.data) * reservation.charge.unit_price
-        kept.cost = cost
-        kept.remaining_balance = reservation.balance + reservation.charge.amount - cost
-        body = kept.model_dump(mode="json", exclude_none=True)
-        result = LineResult(item.batch_id, item.index, item.custom_id, 200, body, cost)
-        self._settle_line(reservation, len(kept.data), result, None)
-        return result
-
-    def _note_failure(self, item: WorkItem, exc: ImagegateError) -> None:
-        """What this attempt failed with, for the line's result should no attempt pass."""
-        try:
-            self.jobs.note_failure(error_result(item, exc))
-        except StorageError:
-            logger.exception("failure not noted", batch_id=item.batch_id, index=item.index)
-
-    def abandon(self, result: LineResult, *, owner: Owner, code: str) -> None:
-        """Record a line that will not run again, refunding in the same write whatever
-        reservation its last attempt left open (it died, or its work was pending)."""
-        record = self.keys.get(owner.key_id)
-        charge = record.open_reservations.get(result.request_id) if record else None
-        if record is None or charge is None:
-            self.jobs.record(result)
-            return
-        reservation = Reservation(owner.key_id, charge, record.balance, ())
-        self._settle_line(reservation, 0, result, code)
-
-    def view_job(
-        self, job: Batch, result: LineResult | None, response_format: str | None
-    ) -> dict[str, Any]:
-        """The job as its route and webhook show it: once it succeeded, with the body the
-        synchronous call would have answered in ``response_format`` (URLs signed afresh)."""
-        answer = None
-        if result is not None and result.succeeded:
-            kept = StoredImages.model_validate(result.body)
-            answer = self.delivery.answer(kept, response_format).model_dump(
-                mode="json", exclude_none=True
-            )
-        return describe_job(job, result, answer)
-
-    def _settle_line(
-        self, reservation: Reservation, delivered: int, result: LineResult | None, code: str | None
-    ) -> None:
-        try:
-            self.billing.settle(reservation, delivered, error_code=code, result=result)
-        except ResultRecorded:
-            # Another attempt recorded the line, settling its charge: release ours, if it was
-            # not that same reservation.
-            self.billing.release(reservation, error_code="duplicate_attempt")
-            logger.info(
-                "line recorded by another attempt", request_id=reservation.charge.request_id
-            )
 
     def _charged(
         self,
@@ -249,19 +142,20 @@ class GenerationService:
         self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
     ) -> ImagesResponse:
         if request.response_format != "b64_json":
-            kept = self._keep(request, job, deadline)
+            kept = self.keep(request, job, deadline)
             return self.delivery.answer(kept, request.response_format)
         created = int(self.clock())
         return self.delivery.inline(job, created, self._generated(job, deadline))
 
-    def _keep(
+    def keep(
         self,
         request: GenerationRequest,
         job: GenerationJob,
         deadline: Deadline,
         prefix: str | None = None,
     ) -> StoredImages:
-        """Images stored whatever the format, for replays and queued results."""
+        """Generate and store the images whatever the format (for replays and queued work,
+        under ``prefix`` if given), unpaid: the caller holds the reservation."""
         created = int(self.clock())
         generated = self._generated(job, deadline)
         if request.response_format == "b64_json":  # refused now, before it is paid for

@@ -4,10 +4,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from handler.core.batches import LineResult
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
 from handler.core.image_input import NO_INPUTS, ImageInputs
+from handler.core.work.model import LineResult
 
 KeyStatus = Literal["active", "revoked"]
 

@@ -2,8 +2,8 @@
 
 from typing import TYPE_CHECKING
 
-from handler.core.batches import UploadForm
 from handler.core.errors import InvalidRequest
+from handler.core.work.ports import UploadForm
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import s3_client
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.batches import FINISHED, Batch, BatchStatus, LineResult
 from handler.core.errors import StorageError
+from handler.core.work.model import FINISHED, Batch, BatchStatus, LineResult
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.batches import LineResult, ResultRecorded
 from handler.core.errors import StorageError
 from handler.core.ports import (
     Admission,
@@ -32,6 +31,7 @@ from handler.core.ports import (
     UsageRecord,
     UsageStatus,
 )
+from handler.core.work.model import LineResult, ResultRecorded
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts

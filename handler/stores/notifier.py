@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.batches import Batch
 from handler.core.webhooks import WebhookMessage
+from handler.core.work.model import Batch
 from handler.observability import logger
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import events_client, sqs_client

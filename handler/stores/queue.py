@@ -1,10 +1,11 @@
-"""The work queue in SQS: one message per batch line or async job."""
+"""The work queue in SQS: one message per batch line or async job, and its wire format."""
 
+import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from handler.core.batches import WorkItem, encode
 from handler.core.errors import StorageError
+from handler.core.work.model import WorkItem
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import sqs_client
 
@@ -24,7 +25,7 @@ class SQSWorkQueue:
         self._client = client or sqs_client()
 
     def send(self, items: Sequence[WorkItem], *, delay_seconds: int = 0) -> None:
-        for chunk in _chunks([encode(item) for item in items]):
+        for chunk in _chunks([to_message(item) for item in items]):
             self._send_chunk(chunk, delay_seconds)
 
     def _send_chunk(self, bodies: list[str], delay_seconds: int) -> None:
@@ -40,6 +41,31 @@ class SQSWorkQueue:
             if not entries:
                 return
         raise StorageError(f"Could not queue {len(entries)} line(s) of work.")
+
+
+def to_message(item: WorkItem) -> str:
+    """A work item as its queue message (the wire format the worker reads)."""
+    body: dict[str, Any] = {
+        "batch_id": item.batch_id,
+        "index": item.index,
+        "custom_id": item.custom_id,
+        "body": item.body,
+    }
+    if item.pending_since is not None:
+        body["pending_since"] = item.pending_since
+    return json.dumps(body, separators=(",", ":"))
+
+
+def from_message(message: str) -> WorkItem:
+    """The work item a queue message carries."""
+    body = json.loads(message)
+    return WorkItem(
+        body["batch_id"],
+        int(body["index"]),
+        body.get("custom_id"),
+        body["body"],
+        body.get("pending_since"),
+    )
 
 
 def _chunks(bodies: list[str]) -> list[list[str]]:

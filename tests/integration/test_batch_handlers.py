@@ -8,14 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.core.batches import Batch, WorkItem, decode
 from handler.core.billing import Meter
 from handler.core.deadline import Deadline
 from handler.core.jobs import build_job
 from handler.core.ports import Owner
 from handler.core.schemas import parse_request
+from handler.core.work.model import Batch, WorkItem
 from handler.main import dead_letter_handler, splitter_handler, worker_handler
 from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+from handler.stores.queue import from_message
 from tests.image_samples import data_url, noise
 from tests.support import (
     FakeLambdaContext,
@@ -42,7 +43,7 @@ def queued() -> list[WorkItem]:
         if not messages:
             return items
         for message in messages:
-            items.append(decode(message["Body"]))
+            items.append(from_message(message["Body"]))
             sqs_client().delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
 
 
@@ -119,7 +120,7 @@ def test_a_dead_letter_records_its_error_refunds_its_hold_and_finishes_the_batch
     sample_batch(total=3)
     before = balance_of(SAMPLE_KEY_ID)
     worker_handler(load_event("sqs_work_lines"), CONTEXT)
-    item = decode(load_event("sqs_dead_letter")["Records"][0]["body"])
+    item = from_message(load_event("sqs_dead_letter")["Records"][0]["body"])
     request = parse_request(item.body)
     job = build_job(container.catalog().get(None), request, f"{SAMPLE_BATCH}-2")
     container.billing().reserve(Owner(SAMPLE_KEY_ID), job, Meter())
@@ -219,12 +220,12 @@ def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> No
         Batch("batch_dup", "batch", key_id, "in_progress", 1_795_256_000, total=1)
     )
     item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})
-    service = container.generation_service()
+    lines = container.line_runner()
     job = build_job(container.catalog().get(None), parse_request(item.body), "batch_dup-0")
-    b_reservation = service.billing.reserve(Owner(key_id), job, Meter())
-    recorded = service.fulfil(item, owner=Owner(key_id), deadline=Deadline.after(60), prefix="x")
+    b_reservation = lines.billing.reserve(Owner(key_id), job, Meter())
+    recorded = lines.run(item, owner=Owner(key_id), deadline=Deadline.after(60), prefix="x")
     # When B finishes too, and finds the line recorded
-    service._settle_line(b_reservation, 1, recorded, None)
+    lines.settle(b_reservation, 1, recorded, None)
     # Then the line was paid for once, and nothing is left reserved
     assert balance_of(key_id) == 10_000 - PRICE
     record = container.key_store().get(key_id)

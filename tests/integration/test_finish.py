@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from handler import container
-from handler.batch.finish import FINALIZATION_LEASE_SECONDS, Finisher
-from handler.core.batches import Batch, LineResult
+from handler.core.work.finish import FINALIZATION_LEASE_SECONDS, Finisher
+from handler.core.work.model import Batch, LineResult
 
 NOW = 1_800_000_000
 
@@ -41,7 +41,7 @@ def _finisher(spy: Spy, now: int) -> Finisher:
         container.job_store(),
         container.batch_files(),
         spy,
-        container.generation_service().view_job,
+        container.delivery(),
         clock=lambda: now,
     )
 

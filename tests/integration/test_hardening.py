@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.batch.lines import parse_line
 from handler.config import get_settings
-from handler.core.batches import MAX_INPUT_BYTES, LineResult, WorkItem
+from handler.core.work.input import parse_line
+from handler.core.work.model import MAX_INPUT_BYTES, LineResult, WorkItem
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import picture
 from tests.support import assert_error, new_key

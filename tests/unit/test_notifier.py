@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from handler.core.batches import Batch
 from handler.core.webhooks import WebhookMessage
+from handler.core.work.model import Batch
 from handler.stores.notifier import EventNotifier
 
 BATCH = Batch(

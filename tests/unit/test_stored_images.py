@@ -1,8 +1,9 @@
 """A kept generation names its images by object key, in a type of its own; results and
 records written before that type (the key in ``url``) still read."""
 
-from handler.core.batches import LineResult, render_output
 from handler.core.schemas import ImagesResponse, StoredImages
+from handler.core.work.model import LineResult
+from handler.core.work.views import render_output
 
 KEPT = {
     "id": "req_1",

@@ -5,18 +5,19 @@ from typing import Any
 
 import pytest
 
-from handler.batch.worker import PENDING_LIMIT_SECONDS, Worker
-from handler.core.batches import Batch, WorkItem, decode, encode
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
+from handler.core.work.model import Batch, WorkItem
+from handler.core.work.worker import PENDING_LIMIT_SECONDS, Worker
+from handler.stores.queue import from_message, to_message
 
 NOW = 1_800_000_000
 
 
 class Pending:
-    """A generation service whose backend is still at work."""
+    """Runs lines whose backend is still at work."""
 
-    def fulfil(self, item: WorkItem, **kwargs: Any) -> Any:
+    def run(self, item: WorkItem, **kwargs: Any) -> Any:
         raise WorkPending("still running")
 
 
@@ -34,7 +35,7 @@ class Queue:
 
     def send(self, items: Sequence[WorkItem], *, delay_seconds: int = 0) -> None:
         # through the message's text, as SQS would carry it
-        self.sent.append(([decode(encode(item)) for item in items], delay_seconds))
+        self.sent.append(([from_message(to_message(item)) for item in items], delay_seconds))
 
 
 class Finisher:

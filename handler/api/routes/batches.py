@@ -9,7 +9,7 @@ from handler.api.deps import (
     DeadlineDep,
     QueuedWorkDep,
     WebhookMasterSecretDep,
-    WorkViewsDep,
+    WorkReaderDep,
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
@@ -28,7 +28,7 @@ async def create_batch(
     body: BatchCreate,
     credentials: CredentialsDep,
     queued: QueuedWorkDep,
-    views: WorkViewsDep,
+    views: WorkReaderDep,
     deadline: DeadlineDep,
 ) -> BatchObject:
     """Submit a batch: its lines inline, or leave ``input`` out and POST the file to the
@@ -52,13 +52,13 @@ async def create_batch(
 
 
 @router.get("/batches/{batch_id}", response_model=BatchObject, responses=ERROR_RESPONSES)
-def get_batch(batch_id: str, credentials: CredentialsDep, views: WorkViewsDep) -> BatchObject:
+def get_batch(batch_id: str, credentials: CredentialsDep, views: WorkReaderDep) -> BatchObject:
     """Status, counts and cost; once finished, a presigned URL to ``output.jsonl``."""
     return BatchObject.model_validate(views.batch(batch_id, credentials))
 
 
 @router.post("/batches/{batch_id}/cancel", response_model=BatchObject, responses=ERROR_RESPONSES)
-def cancel_batch(batch_id: str, credentials: CredentialsDep, views: WorkViewsDep) -> BatchObject:
+def cancel_batch(batch_id: str, credentials: CredentialsDep, views: WorkReaderDep) -> BatchObject:
     """Lines not yet started end as ``batch_cancelled`` and cost nothing."""
     return BatchObject.model_validate(views.cancel(batch_id, credentials))
 
@@ -70,7 +70,7 @@ def cancel_batch(batch_id: str, credentials: CredentialsDep, views: WorkViewsDep
 def get_batch_output(
     batch_id: str,
     credentials: CredentialsDep,
-    views: WorkViewsDep,
+    views: WorkReaderDep,
     start: Annotated[int, Query(ge=0, description="First line (its index) to return.")] = 0,
     limit: Annotated[
         int, Query(ge=1, le=MAX_OUTPUT_PAGE, description="Lines per page.")

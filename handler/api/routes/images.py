@@ -7,7 +7,7 @@ from handler.api.deps import (
     GenerationServiceDep,
     QueuedWorkDep,
     RequestIdDep,
-    WorkViewsDep,
+    WorkReaderDep,
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
@@ -19,8 +19,8 @@ from handler.core.errors import InvalidRequest
 from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources
 from handler.core.ports import Credentials
-from handler.core.queued import QueuedWork
 from handler.core.schemas import GenerationRequest, ImagesResponse
+from handler.core.work.submit import QueuedWork
 from handler.observability import logger
 
 router = APIRouter(tags=["images"], route_class=JsonBodyRoute)
@@ -92,7 +92,7 @@ async def queue_generation(
 
 
 @router.get("/images/jobs/{job_id}", response_model=ImageJob, responses=ERROR_RESPONSES)
-def get_image_job(job_id: str, credentials: CredentialsDep, views: WorkViewsDep) -> ImageJob:
+def get_image_job(job_id: str, credentials: CredentialsDep, views: WorkReaderDep) -> ImageJob:
     """An async generation: its status and, once it succeeded, the synchronous call's body
     (with fresh image URLs)."""
     return ImageJob.model_validate(views.job(job_id, credentials))

@@ -13,19 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handler.core.auth import authenticate
-from handler.core.batches import (
-    MAX_INPUT_BYTES,
-    MAX_LINE_BYTES,
-    Batch,
-    BatchFiles,
-    JobStore,
-    Notifier,
-    WorkItem,
-    WorkQueue,
-    describe,
-    describe_job,
-    encode,
-)
 from handler.core.billing import Billing, Meter, rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
@@ -37,6 +24,9 @@ from handler.core.ports import Admission, Credentials, Idempotency, KeyStore
 from handler.core.pricing import cheapest_line, quote
 from handler.core.schemas import GenerationRequest
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
+from handler.core.work.model import MAX_INPUT_BYTES, MAX_LINE_BYTES, Batch, WorkItem
+from handler.core.work.ports import BatchFiles, JobStore, Notifier, WorkQueue
+from handler.core.work.views import describe, describe_job
 from handler.observability import logger
 
 INPUT_PREFIX = "batches/input"
@@ -101,8 +91,8 @@ class QueuedWork:
         now = self.clock()
         job_id = f"imgjob_{secrets.token_hex(12)}"
         job = build_job(self.catalog.get(request.model), request, job_id, from_request(request))
-        item = WorkItem(job_id, 0, None, work)
-        if len(encode(item).encode()) > MAX_LINE_BYTES:
+        # As a batch line is: its body, with room to spare for the queue message around it.
+        if len(json.dumps(work, separators=(",", ":")).encode()) > MAX_LINE_BYTES:
             raise PayloadTooLarge(
                 f"An async request may be at most {MAX_LINE_BYTES // 1024} KiB; send larger "
                 "input images in a synchronous request."
@@ -122,7 +112,7 @@ class QueuedWork:
         )
         self.jobs.create(batch)
         try:
-            self.queue.send([item])
+            self.queue.send([WorkItem(job_id, 0, None, work)])
         except StorageError:
             self.jobs.transition(
                 job_id,

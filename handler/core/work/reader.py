@@ -1,24 +1,19 @@
-"""What the routes show of queued work: an async job, a batch, a page of a batch's output.
+"""What the routes read of queued work: an async job, a batch, a page of a batch's output.
 
 Each is one call for its route; the links in them (the upload form, the output file, image
 URLs) are signed here, when they are shown.
 """
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from handler.core.batches import (
-    MAX_INPUT_BYTES,
-    Batch,
-    BatchFiles,
-    LineResult,
-    describe,
-    render_output,
-)
+from handler.core.delivery import Delivery
 from handler.core.errors import NotFound
 from handler.core.ports import Credentials
-from handler.core.queued import UPLOAD_URL_SECONDS, QueuedWork, upload_key
+from handler.core.work.model import MAX_INPUT_BYTES, Batch
+from handler.core.work.ports import BatchFiles, JobStore
+from handler.core.work.submit import UPLOAD_URL_SECONDS, QueuedWork, upload_key
+from handler.core.work.views import describe, render_output, show_job
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,19 +23,18 @@ class OutputPage:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkViews:
+class WorkReader:
     queued: QueuedWork
+    jobs: JobStore
     files: BatchFiles
-    presign: Callable[[str], str]  # an image's object key → a URL that fetches it
-    # A job as its route and webhook show it (GenerationService.view_job).
-    view_job: Callable[[Batch, LineResult | None, str | None], Mapping[str, Any]]
+    delivery: Delivery
 
-    def job(self, job_id: str, credentials: Credentials) -> Mapping[str, Any]:
+    def job(self, job_id: str, credentials: Credentials) -> dict[str, Any]:
         """The caller's async job, with its result once it succeeded (URLs signed afresh)."""
         job = self.queued.get(job_id, credentials)
         if job.kind != "job":
             raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
-        return self.view_job(job, self.queued.jobs.result(job_id, 0), job.response_format)
+        return show_job(job, self.jobs.result(job_id, 0), self.delivery)
 
     def batch(self, batch_id: str, credentials: Credentials) -> dict[str, Any]:
         return self.shown(self._batch(batch_id, credentials))
@@ -53,9 +47,11 @@ class WorkViews:
     ) -> OutputPage:
         """``limit`` lines of the output from line ``start``: what is recorded so far."""
         self._batch(batch_id, credentials)
-        results = self.queued.jobs.results(batch_id, start=start, limit=limit + 1)
+        results = self.jobs.results(batch_id, start=start, limit=limit + 1)
         next_start = results[limit].index if len(results) > limit else None
-        return OutputPage(render_output(results[:limit], sign=self.presign), next_start)
+        return OutputPage(
+            render_output(results[:limit], sign=self.delivery.images.presign), next_start
+        )
 
     def shown(self, batch: Batch) -> dict[str, Any]:
         """The batch as its routes show it: with the upload form while it waits for its

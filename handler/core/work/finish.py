@@ -8,21 +8,14 @@ the same file.
 """
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.core.batches import (
-    Batch,
-    BatchFiles,
-    BatchStatus,
-    JobStore,
-    LineResult,
-    Notifier,
-    describe,
-    describe_job,
-    render_output,
-)
+from handler.core.delivery import Delivery
+from handler.core.work.model import Batch, BatchStatus, LineResult
+from handler.core.work.ports import BatchFiles, JobStore, Notifier
+from handler.core.work.views import describe, describe_job, render_output, show_job
 from handler.observability import logger
 
 # How long a finalization may run before another may take it over: Lambda's longest run.
@@ -34,8 +27,7 @@ class Finisher:
     jobs: JobStore
     files: BatchFiles
     notifier: Notifier
-    # A job as its route shows it, its result in the format asked (GenerationService's).
-    view_job: Callable[[Batch, LineResult | None, str | None], Mapping[str, Any]]
+    delivery: Delivery  # a job's webhook carries its result, by URL
     clock: Callable[[], float] = field(default=time.time)
 
     def finish(self, batch_id: str) -> Batch | None:
@@ -88,7 +80,7 @@ class Finisher:
             return
         result = results[0] if results else None
         self.notifier.finished(
-            batch, describe_job(batch, result, None), self.view_job(batch, result, "url")
+            batch, describe_job(batch, result, None), show_job(batch, result, self.delivery, "url")
         )
 
 

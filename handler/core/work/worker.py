@@ -14,21 +14,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from handler.batch.finish import Finisher
-from handler.core.batches import (
-    FINISHED,
-    Batch,
-    JobStore,
-    LineResult,
-    WorkItem,
-    WorkQueue,
-    unrun_result,
-)
 from handler.core.deadline import Deadline
 from handler.core.delivery import object_prefix
 from handler.core.errors import WorkPending
-from handler.core.generation import GenerationService
 from handler.core.ports import Owner
+from handler.core.work.finish import Finisher
+from handler.core.work.lines import LineRunner
+from handler.core.work.model import FINISHED, Batch, LineResult, WorkItem, unrun_result
+from handler.core.work.ports import JobStore, WorkQueue
 from handler.observability import logger
 
 # Longer than any backend's work stays pending (an asynchronous SageMaker invocation: an hour
@@ -38,7 +31,7 @@ PENDING_LIMIT_SECONDS = 3 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Worker:
-    service: GenerationService
+    lines: LineRunner
     jobs: JobStore
     finisher: Finisher
     queue: WorkQueue
@@ -53,7 +46,7 @@ class Worker:
             return
         if batch.status not in FINISHED and self.jobs.result(item.batch_id, item.index) is None:
             if batch.cancelled_at is not None:
-                self.service.abandon(
+                self.lines.abandon(
                     unrun_result(
                         item, "batch_cancelled", "The batch was cancelled before this line ran."
                     ),
@@ -62,7 +55,7 @@ class Worker:
                 )
             else:
                 try:
-                    result = self.service.fulfil(
+                    result = self.lines.run(
                         item,
                         owner=Owner(batch.key_id),
                         deadline=deadline,
@@ -89,7 +82,7 @@ class Worker:
             logger.error("dead work for an unknown batch dropped", batch_id=item.batch_id)
             return
         result = every_attempt_failed(item, self.jobs.last_failure(item.batch_id, item.index))
-        self.service.abandon(result, owner=Owner(batch.key_id), code="processing_failed")
+        self.lines.abandon(result, owner=Owner(batch.key_id), code="processing_failed")
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)
 

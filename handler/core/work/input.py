@@ -11,7 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.core.batches import (
+from handler.core.catalog import Catalog
+from handler.core.errors import ImagegateError, InvalidRequest
+from handler.core.image_input import from_request
+from handler.core.jobs import build_job
+from handler.core.schemas import parse_request
+from handler.core.validation import is_text
+from handler.core.work.model import (
     MAX_LINE_BYTES,
     MAX_LINES,
     LineResult,
@@ -19,12 +25,6 @@ from handler.core.batches import (
     error_result,
     unrun_result,
 )
-from handler.core.catalog import Catalog
-from handler.core.errors import ImagegateError, InvalidRequest
-from handler.core.image_input import from_request
-from handler.core.jobs import build_job
-from handler.core.schemas import parse_request
-from handler.core.validation import is_text
 
 ENDPOINT = "/v1/images/generations"
 MAX_CUSTOM_ID_CHARS = 512

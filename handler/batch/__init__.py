@@ -1,1 +1,0 @@
-"""Batch generation: reading Batch JSONL, splitting it into queued lines, running them."""

@@ -1,0 +1,130 @@
+"""Batches and async jobs: work paid for by a key but run after its request has gone.
+
+A batch is a set of lines, each one generation request; an async job is a batch of one line
+whose result is answered like the synchronous call's. Every line ends as exactly one
+``LineResult``, written once: for a line that was charged, in the same write that settles its
+charge (``Ledger.settle``), so a retried line finds either both or neither.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from handler.core.errors import (
+    BackendNotConfigured,
+    BackendRefused,
+    ImagegateError,
+    ServiceError,
+    envelope,
+    status_of,
+)
+
+BatchKind = Literal["batch", "job"]
+BatchStatus = Literal[
+    "awaiting_upload",  # an API submission waiting for its input file
+    "validating",  # the splitter is reading the input and queuing its lines
+    "in_progress",
+    "cancelling",  # lines not yet started end as cancelled, unpaid
+    "finalizing",  # every line has its result; the output is being written
+    "completed",
+    "completed_with_errors",
+    "cancelled",
+    "failed",  # the input file could not be read at all
+]
+FINISHED: frozenset[BatchStatus] = frozenset(
+    {"completed", "completed_with_errors", "cancelled", "failed"}
+)
+# Lines in one batch, at most: as OpenAI's Batch API.
+MAX_LINES = 50_000
+# A line travels as one queue message (SQS takes 256 KiB), with room for its envelope.
+MAX_LINE_BYTES = 250 * 1024
+# Input files, at most (OpenAI's Batch API takes 200 MB).
+MAX_INPUT_BYTES = 200 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LineResult:
+    """What one line came to. ``status_code`` None: the line never became a request (it could
+    not be read, was cancelled, or kept crashing), and ``body`` is the error alone."""
+
+    batch_id: str
+    index: int
+    custom_id: str | None
+    status_code: int | None
+    body: Mapping[str, Any]
+    cost: int = 0  # micro-units charged for it
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code == 200
+
+    @property
+    def request_id(self) -> str:
+        return line_request_id(self.batch_id, self.index)
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    id: str
+    kind: BatchKind
+    key_id: str  # the key that pays
+    status: BatchStatus
+    created_at: int  # unix seconds
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cost: int = 0  # micro-units, summed as lines settle
+    input_key: str | None = None
+    output_key: str | None = None
+    webhook_url: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None  # why a failed batch failed
+    finished_at: int | None = None
+    cancelled_at: int | None = None
+    response_format: str | None = None  # an async job's, for answering like the sync call
+    # Announcing happens after the final status is stored; announced_at once it is done.
+    announcing_at: int | None = None
+    announced_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One queued line: what the worker needs to run it."""
+
+    batch_id: str
+    index: int
+    custom_id: str | None
+    body: Mapping[str, Any]
+    pending_since: int | None = None  # unix seconds: its backend work has been pending since
+
+
+def line_request_id(batch_id: str, index: int) -> str:
+    """The line's request id, the same on every attempt: a retried reservation finds its own."""
+    return f"{batch_id}-{index}"
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether a line that failed so should run again: failures of ours (and crashes) may
+    pass; the client's mistakes, and a backend that refuses the work or that this
+    deployment cannot reach, will not, and are the line's result."""
+    if not isinstance(exc, ImagegateError):
+        return True
+    return isinstance(exc, ServiceError) and not isinstance(
+        exc, BackendRefused | BackendNotConfigured
+    )
+
+
+def error_result(item: WorkItem, exc: ImagegateError) -> LineResult:
+    """A line that ended in an error the API would have answered, with that answer."""
+    return LineResult(item.batch_id, item.index, item.custom_id, status_of(exc), envelope(exc))
+
+
+def unrun_result(item: WorkItem, code: str, message: str) -> LineResult:
+    """A line that never became a request (cancelled, unreadable, kept crashing)."""
+    return LineResult(
+        item.batch_id, item.index, item.custom_id, None, {"code": code, "message": message}
+    )
+
+
+class ResultRecorded(Exception):
+    """The line has its result already (another attempt recorded it)."""

@@ -1,0 +1,95 @@
+"""What queued work needs from the outside world; ``stores/`` implements it."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from handler.core.work.model import Batch, BatchStatus, LineResult, WorkItem
+
+
+class JobStore(Protocol):
+    def create(self, batch: Batch) -> bool:
+        """Store a new batch; False if one with its id exists."""
+        ...
+
+    def get(self, batch_id: str) -> Batch | None: ...
+
+    def transition(
+        self,
+        batch_id: str,
+        *,
+        from_: Sequence[BatchStatus],
+        to: BatchStatus,
+        changes: Mapping[str, Any] | None = None,
+    ) -> Batch | None:
+        """Move a batch from one of ``from_`` to ``to`` (and set ``changes``, Batch fields);
+        the batch after, or None if it was in another status."""
+        ...
+
+    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+        """Take the batch to ``finalizing`` if all its lines are recorded and no live claim
+        holds it; the batch as claimed, or None."""
+        ...
+
+    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+        """Take a finished batch whose announcing began over ``lease_seconds`` ago and never
+        ended (its finalizer died), to announce it again; the batch, or None."""
+        ...
+
+    def record(self, result: LineResult) -> bool:
+        """Write the line's result and count it on its batch, once; False if it had one."""
+        ...
+
+    def result(self, batch_id: str, index: int) -> LineResult | None: ...
+
+    def note_failure(self, failure: LineResult) -> None:
+        """Keep the error an attempt of the line failed with (the last one is kept), for the
+        result the line gets should every attempt fail."""
+        ...
+
+    def last_failure(self, batch_id: str, index: int) -> LineResult | None: ...
+
+    def results(
+        self, batch_id: str, *, start: int = 0, limit: int | None = None
+    ) -> list[LineResult]:
+        """Recorded results in line order, from line ``start``, at most ``limit``."""
+        ...
+
+
+class WorkQueue(Protocol):
+    def send(self, items: Sequence[WorkItem], *, delay_seconds: int = 0) -> None:
+        """Queue every item, to be delivered after ``delay_seconds`` (up to 900), or raise
+        ``StorageError``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UploadForm:
+    """Where to POST a file (multipart, the ``fields`` first, then the file as ``file``)."""
+
+    url: str
+    fields: dict[str, str]
+
+
+class BatchFiles(Protocol):
+    """Input and output files of batches, in the images bucket."""
+
+    def read_input(self, key: str, *, max_bytes: int) -> bytes: ...
+
+    def write_input(self, key: str, data: bytes) -> None: ...
+
+    def write_output(self, key: str, data: bytes) -> None: ...
+
+    def upload_form(self, key: str, *, expires_in: int, max_bytes: int) -> "UploadForm":
+        """A presigned POST of one file to ``key``, which S3 itself refuses over
+        ``max_bytes``."""
+        ...
+
+    def download_url(self, key: str) -> str: ...
+
+
+class Notifier(Protocol):
+    def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
+        """Announce a finished batch or job: ``event`` on the event bus (never images or
+        URLs: the bus's readers are not the key's holder), ``webhook`` to its webhook."""
+        ...
