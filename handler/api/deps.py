@@ -8,10 +8,10 @@ from fastapi import Depends, Request
 from handler import container
 from handler.config import get_settings
 from handler.core.auth import authenticate, credentials_of
-from handler.core.billing import rate_window
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
+from handler.core.policy import Meter, rate_window
 from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
 from handler.core.work.reader import WorkReader
 from handler.core.work.submit import QueuedWork
@@ -78,21 +78,28 @@ def get_credentials(request: Request) -> Credentials:
     return credentials_of(request.headers.get("authorization"))
 
 
+def get_meter(request: Request) -> Meter:
+    """Where the request's rate window goes for its headers (the middleware made it)."""
+    meter: Meter = request.state.meter
+    return meter
+
+
 def get_api_key(
-    request: Request,
     credentials: Annotated[Credentials, Depends(get_credentials)],
     keys: Annotated[KeyStore, Depends(get_key_store)],
+    meter: Annotated[Meter, Depends(get_meter)],
 ) -> ApiKeyRecord:
     """The calling key, for routes that cost nothing (priced ones check it as they charge)."""
     now = time.time()
     record = authenticate(credentials, keys, now=now)
-    request.state.rate_window = rate_window(record, now)
+    meter.window = rate_window(record, now)
     return record
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_service)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
+MeterDep = Annotated[Meter, Depends(get_meter)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handler.api.errors import unexpected_error_response
-from handler.core.billing import RateWindow
+from handler.core.policy import Meter, RateWindow
 from handler.observability import logger
 
 
@@ -32,6 +32,9 @@ class RequestContextMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["received_at"] = time.monotonic()
+        # Where the key's rate window is left (by the charge, success or refusal) for the
+        # x-ratelimit-* headers.
+        meter = state["meter"] = Meter()
         response_started = False
 
         async def send_with_id(message: Message) -> None:
@@ -40,9 +43,8 @@ class RequestContextMiddleware:
                 response_started = True
                 headers = MutableHeaders(scope=message)
                 headers["x-request-id"] = request_id
-                window: RateWindow | None = state.get("rate_window")
-                if window is not None:
-                    headers.update(ratelimit_headers(window))
+                if meter.window is not None:
+                    headers.update(ratelimit_headers(meter.window))
             await send(message)
 
         try:

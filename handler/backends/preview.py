@@ -13,31 +13,34 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from handler.backends.encoding import edit_region, encode
 from handler.core.deadline import Deadline
-from handler.core.ports import GeneratedImage, GenerationJob
+from handler.core.ports import GeneratedImage
+from handler.core.spec import GenerationSpec
 
 _DIRECTIONS = list(Image.Transpose)
 
 
 class PreviewBackend:
-    def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
+    def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         # Milliseconds per picture: the deadline cannot pass here in any way worth checking.
         return [
             GeneratedImage(
-                data=encode(_render(job, seed), job.output_format, job.output_compression),
-                output_format=job.output_format,
+                data=encode(_render(spec, seed), spec.output_format, spec.output_compression),
+                output_format=spec.output_format,
                 seed=seed,
-                width=job.width,
-                height=job.height,
+                width=spec.width,
+                height=spec.height,
             )
-            for seed in job.seeds
+            for seed in spec.seeds
         ]
 
 
-def _render(job: GenerationJob, seed: int) -> Image.Image:
-    inputs = hashlib.sha256(b"".join(image.data for image in job.inputs.images)).hexdigest()
-    material = f"{job.prompt}\x00{job.negative_prompt or ''}\x00{job.steps}\x00{seed}\x00{inputs}"
+def _render(spec: GenerationSpec, seed: int) -> Image.Image:
+    inputs = hashlib.sha256(b"".join(image.data for image in spec.inputs.images)).hexdigest()
+    material = (
+        f"{spec.prompt}\x00{spec.negative_prompt or ''}\x00{spec.steps}\x00{seed}\x00{inputs}"
+    )
     rng = random.Random(hashlib.sha256(material.encode()).digest())  # noqa: S311 - art, not keys
-    width, height = job.width, job.height
+    width, height = spec.width, spec.height
 
     def colour() -> tuple[int, int, int]:
         return (rng.randrange(256), rng.randrange(256), rng.randrange(256))
@@ -46,30 +49,30 @@ def _render(job: GenerationJob, seed: int) -> Image.Image:
     gradient = Image.linear_gradient("L").transpose(_DIRECTIONS[rng.randrange(len(_DIRECTIONS))])
     gradient = gradient.resize((width, height))
     picture = ImageOps.colorize(gradient, colour(), colour()).convert("RGBA")
-    if job.background == "transparent":
+    if spec.background == "transparent":
         picture.putalpha(0)
     draw = ImageDraw.Draw(picture, "RGBA")
     shortest = min(width, height)
-    for _ in range(4 + (job.steps or 8) // 4):
+    for _ in range(4 + (spec.steps or 8) // 4):
         radius = rng.randrange(shortest // 12 + 1, shortest // 3 + 2)
         x, y = rng.randrange(width), rng.randrange(height)
         draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=(*colour(), 190))
-    if job.inputs.images:
-        picture = _apply_input(picture, job)
+    if spec.inputs.images:
+        picture = _apply_input(picture, spec)
         draw = ImageDraw.Draw(picture, "RGBA")
     _label(draw, f"imagegate preview · seed {seed}", width, height)
-    return picture if job.background == "transparent" else picture.convert("RGB")
+    return picture if spec.background == "transparent" else picture.convert("RGB")
 
 
-def _apply_input(art: Image.Image, job: GenerationJob) -> Image.Image:
+def _apply_input(art: Image.Image, spec: GenerationSpec) -> Image.Image:
     """The first input image, moved towards the picture by ``strength`` (1: all picture);
     with a mask, only inside it."""
-    size = (job.width, job.height)
-    base = ImageOps.fit(_open(job.inputs.images[0].data).convert("RGBA"), size)
-    result = Image.blend(base, art, job.strength if job.strength is not None else 1.0)
-    if job.inputs.mask is None:
+    size = (spec.width, spec.height)
+    base = ImageOps.fit(_open(spec.inputs.images[0].data).convert("RGBA"), size)
+    result = Image.blend(base, art, spec.strength if spec.strength is not None else 1.0)
+    if spec.inputs.mask is None:
         return result
-    region = edit_region(ImageOps.fit(_open(job.inputs.mask.data), size))
+    region = edit_region(ImageOps.fit(_open(spec.inputs.mask.data), size))
     return Image.composite(result, base, region)
 
 

@@ -34,7 +34,8 @@ from handler.core.errors import (
     BackendUnavailable,
     ContentFiltered,
 )
-from handler.core.ports import GeneratedImage, GenerationJob
+from handler.core.ports import GeneratedImage
+from handler.core.spec import GenerationSpec
 from handler.observability import logger
 
 FLUX_RATIOS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
@@ -123,21 +124,21 @@ class ReplicateBackend:
         self._downloads = downloads or httpx.Client(follow_redirects=True)
         self._current: tuple[str, Client] | None = None  # the token and its client
 
-    def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
-        params = ReplicateParams.model_validate(job.model.backend_params)
+    def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        params = ReplicateParams.model_validate(spec.model.backend_params)
         client = self._client()
-        files = _file_inputs(client, job)  # once for all the predictions that use them
+        files = _file_inputs(client, spec)  # once for all the predictions that use them
         abandon = threading.Event()  # set when one image timed out: the rest stop too
 
         def one(seed: int) -> GeneratedImage | None:
             try:
-                return self._one(client, params, job, seed, files, deadline, abandon)
+                return self._one(client, params, spec, seed, files, deadline, abandon)
             except BackendTimeout:
                 abandon.set()
                 raise
 
-        with ThreadPoolExecutor(max_workers=job.n) as pool:
-            outcomes, errors = gather([pool.submit(one, seed) for seed in job.seeds])
+        with ThreadPoolExecutor(max_workers=spec.n) as pool:
+            outcomes, errors = gather([pool.submit(one, seed) for seed in spec.seeds])
         images = [image for image in outcomes if image is not None]
         if images:
             return images  # partial if some were filtered or failed: charged as delivered
@@ -164,7 +165,7 @@ class ReplicateBackend:
         self,
         client: Client,
         params: ReplicateParams,
-        job: GenerationJob,
+        spec: GenerationSpec,
         seed: int,
         files: dict[str, str],
         deadline: Deadline,
@@ -175,7 +176,7 @@ class ReplicateBackend:
         wait = min(MAX_WAIT_SECONDS, math.floor(deadline.remaining() - CREATE_MARGIN_SECONDS))
         if wait < 1:
             raise _too_late()
-        model_input = {**_inputs(params, job, seed, files), **params.extra_input}
+        model_input = {**_inputs(params, spec, seed, files), **params.extra_input}
         prediction = self._create(client, params, model_input, wait)
         prediction = self._until_done(client, prediction, deadline, abandon)
         if prediction.status == "failed":
@@ -189,11 +190,13 @@ class ReplicateBackend:
             return None  # the safety checker removed it
         data = self._download(urls[0], deadline)
         return GeneratedImage(
-            data=conform(data, job.width, job.height, job.output_format, job.output_compression),
-            output_format=job.output_format,
+            data=conform(
+                data, spec.width, spec.height, spec.output_format, spec.output_compression
+            ),
+            output_format=spec.output_format,
             seed=seed,
-            width=job.width,
-            height=job.height,
+            width=spec.width,
+            height=spec.height,
         )
 
     @staticmethod
@@ -265,16 +268,16 @@ def flux_geometry(width: int, height: int) -> tuple[str, str]:
     return min(FLUX_RATIOS, key=distance), megapixels
 
 
-def _file_inputs(client: Client, job: GenerationJob) -> dict[str, str]:
-    """The job's input image and mask as Replicate takes files: small ones inline as data
+def _file_inputs(client: Client, spec: GenerationSpec) -> dict[str, str]:
+    """The request's input image and mask as Replicate takes files: small ones inline as data
     URLs, larger ones uploaded to its files API first."""
     files = {}
-    if job.inputs.images:
-        first = job.inputs.images[0]
+    if spec.inputs.images:
+        first = spec.inputs.images[0]
         files["image"] = _file(client, first.data, first.format)
-    if job.inputs.mask is not None:
+    if spec.inputs.mask is not None:
         # SDXL repaints the mask's white, whichever convention the client's mask used.
-        files["mask"] = _file(client, edit_region_png(job.inputs.mask.data), "png")
+        files["mask"] = _file(client, edit_region_png(spec.inputs.mask.data), "png")
     return files
 
 
@@ -296,35 +299,35 @@ def _file(client: Client, data: bytes, image_format: str) -> str:
 
 
 def _inputs(
-    params: ReplicateParams, job: GenerationJob, seed: int, files: dict[str, str]
+    params: ReplicateParams, spec: GenerationSpec, seed: int, files: dict[str, str]
 ) -> dict[str, Any]:
     if params.inputs == "flux":
-        aspect_ratio, megapixels = flux_geometry(job.width, job.height)
+        aspect_ratio, megapixels = flux_geometry(spec.width, spec.height)
         flux: dict[str, Any] = {
-            "prompt": job.prompt,
+            "prompt": spec.prompt,
             "aspect_ratio": aspect_ratio,
             "megapixels": megapixels,
             "num_outputs": 1,
             "seed": seed,
-            "output_format": "jpg" if job.output_format == "jpeg" else job.output_format,
-            "output_quality": job.output_compression,
+            "output_format": "jpg" if spec.output_format == "jpeg" else spec.output_format,
+            "output_quality": spec.output_compression,
             "disable_safety_checker": False,
         }
-        if job.steps is not None:
-            flux["num_inference_steps"] = job.steps
+        if spec.steps is not None:
+            flux["num_inference_steps"] = spec.steps
         return flux
     sdxl: dict[str, Any] = {
-        "prompt": job.prompt,
-        "width": job.width,
-        "height": job.height,
+        "prompt": spec.prompt,
+        "width": spec.width,
+        "height": spec.height,
         "num_outputs": 1,
         "seed": seed,
         "disable_safety_checker": False,
-        **job.diffusion_options(),
+        **spec.diffusion_options(),
         **files,
     }
-    if files and job.strength is not None:
-        sdxl["prompt_strength"] = job.strength
+    if files and spec.strength is not None:
+        sdxl["prompt_strength"] = spec.strength
     return sdxl
 
 

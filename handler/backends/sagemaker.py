@@ -44,7 +44,8 @@ from handler.core.errors import (
     PayloadTooLarge,
     WorkPending,
 )
-from handler.core.ports import GeneratedImage, GenerationJob
+from handler.core.ports import GeneratedImage
+from handler.core.spec import GenerationSpec
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime.client import SageMakerRuntimeClient
@@ -154,22 +155,22 @@ class SageMakerBackend:
         self._sleep = sleep
         self._now = now
 
-    def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
-        params = SageMakerParams.model_validate(job.model.backend_params)
+    def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        params = SageMakerParams.model_validate(spec.model.backend_params)
         seconds = math.floor(deadline.remaining())
         if seconds < 1:
             raise _too_late()
         if params.invocation == "async":
-            return self._generate_async(job, params, deadline)
+            return self._generate_async(spec, params, deadline)
         contract = CONTRACTS[params.contract]
-        calls = [(seeds, contract.request(job, seeds)) for seeds in _calls(job, params)]
+        calls = [(seeds, contract.request(spec, seeds)) for seeds in _calls(spec, params)]
         for _, body in calls:  # every body checked before any call runs on a GPU
             if len(body) > REAL_TIME_MAX_BYTES:
                 raise PayloadTooLarge(
-                    f"The request is {len(body)} bytes as {job.model.id}'s endpoint takes it, "
+                    f"The request is {len(body)} bytes as {spec.model.id}'s endpoint takes it, "
                     f"over the {REAL_TIME_MAX_BYTES}-byte limit of a real-time SageMaker "
                     "endpoint; send smaller input images.",
-                    param=job.inputs.image_param,
+                    param=spec.inputs.image_param,
                 )
         client = self._client(seconds)
         with ThreadPoolExecutor(max_workers=len(calls)) as pool:
@@ -179,12 +180,12 @@ class SageMakerBackend:
         found = [image for batch in batches for image in batch]
         if not found and errors:
             raise worst(errors)
-        return _images(job, found)  # partial when some calls failed: charged as delivered
+        return _images(spec, found)  # partial when some calls failed: charged as delivered
 
     # -- asynchronous inference: requests and results through S3 -----------------------------
 
     def _generate_async(
-        self, job: GenerationJob, params: SageMakerParams, deadline: Deadline
+        self, spec: GenerationSpec, params: SageMakerParams, deadline: Deadline
     ) -> list[GeneratedImage]:
         if self._store is None:
             raise BackendNotConfigured(
@@ -193,8 +194,8 @@ class SageMakerBackend:
         store = self._store()
         contract = CONTRACTS[params.contract]
         started = [
-            self._ticket(store, job, params, call, seeds)
-            for call, seeds in enumerate(_calls(job, params))
+            self._ticket(store, spec, params, call, seeds)
+            for call, seeds in enumerate(_calls(spec, params))
         ]
         tickets = [ticket for ticket, _ in started]
         outputs = self._wait(store, started, deadline)
@@ -210,19 +211,19 @@ class SageMakerBackend:
                     errors.append(exc)
         if not found and errors:
             raise worst(errors)
-        return _images(job, found)
+        return _images(spec, found)
 
     def _ticket(
         self,
         store: AsyncStore,
-        job: GenerationJob,
+        spec: GenerationSpec,
         params: SageMakerParams,
         call: int,
         seeds: Sequence[int],
     ) -> tuple[Ticket, bytes | None]:
         """The invocation an earlier attempt of this request queued, if SageMaker finished
         it (with its output) or may still; else a new one."""
-        name = _ticket_name(job, call)
+        name = _ticket_name(spec, call)
         earlier = store.read(store.location(name))
         ticket = Ticket.load(earlier) if earlier is not None else None
         if ticket is not None:
@@ -231,7 +232,7 @@ class SageMakerBackend:
             if isinstance(outcome, bytes) or (outcome is None and ticket.expires_at > self._now()):
                 return ticket, outcome
         contract = CONTRACTS[params.contract]
-        input_location = store.put(_input_name(job, call), contract.request(job, seeds))
+        input_location = store.put(_input_name(spec, call), contract.request(spec, seeds))
         run_seconds = params.max_seconds or ASYNC_RUN_SECONDS
         submitted = self._now()
         try:
@@ -240,7 +241,7 @@ class SageMakerBackend:
                 ContentType=contract.content_type,
                 Accept=contract.accept,
                 InputLocation=input_location,
-                InferenceId=f"{job.request_id}-{call}"[-64:],
+                InferenceId=f"{spec.request_id}-{call}"[-64:],
                 RequestTTLSeconds=ASYNC_QUEUE_SECONDS,
                 InvocationTimeoutSeconds=run_seconds,
             )
@@ -325,18 +326,18 @@ class SageMakerBackend:
         return contract.images(body, seeds)
 
 
-def _calls(job: GenerationJob, params: SageMakerParams) -> list[Sequence[int]]:
-    """The job's seeds, in groups of as many as one invocation takes."""
+def _calls(spec: GenerationSpec, params: SageMakerParams) -> list[Sequence[int]]:
+    """The request's seeds, in groups of as many as one invocation takes."""
     per_call = min(params.images_per_call, CONTRACTS[params.contract].max_images_per_call or 16)
-    return [job.seeds[i : i + per_call] for i in range(0, job.n, per_call)]
+    return [spec.seeds[i : i + per_call] for i in range(0, spec.n, per_call)]
 
 
-def _ticket_name(job: GenerationJob, call: int) -> str:
-    return f"tickets/{job.request_id}/{call}.json"
+def _ticket_name(spec: GenerationSpec, call: int) -> str:
+    return f"tickets/{spec.request_id}/{call}.json"
 
 
-def _input_name(job: GenerationJob, call: int) -> str:
-    return f"input/{job.request_id}/{call}.json"
+def _input_name(spec: GenerationSpec, call: int) -> str:
+    return f"input/{spec.request_id}/{call}.json"
 
 
 def _outcome(store: AsyncStore, ticket: Ticket) -> bytes | BackendError | None:
@@ -351,16 +352,16 @@ def _outcome(store: AsyncStore, ticket: Ticket) -> bytes | BackendError | None:
     return BackendError(f"The model failed: {detail}")
 
 
-def _images(job: GenerationJob, found: Sequence[EndpointImage]) -> list[GeneratedImage]:
+def _images(spec: GenerationSpec, found: Sequence[EndpointImage]) -> list[GeneratedImage]:
     images = [
         GeneratedImage(
             data=conform(
-                item.data, job.width, job.height, job.output_format, job.output_compression
+                item.data, spec.width, spec.height, spec.output_format, spec.output_compression
             ),
-            output_format=job.output_format,
+            output_format=spec.output_format,
             seed=item.seed,
-            width=job.width,
-            height=job.height,
+            width=spec.width,
+            height=spec.height,
         )
         for item in found
     ]

@@ -1,6 +1,6 @@
 """How a SageMaker endpoint wants its request and gives its images back.
 
-A contract turns a job's images (one seed each) into the endpoint's request body and its
+A contract turns a request's images (one seed each) into the endpoint's request body and its
 response body into image bytes. Three are known:
 
 ``imagegate``     our own model server (infra/sagemaker): several images a call, one seed
@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 from handler.backends.encoding import edit_region_png, fitted
 from handler.core.errors import BackendError
-from handler.core.ports import GenerationJob
+from handler.core.spec import GenerationSpec
 
 ContractName = Literal["imagegate", "jumpstart-sd", "hf-diffusers"]
 
@@ -36,7 +36,7 @@ class Contract(Protocol):
     accept: str
     max_images_per_call: int | None  # None: as many as the catalog entry allows
 
-    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes: ...
+    def request(self, spec: GenerationSpec, seeds: Sequence[int]) -> bytes: ...
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]: ...
 
@@ -46,26 +46,26 @@ class ImagegateContract:
     accept: str = "application/json"
     max_images_per_call: int | None = None
 
-    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
+    def request(self, spec: GenerationSpec, seeds: Sequence[int]) -> bytes:
         payload: dict[str, Any] = {
-            "prompt": job.prompt,
-            "negative_prompt": job.negative_prompt,
-            "width": job.width,
-            "height": job.height,
-            "num_inference_steps": job.steps,
-            "guidance_scale": job.guidance_scale,
+            "prompt": spec.prompt,
+            "negative_prompt": spec.negative_prompt,
+            "width": spec.width,
+            "height": spec.height,
+            "num_inference_steps": spec.steps,
+            "guidance_scale": spec.guidance_scale,
             "seeds": list(seeds),
-            "output_format": job.output_format,
-            "output_compression": job.output_compression,
+            "output_format": spec.output_format,
+            "output_compression": spec.output_compression,
         }
         # Sent at the size the model works at: the body must stay under SageMaker's 6 MB.
-        size = (job.width, job.height)
-        if job.inputs.images:
-            image = fitted(job.inputs.images[0].data, size)
+        size = (spec.width, spec.height)
+        if spec.inputs.images:
+            image = fitted(spec.inputs.images[0].data, size)
             payload["image"] = base64.b64encode(image).decode("ascii")
-            payload["strength"] = job.strength
-        if job.inputs.mask is not None:
-            mask = edit_region_png(job.inputs.mask.data, size)  # white: repaint
+            payload["strength"] = spec.strength
+        if spec.inputs.mask is not None:
+            mask = edit_region_png(spec.inputs.mask.data, size)  # white: repaint
             payload["mask"] = base64.b64encode(mask).decode("ascii")
         return _json(payload)
 
@@ -84,14 +84,14 @@ class JumpStartStableDiffusion:
     accept: str = "application/json;jpeg"
     max_images_per_call: int | None = 1  # one seed a call: each image's seed reproduces it
 
-    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
+    def request(self, spec: GenerationSpec, seeds: Sequence[int]) -> bytes:
         payload: dict[str, Any] = {
-            "prompt": job.prompt,
-            "width": job.width,
-            "height": job.height,
+            "prompt": spec.prompt,
+            "width": spec.width,
+            "height": spec.height,
             "num_images_per_prompt": len(seeds),
             "seed": seeds[0],
-            **job.diffusion_options(),
+            **spec.diffusion_options(),
         }
         return _json(payload)
 
@@ -108,9 +108,9 @@ class HuggingFaceDiffusers:
     accept: str = "image/png"
     max_images_per_call: int | None = 1
 
-    def request(self, job: GenerationJob, seeds: Sequence[int]) -> bytes:
-        parameters = {"width": job.width, "height": job.height, **job.diffusion_options()}
-        return _json({"inputs": job.prompt, "parameters": parameters})
+    def request(self, spec: GenerationSpec, seeds: Sequence[int]) -> bytes:
+        parameters = {"width": spec.width, "height": spec.height, **spec.diffusion_options()}
+        return _json({"inputs": spec.prompt, "parameters": parameters})
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
         return [EndpointImage(body, None)] if body else []

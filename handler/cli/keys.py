@@ -23,8 +23,8 @@ from handler.cli.target import (
     reported,
 )
 from handler.core.auth import issue_key
-from handler.core.billing import DEFAULT_POLICY
 from handler.core.errors import NotFound
+from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, KeyPolicy
 from handler.core.pricing import format_micros, parse_amount
 

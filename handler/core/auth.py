@@ -1,7 +1,7 @@
 """Who is calling: the bearer key, and how keys are issued."""
 
-from handler.core.billing import check_key
 from handler.core.keys import NewKey, generate_key, hash_secret, parse_authorization, parse_key
+from handler.core.policy import Meter, check_key, rate_window
 from handler.core.ports import ApiKeyRecord, Credentials, KeyPolicy, KeyStore
 
 
@@ -14,6 +14,13 @@ def credentials_of(authorization: str | None) -> Credentials:
 def authenticate(credentials: Credentials, keys: KeyStore, *, now: float) -> ApiKeyRecord:
     """For the routes that cost nothing; priced routes check the key inside the reservation."""
     return check_key(keys.get(credentials.key_id), credentials, now)
+
+
+def replayed(credentials: Credentials, keys: KeyStore, meter: Meter, *, now: float) -> None:
+    """A replayed answer ran nothing: it reports the key's window as it stands, once the key
+    is checked to be still in force."""
+    if meter.window is None:
+        meter.window = rate_window(authenticate(credentials, keys, now=now), now)
 
 
 def issue_key(

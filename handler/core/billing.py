@@ -10,27 +10,20 @@ settled by ``reconcile`` as a full refund once no request can still be running.
 """
 
 import contextlib
-import hmac
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from handler.core.errors import (
-    AuthenticationFailed,
     ImagegateError,
-    InsufficientQuota,
-    InvalidRequest,
-    PermissionDenied,
-    RateLimited,
     StorageError,
 )
+from handler.core.policy import Meter, admission_refusal, check_key, rate_window, refusal
 from handler.core.ports import (
     Admission,
     ApiKeyRecord,
     Charge,
     Credentials,
-    GenerationJob,
-    KeyPolicy,
     Ledger,
     Owner,
     Payer,
@@ -39,128 +32,20 @@ from handler.core.ports import (
     UsageRecord,
     UsageStatus,
 )
-from handler.core.pricing import format_micros, quote
+from handler.core.pricing import quote
+from handler.core.spec import GenerationSpec
 from handler.core.work.model import LineResult
 from handler.observability import logger
 
-DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
 # A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
 # left that could settle it.
 RESERVATION_HOLD_MS = 16 * 60 * 1000
-_UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
-
-
-@dataclass(frozen=True, slots=True)
-class RateWindow:
-    """The key's current per-minute window, as the ``x-ratelimit-*`` headers report it."""
-
-    requests_limit: int
-    requests_left: int
-    images_limit: int
-    images_left: int
-    reset_seconds: int
-
-
-def rate_window(record: ApiKeyRecord, now: float) -> RateWindow:
-    minute = int(now // 60)
-    policy = record.policy
-    return RateWindow(
-        requests_limit=policy.requests_per_minute,
-        requests_left=record.requests_left.get(minute, policy.requests_per_minute),
-        images_limit=policy.images_per_minute,
-        images_left=record.images_left.get(minute, policy.images_per_minute),
-        reset_seconds=60 - int(now % 60),
-    )
-
-
-def check_key(record: ApiKeyRecord | None, payer: Payer, now: float) -> ApiKeyRecord:
-    """The key if ``payer`` may spend from it now; AuthenticationFailed if not."""
-    # An unknown id and a wrong secret read the same, so a caller cannot probe for key ids.
-    if isinstance(payer, Owner):
-        if record is None:
-            raise AuthenticationFailed("The API key that submitted this work no longer exists.")
-    elif record is None or not hmac.compare_digest(record.secret_hash, payer.secret_hash):
-        raise AuthenticationFailed(_UNKNOWN_KEY)
-    if record.status != "active":
-        raise AuthenticationFailed("This API key has been revoked.")
-    if record.policy.expires_at is not None and record.policy.expires_at <= now:
-        raise AuthenticationFailed("This API key has expired.", code="expired_api_key")
-    return record
-
-
-def refusal(
-    record: ApiKeyRecord, charge: Charge, now: float, *, windows: bool = True
-) -> ImagegateError | None:
-    """Why ``record`` (a key that passed ``check_key``) cannot pay for ``charge``, or None if
-    it can; ``windows``: whether the per-minute limits apply."""
-    models = record.policy.models
-    if models is not None and charge.model not in models:
-        return PermissionDenied(
-            f"This API key may not use {charge.model} (allowed: {', '.join(sorted(models))}).",
-            param="model",
-        )
-    over_limit = _window_refusal(rate_window(record, now), charge) if windows else None
-    if over_limit is not None:
-        return over_limit
-    if record.balance < charge.amount:
-        return InsufficientQuota(
-            f"This request costs {format_micros(charge.amount)} and the key's balance is "
-            f"{format_micros(record.balance)}. Top up the key to continue.",
-        )
-    return None
-
-
-def admission_refusal(
-    record: ApiKeyRecord, admission: Admission, now: float
-) -> ImagegateError | None:
-    """Why ``record`` (a key that passed ``check_key``) cannot submit ``admission``."""
-    models = record.policy.models
-    if admission.model is not None and models is not None and admission.model not in models:
-        return PermissionDenied(
-            f"This API key may not use {admission.model} (allowed: {', '.join(sorted(models))}).",
-            param="model",
-        )
-    window = rate_window(record, now)
-    if window.requests_left < 1:
-        return RateLimited(
-            f"Rate limit reached for this API key: {window.requests_limit} requests per "
-            f"minute. Try again in {window.reset_seconds}s.",
-            retry_after=window.reset_seconds,
-        )
-    if record.balance < admission.balance:
-        return InsufficientQuota(
-            f"This work needs a balance of at least {format_micros(admission.balance)} to run "
-            f"and the key's balance is {format_micros(record.balance)}. Top up the key first.",
-        )
-    return None
-
-
-def _window_refusal(window: RateWindow, charge: Charge) -> ImagegateError | None:
-    if charge.n > window.images_limit:
-        return InvalidRequest(
-            f"n={charge.n} is over this key's limit of {window.images_limit} images per minute.",
-            param="n",
-        )
-    if window.requests_left < 1 or window.images_left < charge.n:
-        return RateLimited(
-            f"Rate limit reached for this API key: {window.requests_limit} requests and "
-            f"{window.images_limit} images per minute. Try again in {window.reset_seconds}s.",
-            retry_after=window.reset_seconds,
-        )
-    return None
 
 
 def settlement_status(asked: int, delivered: int) -> UsageStatus:
     if delivered == 0:
         return "failed"
     return "succeeded" if delivered >= asked else "partial"
-
-
-@dataclass
-class Meter:
-    """Where the request's rate window is left for the HTTP layer, success or failure."""
-
-    window: RateWindow | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,9 +61,9 @@ class Billing:
     ledger: Ledger
     clock: Callable[[], float] = field(default=time.time)
 
-    def reserve(self, payer: Payer, job: GenerationJob, meter: Meter) -> Reservation:
+    def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
         now = self.clock()
-        charge = quote(job, now_ms=int(now * 1000))
+        charge = quote(spec, now_ms=int(now * 1000))
         record, now = self._in_window(
             payer,
             meter,

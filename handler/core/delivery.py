@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.core.errors import PayloadTooLarge, StorageError
-from handler.core.ports import GeneratedImage, GenerationJob, ImageStore
+from handler.core.ports import GeneratedImage, ImageStore
 from handler.core.schemas import (
     ImageData,
     ImagesResponse,
@@ -17,6 +17,7 @@ from handler.core.schemas import (
     StoredImage,
     StoredImages,
 )
+from handler.core.spec import GenerationSpec
 
 # JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
 _ENVELOPE_BYTES = 4096
@@ -29,25 +30,25 @@ class Delivery:
 
     def keep(
         self,
-        job: GenerationJob,
+        spec: GenerationSpec,
         created: int,
         generated: Sequence[GeneratedImage],
         prefix: str | None = None,
     ) -> StoredImages:
         """The images stored under ``prefix`` (by default, the request's own, by day)."""
-        keys = self._store(generated, prefix or object_prefix(created, job.request_id))
+        keys = self._store(generated, prefix or object_prefix(created, spec.request_id))
         data = [
             StoredImage(s3_key=key, seed=image.seed)
             for key, image in zip(keys, generated, strict=True)
         ]
-        return StoredImages.model_validate({**_described(job, created, len(data)), "data": data})
+        return StoredImages.model_validate({**_described(spec, created, len(data)), "data": data})
 
     def inline(
-        self, job: GenerationJob, created: int, generated: Sequence[GeneratedImage]
+        self, spec: GenerationSpec, created: int, generated: Sequence[GeneratedImage]
     ) -> ImagesResponse:
         """The images as base64 at once, never stored."""
         data = self._inline([(image.data, image.seed) for image in generated])
-        return ImagesResponse.model_validate({**_described(job, created, len(data)), "data": data})
+        return ImagesResponse.model_validate({**_described(spec, created, len(data)), "data": data})
 
     def answer(self, kept: StoredImages, response_format: str | None) -> ImagesResponse:
         """Kept images as the client asked for them: presigned URLs afresh, or base64."""
@@ -101,16 +102,16 @@ class Delivery:
             )
 
 
-def _described(job: GenerationJob, created: int, images: int) -> dict[str, Any]:
+def _described(spec: GenerationSpec, created: int, images: int) -> dict[str, Any]:
     """What an answer says of the generation besides its images."""
     return {
-        "id": job.request_id,
+        "id": spec.request_id,
         "created": created,
-        "model": job.model.id,
-        "size": f"{job.width}x{job.height}",
-        "quality": job.quality,
-        "background": job.background,
-        "output_format": job.output_format,
+        "model": spec.model.id,
+        "size": f"{spec.width}x{spec.height}",
+        "quality": spec.quality,
+        "background": spec.background,
+        "output_format": spec.output_format,
         "usage": ImagesUsage(images=images),
     }
 

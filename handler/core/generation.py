@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from handler.core.auth import authenticate
-from handler.core.billing import Billing, Meter, rate_window
+from handler.core.auth import replayed
+from handler.core.billing import Billing
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.delivery import Delivery
@@ -21,20 +21,14 @@ from handler.core.errors import (
     StorageError,
 )
 from handler.core.image_input import ImageSources, from_request
-from handler.core.jobs import build_job
-from handler.core.ports import (
-    Credentials,
-    GeneratedImage,
-    GenerationJob,
-    Idempotency,
-    InferenceBackend,
-    KeyStore,
-)
+from handler.core.policy import Meter
+from handler.core.ports import Credentials, GeneratedImage, Idempotency, InferenceBackend, KeyStore
 from handler.core.schemas import (
     GenerationRequest,
     ImagesResponse,
     StoredImages,
 )
+from handler.core.spec import GenerationSpec, build_spec
 from handler.observability import logger
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
@@ -84,9 +78,7 @@ class GenerationService:
             return kept.model_dump(mode="json", exclude_none=True)
 
         kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
-        if meter.window is None:  # a replay: nothing ran, so check the key is still in force
-            now = self.clock()
-            meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
+        replayed(credentials, self.keys, meter, now=self.clock())
         return self.delivery.answer(StoredImages.model_validate(kept), request.response_format)
 
     def _charged(
@@ -97,7 +89,7 @@ class GenerationService:
         deadline: Deadline,
         sources: ImageSources,
         meter: Meter,
-        deliver: Callable[[GenerationRequest, GenerationJob, Deadline], Answer],
+        deliver: Callable[[GenerationRequest, GenerationSpec, Deadline], Answer],
     ) -> Answer:
         model = self.catalog.get(request.model)
         if not model.synchronous:
@@ -107,10 +99,10 @@ class GenerationService:
                 param="model",
                 code="model_requires_async",
             )
-        job = build_job(model, request, request_id, sources)
-        reservation = self.billing.reserve(credentials, job, meter)
+        spec = build_spec(model, request, request_id, sources)
+        reservation = self.billing.reserve(credentials, spec, meter)
         try:
-            response = deliver(request, job, deadline)
+            response = deliver(request, spec, deadline)
         except BaseException as exc:
             code = exc.code if isinstance(exc, ImagegateError) else "internal_error"
             try:
@@ -123,44 +115,44 @@ class GenerationService:
         response.remaining_balance = reservation.balance + usage.refunded
         return response
 
-    def _generated(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
+    def _generated(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         # Never more than was asked (and reserved for), whatever a backend returns.
-        generated = self.backends[job.model.backend].generate(job, deadline)[: job.n]
+        generated = self.backends[spec.model.backend].generate(spec, deadline)[: spec.n]
         if not generated:
-            raise BackendError(f"{job.model.id} returned no images.")
-        if len(generated) < job.n:
+            raise BackendError(f"{spec.model.id} returned no images.")
+        if len(generated) < spec.n:
             logger.warning(
                 "partial delivery",
-                request_id=job.request_id,
-                model=job.model.id,
-                asked=job.n,
+                request_id=spec.request_id,
+                model=spec.model.id,
+                asked=spec.n,
                 delivered=len(generated),
             )
         return generated
 
     def _deliver(
-        self, request: GenerationRequest, job: GenerationJob, deadline: Deadline
+        self, request: GenerationRequest, spec: GenerationSpec, deadline: Deadline
     ) -> ImagesResponse:
         if request.response_format != "b64_json":
-            kept = self.keep(request, job, deadline)
+            kept = self.keep(request, spec, deadline)
             return self.delivery.answer(kept, request.response_format)
         created = int(self.clock())
-        return self.delivery.inline(job, created, self._generated(job, deadline))
+        return self.delivery.inline(spec, created, self._generated(spec, deadline))
 
     def keep(
         self,
         request: GenerationRequest,
-        job: GenerationJob,
+        spec: GenerationSpec,
         deadline: Deadline,
         prefix: str | None = None,
     ) -> StoredImages:
         """Generate and store the images whatever the format (for replays and queued work,
         under ``prefix`` if given), unpaid: the caller holds the reservation."""
         created = int(self.clock())
-        generated = self._generated(job, deadline)
+        generated = self._generated(spec, deadline)
         if request.response_format == "b64_json":  # refused now, before it is paid for
             self.delivery.check_inline_size([len(image.data) for image in generated])
-        return self.delivery.keep(job, created, generated, prefix)
+        return self.delivery.keep(spec, created, generated, prefix)
 
 
 def idempotency_scope(

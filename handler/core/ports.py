@@ -4,49 +4,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from handler.core.catalog import CatalogModel, OutputFormat
+from handler.core.catalog import OutputFormat
 from handler.core.deadline import Deadline
-from handler.core.image_input import NO_INPUTS, ImageInputs
+from handler.core.spec import GenerationSpec
 from handler.core.work.model import LineResult
 
 KeyStatus = Literal["active", "revoked"]
-
-
-@dataclass(frozen=True, slots=True)
-class GenerationJob:
-    """One validated request, with every default resolved, as a backend receives it."""
-
-    request_id: str
-    model: CatalogModel
-    prompt: str
-    negative_prompt: str | None
-    width: int
-    height: int
-    seeds: tuple[int, ...]
-    steps: int | None
-    guidance_scale: float | None
-    output_format: OutputFormat
-    output_compression: int
-    background: str
-    quality: str
-    inputs: ImageInputs = NO_INPUTS
-    strength: float | None = None  # set when there are input images
-
-    @property
-    def n(self) -> int:
-        return len(self.seeds)
-
-    def diffusion_options(self) -> dict[str, str | int | float]:
-        """The sampling settings the job sets, under diffusers' names, which most models'
-        inputs share."""
-        options: dict[str, str | int | float] = {}
-        if self.negative_prompt:
-            options["negative_prompt"] = self.negative_prompt
-        if self.steps is not None:
-            options["num_inference_steps"] = self.steps
-        if self.guidance_scale is not None:
-            options["guidance_scale"] = self.guidance_scale
-        return options
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +22,7 @@ class GeneratedImage:
 
 
 class InferenceBackend(Protocol):
-    def generate(self, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
+    def generate(self, job: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         """Render up to ``job.n`` images before ``deadline``.
 
         Fewer images than asked is a partial delivery (a safety filter dropped some, say);

@@ -5,24 +5,25 @@ from decimal import Decimal, InvalidOperation
 from typing import cast
 
 from handler.core.catalog import Catalog, Quality
-from handler.core.ports import Charge, GenerationJob
+from handler.core.ports import Charge
+from handler.core.spec import GenerationSpec
 
 MAX_AMOUNT = 10**15  # micro-units: a billion currency units, far inside DynamoDB's numbers
 
 
-def unit_price(job: GenerationJob) -> int:
+def unit_price(spec: GenerationSpec) -> int:
     """Micro-units per image: the catalog's price for the size (and quality tier, or edit),
     scaled by the steps asked over the model's default, rounded up."""
-    prices = job.model.prices
-    size = f"{job.width}x{job.height}"
-    if job.inputs.images and prices.edit is not None:
+    prices = spec.model.prices
+    size = f"{spec.width}x{spec.height}"
+    if spec.inputs.images and prices.edit is not None:
         table = prices.edit
     else:
-        table = prices.quality.get(cast(Quality, job.quality), prices.image)
+        table = prices.quality.get(cast(Quality, spec.quality), prices.image)
     base = table[size]
-    if job.steps is None or job.model.steps is None:
+    if spec.steps is None or spec.model.steps is None:
         return base
-    return math.ceil(base * job.steps / job.model.steps.default)
+    return math.ceil(base * spec.steps / spec.model.steps.default)
 
 
 def cheapest_line(catalog: Catalog) -> int:
@@ -37,13 +38,13 @@ def cheapest_line(catalog: Catalog) -> int:
     return min(cheapest)
 
 
-def quote(job: GenerationJob, *, now_ms: int) -> Charge:
+def quote(spec: GenerationSpec, *, now_ms: int) -> Charge:
     return Charge(
-        request_id=job.request_id,
-        model=job.model.id,
-        size=f"{job.width}x{job.height}",
-        n=job.n,
-        unit_price=unit_price(job),
+        request_id=spec.request_id,
+        model=spec.model.id,
+        size=f"{spec.width}x{spec.height}",
+        n=spec.n,
+        unit_price=unit_price(spec),
         reserved_at=now_ms,
     )
 

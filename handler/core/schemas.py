@@ -2,7 +2,7 @@
 
 They are the contract of the HTTP API, of async jobs and of batch lines alike. Limits that
 depend on the model (sizes, n, steps, prompt length) are checked against the catalog by
-``handler.core.jobs``; these models hold what is true of every model.
+``handler.core.spec``; these models hold what is true of every model.
 """
 
 from typing import Annotated, Any, Literal

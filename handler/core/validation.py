@@ -82,3 +82,24 @@ def _param_name(loc: tuple[Any, ...]) -> str | None:
             break
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
     return name or None
+
+
+# OpenAI's limits on a batch's metadata.
+MAX_METADATA_ENTRIES = 16
+MAX_METADATA_KEY_CHARS = 64
+MAX_METADATA_VALUE_CHARS = 512
+
+
+def check_metadata(metadata: Mapping[str, str]) -> None:
+    """OpenAI's limits: 16 pairs, keys of 64 characters, values of 512."""
+    if len(metadata) > MAX_METADATA_ENTRIES:
+        raise InvalidRequest(
+            f"metadata takes at most {MAX_METADATA_ENTRIES} entries.", param="metadata"
+        )
+    for name, value in metadata.items():
+        if len(name) > MAX_METADATA_KEY_CHARS or len(value) > MAX_METADATA_VALUE_CHARS:
+            raise InvalidRequest(
+                f"metadata keys take at most {MAX_METADATA_KEY_CHARS} characters and values "
+                f"{MAX_METADATA_VALUE_CHARS}.",
+                param=f"metadata.{name[:MAX_METADATA_KEY_CHARS]}",
+            )

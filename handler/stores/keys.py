@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.billing import DEFAULT_POLICY
 from handler.core.errors import NotFound, StorageError
+from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, KeyStatus
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client

@@ -16,7 +16,8 @@ from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendTimeout
-from handler.core.ports import GeneratedImage, GenerationJob
+from handler.core.ports import GeneratedImage
+from handler.core.spec import GenerationSpec
 from tests.integration.conftest import Local
 from tests.support import balance_of, new_key, open_image
 
@@ -63,7 +64,7 @@ def slow_backend(monkeypatch: pytest.MonkeyPatch) -> None:
     """The preview backend takes 1.5 s, and honours deadlines as the GPU backends do."""
     generate = PreviewBackend.generate
 
-    def slow(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> list[GeneratedImage]:
+    def slow(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         if deadline.remaining() < SLOW_SECONDS:
             raise BackendTimeout("The generation did not finish before the deadline.")
         return generate(self, job, deadline)

@@ -8,11 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.core.billing import Meter
 from handler.core.deadline import Deadline
-from handler.core.jobs import build_job
+from handler.core.policy import Meter
 from handler.core.ports import Owner
 from handler.core.schemas import parse_request
+from handler.core.spec import build_spec
 from handler.core.work.model import Batch, WorkItem
 from handler.main import dead_letter_handler, splitter_handler, worker_handler
 from handler.stores.clients import dynamodb_client, s3_client, sqs_client
@@ -122,7 +122,7 @@ def test_a_dead_letter_records_its_error_refunds_its_hold_and_finishes_the_batch
     worker_handler(load_event("sqs_work_lines"), CONTEXT)
     item = from_message(load_event("sqs_dead_letter")["Records"][0]["body"])
     request = parse_request(item.body)
-    job = build_job(container.catalog().get(None), request, f"{SAMPLE_BATCH}-2")
+    job = build_spec(container.catalog().get(None), request, f"{SAMPLE_BATCH}-2")
     container.billing().reserve(Owner(SAMPLE_KEY_ID), job, Meter())
     assert balance_of(SAMPLE_KEY_ID) == before - 3 * PRICE
     # When its message comes off the dead-letter queue
@@ -221,7 +221,7 @@ def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> No
     )
     item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})
     lines = container.line_runner()
-    job = build_job(container.catalog().get(None), parse_request(item.body), "batch_dup-0")
+    job = build_spec(container.catalog().get(None), parse_request(item.body), "batch_dup-0")
     b_reservation = lines.billing.reserve(Owner(key_id), job, Meter())
     recorded = lines.run(item, owner=Owner(key_id), deadline=Deadline.after(60), prefix="x")
     # When B finishes too, and finds the line recorded

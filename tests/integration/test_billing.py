@@ -12,12 +12,13 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.core.auth import credentials_of
-from handler.core.billing import RESERVATION_HOLD_MS, Billing, Meter
+from handler.core.billing import RESERVATION_HOLD_MS, Billing
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, RateLimited, StorageError
-from handler.core.jobs import build_job
-from handler.core.ports import Charge, GenerationJob
+from handler.core.policy import Meter
+from handler.core.ports import Charge
 from handler.core.schemas import GenerationRequest
+from handler.core.spec import GenerationSpec, build_spec
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
@@ -28,12 +29,12 @@ PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.
 
 
 @pytest.fixture
-def backend_calls(monkeypatch: pytest.MonkeyPatch) -> list[GenerationJob]:
+def backend_calls(monkeypatch: pytest.MonkeyPatch) -> list[GenerationSpec]:
     """Every job the preview backend receives."""
-    calls: list[GenerationJob] = []
+    calls: list[GenerationSpec] = []
     render = PreviewBackend.generate
 
-    def recording(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def recording(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         calls.append(job)
         return render(self, job, deadline)
 
@@ -42,7 +43,7 @@ def backend_calls(monkeypatch: pytest.MonkeyPatch) -> list[GenerationJob]:
 
 
 def test_success_charges_the_catalog_price_and_records_it(
-    client: TestClient, backend_calls: list[GenerationJob]
+    client: TestClient, backend_calls: list[GenerationSpec]
 ) -> None:
     key_id, auth = new_key(balance=100_000)
     response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
@@ -74,7 +75,7 @@ def test_steps_quality_and_edits_set_the_price(client: TestClient) -> None:
 
 
 def test_insufficient_balance_is_402_before_any_gpu_work(
-    client: TestClient, backend_calls: list[GenerationJob]
+    client: TestClient, backend_calls: list[GenerationSpec]
 ) -> None:
     key_id, auth = new_key(balance=PRICE_1024 * 2 - 1)
     response = client.post(URL, headers=auth, json={"prompt": "a fox", "n": 2})
@@ -93,7 +94,7 @@ def test_insufficient_balance_is_402_before_any_gpu_work(
 def test_backend_failure_refunds_everything(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def broken(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         raise BackendError("the GPU fell over")
 
     monkeypatch.setattr(PreviewBackend, "generate", broken)
@@ -112,7 +113,7 @@ def test_partial_delivery_charges_only_what_was_delivered(
 ) -> None:
     render = PreviewBackend.generate
 
-    def filtered(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def filtered(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         return render(self, job, deadline)[:1]  # a safety filter dropped the others
 
     monkeypatch.setattr(PreviewBackend, "generate", filtered)
@@ -135,7 +136,7 @@ def test_one_dynamodb_round_trip_before_the_backend_and_one_after(
     before_backend: list[list[str]] = []
     render = PreviewBackend.generate
 
-    def counting(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def counting(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         before_backend.append(list(calls))
         return render(self, job, deadline)
 
@@ -156,7 +157,7 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
     billing = Billing(container.ledger(), clock=lambda: now[0])
     model = container.catalog().get(None)
     request = GenerationRequest(prompt="a fox", n=2)
-    job = build_job(model, request, "req_crashed")
+    job = build_spec(model, request, "req_crashed")
     reservation = billing.reserve(credentials_of(f"Bearer {plaintext}"), job, Meter())
     assert balance_of(key_id) == 100_000 - 2 * PRICE_1024
     # When reconciliation runs while the request could still be running: it waits
@@ -183,7 +184,7 @@ def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> Non
     # Given a reservation abandoned 17 minutes ago
     then = time.time() - 17 * 60
     billing = Billing(container.ledger(), clock=lambda: then)
-    job = build_job(container.catalog().get(None), GenerationRequest(prompt="a"), "req_old")
+    job = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "req_old")
     billing.reserve(credentials_of(auth["Authorization"]), job, Meter())
     # When the scheduled event arrives, it is refunded; the next tick finds nothing
     event = load_event("reconcile_schedule")
@@ -221,15 +222,15 @@ def test_rate_window_rolls_over_and_old_windows_are_cleared(client: TestClient) 
     credentials = credentials_of(auth["Authorization"])
     now = [1_800_000_000.0]
     billing = Billing(container.ledger(), clock=lambda: now[0])
-    job = build_job(container.catalog().get(None), GenerationRequest(prompt="a"), "req_1")
+    job = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "req_1")
     billing.settle(billing.reserve(credentials, job, Meter()), 1)
     with pytest.raises(Exception, match="Rate limit"):
         billing.reserve(
-            credentials, build_job(job.model, GenerationRequest(prompt="a"), "r2"), Meter()
+            credentials, build_spec(job.model, GenerationRequest(prompt="a"), "r2"), Meter()
         )
     for minute in (1, 5):  # the next minute, then after an idle gap
         now[0] += minute * 60
-        later = build_job(job.model, GenerationRequest(prompt="a"), f"req_{minute + 2}")
+        later = build_spec(job.model, GenerationRequest(prompt="a"), f"req_{minute + 2}")
         billing.settle(billing.reserve(credentials, later, Meter()), 1)
     record = container.key_store().get(key_id)
     assert record is not None
@@ -296,7 +297,7 @@ def test_no_key_or_secret_hash_in_any_log_line(
     client.post(URL, headers={"Authorization": auth["Authorization"] + "x"}, json={"prompt": "a"})
     client.get("/v1/usage", headers=auth)
 
-    def broken(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def broken(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         raise RuntimeError(f"crash with {job!r}")
 
     container.key_store().top_up(key_id, 10 * PRICE_1024)
@@ -317,7 +318,7 @@ def test_generated_image_objects_carry_no_key_material(client: TestClient) -> No
 def test_a_resent_reservation_is_taken_once(client: TestClient) -> None:
     # botocore resends a write whose response was lost; the first attempt had committed
     key_id, auth = new_key(balance=100_000)
-    job = build_job(container.catalog().get(None), GenerationRequest(prompt="a"), "req_resent")
+    job = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "req_resent")
     charge = Charge("req_resent", job.model.id, "1024x1024", 1, PRICE_1024, 1_800_000_000_000)
     credentials = credentials_of(auth["Authorization"])
     first = container.ledger().reserve(credentials, charge, minute=30_000_000)
@@ -331,11 +332,11 @@ def test_a_clock_behind_joins_the_later_window(client: TestClient) -> None:
     model = container.catalog().get(None)
     ahead = Billing(container.ledger(), clock=lambda: 1_800_000_060.0)
     behind = Billing(container.ledger(), clock=lambda: 1_800_000_059.0)
-    ahead.reserve(credentials, build_job(model, GenerationRequest(prompt="a"), "r1"), Meter())
-    behind.reserve(credentials, build_job(model, GenerationRequest(prompt="a"), "r2"), Meter())
+    ahead.reserve(credentials, build_spec(model, GenerationRequest(prompt="a"), "r1"), Meter())
+    behind.reserve(credentials, build_spec(model, GenerationRequest(prompt="a"), "r2"), Meter())
     # The window of the later minute took both; the earlier one was not reopened
     with pytest.raises(RateLimited):
-        behind.reserve(credentials, build_job(model, GenerationRequest(prompt="a"), "r3"), Meter())
+        behind.reserve(credentials, build_spec(model, GenerationRequest(prompt="a"), "r3"), Meter())
     record = container.key_store().get(key_id)
     assert record is not None
     assert record.requests_left == {30_000_001: 0}
@@ -346,7 +347,7 @@ def test_extra_images_from_a_backend_are_neither_served_nor_charged(
 ) -> None:
     render = PreviewBackend.generate
 
-    def generous(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def generous(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         return render(self, job, deadline) * 3
 
     monkeypatch.setattr(PreviewBackend, "generate", generous)
@@ -380,7 +381,7 @@ def test_a_key_from_before_billing_is_unfunded_until_topped_up(client: TestClien
 def test_a_ledger_outage_after_a_failure_keeps_the_first_error(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def broken(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         raise BackendError("the GPU fell over")
 
     def unreachable(*args: object, **kwargs: object) -> None:

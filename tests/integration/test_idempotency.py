@@ -13,7 +13,7 @@ from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError
-from handler.core.ports import GenerationJob
+from handler.core.spec import GenerationSpec
 from tests.support import assert_error, balance_of, new_key, usage_of
 
 URL = "/v1/images/generations"
@@ -27,7 +27,7 @@ class Gate:
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
-        self.jobs: list[GenerationJob] = []
+        self.jobs: list[GenerationSpec] = []
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     gate = Gate()
     render = PreviewBackend.generate
 
-    def gated(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def gated(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         gate.jobs.append(job)
         gate.entered.set()
         assert gate.release.wait(30)
@@ -128,7 +128,7 @@ def test_a_failed_first_run_is_not_replayed(
     render = PreviewBackend.generate
     outcomes = iter([BackendError("GPU lost"), None])
 
-    def flaky(self: PreviewBackend, job: GenerationJob, deadline: Deadline) -> Any:
+    def flaky(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         failure = next(outcomes)
         if failure is not None:
             raise failure

@@ -10,7 +10,7 @@ import pytest
 from handler.backends.preview import PreviewBackend
 from handler.config import get_settings
 from handler.core.errors import BackendError
-from handler.core.ports import GenerationJob
+from handler.core.spec import GenerationSpec
 from handler.stores.clients import dynamodb_client, s3_client
 from tests.image_samples import noise, picture, top_half_mask
 from tests.integration.conftest import Local
@@ -101,7 +101,7 @@ def test_a_job_that_fails_every_attempt_says_with_what(
     local: Local, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a backend that fails, as a model out of memory would, on every attempt
-    def out_of_memory(self: PreviewBackend, job: GenerationJob, deadline: Any) -> Any:
+    def out_of_memory(self: PreviewBackend, job: GenerationSpec, deadline: Any) -> Any:
         raise BackendError("The model failed: CUDA out of memory")
 
     monkeypatch.setattr(PreviewBackend, "generate", out_of_memory)

@@ -9,9 +9,8 @@ from handler.backends.replicate import ReplicateBackend, flux_geometry
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
-from handler.core.jobs import build_job
-from handler.core.ports import GenerationJob
 from handler.core.schemas import GenerationRequest
+from handler.core.spec import GenerationSpec, build_spec
 from tests.fakes.replicate_api import FakeReplicate
 from tests.support import FORMATS, ROOT, open_image
 
@@ -29,9 +28,9 @@ def backend(fake: FakeReplicate) -> ReplicateBackend:
     return ReplicateBackend(lambda: fake.token, fake.base_url, poll_interval=0.02)
 
 
-def _job(**body: Any) -> GenerationJob:
+def _job(**body: Any) -> GenerationSpec:
     request = GenerationRequest.model_validate({"model": "flux-schnell", "prompt": "a fox", **body})
-    return build_job(CATALOG.get(request.model), request, "req_test")
+    return build_spec(CATALOG.get(request.model), request, "req_test")
 
 
 def _creates(fake: FakeReplicate) -> list[dict[str, Any]]:
@@ -224,7 +223,7 @@ def test_a_failed_cancel_is_tried_again(fake: FakeReplicate, backend: ReplicateB
     assert fake.running() == []
 
 
-def _edit_job(image: bytes, mask: bytes | None = None, **body: Any) -> GenerationJob:
+def _edit_job(image: bytes, mask: bytes | None = None, **body: Any) -> GenerationSpec:
     from handler.core.image_input import from_request
     from tests.image_samples import data_url
 
@@ -232,7 +231,7 @@ def _edit_job(image: bytes, mask: bytes | None = None, **body: Any) -> Generatio
     if mask is not None:
         fields["maskDataUrl"] = data_url(mask)
     request = GenerationRequest.model_validate({**fields, **body})
-    return build_job(CATALOG.get("sdxl"), request, "req_test", from_request(request))
+    return build_spec(CATALOG.get("sdxl"), request, "req_test", from_request(request))
 
 
 def test_input_image_and_mask_reach_sdxl_inline(

@@ -1,6 +1,5 @@
 import pytest
 
-from handler.core.billing import check_key, refusal
 from handler.core.catalog import load_catalog
 from handler.core.errors import (
     AuthenticationFailed,
@@ -9,10 +8,11 @@ from handler.core.errors import (
     PermissionDenied,
     RateLimited,
 )
-from handler.core.jobs import build_job
+from handler.core.policy import check_key, refusal
 from handler.core.ports import ApiKeyRecord, Charge, Credentials, KeyPolicy
 from handler.core.pricing import format_micros, parse_amount, unit_price
 from handler.core.schemas import GenerationRequest
+from handler.core.spec import build_spec
 from tests.support import ROOT
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")
@@ -78,7 +78,7 @@ def test_parse_amount_refuses(text: str) -> None:
 )
 def test_unit_price(model: str, body: dict[str, object], price: int) -> None:
     request = GenerationRequest.model_validate({"prompt": "a", "model": model, **body})
-    assert unit_price(build_job(CATALOG.get(model), request, "r")) == price
+    assert unit_price(build_spec(CATALOG.get(model), request, "r")) == price
 
 
 def test_check_key_refuses_in_one_voice() -> None:

@@ -4,8 +4,8 @@ import pytest
 
 from handler.core.catalog import Catalog
 from handler.core.errors import InvalidRequest
-from handler.core.jobs import build_job
 from handler.core.schemas import MAX_SEED, GenerationRequest
+from handler.core.spec import build_spec
 
 CATALOG = Catalog.model_validate(
     {
@@ -47,7 +47,7 @@ CATALOG = Catalog.model_validate(
 
 def _job(**body: Any) -> Any:
     request = GenerationRequest.model_validate({"prompt": "a red fox", **body})
-    return build_job(CATALOG.get(request.model), request, "req_1")
+    return build_spec(CATALOG.get(request.model), request, "req_1")
 
 
 def test_defaults_are_resolved_from_the_model() -> None:

@@ -130,7 +130,7 @@ def test_images_are_not_decoded_when_a_cheaper_check_fails(
 ) -> None:
     from handler.core import image_input
     from handler.core.catalog import load_catalog
-    from handler.core.jobs import build_job
+    from handler.core.spec import build_spec
     from tests.support import ROOT
 
     def no_decoding(*args: object) -> None:
@@ -140,4 +140,4 @@ def test_images_are_not_decoded_when_a_cheaper_check_fails(
     request = GenerationRequest.model_validate({"prompt": "x", **body})
     model = load_catalog(ROOT / "infra" / "catalog.json").get(request.model)
     with pytest.raises(InvalidRequest):
-        build_job(model, request, "req", from_request(request))
+        build_spec(model, request, "req", from_request(request))

@@ -3,6 +3,7 @@ or a dev-only package, so leaving ``handler/cli`` out of the artifact leaves not
 
 import ast
 from pathlib import Path
+from typing import TypeGuard
 
 import pytest
 
@@ -34,3 +35,46 @@ def test_shipped_modules_import_neither_the_cli_nor_dev_packages(path: Path) -> 
 def test_the_cli_only_modules_live_in_the_cli() -> None:
     cli_only = {"provision", "stacks", "openapi", "gateway", "runtime", "template"}
     assert not [path for path in SHIPPED if path.stem in cli_only]
+
+
+# What a newcomer can hold in mind at once: a module, a class, a route.
+MAX_MODULE_LINES = 250
+MAX_CLASS_LINES = 150
+MAX_ROUTE_BODY_LINES = 10
+ALL_MODULES = sorted(HANDLER.rglob("*.py"))
+
+
+def _length(node: ast.stmt) -> int:
+    return (node.end_lineno or node.lineno) - node.lineno + 1
+
+
+def _is_route(node: ast.AST) -> TypeGuard[ast.FunctionDef | ast.AsyncFunctionDef]:
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and any(
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and isinstance(decorator.func.value, ast.Name)
+        and decorator.func.value.id == "router"
+        for decorator in node.decorator_list
+    )
+
+
+def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    body = node.body
+    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring is not the body
+    return (body[-1].end_lineno or body[-1].lineno) - body[0].lineno + 1 if body else 0
+
+
+def test_modules_classes_and_routes_stay_small() -> None:
+    too_long: list[str] = []
+    for path in ALL_MODULES:
+        name = str(path.relative_to(ROOT))
+        lines = len(path.read_text().splitlines())
+        if lines > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {lines} lines")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef) and _length(node) > MAX_CLASS_LINES:
+                too_long.append(f"{name}: class {node.name}, {_length(node)} lines")
+            if _is_route(node) and _body_lines(node) > MAX_ROUTE_BODY_LINES:
+                too_long.append(f"{name}: route {node.name}, {_body_lines(node)} lines")
+    assert not too_long, "\n".join(too_long)

@@ -5,14 +5,14 @@ import pytest
 from handler.backends.preview import PreviewBackend
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
-from handler.core.ports import GenerationJob
+from handler.core.spec import GenerationSpec
 from tests.support import FORMATS, ROOT, open_image
 
 MODEL = load_catalog(ROOT / "infra" / "catalog.json").get(None)
 FOREVER = Deadline.after(3600)
 
 
-def _job(**overrides: Any) -> GenerationJob:
+def _job(**overrides: Any) -> GenerationSpec:
     fields: dict[str, Any] = {
         "request_id": "req_1",
         "model": MODEL,
@@ -29,7 +29,7 @@ def _job(**overrides: Any) -> GenerationJob:
         "quality": "auto",
     }
     fields.update(overrides)
-    return GenerationJob(**fields)
+    return GenerationSpec(**fields)
 
 
 @pytest.mark.parametrize("output_format", ["png", "jpeg", "webp"])

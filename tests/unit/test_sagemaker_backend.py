@@ -34,17 +34,16 @@ from handler.core.errors import (
     PayloadTooLarge,
     WorkPending,
 )
-from handler.core.jobs import build_job
-from handler.core.ports import GenerationJob
 from handler.core.schemas import GenerationRequest
+from handler.core.spec import GenerationSpec, build_spec
 from tests.support import FORMATS, ROOT, open_image
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")
 
 
-def _job(**body: Any) -> GenerationJob:
+def _job(**body: Any) -> GenerationSpec:
     request = GenerationRequest.model_validate({"model": "sd-imagegate", "prompt": "a fox", **body})
-    return build_job(CATALOG.get(request.model), request, "req_test")
+    return build_spec(CATALOG.get(request.model), request, "req_test")
 
 
 def _picture(size: tuple[int, int], pil_format: str) -> bytes:
@@ -179,7 +178,7 @@ def test_hugging_face_toolkit_images_have_no_seed(stub: tuple[Any, Stubber]) -> 
     )
     request = GenerationRequest.model_validate({"prompt": "a fox", "size": "512x512"})
     stubber.add_response("invoke_endpoint", {"Body": _body(_picture((512, 512), "PNG"))})
-    [image] = _backend(client).generate(build_job(model, request, "req"), Deadline.after(25))
+    [image] = _backend(client).generate(build_spec(model, request, "req"), Deadline.after(25))
     assert image.seed is None
     assert open_image(image.data).size == (512, 512)
 
@@ -328,14 +327,14 @@ ASYNC_PARAMS = {
 }
 
 
-def _async_job(request_id: str = "req_async", **body: Any) -> GenerationJob:
+def _async_job(request_id: str = "req_async", **body: Any) -> GenerationSpec:
     from handler.core.catalog import CatalogModel
 
     model = CatalogModel.model_validate(
         {**CATALOG.get("sd-imagegate").model_dump(), "backend_params": ASYNC_PARAMS}
     )
     request = GenerationRequest.model_validate({"prompt": "a fox", "size": "512x512", **body})
-    return build_job(model, request, request_id)
+    return build_spec(model, request, request_id)
 
 
 class Clock:
@@ -485,7 +484,7 @@ def test_asynchronous_submission_errors_are_translated() -> None:
     assert caught.value.should_retry is False
 
 
-def _large_input_job(backend_params: dict[str, Any]) -> GenerationJob:
+def _large_input_job(backend_params: dict[str, Any]) -> GenerationSpec:
     """A job whose endpoint body is over 6 MB: a model that works at 2048x2048, and a
     picture of noise as its input (PNG cannot shrink it)."""
     from handler.core.catalog import CatalogModel
@@ -509,7 +508,7 @@ def _large_input_job(backend_params: dict[str, Any]) -> GenerationJob:
     picture = InputImage(buffer.getvalue(), "png", side, side, has_alpha=False)
     request = GenerationRequest.model_validate({"prompt": "a fox", "seed": 1})
     return replace(
-        build_job(model, request, "req_big"),
+        build_spec(model, request, "req_big"),
         inputs=ImageInputs((picture,), image_param="imageDataUrl"),
         strength=0.5,
     )
@@ -618,7 +617,7 @@ def test_our_contract_carries_the_input_image_and_a_white_means_repaint_mask() -
             "strength": 0.4,
         }
     )
-    job = build_job(CATALOG.get("sd-imagegate"), request, "req", from_request(request))
+    job = build_spec(CATALOG.get("sd-imagegate"), request, "req", from_request(request))
     sent = json.loads(ImagegateContract().request(job, job.seeds))
     assert base64.b64decode(sent["image"]) == image
     assert sent["strength"] == 0.4

@@ -1,12 +1,12 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from handler.api.deps import (
     ApiKeyDep,
     CredentialsDep,
     DeadlineDep,
+    MeterDep,
     QueuedWorkDep,
     WebhookMasterSecretDep,
     WorkReaderDep,
@@ -14,7 +14,6 @@ from handler.api.deps import (
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
-from handler.core.billing import Meter
 from handler.core.webhooks import signing_secret
 
 router = APIRouter(tags=["batches"], route_class=JsonBodyRoute)
@@ -23,31 +22,27 @@ MAX_OUTPUT_PAGE = 200
 
 
 @router.post("/batches", response_model=BatchObject, responses=ERROR_RESPONSES)
-async def create_batch(
+def create_batch(
     request: Request,
     body: BatchCreate,
     credentials: CredentialsDep,
     queued: QueuedWorkDep,
     views: WorkReaderDep,
     deadline: DeadlineDep,
+    meter: MeterDep,
 ) -> BatchObject:
     """Submit a batch: its lines inline, or leave ``input`` out and POST the file to the
     returned ``upload_url`` with its ``upload_fields``. Lines are charged as they run. An
     ``Idempotency-Key`` makes a retried submission answer the batch the first one made."""
-    meter = Meter()
-    try:
-        batch = await run_in_threadpool(
-            queued.submit_batch,
-            credentials,
-            lines=body.input,
-            webhook_url=body.webhook_url,
-            metadata=body.metadata or {},
-            deadline=deadline,
-            meter=meter,
-            idempotency_key=request.headers.get("idempotency-key"),
-        )
-    finally:
-        request.state.rate_window = meter.window
+    batch = queued.submit_batch(
+        credentials,
+        lines=body.input,
+        webhook_url=body.webhook_url,
+        metadata=body.metadata or {},
+        deadline=deadline,
+        meter=meter,
+        idempotency_key=request.headers.get("idempotency-key"),
+    )
     return BatchObject.model_validate(views.shown(batch))
 
 

@@ -8,23 +8,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
-from handler.api.deps import (
-    CredentialsDep,
-    DeadlineDep,
-    GenerationServiceDep,
-    QueuedWorkDep,
-    RequestIdDep,
-)
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.forms import read_multipart
+from handler.api.generating import GenerationCallDep
 from handler.api.json_body import parse_json
-from handler.api.routes.images import queue_generation, respond, wants_async
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import (
     MAX_IMAGE_BYTES,
     MAX_IMAGES,
     ImageSources,
-    data_url,
     from_request,
     image_name,
 )
@@ -57,16 +49,15 @@ _FIDELITY = "input_fidelity"
         }
     },
 )
-async def edit_image(
-    request: Request,
-    credentials: CredentialsDep,
-    service: GenerationServiceDep,
-    queued: QueuedWorkDep,
-    request_id: RequestIdDep,
-    deadline: DeadlineDep,
-) -> Response:
+async def edit_image(request: Request, call: GenerationCallDep) -> Response:
     """Edit or vary images (OpenAI's ``images.edit``). With ``Prefer: respond-async`` (or
     ``"async": true``) the edit is queued as generations are: 202 and a job."""
+    body, sources = await _edit_request(request)
+    return await call.answer(body, sources)
+
+
+async def _edit_request(request: Request) -> tuple[GenerationRequest, ImageSources]:
+    """The edit as a multipart form (files) or JSON (data URLs) sends it."""
     content_type = request.headers.get("content-type", "").lower()
     missing_image = InvalidRequest(
         "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
@@ -80,25 +71,7 @@ async def edit_image(
         sources = from_request(body)
     if not sources.images:
         raise missing_image
-    if wants_async(request, body):
-        # Files travel in the job's queue message as the data URLs JSON would have sent.
-        files = any(isinstance(image, bytes) for image in sources.images)
-        queued_body = body.model_copy(update=as_data_urls(sources)) if files else body
-        return await queue_generation(request, queued_body, credentials, queued, deadline)
-    if body.webhook_url is not None:
-        raise InvalidRequest(
-            "webhook_url applies to async requests (Prefer: respond-async).", param="webhook_url"
-        )
-    return await respond(request, service, body, credentials, request_id, deadline, sources)
-
-
-def as_data_urls(sources: ImageSources) -> dict[str, Any]:
-    """The request fields that carry a form's files as data URLs."""
-    images = [data_url(image) for image in sources.images]
-    return {
-        "image": images if sources.image_param == "image[]" else images[0],
-        "mask": None if sources.mask is None else data_url(sources.mask),
-    }
+    return body, sources
 
 
 async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]:

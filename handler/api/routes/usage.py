@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from handler.api.deps import ApiKeyDep, LedgerDep
 from handler.api.errors import ERROR_RESPONSES
+from handler.core.ports import ApiKeyRecord, UsageRecord
 from handler.core.usage import UsageTotals, by_day, period, totals
 
 router = APIRouter(tags=["usage"])
@@ -41,6 +42,21 @@ class Usage(UsageCounts):
     end_time: int
     daily: list[DailyUsage]
 
+    @classmethod
+    def report(cls, key: ApiKeyRecord, start: int, end: int, records: list[UsageRecord]) -> "Usage":
+        daily = [
+            DailyUsage(date=day, **UsageCounts.of(counts).model_dump())
+            for (day, _), counts in by_day(records).items()
+        ]
+        return cls(
+            key_id=key.key_id,
+            balance=key.balance,
+            start_time=start,
+            end_time=end,
+            daily=daily,
+            **UsageCounts.of(totals(records)).model_dump(),
+        )
+
 
 @router.get("/usage", responses=ERROR_RESPONSES)
 def get_usage(
@@ -56,15 +72,4 @@ def get_usage(
     """The calling key's balance, and its spend, requests and images over a period."""
     start, end = period(start_time, end_time, now=time.time())
     records = ledger.usage(key.key_id, start_ms=start * 1000, end_ms=end * 1000 - 1)
-    daily = [
-        DailyUsage(date=day, **UsageCounts.of(counts).model_dump())
-        for (day, _), counts in by_day(records).items()
-    ]
-    return Usage(
-        key_id=key.key_id,
-        balance=key.balance,
-        start_time=start,
-        end_time=end,
-        daily=daily,
-        **UsageCounts.of(totals(records)).model_dump(),
-    )
+    return Usage.report(key, start, end, records)

@@ -14,8 +14,8 @@ from typing import Any
 from handler.core.catalog import Catalog
 from handler.core.errors import ImagegateError, InvalidRequest
 from handler.core.image_input import from_request
-from handler.core.jobs import build_job
 from handler.core.schemas import parse_request
+from handler.core.spec import build_spec
 from handler.core.validation import is_text
 from handler.core.work.model import (
     MAX_LINE_BYTES,
@@ -113,4 +113,4 @@ def check_body(body: Mapping[str, Any], catalog: Catalog) -> None:
         if isinstance(body, Mapping) and name in body:
             raise InvalidRequest(f"{name} does not apply to batch lines.", param=name)
     request = parse_request(body)
-    build_job(catalog.get(request.model), request, "check", from_request(request))
+    build_spec(catalog.get(request.model), request, "check", from_request(request))

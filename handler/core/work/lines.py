@@ -4,14 +4,15 @@ both or neither."""
 
 from dataclasses import dataclass
 
-from handler.core.billing import Billing, Meter, Reservation
+from handler.core.billing import Billing, Reservation
 from handler.core.deadline import Deadline
 from handler.core.errors import ImagegateError, StorageError, WorkPending
 from handler.core.generation import GenerationService
 from handler.core.image_input import from_request
-from handler.core.jobs import build_job
+from handler.core.policy import Meter
 from handler.core.ports import KeyStore, Owner
 from handler.core.schemas import parse_request
+from handler.core.spec import build_spec
 from handler.core.work.model import (
     LineResult,
     ResultRecorded,
@@ -45,10 +46,10 @@ class LineRunner:
         try:
             request = parse_request(item.body)
             sources = from_request(request)
-            job = build_job(
+            spec = build_spec(
                 self.generation.catalog.get(request.model), request, request_id, sources
             )
-            reservation = self.billing.reserve(owner, job, Meter())
+            reservation = self.billing.reserve(owner, spec, Meter())
         except ImagegateError as exc:
             if retryable(exc):
                 self._note_failure(item, exc)
@@ -57,7 +58,7 @@ class LineRunner:
             self.jobs.record(refused)
             return refused
         try:
-            kept = self.generation.keep(request, job, deadline, prefix)
+            kept = self.generation.keep(request, spec, deadline, prefix)
         except WorkPending:
             raise  # its reservation stays open for the attempt that collects the work
         except ImagegateError as exc:

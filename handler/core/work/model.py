@@ -40,6 +40,9 @@ MAX_LINES = 50_000
 MAX_LINE_BYTES = 250 * 1024
 # Input files, at most (OpenAI's Batch API takes 200 MB).
 MAX_INPUT_BYTES = 200 * 1024 * 1024
+# Where API-submitted input files go, and how long their upload form lasts.
+INPUT_PREFIX = "batches/input"
+UPLOAD_URL_SECONDS = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,3 +131,8 @@ def unrun_result(item: WorkItem, code: str, message: str) -> LineResult:
 
 class ResultRecorded(Exception):
     """The line has its result already (another attempt recorded it)."""
+
+
+def upload_key(batch: Batch) -> str:
+    """Where an API-submitted batch's input goes: the path names the key that pays."""
+    return f"{INPUT_PREFIX}/{batch.key_id}/{batch.id}.jsonl"

@@ -10,9 +10,9 @@ from typing import Any
 from handler.core.delivery import Delivery
 from handler.core.errors import NotFound
 from handler.core.ports import Credentials
-from handler.core.work.model import MAX_INPUT_BYTES, Batch
+from handler.core.work.model import MAX_INPUT_BYTES, UPLOAD_URL_SECONDS, Batch, upload_key
 from handler.core.work.ports import BatchFiles, JobStore
-from handler.core.work.submit import UPLOAD_URL_SECONDS, QueuedWork, upload_key
+from handler.core.work.submit import QueuedWork
 from handler.core.work.views import describe, render_output, show_job
 
 

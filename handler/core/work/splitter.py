@@ -13,16 +13,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote_plus
 
-from handler.core.billing import check_key
 from handler.core.catalog import Catalog
 from handler.core.errors import AuthenticationFailed, InvalidRequest
+from handler.core.policy import check_key
 from handler.core.ports import KeyStore, Owner
 from handler.core.pricing import cheapest_line
 from handler.core.work.finish import Finisher
 from handler.core.work.input import parse_input
-from handler.core.work.model import MAX_INPUT_BYTES, Batch
+from handler.core.work.model import INPUT_PREFIX, MAX_INPUT_BYTES, Batch
 from handler.core.work.ports import BatchFiles, JobStore, WorkQueue
-from handler.core.work.submit import INPUT_PREFIX
 from handler.observability import logger
 
 

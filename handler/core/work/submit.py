@@ -12,28 +12,24 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from handler.core.auth import authenticate
-from handler.core.billing import Billing, Meter, rate_window
+from handler.core.auth import authenticate, replayed
+from handler.core.billing import Billing
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest, NotFound, PayloadTooLarge, StorageError
 from handler.core.generation import fingerprint, idempotency_scope
 from handler.core.image_input import from_request
-from handler.core.jobs import build_job
+from handler.core.policy import Meter
 from handler.core.ports import Admission, Credentials, Idempotency, KeyStore
 from handler.core.pricing import cheapest_line, quote
 from handler.core.schemas import GenerationRequest
+from handler.core.spec import build_spec
+from handler.core.validation import check_metadata
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
-from handler.core.work.model import MAX_INPUT_BYTES, MAX_LINE_BYTES, Batch, WorkItem
+from handler.core.work.model import MAX_INPUT_BYTES, MAX_LINE_BYTES, Batch, WorkItem, upload_key
 from handler.core.work.ports import BatchFiles, JobStore, Notifier, WorkQueue
 from handler.core.work.views import describe, describe_job
 from handler.observability import logger
-
-INPUT_PREFIX = "batches/input"
-UPLOAD_URL_SECONDS = 3600
-MAX_METADATA_ENTRIES = 16
-MAX_METADATA_KEY_CHARS = 64
-MAX_METADATA_VALUE_CHARS = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +73,7 @@ class QueuedWork:
         scope = idempotency_scope("job", credentials, idempotency_key)
         digest = fingerprint(request, from_request(request))
         kept = self.idempotency.once(scope, digest, submit, deadline)
-        self._replayed(credentials, meter)
+        replayed(credentials, self.keys, meter, now=self.clock())
         return kept
 
     def _queue_job(
@@ -90,7 +86,7 @@ class QueuedWork:
     ) -> Batch:
         now = self.clock()
         job_id = f"imgjob_{secrets.token_hex(12)}"
-        job = build_job(self.catalog.get(request.model), request, job_id, from_request(request))
+        job = build_spec(self.catalog.get(request.model), request, job_id, from_request(request))
         # As a batch line is: its body, with room to spare for the queue message around it.
         if len(json.dumps(work, separators=(",", ":")).encode()) > MAX_LINE_BYTES:
             raise PayloadTooLarge(
@@ -155,7 +151,7 @@ class QueuedWork:
         kept = self.idempotency.once(scope, digest, submit, deadline)
         if made:  # the first submission: the batch is in hand, no need to read it back
             return made[0]
-        self._replayed(credentials, meter)
+        replayed(credentials, self.keys, meter, now=self.clock())
         return self.get(str(kept.get("id")), credentials)
 
     def _record_batch(
@@ -196,13 +192,6 @@ class QueuedWork:
             "batch submitted", batch_id=batch.id, key_id=batch.key_id, inline=data is not None
         )
         return batch
-
-    def _replayed(self, credentials: Credentials, meter: Meter) -> None:
-        """A replayed submission ran nothing: its answer reports the window as it stands,
-        once the key is checked to be still in force."""
-        if meter.window is None:
-            now = self.clock()
-            meter.window = rate_window(authenticate(credentials, self.keys, now=now), now)
 
     def get(self, batch_id: str, credentials: Credentials) -> Batch:
         """The caller's own batch or job; another key's reads as missing."""
@@ -252,25 +241,5 @@ class QueuedWork:
         check_webhook_host(url, self.resolve)
 
 
-def check_metadata(metadata: Mapping[str, str]) -> None:
-    """OpenAI's limits: 16 pairs, keys of 64 characters, values of 512."""
-    if len(metadata) > MAX_METADATA_ENTRIES:
-        raise InvalidRequest(
-            f"metadata takes at most {MAX_METADATA_ENTRIES} entries.", param="metadata"
-        )
-    for name, value in metadata.items():
-        if len(name) > MAX_METADATA_KEY_CHARS or len(value) > MAX_METADATA_VALUE_CHARS:
-            raise InvalidRequest(
-                f"metadata keys take at most {MAX_METADATA_KEY_CHARS} characters and values "
-                f"{MAX_METADATA_VALUE_CHARS}.",
-                param=f"metadata.{name[:MAX_METADATA_KEY_CHARS]}",
-            )
-
-
 def _missing(batch_id: str) -> NotFound:
     return NotFound(f"No batch or job with id '{batch_id}'.", code="not_found")
-
-
-def upload_key(batch: Batch) -> str:
-    """Where an API-submitted batch's input goes: the path names the key that pays."""
-    return f"{INPUT_PREFIX}/{batch.key_id}/{batch.id}.jsonl"

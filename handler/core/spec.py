@@ -1,13 +1,52 @@
-"""A request checked against its model's catalog entry, every default resolved: a job."""
+"""A request checked against its model's catalog entry, every default resolved: the
+``GenerationSpec`` a backend renders."""
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from handler.core.catalog import CatalogModel, N, Range, parse_size
+from handler.core.catalog import CatalogModel, N, OutputFormat, Range, parse_size
 from handler.core.errors import InvalidRequest
-from handler.core.image_input import NO_SOURCES, ImageSources
-from handler.core.ports import GenerationJob
+from handler.core.image_input import NO_INPUTS, NO_SOURCES, ImageInputs, ImageSources
 from handler.core.schemas import MAX_SEED, GenerationRequest
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationSpec:
+    """One validated request, with every default resolved, as a backend receives it."""
+
+    request_id: str
+    model: CatalogModel
+    prompt: str
+    negative_prompt: str | None
+    width: int
+    height: int
+    seeds: tuple[int, ...]
+    steps: int | None
+    guidance_scale: float | None
+    output_format: OutputFormat
+    output_compression: int
+    background: str
+    quality: str
+    inputs: ImageInputs = NO_INPUTS
+    strength: float | None = None  # set when there are input images
+
+    @property
+    def n(self) -> int:
+        return len(self.seeds)
+
+    def diffusion_options(self) -> dict[str, str | int | float]:
+        """The sampling settings the job sets, under diffusers' names, which most models'
+        inputs share."""
+        options: dict[str, str | int | float] = {}
+        if self.negative_prompt:
+            options["negative_prompt"] = self.negative_prompt
+        if self.steps is not None:
+            options["num_inference_steps"] = self.steps
+        if self.guidance_scale is not None:
+            options["guidance_scale"] = self.guidance_scale
+        return options
+
 
 _DEFAULT_COMPRESSION = 100
 
@@ -15,12 +54,12 @@ _DEFAULT_COMPRESSION = 100
 DEFAULT_STRENGTH = 0.8
 
 
-def build_job(
+def build_spec(
     model: CatalogModel,
     request: GenerationRequest,
     request_id: str,
     sources: ImageSources = NO_SOURCES,
-) -> GenerationJob:
+) -> GenerationSpec:
     """Check ``request`` (and its input images) against what ``model`` offers and resolve
     every default. Input images are decoded last, once every cheaper check has passed."""
     prompt = request.prompt
@@ -83,7 +122,7 @@ def build_job(
         )
     # Last, and only now that everything cheaper has passed: decode the input images.
     inputs = sources.decode()
-    return GenerationJob(
+    return GenerationSpec(
         request_id=request_id,
         model=model,
         prompt=prompt,

@@ -1,0 +1,115 @@
+"""How the two image routes answer: generate now, or queue the work and answer 202 and the job
+(``Prefer: respond-async`` or ``"async": true``)."""
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from handler.api.deps import (
+    CredentialsDep,
+    DeadlineDep,
+    GenerationServiceDep,
+    MeterDep,
+    QueuedWorkDep,
+    RequestIdDep,
+)
+from handler.api.middleware import public_path
+from handler.api.schemas import ImageJob
+from handler.core.errors import InvalidRequest
+from handler.core.image_input import ImageSources, data_url
+from handler.core.schemas import GenerationRequest
+from handler.observability import logger
+
+
+@dataclass
+class GenerationCall:
+    """One call of a generating route, with what it needs (FastAPI fills these in)."""
+
+    request: Request
+    credentials: CredentialsDep
+    service: GenerationServiceDep
+    queued: QueuedWorkDep
+    request_id: RequestIdDep
+    deadline: DeadlineDep
+    meter: MeterDep
+
+    async def answer(
+        self, body: GenerationRequest, sources: ImageSources | None = None
+    ) -> Response:
+        """``sources``: input images that came as files (else the body's data URLs)."""
+        if bool(body.async_) or "respond-async" in self.request.headers.get("prefer", "").lower():
+            if sources is not None and any(isinstance(image, bytes) for image in sources.images):
+                # Files travel in the job's queue message as the data URLs JSON would send.
+                body = body.model_copy(update=as_data_urls(sources))
+            return await self._queue(body)
+        if body.webhook_url is not None:
+            raise InvalidRequest(
+                "webhook_url applies to async requests (Prefer: respond-async).",
+                param="webhook_url",
+            )
+        return await self._generate(body, sources)
+
+    async def _generate(self, body: GenerationRequest, sources: ImageSources | None) -> Response:
+        """Run it off the event loop (it blocks on backends and S3) and answer the images."""
+        result = await run_in_threadpool(
+            self.service.generate,
+            body,
+            credentials=self.credentials,
+            request_id=self.request_id,
+            deadline=self.deadline,
+            sources=sources,
+            meter=self.meter,
+            idempotency_key=self.request.headers.get("idempotency-key"),
+        )
+        logger.info(
+            "images generated",
+            request_id=self.request_id,
+            key_id=self.credentials.key_id,
+            cost=result.cost,
+            model=result.model,
+            size=result.size,
+            n=len(result.data),
+            response_format=body.response_format,
+        )
+        # Serialised by pydantic directly: a re-validation of megabytes of base64 buys nothing.
+        response = Response(
+            result.model_dump_json(exclude_none=True), media_type="application/json"
+        )
+        if result.id != self.request_id:  # the first response to this Idempotency-Key, replayed
+            response.headers["idempotent-replayed"] = "true"
+        return response
+
+    async def _queue(self, body: GenerationRequest) -> Response:
+        """202, the job, and where to poll it."""
+        job = await run_in_threadpool(
+            self.queued.submit_job,
+            body,
+            self.credentials,
+            deadline=self.deadline,
+            meter=self.meter,
+            idempotency_key=self.request.headers.get("idempotency-key"),
+        )
+        logger.info("job queued", job_id=job["id"], key_id=self.credentials.key_id)
+        return Response(
+            ImageJob.model_validate(job).model_dump_json(),
+            status_code=202,
+            media_type="application/json",
+            headers={
+                "location": public_path(self.request, "get_image_job", job_id=job["id"]),
+                "preference-applied": "respond-async",
+            },
+        )
+
+
+def as_data_urls(sources: ImageSources) -> dict[str, Any]:
+    """The request fields that carry a form's files as data URLs."""
+    images = [data_url(image) for image in sources.images]
+    return {
+        "image": images if sources.image_param == "image[]" else images[0],
+        "mask": None if sources.mask is None else data_url(sources.mask),
+    }
+
+
+GenerationCallDep = Annotated[GenerationCall, Depends()]
