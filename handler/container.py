@@ -9,14 +9,21 @@ from functools import cache
 
 from handler.backends.preview import PreviewBackend
 from handler.backends.replicate import ReplicateBackend
-from handler.backends.sagemaker import AsyncStore, SageMakerBackend
+from handler.backends.sagemaker import SageMakerBackend
 from handler.config import get_settings
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.delivery import Delivery
 from handler.core.errors import BackendNotConfigured, StorageError
 from handler.core.generation import GenerationService
-from handler.core.ports import Idempotency, ImageStore, InferenceBackend, KeyStore, Ledger
+from handler.core.ports import (
+    AsyncStore,
+    Idempotency,
+    ImageStore,
+    InferenceBackend,
+    KeyStore,
+    Ledger,
+)
 from handler.core.work.finish import Finisher
 from handler.core.work.lines import LineRunner
 from handler.core.work.ports import BatchFiles, JobStore, Notifier, WorkQueue

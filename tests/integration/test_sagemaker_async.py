@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from handler import container
-from handler.backends import sagemaker
+from handler.backends.sagemaker import client as sagemaker_client
 from handler.stores.clients import s3_client
 from handler.stores.staging import ASYNC_PREFIX
 from tests.integration.conftest import Local
@@ -95,7 +95,7 @@ def endpoint(
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(tmp_path / "catalog.json"))
     fake = AsyncEndpoint(local.bucket)
-    monkeypatch.setattr(sagemaker, "_runtime_client", cache(lambda timeout: fake))
+    monkeypatch.setattr(sagemaker_client, "_runtime_client", cache(lambda timeout: fake))
     container.reset()
     yield fake
     fake.released.set()

@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from handler.backends.encoding import conform
-from handler.backends.sagemaker_contracts import CONTRACTS
+from handler.backends.sagemaker.contracts import CONTRACTS
 from handler.core.errors import BackendError
 from tests.support import open_image
 

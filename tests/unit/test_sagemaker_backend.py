@@ -17,12 +17,9 @@ from botocore.stub import Stubber
 from PIL import Image
 from pydantic import ValidationError
 
-from handler.backends.sagemaker import (
-    REAL_TIME_MAX_BYTES,
-    SageMakerBackend,
-    SageMakerParams,
-    runtime_client,
-)
+from handler.backends.sagemaker import SageMakerBackend, SageMakerParams
+from handler.backends.sagemaker.client import runtime_client
+from handler.backends.sagemaker.realtime import REAL_TIME_MAX_BYTES
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import (
@@ -602,7 +599,7 @@ def test_with_nothing_delivered_the_error_that_forbids_a_retry_is_reported() -> 
 
 
 def test_our_contract_carries_the_input_image_and_a_white_means_repaint_mask() -> None:
-    from handler.backends.sagemaker_contracts import ImagegateContract
+    from handler.backends.sagemaker.contracts import ImagegateContract
     from handler.core.image_input import from_request
     from tests.image_samples import data_url, picture
 

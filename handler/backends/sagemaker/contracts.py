@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from handler.backends.encoding import edit_region_png, fitted
-from handler.core.errors import BackendError
+from handler.backends.encoding import conform, edit_region_png, fitted
+from handler.core.errors import BackendError, ContentFiltered
+from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
 
 ContractName = Literal["imagegate", "jumpstart-sd", "hf-diffusers"]
@@ -142,3 +143,27 @@ def _parse(body: bytes) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise BackendError("The endpoint answered JSON of an unexpected shape.")
     return parsed
+
+
+def delivered(spec: GenerationSpec, found: Sequence[EndpointImage]) -> list[GeneratedImage]:
+    """The endpoint's images as the request asked for them (size, format); none at all is
+    content filtered."""
+    images = [
+        GeneratedImage(
+            data=conform(
+                item.data, spec.width, spec.height, spec.output_format, spec.output_compression
+            ),
+            output_format=spec.output_format,
+            seed=item.seed,
+            width=spec.width,
+            height=spec.height,
+        )
+        for item in found
+    ]
+    if not images:
+        raise ContentFiltered(
+            "The model returned no image (its safety checker may have removed them). "
+            "Nothing was charged.",
+            param="prompt",
+        )
+    return images

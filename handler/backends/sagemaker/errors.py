@@ -1,0 +1,37 @@
+"""SageMaker runtime errors in the project's terms."""
+
+from botocore.exceptions import ClientError
+
+from handler.core.errors import BackendError, BackendRefused, BackendTimeout, BackendUnavailable
+
+UNREACHABLE = "Could not reach the SageMaker endpoint."
+
+
+def translate(exc: ClientError) -> BackendError:
+    """SageMaker runtime errors in the project's terms."""
+    error = exc.response.get("Error", {})
+    code = error.get("Code", "")
+    message = error.get("Message", "")
+    if code == "ModelNotReadyException":
+        return BackendUnavailable(
+            "The model is not ready yet (scaling up); retry shortly.", retry_after=10
+        )
+    if code in ("ThrottlingException", "ServiceUnavailable", "InternalDependencyException"):
+        return BackendUnavailable("The model's endpoint is busy; retry shortly.", retry_after=2)
+    if code == "InternalFailure":
+        return BackendUnavailable("SageMaker failed internally; retry shortly.")
+    if code == "ModelError":
+        original = exc.response.get("OriginalStatusCode", "?")
+        detail = exc.response.get("OriginalMessage") or message
+        return BackendError(f"The model failed ({original}): {detail}")
+    if code == "ValidationError":
+        # Endpoint missing, payload over 6 MB and the like: this deployment's configuration.
+        return BackendRefused(f"SageMaker refused the invocation: {message}")
+    return BackendError(f"SageMaker error {code}: {message}")
+
+
+def too_late() -> BackendTimeout:
+    return BackendTimeout(
+        "The image was not ready before the request's deadline and nothing was charged. "
+        "Real-time endpoints cannot be cancelled: the model stops at SageMaker's own limit."
+    )
