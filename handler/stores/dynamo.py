@@ -1,17 +1,89 @@
-"""What every DynamoDB adapter here reads out of botocore's errors, and the retry of
-transaction conflicts."""
+"""What every DynamoDB adapter here shares: conditional writes, transactions whose writes
+have names, the retry of transaction conflicts, and items read as Python values."""
 
 import random
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
+
+from handler.core.errors import StorageError
+from handler.stores.aws_errors import Refused, aws_errors, error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
 
 T = TypeVar("T")
 # Concurrent writes to one item (a key's, a batch's) can collide with a transaction on it;
 # DynamoDB then refuses one of them outright, and botocore does not retry that.
 _CONFLICT_ATTEMPTS = 6
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_DESERIALIZER = TypeDeserializer()
+
+
+class ConditionFailed(Exception):
+    """A write's condition did not hold. ``item``: the item as it stood, if the write asked
+    for it (``ReturnValuesOnConditionCheckFailure``)."""
+
+    def __init__(self, item: "Item | None"):
+        super().__init__("condition failed")
+        self.item = item
+
+
+class TransactionRefused(Exception):
+    """A transaction's conditions did not hold: ``failed`` names the writes whose did not."""
+
+    def __init__(self, failed: frozenset[str]):
+        super().__init__(", ".join(sorted(failed)))
+        self.failed = failed
+
+
+@contextmanager
+def conditional(message: str) -> Iterator[None]:
+    """A conditional write: its condition failing raises ``ConditionFailed``, any other
+    failure ``StorageError(message)``."""
+    try:
+        with aws_errors(message, expected={_CONDITION_FAILED}):
+            yield
+    except Refused as refused:
+        raise ConditionFailed(cast("Item | None", refused.response.get("Item"))) from None
+
+
+class Transaction:
+    """Writes made at once (``TransactWriteItems``), each under a name, so a refusal says
+    which write's condition failed, whatever order or company it was written in."""
+
+    def __init__(self) -> None:
+        self._writes: dict[str, TransactWriteItemTypeDef] = {}
+
+    def add(self, writes: "Mapping[str, TransactWriteItemTypeDef]") -> "Transaction":
+        self._writes.update(writes)
+        return self
+
+    def commit(self, client: "DynamoDBClient", message: str) -> None:
+        """All the writes or none: ``TransactionRefused`` if conditions failed,
+        ``StorageError(message)`` for any other failure."""
+        names, items = list(self._writes), list(self._writes.values())
+        try:
+            with aws_errors(message, expected={"TransactionCanceledException"}):
+                retry_conflicts(lambda: client.transact_write_items(TransactItems=items))
+        except Refused as refused:
+            reasons = [str(reason.get("Code")) for reason in _reasons(refused.response)]
+            failed = frozenset(
+                name
+                for name, reason in zip(names, reasons, strict=False)
+                if reason == "ConditionalCheckFailed"
+            )
+            if not failed:
+                raise StorageError(message) from refused
+            raise TransactionRefused(failed) from None
 
 
 def retry_conflicts(call: Callable[[], T]) -> T:
@@ -19,7 +91,7 @@ def retry_conflicts(call: Callable[[], T]) -> T:
         try:
             return call()
         except ClientError as exc:
-            reasons = cancellation_reasons(exc)
+            reasons = [str(reason.get("Code")) for reason in _reasons(exc.response)]
             conflict = error_code(exc) == "TransactionConflictException" or (
                 "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
             )
@@ -29,11 +101,24 @@ def retry_conflicts(call: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def error_code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
+def plain(item: "Mapping[str, AttributeValueTypeDef]") -> dict[str, Any]:
+    """An item's attributes as Python values; numbers as ints (nothing here stores a
+    fraction), sets as frozensets."""
+    return {name: _plain(_DESERIALIZER.deserialize(value)) for name, value in item.items()}
 
 
-def cancellation_reasons(exc: ClientError) -> list[str]:
-    """A cancelled transaction's reason per item, in order (``"None"`` for items that passed)."""
-    reasons = cast("list[dict[str, Any]]", exc.response.get("CancellationReasons", []))
-    return [str(reason.get("Code")) for reason in reasons]
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {name: _plain(inner) for name, inner in value.items()}
+    if isinstance(value, list):
+        return [_plain(inner) for inner in value]
+    if isinstance(value, set):
+        return frozenset(_plain(inner) for inner in value)
+    return value
+
+
+def _reasons(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A cancelled transaction's reason per write, in order (``"None"`` for those that passed)."""
+    return cast("list[dict[str, Any]]", response.get("CancellationReasons", []))

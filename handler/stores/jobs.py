@@ -9,18 +9,24 @@ total, once; from then on it reaches zero exactly when the last line lands, whic
 finalization waits for.
 """
 
+import dataclasses
 import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.core.errors import StorageError
 from handler.core.work.model import FINISHED, Batch, BatchStatus, LineResult
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
-from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
+from handler.stores.dynamo import (
+    ConditionFailed,
+    Transaction,
+    TransactionRefused,
+    conditional,
+    plain,
+    retry_conflicts,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -29,10 +35,12 @@ if TYPE_CHECKING:
     Item = dict[str, AttributeValueTypeDef]
 
 BATCH_SK = "batch"
+RESULT = "result"  # the write of a line's result, in a transaction
 # Records outlive their batch's files (kept 30 days by default) so status stays answerable.
 RETENTION_SECONDS = 45 * 24 * 3600
 _OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
 _OPTIONAL_NUMBERS = ("finished_at", "cancelled_at", "announcing_at", "announced_at")
+_BATCH_FIELDS = frozenset(field.name for field in dataclasses.fields(Batch))
 
 
 class DynamoDBJobStore:
@@ -59,15 +67,12 @@ class DynamoDBJobStore:
         }
         item.update(_optional_attributes(batch))
         try:
-            self._client.put_item(
-                TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return False
-            raise StorageError("Could not record the batch.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not record the batch.") from exc
+            with conditional("Could not record the batch."):
+                self._client.put_item(
+                    TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
+                )
+        except ConditionFailed:
+            return False
         return True
 
     def get(self, batch_id: str) -> Batch | None:
@@ -138,15 +143,13 @@ class DynamoDBJobStore:
         )
 
     def record(self, result: LineResult) -> bool:
+        transaction = Transaction().add(result_writes(self._table, result))
         try:
-            writes = result_writes(self._table, result)
-            retry_conflicts(lambda: self._client.transact_write_items(TransactItems=writes))
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException" and _line_exists(exc):
+            transaction.commit(self._client, "Could not record the line's result.")
+        except TransactionRefused as refused:
+            if RESULT in refused.failed:
                 return False
-            raise StorageError("Could not record the line's result.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not record the line's result.") from exc
+            raise StorageError("Could not record the line's result: its batch is gone.") from None
         return True
 
     def result(self, batch_id: str, index: int) -> LineResult | None:
@@ -199,40 +202,37 @@ class DynamoDBJobStore:
         values: "Item",
     ) -> Batch | None:
         try:
-            response = retry_conflicts(
-                lambda: self._client.update_item(
-                    TableName=self._table,
-                    Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
-                    UpdateExpression=update,
-                    ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues=values,
-                    ReturnValues="ALL_NEW",
+            with conditional("Could not update the batch."):
+                response = retry_conflicts(
+                    lambda: self._client.update_item(
+                        TableName=self._table,
+                        Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
+                        UpdateExpression=update,
+                        ConditionExpression=f"attribute_exists(pk) AND ({condition})",
+                        ExpressionAttributeNames=names,
+                        ExpressionAttributeValues=values,
+                        ReturnValues="ALL_NEW",
+                    )
                 )
-            )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                return None
-            raise StorageError("Could not update the batch.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not update the batch.") from exc
+        except ConditionFailed:
+            return None
         return _batch(response["Attributes"])
 
 
-def result_writes(table: str, result: LineResult) -> "list[TransactWriteItemTypeDef]":
-    """The writes that record a line's result: the result itself, new, and its count on the
-    batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
+def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteItemTypeDef]":
+    """The writes that record a line's result: the result itself (``RESULT``), new, and its
+    count on the batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
     item = _result_item(result, _line_sk(result.index))
     counter = "succeeded" if result.succeeded else "failed"
-    return [
-        {
+    return {
+        RESULT: {
             "Put": {
                 "TableName": table,
                 "Item": item,
                 "ConditionExpression": "attribute_not_exists(sk)",
             }
         },
-        {
+        "result_count": {
             "Update": {
                 "TableName": table,
                 "Key": {"pk": {"S": result.batch_id}, "sk": {"S": BATCH_SK}},
@@ -245,17 +245,7 @@ def result_writes(table: str, result: LineResult) -> "list[TransactWriteItemType
                 },
             }
         },
-    ]
-
-
-def result_exists(exc: ClientError, offset: int) -> bool:
-    """Whether a cancelled transaction failed on a result's own put, at ``offset``."""
-    reasons = cancellation_reasons(exc)
-    return len(reasons) > offset and reasons[offset] == "ConditionalCheckFailed"
-
-
-def _line_exists(exc: ClientError) -> bool:
-    return result_exists(exc, 0)
+    }
 
 
 def _result_item(result: LineResult, sk: str) -> "Item":
@@ -297,32 +287,18 @@ def _optional_attributes(batch: Batch) -> "Item":
 
 
 def _batch(item: "Item") -> Batch:
-    strings = {name: item[name]["S"] for name in _OPTIONAL_STRINGS if name in item}
-    numbers = {name: int(item[name]["N"]) for name in _OPTIONAL_NUMBERS if name in item}
-    return Batch(
-        id=item["pk"]["S"],
-        kind=item["kind"]["S"],  # type: ignore[arg-type]
-        key_id=item["key_id"]["S"],
-        status=item["status"]["S"],  # type: ignore[arg-type]
-        created_at=int(item["created_at"]["N"]),
-        total=int(item["total"]["N"]),
-        succeeded=int(item["succeeded"]["N"]),
-        failed=int(item["failed"]["N"]),
-        cost=int(item["cost"]["N"]),
-        metadata={k: v["S"] for k, v in item.get("metadata", {"M": {}})["M"].items()},
-        **strings,  # type: ignore[arg-type]
-        **numbers,  # type: ignore[arg-type]
-    )
+    values = plain(item)
+    values["id"] = values.pop("pk")
+    return Batch(**{name: values[name] for name in _BATCH_FIELDS if name in values})
 
 
 def _result(item: "Item") -> LineResult:
-    custom_id = item.get("custom_id")
-    status_code = item.get("status_code")
+    values = plain(item)
     return LineResult(
-        batch_id=item["pk"]["S"],
-        index=int(item["index"]["N"]),
-        custom_id=custom_id["S"] if custom_id else None,
-        status_code=int(status_code["N"]) if status_code else None,
-        body=json.loads(item["body"]["S"]),
-        cost=int(item["cost"]["N"]),
+        batch_id=values["pk"],
+        index=values["index"],
+        custom_id=values.get("custom_id"),
+        status_code=values.get("status_code"),
+        body=json.loads(values["body"]),
+        cost=values["cost"],
     )

@@ -2,15 +2,14 @@
 per-minute rate windows all live on that one item, so one conditional write can check and
 spend them together (``stores/ledger.py``)."""
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from handler.core.errors import NotFound, StorageError
+from handler.core.errors import NotFound
 from handler.core.policy import DEFAULT_POLICY
-from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, KeyStatus
+from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
+from handler.stores.dynamo import ConditionFailed, conditional, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -110,64 +109,51 @@ class DynamoDBKeyStore:
         action: str,
     ) -> ApiKeyRecord:
         try:
-            attributes = self._client.update_item(
-                TableName=self._table,
-                Key={"key_id": {"S": key_id}},
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(key_id)",
-                ExpressionAttributeValues=values,
-                ExpressionAttributeNames=names,
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                raise NotFound(f"No API key with id {key_id}.", param="key_id") from exc
-            raise StorageError(f"Could not {action} key {key_id}.") from exc
-        except BotoCoreError as exc:
-            raise StorageError(f"Could not {action} key {key_id}.") from exc
+            with conditional(f"Could not {action} key {key_id}."):
+                attributes = self._client.update_item(
+                    TableName=self._table,
+                    Key={"key_id": {"S": key_id}},
+                    UpdateExpression=expression,
+                    ConditionExpression="attribute_exists(key_id)",
+                    ExpressionAttributeValues=values,
+                    ExpressionAttributeNames=names,
+                    ReturnValues="ALL_NEW",
+                )["Attributes"]
+        except ConditionFailed:
+            raise NotFound(f"No API key with id {key_id}.", param="key_id") from None
         return key_record(attributes)
 
 
 def key_record(item: "Item") -> ApiKeyRecord:
     """A key's item as a record; a key made before billing reads as unfunded, default limits."""
-    revoked_at = item.get("revoked_at")
-    expires_at = item.get("expires_at")
-    models = item.get("models")
-    requests_left: dict[int, int] = {}
-    images_left: dict[int, int] = {}
-    for name, value in item.items():
-        if name.startswith(REQUESTS_LEFT):
-            requests_left[int(name.removeprefix(REQUESTS_LEFT))] = int(value["N"])
-        elif name.startswith(IMAGES_LEFT):
-            images_left[int(name.removeprefix(IMAGES_LEFT))] = int(value["N"])
-    key_id = item["key_id"]["S"]
+    values = plain(item)
+    windows: dict[str, dict[int, int]] = {REQUESTS_LEFT: {}, IMAGES_LEFT: {}}
+    for name, value in values.items():
+        for prefix, window in windows.items():
+            if name.startswith(prefix):
+                window[int(name.removeprefix(prefix))] = value
     return ApiKeyRecord(
-        key_id=key_id,
-        name=item["name"]["S"],
-        secret_hash=item["secret_hash"]["S"],
-        status=cast(KeyStatus, item["status"]["S"]),
-        created_at=int(item["created_at"]["N"]),
+        key_id=values["key_id"],
+        name=values["name"],
+        secret_hash=values["secret_hash"],
+        status=values["status"],
+        created_at=values["created_at"],
         policy=KeyPolicy(
-            requests_per_minute=_number(item, "rpm", DEFAULT_POLICY.requests_per_minute),
-            images_per_minute=_number(item, "ipm", DEFAULT_POLICY.images_per_minute),
-            models=frozenset(models["SS"]) if models else None,
-            expires_at=int(expires_at["N"]) if expires_at else None,
+            requests_per_minute=values.get("rpm", DEFAULT_POLICY.requests_per_minute),
+            images_per_minute=values.get("ipm", DEFAULT_POLICY.images_per_minute),
+            models=values.get("models"),
+            expires_at=values.get("expires_at"),
         ),
-        balance=_number(item, "balance", 0),
-        spent=_number(item, "spent", 0),
-        revoked_at=int(revoked_at["N"]) if revoked_at else None,
-        requests_left=requests_left,
-        images_left=images_left,
+        balance=values.get("balance", 0),
+        spent=values.get("spent", 0),
+        revoked_at=values.get("revoked_at"),
+        requests_left=windows[REQUESTS_LEFT],
+        images_left=windows[IMAGES_LEFT],
         open_reservations={
             request_id: charge_of(request_id, entry["M"])
             for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
         },
     )
-
-
-def _number(item: "Item", name: str, default: int) -> int:
-    value = item.get(name)
-    return default if value is None else int(value["N"])
 
 
 def charge_attributes(charge: Charge) -> "Item":
@@ -182,11 +168,12 @@ def charge_attributes(charge: Charge) -> "Item":
 
 
 def charge_of(request_id: str, entry: "Item") -> Charge:
+    values = plain(entry)
     return Charge(
         request_id=request_id,
-        model=entry["model"]["S"],
-        size=entry["size"]["S"],
-        n=int(entry["n"]["N"]),
-        unit_price=int(entry["unit_price"]["N"]),
-        reserved_at=int(entry["reserved_at"]["N"]),
+        model=values["model"],
+        size=values["size"],
+        n=values["n"],
+        unit_price=values["unit_price"],
+        reserved_at=values["reserved_at"],
     )

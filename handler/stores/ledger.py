@@ -14,11 +14,8 @@ so one key's records over a period are one range query.
 """
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from handler.core.errors import StorageError
 from handler.core.ports import (
     Admission,
     ApiKeyRecord,
@@ -29,13 +26,19 @@ from handler.core.ports import (
     ReservationClosed,
     ReservationRefused,
     UsageRecord,
-    UsageStatus,
 )
 from handler.core.work.model import LineResult, ResultRecorded
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
-from handler.stores.dynamo import cancellation_reasons, error_code, retry_conflicts
-from handler.stores.jobs import result_exists, result_writes
+from handler.stores.dynamo import (
+    ConditionFailed,
+    Transaction,
+    TransactionRefused,
+    conditional,
+    plain,
+    retry_conflicts,
+)
+from handler.stores.jobs import RESULT, result_writes
 from handler.stores.keys import (
     IMAGES_LEFT,
     REQUESTS_LEFT,
@@ -166,14 +169,11 @@ class DynamoDBLedger:
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
         try:
-            response = retry_conflicts(lambda: self._client.update_item(**request))
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
-                item = cast("Item | None", exc.response.get("Item"))
-                raise ReservationRefused(None if item is None else key_record(item)) from None
-            raise StorageError("Could not charge the API key.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not charge the API key.") from exc
+            with conditional("Could not charge the API key."):
+                response = retry_conflicts(lambda: self._client.update_item(**request))
+        except ConditionFailed as failed:
+            record = None if failed.item is None else key_record(failed.item)
+            raise ReservationRefused(record) from None
         return key_record(response["Attributes"])
 
     def settle(
@@ -191,42 +191,40 @@ class DynamoDBLedger:
         ]
         names = {"#request": charge.request_id} | {f"#s{i}": name for i, name in enumerate(stale)}
         remove = ", ".join(["reservations.#request", *(f"#s{i}" for i in range(len(stale)))])
-        items: list[Any] = [
+        transaction = Transaction().add(
             {
-                "Update": {
-                    "TableName": self._keys,
-                    "Key": {"key_id": {"S": usage.key_id}},
-                    "UpdateExpression": f"REMOVE {remove} ADD balance :refund, spent :charged",
-                    "ConditionExpression": "attribute_exists(reservations.#request)",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": {
-                        ":refund": {"N": str(usage.refunded)},
-                        ":charged": {"N": str(usage.charged)},
-                    },
-                }
-            },
-            {
-                "Put": {
-                    "TableName": self._usage,
-                    "Item": _usage_item(usage),
-                    "ConditionExpression": "attribute_not_exists(sk)",
-                }
-            },
-        ]
+                "reservation": {
+                    "Update": {
+                        "TableName": self._keys,
+                        "Key": {"key_id": {"S": usage.key_id}},
+                        "UpdateExpression": f"REMOVE {remove} ADD balance :refund, spent :charged",
+                        "ConditionExpression": "attribute_exists(reservations.#request)",
+                        "ExpressionAttributeNames": names,
+                        "ExpressionAttributeValues": {
+                            ":refund": {"N": str(usage.refunded)},
+                            ":charged": {"N": str(usage.charged)},
+                        },
+                    }
+                },
+                "usage": {
+                    "Put": {
+                        "TableName": self._usage,
+                        "Item": _usage_item(usage),
+                        "ConditionExpression": "attribute_not_exists(sk)",
+                    }
+                },
+            }
+        )
         if result is not None:
             if self._jobs is None:
                 raise ValueError("this ledger has no jobs table to record line results in")
-            items += result_writes(self._jobs, result)
+            transaction.add(result_writes(self._jobs, result))
         try:
-            retry_conflicts(lambda: self._client.transact_write_items(TransactItems=items))
-        except ClientError as exc:
-            if result is not None and result_exists(exc, offset=2):
-                raise ResultRecorded(result.request_id) from exc
-            if "ConditionalCheckFailed" in cancellation_reasons(exc):
-                raise ReservationClosed(charge.request_id) from exc
-            raise StorageError("Could not settle the charge.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not settle the charge.") from exc
+            transaction.commit(self._client, "Could not settle the charge.")
+        except TransactionRefused as refused:
+            if result is not None and RESULT in refused.failed:
+                raise ResultRecorded(result.request_id) from None
+            raise ReservationClosed(charge.request_id) from None
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
         records: list[UsageRecord] = []
@@ -293,13 +291,12 @@ def _usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
 
 
 def _usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
-    error_code = item.get("error_code")
-    status: UsageStatus = item["status"]["S"]  # type: ignore[assignment]
+    values = plain(item)
     return UsageRecord(
-        key_id=item["key_id"]["S"],
-        charge=charge_of(item["request_id"]["S"], item),
-        delivered=int(item["delivered"]["N"]),
-        status=status,
-        settled_at=int(item["settled_at"]["N"]),
-        error_code=error_code["S"] if error_code else None,
+        key_id=values["key_id"],
+        charge=charge_of(values["request_id"], item),
+        delivered=values["delivered"],
+        status=values["status"],
+        settled_at=values["settled_at"],
+        error_code=values.get("error_code"),
     )

@@ -8,12 +8,9 @@ that could still collect it, and the prefix's lifecycle rule expires it all afte
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.core.errors import StorageError
-from handler.stores.aws_errors import aws_errors
+from handler.stores.aws_errors import Refused, aws_errors
 from handler.stores.clients import s3_client
-from handler.stores.dynamo import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -39,13 +36,10 @@ class S3AsyncStore:
     def read(self, location: str) -> bytes | None:
         bucket, key = _split(location)
         try:
-            return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if error_code(exc) in _MISSING:
-                return None
-            raise StorageError("Could not read the SageMaker endpoint's result.") from exc
-        except BotoCoreError as exc:
-            raise StorageError("Could not read the SageMaker endpoint's result.") from exc
+            with aws_errors("Could not read the SageMaker endpoint's result.", expected=_MISSING):
+                return self._client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except Refused:
+            return None
 
 
 def _split(location: str) -> tuple[str, str]:
