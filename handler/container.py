@@ -24,12 +24,14 @@ from handler.core.ports import (
     KeyStore,
     Ledger,
 )
+from handler.core.work.async_jobs import AsyncJobs
+from handler.core.work.batches import Batches
 from handler.core.work.finish import Finisher
+from handler.core.work.intake import Intake
 from handler.core.work.lines import LineRunner
 from handler.core.work.ports import BatchFiles, JobStore, Notifier, WorkQueue
 from handler.core.work.reader import WorkReader
 from handler.core.work.splitter import Splitter
-from handler.core.work.submit import QueuedWork
 from handler.core.work.worker import Worker
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.idempotency import DynamoDBIdempotency
@@ -151,7 +153,7 @@ def webhook_master_secret() -> str:
 
 @cache
 def work_reader() -> WorkReader:
-    return WorkReader(queued_work(), job_store(), batch_files(), delivery())
+    return WorkReader(intake(), batches(), job_store(), batch_files(), delivery())
 
 
 @cache
@@ -166,19 +168,25 @@ def webhook_sender() -> WebhookSender:
 
 
 @cache
-def queued_work() -> QueuedWork:
-    return QueuedWork(
-        catalog(),
+def intake() -> Intake:
+    return Intake(
         key_store(),
         job_store(),
-        work_queue(),
-        batch_files(),
-        notifier(),
         idempotency(),
         billing(),
         resolve_host,
         local_webhooks=get_settings().local_webhooks,
     )
+
+
+@cache
+def async_jobs() -> AsyncJobs:
+    return AsyncJobs(intake(), catalog(), work_queue())
+
+
+@cache
+def batches() -> Batches:
+    return Batches(intake(), catalog(), batch_files(), notifier())
 
 
 @cache

@@ -13,8 +13,9 @@ from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.policy import Meter, rate_window
 from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
+from handler.core.work.async_jobs import AsyncJobs
+from handler.core.work.batches import Batches
 from handler.core.work.reader import WorkReader
-from handler.core.work.submit import QueuedWork
 
 
 def get_catalog() -> Catalog:
@@ -33,8 +34,12 @@ def get_generation_service() -> GenerationService:
     return container.generation_service()
 
 
-def get_queued_work() -> QueuedWork:
-    return container.queued_work()
+def get_async_jobs() -> AsyncJobs:
+    return container.async_jobs()
+
+
+def get_batches() -> Batches:
+    return container.batches()
 
 
 def get_work_reader() -> WorkReader:
@@ -104,7 +109,8 @@ DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
-QueuedWorkDep = Annotated[QueuedWork, Depends(get_queued_work)]
+AsyncJobsDep = Annotated[AsyncJobs, Depends(get_async_jobs)]
+BatchesDep = Annotated[Batches, Depends(get_batches)]
 WorkReaderDep = Annotated[WorkReader, Depends(get_work_reader)]
 ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]

@@ -8,11 +8,11 @@ from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from handler.api.deps import (
+    AsyncJobsDep,
     CredentialsDep,
     DeadlineDep,
     GenerationServiceDep,
     MeterDep,
-    QueuedWorkDep,
     RequestIdDep,
 )
 from handler.api.middleware import public_path
@@ -30,7 +30,7 @@ class GenerationCall:
     request: Request
     credentials: CredentialsDep
     service: GenerationServiceDep
-    queued: QueuedWorkDep
+    jobs: AsyncJobsDep
     request_id: RequestIdDep
     deadline: DeadlineDep
     meter: MeterDep
@@ -84,7 +84,7 @@ class GenerationCall:
     async def _queue(self, body: GenerationRequest) -> Response:
         """202, the job, and where to poll it."""
         job = await run_in_threadpool(
-            self.queued.submit_job,
+            self.jobs.submit,
             body,
             self.credentials,
             deadline=self.deadline,

@@ -10,20 +10,18 @@ policy moves a message to its dead-letter queue after ``maxReceiveCount`` receiv
 Dev-only: Lambda code never imports this.
 """
 
-import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.cli.functions import Handler, QueueSource, import_handler, invoke, queue_sources
 from handler.cli.sqs_event import LambdaContext, sqs_event, succeeded
 from handler.cli.template import Template
-from handler.observability import logger
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -36,95 +34,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any], LambdaContext], Any]
-# Lambda's own defaults, for what neither the function nor Globals set.
-_DEFAULTS = {"Timeout": 3, "MemorySize": 128}
-_LARGEST_RECEIVE = 10  # SQS's ceiling for one ReceiveMessage
 _QUEUE_COUNTS: tuple["QueueAttributeNameType", ...] = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 )
-
-
-@dataclass(frozen=True)
-class QueueSource:
-    """One function fed by one queue, as an SQS event of the template declares it."""
-
-    function: str
-    handler: str
-    queue_url: str
-    queue_arn: str
-    batch_size: int
-    timeout_seconds: int
-    memory_mb: int
-    report_failures: bool
-
-    @property
-    def function_arn(self) -> str:
-        _, partition, _, region, account, _ = self.queue_arn.split(":")
-        return f"arn:{partition}:lambda:{region}:{account}:function:{self.function}"
-
-
-def queue_sources(template: Template, names: Mapping[str, str]) -> list[QueueSource]:
-    """Every SQS event of every function; ``names`` is what ``create_resources`` returned."""
-    local = dict(names)
-    sources = []
-    for function, props in template.resources("AWS::Serverless::Function").items():
-
-        def setting(name: str, function: str = function) -> int:
-            value = template.function_property(function, name)
-            return int(template.resolve(_DEFAULTS[name] if value is None else value, local))
-
-        for event in props.get("Events", {}).values():
-            if event["Type"] != "SQS":
-                continue
-            settings = event["Properties"]
-            queue = settings["Queue"]["Fn::GetAtt"][0]  # SAM takes a queue's ARN, not its URL
-            batch_size = int(template.resolve(settings.get("BatchSize", 10), local))
-            sources.append(
-                QueueSource(
-                    function=function,
-                    handler=props["Handler"],
-                    queue_url=local[queue],
-                    queue_arn=local[f"{queue}.Arn"],
-                    batch_size=min(batch_size, _LARGEST_RECEIVE),
-                    timeout_seconds=setting("Timeout"),
-                    memory_mb=setting("MemorySize"),
-                    report_failures="ReportBatchItemFailures"
-                    in settings.get("FunctionResponseTypes", []),
-                )
-            )
-    return sources
-
-
-def invoke(
-    handler: Handler, event: dict[str, Any], context: LambdaContext, correlation_id: str | None
-) -> Any:
-    """Call ``handler`` as Lambda would, in this thread: its log lines carry this
-    invocation's function and request ids even while other invocations run beside it.
-
-    Powertools keeps the Lambda context's log keys for the process (one invocation at a time,
-    deployed); here several run at once, so the same keys are also set for this thread, and
-    those win when a line is formatted."""
-    keys = {
-        "function_name": context.function_name,
-        "function_memory_size": context.memory_limit_in_mb,
-        "function_arn": context.invoked_function_arn,
-        "function_request_id": context.aws_request_id,
-        "correlation_id": correlation_id,
-    }
-    logger.thread_safe_append_keys(**{name: value for name, value in keys.items() if value})
-    try:
-        return handler(event, context)
-    finally:
-        logger.thread_safe_clear_keys()
-
-
-def import_handler(path: str) -> Handler:
-    module, _, name = path.rpartition(".")
-    handler: Handler = getattr(importlib.import_module(module), name)
-    return handler
 
 
 class LocalRuntime:
@@ -231,7 +145,10 @@ class LocalRuntime:
 
     def _poll(self, source: QueueSource, handler: Handler) -> None:
         while not self._stopping.is_set():
-            messages = self._receive(source)
+            messages = receive(self._sqs, source, self._wait_seconds, self._visibility_timeout)
+            if messages is None:  # SQS is away: no tight loop
+                self._stopping.wait(self._wait_seconds)
+                messages = []
             if messages:
                 with self._changed:
                     self._running += 1
@@ -244,24 +161,6 @@ class LocalRuntime:
             with self._changed:
                 self._polls[source.function] += 1
                 self._changed.notify_all()
-
-    def _receive(self, source: QueueSource) -> list["MessageTypeDef"]:
-        request: ReceiveMessageRequestTypeDef = {
-            "QueueUrl": source.queue_url,
-            "MaxNumberOfMessages": source.batch_size,
-            "WaitTimeSeconds": self._wait_seconds,
-            "MessageSystemAttributeNames": ["All"],
-            "MessageAttributeNames": ["All"],
-        }
-        if self._visibility_timeout is not None:
-            request["VisibilityTimeout"] = self._visibility_timeout
-        try:
-            response = self._sqs.receive_message(**request)
-        except (ClientError, BotoCoreError):
-            log.exception("could not poll the queue of %s", source.function)
-            self._stopping.wait(self._wait_seconds)  # no tight loop while SQS is away
-            return []
-        return response.get("Messages", [])
 
     def _invoke(
         self, source: QueueSource, handler: Handler, messages: list["MessageTypeDef"]
@@ -279,19 +178,42 @@ class LocalRuntime:
             log.error("%s ran past its %d s timeout", source.function, source.timeout_seconds)
             return
         done = succeeded(response, ids) if source.report_failures else ids
-        self._delete(source, [message for message in messages if message["MessageId"] in done])
+        delete(self._sqs, source, [message for message in messages if message["MessageId"] in done])
 
-    def _delete(self, source: QueueSource, messages: list["MessageTypeDef"]) -> None:
-        if not messages:
-            return
-        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
-            {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
-            for index, message in enumerate(messages)
-        ]
-        try:
-            response = self._sqs.delete_message_batch(QueueUrl=source.queue_url, Entries=entries)
-        except (ClientError, BotoCoreError):
-            log.exception("could not delete what %s processed", source.function)
-            return
-        for failure in response.get("Failed", []):
-            log.error("could not delete a message of %s: %s", source.function, failure)
+
+def receive(
+    sqs: "SQSClient", source: QueueSource, wait_seconds: int, visibility_timeout: int | None
+) -> list["MessageTypeDef"] | None:
+    """Up to a batch of the source's messages; None if SQS cannot be reached."""
+    request: ReceiveMessageRequestTypeDef = {
+        "QueueUrl": source.queue_url,
+        "MaxNumberOfMessages": source.batch_size,
+        "WaitTimeSeconds": wait_seconds,
+        "MessageSystemAttributeNames": ["All"],
+        "MessageAttributeNames": ["All"],
+    }
+    if visibility_timeout is not None:
+        request["VisibilityTimeout"] = visibility_timeout
+    try:
+        response = sqs.receive_message(**request)
+    except (ClientError, BotoCoreError):
+        log.exception("could not poll the queue of %s", source.function)
+        return None
+    return response.get("Messages", [])
+
+
+def delete(sqs: "SQSClient", source: QueueSource, messages: list["MessageTypeDef"]) -> None:
+    """Delete what the function processed (a failure is logged: the message shows again)."""
+    if not messages:
+        return
+    entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+        {"Id": str(index), "ReceiptHandle": message["ReceiptHandle"]}
+        for index, message in enumerate(messages)
+    ]
+    try:
+        response = sqs.delete_message_batch(QueueUrl=source.queue_url, Entries=entries)
+    except (ClientError, BotoCoreError):
+        log.exception("could not delete what %s processed", source.function)
+        return
+    for failure in response.get("Failed", []):
+        log.error("could not delete a message of %s: %s", source.function, failure)

@@ -8,9 +8,6 @@ error (``ReturnValuesOnConditionCheckFailure``), so explaining it costs no secon
 Settle: one ``TransactWriteItems``: close the reservation on the key (refunding the part not
 delivered) and put the usage record, conditioned on the reservation still being open, so a
 request and the reconciler can never both settle it.
-
-Usage records: table ``usage``, partition ``key_id``, sort ``<reserved at, ms>#<request id>``,
-so one key's records over a period are one range query.
 """
 
 from collections.abc import Sequence
@@ -35,10 +32,19 @@ from handler.stores.dynamo import (
     Transaction,
     TransactionRefused,
     conditional,
-    plain,
     retry_conflicts,
 )
-from handler.stores.jobs import RESULT, result_writes
+from handler.stores.job_items import RESULT, result_writes
+from handler.stores.key_writes import (
+    ADMIT,
+    ADMIT_IF,
+    ADMIT_MODEL_IF,
+    RESERVE,
+    RESERVE_FOR_OWNER,
+    RESERVE_FOR_OWNER_IF,
+    RESERVE_IF,
+    window_names,
+)
 from handler.stores.keys import (
     IMAGES_LEFT,
     REQUESTS_LEFT,
@@ -46,52 +52,13 @@ from handler.stores.keys import (
     charge_of,
     key_record,
 )
+from handler.stores.usage_items import usage_item, usage_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
 
     Item = dict[str, AttributeValueTypeDef]
-
-_RESERVE = (
-    "SET balance = balance - :price, reservations.#request = :reservation, "
-    "#requests = if_not_exists(#requests, rpm) - :one, "
-    "#images = if_not_exists(#images, ipm) - :n "
-    "REMOVE #past_requests, #past_images"
-)
-_RESERVE_IF = (
-    "secret_hash = :hash AND #status = :active "
-    # Written already: botocore resent a write that had committed. Never take it twice.
-    "AND attribute_not_exists(reservations.#request) "
-    # A later minute has begun on another clock: this one's window is closed (and may have
-    # been cleared away, which must not reopen it).
-    "AND attribute_not_exists(#next_requests) "
-    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-    "AND (attribute_not_exists(models) OR contains(models, :model)) "
-    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
-    "AND ((attribute_not_exists(#images) AND ipm >= :n) OR #images >= :n) "
-    "AND balance >= :price"
-)
-# An owner's standing instruction (a batch line, an async job): no secret, no minute windows.
-_RESERVE_FOR_OWNER = "SET balance = balance - :price, reservations.#request = :reservation"
-_RESERVE_FOR_OWNER_IF = (
-    "#status = :active "
-    "AND attribute_not_exists(reservations.#request) "
-    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-    "AND (attribute_not_exists(models) OR contains(models, :model)) "
-    "AND balance >= :price"
-)
-
-# A submission (an async job, a batch): one request of the window, and the balance checked.
-_ADMIT = "SET #requests = if_not_exists(#requests, rpm) - :one REMOVE #past_requests, #past_images"
-_ADMIT_IF = (
-    "secret_hash = :hash AND #status = :active "
-    "AND attribute_not_exists(#next_requests) "
-    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
-    "AND balance >= :balance"
-)
-_ADMIT_MODEL_IF = " AND (attribute_not_exists(models) OR contains(models, :model))"
 
 
 class DynamoDBLedger:
@@ -118,10 +85,10 @@ class DynamoDBLedger:
             ":reservation": {"M": charge_attributes(charge)},
         }
         if isinstance(payer, Owner):
-            update, condition = _RESERVE_FOR_OWNER, _RESERVE_FOR_OWNER_IF
+            update, condition = RESERVE_FOR_OWNER, RESERVE_FOR_OWNER_IF
         else:
-            update, condition = _RESERVE, _RESERVE_IF
-            names |= _window_names(minute)
+            update, condition = RESERVE, RESERVE_IF
+            names |= window_names(minute)
             values |= {
                 ":hash": {"S": payer.secret_hash},
                 ":one": {"N": "1"},
@@ -138,7 +105,7 @@ class DynamoDBLedger:
     def admit(
         self, credentials: Credentials, admission: Admission, *, minute: int, now: int
     ) -> ApiKeyRecord:
-        names = {"#status": "status", **_window_names(minute)}
+        names = {"#status": "status", **window_names(minute)}
         del names["#images"]  # a submission takes no images
         values: Item = {
             ":hash": {"S": credentials.secret_hash},
@@ -147,11 +114,11 @@ class DynamoDBLedger:
             ":one": {"N": "1"},
             ":balance": {"N": str(admission.balance)},
         }
-        condition = _ADMIT_IF
+        condition = ADMIT_IF
         if admission.model is not None:
-            condition += _ADMIT_MODEL_IF
+            condition += ADMIT_MODEL_IF
             values[":model"] = {"S": admission.model}
-        return self._update_key(credentials.key_id, _ADMIT, condition, names, values)
+        return self._update_key(credentials.key_id, ADMIT, condition, names, values)
 
     def _update_key(
         self, key_id: str, update: str, condition: str, names: dict[str, str], values: "Item"
@@ -184,37 +151,7 @@ class DynamoDBLedger:
         result: LineResult | None = None,
     ) -> None:
         charge = usage.charge
-        stale = [
-            f"{prefix}{minute}"
-            for minute in stale_minutes
-            for prefix in (REQUESTS_LEFT, IMAGES_LEFT)
-        ]
-        names = {"#request": charge.request_id} | {f"#s{i}": name for i, name in enumerate(stale)}
-        remove = ", ".join(["reservations.#request", *(f"#s{i}" for i in range(len(stale)))])
-        transaction = Transaction().add(
-            {
-                "reservation": {
-                    "Update": {
-                        "TableName": self._keys,
-                        "Key": {"key_id": {"S": usage.key_id}},
-                        "UpdateExpression": f"REMOVE {remove} ADD balance :refund, spent :charged",
-                        "ConditionExpression": "attribute_exists(reservations.#request)",
-                        "ExpressionAttributeNames": names,
-                        "ExpressionAttributeValues": {
-                            ":refund": {"N": str(usage.refunded)},
-                            ":charged": {"N": str(usage.charged)},
-                        },
-                    }
-                },
-                "usage": {
-                    "Put": {
-                        "TableName": self._usage,
-                        "Item": _usage_item(usage),
-                        "ConditionExpression": "attribute_not_exists(sk)",
-                    }
-                },
-            }
-        )
+        transaction = settlement(self._keys, self._usage, usage, stale_minutes)
         if result is not None:
             if self._jobs is None:
                 raise ValueError("this ledger has no jobs table to record line results in")
@@ -239,7 +176,7 @@ class DynamoDBLedger:
                 },
             )
             for page in pages:
-                records.extend(_usage_record(item) for item in page["Items"])
+                records.extend(usage_record(item) for item in page["Items"])
         return records
 
     def open_reservations(self) -> list[tuple[str, Charge]]:
@@ -260,43 +197,38 @@ class DynamoDBLedger:
         return found
 
 
-def _window_names(minute: int) -> dict[str, str]:
-    """The key item's attributes of the minute's window, and of the minutes around it."""
-    return {
-        "#requests": f"{REQUESTS_LEFT}{minute}",
-        "#images": f"{IMAGES_LEFT}{minute}",
-        "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
-        "#past_images": f"{IMAGES_LEFT}{minute - 1}",
-        "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
-    }
-
-
-def _usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
+def settlement(
+    keys_table: str, usage_table: str, usage: UsageRecord, stale_minutes: Sequence[int]
+) -> Transaction:
+    """Close the reservation on the key (refunding what was not delivered, clearing past
+    windows) and put the usage record, if the reservation is still open."""
     charge = usage.charge
-    item: dict[str, AttributeValueTypeDef] = {
-        **charge_attributes(charge),
-        "key_id": {"S": usage.key_id},
-        "sk": {"S": f"{charge.reserved_at:013d}#{charge.request_id}"},
-        "request_id": {"S": charge.request_id},
-        "delivered": {"N": str(usage.delivered)},
-        "price": {"N": str(charge.amount)},
-        "charged": {"N": str(usage.charged)},
-        "refunded": {"N": str(usage.refunded)},
-        "status": {"S": usage.status},
-        "settled_at": {"N": str(usage.settled_at)},
-    }
-    if usage.error_code:
-        item["error_code"] = {"S": usage.error_code}
-    return item
-
-
-def _usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
-    values = plain(item)
-    return UsageRecord(
-        key_id=values["key_id"],
-        charge=charge_of(values["request_id"], item),
-        delivered=values["delivered"],
-        status=values["status"],
-        settled_at=values["settled_at"],
-        error_code=values.get("error_code"),
+    stale = [
+        f"{prefix}{minute}" for minute in stale_minutes for prefix in (REQUESTS_LEFT, IMAGES_LEFT)
+    ]
+    names = {"#request": charge.request_id} | {f"#s{i}": name for i, name in enumerate(stale)}
+    remove = ", ".join(["reservations.#request", *(f"#s{i}" for i in range(len(stale)))])
+    return Transaction().add(
+        {
+            "reservation": {
+                "Update": {
+                    "TableName": keys_table,
+                    "Key": {"key_id": {"S": usage.key_id}},
+                    "UpdateExpression": f"REMOVE {remove} ADD balance :refund, spent :charged",
+                    "ConditionExpression": "attribute_exists(reservations.#request)",
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": {
+                        ":refund": {"N": str(usage.refunded)},
+                        ":charged": {"N": str(usage.charged)},
+                    },
+                }
+            },
+            "usage": {
+                "Put": {
+                    "TableName": usage_table,
+                    "Item": usage_item(usage),
+                    "ConditionExpression": "attribute_not_exists(sk)",
+                }
+            },
+        }
     )

@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
+from handler.cli.functions import queue_sources
 from handler.cli.provision import lifecycle_rule, queue_notification
-from handler.cli.runtime import queue_sources
 from handler.cli.template import Template
 from tests.support import ROOT, SAMPLE_EVENT_KEY, load_event
 

@@ -4,10 +4,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from handler.api.deps import (
     ApiKeyDep,
+    BatchesDep,
     CredentialsDep,
     DeadlineDep,
     MeterDep,
-    QueuedWorkDep,
     WebhookMasterSecretDep,
     WorkReaderDep,
 )
@@ -26,7 +26,7 @@ def create_batch(
     request: Request,
     body: BatchCreate,
     credentials: CredentialsDep,
-    queued: QueuedWorkDep,
+    batches: BatchesDep,
     views: WorkReaderDep,
     deadline: DeadlineDep,
     meter: MeterDep,
@@ -34,7 +34,7 @@ def create_batch(
     """Submit a batch: its lines inline, or leave ``input`` out and POST the file to the
     returned ``upload_url`` with its ``upload_fields``. Lines are charged as they run. An
     ``Idempotency-Key`` makes a retried submission answer the batch the first one made."""
-    batch = queued.submit_batch(
+    batch = batches.submit(
         credentials,
         lines=body.input,
         webhook_url=body.webhook_url,

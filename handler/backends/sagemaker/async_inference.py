@@ -15,11 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from handler.backends.parallel import worst
 from handler.backends.sagemaker.contracts import CONTRACTS, EndpointImage, delivered
-from handler.backends.sagemaker.errors import UNREACHABLE, translate
+from handler.backends.sagemaker.errors import invocation_errors
 from handler.backends.sagemaker.params import SageMakerParams, seed_groups
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendNotConfigured, WorkPending
@@ -118,7 +116,7 @@ class AsyncInference:
         input_location = store.put(_input_name(spec, call), contract.request(spec, seeds))
         run_seconds = params.max_seconds or ASYNC_RUN_SECONDS
         submitted = self.now()
-        try:
+        with invocation_errors(realtime=False):
             response = self.client(ASYNC_SUBMIT_TIMEOUT).invoke_endpoint_async(
                 EndpointName=params.endpoint_name,
                 ContentType=contract.content_type,
@@ -128,10 +126,6 @@ class AsyncInference:
                 RequestTTLSeconds=ASYNC_QUEUE_SECONDS,
                 InvocationTimeoutSeconds=run_seconds,
             )
-        except ClientError as exc:
-            raise translate(exc) from exc
-        except BotoCoreError as exc:
-            raise BackendError(UNREACHABLE) from exc
         if not response.get("FailureLocation"):
             # A failed invocation would never be seen: every attempt would wait it out.
             raise BackendNotConfigured(

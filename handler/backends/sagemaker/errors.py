@@ -1,10 +1,27 @@
 """SageMaker runtime errors in the project's terms."""
 
-from botocore.exceptions import ClientError
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from handler.core.errors import BackendError, BackendRefused, BackendTimeout, BackendUnavailable
 
-UNREACHABLE = "Could not reach the SageMaker endpoint."
+
+@contextmanager
+def invocation_errors(*, realtime: bool) -> Iterator[None]:
+    """What botocore raises calling the endpoint, as a backend error: a real-time read past
+    the deadline is ``BackendTimeout``."""
+    try:
+        yield
+    except ReadTimeoutError as exc:
+        if not realtime:
+            raise BackendError("Could not reach the SageMaker endpoint.") from exc
+        raise too_late() from exc
+    except ClientError as exc:
+        raise translate(exc) from exc
+    except BotoCoreError as exc:
+        raise BackendError("Could not reach the SageMaker endpoint.") from exc
 
 
 def translate(exc: ClientError) -> BackendError:

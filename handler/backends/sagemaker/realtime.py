@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
-
 from handler.backends.parallel import gather, worst
 from handler.backends.sagemaker.contracts import CONTRACTS, EndpointImage, delivered
-from handler.backends.sagemaker.errors import UNREACHABLE, too_late, translate
+from handler.backends.sagemaker.errors import invocation_errors
 from handler.backends.sagemaker.params import SageMakerParams, seed_groups
-from handler.core.errors import BackendError, PayloadTooLarge
+from handler.core.errors import PayloadTooLarge
 from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
 
@@ -61,13 +59,7 @@ def _invoke(
     }
     if params.inference_component:
         arguments["InferenceComponentName"] = params.inference_component
-    try:
+    with invocation_errors(realtime=True):
         response = client.invoke_endpoint(**arguments)
         body = response["Body"].read()
-    except ReadTimeoutError as exc:
-        raise too_late() from exc
-    except ClientError as exc:
-        raise translate(exc) from exc
-    except BotoCoreError as exc:
-        raise BackendError(UNREACHABLE) from exc
     return contract.images(body, seeds)

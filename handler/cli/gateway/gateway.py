@@ -14,9 +14,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from handler.cli.functions import Handler, import_handler, invoke
 from handler.cli.gateway.events import ACCOUNT_ID, first_header, proxy_event, short_id
 from handler.cli.gateway.rest_api import RestApi, Route
-from handler.cli.runtime import Handler, import_handler, invoke
 from handler.cli.sqs_event import LambdaContext
 
 logger = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class Gateway:
         outcome = self._invoke(route, event)
         if outcome is None:
             return self._respond(_TIMED_OUT, request_id)
-        answer = self._proxy_answer(outcome, headers, request_id)
+        answer = proxy_answer(self.api, outcome, headers, request_id)
         if answer is None:
             return self._respond(_FUNCTION_FAILED, request_id)
         return answer
@@ -154,52 +154,6 @@ class Gateway:
             return None
         return outcome
 
-    def _proxy_answer(
-        self, outcome: "Future[Any]", request_headers: list[tuple[str, str]], request_id: str
-    ) -> Answer | None:
-        """The HTTP answer of a proxy integration's result; None where API Gateway gives 502."""
-        if outcome.exception() is not None:
-            return None
-        result = outcome.result()
-        try:
-            size = len(json.dumps(result).encode())
-        except (TypeError, ValueError):
-            return None
-        if size > MAX_LAMBDA_PAYLOAD_BYTES:
-            logger.error("the function's response is %d bytes, over Lambda's limit", size)
-            return None
-        if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-            return None
-        headers: dict[str, list[str]] = {
-            name: [str(value)] for name, value in (result.get("headers") or {}).items()
-        }
-        # Where a header is in both, the multi-value list wins.
-        headers.update(
-            {
-                name: [str(v) for v in values]
-                for name, values in (result.get("multiValueHeaders") or {}).items()
-            }
-        )
-        body = result.get("body") or ""
-        if not isinstance(body, str):
-            return None
-        accept = first_header(request_headers, "accept") or ""
-        if result.get("isBase64Encoded") and self.api.is_binary(accept.split(",", 1)[0]):
-            try:
-                payload = base64.b64decode(body, validate=True)
-            except binascii.Error:
-                return None
-        else:
-            payload = body.encode()
-        pairs = [
-            (name, value)
-            for name, values in headers.items()
-            if name.lower() not in _NOT_FORWARDED
-            for value in values
-        ]
-        pairs += _gateway_headers(request_id)
-        return Answer(result["statusCode"], pairs, payload, request_id)
-
     def _respond(self, kind: _Kind, request_id: str) -> Answer:
         """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX."""
         fallback = "DEFAULT_5XX" if kind.status >= 500 else "DEFAULT_4XX"
@@ -227,3 +181,50 @@ def _json_headers(request_id: str, error_type: str) -> list[tuple[str, str]]:
     if error_type:
         headers.append(("x-amzn-ErrorType", error_type))
     return headers
+
+
+def proxy_answer(
+    api: RestApi, outcome: "Future[Any]", request_headers: list[tuple[str, str]], request_id: str
+) -> Answer | None:
+    """The HTTP answer of a proxy integration's result; None where API Gateway gives 502."""
+    if outcome.exception() is not None:
+        return None
+    result = outcome.result()
+    try:
+        size = len(json.dumps(result).encode())
+    except (TypeError, ValueError):
+        return None
+    if size > MAX_LAMBDA_PAYLOAD_BYTES:
+        logger.error("the function's response is %d bytes, over Lambda's limit", size)
+        return None
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        return None
+    headers: dict[str, list[str]] = {
+        name: [str(value)] for name, value in (result.get("headers") or {}).items()
+    }
+    # Where a header is in both, the multi-value list wins.
+    headers.update(
+        {
+            name: [str(v) for v in values]
+            for name, values in (result.get("multiValueHeaders") or {}).items()
+        }
+    )
+    body = result.get("body") or ""
+    if not isinstance(body, str):
+        return None
+    accept = first_header(request_headers, "accept") or ""
+    if result.get("isBase64Encoded") and api.is_binary(accept.split(",", 1)[0]):
+        try:
+            payload = base64.b64decode(body, validate=True)
+        except binascii.Error:
+            return None
+    else:
+        payload = body.encode()
+    pairs = [
+        (name, value)
+        for name, values in headers.items()
+        if name.lower() not in _NOT_FORWARDED
+        for value in values
+    ]
+    pairs += _gateway_headers(request_id)
+    return Answer(result["statusCode"], pairs, payload, request_id)

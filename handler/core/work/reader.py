@@ -10,9 +10,10 @@ from typing import Any
 from handler.core.delivery import Delivery
 from handler.core.errors import NotFound
 from handler.core.ports import Credentials
+from handler.core.work.batches import Batches
+from handler.core.work.intake import Intake
 from handler.core.work.model import MAX_INPUT_BYTES, UPLOAD_URL_SECONDS, Batch, upload_key
 from handler.core.work.ports import BatchFiles, JobStore
-from handler.core.work.submit import QueuedWork
 from handler.core.work.views import describe, render_output, show_job
 
 
@@ -24,14 +25,15 @@ class OutputPage:
 
 @dataclass(frozen=True, slots=True)
 class WorkReader:
-    queued: QueuedWork
+    intake: Intake
+    batches: Batches
     jobs: JobStore
     files: BatchFiles
     delivery: Delivery
 
     def job(self, job_id: str, credentials: Credentials) -> dict[str, Any]:
         """The caller's async job, with its result once it succeeded (URLs signed afresh)."""
-        job = self.queued.get(job_id, credentials)
+        job = self.intake.owned(job_id, credentials)
         if job.kind != "job":
             raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
         return show_job(job, self.jobs.result(job_id, 0), self.delivery)
@@ -40,7 +42,7 @@ class WorkReader:
         return self.shown(self._batch(batch_id, credentials))
 
     def cancel(self, batch_id: str, credentials: Credentials) -> dict[str, Any]:
-        return self.shown(self.queued.cancel(batch_id, credentials))
+        return self.shown(self.batches.cancel(batch_id, credentials))
 
     def output(
         self, batch_id: str, credentials: Credentials, *, start: int, limit: int
@@ -67,7 +69,7 @@ class WorkReader:
         return view
 
     def _batch(self, batch_id: str, credentials: Credentials) -> Batch:
-        batch = self.queued.get(batch_id, credentials)
+        batch = self.intake.owned(batch_id, credentials)
         if batch.kind != "batch":
             raise NotFound(f"No batch with id '{batch_id}'.", code="not_found")
         return batch

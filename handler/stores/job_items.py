@@ -1,0 +1,156 @@
+"""Batches, their lines' results and failed attempts as items of the jobs table."""
+
+import dataclasses
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from handler.core.work.model import Batch, BatchStatus, LineResult
+from handler.stores.dynamo import plain
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+BATCH_SK = "batch"
+RESULT = "result"  # the write of a line's result, in a transaction
+# Records outlive their batch's files (kept 30 days by default) so status stays answerable.
+RETENTION_SECONDS = 45 * 24 * 3600
+_OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
+_OPTIONAL_NUMBERS = ("finished_at", "cancelled_at", "announcing_at", "announced_at")
+_BATCH_FIELDS = frozenset(field.name for field in dataclasses.fields(Batch))
+
+
+def batch_item(batch: Batch) -> "Item":
+    """A batch as its item: counters at zero, the lines to record from its total if known."""
+    item: Item = {
+        "pk": {"S": batch.id},
+        "sk": {"S": BATCH_SK},
+        "kind": {"S": batch.kind},
+        "key_id": {"S": batch.key_id},
+        "status": {"S": batch.status},
+        "created_at": {"N": str(batch.created_at)},
+        "total": {"N": str(batch.total)},
+        "succeeded": {"N": "0"},
+        "failed": {"N": "0"},
+        "cost": {"N": "0"},
+        # Lines not yet recorded; set from the total once the input is split.
+        "remaining": {"N": str(batch.total if batch.status == "in_progress" else 0)},
+        "metadata": {"M": {k: {"S": v} for k, v in batch.metadata.items()}},
+        "expires_at": {"N": str(batch.created_at + RETENTION_SECONDS)},
+    }
+    item.update(_optional_attributes(batch))
+    return item
+
+
+def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteItemTypeDef]":
+    """The writes that record a line's result: the result itself (``RESULT``), new, and its
+    count on the batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
+    item = result_item(result, line_sk(result.index))
+    counter = "succeeded" if result.succeeded else "failed"
+    return {
+        RESULT: {
+            "Put": {
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        },
+        "result_count": {
+            "Update": {
+                "TableName": table,
+                "Key": {"pk": {"S": result.batch_id}, "sk": {"S": BATCH_SK}},
+                "UpdateExpression": f"ADD {counter} :one, cost :cost, remaining :minus_one",
+                "ConditionExpression": "attribute_exists(pk)",
+                "ExpressionAttributeValues": {
+                    ":one": {"N": "1"},
+                    ":minus_one": {"N": "-1"},
+                    ":cost": {"N": str(result.cost)},
+                },
+            }
+        },
+    }
+
+
+def result_item(result: LineResult, sk: str) -> "Item":
+    item: Item = {
+        "pk": {"S": result.batch_id},
+        "sk": {"S": sk},
+        "index": {"N": str(result.index)},
+        "body": {"S": json.dumps(result.body, separators=(",", ":"))},
+        "cost": {"N": str(result.cost)},
+        "expires_at": {"N": str(int(time.time()) + RETENTION_SECONDS)},
+    }
+    if result.custom_id is not None:
+        item["custom_id"] = {"S": result.custom_id}
+    if result.status_code is not None:
+        item["status_code"] = {"N": str(result.status_code)}
+    return item
+
+
+def line_sk(index: int) -> str:
+    return f"line#{index:06d}"
+
+
+def failure_sk(index: int) -> str:
+    """Apart from ``line#``: a failed attempt is not a result, and paging never sees it."""
+    return f"failure#{index:06d}"
+
+
+def _optional_attributes(batch: Batch) -> "Item":
+    item: Item = {}
+    for name in _OPTIONAL_STRINGS:
+        value = getattr(batch, name)
+        if value is not None:
+            item[name] = {"S": value}
+    for name in _OPTIONAL_NUMBERS:
+        value = getattr(batch, name)
+        if value is not None:
+            item[name] = {"N": str(value)}
+    return item
+
+
+def batch_of(item: "Item") -> Batch:
+    values = plain(item)
+    values["id"] = values.pop("pk")
+    return Batch(**{name: values[name] for name in _BATCH_FIELDS if name in values})
+
+
+def result_of(item: "Item") -> LineResult:
+    values = plain(item)
+    return LineResult(
+        batch_id=values["pk"],
+        index=values["index"],
+        custom_id=values.get("custom_id"),
+        status_code=values.get("status_code"),
+        body=json.loads(values["body"]),
+        cost=values["cost"],
+    )
+
+
+def transition_update(
+    from_: Sequence[BatchStatus], to: BatchStatus, changes: Mapping[str, Any]
+) -> "tuple[str, str, dict[str, str], Item]":
+    """The update that moves a batch from one of ``from_`` to ``to``, setting ``changes``
+    (Batch fields): its expression, condition, names and values."""
+    changes = dict(changes)
+    names = {"#status": "status"}
+    values: Item = {":to": {"S": to}}
+    sets = ["#status = :to"]
+    conditions = []
+    if "total" in changes:  # the input is split: the lines still to record are known
+        total = int(changes.pop("total"))
+        values |= {":total": {"N": str(total)}, ":zero": {"N": "0"}}
+        sets += ["#total = :total", "remaining = remaining + :total"]
+        names["#total"] = "total"
+        conditions.append("#total = :zero")  # once: a second split must not add it again
+    for index, (name, value) in enumerate(changes.items()):
+        names[f"#c{index}"] = name
+        values[f":c{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
+        sets.append(f"#c{index} = :c{index}")
+    statuses = ", ".join(f":from{i}" for i in range(len(from_)))
+    values.update({f":from{i}": {"S": status} for i, status in enumerate(from_)})
+    conditions.append(f"#status IN ({statuses})")
+    return f"SET {', '.join(sets)}", " AND ".join(conditions), names, values

@@ -1,0 +1,55 @@
+"""The conditional writes on a key's item that spend from it (see ``stores/ledger.py``): each
+checks everything its refusal could be about in its condition, in one write."""
+
+from handler.stores.keys import IMAGES_LEFT, REQUESTS_LEFT
+
+RESERVE = (
+    "SET balance = balance - :price, reservations.#request = :reservation, "
+    "#requests = if_not_exists(#requests, rpm) - :one, "
+    "#images = if_not_exists(#images, ipm) - :n "
+    "REMOVE #past_requests, #past_images"
+)
+RESERVE_IF = (
+    "secret_hash = :hash AND #status = :active "
+    # Written already: botocore resent a write that had committed. Never take it twice.
+    "AND attribute_not_exists(reservations.#request) "
+    # A later minute has begun on another clock: this one's window is closed (and may have
+    # been cleared away, which must not reopen it).
+    "AND attribute_not_exists(#next_requests) "
+    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
+    "AND (attribute_not_exists(models) OR contains(models, :model)) "
+    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
+    "AND ((attribute_not_exists(#images) AND ipm >= :n) OR #images >= :n) "
+    "AND balance >= :price"
+)
+# An owner's standing instruction (a batch line, an async job): no secret, no minute windows.
+RESERVE_FOR_OWNER = "SET balance = balance - :price, reservations.#request = :reservation"
+RESERVE_FOR_OWNER_IF = (
+    "#status = :active "
+    "AND attribute_not_exists(reservations.#request) "
+    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
+    "AND (attribute_not_exists(models) OR contains(models, :model)) "
+    "AND balance >= :price"
+)
+
+# A submission (an async job, a batch): one request of the window, and the balance checked.
+ADMIT = "SET #requests = if_not_exists(#requests, rpm) - :one REMOVE #past_requests, #past_images"
+ADMIT_IF = (
+    "secret_hash = :hash AND #status = :active "
+    "AND attribute_not_exists(#next_requests) "
+    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
+    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
+    "AND balance >= :balance"
+)
+ADMIT_MODEL_IF = " AND (attribute_not_exists(models) OR contains(models, :model))"
+
+
+def window_names(minute: int) -> dict[str, str]:
+    """The key item's attributes of the minute's window, and of the minutes around it."""
+    return {
+        "#requests": f"{REQUESTS_LEFT}{minute}",
+        "#images": f"{IMAGES_LEFT}{minute}",
+        "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
+        "#past_images": f"{IMAGES_LEFT}{minute - 1}",
+        "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
+    }
