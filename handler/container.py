@@ -29,14 +29,13 @@ from handler.core.work.batches import Batches
 from handler.core.work.finish import Finisher
 from handler.core.work.intake import Intake
 from handler.core.work.lines import LineRunner
-from handler.core.work.ports import BatchFiles, JobStore, Notifier, WorkQueue
+from handler.core.work.ports import BatchFiles, Notifier, WorkQueue, WorkStore
 from handler.core.work.reader import WorkReader
 from handler.core.work.splitter import Splitter
 from handler.core.work.worker import Worker
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
-from handler.stores.jobs import DynamoDBJobStore
 from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
 from handler.stores.notifier import EventNotifier
@@ -45,6 +44,7 @@ from handler.stores.secrets import read_secret
 from handler.stores.staging import S3AsyncStore
 from handler.stores.webhooks import WebhookSender
 from handler.stores.webhooks import resolve as resolve_host
+from handler.stores.work import DynamoDBWorkStore
 
 
 @cache
@@ -123,12 +123,12 @@ def delivery() -> Delivery:
 
 @cache
 def line_runner() -> LineRunner:
-    return LineRunner(generation_service(), key_store(), billing(), job_store())
+    return LineRunner(generation_service(), key_store(), billing(), work_store())
 
 
 @cache
-def job_store() -> JobStore:
-    return DynamoDBJobStore(get_settings().jobs_table)
+def work_store() -> WorkStore:
+    return DynamoDBWorkStore(get_settings().jobs_table)
 
 
 @cache
@@ -153,7 +153,7 @@ def webhook_master_secret() -> str:
 
 @cache
 def work_reader() -> WorkReader:
-    return WorkReader(intake(), batches(), job_store(), batch_files(), delivery())
+    return WorkReader(intake(), batches(), work_store(), batch_files(), delivery())
 
 
 @cache
@@ -171,7 +171,7 @@ def webhook_sender() -> WebhookSender:
 def intake() -> Intake:
     return Intake(
         key_store(),
-        job_store(),
+        work_store(),
         idempotency(),
         billing(),
         resolve_host,
@@ -191,7 +191,7 @@ def batches() -> Batches:
 
 @cache
 def finisher() -> Finisher:
-    return Finisher(job_store(), batch_files(), notifier(), delivery())
+    return Finisher(work_store(), batch_files(), notifier(), delivery())
 
 
 @cache
@@ -200,7 +200,7 @@ def splitter() -> Splitter:
         get_settings().images_bucket,
         catalog(),
         key_store(),
-        job_store(),
+        work_store(),
         batch_files(),
         work_queue(),
         finisher(),
@@ -211,7 +211,7 @@ def splitter() -> Splitter:
 def worker() -> Worker:
     return Worker(
         line_runner(),
-        job_store(),
+        work_store(),
         finisher(),
         work_queue(),
         get_settings().pending_check_seconds,

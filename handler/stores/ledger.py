@@ -34,7 +34,6 @@ from handler.stores.dynamo import (
     conditional,
     retry_conflicts,
 )
-from handler.stores.job_items import RESULT, result_writes
 from handler.stores.key_writes import (
     ADMIT,
     ADMIT_IF,
@@ -53,6 +52,7 @@ from handler.stores.keys import (
     key_record,
 )
 from handler.stores.usage_items import usage_item, usage_record
+from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -48,7 +48,7 @@ def queued() -> list[WorkItem]:
 
 
 def sample_batch(total: int) -> None:
-    created = container.job_store().create(
+    created = container.work_store().create(
         Batch(SAMPLE_BATCH, "batch", SAMPLE_KEY_ID, "in_progress", 1_795_256_000, total=total)
     )
     assert created
@@ -82,7 +82,7 @@ def test_the_sample_s3_event_splits_its_file_once(
         item["pk"]["S"]
         for item in dynamodb_client().scan(TableName=os.environ["IMAGEGATE_JOBS_TABLE"])["Items"]
     }
-    batch = container.job_store().get(batch_id)
+    batch = container.work_store().get(batch_id)
     assert batch is not None
     assert (batch.status, batch.total, batch.failed, batch.key_id) == (
         "in_progress",
@@ -102,14 +102,14 @@ def test_the_sample_work_lines_are_charged_once_however_often_delivered() -> Non
     assert worker_handler(event, CONTEXT) == {"batchItemFailures": []}
     assert worker_handler(event, CONTEXT) == {"batchItemFailures": []}
     # Then two lines are recorded, charged once each
-    results = container.job_store().results(SAMPLE_BATCH)
+    results = container.work_store().results(SAMPLE_BATCH)
     assert [(result.custom_id, result.status_code, result.cost) for result in results] == [
         ("sneaker-red", 200, PRICE),
         ("sneaker-blue", 200, PRICE),
     ]
     assert balance_of(SAMPLE_KEY_ID) == before - 2 * PRICE
     assert len(usage_of(SAMPLE_KEY_ID)) == 2
-    batch = container.job_store().get(SAMPLE_BATCH)
+    batch = container.work_store().get(SAMPLE_BATCH)
     assert batch is not None
     assert (batch.status, batch.succeeded, batch.cost) == ("in_progress", 2, 2 * PRICE)
 
@@ -128,14 +128,14 @@ def test_a_dead_letter_records_its_error_refunds_its_hold_and_finishes_the_batch
     # When its message comes off the dead-letter queue
     assert dead_letter_handler(load_event("sqs_dead_letter"), CONTEXT) == {"batchItemFailures": []}
     # Then its error is its result, its hold is refunded, and the batch is finished
-    result = container.job_store().result(SAMPLE_BATCH, 2)
+    result = container.work_store().result(SAMPLE_BATCH, 2)
     assert result is not None
     assert result.body["code"] == "processing_failed"
     assert balance_of(SAMPLE_KEY_ID) == before - 2 * PRICE
     record = container.key_store().get(SAMPLE_KEY_ID)
     assert record is not None
     assert not record.open_reservations
-    batch = container.job_store().get(SAMPLE_BATCH)
+    batch = container.work_store().get(SAMPLE_BATCH)
     assert batch is not None
     assert batch.status == "completed_with_errors"
     assert batch.output_key == f"batches/{SAMPLE_BATCH}/output.jsonl"
@@ -161,7 +161,7 @@ def test_cancelling_a_batch_leaves_unstarted_lines_unpaid(client: TestClient) ->
     ]
     created = client.post("/v1/batches", json={"input": lines}, headers=headers).json()
     assert created["status"] == "validating"
-    batch = container.job_store().get(created["id"])
+    batch = container.work_store().get(created["id"])
     assert batch is not None
     key = f"batches/input/{key_id}/{batch.id}.jsonl"
     container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
@@ -178,7 +178,7 @@ def test_cancelling_a_batch_leaves_unstarted_lines_unpaid(client: TestClient) ->
     assert done["request_counts"] == {"total": 6, "completed": 2, "failed": 4}
     assert done["cost"] == 2 * PRICE
     assert balance_of(key_id) == 100_000 - 2 * PRICE
-    codes = [result.body.get("code") for result in container.job_store().results(batch.id)[2:]]
+    codes = [result.body.get("code") for result in container.work_store().results(batch.id)[2:]]
     assert codes == ["batch_cancelled"] * 4
     # And another key can neither see nor cancel it
     _, other = new_key(balance=0)
@@ -203,7 +203,7 @@ def test_a_cancel_while_splitting_and_a_second_split_still_end_the_batch_whole(
     items = queued()
     run(items[:1])
     # Then the batch waits for every line, counted once, and ends with four unpaid lines
-    waiting = container.job_store().get(batch_id)
+    waiting = container.work_store().get(batch_id)
     assert waiting is not None
     assert (waiting.status, waiting.total) == ("cancelling", 4)
     run(items[1:])
@@ -216,7 +216,7 @@ def test_a_cancel_while_splitting_and_a_second_split_still_end_the_batch_whole(
 def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> None:
     # Given a line two deliveries run at once: B reserved first, A then ran it through
     key_id, _ = new_key(balance=10_000)
-    container.job_store().create(
+    container.work_store().create(
         Batch("batch_dup", "batch", key_id, "in_progress", 1_795_256_000, total=1)
     )
     item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})

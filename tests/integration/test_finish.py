@@ -21,7 +21,7 @@ class Spy:
         self._fail = fail_first
 
     def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
-        stored = container.job_store().get(batch.id)
+        stored = container.work_store().get(batch.id)
         assert stored is not None
         self.seen.append(stored.status)
         if self._fail:
@@ -30,7 +30,7 @@ class Spy:
 
 
 def _job() -> str:
-    jobs = container.job_store()
+    jobs = container.work_store()
     jobs.create(Batch("imgjob_1", "job", "key1", "in_progress", NOW, total=1))
     jobs.record(LineResult("imgjob_1", 0, None, 400, {"error": {"message": "x"}}))
     return "imgjob_1"
@@ -38,7 +38,7 @@ def _job() -> str:
 
 def _finisher(spy: Spy, now: int) -> Finisher:
     return Finisher(
-        container.job_store(),
+        container.work_store(),
         container.batch_files(),
         spy,
         container.delivery(),
@@ -52,7 +52,7 @@ def test_the_job_is_final_when_it_is_announced() -> None:
     spy = Spy()
     _finisher(spy, NOW).finish(job_id)
     assert spy.seen == ["completed_with_errors"]
-    stored = container.job_store().get(job_id)
+    stored = container.work_store().get(job_id)
     assert stored is not None
     assert stored.announced_at == NOW
 

@@ -2,6 +2,7 @@
 or a dev-only package, so leaving ``handler/cli`` out of the artifact leaves nothing broken."""
 
 import ast
+import socket
 from pathlib import Path
 from typing import TypeGuard
 
@@ -78,3 +79,10 @@ def test_modules_classes_and_routes_stay_small() -> None:
             if _is_route(node) and _body_lines(node) > MAX_ROUTE_BODY_LINES:
                 too_long.append(f"{name}: route {node.name}, {_body_lines(node)} lines")
     assert not too_long, "\n".join(too_long)
+
+
+def test_the_unit_tier_opens_no_connection_and_starts_no_moto() -> None:
+    with pytest.raises(AssertionError, match="tests/integration"):
+        socket.create_connection(("127.0.0.1", 9))
+    unit = sorted((ROOT / "tests" / "unit").glob("*.py"))
+    assert not [path.name for path in unit if "moto" in {n.split(".")[0] for n in _imported(path)}]

@@ -89,11 +89,11 @@ class AsyncJobs:
             webhook_url=webhook_url,
             response_format=request.response_format,
         )
-        self.intake.jobs.create(batch)
+        self.intake.store.create(batch)
         try:
             self.queue.send([WorkItem(job_id, 0, None, work)])
         except StorageError:
-            self.intake.jobs.transition(
+            self.intake.store.transition(
                 job_id,
                 from_=["in_progress"],
                 to="failed",

@@ -96,7 +96,7 @@ class Batches:
             webhook_url=webhook_url,
             metadata=dict(metadata),
         )
-        self.intake.jobs.create(batch)
+        self.intake.store.create(batch)
         if data is not None:
             # Its arrival in the bucket is what starts the splitter.
             self.files.write_input(upload_key(batch), data)
@@ -112,7 +112,7 @@ class Batches:
             raise missing(batch_id)
         now = int(self.intake.clock())
         # Not uploaded yet: nothing will ever run, so it is over now.
-        unstarted = self.intake.jobs.transition(
+        unstarted = self.intake.store.transition(
             batch_id,
             from_=["awaiting_upload"],
             to="cancelled",
@@ -124,7 +124,7 @@ class Batches:
             except StorageError:  # it is cancelled: the answer says so, heard of or not
                 logger.exception("cancelled batch not announced", batch_id=batch_id)
             return unstarted
-        cancelling = self.intake.jobs.transition(
+        cancelling = self.intake.store.transition(
             batch_id,
             from_=["validating", "in_progress"],
             to="cancelling",

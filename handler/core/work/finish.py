@@ -2,7 +2,7 @@
 set the final status and announce it.
 
 Whoever records a line, or finds a line recorded already, calls ``finish``; the claim
-(``JobStore.claim_finalization``) lets one of them through, and lets another take over if that
+(``WorkStore.claim_finalization``) lets one of them through, and lets another take over if that
 one died mid-way. The output is rebuilt from the recorded results, so writing it again gives
 the same file.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from handler.core.delivery import Delivery
 from handler.core.work.model import Batch, BatchStatus, LineResult
-from handler.core.work.ports import BatchFiles, JobStore, Notifier
+from handler.core.work.ports import BatchFiles, Notifier, WorkStore
 from handler.core.work.views import describe, describe_job, render_output, show_job
 from handler.observability import logger
 
@@ -24,7 +24,7 @@ FINALIZATION_LEASE_SECONDS = 15 * 60
 
 @dataclass(frozen=True, slots=True)
 class Finisher:
-    jobs: JobStore
+    store: WorkStore
     files: BatchFiles
     notifier: Notifier
     delivery: Delivery  # a job's webhook carries its result, by URL
@@ -33,19 +33,19 @@ class Finisher:
     def finish(self, batch_id: str) -> Batch | None:
         """Finalize the batch if all its lines are recorded and no one else is at it."""
         now = int(self.clock())
-        claimed = self.jobs.claim_finalization(
+        claimed = self.store.claim_finalization(
             batch_id, now=now, lease_seconds=FINALIZATION_LEASE_SECONDS
         )
         if claimed is None:
             # Final, but its finalizer died announcing it: announce it (again).
-            unannounced = self.jobs.claim_announcement(
+            unannounced = self.store.claim_announcement(
                 batch_id, now=now, lease_seconds=FINALIZATION_LEASE_SECONDS
             )
             if unannounced is not None:
-                self._announce_final(unannounced, self.jobs.results(batch_id), now)
+                self._announce_final(unannounced, self.store.results(batch_id), now)
             return unannounced
         changes: dict[str, Any] = {"finished_at": now, "announcing_at": now}
-        results = self.jobs.results(batch_id)
+        results = self.store.results(batch_id)
         if claimed.kind == "batch":
             changes["output_key"] = f"batches/{batch_id}/output.jsonl"
             self.files.write_output(changes["output_key"], render_output(results).encode())
@@ -53,7 +53,7 @@ class Finisher:
         # Final in the store before it is announced: a receiver that reads the batch on
         # hearing of it finds it finished. Should this die before the announcement is done,
         # a later finish() announces it (claim_announcement): at least once.
-        done = self.jobs.transition(batch_id, from_=["finalizing"], to=status, changes=changes)
+        done = self.store.transition(batch_id, from_=["finalizing"], to=status, changes=changes)
         if done is not None:
             self._announce_final(done, results, now)
         logger.info(
@@ -68,7 +68,7 @@ class Finisher:
 
     def _announce_final(self, batch: Batch, results: Sequence[LineResult], now: int) -> None:
         self.announce(batch, results)
-        self.jobs.transition(
+        self.store.transition(
             batch.id, from_=[batch.status], to=batch.status, changes={"announced_at": now}
         )
 

@@ -12,13 +12,13 @@ from handler.core.policy import Meter
 from handler.core.ports import Credentials, Idempotency, KeyStore
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
 from handler.core.work.model import Batch
-from handler.core.work.ports import JobStore
+from handler.core.work.ports import WorkStore
 
 
 @dataclass(frozen=True, slots=True)
 class Intake:
     keys: KeyStore
-    jobs: JobStore
+    store: WorkStore
     idempotency: Idempotency
     billing: Billing
     resolve: Resolver  # DNS, to check webhook hosts are public
@@ -28,7 +28,7 @@ class Intake:
     def owned(self, batch_id: str, credentials: Credentials) -> Batch:
         """The caller's own batch or job; another key's reads as missing."""
         authenticate(credentials, self.keys, now=self.clock())
-        batch = self.jobs.get(batch_id)
+        batch = self.store.get(batch_id)
         if batch is None or batch.key_id != credentials.key_id:
             raise missing(batch_id)
         return batch

@@ -21,7 +21,7 @@ from handler.core.work.model import (
     line_request_id,
     retryable,
 )
-from handler.core.work.ports import JobStore
+from handler.core.work.ports import WorkStore
 from handler.observability import logger
 
 
@@ -30,7 +30,7 @@ class LineRunner:
     generation: GenerationService  # the paid path's generate-and-keep
     keys: KeyStore
     billing: Billing
-    jobs: JobStore
+    store: WorkStore
 
     def run(self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str) -> LineResult:
         """Run one line of queued work (a batch line, an async job) paid for by ``owner``.
@@ -55,7 +55,7 @@ class LineRunner:
                 self._note_failure(item, exc)
                 raise
             refused = error_result(item, exc)
-            self.jobs.record(refused)
+            self.store.record(refused)
             return refused
         try:
             kept = self.generation.keep(request, spec, deadline, prefix)
@@ -83,7 +83,7 @@ class LineRunner:
     def _note_failure(self, item: WorkItem, exc: ImagegateError) -> None:
         """What this attempt failed with, for the line's result should no attempt pass."""
         try:
-            self.jobs.note_failure(error_result(item, exc))
+            self.store.note_failure(error_result(item, exc))
         except StorageError:
             logger.exception("failure not noted", batch_id=item.batch_id, index=item.index)
 
@@ -93,7 +93,7 @@ class LineRunner:
         record = self.keys.get(owner.key_id)
         charge = record.open_reservations.get(result.request_id) if record else None
         if record is None or charge is None:
-            self.jobs.record(result)
+            self.store.record(result)
             return
         reservation = Reservation(owner.key_id, charge, record.balance, ())
         self.settle(reservation, 0, result, code)

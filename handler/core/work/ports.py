@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from handler.core.work.model import Batch, BatchStatus, LineResult, WorkItem
 
 
-class JobStore(Protocol):
+class WorkStore(Protocol):
     def create(self, batch: Batch) -> bool:
         """Store a new batch; False if one with its id exists."""
         ...

@@ -13,7 +13,7 @@ from handler.core.ports import Credentials
 from handler.core.work.batches import Batches
 from handler.core.work.intake import Intake
 from handler.core.work.model import MAX_INPUT_BYTES, UPLOAD_URL_SECONDS, Batch, upload_key
-from handler.core.work.ports import BatchFiles, JobStore
+from handler.core.work.ports import BatchFiles, WorkStore
 from handler.core.work.views import describe, render_output, show_job
 
 
@@ -27,7 +27,7 @@ class OutputPage:
 class WorkReader:
     intake: Intake
     batches: Batches
-    jobs: JobStore
+    store: WorkStore
     files: BatchFiles
     delivery: Delivery
 
@@ -36,7 +36,7 @@ class WorkReader:
         job = self.intake.owned(job_id, credentials)
         if job.kind != "job":
             raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
-        return show_job(job, self.jobs.result(job_id, 0), self.delivery)
+        return show_job(job, self.store.result(job_id, 0), self.delivery)
 
     def batch(self, batch_id: str, credentials: Credentials) -> dict[str, Any]:
         return self.shown(self._batch(batch_id, credentials))
@@ -49,7 +49,7 @@ class WorkReader:
     ) -> OutputPage:
         """``limit`` lines of the output from line ``start``: what is recorded so far."""
         self._batch(batch_id, credentials)
-        results = self.jobs.results(batch_id, start=start, limit=limit + 1)
+        results = self.store.results(batch_id, start=start, limit=limit + 1)
         next_start = results[limit].index if len(results) > limit else None
         return OutputPage(
             render_output(results[:limit], sign=self.delivery.images.presign), next_start

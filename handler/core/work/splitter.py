@@ -21,7 +21,7 @@ from handler.core.pricing import cheapest_line
 from handler.core.work.finish import Finisher
 from handler.core.work.input import parse_input
 from handler.core.work.model import INPUT_PREFIX, MAX_INPUT_BYTES, Batch
-from handler.core.work.ports import BatchFiles, JobStore, WorkQueue
+from handler.core.work.ports import BatchFiles, WorkQueue, WorkStore
 from handler.observability import logger
 
 
@@ -30,7 +30,7 @@ class Splitter:
     bucket: str
     catalog: Catalog
     keys: KeyStore
-    jobs: JobStore
+    store: WorkStore
     files: BatchFiles
     queue: WorkQueue
     finisher: Finisher
@@ -49,7 +49,7 @@ class Splitter:
             self._queue_lines(batch, key)
         # Also when split already (a redelivered event): a crashed finalization resumes.
         self.finisher.finish(batch.id)
-        return self.jobs.get(batch.id)
+        return self.store.get(batch.id)
 
     def _queue_lines(self, batch: Batch, key: str) -> None:
         try:
@@ -57,7 +57,7 @@ class Splitter:
                 batch.id, self.files.read_input(key, max_bytes=MAX_INPUT_BYTES), self.catalog
             )
         except InvalidRequest as exc:
-            failed = self.jobs.transition(
+            failed = self.store.transition(
                 batch.id,
                 from_=["validating", "cancelling"],
                 to="failed",
@@ -68,11 +68,11 @@ class Splitter:
                 self.finisher.announce(failed, [])
             return
         for error in parsed.errors:
-            self.jobs.record(error)
+            self.store.record(error)
         self.queue.send(parsed.items)
-        split = self.jobs.transition(
+        split = self.store.transition(
             batch.id, from_=["validating"], to="in_progress", changes={"total": parsed.total}
-        ) or self.jobs.transition(  # cancelled meanwhile: its lines will end as cancelled
+        ) or self.store.transition(  # cancelled meanwhile: its lines will end as cancelled
             batch.id, from_=["cancelling"], to="cancelling", changes={"total": parsed.total}
         )
         logger.info(
@@ -103,9 +103,9 @@ class Splitter:
             return None
         key_id, name = parts
         stem = name.removesuffix(".jsonl")
-        submitted = self.jobs.get(stem) if stem.startswith("batch_") else None
+        submitted = self.store.get(stem) if stem.startswith("batch_") else None
         if submitted is not None and submitted.key_id == key_id and submitted.kind == "batch":
-            started = self.jobs.transition(
+            started = self.store.transition(
                 stem, from_=["awaiting_upload"], to="validating", changes={"input_key": key}
             )
             return started or submitted
@@ -122,7 +122,7 @@ class Splitter:
             created_at=int(self.clock()),
             input_key=key,
         )
-        if self.jobs.create(batch):
+        if self.store.create(batch):
             logger.info("batch started from a file", batch_id=batch.id, key_id=key_id)
             return batch
-        return self.jobs.get(batch.id)
+        return self.store.get(batch.id)

@@ -21,7 +21,7 @@ from handler.core.ports import Owner
 from handler.core.work.finish import Finisher
 from handler.core.work.lines import LineRunner
 from handler.core.work.model import FINISHED, Batch, LineResult, WorkItem, unrun_result
-from handler.core.work.ports import JobStore, WorkQueue
+from handler.core.work.ports import WorkQueue, WorkStore
 from handler.observability import logger
 
 # Longer than any backend's work stays pending (an asynchronous SageMaker invocation: an hour
@@ -32,7 +32,7 @@ PENDING_LIMIT_SECONDS = 3 * 3600
 @dataclass(frozen=True, slots=True)
 class Worker:
     lines: LineRunner
-    jobs: JobStore
+    store: WorkStore
     finisher: Finisher
     queue: WorkQueue
     check_seconds: int  # how long a pending line waits before it looks again
@@ -40,11 +40,11 @@ class Worker:
 
     def run(self, item: WorkItem, deadline: Deadline) -> None:
         """Run the line unless it has its result; raise to have it tried again."""
-        batch = self.jobs.get(item.batch_id)
+        batch = self.store.get(item.batch_id)
         if batch is None:
             logger.error("work for an unknown batch dropped", batch_id=item.batch_id)
             return
-        if batch.status not in FINISHED and self.jobs.result(item.batch_id, item.index) is None:
+        if batch.status not in FINISHED and self.store.result(item.batch_id, item.index) is None:
             if batch.cancelled_at is not None:
                 self.lines.abandon(
                     unrun_result(
@@ -77,11 +77,11 @@ class Worker:
     def give_up(self, item: WorkItem) -> None:
         """A line that failed on every attempt (from the dead-letter queue): its error is its
         result, and whatever it still had reserved is refunded in the same write."""
-        batch = self.jobs.get(item.batch_id)
+        batch = self.store.get(item.batch_id)
         if batch is None:
             logger.error("dead work for an unknown batch dropped", batch_id=item.batch_id)
             return
-        result = every_attempt_failed(item, self.jobs.last_failure(item.batch_id, item.index))
+        result = every_attempt_failed(item, self.store.last_failure(item.batch_id, item.index))
         self.lines.abandon(result, owner=Owner(batch.key_id), code="processing_failed")
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)

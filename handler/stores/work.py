@@ -23,7 +23,7 @@ from handler.stores.dynamo import (
     conditional,
     retry_conflicts,
 )
-from handler.stores.job_items import (
+from handler.stores.work_items import (
     BATCH_SK,
     RESULT,
     batch_item,
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     Item = dict[str, AttributeValueTypeDef]
 
 
-class DynamoDBJobStore:
+class DynamoDBWorkStore:
     def __init__(self, table: str, client: "DynamoDBClient | None" = None):
         self._table = table
         self._client = client or dynamodb_client()
