@@ -3,7 +3,7 @@
 SageMaker's PyTorch and Hugging Face inference containers load this file from the model
 archive's ``code/`` folder and call, once, ``model_fn(model_dir)``, then for every request
 ``input_fn`` → ``predict_fn`` → ``output_fn``. The request and response are imagegate's
-``imagegate`` contract (handler/backends/sagemaker_contracts.py):
+``imagegate`` contract (handler/backends/sagemaker/contracts.py):
 
     request   {"prompt", "negative_prompt", "width", "height", "num_inference_steps",
                "guidance_scale", "seeds": [...], "output_format", "output_compression",

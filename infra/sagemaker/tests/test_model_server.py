@@ -140,16 +140,16 @@ def test_the_contract_matches_what_the_api_sends() -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
-    from handler.backends.sagemaker_contracts import ImagegateContract
+    from handler.backends.sagemaker.contracts import ImagegateContract
     from handler.core.catalog import load_catalog
-    from handler.core.generation import build_job
+    from handler.core.spec import build_spec
     from handler.core.schemas import GenerationRequest
 
     catalog = load_catalog(Path(__file__).resolve().parents[2] / "catalog.json")
     request = GenerationRequest.model_validate(
         {"model": "sd-imagegate", "prompt": "a fox", "n": 2, "seed": 3, "size": "512x512"}
     )
-    job = build_job(catalog.get("sd-imagegate"), request, "req")
+    job = build_spec(catalog.get("sd-imagegate"), request, "req")
     parsed = inference.input_fn(ImagegateContract().request(job, job.seeds), "application/json")
     assert (parsed.seeds, parsed.width, parsed.num_inference_steps) == ([3, 4], 512, 25)
 
@@ -162,7 +162,7 @@ def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
     from handler.backends.sagemaker import SageMakerBackend
     from handler.core.catalog import CatalogModel, load_catalog
     from handler.core.deadline import Deadline
-    from handler.core.generation import build_job
+    from handler.core.spec import build_spec
     from handler.core.schemas import GenerationRequest
 
     class ServerAsEndpoint:
@@ -192,7 +192,7 @@ def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
     )
     endpoint = ServerAsEndpoint()
     images = SageMakerBackend(lambda timeout: endpoint).generate(  # type: ignore[arg-type,return-value]
-        build_job(tiny, request, "req"), Deadline.after(120)
+        build_spec(tiny, request, "req"), Deadline.after(120)
     )
     assert endpoint.calls == 2  # four images a call
     assert [image.seed for image in images] == list(range(20, 26))
