@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
+CHECKOV_VENV := .tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_VERSION := 3.3.30
 CLI_STAMP := $(VENV)/.installed-cli
 DEV_STAMP := $(VENV)/.installed-dev
 # The SageMaker model server's tests need torch and diffusers: a venv of their own, so none
@@ -40,8 +43,15 @@ lint: $(DEV_STAMP)
 typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-template: $(DEV_STAMP) $(SAM)
-	$(BIN)/cfn-lint template.yaml infra/sagemaker/endpoint.yaml
+# The templates as written, with AWS's serverless rules; as CloudFormation gets them after the
+# SAM transform (cfn-lint alone does not transform); checkov's policies; SAM's own validation.
+# Every remaining finding is suppressed in the template, with its reason.
+template: $(DEV_STAMP) $(SAM) $(CHECKOV)
+	$(BIN)/cfn-lint template.yaml infra/sagemaker/endpoint.yaml --append-rules cfn_lint_serverless.rules
+	$(SAM_VENV)/bin/python tests/sam_translate.py template.yaml build/template.json
+	$(BIN)/cfn-lint build/template.json
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation \
+		-f template.yaml -f infra/sagemaker/endpoint.yaml
 	$(SAM) validate --lint --region us-east-1
 
 pytest: $(DEV_STAMP) $(JS_STAMP)
@@ -101,6 +111,11 @@ $(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/pack
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+
+# Its own venv: its dependency tree would not fit the API's pins.
+$(CHECKOV):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
 clean:
 	rm -rf $(VENV) $(MODEL_VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache \
