@@ -69,13 +69,23 @@ build: $(SAM)  ## sam build, without Docker.
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction
 
-# Called by `sam build` (BuildMethod: makefile) with ARTIFACTS_DIR set.
-build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction:
-	rm -rf build/wheel && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)" \
+# One artifact for every function (they differ in their handler only): built once, into
+# build/artifact, whenever what ships changed, then copied into each function's ARTIFACTS_DIR
+# by the targets `sam build` (BuildMethod: makefile) calls.
+ARTIFACT := build/artifact
+SHIPPED := $(shell find handler -name '*.py' -not -path 'handler/cli/*') pyproject.toml constraints.txt
+
+$(ARTIFACT)/.built: $(SHIPPED)
+	rm -rf build/wheel $(ARTIFACT) && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACT)" \
 		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \
 		--only-binary=:all: --no-compile --constraint constraints.txt build/wheel/imagegate-*.whl
-	rm -rf "$(ARTIFACTS_DIR)/bin" "$(ARTIFACTS_DIR)/handler/cli"
+	rm -rf "$(ARTIFACT)/bin" "$(ARTIFACT)/handler/cli"
+	touch $@
+
+build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction: $(ARTIFACT)/.built
+	cp -R $(ARTIFACT)/. "$(ARTIFACTS_DIR)"
+	rm -f "$(ARTIFACTS_DIR)/.built"
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"
 
 $(VENV)/bin/python:

@@ -3,10 +3,34 @@
 Powertools reads its own POWERTOOLS_* variables; Tracer switches itself off outside Lambda.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "imagegate"
+NAMESPACE = "imagegate"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(namespace="imagegate", service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+
+def count(name: str, value: int = 1) -> None:
+    """A count, with the invocation's other metrics (dimension ``service``)."""
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def record_spend(model: str, backend: str, images: int, charged: int) -> None:
+    """A settled request's images and charge (micro-units): in all, for the alarms, and by
+    model and backend, for the dashboard (metrics of their own: an invocation may settle
+    several models' work)."""
+    for name, value in (("Images", images), ("Spend", charged)):
+        count(name, value)
+        with single_metric(
+            name=name,
+            unit=MetricUnit.Count,
+            value=value,
+            namespace=NAMESPACE,
+            default_dimensions={"service": SERVICE},
+        ) as metric:
+            metric.add_dimension(name="model", value=model)
+            metric.add_dimension(name="backend", value=backend)

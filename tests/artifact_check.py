@@ -3,6 +3,7 @@
 python tests/artifact_check.py .aws-sam/build/ApiFunction
 """
 
+import hashlib
 import io
 import sys
 import zipfile
@@ -55,9 +56,29 @@ def main(artifact: Path) -> int:
         f"{len(buffer.getvalue()) / 2**20:.1f} MiB zipped, "
         f"{len(catalog.models)} catalog model(s)\n"
     )
+    problems += _differing_functions(artifact)
     for problem in problems:
         sys.stdout.write(f"problem: {problem}\n")
     return 1 if problems else 0
+
+
+def _differing_functions(artifact: Path) -> list[str]:
+    """Every function of the stack ships the same artifact (built once): the other functions'
+    build directories beside this one hold the same files, byte for byte."""
+    contents = _contents(artifact)
+    return [
+        f"{other.name} differs from {artifact.name}"
+        for other in sorted(artifact.parent.glob("*Function"))
+        if other != artifact and _contents(other) != contents
+    ]
+
+
+def _contents(directory: Path) -> dict[str, str]:
+    return {
+        path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in directory.rglob("*")
+        if path.is_file()
+    }
 
 
 if __name__ == "__main__":

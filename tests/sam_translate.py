@@ -30,7 +30,7 @@ class _Arns(dict[str, str]):
         prefix = "service-role/" if name.startswith("AWSLambda") else ""
         return f"arn:aws:iam::aws:policy/{prefix}{name}"
 
-    def get(self, name: str, default: Any = None) -> str:  # type: ignore[override]
+    def get(self, name: str, default: Any = None) -> str:  # type: ignore[override,unused-ignore]
         return self[name]
 
 
@@ -40,7 +40,7 @@ def main(source: str, target: str) -> None:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":  # as `sam package` leaves it
             resource["Properties"]["CodeUri"] = "s3://packaged/imagegate.zip"
-    translated = transform(template, {}, NamedPolicies())  # type: ignore[arg-type]
+    translated = transform(template, {}, NamedPolicies())
     Path(target).parent.mkdir(parents=True, exist_ok=True)
     Path(target).write_text(json.dumps(translated, indent=1, sort_keys=True) + "\n")
 

@@ -35,7 +35,7 @@ from handler.core.ports import (
 from handler.core.pricing import quote
 from handler.core.spec import GenerationSpec
 from handler.core.work.model import LineResult
-from handler.observability import logger
+from handler.observability import count, logger, record_spend
 
 # A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
 # left that could settle it.
@@ -54,6 +54,7 @@ class Reservation:
     charge: Charge
     balance: int  # the key's balance once this reservation was taken out
     stale_minutes: tuple[int, ...]  # past windows on the record, for settlement to clear
+    backend: str = "unknown"  # the model's, for the spend metrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,9 @@ class Billing:
         )
         # A retry that found its own reservation settles that one, as it was priced.
         charge = record.open_reservations.get(charge.request_id, charge)
-        return Reservation(record.key_id, charge, record.balance, _stale_minutes(record, now))
+        return Reservation(
+            record.key_id, charge, record.balance, _stale_minutes(record, now), spec.model.backend
+        )
 
     def admit(self, credentials: Credentials, admission: Admission, meter: Meter) -> ApiKeyRecord:
         """Let in a submission that costs nothing yet (an async job, a batch): one request of
@@ -137,6 +140,7 @@ class Billing:
             raise StorageError(
                 "The request outlived its reservation and was refunded.", should_retry=False
             ) from exc
+        record_spend(usage.charge.model, reservation.backend, usage.delivered, usage.charged)
         return usage
 
     def release(self, reservation: Reservation, *, error_code: str) -> None:
@@ -174,6 +178,7 @@ class Billing:
                 logger.exception(
                     "reconciliation failed", key_id=key_id, request_id=charge.request_id
                 )
+                count("ReconciliationsFailed")
                 continue  # the next run tries again
             logger.warning(
                 "reservation reconciled",

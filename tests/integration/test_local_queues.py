@@ -58,11 +58,13 @@ def test_queues_redrive_to_their_dead_letter_queue(
     attributes = _queue(names[queue])
     assert json.loads(attributes["RedrivePolicy"]) == {
         "deadLetterTargetArn": names[f"{dead_letters}.Arn"],
-        "maxReceiveCount": 3,
+        "maxReceiveCount": 5,
     }
     assert attributes["VisibilityTimeout"] == visibility
     assert attributes["SqsManagedSseEnabled"] == "true"
     assert _queue(names[dead_letters])["MessageRetentionPeriod"] == "1209600"
+    # A message keeps its first arrival time when dead-lettered: it must get there in time
+    assert int(attributes["MessageRetentionPeriod"]) < 1209600
 
 
 def test_the_functions_environment_names_the_local_queue(names: dict[str, str]) -> None:
@@ -102,13 +104,13 @@ def test_moto_moves_a_message_to_the_dead_letter_queue_after_max_receives(
 ) -> None:
     sqs = sqs_client()
     sent = sqs.send_message(QueueUrl=names["WorkQueue"], MessageBody="poison")
-    # Given a message received maxReceiveCount (3) times and never deleted
-    for _ in range(3):
+    # Given a message received maxReceiveCount (5) times and never deleted
+    for _ in range(5):
         [message] = sqs.receive_message(QueueUrl=names["WorkQueue"], VisibilityTimeout=0)[
             "Messages"
         ]
         assert message["MessageId"] == sent["MessageId"]
-    # When it is due a fourth time, the receive moves it instead of returning it
+    # When it is due a sixth time, the receive moves it instead of returning it
     assert "Messages" not in sqs.receive_message(QueueUrl=names["WorkQueue"])
     # Then it waits in the dead-letter queue, same id and body
     [dead] = _receive_all(names["WorkDeadLetterQueue"])

@@ -157,8 +157,8 @@ def test_a_message_failing_every_receive_reaches_the_dead_letter_function(
     names: dict[str, str],
 ) -> None:
     [poison] = _run(_template(), names, {"fail": 99})
-    # The worker had it maxReceiveCount (3) times, then the dead-letter function once
-    assert _receive_counts("WorkerFunction", poison) == ["1", "2", "3"]
+    # The worker had it maxReceiveCount (5) times, then the dead-letter function once
+    assert _receive_counts("WorkerFunction", poison) == ["1", "2", "3", "4", "5"]
     [dead] = [
         record
         for invocation in invocations("DeadLetterFunction")

@@ -212,7 +212,7 @@ def test_every_function_that_announces_may_queue_its_webhook(function: str) -> N
 
 
 def test_the_webhook_function_only_signs() -> None:
-    assert set(_statements("WebhookFunction")) == {"SignWebhooks"}
+    assert set(_statements("WebhookFunction")) == {"ConsumeOwnQueue", "SignWebhooks"}
     queue = TEMPLATE.resources("AWS::SQS::Queue")["WebhookQueue"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]
@@ -220,9 +220,11 @@ def test_the_webhook_function_only_signs() -> None:
 
 
 def _statements(function: str) -> dict[str, dict[str, Any]]:
-    """The function's policy statements by Sid."""
-    return {
-        statement["Sid"]: statement
-        for policy in TEMPLATE.function_property(function, "Policies")
-        for statement in policy["Statement"]
-    }
+    """The function's policy statements by Sid: its SAM Policies, or its own role's."""
+    properties = TEMPLATE.body["Resources"][function]["Properties"]
+    if "Role" in properties:
+        role = TEMPLATE.body["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        policies = [policy["PolicyDocument"] for policy in role["Policies"]]
+    else:
+        policies = properties["Policies"]
+    return {statement["Sid"]: statement for policy in policies for statement in policy["Statement"]}
