@@ -51,6 +51,7 @@ def main() -> None:
             template.function_environment("ApiFunction", names),
             IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
             IMAGEGATE_WEBHOOK_SECRET="bench",
+            IMAGEGATE_SERVE_PREVIEW="true",
             POWERTOOLS_LOG_LEVEL="WARNING",
             POWERTOOLS_METRICS_DISABLED="true",
         )

@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     webhook_secret: Annotated[
         SecretStr | None, Field(description="the master secret itself: local runs only")
     ] = None
+    serve_preview: Annotated[
+        bool,
+        Field(description="serve the catalog's preview stand-in (the template: ServePreview)"),
+    ] = True
     local_webhooks: Annotated[
         bool, Field(description="webhooks may go to http://localhost: the local stack only")
     ] = False

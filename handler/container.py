@@ -16,6 +16,7 @@ from handler.core.catalog import Catalog, load_catalog
 from handler.core.delivery import Delivery
 from handler.core.errors import BackendNotConfigured, StorageError
 from handler.core.generation import GenerationService
+from handler.core.offering import Offering
 from handler.core.ports import (
     AsyncStore,
     Idempotency,
@@ -49,7 +50,13 @@ from handler.stores.work import DynamoDBWorkStore
 
 @cache
 def catalog() -> Catalog:
-    return load_catalog(get_settings().catalog_file)
+    """The catalog this deployment serves: the preview stand-in only where it is asked for
+    (it is no model, and would be sold at the catalog's prices)."""
+    settings = get_settings()
+    loaded = load_catalog(settings.catalog_file)
+    if settings.serve_preview:
+        return loaded
+    return loaded.serving(lambda model: model.backend != "preview")
 
 
 @cache
@@ -86,6 +93,11 @@ def backends() -> dict[str, InferenceBackend]:
         "replicate": ReplicateBackend(replicate_token, get_settings().replicate_base_url),
         "sagemaker": SageMakerBackend(store=async_store),
     }
+
+
+@cache
+def offering() -> Offering:
+    return Offering(catalog(), backends())
 
 
 @cache

@@ -11,6 +11,7 @@ from handler.core.auth import authenticate, credentials_of
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
+from handler.core.offering import Offering
 from handler.core.policy import Meter, rate_window
 from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
 from handler.core.work.async_jobs import AsyncJobs
@@ -20,6 +21,10 @@ from handler.core.work.reader import WorkReader
 
 def get_catalog() -> Catalog:
     return container.catalog()
+
+
+def get_offering() -> Offering:
+    return container.offering()
 
 
 def get_key_store() -> KeyStore:
@@ -102,6 +107,7 @@ def get_api_key(
 
 
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
+OfferingDep = Annotated[Offering, Depends(get_offering)]
 GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_service)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 MeterDep = Annotated[Meter, Depends(get_meter)]

@@ -12,6 +12,7 @@ import random
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from handler.backends.encoding import edit_region, encode
+from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
@@ -20,6 +21,9 @@ _DIRECTIONS = list(Image.Transpose)
 
 
 class PreviewBackend:
+    def serves(self, model: CatalogModel) -> bool:
+        return True
+
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         # Milliseconds per picture: the deadline cannot pass here in any way worth checking.
         return [

@@ -158,6 +158,7 @@ def provision(
     # Secrets Manager is not played locally: the stack's webhook secret is given directly.
     environment["IMAGEGATE_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
     environment["IMAGEGATE_LOCAL_WEBHOOKS"] = "true"  # receivers on this machine
+    environment["IMAGEGATE_SERVE_PREVIEW"] = "true"  # what the local stack runs on
     # No CloudWatch here: metrics would be EMF lines on stdout, among the lines scripts read.
     environment["POWERTOOLS_METRICS_DISABLED"] = "true"
     stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)

@@ -1,12 +1,13 @@
 """The model catalog: which models are served, on which backend, within which limits."""
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from handler.core.errors import ModelNotFound
+from handler.core.errors import InvalidRequest, ModelNotFound
 
 OutputFormat = Literal["png", "jpeg", "webp"]
 Background = Literal["auto", "opaque", "transparent"]
@@ -134,7 +135,7 @@ class CatalogModel(ModelCard):
 
 
 class Catalog(_Strict):
-    default_model: str
+    default_model: str | None  # None: requests must name their model
     models: Annotated[list[CatalogModel], Field(min_length=1)]
 
     @model_validator(mode="after")
@@ -142,12 +143,26 @@ class Catalog(_Strict):
         ids = [model.id for model in self.models]
         if len(ids) != len(set(ids)):
             raise ValueError("model ids must be unique")
-        if self.default_model not in ids:
+        if self.default_model is not None and self.default_model not in ids:
             raise ValueError(f"default_model {self.default_model!r} is not in models")
         return self
 
+    def serving(self, served: Callable[[CatalogModel], bool]) -> "Catalog":
+        """The catalog less the models ``served`` refuses (and so maybe with none, or no
+        default)."""
+        models = [model for model in self.models if served(model)]
+        default = self.default_model if any(m.id == self.default_model for m in models) else None
+        return self.model_copy(update={"models": models, "default_model": default})
+
     def get(self, model_id: str | None) -> CatalogModel:
         wanted = self.default_model if model_id is None else model_id  # "" is no model
+        if wanted is None:
+            raise InvalidRequest(
+                "Missing required parameter: 'model' (this deployment has no default model; "
+                "GET /v1/models lists the models served here).",
+                param="model",
+                code="missing_required_parameter",
+            )
         for model in self.models:
             if model.id == wanted:
                 return model

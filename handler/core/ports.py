@@ -4,7 +4,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from handler.core.catalog import OutputFormat
+from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
 from handler.core.spec import GenerationSpec
 from handler.core.work.model import LineResult
@@ -22,14 +22,19 @@ class GeneratedImage:
 
 
 class InferenceBackend(Protocol):
-    def generate(self, job: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
-        """Render up to ``job.n`` images before ``deadline``.
+    def serves(self, model: CatalogModel) -> bool:
+        """Whether this deployment can run ``model`` now (its token configured, its endpoint
+        deployed): what ``GET /v1/models`` lists."""
+        ...
+
+    def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        """Render up to ``spec.n`` images before ``deadline``.
 
         Fewer images than asked is a partial delivery (a safety filter dropped some, say);
         none at all is an error: ``ContentFiltered``, ``BackendError`` or one of its kinds.
         Work still running at the deadline is cancelled and ``BackendTimeout`` raised, or,
         where the service keeps it (asynchronous inference), ``WorkPending``: an attempt of
-        the same ``job.request_id`` later collects it.
+        the same ``spec.request_id`` later collects it.
         """
         ...
 

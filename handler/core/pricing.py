@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from typing import cast
 
 from handler.core.catalog import Catalog, Quality
+from handler.core.errors import BackendNotConfigured
 from handler.core.ports import Charge
 from handler.core.spec import GenerationSpec
 
@@ -29,6 +30,8 @@ def unit_price(spec: GenerationSpec) -> int:
 def cheapest_line(catalog: Catalog) -> int:
     """The least one batch line can cost: one image of the cheapest model, size and steps
     the catalog serves (a key that cannot pay that cannot run any line)."""
+    if not catalog.models:
+        raise BackendNotConfigured("This deployment serves no model yet.")
     cheapest = []
     for model in catalog.models:
         tables = [model.prices.image, *model.prices.quality.values(), model.prices.edit or {}]

@@ -62,8 +62,8 @@ def test_models_need_a_key_too(client: TestClient) -> None:
 def test_models_list_the_catalog_in_openai_shape(client: TestClient, auth: dict[str, str]) -> None:
     listing = client.get("/v1/models", headers=auth).json()
     assert listing["object"] == "list"
-    catalog = container.catalog()
-    assert [model["id"] for model in listing["data"]] == [m.id for m in catalog.models]
+    offered = container.offering().models()
+    assert [model["id"] for model in listing["data"]] == [m.id for m in offered]
     for model in listing["data"]:
         assert model["object"] == "model"
         assert not {"backend", "backend_params"} & set(model)

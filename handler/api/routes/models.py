@@ -3,7 +3,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from handler.api.deps import ApiKeyDep, CatalogDep
+from handler.api.deps import ApiKeyDep, OfferingDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.core.catalog import CatalogModel, ModelCard
 
@@ -26,12 +26,13 @@ class ModelList(BaseModel):
 
 
 @router.get("/models", responses=ERROR_RESPONSES)
-def list_models(catalog: CatalogDep, _: ApiKeyDep) -> ModelList:
-    return ModelList(data=[ModelInfo.of(model) for model in catalog.models])
+def list_models(offering: OfferingDep, _: ApiKeyDep) -> ModelList:
+    """The models this deployment can run now (their backend configured and deployed)."""
+    return ModelList(data=[ModelInfo.of(model) for model in offering.models()])
 
 
 @router.get("/models/{model_id:path}", responses=ERROR_RESPONSES)
-def get_model(model_id: str, catalog: CatalogDep, _: ApiKeyDep) -> ModelInfo:
+def get_model(model_id: str, offering: OfferingDep, _: ApiKeyDep) -> ModelInfo:
     if not model_id:  # "/v1/models/": a near miss of the list, not a model
         raise HTTPException(status_code=404)
-    return ModelInfo.of(catalog.get(model_id))
+    return ModelInfo.of(offering.model(model_id))

@@ -23,8 +23,15 @@ from handler.backends.replicate.inputs import (
     output_urls,
 )
 from handler.backends.replicate.transport import DeadlineTransport, Deferred, bound_to
+from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, BackendTimeout, ContentFiltered
+from handler.core.errors import (
+    BackendError,
+    BackendNotConfigured,
+    BackendTimeout,
+    ContentFiltered,
+    StorageError,
+)
 from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.observability import logger
@@ -49,6 +56,16 @@ class ReplicateBackend:
         self._poll_interval = poll_interval
         self._downloads = downloads or httpx.Client(follow_redirects=True)
         self._current: tuple[str, Client] | None = None  # the token and its client
+
+    def serves(self, model: CatalogModel) -> bool:
+        """While the deployment has a Replicate token."""
+        try:
+            self._token()
+        except BackendNotConfigured:
+            return False
+        except StorageError:  # Secrets Manager unreachable now: the model is still offered
+            logger.exception("Replicate token not read", model=model.id)
+        return True
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = ReplicateParams.model_validate(spec.model.backend_params)

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from handler.backends.sagemaker import realtime
 from handler.backends.sagemaker.async_inference import AsyncInference
 from handler.backends.sagemaker.client import runtime_client
+from handler.backends.sagemaker.endpoints import Endpoints
 from handler.backends.sagemaker.errors import too_late
 from handler.backends.sagemaker.params import SageMakerParams
+from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendNotConfigured
 from handler.core.ports import AsyncStore, GeneratedImage
@@ -28,11 +30,18 @@ class SageMakerBackend:
         *,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], float] = time.time,
+        endpoints: Endpoints | None = None,
     ):
         self._client = client
         self._store = store
         self._sleep = sleep
         self._now = now
+        self._endpoints = endpoints or Endpoints(now=now)
+
+    def serves(self, model: CatalogModel) -> bool:
+        """While its endpoint is deployed and serving."""
+        params = SageMakerParams.model_validate(model.backend_params)
+        return self._endpoints.serving(params.endpoint_name)
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = SageMakerParams.model_validate(spec.model.backend_params)

@@ -1,0 +1,26 @@
+"""What this deployment offers: the catalog's models whose backend can run them now."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from handler.core.catalog import Catalog, CatalogModel
+from handler.core.errors import ModelNotFound
+from handler.core.ports import InferenceBackend
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    catalog: Catalog
+    backends: Mapping[str, InferenceBackend]
+
+    def models(self) -> list[CatalogModel]:
+        return [model for model in self.catalog.models if self._served(model)]
+
+    def model(self, model_id: str) -> CatalogModel:
+        model = self.catalog.get(model_id)
+        if not self._served(model):
+            raise ModelNotFound(model_id)
+        return model
+
+    def _served(self, model: CatalogModel) -> bool:
+        return self.backends[model.backend].serves(model)

@@ -1,0 +1,105 @@
+"""GET /v1/models lists what this deployment can run now: the preview stand-in only where it
+is asked for, Replicate models while a token is configured, SageMaker models while their
+endpoint is in service. A model not offered answers as a model that is not there."""
+
+import boto3
+import pytest
+from fastapi.testclient import TestClient
+
+from handler import container
+from tests.support import ROOT, assert_error
+
+PREVIEW = "imagegate-preview"
+
+
+def _listed(client: TestClient, auth: dict[str, str]) -> list[str]:
+    response = client.get("/v1/models", headers=auth)
+    assert response.status_code == 200
+    return [model["id"] for model in response.json()["data"]]
+
+
+def _backend_models(backend: str) -> list[str]:
+    return [model.id for model in container.catalog().models if model.backend == backend]
+
+
+def test_models_without_a_token_or_an_endpoint_are_not_listed(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    # Given the catalog's Replicate and SageMaker models, with neither configured
+    assert _backend_models("replicate")
+    assert _backend_models("sagemaker")
+    # Then only the stand-in is listed
+    assert _listed(client, auth) == [PREVIEW]
+    hidden = _backend_models("sagemaker")[0]
+    missing = client.get(f"/v1/models/{hidden}", headers=auth)
+    assert missing.status_code == 404
+    assert_error(missing.json(), type_="not_found_error", param="model", code="model_not_found")
+
+
+def test_replicate_models_are_listed_once_a_token_is_configured(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGEGATE_REPLICATE_API_TOKEN", "r8_test")
+    container.reset()
+    assert set(_backend_models("replicate")) <= set(_listed(client, auth))
+
+
+def test_a_sagemaker_model_is_listed_while_its_endpoint_is_in_service(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    [model, *_] = [m for m in container.catalog().models if m.backend == "sagemaker"]
+    name = model.backend_params["endpoint_name"]
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(
+        ModelName="m",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName="c",
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "ModelName": "m",
+                "InstanceType": "ml.g4dn.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="c")
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
+    assert model.id in _listed(client, auth)
+    assert client.get(f"/v1/models/{model.id}", headers=auth).status_code == 200
+
+
+def test_a_deployed_stack_does_not_sell_the_stand_in(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the template's default, ServePreview "false"
+    monkeypatch.setenv("IMAGEGATE_SERVE_PREVIEW", "false")
+    container.reset()
+    # Then the stand-in is neither listed nor served, and nothing is the default model
+    assert PREVIEW not in _listed(client, auth)
+    named = client.post(
+        "/v1/images/generations", headers=auth, json={"prompt": "a", "model": PREVIEW}
+    )
+    assert named.status_code == 404
+    assert named.json()["error"]["code"] == "model_not_found"
+    unnamed = client.post("/v1/images/generations", headers=auth, json={"prompt": "a"})
+    assert unnamed.status_code == 400
+    assert_error(
+        unnamed.json(),
+        type_="invalid_request_error",
+        param="model",
+        code="missing_required_parameter",
+    )
+
+
+def test_the_template_does_not_serve_the_stand_in_unless_asked() -> None:
+    from handler.cli.template import Template
+
+    template = Template.load(ROOT / "template.yaml")
+    parameter = template.body["Parameters"]["ServePreview"]
+    assert parameter["Default"] == "false"
+    env = template.body["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["IMAGEGATE_SERVE_PREVIEW"] == {"Ref": "ServePreview"}
