@@ -83,7 +83,7 @@ $(ARTIFACT)/.built: $(SHIPPED)
 	rm -rf "$(ARTIFACT)/bin" "$(ARTIFACT)/handler/cli"
 	touch $@
 
-build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction: $(ARTIFACT)/.built
+build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-AdminFunction: $(ARTIFACT)/.built
 	cp -R $(ARTIFACT)/. "$(ARTIFACTS_DIR)"
 	rm -f "$(ARTIFACTS_DIR)/.built"
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"

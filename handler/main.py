@@ -6,6 +6,7 @@ megabytes of base64), Metrics (flushed after the response is known).
 """
 
 import json
+import time
 from functools import cache
 from typing import Any, cast
 
@@ -25,6 +26,7 @@ from mangum.types import LambdaContext as MangumContext
 from handler import container
 from handler.app import create_app
 from handler.config import get_settings
+from handler.core import admin
 from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger, metrics, tracer
@@ -90,6 +92,16 @@ def dead_letter_handler(
         processor=_processor("dead_letter"),
         context=context,
     )
+
+
+@logger.inject_lambda_context
+def admin_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """``aws lambda invoke``: an operator's command on keys (``core/admin.py``)."""
+    result = admin.run(event, container.key_store(), container.catalog(), time.time)
+    # Never the key itself: only its id reaches the logs.
+    action = event.get("action") if isinstance(event, dict) else None
+    logger.info("admin command", action=action, key_id=result.get("key_id"))
+    return result
 
 
 @logger.inject_lambda_context
