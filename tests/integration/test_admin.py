@@ -1,9 +1,10 @@
 """The operator's commands, as `aws lambda invoke` of AdminFunction runs them: a first key
 made and funded in a deployed stack with nothing installed but the AWS CLI."""
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi.testclient import TestClient
 
 from handler import container
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 
 def _invoke(event: Any) -> dict[str, Any]:
-    result: dict[str, Any] = admin_handler(event, FakeLambdaContext())
+    result: dict[str, Any] = admin_handler(event, cast(LambdaContext, FakeLambdaContext()))
     return result
 
 
