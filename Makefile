@@ -29,7 +29,7 @@ LAMBDA_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_a
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint typecheck template pytest model-server-test openapi build artifact-check lock clean
+.PHONY: dev test lint typecheck template pytest model-server-test openapi build deploy artifact-check lock clean
 
 dev: $(CLI_STAMP)  ## Serve the API locally (moto + preview backend); no AWS account needed.
 	$(BIN)/imagegate dev --host $(HOST) --port $(PORT)
@@ -65,6 +65,12 @@ openapi: $(DEV_STAMP)  ## Rewrite the checked-in OpenAPI document after an API c
 
 build: $(SAM)  ## sam build, without Docker.
 	$(SAM) build  # samconfig.toml: build_in_source, so no Docker and no copy of .venv
+
+# The first time, --guided asks for the stack's settings and keeps them in samconfig.toml;
+# after that, `make deploy DEPLOY_FLAGS=` deploys with them.
+DEPLOY_FLAGS ?= --guided
+deploy: build  ## Build once, then deploy the stack (sam deploy).
+	$(SAM) deploy $(DEPLOY_FLAGS)
 
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction

@@ -276,3 +276,11 @@ def _all_statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(document, dict)
         for statement in document.get("Statement", [])
     ]
+
+
+def test_the_readme_says_what_each_function_may_do_as_the_template_does() -> None:
+    from tests.iam_table import END, START, render
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index(START) + len(START) : readme.index(END)].strip()
+    assert table == render(TEMPLATE)
