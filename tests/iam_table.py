@@ -18,11 +18,11 @@ def _resource(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_resource(item) for item in value)
     if isinstance(value, dict) and "Fn::GetAtt" in value:
-        return value["Fn::GetAtt"][0]
+        return str(value["Fn::GetAtt"][0])
     if isinstance(value, dict) and "Ref" in value:
-        return value["Ref"]
+        return str(value["Ref"])
     if isinstance(value, dict) and "Fn::Sub" in value:
-        text = value["Fn::Sub"]
+        text = str(value["Fn::Sub"])
         for part in ("arn:${AWS::Partition}:", "${AWS::Region}:", "${AWS::AccountId}:"):
             text = text.replace(part, "")
         return text.replace("${ImagesBucket.Arn}", "ImagesBucket").replace(".Arn}", "}")

@@ -48,6 +48,8 @@ class RevokeKey(_Command):
 Command = Annotated[CreateKey | TopUp | RevokeKey, Field(discriminator="action")]
 _COMMAND: TypeAdapter[CreateKey | TopUp | RevokeKey] = TypeAdapter(Command)
 ACTIONS = ("create_key", "top_up", "revoke_key")
+# What pydantic says of an event that names no command at all.
+_NOT_A_COMMAND = frozenset({"union_tag_invalid", "union_tag_not_found", "model_attributes_type"})
 
 
 def run(
