@@ -120,7 +120,7 @@ class ReplicateBackend:
         if wait < 1:
             raise too_late()
         model_input = {**model_inputs(params, spec, seed, files), **params.extra_input}
-        prediction = self._create(client, params, model_input, wait)
+        prediction = _create(client, params, model_input, wait)
         prediction = self._until_done(client, prediction, deadline, abandon)
         if prediction.status == "failed":
             if filtered(prediction.error):
@@ -141,31 +141,6 @@ class ReplicateBackend:
             width=spec.width,
             height=spec.height,
         )
-
-    @staticmethod
-    def _create(
-        client: Client, params: ReplicateParams, model_input: dict[str, Any], wait: int
-    ) -> Prediction:
-        try:
-            if params.model is not None:
-                return client.models.predictions.create(
-                    model=params.model, input=model_input, wait=wait
-                )
-            assert params.version is not None
-            return client.predictions.create(
-                version=params.version.rsplit(":", 1)[-1], input=model_input, wait=wait
-            )
-        except Deferred as deferred:  # nothing was created
-            raise busy(deferred) from deferred
-        except ReplicateError as exc:
-            raise translate(exc) from exc
-        except httpx.HTTPError as exc:
-            # The prediction may exist without our knowing its id: it cannot be cancelled,
-            # and a retry could run it twice.
-            logger.warning("prediction create failed in flight", error=repr(exc))
-            raise BackendError(
-                "Lost the connection to the model's provider.", should_retry=False
-            ) from exc
 
     def _until_done(
         self,
@@ -195,6 +170,31 @@ class ReplicateBackend:
         except httpx.HTTPError as exc:
             raise BackendError("Could not download the image from Replicate.") from exc
         return response.content
+
+
+def _create(
+    client: Client, params: ReplicateParams, model_input: dict[str, Any], wait: int
+) -> Prediction:
+    try:
+        if params.model is not None:
+            return client.models.predictions.create(
+                model=params.model, input=model_input, wait=wait
+            )
+        assert params.version is not None
+        return client.predictions.create(
+            version=params.version.rsplit(":", 1)[-1], input=model_input, wait=wait
+        )
+    except Deferred as deferred:  # nothing was created
+        raise busy(deferred) from deferred
+    except ReplicateError as exc:
+        raise translate(exc) from exc
+    except httpx.HTTPError as exc:
+        # The prediction may exist without our knowing its id: it cannot be cancelled,
+        # and a retry could run it twice.
+        logger.warning("prediction create failed in flight", error=repr(exc))
+        raise BackendError(
+            "Lost the connection to the model's provider.", should_retry=False
+        ) from exc
 
 
 def _cancel(client: Client, prediction_id: str) -> None:
