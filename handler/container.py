@@ -1,15 +1,11 @@
-"""Builds the concrete adapters from ``Settings``, once per process.
-
-Routes reach these through ``handler.api.deps``; tests swap them with
-``app.dependency_overrides`` or by pointing the settings at local fakes and clearing caches.
-"""
+"""Builds the concrete adapters from ``Settings``, once per process. Routes reach these
+through ``handler.api.deps``; tests point the settings at local fakes and ``reset()``."""
 
 import sys
+from collections.abc import Collection
 from functools import cache
 
-from handler.backends.preview import PreviewBackend
-from handler.backends.replicate import ReplicateBackend
-from handler.backends.sagemaker import SageMakerBackend
+from handler.backends import Backends
 from handler.config import get_settings
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
@@ -41,7 +37,7 @@ from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
 from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
-from handler.stores.secrets import read_secret
+from handler.stores.secrets import configured_secret
 from handler.stores.staging import S3AsyncStore
 from handler.stores.webhooks import WebhookSender
 from handler.stores.webhooks import resolve as resolve_host
@@ -86,13 +82,38 @@ def image_store() -> ImageStore:
     return S3ImageStore(settings.images_bucket, settings.url_ttl_seconds)
 
 
+# A backend's module (and SDK) is imported when the catalog first needs it, never otherwise.
+def _preview() -> InferenceBackend:
+    from handler.backends.preview import PreviewBackend
+
+    return PreviewBackend()
+
+
+def _replicate() -> InferenceBackend:
+    from handler.backends.replicate import ReplicateBackend
+
+    def token() -> str:  # read on use (Powertools caches it): it may be rotated
+        settings = get_settings()
+        missing = BackendNotConfigured(
+            "This deployment has no Replicate API token, so its Replicate models cannot run."
+        )
+        return configured_secret(
+            settings.replicate_api_token, settings.replicate_api_token_secret, missing
+        )
+
+    return ReplicateBackend(token, get_settings().replicate_base_url)
+
+
+def _sagemaker() -> InferenceBackend:
+    from handler.backends.sagemaker import SageMakerBackend
+
+    return SageMakerBackend(store=async_store)
+
+
 @cache
-def backends() -> dict[str, InferenceBackend]:
-    return {
-        "preview": PreviewBackend(),
-        "replicate": ReplicateBackend(replicate_token, get_settings().replicate_base_url),
-        "sagemaker": SageMakerBackend(store=async_store),
-    }
+def backends() -> Backends:
+    makers = {"preview": _preview, "replicate": _replicate, "sagemaker": _sagemaker}
+    return Backends(makers, {model.backend for model in catalog().models})
 
 
 @cache
@@ -103,17 +124,6 @@ def offering() -> Offering:
 @cache
 def async_store() -> AsyncStore:
     return S3AsyncStore(get_settings().images_bucket)
-
-
-def replicate_token() -> str:
-    settings = get_settings()
-    if settings.replicate_api_token is not None:
-        return settings.replicate_api_token.get_secret_value()
-    if settings.replicate_api_token_secret:
-        return read_secret(settings.replicate_api_token_secret)
-    raise BackendNotConfigured(
-        "This deployment has no Replicate API token, so its Replicate models cannot run."
-    )
 
 
 @cache
@@ -156,11 +166,8 @@ def batch_files() -> BatchFiles:
 
 def webhook_master_secret() -> str:
     settings = get_settings()
-    if settings.webhook_secret is not None:
-        return settings.webhook_secret.get_secret_value()
-    if settings.webhook_secret_name:
-        return read_secret(settings.webhook_secret_name)
-    raise StorageError("This deployment has no webhook signing secret.", should_retry=False)
+    missing = StorageError("This deployment has no webhook signing secret.", should_retry=False)
+    return configured_secret(settings.webhook_secret, settings.webhook_secret_name, missing)
 
 
 @cache
@@ -230,14 +237,14 @@ def worker() -> Worker:
     )
 
 
-def reset() -> None:
+def reset(*, keep: Collection[object] = ()) -> None:
     """Forget every cached object (tests, and the local stack after it sets the env): every
-    ``functools.cache`` of every imported module of the package, so a new factory cannot be
-    left out."""
+    ``functools.cache`` of every imported module of the package but those in ``keep``, so a
+    new factory cannot be left out."""
     for name, module in list(sys.modules.items()):
         if name != "handler" and not name.startswith("handler."):
             continue
         for value in list(vars(module).values()):
             clear = getattr(value, "cache_clear", None)
-            if callable(clear) and getattr(value, "__module__", None) == name:
+            if callable(clear) and getattr(value, "__module__", None) == name and value not in keep:
                 clear()

@@ -1,11 +1,17 @@
 """Composition root: the Lambda entry points.
 
 Decorator order, outermost first: Logger (correlation id from API Gateway, cold start,
-context keys), Tracer (one segment per invocation; responses are not captured, they may be
-megabytes of base64), Metrics (flushed after the response is known).
+context keys), Metrics (flushed after the response is known).
+
+In Lambda, importing this module is the init phase (what SnapStart snapshots): ``initialize``
+builds the app, loads and checks the catalog, imports the backends it serves and makes the
+clients, so the first request does none of it; ``after_restore`` renews what restored copies
+of one snapshot must not share.
 """
 
 import json
+import os
+import random
 import time
 from functools import cache
 from typing import Any, cast
@@ -29,7 +35,7 @@ from handler.config import get_settings
 from handler.core import admin
 from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
-from handler.observability import logger, metrics, tracer
+from handler.observability import logger, metrics
 from handler.stores.queue import from_message
 from handler.stores.webhooks import WebhookFailed, WebhookRefused
 
@@ -40,8 +46,49 @@ def _asgi() -> Mangum:
     return Mangum(create_app(), lifespan="off")
 
 
+def initialize() -> None:
+    """Lambda's init phase: the app built, the catalog loaded and checked, the backends it
+    serves imported, the clients made. A failure is logged, not raised: the first request
+    meets it again and answers with it."""
+    try:
+        _asgi()
+        _warm()
+    except Exception:  # noqa: BLE001 - whatever it is, the first request reports it
+        logger.exception("initialization failed; requests will report it")
+
+
+def after_restore() -> None:
+    """SnapStart restored this copy of the snapshot, as it did others: each draws its own
+    random sequence and makes its own clients (connections, credentials and their clocks are
+    not to be shared). The app, the catalog and the imported modules are kept."""
+    random.seed()
+    container.reset(keep=(_asgi, container.catalog))
+    _warm()
+
+
+def _warm() -> None:
+    """Make what requests and queued work use (the backends the catalog serves, their
+    modules imported; services and their clients), calling nothing over the network."""
+    backends = container.backends()
+    for name in backends:
+        backends[name]
+    container.generation_service()
+    container.async_jobs()
+    container.batches()
+    container.work_reader()
+    container.worker()
+    container.splitter()
+
+
+def _snapstart_hooks() -> None:
+    try:
+        from snapshot_restore_py import register_after_restore  # in Lambda's Python runtimes
+    except ImportError:
+        return
+    register_after_restore(after_restore)
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics(capture_cold_start_metric=True)
 def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # One Lambda context object; Powertools and Mangum each type it with their own protocol.
@@ -61,7 +108,6 @@ def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (S3 notifications of batch input files): validate each file, queue its lines."""
@@ -71,7 +117,6 @@ def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialIt
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the work queue): run each batch line or async job; failed ones come back."""
@@ -155,3 +200,10 @@ def _deliver(record: SQSRecord) -> None:
 def _give_up(record: SQSRecord) -> None:
     container.worker().give_up(from_message(record.body))
     metrics.add_metric(name="LinesDeadLettered", unit=MetricUnit.Count, value=1)
+
+
+# Set by Lambda only (on-demand, provisioned-concurrency, snap-start): importing this module
+# elsewhere (tests, the local stack) does no work.
+if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"):
+    initialize()
+    _snapstart_hooks()

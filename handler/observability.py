@@ -1,16 +1,18 @@
-"""The process-wide Logger, Tracer and Metrics.
+"""The process-wide Logger and Metrics.
 
-Powertools reads its own POWERTOOLS_* variables; Tracer switches itself off outside Lambda.
+Powertools reads its own POWERTOOLS_* variables. Traces come from the template's active
+tracing (API Gateway's and Lambda's own segments, one trace per request) without the X-Ray
+SDK in the process: its import alone cost more than half the rest of a cold start
+(``bench/cold_start.py``), for subsegments of the AWS calls.
 """
 
-from aws_lambda_powertools import Logger, Metrics, Tracer, single_metric
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 
 SERVICE = "imagegate"
 NAMESPACE = "imagegate"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 

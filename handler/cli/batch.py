@@ -10,16 +10,18 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from handler.cli.local import DEFAULT_STATE_DIR, LocalStack
 from handler.cli.target import AsJson, StateDir, err
-from handler.core.pricing import format_micros
+from handler.core.money import format_micros
+
+if TYPE_CHECKING:  # imported by the commands that call the API
+    import httpx
 
 batch_app = typer.Typer(no_args_is_help=True)
 BatchId = Annotated[str, typer.Argument(help="The batch's id (batch_...).")]
@@ -37,7 +39,9 @@ class Api:
     base_url: str
     api_key: str
 
-    def call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def call(self, method: str, path: str, **kwargs: Any) -> "httpx.Response":
+        import httpx
+
         headers = {"authorization": f"Bearer {self.api_key}"}
         try:
             response = httpx.request(
@@ -94,6 +98,8 @@ def batch_submit(
     body = {"webhook_url": webhook_url} if webhook_url else {}
     batch = api.call("POST", "/batches", json=body).json()
     with file.open("rb") as data:
+        import httpx
+
         upload = httpx.post(
             batch["upload_url"],
             data=batch["upload_fields"],
@@ -140,6 +146,8 @@ def batch_download(
 
 
 def _save_images(page: str, folder: Path) -> int:
+    import httpx
+
     saved = 0
     for line in map(json.loads, page.splitlines()):
         response = line.get("response") or {}

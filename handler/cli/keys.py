@@ -24,9 +24,9 @@ from handler.cli.target import (
 )
 from handler.core.auth import issue_key
 from handler.core.errors import NotFound
+from handler.core.money import format_micros, parse_amount
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, KeyPolicy
-from handler.core.pricing import format_micros, parse_amount
 
 keys_app = typer.Typer(no_args_is_help=True)
 KeyArgument = Annotated[str, typer.Argument(help="Key id, or the whole key.")]

@@ -21,18 +21,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from handler import container
-from handler.cli.runtime import LocalRuntime
-from handler.cli.template import Template, create_resources
-from handler.config import export_environment
-from handler.core.auth import issue_key, register_key
-from handler.core.errors import AuthenticationFailed
-from handler.core.ports import KeyPolicy
-from handler.stores.clients import dynamodb_client, s3_client, sqs_client
-
+# The stack's machinery (boto3, the container, the template) is imported where it is used:
+# `imagegate --help` and the commands that need none of it start at once.
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from wsgiref.types import StartResponse, WSGIEnvironment
+
+    from handler.cli.runtime import LocalRuntime
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = Path(".imagegate")
@@ -40,7 +35,7 @@ REGION = "us-east-1"
 RESOURCE_PREFIX = "imagegate-local"
 DEV_KEY_NAME = "local dev key"
 # The dev key is funded and limited like a generous customer's, so billing shows locally.
-DEV_KEY_POLICY = KeyPolicy(requests_per_minute=600, images_per_minute=6000)
+DEV_KEY_RPM, DEV_KEY_IPM = 600, 6000
 DEV_KEY_BALANCE = 100 * 1_000_000
 # The services the stand-in plays; every other one (SageMaker, say) is AWS's own.
 LOCAL_SERVICES = ("DYNAMODB", "S3", "SQS", "EVENTBRIDGE")
@@ -62,6 +57,9 @@ class LocalStack:
 
     def activate(self) -> None:
         """Point boto3 (the LOCAL_SERVICES only) and ``Settings`` in this process at the stack."""
+        from handler import container
+        from handler.config import export_environment
+
         variables = {
             **{f"AWS_ENDPOINT_URL_{service}": self.aws_endpoint_url for service in LOCAL_SERVICES},
             **self.environment,
@@ -146,6 +144,9 @@ def provision(
     aws_endpoint_url: str, template_path: Path, catalog_path: Path, *, real_aws: bool = False
 ) -> LocalStack:
     """Create the template's tables and buckets; return the API function's environment."""
+    from handler.cli.template import Template, create_resources
+    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+
     bootstrap = LocalStack(aws_endpoint_url, REGION, {}, real_aws)
     bootstrap.activate()
     template = Template.load(template_path)
@@ -168,9 +169,13 @@ def provision(
 
 def start_runtime(
     stack: LocalStack, template_path: Path, *, visibility_timeout: int | None = None
-) -> LocalRuntime:
+) -> "LocalRuntime":
     """Run the template's queue-fed functions (splitter, worker, dead letters) here; a
     message they fail shows again after its queue's visibility timeout, or this one's."""
+    from handler.cli.runtime import LocalRuntime
+    from handler.cli.template import Template
+    from handler.stores.clients import sqs_client
+
     return LocalRuntime(
         Template.load(template_path),
         stack.resources,
@@ -181,20 +186,24 @@ def start_runtime(
 
 def ensure_dev_key(state_dir: Path) -> str:
     """Register the saved dev key in the fresh stack, or issue and save a new one."""
+    from handler import container
+    from handler.core.auth import issue_key, register_key
+    from handler.core.errors import AuthenticationFailed
+    from handler.core.ports import KeyPolicy
+
+    policy = KeyPolicy(requests_per_minute=DEV_KEY_RPM, images_per_minute=DEV_KEY_IPM)
     path = state_dir / "dev-key"
     keys = container.key_store()
     now = int(time.time())
     if path.exists():
         plaintext = path.read_text().strip()
         try:
-            register_key(
-                keys, plaintext, DEV_KEY_NAME, DEV_KEY_POLICY, balance=DEV_KEY_BALANCE, now=now
-            )
+            register_key(keys, plaintext, DEV_KEY_NAME, policy, balance=DEV_KEY_BALANCE, now=now)
         except AuthenticationFailed:
             pass  # unreadable saved key: issue a new one below
         else:
             return plaintext
-    new = issue_key(keys, DEV_KEY_NAME, DEV_KEY_POLICY, balance=DEV_KEY_BALANCE, now=now)
+    new = issue_key(keys, DEV_KEY_NAME, policy, balance=DEV_KEY_BALANCE, now=now)
     write_private(path, new.plaintext + "\n")
     return new.plaintext
 

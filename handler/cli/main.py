@@ -5,10 +5,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from handler.cli.batch import batch_app
-from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.keys import keys_app
 from handler.cli.local import (
     DEFAULT_STATE_DIR,
@@ -21,9 +19,7 @@ from handler.cli.local import (
     wait_for,
 )
 from handler.cli.target import StateDir, err
-from handler.cli.template import Template
 from handler.cli.usage import usage
-from handler.core.catalog import load_catalog
 
 app = typer.Typer(no_args_is_help=True, help="imagegate: local stack, API keys, usage and batches.")
 
@@ -49,6 +45,12 @@ def dev(
     """Serve the API on the local stack: moto for DynamoDB/S3/SQS, the preview backend, the
     API function behind a local API Gateway, and the queue-fed functions polling their
     queues."""
+    from pydantic import ValidationError
+
+    from handler.cli.gateway import Gateway, GatewayServer, RestApi
+    from handler.cli.template import Template
+    from handler.core.catalog import load_catalog
+
     template_path = PROJECT_DIR / "template.yaml"
     if not template_path.exists():
         raise typer.BadParameter(f"{template_path} not found: run from a clone of imagegate.")

@@ -6,19 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from handler import container
 from handler.cli.local import LocalStack
-from handler.cli.stacks import stack_outputs
 from handler.core.errors import ImagegateError
 from handler.core.keys import parse_key
-from handler.core.ports import KeyStore, Ledger
-from handler.stores.keys import DynamoDBKeyStore
-from handler.stores.ledger import DynamoDBLedger
+
+if TYPE_CHECKING:  # the stores are imported when a command reaches for them
+    from handler.core.ports import KeyStore, Ledger
 
 err = Console(stderr=True)
 
@@ -47,12 +45,18 @@ class Target:
     usage_table: str | None
     state_dir: Path
 
-    def key_store(self) -> KeyStore:
+    def key_store(self) -> "KeyStore":
+        from handler import container
+        from handler.stores.keys import DynamoDBKeyStore
+
         if self._activated_local():
             return container.key_store()
         return DynamoDBKeyStore(self._table("KeysTableName", self.table))
 
-    def ledger(self) -> Ledger:
+    def ledger(self) -> "Ledger":
+        from handler import container
+        from handler.stores.ledger import DynamoDBLedger
+
         if self._activated_local():
             return container.ledger()
         keys = self._table("KeysTableName", self.table)
@@ -72,6 +76,8 @@ class Target:
             if given is None:
                 raise typer.BadParameter("With --table, name the usage table too: --usage-table")
             return given
+        from handler.cli.stacks import stack_outputs
+
         outputs = stack_outputs(self.stack)
         if output not in outputs:
             raise typer.BadParameter(f"Stack {self.stack} has no {output} output.")

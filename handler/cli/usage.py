@@ -23,7 +23,7 @@ from handler.cli.target import (
     key_id_of,
     reported,
 )
-from handler.core.pricing import format_micros
+from handler.core.money import format_micros
 from handler.core.usage import UsageTotals, by_day, period
 
 

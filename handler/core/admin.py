@@ -15,9 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from handler.core.auth import issue_key
 from handler.core.catalog import Catalog
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
+from handler.core.money import format_micros, parse_amount
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore
-from handler.core.pricing import format_micros, parse_amount
 from handler.core.validation import invalid_request
 
 

@@ -15,8 +15,8 @@ from handler.core.errors import (
     PermissionDenied,
     RateLimited,
 )
+from handler.core.money import format_micros
 from handler.core.ports import Admission, ApiKeyRecord, Charge, KeyPolicy, Owner, Payer
-from handler.core.pricing import format_micros
 
 _UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
 DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)

@@ -1,15 +1,12 @@
 """Prices and amounts: integer micro-units (1,000,000 = one currency unit), never floats."""
 
 import math
-from decimal import Decimal, InvalidOperation
 from typing import cast
 
 from handler.core.catalog import Catalog, Quality
 from handler.core.errors import BackendNotConfigured
 from handler.core.ports import Charge
 from handler.core.spec import GenerationSpec
-
-MAX_AMOUNT = 10**15  # micro-units: a billion currency units, far inside DynamoDB's numbers
 
 
 def unit_price(spec: GenerationSpec) -> int:
@@ -50,25 +47,3 @@ def quote(spec: GenerationSpec, *, now_ms: int) -> Charge:
         unit_price=unit_price(spec),
         reserved_at=now_ms,
     )
-
-
-def parse_amount(text: str) -> int:
-    """``"12.5"`` → ``12500000`` micro-units, exactly (no float on the way)."""
-    try:
-        amount = Decimal(text.strip())
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not an amount like 10 or 10.50.") from None
-    micros = amount * 1_000_000
-    if not amount.is_finite() or micros != micros.to_integral_value() or amount < 0:
-        raise ValueError(f"{text!r}: amounts are positive, with at most six decimals.")
-    if micros > MAX_AMOUNT:
-        raise ValueError(f"{text!r}: at most {format_micros(MAX_AMOUNT)} at once.")
-    return int(micros)
-
-
-def format_micros(amount: int) -> str:
-    """``1234500`` → ``1.2345``: whole units and at least two decimals, no float involved."""
-    sign = "-" if amount < 0 else ""
-    units, micros = divmod(abs(amount), 1_000_000)
-    decimals = f"{micros:06d}".rstrip("0").ljust(2, "0")
-    return f"{sign}{units}.{decimals}"

@@ -1,11 +1,22 @@
 """Secrets from AWS Secrets Manager, cached by Powertools Parameters."""
 
 from aws_lambda_powertools.utilities import parameters
+from pydantic import SecretStr
 
 from handler.core.errors import StorageError
 
 # Long enough to spare Secrets Manager a call per request, short enough to pick up a rotation.
 SECRET_MAX_AGE_SECONDS = 300
+
+
+def configured_secret(value: SecretStr | None, name: str | None, missing: Exception) -> str:
+    """A secret the settings give directly (local runs) or by its Secrets Manager name
+    (deployed); ``missing`` is raised when they give neither."""
+    if value is not None:
+        return value.get_secret_value()
+    if name:
+        return read_secret(name)
+    raise missing
 
 
 def read_secret(name: str) -> str:

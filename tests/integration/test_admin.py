@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.core.pricing import format_micros
+from handler.core.money import format_micros
 from handler.main import admin_handler
 from tests.support import FakeLambdaContext, assert_error, balance_of
 

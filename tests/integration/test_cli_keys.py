@@ -148,7 +148,7 @@ def test_stack_option_finds_the_table_from_its_outputs(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(
-        "handler.cli.target.stack_outputs",
+        "handler.cli.stacks.stack_outputs",
         lambda name: {"KeysTableName": "test-keystable", "UsageTableName": "test-usagetable"},
     )
     created = CliRunner().invoke(app, ["keys", "--stack", "imagegate", "create", "--name", "x"])

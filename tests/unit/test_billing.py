@@ -8,9 +8,10 @@ from handler.core.errors import (
     PermissionDenied,
     RateLimited,
 )
+from handler.core.money import format_micros, parse_amount
 from handler.core.policy import check_key, refusal
 from handler.core.ports import ApiKeyRecord, Charge, Credentials, KeyPolicy
-from handler.core.pricing import format_micros, parse_amount, unit_price
+from handler.core.pricing import unit_price
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 from tests.support import ROOT
