@@ -75,6 +75,13 @@ deploy: build  ## Build once, then deploy the stack (sam deploy).
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction
 
+# Bytecode is compiled by Lambda's own Python where this machine has one (/var/task is
+# read-only, so Lambda would otherwise compile every module at every cold start).
+# (pyenv's shim answers to the name even when that version is not selected: each is tried.)
+LAMBDA_PY := $(shell for python in $$(command -v python$(LAMBDA_PYTHON)) \
+	$$(ls -d $$(pyenv root 2>/dev/null)/versions/$(LAMBDA_PYTHON).*/bin/python$(LAMBDA_PYTHON) 2>/dev/null); \
+	do $$python -V >/dev/null 2>&1 && echo $$python && break; done)
+
 # One artifact for every function (they differ in their handler only): built once, into
 # build/artifact, whenever what ships changed, then copied into each function's ARTIFACTS_DIR
 # by the targets `sam build` (BuildMethod: makefile) calls.
@@ -87,6 +94,13 @@ $(ARTIFACT)/.built: $(SHIPPED)
 		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \
 		--only-binary=:all: --no-compile --constraint constraints.txt build/wheel/imagegate-*.whl
 	rm -rf "$(ARTIFACT)/bin" "$(ARTIFACT)/handler/cli"
+	@if [ -n "$(LAMBDA_PY)" ]; then \
+		$(LAMBDA_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACT)" >/dev/null \
+			|| echo "artifact: some files did not compile (they stay source)"; \
+		echo "artifact: bytecode compiled by $$($(LAMBDA_PY) -V)"; \
+	else \
+		echo "artifact: no python$(LAMBDA_PYTHON) on this machine: source only, compiled by Lambda at each cold start"; \
+	fi
 	touch $@
 
 build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-AdminFunction: $(ARTIFACT)/.built

@@ -14,6 +14,9 @@ from handler.core.catalog import load_catalog
 # Lambda's limit for a function's unzipped code; a zip over 50 MB must go through S3,
 # which `sam deploy` does anyway.
 UNZIPPED_LIMIT = 250 * 1024 * 1024
+# The runtime's bytecode, and the .pyc header flag of ``--invalidation-mode unchecked-hash``.
+TAG = "cpython-313"
+UNCHECKED_HASH = (1).to_bytes(4, "little")
 DEV_ONLY = ("moto", "uvicorn", "typer", "rich", "yaml", "pytest", "openai", "mypy", "ruff")
 
 
@@ -56,10 +59,33 @@ def main(artifact: Path) -> int:
         f"{len(buffer.getvalue()) / 2**20:.1f} MiB zipped, "
         f"{len(catalog.models)} catalog model(s)\n"
     )
+    problems += _bytecode(artifact)
     problems += _differing_functions(artifact)
     for problem in problems:
         sys.stdout.write(f"problem: {problem}\n")
     return 1 if problems else 0
+
+
+def _bytecode(artifact: Path) -> list[str]:
+    """Either no bytecode (built where Lambda's Python was missing), or bytecode of Lambda's
+    Python for every module, usable without checking its source (``/var/task`` is read-only
+    and the artifact never changes)."""
+    compiled = list(artifact.rglob("__pycache__/*.pyc"))
+    sources = [path for path in artifact.rglob("*.py") if "__pycache__" not in path.parts]
+    if not compiled:
+        sys.stdout.write(f"{artifact}: source only (no bytecode)\n")
+        return []
+    problems = [f"bytecode of another Python: {path}" for path in compiled if TAG not in path.name]
+    missing = [
+        path
+        for path in sources
+        if not (path.parent / "__pycache__" / f"{path.stem}.{TAG}.pyc").exists()
+    ]
+    problems += [f"{len(missing)} module(s) without bytecode, e.g. {missing[0]}"] if missing else []
+    checked = [path for path in compiled if path.read_bytes()[4:8] != UNCHECKED_HASH]
+    problems += [f"{len(checked)} .pyc checked against their source"] if checked else []
+    sys.stdout.write(f"{artifact}: bytecode of {TAG} for {len(sources) - len(missing)} modules\n")
+    return problems
 
 
 def _differing_functions(artifact: Path) -> list[str]:

@@ -284,3 +284,13 @@ def test_the_readme_says_what_each_function_may_do_as_the_template_does() -> Non
     readme = (ROOT / "README.md").read_text()
     table = readme[readme.index(START) + len(START) : readme.index(END)].strip()
     assert table == render(TEMPLATE)
+
+
+def test_the_api_function_is_snapstarted_through_its_alias() -> None:
+    api = RESOURCES["ApiFunction"]["Properties"]
+    assert api["AutoPublishAlias"] == "live"
+    assert api["SnapStart"] == {"ApplyOn": {"Ref": "ApiSnapStart"}}
+    parameter = TEMPLATE.body["Parameters"]["ApiSnapStart"]
+    assert parameter["Default"] == "PublishedVersions"
+    assert "None" in parameter["AllowedValues"]  # how to turn it off
+    assert TEMPLATE.function_property("ApiFunction", "Runtime") in ("python3.12", "python3.13")

@@ -1,0 +1,109 @@
+"""Lambda's init phase: importing the entry does no work and loads no backend; in Lambda it
+builds the app and the clients, and loads the backends of the catalog's models, never the
+others; a SnapStart restore gives each copy its own randomness and clients."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from handler import container, main
+from tests.support import ROOT
+
+PROBE = """
+import json, sys
+import handler.main as main
+from handler import container
+print(json.dumps({
+    "app_built": main._asgi.cache_info().currsize,
+    "service_made": container.generation_service.cache_info().currsize,
+    "modules": sorted(m for m in sys.modules
+                      if m.startswith(("handler.backends.", "replicate", "aws_xray_sdk"))),
+}))
+"""
+
+
+def _probe(environment: dict[str, str]) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env={**os.environ, **environment, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    return result
+
+
+def _catalog_of(tmp_path: Path, backend: str) -> str:
+    catalog = json.loads((ROOT / "infra" / "catalog.json").read_text())
+    models = [model for model in catalog["models"] if model["backend"] == backend]
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps({"default_model": models[0]["id"], "models": models}))
+    return str(path)
+
+
+def test_importing_the_entry_does_no_work_and_loads_no_backend() -> None:
+    probe = _probe({})
+    assert probe == {"app_built": 0, "service_made": 0, "modules": []}
+
+
+def test_lambdas_init_phase_builds_the_app_and_loads_only_the_catalogs_backends(
+    tmp_path: Path,
+) -> None:
+    probe = _probe(
+        {
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "IMAGEGATE_CATALOG_FILE": _catalog_of(tmp_path, "preview"),
+        }
+    )
+    assert (probe["app_built"], probe["service_made"]) == (1, 1)
+    modules = probe["modules"]
+    assert isinstance(modules, list)
+    assert "handler.backends.preview" in modules
+    assert not [m for m in modules if "replicate" in m or "sagemaker" in m or "xray" in m]
+
+
+def test_a_catalog_of_replicate_models_loads_replicate_at_init(tmp_path: Path) -> None:
+    probe = _probe(
+        {
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+            "IMAGEGATE_CATALOG_FILE": _catalog_of(tmp_path, "replicate"),
+        }
+    )
+    modules = probe["modules"]
+    assert isinstance(modules, list)
+    assert "replicate" in modules
+    assert "handler.backends.preview" not in modules
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_restored_copy_gets_its_own_randomness_and_clients_and_keeps_the_app() -> None:
+    main.initialize()
+    app, catalog, store = main._asgi(), container.catalog(), container.key_store()
+    random.seed(7)  # as the snapshot would have it: every copy at the same point
+    before = random.getstate()
+    main.after_restore()
+    assert random.getstate() != before
+    assert container.key_store() is not store
+    assert main._asgi() is app
+    assert container.catalog() is catalog
+    # and it still serves
+    assert container.generation_service().catalog is catalog
+
+
+def test_the_restore_hook_is_registered_where_the_runtime_offers_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registered: list[object] = []
+    runtime = types.ModuleType("snapshot_restore_py")
+    runtime.register_after_restore = registered.append  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
+    main._snapstart_hooks()
+    assert registered == [main.after_restore]
