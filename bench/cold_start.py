@@ -28,7 +28,7 @@ X_RAY = "import aws_xray_sdk.core"
 def _seconds(command: list[str]) -> float:
     environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)
+    subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)  # noqa: S603
     return time.perf_counter() - started
 
 
