@@ -1,0 +1,219 @@
+"""A warm request through the Lambda entry (``handler.main.api_handler``, an API Gateway event)
+against the same AWS calls made directly, with AWS's latency put back in: every botocore call
+waits as long as the service would take (moto answers at once), and the backend is instant, so
+what is left is what imagegate adds. Ratios, not times, are the result: they hold on any machine.
+
+    .venv/bin/python bench/warm_request.py [--repeat 25] [--dynamodb-ms 6] [--s3-ms 25]
+"""
+
+import argparse
+import base64
+import io
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import botocore.client
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = [("url", 1), ("url", 4), ("b64_json", 1)]
+SIZE = 1024
+
+
+class Context:
+    function_name = "imagegate-ApiFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:imagegate-api"
+    aws_request_id = "bench"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class Latency:
+    """Each botocore call waits its service's latency, and is counted."""
+
+    def __init__(self, milliseconds: dict[str, float]):
+        self.milliseconds = milliseconds
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        # botocore's one door for every call (a private method: this is a benchmark)
+        self._original = getattr(botocore.client.BaseClient, "_make_api_call")  # noqa: B009
+
+    def install(self) -> None:
+        latency = self
+
+        def call(client: Any, operation: str, params: Any) -> Any:
+            service = client.meta.service_model.service_name
+            with latency._lock:
+                latency.calls[f"{service}.{operation}"] += 1
+            time.sleep(latency.milliseconds.get(service, 0) / 1000)
+            return latency._original(client, operation, params)
+
+        setattr(botocore.client.BaseClient, "_make_api_call", call)  # noqa: B010
+
+
+def _median_ms(run: Callable[[], Any], repeat: int) -> float:
+    run()  # warm
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=25)
+    parser.add_argument("--dynamodb-ms", type=float, default=6.0)
+    parser.add_argument("--s3-ms", type=float, default=25.0)
+    args = parser.parse_args()
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        POWERTOOLS_LOG_LEVEL="WARNING",
+        POWERTOOLS_METRICS_DISABLED="true",
+    )
+    from moto import mock_aws
+    from PIL import Image
+
+    from handler import container
+    from handler import main as entry
+    from handler.cli.template import Template, create_resources
+    from handler.core.auth import issue_key
+    from handler.core.ports import GeneratedImage, KeyPolicy
+    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (SIZE, SIZE), (90, 120, 200)).save(buffer, "PNG")
+    png = buffer.getvalue()
+
+    class Instant:
+        """A backend that has its images already: the GPU's time taken out."""
+
+        def serves(self, model: Any) -> bool:
+            return True
+
+        def generate(self, spec: Any, deadline: Any) -> list[GeneratedImage]:
+            return [GeneratedImage(png, "png", seed, SIZE, SIZE) for seed in spec.seeds]
+
+    with mock_aws():
+        container.reset()
+        template = Template.load(ROOT / "template.yaml")
+        names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
+        os.environ.update(
+            template.function_environment("ApiFunction", names),
+            IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
+            IMAGEGATE_WEBHOOK_SECRET="bench",
+            IMAGEGATE_SERVE_PREVIEW="true",
+        )
+        container.reset()
+        container._preview = Instant
+        unlimited = KeyPolicy(requests_per_minute=10**6, images_per_minute=10**6)
+        key = issue_key(container.key_store(), "bench", unlimited, balance=10**15, now=0)
+        event = json.loads((ROOT / "events" / "api_generate_url.json").read_text())
+        event["headers"]["Authorization"] = f"Bearer {key.plaintext}"
+        event["multiValueHeaders"]["Authorization"] = [f"Bearer {key.plaintext}"]
+        latency = Latency({"dynamodb": args.dynamodb_ms, "s3": args.s3_ms})
+        latency.install()
+        dynamodb, s3 = dynamodb_client(), s3_client()
+        keys_table, usage_table = names["KeysTable"], names["UsageTable"]
+        bucket = names["ImagesBucket"]
+        uploads = ThreadPoolExecutor(max_workers=8)
+        sequence = iter(range(10**9))
+
+        def direct(n: int, inline: bool) -> None:
+            """What a request must do at the least: reserve, store the images (in
+            parallel) and sign their URLs, settle with its usage record."""
+            request = f"direct-{next(sequence)}"
+            dynamodb.update_item(
+                TableName=keys_table,
+                Key={"key_id": {"S": key.key_id}},
+                UpdateExpression="SET reservations.#r = :c ADD balance :minus",
+                ExpressionAttributeNames={"#r": request},
+                ExpressionAttributeValues={":c": {"M": {}}, ":minus": {"N": "-4000"}},
+                ReturnValues="ALL_NEW",
+            )
+            if inline:
+                [base64.b64encode(png) for _ in range(n)]
+            else:
+                keys = [f"images/bench/{request}-{i}.png" for i in range(n)]
+                list(
+                    uploads.map(
+                        lambda k: s3.put_object(
+                            Bucket=bucket, Key=k, Body=png, ContentType="image/png"
+                        ),
+                        keys,
+                    )
+                )
+                for k in keys:
+                    s3.generate_presigned_url(
+                        "get_object", Params={"Bucket": bucket, "Key": k}, ExpiresIn=300
+                    )
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": keys_table,
+                            "Key": {"key_id": {"S": key.key_id}},
+                            "UpdateExpression": "REMOVE reservations.#r",
+                            "ExpressionAttributeNames": {"#r": request},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": usage_table,
+                            "Item": {
+                                "key_id": {"S": key.key_id},
+                                "sk": {"S": f"0#{request}"},
+                            },
+                        }
+                    },
+                ]
+            )
+
+        def through_lambda(n: int, response_format: str) -> None:
+            body = {
+                "prompt": "a lighthouse",
+                "size": f"{SIZE}x{SIZE}",
+                "n": n,
+                "response_format": response_format,
+            }
+            event["body"] = json.dumps(body)
+            response = entry.api_handler(event, Context())
+            assert response["statusCode"] == 200, response["body"][:300]
+
+        sys.stdout.write(
+            f"AWS latency injected: DynamoDB {args.dynamodb_ms} ms, S3 {args.s3_ms} ms a call; "
+            f"instant backend; {SIZE}x{SIZE} PNG; median of {args.repeat}\n"
+        )
+        results = {}
+        for response_format, n in CASES:
+            inline = response_format == "b64_json"
+            mine = _median_ms(partial(through_lambda, n, response_format), args.repeat)
+            bare = _median_ms(partial(direct, n, inline), args.repeat)
+            latency.calls.clear()
+            through_lambda(n, response_format)
+            trips = sum(v for k, v in latency.calls.items() if k.startswith("dynamodb."))
+            results[(response_format, n)] = mine
+            sys.stdout.write(
+                f"  {response_format:8} n={n}: Lambda entry {mine:7.1f} ms, direct calls "
+                f"{bare:7.1f} ms, ratio {mine / bare:.2f}x; DynamoDB round trips {trips}\n"
+            )
+        ratio = results[("url", 4)] / results[("url", 1)]
+        sys.stdout.write(f"  n=4 url / n=1 url through the Lambda entry: {ratio:.2f}x\n")
+
+
+if __name__ == "__main__":
+    main()
