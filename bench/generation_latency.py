@@ -37,6 +37,7 @@ def main() -> None:
 
     from handler import container
     from handler.app import create_app
+    from handler.cli.local import local_environment
     from handler.cli.template import Template, create_resources
     from handler.core.auth import issue_key
     from handler.core.ports import KeyPolicy
@@ -47,13 +48,9 @@ def main() -> None:
         template = Template.load(ROOT / "template.yaml")
         names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
         # The API function's environment, from the template as the local stack takes it.
+        catalog = ROOT / "infra" / "catalog.json"
         os.environ.update(
-            template.function_environment("ApiFunction", names),
-            IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
-            IMAGEGATE_WEBHOOK_SECRET="bench",
-            IMAGEGATE_SERVE_PREVIEW="true",
-            POWERTOOLS_LOG_LEVEL="WARNING",
-            POWERTOOLS_METRICS_DISABLED="true",
+            local_environment(template, names, catalog), POWERTOOLS_LOG_LEVEL="WARNING"
         )
         container.reset()
         unlimited = KeyPolicy(requests_per_minute=1_000_000, images_per_minute=1_000_000)

@@ -90,6 +90,7 @@ def main() -> None:
 
     from handler import container
     from handler import main as entry
+    from handler.cli.local import local_environment
     from handler.cli.template import Template, create_resources
     from handler.core.auth import issue_key
     from handler.core.ports import GeneratedImage, KeyPolicy
@@ -112,11 +113,9 @@ def main() -> None:
         container.reset()
         template = Template.load(ROOT / "template.yaml")
         names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
+        catalog = ROOT / "infra" / "catalog.json"
         os.environ.update(
-            template.function_environment("ApiFunction", names),
-            IMAGEGATE_CATALOG_FILE=str(ROOT / "infra" / "catalog.json"),
-            IMAGEGATE_WEBHOOK_SECRET="bench",
-            IMAGEGATE_SERVE_PREVIEW="true",
+            local_environment(template, names, catalog), POWERTOOLS_LOG_LEVEL="WARNING"
         )
         container.reset()
         container._preview = Instant

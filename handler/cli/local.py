@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
 
     from handler.cli.runtime import LocalRuntime
+    from handler.cli.template import Template
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = Path(".imagegate")
@@ -153,6 +154,17 @@ def provision(
     names = create_resources(
         template, dynamodb_client(), s3_client(), sqs_client(), RESOURCE_PREFIX
     )
+    environment = local_environment(template, names, catalog_path)
+    stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)
+    stack.activate()
+    return stack
+
+
+def local_environment(
+    template: "Template", names: dict[str, str], catalog_path: Path
+) -> dict[str, str]:
+    """The API function's environment as the template sets it, resolved to the local
+    resources ``names``, with what a machine without AWS gives instead."""
     environment = template.function_environment("ApiFunction", names)
     # In Lambda the catalog sits in the task root; here it is the repository's file.
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
@@ -162,9 +174,7 @@ def provision(
     environment["IMAGEGATE_SERVE_PREVIEW"] = "true"  # what the local stack runs on
     # No CloudWatch here: metrics would be EMF lines on stdout, among the lines scripts read.
     environment["POWERTOOLS_METRICS_DISABLED"] = "true"
-    stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)
-    stack.activate()
-    return stack
+    return environment
 
 
 def start_runtime(

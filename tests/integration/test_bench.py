@@ -1,4 +1,4 @@
-"""The benchmark still runs: its environment comes from template.yaml, as the local stack's."""
+"""The benchmarks still run: their environment comes from template.yaml, as the local stack's."""
 
 import subprocess
 import sys
@@ -6,9 +6,9 @@ import sys
 from tests.support import ROOT
 
 
-def test_the_latency_benchmark_runs_once_per_case() -> None:
+def _run(script: str) -> str:
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "generation_latency.py"), "--repeat", "1"],
+        [sys.executable, str(ROOT / "bench" / script), "--repeat", "1"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -16,20 +16,17 @@ def test_the_latency_benchmark_runs_once_per_case() -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    rows = [line for line in run.stdout.splitlines() if line.strip().endswith(tuple("0123456789"))]
-    assert len(rows) == 5, run.stdout
+    return run.stdout
+
+
+def test_the_latency_benchmark_runs_once_per_case() -> None:
+    out = _run("generation_latency.py")
+    rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
+    assert len(rows) == 5, out
 
 
 def test_the_warm_request_benchmark_runs_and_counts_two_dynamodb_round_trips() -> None:
-    run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "warm_request.py"), "--repeat", "1"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    cases = [line for line in run.stdout.splitlines() if "DynamoDB round trips" in line]
-    assert len(cases) == 3, run.stdout
-    assert all(line.endswith("DynamoDB round trips 2") for line in cases), run.stdout
+    out = _run("warm_request.py")
+    cases = [line for line in out.splitlines() if "DynamoDB round trips" in line]
+    assert len(cases) == 3, out
+    assert all(line.endswith("DynamoDB round trips 2") for line in cases), out
