@@ -10,12 +10,9 @@ import json
 import logging
 import os
 import secrets
-import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,7 +65,12 @@ class LocalStack:
         drop: tuple[str, ...] = ("AWS_ENDPOINT_URL",)  # it would send every service here
         if not self.real_aws:
             variables.update(_FAKE_CREDENTIALS, AWS_DEFAULT_REGION=self.region)
+            # SageMaker's control plane too, so an endpoint is looked for where there is none
+            # (GET /v1/models lists only the preview); its runtime stays AWS's, unreached.
+            variables["AWS_ENDPOINT_URL_SAGEMAKER"] = self.aws_endpoint_url
             drop += _IGNORED_AWS_SETTINGS
+        else:
+            drop += ("AWS_ENDPOINT_URL_SAGEMAKER",)
         export_environment(variables, drop=drop)
         container.reset()
 
@@ -216,27 +218,6 @@ def ensure_dev_key(state_dir: Path) -> str:
     new = issue_key(keys, DEV_KEY_NAME, policy, balance=DEV_KEY_BALANCE, now=now)
     write_private(path, new.plaintext + "\n")
     return new.plaintext
-
-
-@contextmanager
-def stop_signals() -> Iterator[threading.Event]:
-    """Ctrl-C (SIGINT) and SIGTERM set the event, the same clean way, from here on: installed
-    before the stack says it is ready, so a signal sent on hearing that is never missed."""
-    stop = threading.Event()
-    handlers = {
-        signum: signal.signal(signum, lambda *_: stop.set())
-        for signum in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        yield stop
-    finally:
-        for signum, previous in handlers.items():
-            signal.signal(signum, previous)
-
-
-def wait_for(stop: threading.Event) -> None:
-    while not stop.wait(timeout=1):  # a timed wait lets the signal handlers run
-        pass
 
 
 def write_private(path: Path, text: str) -> None:

@@ -15,9 +15,8 @@ from handler.cli.local import (
     ensure_dev_key,
     provision,
     start_runtime,
-    stop_signals,
-    wait_for,
 )
+from handler.cli.signals import stop_signals, wait_for
 from handler.cli.target import StateDir, err
 from handler.cli.usage import usage
 

@@ -35,7 +35,8 @@ def _error(code: str) -> ClientError:
         ("Failed", False),
         ("Deleting", False),
         (_error("ValidationException"), False),  # no endpoint of that name
-        (_error("AccessDeniedException"), True),
+        (_error("AccessDeniedException"), False),  # outside the prefix: cannot invoke it
+        (_error("UnrecognizedClientException"), False),
         (_error("ThrottlingException"), True),
         (EndpointConnectionError(endpoint_url="https://api.sagemaker"), True),
     ],

@@ -34,7 +34,16 @@ def test_shipped_modules_import_neither_the_cli_nor_dev_packages(path: Path) -> 
 
 
 def test_the_cli_only_modules_live_in_the_cli() -> None:
-    cli_only = {"provision", "stacks", "openapi", "gateway", "runtime", "functions", "template"}
+    cli_only = {
+        "provision",
+        "stacks",
+        "openapi",
+        "gateway",
+        "runtime",
+        "functions",
+        "template",
+        "signals",
+    }
     assert not [path for path in SHIPPED if path.stem in cli_only]
 
 

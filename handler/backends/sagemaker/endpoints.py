@@ -16,6 +16,17 @@ from handler.observability import logger
 from handler.stores.aws_errors import error_code
 
 LOOK_AGAIN_SECONDS = 300
+# Answers that mean this deployment cannot use the endpoint: there is none of that name, or
+# the function may not reach it (outside SageMakerEndpointPrefix, or no credentials).
+_UNUSABLE = frozenset(
+    {
+        "ValidationException",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredTokenException",
+    }
+)
 # Statuses in which the endpoint answers invocations (an update keeps the old variant up).
 SERVING = frozenset(
     {"InService", "Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"}
@@ -54,9 +65,9 @@ class Endpoints:
         try:
             status = self._client().describe_endpoint(EndpointName=name)["EndpointStatus"]
         except ClientError as exc:
-            if error_code(exc) == "ValidationException":  # no endpoint of that name
+            if error_code(exc) in _UNUSABLE:
                 return False
-            # Not ours to decide (permissions, throttling): offer it, and say why in the logs.
+            # Throttled, or SageMaker failing: offer it (it may well answer), and say why.
             logger.warning("endpoint status unknown", endpoint=name, error=error_code(exc))
             return True
         except BotoCoreError as exc:
