@@ -35,26 +35,12 @@ def main() -> None:
     from fastapi.testclient import TestClient
     from moto import mock_aws
 
-    from handler import container
     from handler.app import create_app
-    from handler.cli.local import local_environment
-    from handler.cli.template import Template, create_resources
-    from handler.core.auth import issue_key
-    from handler.core.ports import KeyPolicy
-    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+    from handler.cli.local import in_process_stack
 
     with mock_aws():
-        container.reset()
-        template = Template.load(ROOT / "template.yaml")
-        names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
         # The API function's environment, from the template as the local stack takes it.
-        catalog = ROOT / "infra" / "catalog.json"
-        os.environ.update(
-            local_environment(template, names, catalog), POWERTOOLS_LOG_LEVEL="WARNING"
-        )
-        container.reset()
-        unlimited = KeyPolicy(requests_per_minute=1_000_000, images_per_minute=1_000_000)
-        key = issue_key(container.key_store(), "bench", unlimited, balance=10**12, now=0).plaintext
+        key = in_process_stack("bench", ROOT / "infra" / "catalog.json").plaintext
         client = TestClient(create_app())
         headers = {"Authorization": f"Bearer {key}"}
         print(

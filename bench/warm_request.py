@@ -90,11 +90,10 @@ def main() -> None:
 
     from handler import container
     from handler import main as entry
-    from handler.cli.local import local_environment
-    from handler.cli.template import Template, create_resources
-    from handler.core.auth import issue_key
-    from handler.core.ports import GeneratedImage, KeyPolicy
-    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+    from handler.cli.local import in_process_stack
+    from handler.config import get_settings
+    from handler.core.ports import GeneratedImage
+    from handler.stores.clients import dynamodb_client, s3_client
 
     buffer = io.BytesIO()
     Image.new("RGB", (SIZE, SIZE), (90, 120, 200)).save(buffer, "PNG")
@@ -110,25 +109,17 @@ def main() -> None:
             return [GeneratedImage(png, "png", seed, SIZE, SIZE) for seed in spec.seeds]
 
     with mock_aws():
-        container.reset()
-        template = Template.load(ROOT / "template.yaml")
-        names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), "bench")
-        catalog = ROOT / "infra" / "catalog.json"
-        os.environ.update(
-            local_environment(template, names, catalog), POWERTOOLS_LOG_LEVEL="WARNING"
-        )
-        container.reset()
+        key = in_process_stack("bench", ROOT / "infra" / "catalog.json")
         container._preview = Instant
-        unlimited = KeyPolicy(requests_per_minute=10**6, images_per_minute=10**6)
-        key = issue_key(container.key_store(), "bench", unlimited, balance=10**15, now=0)
+        settings = get_settings()
         event = json.loads((ROOT / "events" / "api_generate_url.json").read_text())
         event["headers"]["Authorization"] = f"Bearer {key.plaintext}"
         event["multiValueHeaders"]["Authorization"] = [f"Bearer {key.plaintext}"]
         latency = Latency({"dynamodb": args.dynamodb_ms, "s3": args.s3_ms})
         latency.install()
         dynamodb, s3 = dynamodb_client(), s3_client()
-        keys_table, usage_table = names["KeysTable"], names["UsageTable"]
-        bucket = names["ImagesBucket"]
+        keys_table, usage_table = settings.keys_table, settings.usage_table
+        bucket = settings.images_bucket
         uploads = ThreadPoolExecutor(max_workers=8)
         sequence = iter(range(10**9))
 

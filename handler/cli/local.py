@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from handler.cli.runtime import LocalRuntime
     from handler.cli.template import Template
+    from handler.core.keys import NewKey
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_STATE_DIR = Path(".imagegate")
@@ -177,6 +178,25 @@ def local_environment(
     # No CloudWatch here: metrics would be EMF lines on stdout, among the lines scripts read.
     environment["POWERTOOLS_METRICS_DISABLED"] = "true"
     return environment
+
+
+def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":
+    """Inside ``moto.mock_aws()`` (benchmarks): the template's resources, the API function's
+    environment in this process, and a funded key with no limit worth the name."""
+    from handler import container
+    from handler.cli.template import Template, create_resources
+    from handler.core.auth import issue_key
+    from handler.core.ports import KeyPolicy
+    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+
+    container.reset()
+    template = Template.load(PROJECT_DIR / "template.yaml")
+    names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), prefix)
+    environment = local_environment(template, names, catalog_path)
+    os.environ.update(environment, POWERTOOLS_LOG_LEVEL="WARNING")
+    container.reset()
+    unlimited = KeyPolicy(requests_per_minute=10**6, images_per_minute=10**6)
+    return issue_key(container.key_store(), prefix, unlimited, balance=10**15, now=0)
 
 
 def start_runtime(
