@@ -37,7 +37,7 @@ from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger, metrics
 from handler.stores.queue import from_message
-from handler.stores.webhooks import WebhookFailed, WebhookRefused
+from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 
 @cache
@@ -69,6 +69,7 @@ def after_restore() -> None:
 def _warm() -> None:
     """Make what requests and queued work use (the backends the catalog serves, their
     modules imported; services and their clients), calling nothing over the network."""
+
     backends = container.backends()
     for name in backends:
         backends[name]

@@ -13,8 +13,6 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PIL import Image
-
 from handler.core.errors import InvalidRequest
 from handler.core.schemas import GenerationRequest
 
@@ -72,6 +70,8 @@ def from_data_url(value: object, param: str) -> bytes:
 
 
 def inspect(data: bytes, param: str) -> InputImage:
+    from PIL import Image  # loaded by the first request that brings an image (or at init)
+
     if len(data) > MAX_IMAGE_BYTES:
         raise InvalidRequest(
             f"{param} is {len(data) / 2**20:.1f} MB; each image may be at most "

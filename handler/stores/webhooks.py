@@ -14,11 +14,8 @@ shows again after the queue's visibility timeout.
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
-
-import httpcore
 
 from handler.core.webhooks import (
     Resolver,
@@ -28,16 +25,9 @@ from handler.core.webhooks import (
     signing_secret,
 )
 from handler.observability import logger
+from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 ATTEMPT_SECONDS = 5.0
-
-
-class WebhookFailed(Exception):
-    """The attempt did not get a 2xx: the queue tries again later."""
-
-
-class WebhookRefused(Exception):
-    """The URL leads to an address that is not public: no attempt is made, now or later."""
 
 
 def resolve(host: str, port: int) -> Sequence[str]:
@@ -79,11 +69,21 @@ class WebhookSender:
         secret = signing_secret(self._master_secret(), message.key_id)
         signed = signature_headers(secret, message.message_id, int(time.time()), body)
         headers = [*signed.items(), ("content-type", "application/json")]
+        from handler.stores.webhook_transport import post  # httpcore: only where webhooks go
+
         deadline = time.monotonic() + self._seconds
         failures = []
         for address in addresses:  # each one checked above; the first that answers
             try:
-                status = self._post(message.url, address, deadline, headers, body)
+                status = post(
+                    message.url,
+                    address,
+                    deadline,
+                    headers,
+                    body,
+                    ssl_context=self._ssl_context,
+                    seconds=self._seconds,
+                )
             except WebhookFailed as failed:
                 failures.append(str(failed))
                 continue
@@ -92,104 +92,3 @@ class WebhookSender:
             logger.info("webhook delivered", message_id=message.message_id)
             return
         raise WebhookFailed("; ".join(failures))
-
-    def _post(
-        self,
-        url: str,
-        address: str,
-        deadline: float,
-        headers: list[tuple[str, str]],
-        body: bytes,
-    ) -> int:
-        """The status of one POST to ``address``; the answer's body is not read."""
-        with httpcore.ConnectionPool(
-            ssl_context=self._ssl_context,
-            network_backend=_PinnedBackend(address, deadline),
-            retries=0,
-            max_connections=1,
-        ) as pool:
-            try:
-                with pool.stream(
-                    "POST",
-                    url,
-                    headers=headers,
-                    content=body,
-                    extensions={"timeout": dict.fromkeys(_TIMEOUTS, self._seconds)},
-                ) as response:
-                    return response.status
-            except httpcore.TimeoutException as exc:
-                raise WebhookFailed(f"no answer within {self._seconds:.0f} s") from exc
-            except httpcore.NetworkError as exc:
-                raise WebhookFailed(f"{address}: {type(exc).__name__}") from exc
-            except httpcore.ProtocolError as exc:
-                raise WebhookFailed(f"not HTTP: {exc}") from exc
-
-
-_TIMEOUTS = ("connect", "read", "write", "pool")
-
-
-class _PinnedBackend(httpcore.NetworkBackend):
-    """Connects to one address, whatever host the URL names, and bounds each read and write
-    by the attempt's deadline."""
-
-    def __init__(self, address: str, deadline: float):
-        self._address = address
-        self._deadline = deadline
-        self._inner = httpcore.SyncBackend()
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(
-            self._address,
-            port,
-            timeout=_left(self._deadline, timeout),
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-        return _DeadlineStream(stream, self._deadline)
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    def __init__(self, inner: httpcore.NetworkStream, deadline: float):
-        self._inner = inner
-        self._deadline = deadline
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, timeout=_left(self._deadline, timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, timeout=_left(self._deadline, timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        secured = self._inner.start_tls(
-            ssl_context, server_hostname, timeout=_left(self._deadline, timeout)
-        )
-        return _DeadlineStream(secured, self._deadline)
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-def _left(deadline: float, timeout: float | None) -> float:
-    """What is left of the deadline, under ``timeout``; past it, a timeout at once."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("the delivery's deadline passed")
-    return left if timeout is None else min(timeout, left)

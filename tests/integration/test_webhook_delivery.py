@@ -12,7 +12,8 @@ import pytest
 
 from handler import container
 from handler.core.webhooks import Resolver, WebhookMessage, signing_secret
-from handler.stores.webhooks import WebhookFailed, WebhookRefused, WebhookSender
+from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
+from handler.stores.webhooks import WebhookSender
 from tests.integration.conftest import Local
 from tests.support import new_key
 
