@@ -1,6 +1,7 @@
-"""Cold start: importing ``handler.main`` (what Lambda does before the first request) against
-importing the bare stack it is built on, each in fresh interpreters, alternated, so the ratio
-holds on any machine; and ``imagegate --help``. Run:
+"""Cold start: importing ``handler.main`` (every function's entry), and the API function's whole
+init phase (the import, the app built, the clients made), against importing the bare stack it
+is built on, each in fresh interpreters, alternated, so the ratios hold on any machine; and
+``imagegate --help``. Run:
 
     .venv/bin/python bench/cold_start.py [--repeat 15]
 """
@@ -22,11 +23,29 @@ BARE_STACK = (
     "import aws_lambda_powertools.utilities.batch"
 )
 IMAGEGATE = "import handler.main"
+# The API function's whole init phase: the import, then the app built and the clients made.
+API_INIT = "import handler.main as entry; entry.initialize()"
 X_RAY = "import aws_xray_sdk.core"
+# What initialize() reads: resource names (nothing is called), as the template sets them.
+SETTINGS = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    **{
+        f"IMAGEGATE_{name}": f"bench-{name.lower()}"
+        for name in ("KEYS_TABLE", "USAGE_TABLE", "IDEMPOTENCY_TABLE", "JOBS_TABLE")
+    },
+    "IMAGEGATE_IMAGES_BUCKET": "bench-images",
+    "IMAGEGATE_WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/bench-work",
+    "IMAGEGATE_WEBHOOK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/bench-webhooks",
+    "IMAGEGATE_WEBHOOK_SECRET": "bench",
+    "IMAGEGATE_CATALOG_FILE": str(ROOT / "infra" / "catalog.json"),
+}
 
 
 def _seconds(command: list[str]) -> float:
-    environment = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    environment = {**os.environ, **SETTINGS, "PYTHONDONTWRITEBYTECODE": "1"}
     started = time.perf_counter()
     subprocess.run(command, cwd=ROOT, env=environment, check=True, capture_output=True)  # noqa: S603
     return time.perf_counter() - started
@@ -41,6 +60,7 @@ def main() -> None:
         "interpreter alone": [*python, "pass"],
         "bare stack import": [*python, BARE_STACK],
         "handler.main import": [*python, IMAGEGATE],
+        "API function init": [*python, API_INIT],
         "X-Ray SDK import": [*python, X_RAY],
         "imagegate --help": [str(Path(sys.executable).parent / "imagegate"), "--help"],
     }
@@ -55,8 +75,11 @@ def main() -> None:
     sys.stdout.write(f"median of {repeat} fresh processes each (seconds, wall)\n")
     for name, value in median.items():
         sys.stdout.write(f"  {name:22} {value:.3f}  ({value - base:+.3f} over the interpreter)\n")
-    ratio = (median["handler.main import"] - base) / (median["bare stack import"] - base)
+    bare = median["bare stack import"] - base
+    ratio = (median["handler.main import"] - base) / bare
     sys.stdout.write(f"handler.main / bare stack, imports alone: {ratio:.2f}x\n")
+    init = (median["API function init"] - base) / bare
+    sys.stdout.write(f"API function init (import, app, clients) / bare stack import: {init:.2f}x\n")
 
 
 if __name__ == "__main__":

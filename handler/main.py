@@ -30,7 +30,6 @@ from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from handler import container
-from handler.app import create_app
 from handler.config import get_settings
 from handler.core import admin
 from handler.core.deadline import Deadline
@@ -42,6 +41,10 @@ from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 @cache
 def _asgi() -> Mangum:
+    # Imported here: the queue functions share this module and never serve HTTP, so they
+    # do not register its routes (the API function builds the app in its init phase).
+    from handler.app import create_app
+
     # lifespan="off": Mangum would otherwise run the app's lifespan on every invocation.
     return Mangum(create_app(), lifespan="off")
 
