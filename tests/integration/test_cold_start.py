@@ -1,6 +1,7 @@
-"""Lambda's init phase: importing the entry does no work and loads no backend; in Lambda it
-builds the app and the clients, and loads the backends of the catalog's models, never the
-others; a SnapStart restore gives each copy its own randomness and clients."""
+"""Lambda's init phase: importing the entry does no work and loads neither the HTTP app nor a
+backend (nor Pillow, nor httpcore); in Lambda it builds the app and the clients, and loads the
+backends of the catalog's models, never the others; a SnapStart restore gives each copy its own
+randomness and clients."""
 
 import json
 import os
@@ -23,7 +24,8 @@ print(json.dumps({
     "app_built": main._asgi.cache_info().currsize,
     "service_made": container.generation_service.cache_info().currsize,
     "modules": sorted(m for m in sys.modules
-                      if m.startswith(("handler.backends.", "replicate", "aws_xray_sdk"))),
+                      if m.startswith(("handler.backends.", "replicate", "aws_xray_sdk",
+                                       "handler.app", "PIL", "httpcore"))),
 }))
 """
 
@@ -66,7 +68,7 @@ def test_lambdas_init_phase_builds_the_app_and_loads_only_the_catalogs_backends(
     assert (probe["app_built"], probe["service_made"]) == (1, 1)
     modules = probe["modules"]
     assert isinstance(modules, list)
-    assert "handler.backends.preview" in modules
+    assert {"handler.backends.preview", "handler.app", "PIL"} <= set(modules)
     assert not [m for m in modules if "replicate" in m or "sagemaker" in m or "xray" in m]
 
 
