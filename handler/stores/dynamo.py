@@ -64,6 +64,9 @@ class Transaction:
         self._writes: dict[str, TransactWriteItemTypeDef] = {}
 
     def add(self, writes: "Mapping[str, TransactWriteItemTypeDef]") -> "Transaction":
+        taken = self._writes.keys() & writes.keys()
+        if taken:  # a name must say which write it is
+            raise ValueError(f"writes named twice: {', '.join(sorted(taken))}")
         self._writes.update(writes)
         return self
 
