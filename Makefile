@@ -88,7 +88,7 @@ LAMBDA_PY := $(shell for python in $$(command -v python$(LAMBDA_PYTHON)) \
 # build/artifact, whenever what ships changed, then copied into each function's ARTIFACTS_DIR
 # by the targets `sam build` (BuildMethod: makefile) calls.
 ARTIFACT := build/artifact
-SHIPPED := $(shell find handler -name '*.py' -not -path 'handler/cli/*') pyproject.toml constraints.txt
+SHIPPED := $(shell find handler -name '*.py' -not -path 'handler/cli/*') pyproject.toml constraints.txt Makefile
 
 $(ARTIFACT)/.built: $(SHIPPED)
 	rm -rf build/wheel $(ARTIFACT) && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .

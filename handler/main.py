@@ -16,6 +16,7 @@ import time
 from functools import cache
 from typing import Any, cast
 
+import boto3
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -54,7 +55,8 @@ def initialize() -> None:
     serves imported, the clients made. A failure is logged, not raised: the first request
     meets it again and answers with it."""
     try:
-        _asgi()
+        if os.environ.get("_HANDLER", "").endswith(".api_handler"):  # only it serves HTTP
+            _asgi()
         _warm()
     except Exception:  # noqa: BLE001 - whatever it is, the first request reports it
         logger.exception("initialization failed; requests will report it")
@@ -65,8 +67,12 @@ def after_restore() -> None:
     random sequence and makes its own clients (connections, credentials and their clocks are
     not to be shared). The app, the catalog and the imported modules are kept."""
     random.seed()
+    boto3.DEFAULT_SESSION = None  # its credentials, resolved before the snapshot
     container.reset(keep=(_asgi, container.catalog))
-    _warm()
+    try:
+        _warm()
+    except Exception:  # noqa: BLE001 - as at init: the first request reports it
+        logger.exception("warming after restore failed; requests will report it")
 
 
 def _warm() -> None:

@@ -61,11 +61,7 @@ def run(
             command = _COMMAND.validate_python(event)
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
-            if errors[0]["type"] in (
-                "union_tag_invalid",
-                "union_tag_not_found",
-                "model_attributes_type",
-            ):
+            if errors[0]["type"] in _NOT_A_COMMAND:
                 raise InvalidRequest(
                     f"action must be one of: {', '.join(ACTIONS)}.", param="action"
                 ) from None

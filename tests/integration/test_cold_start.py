@@ -62,6 +62,7 @@ def test_lambdas_init_phase_builds_the_app_and_loads_only_the_catalogs_backends(
     probe = _probe(
         {
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "_HANDLER": "handler.main.api_handler",
             "IMAGEGATE_CATALOG_FILE": _catalog_of(tmp_path, "preview"),
         }
     )
@@ -72,16 +73,19 @@ def test_lambdas_init_phase_builds_the_app_and_loads_only_the_catalogs_backends(
     assert not [m for m in modules if "replicate" in m or "sagemaker" in m or "xray" in m]
 
 
-def test_a_catalog_of_replicate_models_loads_replicate_at_init(tmp_path: Path) -> None:
+def test_a_queue_functions_init_makes_its_clients_but_not_the_app(tmp_path: Path) -> None:
     probe = _probe(
         {
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "_HANDLER": "handler.main.worker_handler",
             "IMAGEGATE_CATALOG_FILE": _catalog_of(tmp_path, "replicate"),
         }
     )
+    assert (probe["app_built"], probe["service_made"]) == (0, 1)
     modules = probe["modules"]
     assert isinstance(modules, list)
-    assert "replicate" in modules
+    assert "replicate" in modules  # the catalog's backend, for the lines it runs
+    assert "handler.app" not in modules
     assert "handler.backends.preview" not in modules
 
 

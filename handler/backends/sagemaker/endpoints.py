@@ -24,7 +24,6 @@ _UNUSABLE = frozenset(
         "AccessDeniedException",
         "UnrecognizedClientException",
         "InvalidClientTokenId",
-        "ExpiredTokenException",
     }
 )
 # Statuses in which the endpoint answers invocations (an update keeps the old variant up).
@@ -37,7 +36,8 @@ SERVING = frozenset(
 def control_client() -> Any:
     return boto3.client(
         "sagemaker",
-        config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 2}),
+        # GET /v1/models waits on it: a slow control plane must not take the request's time.
+        config=Config(connect_timeout=1, read_timeout=2, retries={"total_max_attempts": 1}),
     )
 
 
