@@ -16,10 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
 
 ASYNC_PREFIX = "sagemaker-async/"
-# Not there (yet). The role may get every object of the prefix, so its AccessDenied there
-# means the same: S3 answers 403 for a missing key unless ListBucket is granted, and IAM has
-# no s3:prefix to match the grant's condition on for a GetObject.
-_MISSING = {"NoSuchKey", "404", "NotFound", "AccessDenied", "403"}
+_MISSING = {"NoSuchKey", "404", "NotFound"}
 
 
 class S3AsyncStore:
