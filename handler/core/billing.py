@@ -34,12 +34,16 @@ from handler.core.ports import (
 )
 from handler.core.pricing import quote
 from handler.core.spec import GenerationSpec
-from handler.core.work.model import LineResult
+from handler.core.work.model import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
 from handler.observability import count, logger, record_spend
 
 # A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
 # left that could settle it.
 RESERVATION_HOLD_MS = 16 * 60 * 1000
+# A queued line's reservation stays open while its backend work is pending (up to
+# PENDING_LIMIT_SECONDS), and through the worker run that collects it. One whose line died
+# is refunded sooner by the dead-letter path; reconciliation is its backstop.
+QUEUED_HOLD_MS = (PENDING_LIMIT_SECONDS + 16 * 60) * 1000
 
 
 def settlement_status(asked: int, delivered: int) -> UsageStatus:
@@ -167,7 +171,8 @@ class Billing:
         now_ms = int(self.clock() * 1000)
         settled = []
         for key_id, charge in self.ledger.open_reservations():
-            if now_ms - charge.reserved_at < RESERVATION_HOLD_MS:
+            hold = QUEUED_HOLD_MS if is_queued_request(charge.request_id) else RESERVATION_HOLD_MS
+            if now_ms - charge.reserved_at < hold:
                 continue
             usage = UsageRecord(key_id, charge, 0, "reconciled", now_ms, "reservation_abandoned")
             try:

@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.core.auth import credentials_of
-from handler.core.billing import RESERVATION_HOLD_MS, Billing
+from handler.core.billing import QUEUED_HOLD_MS, RESERVATION_HOLD_MS, Billing
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, RateLimited, StorageError
 from handler.core.policy import Meter
-from handler.core.ports import Charge
+from handler.core.ports import Charge, Owner
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
 from handler.observability import logger
@@ -147,6 +147,27 @@ def test_one_dynamodb_round_trip_before_the_backend_and_one_after(
     assert before_backend == [["UpdateItem"]]
     # Settlement and usage record: one transaction
     assert calls == ["UpdateItem", "TransactWriteItems"]
+
+
+def test_a_queued_lines_reservation_outlives_its_pending_backend_work(
+    client: TestClient,
+) -> None:
+    # Given a batch line charged, its asynchronous backend work pending for a while
+    key_id, _ = new_key(balance=100_000)
+    now = [1_800_000_000.0]
+    billing = Billing(container.ledger(), clock=lambda: now[0])
+    spec = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "batch_x-0")
+    billing.reserve(Owner(key_id), spec, Meter())
+    # When reconciliation runs long after a request would have died, but while the line may
+    # still be pending: the reservation is left for the attempt that collects the work
+    now[0] += 2 * 3600
+    assert billing.reconcile() == []
+    assert balance_of(key_id) == 100_000 - PRICE_1024
+    # Then, past the longest pending and the run that collects it, it is refunded
+    now[0] += QUEUED_HOLD_MS / 1000
+    [reconciled] = billing.reconcile()
+    assert reconciled.charge.request_id == "batch_x-0"
+    assert balance_of(key_id) == 100_000
 
 
 def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:

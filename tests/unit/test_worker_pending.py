@@ -7,8 +7,8 @@ import pytest
 
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
-from handler.core.work.model import Batch, WorkItem
-from handler.core.work.worker import PENDING_LIMIT_SECONDS, Worker
+from handler.core.work.model import PENDING_LIMIT_SECONDS, Batch, WorkItem
+from handler.core.work.worker import Worker
 from handler.stores.queue import from_message, to_message
 
 NOW = 1_800_000_000

@@ -38,6 +38,9 @@ FINISHED: frozenset[BatchStatus] = frozenset(
 MAX_LINES = 50_000
 # A line travels as one queue message (SQS takes 256 KiB), with room for its envelope.
 MAX_LINE_BYTES = 250 * 1024
+# Longer than any backend's work stays pending (an asynchronous SageMaker invocation: an hour
+# in its queue, an hour running); past it, the line fails as any other would.
+PENDING_LIMIT_SECONDS = 3 * 3600
 # Input files, at most (OpenAI's Batch API takes 200 MB).
 MAX_INPUT_BYTES = 200 * 1024 * 1024
 # Where API-submitted input files go, and how long their upload form lasts.
@@ -104,6 +107,11 @@ class WorkItem:
 def line_request_id(batch_id: str, index: int) -> str:
     """The line's request id, the same on every attempt: a retried reservation finds its own."""
     return f"{batch_id}-{index}"
+
+
+def is_queued_request(request_id: str) -> bool:
+    """Whether a request id is a queued line's (a batch's or an async job's)."""
+    return request_id.startswith(("batch_", "imgjob_"))
 
 
 def retryable(exc: BaseException) -> bool:

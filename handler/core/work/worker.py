@@ -20,13 +20,16 @@ from handler.core.errors import WorkPending
 from handler.core.ports import Owner
 from handler.core.work.finish import Finisher
 from handler.core.work.lines import LineRunner
-from handler.core.work.model import FINISHED, Batch, LineResult, WorkItem, unrun_result
+from handler.core.work.model import (
+    FINISHED,
+    PENDING_LIMIT_SECONDS,
+    Batch,
+    LineResult,
+    WorkItem,
+    unrun_result,
+)
 from handler.core.work.ports import WorkQueue, WorkStore
 from handler.observability import logger
-
-# Longer than any backend's work stays pending (an asynchronous SageMaker invocation: an hour
-# in its queue, an hour running); past it, the line fails as any other would.
-PENDING_LIMIT_SECONDS = 3 * 3600
 
 
 @dataclass(frozen=True, slots=True)
