@@ -8,7 +8,6 @@ from fastapi import Depends, Request
 from handler import container
 from handler.config import get_settings
 from handler.core.auth import authenticate, credentials_of
-from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.offering import Offering
@@ -17,10 +16,6 @@ from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, 
 from handler.core.work.async_jobs import AsyncJobs
 from handler.core.work.batches import Batches
 from handler.core.work.reader import WorkReader
-
-
-def get_catalog() -> Catalog:
-    return container.catalog()
 
 
 def get_offering() -> Offering:
@@ -106,7 +101,6 @@ def get_api_key(
     return record
 
 
-CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 OfferingDep = Annotated[Offering, Depends(get_offering)]
 GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_service)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
