@@ -1,5 +1,6 @@
-"""The local stack: moto's server as DynamoDB, S3, SQS and EventBridge, resources read from
-``template.yaml``; the template's queue-triggered functions run in a local runtime.
+"""The local stack: moto's server (``local_aws``) as DynamoDB, S3, SQS and EventBridge,
+resources read from ``template.yaml``; the template's queue-triggered functions run in a local
+runtime.
 
 Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate`` commands
 (``keys --local``) can find it; the dev key's plaintext is kept in ``<state dir>/dev-key``
@@ -7,11 +8,9 @@ Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate``
 """
 
 import json
-import logging
 import os
 import secrets
 import socket
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -21,9 +20,6 @@ from urllib.parse import urlsplit
 # The stack's machinery (boto3, the container, the template) is imported where it is used:
 # `imagegate --help` and the commands that need none of it start at once.
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from wsgiref.types import StartResponse, WSGIEnvironment
-
     from handler.cli.runtime import LocalRuntime
     from handler.cli.template import Template
     from handler.core.keys import NewKey
@@ -100,50 +96,6 @@ class LocalStack:
         return stack
 
 
-class LocalAws:
-    """moto's server on a thread, taking DynamoDB requests one at a time.
-
-    DynamoDB applies each write to an item atomically, and billing relies on it; moto's
-    handlers read, modify and write in Python, so two threads could both pass one condition.
-    """
-
-    def __init__(self, port: int = 0):
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-
-        moto = DomainDispatcherApplication(create_backend_app)
-        dynamodb = threading.Lock()
-
-        def app(environ: "WSGIEnvironment", start_response: "StartResponse") -> "Iterable[bytes]":
-            if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-                body: Iterable[bytes] = moto(environ, start_response)
-                return body
-            with dynamodb:
-                return list(moto(environ, start_response))
-
-        self._server = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
-        )
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> "LocalAws":
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
-        self._thread.start()
-        return self
-
-    @property
-    def port(self) -> int:
-        return self._server.server_port
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join()
-
-
 def provision(
     aws_endpoint_url: str, template_path: Path, catalog_path: Path, *, real_aws: bool = False
 ) -> LocalStack:
@@ -184,11 +136,13 @@ def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":
     """Inside ``moto.mock_aws()`` (benchmarks): the template's resources, the API function's
     environment in this process, and a funded key with no limit worth the name."""
     from handler import container
+    from handler.cli import moto_dynamodb
     from handler.cli.template import Template, create_resources
     from handler.core.auth import issue_key
     from handler.core.ports import KeyPolicy
     from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 
+    moto_dynamodb.install()
     container.reset()
     template = Template.load(PROJECT_DIR / "template.yaml")
     names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), prefix)

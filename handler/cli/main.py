@@ -11,11 +11,11 @@ from handler.cli.keys import keys_app
 from handler.cli.local import (
     DEFAULT_STATE_DIR,
     PROJECT_DIR,
-    LocalAws,
     ensure_dev_key,
     provision,
     start_runtime,
 )
+from handler.cli.local_aws import LocalAws
 from handler.cli.signals import stop_signals, wait_for
 from handler.cli.target import StateDir, err
 from handler.cli.usage import usage

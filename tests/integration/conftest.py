@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from handler.app import create_app
-from handler.cli.local import LocalAws, provision, start_runtime
+from handler.cli.local import provision, start_runtime
+from handler.cli.local_aws import LocalAws
 from handler.cli.runtime import LocalRuntime
 from tests.support import ROOT
 
