@@ -1,4 +1,7 @@
-"""Dependencies the routes declare; each defaults to the process-wide adapter."""
+"""Dependencies the routes declare; each defaults to the process-wide adapter.
+
+The ones that only read the request or the container are ``async``: FastAPI runs a plain
+``def`` dependency in a worker thread, a hand-off per dependency per request."""
 
 import time
 from typing import Annotated
@@ -18,43 +21,44 @@ from handler.core.work.batches import Batches
 from handler.core.work.reader import WorkReader
 
 
-def get_offering() -> Offering:
+async def get_offering() -> Offering:
     return container.offering()
 
 
-def get_key_store() -> KeyStore:
+async def get_key_store() -> KeyStore:
     return container.key_store()
 
 
-def get_ledger() -> Ledger:
+async def get_ledger() -> Ledger:
     return container.ledger()
 
 
-def get_generation_service() -> GenerationService:
+async def get_generation_service() -> GenerationService:
     return container.generation_service()
 
 
-def get_async_jobs() -> AsyncJobs:
+async def get_async_jobs() -> AsyncJobs:
     return container.async_jobs()
 
 
-def get_batches() -> Batches:
+async def get_batches() -> Batches:
     return container.batches()
 
 
-def get_work_reader() -> WorkReader:
+async def get_work_reader() -> WorkReader:
     return container.work_reader()
 
 
-def get_image_store() -> ImageStore:
+async def get_image_store() -> ImageStore:
     return container.image_store()
 
 
 def get_webhook_master_secret() -> str:
+    # Secrets Manager, the first time: blocking, so in a worker thread.
     return container.webhook_master_secret()
 
 
-def get_deadline(request: Request) -> Deadline:
+async def get_deadline(request: Request) -> Deadline:
     """API Gateway's timeout from when it received the request, or Lambda's, less a margin."""
     settings = get_settings()
     margin = settings.deadline_margin_ms / 1000
@@ -74,16 +78,16 @@ def get_deadline(request: Request) -> Deadline:
     return Deadline.after(budget)
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     request_id: str = request.state.request_id
     return request_id
 
 
-def get_credentials(request: Request) -> Credentials:
+async def get_credentials(request: Request) -> Credentials:
     return credentials_of(request.headers.get("authorization"))
 
 
-def get_meter(request: Request) -> Meter:
+async def get_meter(request: Request) -> Meter:
     """Where the request's rate window goes for its headers (the middleware made it)."""
     meter: Meter = request.state.meter
     return meter

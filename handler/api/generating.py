@@ -1,8 +1,9 @@
 """How the two image routes answer: generate now, or queue the work and answer 202 and the job
 (``Prefer: respond-async`` or ``"async": true``)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -22,10 +23,12 @@ from handler.core.image_input import ImageSources, data_url
 from handler.core.schemas import GenerationRequest
 from handler.observability import logger
 
+T = TypeVar("T")
+
 
 @dataclass
 class GenerationCall:
-    """One call of a generating route, with what it needs (FastAPI fills these in)."""
+    """One call of a generating route, with what it needs."""
 
     request: Request
     credentials: CredentialsDep
@@ -52,8 +55,8 @@ class GenerationCall:
         return await self._generate(body, sources)
 
     async def _generate(self, body: GenerationRequest, sources: ImageSources | None) -> Response:
-        """Run it off the event loop (it blocks on backends and S3) and answer the images."""
-        result = await run_in_threadpool(
+        """Run it (it blocks on backends and S3) and answer the images."""
+        result = await self._blocking(
             self.service.generate,
             body,
             credentials=self.credentials,
@@ -81,9 +84,16 @@ class GenerationCall:
             response.headers["idempotent-replayed"] = "true"
         return response
 
+    async def _blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Off the event loop, in a worker thread; but not in Lambda (Mangum's scope): there
+        the loop serves this one invocation alone, and a thread would only add a hand-off."""
+        if "aws.event" in self.request.scope:
+            return function(*args, **kwargs)
+        return await run_in_threadpool(function, *args, **kwargs)
+
     async def _queue(self, body: GenerationRequest) -> Response:
         """202, the job, and where to poll it."""
-        job = await run_in_threadpool(
+        job = await self._blocking(
             self.jobs.submit,
             body,
             self.credentials,
@@ -112,4 +122,18 @@ def as_data_urls(sources: ImageSources) -> dict[str, Any]:
     }
 
 
-GenerationCallDep = Annotated[GenerationCall, Depends()]
+async def generation_call(
+    request: Request,
+    credentials: CredentialsDep,
+    service: GenerationServiceDep,
+    jobs: AsyncJobsDep,
+    request_id: RequestIdDep,
+    deadline: DeadlineDep,
+    meter: MeterDep,
+) -> GenerationCall:
+    # A function, not the class itself as the dependency: FastAPI would build the class in
+    # a worker thread.
+    return GenerationCall(request, credentials, service, jobs, request_id, deadline, meter)
+
+
+GenerationCallDep = Annotated[GenerationCall, Depends(generation_call)]

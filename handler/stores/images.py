@@ -20,15 +20,20 @@ class S3ImageStore:
         self._bucket = bucket
         self._ttl = url_ttl_seconds
         self._client = client or s3_client()
+        self._pool = ThreadPoolExecutor(_MAX_PARALLEL_PUTS, thread_name_prefix="image-put")
 
     def put_images(self, prefix: str, images: Sequence[GeneratedImage]) -> list[str]:
         keys = [
             f"{prefix}/{index}.{FILE_EXTENSIONS[image.output_format]}"
             for index, image in enumerate(images)
         ]
-        # boto3 clients are thread-safe; n puts in parallel cost one put's latency.
-        with ThreadPoolExecutor(max_workers=min(len(images), _MAX_PARALLEL_PUTS) or 1) as pool:
-            list(pool.map(self._put, keys, images))
+        if len(images) == 1:
+            self._put(keys[0], images[0])
+        else:
+            # boto3 clients are thread-safe; n puts in parallel cost one put's latency. The
+            # pool lives as long as the store: starting threads per request costs more than
+            # a small put.
+            list(self._pool.map(self._put, keys, images))
         return keys
 
     def _put(self, key: str, image: GeneratedImage) -> None:
