@@ -120,8 +120,8 @@ def main() -> None:
     from moto import mock_aws
     from PIL import Image
 
-    from handler import container
     from handler import main as entry
+    from handler.backends import makers
     from handler.cli.local import in_process_stack
     from handler.config import get_settings
     from handler.core.ports import GeneratedImage
@@ -148,7 +148,7 @@ def main() -> None:
     handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
     with mock_aws():
         key = in_process_stack("bench", ROOT / "infra" / "catalog.json")
-        container._preview = Instant
+        makers.preview = Instant  # the catalog's preview model, made instant
         settings = get_settings()
         event = json.loads((ROOT / "events" / "api_generate_url.json").read_text())
         event["headers"]["Authorization"] = f"Bearer {key.plaintext}"

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     replicate_base_url: Annotated[
         str, Field(description="Replicate's API; a local fake in tests")
     ] = "https://api.replicate.com"
+    bedrock_model_arns: Annotated[
+        str,
+        Field(description="the Bedrock ARNs the stack grants, comma-separated (BedrockModelArns)"),
+    ] = ""
     webhook_secret_name: Annotated[
         str | None,
         Field(description="Secrets Manager name or ARN of the webhook signing master secret"),

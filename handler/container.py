@@ -6,18 +6,18 @@ from collections.abc import Collection
 from functools import cache
 
 from handler.backends import Backends
+from handler.backends.makers import backend_makers
 from handler.config import get_settings
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.delivery import Delivery
-from handler.core.errors import BackendNotConfigured, StorageError
+from handler.core.errors import StorageError
 from handler.core.generation import GenerationService
 from handler.core.offering import Offering
 from handler.core.ports import (
     AsyncStore,
     Idempotency,
     ImageStore,
-    InferenceBackend,
     KeyStore,
     Ledger,
 )
@@ -82,38 +82,9 @@ def image_store() -> ImageStore:
     return S3ImageStore(settings.images_bucket, settings.url_ttl_seconds)
 
 
-# A backend's module (and SDK) is imported when the catalog first needs it, never otherwise.
-def _preview() -> InferenceBackend:
-    from handler.backends.preview import PreviewBackend
-
-    return PreviewBackend()
-
-
-def _replicate() -> InferenceBackend:
-    from handler.backends.replicate import ReplicateBackend
-
-    def token() -> str:  # read on use (Powertools caches it): it may be rotated
-        settings = get_settings()
-        missing = BackendNotConfigured(
-            "This deployment has no Replicate API token, so its Replicate models cannot run."
-        )
-        return configured_secret(
-            settings.replicate_api_token, settings.replicate_api_token_secret, missing
-        )
-
-    return ReplicateBackend(token, get_settings().replicate_base_url)
-
-
-def _sagemaker() -> InferenceBackend:
-    from handler.backends.sagemaker import SageMakerBackend
-
-    return SageMakerBackend(store=async_store)
-
-
 @cache
 def backends() -> Backends:
-    makers = {"preview": _preview, "replicate": _replicate, "sagemaker": _sagemaker}
-    return Backends(makers, {model.backend for model in catalog().models})
+    return Backends(backend_makers(async_store), {model.backend for model in catalog().models})
 
 
 @cache

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from handler.cli.template import Template
-from tests.support import ROOT
+from tests.support import ROOT, function_statements
 
 START, END = "<!-- iam: rendered by tests/iam_table.py -->", "<!-- /iam -->"
 
@@ -29,25 +29,17 @@ def _resource(value: Any) -> str:
     return json.dumps(value)
 
 
-def _statements(template: Template, function: str) -> list[dict[str, Any]]:
-    properties = template.body["Resources"][function]["Properties"]
-    if "Role" in properties:
-        role = template.body["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
-        policies = [policy["PolicyDocument"] for policy in role["Policies"]]
-    else:
-        policies = properties.get("Policies", [])
-    return [statement for policy in policies for statement in policy["Statement"]]
-
-
 def render(template: Template) -> str:
     lines = ["| function | may | on |", "|---|---|---|"]
     for name, resource in template.body["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
-        for statement in _statements(template, name):
+        for statement in function_statements(template.body["Resources"], name):
             actions = statement["Action"]
             actions = [actions] if isinstance(actions, str) else actions
             condition = " (source `imagegate`)" if "events:PutEvents" in actions else ""
+            if "If" in statement:
+                condition += f" (when {statement['If']})"
             where = _resource(statement["Resource"])
             lines.append(f"| {name} | `{'`, `'.join(actions)}`{condition} | {where} |")
     return "\n".join(lines)

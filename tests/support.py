@@ -95,3 +95,28 @@ class FakeLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
+
+
+def policy_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """A policy document's statements; one under ``!If [condition, statement, AWS::NoValue]``
+    as it stands when the condition holds, the condition's name kept under ``"If"``."""
+    found = []
+    for statement in document.get("Statement", []):
+        if isinstance(statement, dict) and set(statement) == {"Fn::If"}:
+            condition, statement, _ = statement["Fn::If"]
+            statement = {**statement, "If": condition}
+        found.append(statement)
+    return found
+
+
+def function_statements(resources: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    """A function's IAM statements: its SAM ``Policies``, or its own role's."""
+    properties = resources[function]["Properties"]
+    if "Role" in properties:
+        role = resources[properties["Role"]["Fn::GetAtt"][0]]["Properties"]
+        documents = [policy["PolicyDocument"] for policy in role["Policies"]]
+    else:
+        documents = [
+            policy for policy in properties.get("Policies", []) if isinstance(policy, dict)
+        ]
+    return [statement for document in documents for statement in policy_statements(document)]

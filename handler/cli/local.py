@@ -109,18 +109,20 @@ def provision(
     names = create_resources(
         template, dynamodb_client(), s3_client(), sqs_client(), RESOURCE_PREFIX
     )
-    environment = local_environment(template, names, catalog_path)
+    environment = local_environment(template, names, catalog_path, real_aws=real_aws)
     stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)
     stack.activate()
     return stack
 
 
 def local_environment(
-    template: "Template", names: dict[str, str], catalog_path: Path
+    template: "Template", names: dict[str, str], catalog_path: Path, *, real_aws: bool = False
 ) -> dict[str, str]:
     """The API function's environment as the template sets it, resolved to the local
     resources ``names``, with what a machine without AWS gives instead."""
     environment = template.function_environment("ApiFunction", names)
+    if not (real_aws or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")):
+        environment["IMAGEGATE_BEDROCK_MODEL_ARNS"] = ""  # no Bedrock here, nor a stand-in
     # In Lambda the catalog sits in the task root; here it is the repository's file.
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
     # Secrets Manager is not played locally: the stack's webhook secret is given directly.

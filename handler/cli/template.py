@@ -78,7 +78,8 @@ class Template:
         return {key: self.resolve(value, names) for key, value in variables.items()}
 
     def resolve(self, value: Any, names: dict[str, str]) -> str:
-        """A property's value: !Ref and !GetAtt from ``names``, else a parameter's default."""
+        """A property's value: !Ref and !GetAtt from ``names``, else a parameter's default
+        (a list parameter's as its comma-separated string); !Join of those."""
         if isinstance(value, bool):
             return str(value).lower()  # as CloudFormation passes it
         if isinstance(value, str | int | float):
@@ -87,6 +88,11 @@ class Template:
             attribute = ".".join(value["Fn::GetAtt"])
             if attribute in names:
                 return names[attribute]
+        if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+            delimiter, parts = value["Fn::Join"]
+            if isinstance(parts, list):
+                return str(delimiter).join(self.resolve(part, names) for part in parts)
+            return str(delimiter).join(self.resolve(parts, names).split(","))  # a list's !Ref
         if isinstance(value, dict) and set(value) == {"Ref"}:
             ref = value["Ref"]
             if ref in names:

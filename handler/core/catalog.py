@@ -13,7 +13,7 @@ OutputFormat = Literal["png", "jpeg", "webp"]
 Background = Literal["auto", "opaque", "transparent"]
 Quality = Literal["auto", "standard", "hd", "low", "medium", "high"]
 Style = Literal["vivid", "natural"]
-BackendName = Literal["preview", "replicate", "sagemaker"]
+BackendName = Literal["bedrock", "preview", "replicate", "sagemaker"]
 N = TypeVar("N", int, float)
 
 CONTENT_TYPES: dict[OutputFormat, str] = {
@@ -80,6 +80,9 @@ class ModelCard(_Strict):
     steps: Annotated[Range[int] | None, Field(description="null: steps not adjustable")] = None
     guidance_scale: Annotated[Range[float] | None, Field(description="null: not adjustable")] = None
     seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
+    max_seed: Annotated[int, Field(ge=1, le=2**32 - 1, description="seeds run from 0 to this")] = (
+        2**32 - 1
+    )
     synchronous: Annotated[
         bool,
         Field(

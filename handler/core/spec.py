@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from handler.core.catalog import CatalogModel, N, OutputFormat, Range, parse_size
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import NO_INPUTS, NO_SOURCES, ImageInputs, ImageSources
-from handler.core.schemas import MAX_SEED, GenerationRequest
+from handler.core.schemas import GenerationRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,11 +187,16 @@ def _negative_prompt(model: CatalogModel, negative_prompt: str | None) -> str | 
 
 
 def _seeds(model: CatalogModel, seed: int | None, n: int) -> tuple[int, ...]:
+    """Image i gets seed + i, wrapping past the model's largest seed."""
     if seed is None:
-        return tuple(secrets.randbelow(MAX_SEED + 1) for _ in range(n))
+        return tuple(secrets.randbelow(model.max_seed + 1) for _ in range(n))
     if not model.seed:
         raise InvalidRequest(f"{model.id} does not take a seed.", param="seed")
-    return tuple((seed + i) % (MAX_SEED + 1) for i in range(n))
+    if seed > model.max_seed:
+        raise InvalidRequest(
+            f"seed must be between 0 and {model.max_seed} for {model.id}.", param="seed"
+        )
+    return tuple((seed + i) % (model.max_seed + 1) for i in range(n))
 
 
 def _steps(model: CatalogModel, request: GenerationRequest) -> int | None:

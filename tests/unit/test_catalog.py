@@ -71,10 +71,12 @@ def test_unknown_model_is_model_not_found() -> None:
 
 
 def test_shipped_backend_params_are_what_their_backends_take() -> None:
+    from handler.backends.bedrock.params import BedrockParams
     from handler.backends.replicate import ReplicateParams
     from handler.backends.sagemaker import SageMakerParams
 
     takes: dict[str, type[BaseModel]] = {
+        "bedrock": BedrockParams,
         "replicate": ReplicateParams,
         "sagemaker": SageMakerParams,
     }

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from handler.cli.template import Template
-from tests.support import ROOT
+from tests.support import ROOT, function_statements, policy_statements
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE.body["Resources"]
@@ -178,11 +178,7 @@ def test_a_queue_function_reads_only_its_own_queue(function: str, queue: str) ->
     assert "Policies" not in properties  # SAM would add AWSLambdaSQSQueueExecutionRole
     role = RESOURCES[properties["Role"]["Fn::GetAtt"][0]]["Properties"]
     assert not [arn for arn in json.dumps(role["ManagedPolicyArns"]).split() if "SQS" in arn]
-    statements = [
-        statement
-        for policy in role["Policies"]
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
+    statements = function_statements(RESOURCES, function)
     reading = [
         statement
         for statement in statements
@@ -274,7 +270,7 @@ def _all_statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
         statement
         for document in documents
         if isinstance(document, dict)
-        for statement in document.get("Statement", [])
+        for statement in policy_statements(document)
     ]
 
 

@@ -7,7 +7,7 @@ import pytest
 from handler.cli.functions import queue_sources
 from handler.cli.provision import lifecycle_rule, queue_notification
 from handler.cli.template import Template
-from tests.support import ROOT, SAMPLE_EVENT_KEY, load_event
+from tests.support import ROOT, SAMPLE_EVENT_KEY, function_statements, load_event
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
 ARN = "arn:aws:sqs:us-east-1:123456789012:local-{}"
@@ -220,11 +220,5 @@ def test_the_webhook_function_only_signs() -> None:
 
 
 def _statements(function: str) -> dict[str, dict[str, Any]]:
-    """The function's policy statements by Sid: its SAM Policies, or its own role's."""
-    properties = TEMPLATE.body["Resources"][function]["Properties"]
-    if "Role" in properties:
-        role = TEMPLATE.body["Resources"][properties["Role"]["Fn::GetAtt"][0]]["Properties"]
-        policies = [policy["PolicyDocument"] for policy in role["Policies"]]
-    else:
-        policies = properties["Policies"]
-    return {statement["Sid"]: statement for policy in policies for statement in policy["Statement"]}
+    """The function's policy statements by Sid."""
+    return {s["Sid"]: s for s in function_statements(TEMPLATE.body["Resources"], function)}

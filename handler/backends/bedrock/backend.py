@@ -1,0 +1,125 @@
+"""The Bedrock backend: one ``InvokeModel`` per image, in parallel, bounded by the deadline."""
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from handler.backends.bedrock import amazon, stability
+from handler.backends.bedrock.client import runtime_client
+from handler.backends.bedrock.errors import UNUSABLE, Filtered, invocation_errors, too_late
+from handler.backends.bedrock.grants import Grants, Target
+from handler.backends.bedrock.params import BedrockParams
+from handler.backends.encoding import conform
+from handler.backends.parallel import gather, worst
+from handler.core.catalog import CatalogModel
+from handler.core.deadline import Deadline
+from handler.core.errors import BackendError, BackendNotConfigured, ContentFiltered
+from handler.core.ports import GeneratedImage
+from handler.core.spec import GenerationSpec
+from handler.observability import logger
+from handler.stores.aws_errors import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_bedrock_runtime.client import BedrockRuntimeClient
+
+# Each family's ``body(spec, params, seed)`` and ``image(answer, seed)``.
+FAMILIES: dict[str, ModuleType] = {"stability": stability, "amazon": amazon}
+# A model this account may not use (no access granted, retired) is not offered again for this
+# long: GET /v1/models stops listing it.
+LOOK_AGAIN_SECONDS = 300
+
+
+class BedrockBackend:
+    def __init__(
+        self,
+        grants: Grants,
+        client: Callable[[str, int], "BedrockRuntimeClient"] = runtime_client,
+        now: Callable[[], float] = time.time,
+    ):
+        self._grants = grants
+        self._client = client
+        self._now = now
+        self._unusable: dict[str, float] = {}  # model id → when Bedrock said so
+        self._lock = threading.Lock()
+
+    def serves(self, model: CatalogModel) -> bool:
+        """While the stack grants its ARN, and Bedrock has not said it cannot be used."""
+        model_id = BedrockParams.model_validate(model.backend_params).model_id
+        if self._grants.target(model_id) is None:
+            return False
+        with self._lock:
+            since = self._unusable.get(model_id)
+        return since is None or self._now() - since >= LOOK_AGAIN_SECONDS
+
+    def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        params = BedrockParams.model_validate(spec.model.backend_params)
+        target = self._grants.target(params.model_id)
+        if target is None:
+            raise BackendNotConfigured(
+                f"This deployment grants no Bedrock ARN for {params.model_id}: list it in the "
+                "stack's BedrockModelArns parameter."
+            )
+        family = FAMILIES[params.family]
+        # Every body made (and every input checked) before the first image is paid for.
+        bodies = [(seed, json.dumps(family.body(spec, params, seed))) for seed in spec.seeds]
+        seconds = math.floor(deadline.remaining())
+        if seconds < 1:
+            raise too_late()
+        client = self._client(target.region, seconds)
+        with ThreadPoolExecutor(max_workers=len(bodies)) as pool:
+            calls = [
+                pool.submit(self._one, client, target, family, spec, seed, body)
+                for seed, body in bodies
+            ]
+            outcomes, errors = gather(calls)
+        if any(_unusable(error) for error in errors):
+            with self._lock:
+                self._unusable[params.model_id] = self._now()
+        images = [image for image in outcomes if image is not None]
+        if images:
+            return images  # partial if some were filtered or failed: charged as delivered
+        if errors:
+            raise worst(errors)
+        raise ContentFiltered(
+            "Bedrock's content filters removed every image. Nothing was charged.", param="prompt"
+        )
+
+    def _one(
+        self,
+        client: "BedrockRuntimeClient",
+        target: Target,
+        family: ModuleType,
+        spec: GenerationSpec,
+        seed: int,
+        body: str,
+    ) -> GeneratedImage | None:
+        try:
+            with invocation_errors(target):
+                response = client.invoke_model(
+                    modelId=target.model_id,
+                    body=body,
+                    contentType="application/json",
+                    accept="application/json",
+                )
+                answer = json.loads(response["body"].read())
+            data, seed = family.image(answer, seed)
+        except Filtered as filtered:
+            logger.info("image filtered", model=spec.model.id, seed=seed, reason=str(filtered))
+            return None
+        except ValueError as exc:  # not JSON, or not base64
+            raise BackendError("Bedrock answered something that is not an image.") from exc
+        image = conform(data, spec.width, spec.height, spec.output_format, spec.output_compression)
+        return GeneratedImage(image, spec.output_format, seed, spec.width, spec.height)
+
+
+def _unusable(error: BackendError) -> bool:
+    """Bedrock said this account cannot use the model at all (no access, no such model)."""
+    cause = error.__cause__
+    return isinstance(cause, ClientError) and error_code(cause) in UNUSABLE

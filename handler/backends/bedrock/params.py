@@ -1,0 +1,17 @@
+"""A catalog entry's ``backend_params`` for Bedrock."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from handler.core.catalog import OutputFormat
+
+
+class BedrockParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_id: str  # the foundation model's id, as the stack's BedrockModelArns name it
+    family: Literal["stability", "amazon"]
+    formats: tuple[OutputFormat, ...] = ("png",)  # what it encodes itself; others converted
+    # Stability: image to image is named in a ``mode`` field (SD3.5 Large), not inferred.
+    image_mode: bool = False

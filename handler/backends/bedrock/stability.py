@@ -1,0 +1,59 @@
+"""Stability AI's models on Bedrock (Stable Image Ultra and Core, Stable Diffusion 3.5 Large):
+a flat JSON body, one image per call, and a content filter's refusal as a ``finish_reasons``
+entry in a 200."""
+
+import base64
+import math
+from typing import Any
+
+from handler.backends.bedrock.errors import Filtered
+from handler.backends.bedrock.params import BedrockParams
+from handler.core.errors import BackendError
+from handler.core.spec import GenerationSpec
+
+RATIOS = ("1:1", "16:9", "21:9", "2:3", "3:2", "4:5", "5:4", "9:16", "9:21")
+
+
+def aspect_ratio(width: int, height: int) -> str:
+    """The model's aspect ratio closest to ``width`` x ``height`` (the image is then resized
+    to exactly that size)."""
+    wanted = math.log(width / height)
+
+    def distance(ratio: str) -> float:
+        across, down = (int(side) for side in ratio.split(":"))
+        return abs(math.log(across / down) - wanted)
+
+    return min(RATIOS, key=distance)
+
+
+def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "prompt": spec.prompt,
+        "seed": seed,
+        "output_format": spec.output_format if spec.output_format in params.formats else "png",
+    }
+    if spec.negative_prompt:
+        request["negative_prompt"] = spec.negative_prompt
+    if spec.inputs.images:
+        request["image"] = base64.b64encode(spec.inputs.images[0].data).decode("ascii")
+        request["strength"] = spec.strength
+        if params.image_mode:
+            request["mode"] = "image-to-image"
+    else:  # image to image keeps the input's proportions
+        request["aspect_ratio"] = aspect_ratio(spec.width, spec.height)
+    return request
+
+
+def image(answer: dict[str, Any], seed: int) -> tuple[bytes, int]:
+    """The image and the seed that made it (Bedrock's, where it chose one: seed 0 is
+    "random" to these models)."""
+    reason = (answer.get("finish_reasons") or [None])[0]
+    if reason is not None:
+        if str(reason).startswith("Filter reason"):
+            raise Filtered(str(reason))
+        raise BackendError(f"The model failed on Bedrock: {reason}")
+    images = answer.get("images") or []
+    if not images:
+        raise BackendError("Bedrock answered no image.")
+    seeds = answer.get("seeds") or [seed]
+    return base64.b64decode(images[0]), int(seeds[0])
