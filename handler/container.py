@@ -6,7 +6,6 @@ from collections.abc import Collection
 from functools import cache
 
 from handler.backends import Backends
-from handler.backends.makers import backend_makers
 from handler.config import get_settings
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
@@ -84,6 +83,8 @@ def image_store() -> ImageStore:
 
 @cache
 def backends() -> Backends:
+    from handler.backends.makers import backend_makers  # no backend module until needed
+
     return Backends(backend_makers(async_store), {model.backend for model in catalog().models})
 
 

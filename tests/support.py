@@ -120,3 +120,10 @@ def function_statements(resources: dict[str, Any], function: str) -> list[dict[s
             policy for policy in properties.get("Policies", []) if isinstance(policy, dict)
         ]
     return [statement for document in documents for statement in policy_statements(document)]
+
+
+def presigned_object(url: str) -> tuple[str, str]:
+    """The bucket and key a presigned S3 URL (virtual-hosted style) points at."""
+    path = url.split("?")[0].split(".amazonaws.com/")[-1]
+    bucket_host = url.split("//")[1].split(".")[0]
+    return bucket_host, path

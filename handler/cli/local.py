@@ -121,7 +121,9 @@ def local_environment(
     """The API function's environment as the template sets it, resolved to the local
     resources ``names``, with what a machine without AWS gives instead."""
     environment = template.function_environment("ApiFunction", names)
-    if not (real_aws or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")):
+    if "IMAGEGATE_BEDROCK_MODEL_ARNS" in os.environ:  # the grants asked for, as a deploy would
+        environment["IMAGEGATE_BEDROCK_MODEL_ARNS"] = os.environ["IMAGEGATE_BEDROCK_MODEL_ARNS"]
+    elif not (real_aws or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")):
         environment["IMAGEGATE_BEDROCK_MODEL_ARNS"] = ""  # no Bedrock here, nor a stand-in
     # In Lambda the catalog sits in the task root; here it is the repository's file.
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)

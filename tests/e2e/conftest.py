@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from openai import OpenAI
 
+from tests.fakes.bedrock_runtime import FakeBedrock
 from tests.fakes.replicate_api import FakeReplicate
 from tests.support import ROOT
 
@@ -30,6 +31,7 @@ class Stack:
     signing_keys: tuple[str, str] | None
     state_dir: Path | None
     replicate: FakeReplicate | None = None
+    bedrock: FakeBedrock | None = None
     opened: list[OpenAI] = field(default_factory=list, compare=False)
 
     def client(self, api_key: str | None = None) -> OpenAI:
@@ -99,6 +101,15 @@ class LocalStackProcess:
         self.stderr.close()
 
 
+# The template's default grants, and Nova Canvas where it runs.
+BEDROCK_GRANTS = (
+    "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-ultra-v1:1,"
+    "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1,"
+    "arn:aws:bedrock:us-west-2::foundation-model/stability.sd3-5-large-v1:0,"
+    "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-canvas-v1:0"
+)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     base_url = os.environ.get("IMAGEGATE_E2E_BASE_URL")
@@ -108,13 +119,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         deployed.close()
         return
     state_dir = tmp_path_factory.mktemp("local-stack") / "state"
-    # The local stack's Replicate models talk to the fake, as they would to a real account.
-    with FakeReplicate() as replicate:
+    # The local stack's Replicate and Bedrock models talk to fakes, as they would to a real
+    # account (Bedrock's through boto3's endpoint variable).
+    with FakeReplicate() as replicate, FakeBedrock() as bedrock:
         process = LocalStackProcess(
             state_dir,
             {
                 "IMAGEGATE_REPLICATE_API_TOKEN": replicate.token,
                 "IMAGEGATE_REPLICATE_BASE_URL": replicate.base_url,
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.endpoint_url,
+                "IMAGEGATE_BEDROCK_MODEL_ARNS": BEDROCK_GRANTS,
             },
         )
         try:
@@ -125,6 +139,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 ("testing", "testing"),
                 state_dir,
                 replicate,
+                bedrock,
             )
             yield local
             local.close()

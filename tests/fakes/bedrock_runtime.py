@@ -137,6 +137,7 @@ def stability(model: str, body: dict[str, Any]) -> dict[str, Any]:
         if rules["mode"]:
             _need(body.get("mode") == "image-to-image", "#/mode: image-to-image needs it")
         size = _decoded(body["image"], "image").size
+        _need(min(size) >= 64, "#/image: minimum 64 pixels per side")
     else:
         _need(body.get("mode", "text-to-image") == "text-to-image", "#/mode: needs an image")
         ratio = body.get("aspect_ratio", "1:1")

@@ -13,6 +13,7 @@ from tests.support import (
     FORMATS,
     assert_error,
     open_image,
+    presigned_object,
     presigned_params,
     recompute_presigned_signature,
 )
@@ -28,12 +29,6 @@ def _signing_keys() -> tuple[str, str]:
     assert frozen.access_key
     assert frozen.secret_key
     return frozen.access_key, frozen.secret_key
-
-
-def _object_key(url: str) -> tuple[str, str]:
-    path = url.split("?")[0].split(".amazonaws.com/")[-1]
-    bucket_host = url.split("//")[1].split(".")[0]
-    return bucket_host, path
 
 
 def test_url_result_is_a_private_object_behind_a_sigv4_url(
@@ -56,7 +51,7 @@ def test_url_result_is_a_private_object_behind_a_sigv4_url(
             recompute_presigned_signature(item["url"], *_signing_keys())
             == params["X-Amz-Signature"]
         )
-        bucket, key = _object_key(item["url"])
+        bucket, key = presigned_object(item["url"])
         assert bucket == "test-imagesbucket"
         obj = s3_client().get_object(Bucket=bucket, Key=key)
         assert obj["ContentType"] == "image/png"
