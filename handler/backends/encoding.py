@@ -58,17 +58,26 @@ def edit_region(mask: Image.Image) -> Image.Image:
     return mask.convert("L")
 
 
-def edit_region_png(data: bytes, size: tuple[int, int] | None = None) -> bytes:
-    """``edit_region`` as a PNG, fitted to ``size`` when given."""
+def edit_region_png(
+    data: bytes, size: tuple[int, int] | None = None, *, black_on_white: bool = False
+) -> bytes:
+    """``edit_region`` as a PNG, fitted to ``size`` when given; ``black_on_white``: the
+    region pure black on pure white instead (Amazon's models on Bedrock)."""
     with Image.open(io.BytesIO(data)) as mask:
         region = edit_region(mask)
-        return encode(ImageOps.fit(region, size) if size else region, "png", 100)
+        if size:
+            region = ImageOps.fit(region, size)
+        if black_on_white:
+            region = region.point(lambda value: 0 if value >= 128 else 255)
+        return encode(region, "png", 100)
 
 
-def fitted(data: bytes, size: tuple[int, int]) -> bytes:
+def fitted(
+    data: bytes, size: tuple[int, int], keep: tuple[str, ...] = ("PNG", "JPEG", "WEBP")
+) -> bytes:
     """The image cropped and scaled to ``size`` (as the model will use it), as PNG; bytes
-    already that size come back untouched."""
+    already that size, in a format of ``keep``, come back untouched."""
     with Image.open(io.BytesIO(data)) as image:
-        if image.size == size:
+        if image.size == size and image.format in keep:
             return data
         return encode(ImageOps.fit(image.convert("RGB"), size), "png", 100)

@@ -10,14 +10,18 @@ from handler.core.spec import GenerationSpec
 
 
 def unit_price(spec: GenerationSpec) -> int:
-    """Micro-units per image: the catalog's price for the size (and quality tier, or edit),
-    scaled by the steps asked over the model's default, rounded up."""
+    """Micro-units per image: the catalog's price for the size (and quality tier, which
+    prices edits too; else edit), scaled by the steps asked over the model's default,
+    rounded up."""
     prices = spec.model.prices
     size = f"{spec.width}x{spec.height}"
-    if spec.inputs.images and prices.edit is not None:
+    tier = prices.quality.get(cast(Quality, spec.quality))
+    if tier is not None:
+        table = tier
+    elif spec.inputs.images and prices.edit is not None:
         table = prices.edit
     else:
-        table = prices.quality.get(cast(Quality, spec.quality), prices.image)
+        table = prices.image
     base = table[size]
     if spec.steps is None or spec.model.steps is None:
         return base

@@ -4,7 +4,8 @@ boto3 finds region, credentials and endpoint (``AWS_ENDPOINT_URL``, set by the l
 in the standard places. Clients are built on first use, never at import.
 """
 
-from functools import cache
+import threading
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -52,3 +53,21 @@ def sqs_client() -> "SQSClient":
 @cache
 def events_client() -> "EventBridgeClient":
     return boto3.client("events", config=_config(read_timeout=5))
+
+
+_making = threading.Lock()  # boto3's default session is not safe to make clients on at once
+
+
+@lru_cache(maxsize=32)  # a few distinct deadlines a process sees at once; not one forever
+def invocation_client(service: str, read_timeout: int, region: str | None = None) -> Any:
+    """A client for a model runtime (``bedrock-runtime``, ``sagemaker-runtime``) that reads
+    no longer than ``read_timeout`` (what is left of a request's deadline), and that botocore
+    never retries: a retried invocation is a second run on a GPU, paid for, that nobody
+    asked for."""
+    config = Config(
+        connect_timeout=2,
+        read_timeout=read_timeout,
+        retries={"total_max_attempts": 1, "mode": "standard"},
+    )
+    with _making:
+        return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]

@@ -13,6 +13,7 @@ prompt chooses what happens instead:
     [inference-error] Stability's "Inference error" finish reason
     [throttle] [not-ready] [quota] [unavailable] [internal] [model-timeout] [model-error]
     [denied] [gone]   the matching error (ThrottlingException 429, …)
+    [refuse-field]    a ValidationException naming #/negative_prompt
     [slow]            answers after 30 s
 
 Every invocation is recorded for the tests to inspect.
@@ -57,6 +58,11 @@ ERRORS = {
     "[internal]": (500, "InternalServerException", "Internal server error."),
     "[model-timeout]": (408, "ModelTimeoutException", "Model processing timed out."),
     "[model-error]": (424, "ModelErrorException", "The model failed."),
+    "[refuse-field]": (
+        400,
+        "ValidationException",
+        "Malformed input request: #/negative_prompt: expected maxLength: 10, actual: 12",
+    ),
     "[denied]": (
         403,
         "AccessDeniedException",
@@ -133,7 +139,8 @@ def stability(model: str, body: dict[str, Any]) -> dict[str, Any]:
     _need(image_format in formats, f"#/output_format: {image_format} is not one of {formats}")
     if "image" in body:
         _need("aspect_ratio" not in body, "#/aspect_ratio: only for text to image")
-        _need(0 <= body.get("strength", -1) <= 1, "#/strength: must be 0 to 1")
+        strength = body.get("strength")
+        _need(isinstance(strength, int | float) and 0 <= strength <= 1, "#/strength: 0 to 1")
         if rules["mode"]:
             _need(body.get("mode") == "image-to-image", "#/mode: image-to-image needs it")
         size = _decoded(body["image"], "image").size
@@ -204,7 +211,8 @@ def amazon(body: dict[str, Any]) -> dict[str, Any]:
             _need(1 <= len(images) <= 5, "#/imageVariationParams/images: 1 to 5")
             for image in images:
                 _decoded(image, "imageVariationParams/images")
-            _need(0.2 <= params.get("similarityStrength", 0.7) <= 1, "similarityStrength")
+            similarity = params.get("similarityStrength", 0.7)
+            _need(isinstance(similarity, int | float) and 0.2 <= similarity <= 1, "#/similarity")
     if "[filter]" in text:
         raise Refusal(400, "ValidationException", BLOCKED)
     if "[filter-odd]" in text and seed % 2:

@@ -217,11 +217,11 @@ def test_without_model_access_the_answer_says_what_to_enable_and_the_model_is_un
 def test_a_parameter_bedrock_refuses_is_a_400_naming_it(
     client: TestClient, auth: dict[str, str], fake: FakeBedrock
 ) -> None:
-    # Inputs smaller than SD3.5 Large takes pass imagegate's checks; Bedrock names the field.
-    body = {"model": "sd3.5-large", "prompt": "a fox", "image": data_url(picture((32, 32)))}
+    # A limit Bedrock holds and the catalog does not know: Bedrock names the field.
+    body = {"model": "sd3.5-large", "prompt": "[refuse-field]", "negative_prompt": "a" * 12}
     response = client.post(URL, headers=auth, json=body)
     assert response.status_code == 400, response.text
-    assert response.json()["error"]["param"] == "image"
+    assert response.json()["error"]["param"] == "negative_prompt"
 
 
 def test_past_the_deadline_is_a_504_and_free(

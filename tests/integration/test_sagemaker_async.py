@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -95,7 +94,7 @@ def endpoint(
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(tmp_path / "catalog.json"))
     fake = AsyncEndpoint(local.bucket)
-    monkeypatch.setattr(sagemaker_client, "_runtime_client", cache(lambda timeout: fake))
+    monkeypatch.setattr(sagemaker_client, "invocation_client", lambda *_: fake)
     container.reset()
     yield fake
     fake.released.set()

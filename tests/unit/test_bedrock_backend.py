@@ -31,9 +31,10 @@ from handler.core.errors import (
     InvalidRequest,
 )
 from handler.core.image_input import ImageSources
+from handler.core.pricing import unit_price
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
-from tests.image_samples import picture
+from tests.image_samples import picture, top_half_mask
 from tests.support import ROOT, open_image
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")
@@ -148,7 +149,8 @@ def test_stability_image_to_image(bedrock: Stubbed, model: str, mode: dict[str, 
     bedrock.backend().generate(spec, Deadline.after(25))
     [sent] = bedrock.sent
     assert "aspect_ratio" not in sent
-    assert base64.b64decode(sent["image"]) == source
+    # Cropped to the size's proportions first (here the default, 1024x1024): never stretched
+    assert open_image(base64.b64decode(sent["image"])).size == (1024, 1024)
     assert {k: sent[k] for k in ("strength", *mode)} == {"strength": 0.4, **mode}
 
 
@@ -313,7 +315,7 @@ def test_access_not_granted_says_what_to_enable_and_hides_the_model(bedrock: Stu
         ("Malformed input request: #/imageGenerationConfig/seed: 2147483647 is not <=", "seed"),
         ("#/textToImageParams/negativeText: expected minLength: 1", "negative_prompt"),
         ("#/inPaintingParams/maskImage: must be the same size", "mask"),
-        ("width and height must be divisible by 16", "size"),
+        ("Malformed input request: #/imageGenerationConfig/width: not divisible by 16", "size"),
     ],
 )
 def test_a_validation_error_naming_a_field_is_a_bad_request(
@@ -400,3 +402,50 @@ def test_bedrock_models_seeds_stay_in_their_range() -> None:
         _spec("nova-canvas", seed=2_147_483_647)
     assert refused.value.param == "seed"
     assert all(seed <= 2_147_483_646 for seed in _spec("nova-canvas", n=5).seeds)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"finish_reasons": [None], "images": [None], "seeds": [1]},
+        {"finish_reasons": [None], "images": ["not base64!"], "seeds": [1]},
+        {"finish_reasons": [None], "images": [base64.b64encode(b"x").decode()], "seeds": ["?"]},
+        ["not", "an", "object"],
+    ],
+)
+def test_an_odd_answer_is_the_backends_error_not_a_crash(bedrock: Stubbed, payload: Any) -> None:
+    bedrock.stubber.add_response("invoke_model", _answer(payload))
+    with pytest.raises(BackendError):
+        bedrock.backend().generate(_spec("sd3.5-large"), Deadline.after(25))
+
+
+def test_a_filter_reason_sent_alone_is_still_a_filter(bedrock: Stubbed) -> None:
+    bedrock.stubber.add_response(
+        "invoke_model", _answer({"finish_reasons": "Filter reason: prompt"})
+    )
+    with pytest.raises(ContentFiltered):
+        bedrock.backend().generate(_spec("sd3.5-large"), Deadline.after(25))
+
+
+def test_one_model_timeout_among_several_loses_that_image_only(bedrock: Stubbed) -> None:
+    bedrock.stubber.add_response("invoke_model", _stability(1))
+    bedrock.stubber.add_client_error("invoke_model", "ModelTimeoutException", "slow", 408)
+    bedrock.stubber.add_response("invoke_model", _stability(3))
+    assert len(bedrock.backend().generate(_spec("stable-image-core", n=3), Deadline.after(25))) == 2
+
+
+def test_every_image_timed_out_by_the_model_is_a_timeout(bedrock: Stubbed) -> None:
+    for _ in range(2):
+        bedrock.stubber.add_client_error("invoke_model", "ModelTimeoutException", "slow", 408)
+    with pytest.raises(BackendTimeout):
+        bedrock.backend().generate(_spec("stable-image-core", n=2), Deadline.after(25))
+
+
+def test_nova_is_billed_and_priced_by_quality_whatever_the_task(bedrock: Stubbed) -> None:
+    bedrock.stubber.add_response("invoke_model", _nova((512, 512)))
+    sources = ImageSources(images=(picture((512, 512)),), mask=top_half_mask(512))
+    spec = _spec("nova-canvas", sources, size="512x512", quality="hd")
+    bedrock.backend().generate(spec, Deadline.after(25))
+    assert bedrock.sent[0]["imageGenerationConfig"]["quality"] == "premium"
+    assert unit_price(spec) == CATALOG.get("nova-canvas").prices.quality["hd"]["512x512"]
+    assert unit_price(_spec("nova-canvas", sources, size="512x512")) == 40_000

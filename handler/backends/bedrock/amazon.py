@@ -4,14 +4,11 @@ call; a filtered image is an ``error`` field and no image, a filtered request a
 ``ValidationException`` (``errors.filtered``)."""
 
 import base64
-import io
 from typing import Any
 
-from PIL import Image, ImageOps
-
-from handler.backends.bedrock.errors import Filtered
+from handler.backends.bedrock.errors import Filtered, first
 from handler.backends.bedrock.params import BedrockParams
-from handler.backends.encoding import edit_region, encode
+from handler.backends.encoding import edit_region_png, fitted
 from handler.core.errors import BackendError, InvalidRequest
 from handler.core.spec import GenerationSpec
 
@@ -20,10 +17,11 @@ MIN_SIMILARITY = 0.2  # Bedrock's floor for similarityStrength
 
 def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, Any]:
     size = (spec.width, spec.height)
-    config: dict[str, Any] = {"numberOfImages": 1, "seed": seed}
+    # Billed by its quality whatever the task (and priced so: ``quality.hd`` in the catalog).
+    quality = "premium" if spec.quality in ("hd", "high") else "standard"
+    config: dict[str, Any] = {"numberOfImages": 1, "seed": seed, "quality": quality}
     if spec.guidance_scale is not None:
         config["cfgScale"] = spec.guidance_scale
-    quality = "premium" if spec.quality in ("hd", "high") else "standard"
     text: dict[str, Any] = {"text": spec.prompt}
     if spec.negative_prompt:
         text["negativeText"] = spec.negative_prompt
@@ -38,7 +36,7 @@ def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, An
         return {
             "taskType": "INPAINTING",
             "inPaintingParams": {**inpainting, **text},
-            "imageGenerationConfig": {**config, "quality": quality},
+            "imageGenerationConfig": config,
         }
     config.update(width=spec.width, height=spec.height)
     if images:
@@ -56,30 +54,26 @@ def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, An
     return {
         "taskType": "TEXT_IMAGE",
         "textToImageParams": text,
-        "imageGenerationConfig": {**config, "quality": quality},
+        "imageGenerationConfig": config,
     }
 
 
 def image(answer: dict[str, Any], seed: int) -> tuple[bytes, int]:
-    images = answer.get("images") or []
-    if images:
-        return base64.b64decode(images[0]), seed
+    encoded = first(answer, "images")
+    if isinstance(encoded, str) and encoded:
+        return base64.b64decode(encoded, validate=True), seed
     if answer.get("error"):
         raise Filtered(str(answer["error"]))
     raise BackendError("Bedrock answered no image.")
 
 
 def _png(data: bytes, size: tuple[int, int]) -> str:
-    """An input image as these models take it: PNG (they read no WebP), the size asked for."""
-    with Image.open(io.BytesIO(data)) as opened:
-        fitted = ImageOps.fit(opened.convert("RGB"), size)
-    return base64.b64encode(encode(fitted, "png", 100)).decode("ascii")
+    """An input image as these models take it: PNG or JPEG (no WebP), the size asked for."""
+    return base64.b64encode(fitted(data, size, keep=("PNG", "JPEG"))).decode("ascii")
 
 
 def _mask(spec: GenerationSpec, size: tuple[int, int]) -> str:
     """The region to repaint in pure black on white, as these models read a mask."""
     assert spec.inputs.mask is not None
-    with Image.open(io.BytesIO(spec.inputs.mask.data)) as mask:
-        region = ImageOps.fit(edit_region(mask), size)
-    black_to_repaint = region.point(lambda value: 0 if value >= 128 else 255)
-    return base64.b64encode(encode(black_to_repaint, "png", 100)).decode("ascii")
+    mask = edit_region_png(spec.inputs.mask.data, size, black_on_white=True)
+    return base64.b64encode(mask).decode("ascii")

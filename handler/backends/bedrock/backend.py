@@ -13,14 +13,20 @@ from botocore.exceptions import ClientError
 
 from handler.backends.bedrock import amazon, stability
 from handler.backends.bedrock.client import runtime_client
-from handler.backends.bedrock.errors import UNUSABLE, Filtered, invocation_errors, too_late
+from handler.backends.bedrock.errors import (
+    UNUSABLE,
+    Filtered,
+    ModelTimedOut,
+    invocation_errors,
+    too_late,
+)
 from handler.backends.bedrock.grants import Grants, Target
 from handler.backends.bedrock.params import BedrockParams
 from handler.backends.encoding import conform
 from handler.backends.parallel import gather, worst
 from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
-from handler.core.errors import BackendError, BackendNotConfigured, ContentFiltered
+from handler.core.errors import BackendError, BackendNotConfigured, BackendTimeout, ContentFiltered
 from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.observability import logger
@@ -86,7 +92,10 @@ class BedrockBackend:
         if images:
             return images  # partial if some were filtered or failed: charged as delivered
         if errors:
-            raise worst(errors)
+            error = worst(errors)
+            if isinstance(error, ModelTimedOut):  # every one of them: the request timed out
+                raise BackendTimeout(error.message) from error
+            raise error
         raise ContentFiltered(
             "Bedrock's content filters removed every image. Nothing was charged.", param="prompt"
         )
@@ -113,7 +122,7 @@ class BedrockBackend:
         except Filtered as filtered:
             logger.info("image filtered", model=spec.model.id, seed=seed, reason=str(filtered))
             return None
-        except ValueError as exc:  # not JSON, or not base64
+        except (ValueError, TypeError) as exc:  # not JSON, not base64, a seed not a number
             raise BackendError("Bedrock answered something that is not an image.") from exc
         image = conform(data, spec.width, spec.height, spec.output_format, spec.output_compression)
         return GeneratedImage(image, spec.output_format, seed, spec.width, spec.height)

@@ -1,11 +1,9 @@
-"""The ``bedrock-runtime`` clients: one per region and read timeout, with botocore's retries
-off (a retried invocation is a second image, paid for, that nobody asked for)."""
+"""The ``bedrock-runtime`` client of a region, for a read timeout
+(``stores.clients.invocation_client``: botocore's retries off)."""
 
-from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-import boto3
-from botocore.config import Config
+from handler.stores.clients import invocation_client
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.client import BedrockRuntimeClient
@@ -14,17 +12,5 @@ MAX_READ_SECONDS = 900  # past a Lambda's longest life: the deadline bounds it f
 
 
 def runtime_client(region: str, read_timeout: int) -> "BedrockRuntimeClient":
-    return _runtime_client(region, max(1, min(read_timeout, MAX_READ_SECONDS)))
-
-
-@cache
-def _runtime_client(region: str, read_timeout: int) -> "BedrockRuntimeClient":
-    return boto3.client(
-        "bedrock-runtime",
-        region_name=region,
-        config=Config(
-            connect_timeout=2,
-            read_timeout=read_timeout,
-            retries={"total_max_attempts": 1, "mode": "standard"},
-        ),
-    )
+    seconds = max(1, min(read_timeout, MAX_READ_SECONDS))
+    return cast("BedrockRuntimeClient", invocation_client("bedrock-runtime", seconds, region))

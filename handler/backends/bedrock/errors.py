@@ -8,6 +8,7 @@ tells that apart from a bad request."""
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -29,6 +30,7 @@ from handler.core.errors import (
 from handler.stores.aws_errors import error_code
 
 _FILTERED = ("blocked by our content filters", "responsible ai")
+_POINTER = re.compile(r"#(?:/[A-Za-z_][A-Za-z0-9_]*)+")
 # Where a ValidationException names a field, the request parameter it came from.
 _PARAMS = (
     ("negativetext", "negative_prompt"),
@@ -52,6 +54,24 @@ UNUSABLE = frozenset({"AccessDeniedException", "ResourceNotFoundException"})
 
 class Filtered(Exception):
     """Bedrock's content filters removed this image (or refused its request)."""
+
+
+class ModelTimedOut(BackendError):
+    """Bedrock ended one invocation at the model's own limit: that image is lost, the others
+    are not (unlike the request's deadline, which ends them all)."""
+
+    default_code = "backend_timeout"
+
+
+def first(answer: Any, field: str) -> Any:
+    """The first of a list field of Bedrock's answer (or the field itself, if it is not a
+    list); None when there is none. ``answer`` that is not an object is the backend's error."""
+    if not isinstance(answer, dict):
+        raise BackendError("Bedrock answered something that is not an object.")
+    value = answer.get(field)
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
 
 
 def filtered(message: str | None) -> bool:
@@ -100,7 +120,7 @@ def translate(exc: ClientError, target: Target) -> Exception:
             f"Bedrock has no model {where} (retired, or not offered there): {message}"
         )
     if code == "ModelTimeoutException":
-        return BackendTimeout("The model took longer than Bedrock allows; nothing was charged.")
+        return ModelTimedOut("The model took longer than Bedrock allows; nothing was charged.")
     if code == "ModelErrorException":
         return BackendError(f"The model failed on Bedrock: {message}")
     if code == "ValidationException":
@@ -116,9 +136,10 @@ def _invalid(message: str, where: str) -> Exception:
             f"{where} is invoked only through an inference profile: list the profile's ARN "
             "in the stack's BedrockModelArns parameter."
         )
-    words = set(re.sub(r"[^a-z_]", " ", message.lower()).split())
+    # Bedrock names a field by its JSON pointer ("#/textToImageParams/text: expected ...").
+    named = {pointer.rsplit("/", 1)[-1].lower() for pointer in _POINTER.findall(message)}
     for field, param in _PARAMS:
-        if field in words:
+        if field in named:
             return InvalidRequest(f"Bedrock refused {param}: {message}", param=param)
     return BackendRefused(f"Bedrock refused the request for {where}: {message}")
 

@@ -12,6 +12,7 @@ class BedrockParams(BaseModel):
 
     model_id: str  # the foundation model's id, as the stack's BedrockModelArns name it
     family: Literal["stability", "amazon"]
-    formats: tuple[OutputFormat, ...] = ("png",)  # what it encodes itself; others converted
+    # What it encodes itself (Stability's take output_format); others are converted.
+    formats: tuple[OutputFormat, ...] = ("png",)
     # Stability: image to image is named in a ``mode`` field (SD3.5 Large), not inferred.
     image_mode: bool = False

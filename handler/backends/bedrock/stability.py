@@ -6,8 +6,9 @@ import base64
 import math
 from typing import Any
 
-from handler.backends.bedrock.errors import Filtered
+from handler.backends.bedrock.errors import Filtered, first
 from handler.backends.bedrock.params import BedrockParams
+from handler.backends.encoding import fitted
 from handler.core.errors import BackendError
 from handler.core.spec import GenerationSpec
 
@@ -35,7 +36,10 @@ def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, An
     if spec.negative_prompt:
         request["negative_prompt"] = spec.negative_prompt
     if spec.inputs.images:
-        request["image"] = base64.b64encode(spec.inputs.images[0].data).decode("ascii")
+        # The output keeps the input's proportions: cropped to the size's first, so the
+        # image is scaled to the size asked for, never stretched.
+        source = fitted(spec.inputs.images[0].data, (spec.width, spec.height))
+        request["image"] = base64.b64encode(source).decode("ascii")
         request["strength"] = spec.strength
         if params.image_mode:
             request["mode"] = "image-to-image"
@@ -47,13 +51,13 @@ def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, An
 def image(answer: dict[str, Any], seed: int) -> tuple[bytes, int]:
     """The image and the seed that made it (Bedrock's, where it chose one: seed 0 is
     "random" to these models)."""
-    reason = (answer.get("finish_reasons") or [None])[0]
+    reason = first(answer, "finish_reasons")
     if reason is not None:
         if str(reason).startswith("Filter reason"):
             raise Filtered(str(reason))
         raise BackendError(f"The model failed on Bedrock: {reason}")
-    images = answer.get("images") or []
-    if not images:
+    encoded = first(answer, "images")
+    if not isinstance(encoded, str) or not encoded:
         raise BackendError("Bedrock answered no image.")
-    seeds = answer.get("seeds") or [seed]
-    return base64.b64decode(images[0]), int(seeds[0])
+    used = first(answer, "seeds")  # documented as strings, sent as numbers
+    return base64.b64decode(encoded, validate=True), seed if used is None else int(used)
