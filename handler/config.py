@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         bool,
         Field(description="serve the catalog's preview stand-in (the template: ServePreview)"),
     ] = True
+    preview_instant: Annotated[
+        bool, Field(description="the preview draws one flat picture per size: benchmarks")
+    ] = False
     local_webhooks: Annotated[
         bool, Field(description="webhooks may go to http://localhost: the local stack only")
     ] = False

@@ -15,7 +15,7 @@ from moto import mock_aws
 
 from handler import container
 from handler.app import create_app
-from handler.cli import moto_dynamodb
+from handler.cli.local_aws import stand_in
 from handler.cli.template import Template, create_resources
 from handler.core.auth import issue_key, register_key
 from handler.observability import logger
@@ -23,7 +23,7 @@ from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 from tests.support import FUNDED, GENEROUS, ROOT, SAMPLE_EVENT_KEY
 
 TABLES_PREFIX = "test"
-moto_dynamodb.install()  # the local stack's DynamoDB, here too
+stand_in()  # moto as the local stack runs it, here too
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ from handler.stores.secrets import configured_secret
 def preview() -> InferenceBackend:
     from handler.backends.preview import PreviewBackend
 
-    return PreviewBackend()
+    return PreviewBackend(instant=get_settings().preview_instant)
 
 
 def replicate() -> InferenceBackend:

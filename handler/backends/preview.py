@@ -8,11 +8,12 @@ with no GPU and no network. The same inputs give the same picture, byte for byte
 import hashlib
 import io
 import random
+from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from handler.backends.encoding import edit_region, encode
-from handler.core.catalog import CatalogModel
+from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
 from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
@@ -21,14 +22,20 @@ _DIRECTIONS = list(Image.Transpose)
 
 
 class PreviewBackend:
+    def __init__(self, *, instant: bool = False):
+        """``instant``: one flat picture per size and format, made once (benchmarks measure
+        imagegate, not drawing)."""
+        self._instant = instant
+
     def serves(self, model: CatalogModel) -> bool:
         return True
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         # Milliseconds per picture: the deadline cannot pass here in any way worth checking.
+        draw = _flat if self._instant else _drawn
         return [
             GeneratedImage(
-                data=encode(_render(spec, seed), spec.output_format, spec.output_compression),
+                data=draw(spec, seed),
                 output_format=spec.output_format,
                 seed=seed,
                 width=spec.width,
@@ -36,6 +43,19 @@ class PreviewBackend:
             )
             for seed in spec.seeds
         ]
+
+
+def _drawn(spec: GenerationSpec, seed: int) -> bytes:
+    return encode(_render(spec, seed), spec.output_format, spec.output_compression)
+
+
+def _flat(spec: GenerationSpec, seed: int) -> bytes:
+    return _flat_picture(spec.width, spec.height, spec.output_format, spec.output_compression)
+
+
+@cache
+def _flat_picture(width: int, height: int, output_format: OutputFormat, compression: int) -> bytes:
+    return encode(Image.new("RGB", (width, height), (90, 120, 200)), output_format, compression)
 
 
 def _render(spec: GenerationSpec, seed: int) -> Image.Image:

@@ -140,13 +140,13 @@ def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":
     """Inside ``moto.mock_aws()`` (benchmarks): the template's resources, the API function's
     environment in this process, and a funded key with no limit worth the name."""
     from handler import container
-    from handler.cli import moto_dynamodb
+    from handler.cli.local_aws import stand_in
     from handler.cli.template import Template, create_resources
     from handler.core.auth import issue_key
     from handler.core.ports import KeyPolicy
     from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 
-    moto_dynamodb.install()
+    stand_in()
     container.reset()
     template = Template.load(PROJECT_DIR / "template.yaml")
     names = create_resources(template, dynamodb_client(), s3_client(), sqs_client(), prefix)

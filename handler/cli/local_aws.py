@@ -1,4 +1,5 @@
-"""moto's server, the local stack's AWS (DynamoDB as ``moto_dynamodb`` changes it)."""
+"""moto's server, the local stack's AWS (DynamoDB and SQS as ``moto_dynamodb`` and
+``moto_sqs`` change them)."""
 
 import logging
 import threading
@@ -7,6 +8,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Iterable
     from wsgiref.types import StartResponse, WSGIEnvironment
+
+
+def stand_in() -> None:
+    """moto in this process as the local stack runs it: its DynamoDB and SQS changed."""
+    from handler.cli import moto_dynamodb, moto_sqs
+
+    moto_dynamodb.install()
+    moto_sqs.install()
 
 
 class LocalAws:
@@ -24,9 +33,7 @@ class LocalAws:
         )
         from werkzeug.serving import make_server
 
-        from handler.cli.moto_dynamodb import install
-
-        install()
+        stand_in()
         moto = DomainDispatcherApplication(create_backend_app)
         dynamodb = threading.Lock()
 

@@ -9,7 +9,7 @@ total, once; from then on it reaches zero exactly when the last line lands, whic
 finalization waits for.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handler.core.errors import StorageError
@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
     Item = dict[str, AttributeValueTypeDef]
+
+# Results read per query when all of them are wanted (finalization): a few hundred KB.
+RESULTS_PAGE = 1000
 
 
 class DynamoDBWorkStore:
@@ -139,23 +142,30 @@ class DynamoDBWorkStore:
 
     def results(
         self, batch_id: str, *, start: int = 0, limit: int | None = None
-    ) -> list[LineResult]:
-        found: list[LineResult] = []
-        with aws_errors("Could not read the batch's results."):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._table,
-                KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-                ExpressionAttributeValues={
-                    ":pk": {"S": batch_id},
-                    ":first": {"S": line_sk(start)},
-                    ":last": {"S": "line#~"},  # '~' sorts after every digit
-                },
-                ConsistentRead=True,
-                PaginationConfig={"MaxItems": limit} if limit is not None else {},
-            )
-            for page in pages:
-                found.extend(result_of(item) for item in page["Items"])
-        return found
+    ) -> Iterator[LineResult]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": batch_id},
+                ":first": {"S": line_sk(start)},
+                ":last": {"S": "line#~"},  # '~' sorts after every digit
+            },
+            "ConsistentRead": True,
+        }
+        left = limit
+        while left is None or left > 0:
+            # DynamoDB reads (and bills) up to Limit items, or 1 MB: never past what is used.
+            query["Limit"] = RESULTS_PAGE if left is None else min(left, RESULTS_PAGE)
+            with aws_errors("Could not read the batch's results."):
+                page = self._client.query(**query)
+            items = page["Items"]
+            yield from (result_of(item) for item in items)
+            if left is not None:
+                left -= len(items)
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def _update(
         self,

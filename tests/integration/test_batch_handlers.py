@@ -178,7 +178,8 @@ def test_cancelling_a_batch_leaves_unstarted_lines_unpaid(client: TestClient) ->
     assert done["request_counts"] == {"total": 6, "completed": 2, "failed": 4}
     assert done["cost"] == 2 * PRICE
     assert balance_of(key_id) == 100_000 - 2 * PRICE
-    codes = [result.body.get("code") for result in container.work_store().results(batch.id)[2:]]
+    results = list(container.work_store().results(batch.id))
+    codes = [result.body.get("code") for result in results[2:]]
     assert codes == ["batch_cancelled"] * 4
     # And another key can neither see nor cancel it
     _, other = new_key(balance=0)

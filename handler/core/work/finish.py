@@ -15,7 +15,7 @@ from typing import Any
 from handler.core.delivery import Delivery
 from handler.core.work.model import Batch, BatchStatus, LineResult
 from handler.core.work.ports import BatchFiles, Notifier, WorkStore
-from handler.core.work.views import describe, describe_job, render_output, show_job
+from handler.core.work.views import describe, describe_job, output_lines, show_job
 from handler.observability import logger
 
 # How long a finalization may run before another may take it over: Lambda's longest run.
@@ -42,20 +42,22 @@ class Finisher:
                 batch_id, now=now, lease_seconds=FINALIZATION_LEASE_SECONDS
             )
             if unannounced is not None:
-                self._announce_final(unannounced, self.store.results(batch_id), now)
+                self._announce_final(unannounced, now)
             return unannounced
         changes: dict[str, Any] = {"finished_at": now, "announcing_at": now}
-        results = self.store.results(batch_id)
         if claimed.kind == "batch":
+            # Streamed: a page of results and a part of the file in memory, however long.
             changes["output_key"] = f"batches/{batch_id}/output.jsonl"
-            self.files.write_output(changes["output_key"], render_output(results).encode())
+            self.files.write_output(
+                changes["output_key"], output_lines(self.store.results(batch_id))
+            )
         status = final_status(claimed)
         # Final in the store before it is announced: a receiver that reads the batch on
         # hearing of it finds it finished. Should this die before the announcement is done,
         # a later finish() announces it (claim_announcement): at least once.
         done = self.store.transition(batch_id, from_=["finalizing"], to=status, changes=changes)
         if done is not None:
-            self._announce_final(done, results, now)
+            self._announce_final(done, now)
         logger.info(
             "batch finished",
             batch_id=batch_id,
@@ -66,7 +68,9 @@ class Finisher:
         )
         return done
 
-    def _announce_final(self, batch: Batch, results: Sequence[LineResult], now: int) -> None:
+    def _announce_final(self, batch: Batch, now: int) -> None:
+        # A batch's announcement carries its counts; a job's, its one result.
+        results = list(self.store.results(batch.id, limit=1)) if batch.kind == "job" else []
         self.announce(batch, results)
         self.store.transition(
             batch.id, from_=[batch.status], to=batch.status, changes={"announced_at": now}

@@ -1,6 +1,6 @@
 """What queued work needs from the outside world; ``stores/`` implements it."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -51,8 +51,9 @@ class WorkStore(Protocol):
 
     def results(
         self, batch_id: str, *, start: int = 0, limit: int | None = None
-    ) -> list[LineResult]:
-        """Recorded results in line order, from line ``start``, at most ``limit``."""
+    ) -> Iterator[LineResult]:
+        """Recorded results in line order, from line ``start``, at most ``limit``: read a
+        page at a time as they are consumed, and never past ``limit``."""
         ...
 
 
@@ -78,7 +79,9 @@ class BatchFiles(Protocol):
 
     def write_input(self, key: str, data: bytes) -> None: ...
 
-    def write_output(self, key: str, data: bytes) -> None: ...
+    def write_output(self, key: str, lines: Iterable[bytes]) -> None:
+        """Write ``lines`` as they come, holding a part of the file at a time."""
+        ...
 
     def upload_form(self, key: str, *, expires_in: int, max_bytes: int) -> "UploadForm":
         """A presigned POST of one file to ``key``, which S3 itself refuses over

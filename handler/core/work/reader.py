@@ -49,7 +49,7 @@ class WorkReader:
     ) -> OutputPage:
         """``limit`` lines of the output from line ``start``: what is recorded so far."""
         self._batch(batch_id, credentials)
-        results = self.store.results(batch_id, start=start, limit=limit + 1)
+        results = list(self.store.results(batch_id, start=start, limit=limit + 1))
         next_start = results[limit].index if len(results) > limit else None
         return OutputPage(
             render_output(results[:limit], sign=self.delivery.images.presign), next_start

@@ -3,7 +3,7 @@ object), an async job (with the synchronous call's answer once it succeeded), a 
 output (OpenAI's batch output JSONL)."""
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from handler.core.delivery import Delivery
@@ -79,12 +79,17 @@ def describe_job(
     return view
 
 
-def render_output(results: Sequence[LineResult], sign: Callable[[str], str] | None = None) -> str:
-    """OpenAI's batch output, a line per result (in the order given: line order); images by
-    object key, and by a URL from ``sign`` if one is given."""
-    return "".join(
-        json.dumps(_output_line(result, sign), separators=(",", ":")) + "\n" for result in results
-    )
+def output_lines(
+    results: Iterable[LineResult], sign: Callable[[str], str] | None = None
+) -> Iterator[bytes]:
+    """OpenAI's batch output, a line per result (in the order given: line order), as each
+    result comes; images by object key, and by a URL from ``sign`` if one is given."""
+    for result in results:
+        yield json.dumps(_output_line(result, sign), separators=(",", ":")).encode() + b"\n"
+
+
+def render_output(results: Iterable[LineResult], sign: Callable[[str], str] | None = None) -> str:
+    return b"".join(output_lines(results, sign)).decode()
 
 
 def _output_line(result: LineResult, sign: Callable[[str], str] | None = None) -> dict[str, Any]:
