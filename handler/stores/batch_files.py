@@ -1,6 +1,6 @@
 """Batch input and output files, in the images bucket under ``batches/``."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, cast
 
 from handler.core.errors import InvalidRequest
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.type_defs import CompletedPartTypeDef
 
 
+READ_BYTES = 1024 * 1024
 # S3's parts are 5 MiB at least (but the last); a few of ours fit an output of 50,000 lines.
 PART_BYTES = 8 * 1024 * 1024
 
@@ -24,16 +25,20 @@ class S3BatchFiles:
         self._ttl = url_ttl_seconds
         self._client = client or s3_client()
 
-    def read_input(self, key: str, *, max_bytes: int) -> bytes:
+    def input_lines(self, key: str, *, max_bytes: int) -> Iterator[bytes]:
         with aws_errors("Could not read the batch's input file."):
             head = self._client.head_object(Bucket=self._bucket, Key=key)
-            if head["ContentLength"] > max_bytes:
-                raise InvalidRequest(
-                    f"The input file is {head['ContentLength']} bytes, over the "
-                    f"{max_bytes}-byte limit of a batch.",
-                    param="input",
-                )
-            return self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        if head["ContentLength"] > max_bytes:
+            raise InvalidRequest(
+                f"The input file is {head['ContentLength']} bytes, over the "
+                f"{max_bytes}-byte limit of a batch.",
+                param="input",
+            )
+        with aws_errors("Could not read the batch's input file."):
+            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+            # JSONL ends its lines with \n (a \r before it is dropped); read a MiB at a time.
+            for line in body.iter_lines(chunk_size=READ_BYTES):
+                yield line.removesuffix(b"\r")
 
     def write_input(self, key: str, data: bytes) -> None:
         self._put(key, data, "Could not store the batch's input.")

@@ -125,3 +125,20 @@ def _plain(value: Any) -> Any:
 def _reasons(response: Mapping[str, Any]) -> list[dict[str, Any]]:
     """A cancelled transaction's reason per write, in order (``"None"`` for those that passed)."""
     return cast("list[dict[str, Any]]", response.get("CancellationReasons", []))
+
+
+def queried(client: Any, query: dict[str, Any], *, limit: int | None, page: int) -> Iterator[Any]:
+    """The items of ``query``, a page at a time as they are consumed, at most ``limit``:
+    each call's ``Limit`` is what is still wanted (or ``page``), so DynamoDB reads (and
+    bills) nothing past what is returned."""
+    left = limit
+    while left is None or left > 0:
+        page_query = {**query, "Limit": page if left is None else min(left, page)}
+        answer = client.query(**page_query)
+        items = answer["Items"]
+        yield from items
+        if left is not None:
+            left -= len(items)
+        if "LastEvaluatedKey" not in answer:
+            return
+        query = {**query, "ExclusiveStartKey": answer["LastEvaluatedKey"]}

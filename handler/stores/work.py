@@ -21,6 +21,7 @@ from handler.stores.dynamo import (
     Transaction,
     TransactionRefused,
     conditional,
+    queried,
     retry_conflicts,
 )
 from handler.stores.work_items import (
@@ -75,6 +76,15 @@ class DynamoDBWorkStore:
         changes: Mapping[str, Any] | None = None,
     ) -> Batch | None:
         return self._update(batch_id, *transition_update(from_, to, changes or {}))
+
+    def note_split(self, batch_id: str, through: int) -> None:
+        self._update(
+            batch_id,
+            "SET #through = :through",
+            "attribute_not_exists(#through) OR #through < :through",  # never backwards
+            {"#through": "split_through"},
+            {":through": {"N": str(through)}},
+        )
 
     def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
         return self._update(
@@ -153,19 +163,9 @@ class DynamoDBWorkStore:
             },
             "ConsistentRead": True,
         }
-        left = limit
-        while left is None or left > 0:
-            # DynamoDB reads (and bills) up to Limit items, or 1 MB: never past what is used.
-            query["Limit"] = RESULTS_PAGE if left is None else min(left, RESULTS_PAGE)
-            with aws_errors("Could not read the batch's results."):
-                page = self._client.query(**query)
-            items = page["Items"]
-            yield from (result_of(item) for item in items)
-            if left is not None:
-                left -= len(items)
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        with aws_errors("Could not read the batch's results."):
+            for item in queried(self._client, query, limit=limit, page=RESULTS_PAGE):
+                yield result_of(item)
 
     def _update(
         self,

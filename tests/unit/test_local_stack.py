@@ -1,7 +1,9 @@
 import boto3
 import pytest
 
-from handler.cli.local import LocalStack
+from handler.cli.local import LocalStack, local_environment
+from handler.cli.template import Template
+from tests.support import ROOT
 
 MOTO = "http://127.0.0.1:5999"
 
@@ -61,3 +63,34 @@ def test_real_aws_keeps_the_users_profile(monkeypatch: pytest.MonkeyPatch) -> No
     assert "AWS_ENDPOINT_URL" not in os.environ
     monkeypatch.delenv("AWS_PROFILE")  # the profile does not exist here; keep boto3 happy
     assert _endpoint("dynamodb") == MOTO
+
+
+@pytest.mark.parametrize(
+    ("real_aws", "environment", "served"),
+    [
+        (False, {}, False),  # make dev: no Bedrock here, its models not listed
+        (True, {}, True),  # --real-aws: the template's grants, on the caller's account
+        (False, {"AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9"}, True),  # a stand-in
+    ],
+)
+def test_bedrock_is_granted_locally_only_where_it_can_answer(
+    monkeypatch: pytest.MonkeyPatch, real_aws: bool, environment: dict[str, str], served: bool
+) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", raising=False)
+    monkeypatch.delenv("IMAGEGATE_BEDROCK_MODEL_ARNS", raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    template = Template.load(ROOT / "template.yaml")
+    names = dict.fromkeys(template.body["Resources"], "local")
+    granted = local_environment(template, names, ROOT / "infra" / "catalog.json", real_aws=real_aws)
+    default = template.body["Parameters"]["BedrockModelArns"]["Default"]
+    assert granted["IMAGEGATE_BEDROCK_MODEL_ARNS"] == (default if served else "")
+
+
+def test_the_callers_bedrock_grants_win_locally(monkeypatch: pytest.MonkeyPatch) -> None:
+    arns = "arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-canvas-v1:0"
+    monkeypatch.setenv("IMAGEGATE_BEDROCK_MODEL_ARNS", arns)
+    template = Template.load(ROOT / "template.yaml")
+    names = dict.fromkeys(template.body["Resources"], "local")
+    environment = local_environment(template, names, ROOT / "infra" / "catalog.json")
+    assert environment["IMAGEGATE_BEDROCK_MODEL_ARNS"] == arns

@@ -7,8 +7,7 @@ line that would get a 400 gets its 400 here, before anything is queued or charge
 """
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from handler.core.catalog import Catalog
@@ -32,39 +31,42 @@ MAX_CUSTOM_ID_CHARS = 512
 _NOT_IN_LINES = ("async", "webhook_url")
 
 
-@dataclass
-class ParsedInput:
-    items: list[WorkItem] = field(default_factory=list)
-    errors: list[LineResult] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return len(self.items) + len(self.errors)
-
-
-def parse_input(batch_id: str, data: bytes, catalog: Catalog) -> ParsedInput:
-    """Every non-blank line of ``data``, numbered from 0, as work or as its error."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidRequest("The input file is not UTF-8 text.", param="input") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+def count_lines(lines: Iterable[bytes]) -> int:
+    """The lines of a file read as it streams, checked as a whole before any is queued: UTF-8
+    text (a BOM allowed), at least one line, at most ``MAX_LINES``."""
+    total = 0
+    for number, raw in enumerate(lines):
+        try:
+            line = raw.decode("utf-8-sig" if number == 0 else "utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("The input file is not UTF-8 text.", param="input") from None
+        if line.strip():
+            total += 1
+    if total == 0:
         raise InvalidRequest("The input file has no lines.", param="input")
-    if len(lines) > MAX_LINES:
+    if total > MAX_LINES:
         raise InvalidRequest(
-            f"The input file has {len(lines)} lines; a batch takes at most {MAX_LINES}.",
+            f"The input file has {total} lines; a batch takes at most {MAX_LINES}.",
             param="input",
         )
-    parsed = ParsedInput()
+    return total
+
+
+def parse_lines(
+    batch_id: str, lines: Iterable[bytes], catalog: Catalog, *, start: int = 0
+) -> Iterator[WorkItem | LineResult]:
+    """Every non-blank line (``count_lines`` has checked the file), numbered from 0, as work
+    or as its error, from line ``start`` on (earlier lines are read for their custom_id)."""
     seen: set[str] = set()
-    for index, line in enumerate(lines):
-        outcome = parse_line(batch_id, index, line, catalog, seen)
-        if isinstance(outcome, WorkItem):
-            parsed.items.append(outcome)
-        else:
-            parsed.errors.append(outcome)
-    return parsed
+    index = 0
+    for number, raw in enumerate(lines):
+        line = raw.decode("utf-8-sig" if number == 0 else "utf-8")
+        if not line.strip():
+            continue
+        outcome = parse_line(batch_id, index, line, catalog, seen)  # earlier: for ``seen``
+        if index >= start:
+            yield outcome
+        index += 1
 
 
 def parse_line(

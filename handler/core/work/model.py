@@ -91,6 +91,7 @@ class Batch:
     # Announcing happens after the final status is stored; announced_at once it is done.
     announcing_at: int | None = None
     announced_at: int | None = None
+    split_through: int = 0  # lines of the input queued so far (see WorkStore.note_split)
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,6 +49,11 @@ class WorkStore(Protocol):
 
     def last_failure(self, batch_id: str, index: int) -> LineResult | None: ...
 
+    def note_split(self, batch_id: str, through: int) -> None:
+        """Lines before ``through`` are queued (or recorded): a split resumed after a crash
+        starts there."""
+        ...
+
     def results(
         self, batch_id: str, *, start: int = 0, limit: int | None = None
     ) -> Iterator[LineResult]:
@@ -75,7 +80,10 @@ class UploadForm:
 class BatchFiles(Protocol):
     """Input and output files of batches, in the images bucket."""
 
-    def read_input(self, key: str, *, max_bytes: int) -> bytes: ...
+    def input_lines(self, key: str, *, max_bytes: int) -> Iterator[bytes]:
+        """The file's lines (without their line ends) as it streams; InvalidRequest if it is
+        over ``max_bytes``."""
+        ...
 
     def write_input(self, key: str, data: bytes) -> None: ...
 

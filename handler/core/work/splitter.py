@@ -19,10 +19,12 @@ from handler.core.policy import check_key
 from handler.core.ports import KeyStore, Owner
 from handler.core.pricing import cheapest_line
 from handler.core.work.finish import Finisher
-from handler.core.work.input import parse_input
-from handler.core.work.model import INPUT_PREFIX, MAX_INPUT_BYTES, Batch
+from handler.core.work.input import count_lines, parse_lines
+from handler.core.work.model import INPUT_PREFIX, MAX_INPUT_BYTES, Batch, WorkItem
 from handler.core.work.ports import BatchFiles, WorkQueue, WorkStore
 from handler.observability import logger
+
+SPLIT_CHUNK = 500  # lines queued between notes of how far the split got
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +54,11 @@ class Splitter:
         return self.store.get(batch.id)
 
     def _queue_lines(self, batch: Batch, key: str) -> None:
+        """Read the file twice as it streams: once to check it whole (nothing is queued from
+        a file refused at its last line), then to queue its lines a chunk at a time, noting
+        how far it got after each, so a redelivered notification resumes there."""
         try:
-            parsed = parse_input(
-                batch.id, self.files.read_input(key, max_bytes=MAX_INPUT_BYTES), self.catalog
-            )
+            total = count_lines(self.files.input_lines(key, max_bytes=MAX_INPUT_BYTES))
         except InvalidRequest as exc:
             failed = self.store.transition(
                 batch.id,
@@ -67,22 +70,42 @@ class Splitter:
             if failed is not None:
                 self.finisher.announce(failed, [])
             return
-        for error in parsed.errors:
-            self.store.record(error)
-        self.queue.send(parsed.items)
+        lines = self.files.input_lines(key, max_bytes=MAX_INPUT_BYTES)
+        queued = invalid = 0
+        chunk: list[WorkItem] = []
+        for outcome in parse_lines(batch.id, lines, self.catalog, start=batch.split_through):
+            if isinstance(outcome, WorkItem):
+                chunk.append(outcome)
+            else:
+                self.store.record(outcome)  # once, however often the line is read
+                invalid += 1
+            if len(chunk) == SPLIT_CHUNK:
+                queued += self._send(batch.id, chunk, through=outcome.index + 1)
+        if chunk:
+            queued += self._send(batch.id, chunk, through=total)
         split = self.store.transition(
-            batch.id, from_=["validating"], to="in_progress", changes={"total": parsed.total}
+            batch.id, from_=["validating"], to="in_progress", changes={"total": total}
         ) or self.store.transition(  # cancelled meanwhile: its lines will end as cancelled
-            batch.id, from_=["cancelling"], to="cancelling", changes={"total": parsed.total}
+            batch.id, from_=["cancelling"], to="cancelling", changes={"total": total}
         )
         logger.info(
             "batch split",
             batch_id=batch.id,
-            lines=parsed.total,
-            queued=len(parsed.items),
-            invalid=len(parsed.errors),
+            lines=total,
+            resumed_at=batch.split_through,
+            queued=queued,
+            invalid=invalid,
             status=split.status if split else None,
         )
+
+    def _send(self, batch_id: str, chunk: list[WorkItem], *, through: int) -> int:
+        """Queue ``chunk`` and note the lines before ``through`` done. A crash between the
+        two sends this chunk again on redelivery (the worker runs a line once)."""
+        self.queue.send(chunk)
+        self.store.note_split(batch_id, through)
+        sent = len(chunk)
+        chunk.clear()
+        return sent
 
     def _refusal(self, key_id: str) -> str | None:
         """Why the key named by a dropped file may not start a batch, as the API would say."""
