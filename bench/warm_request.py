@@ -1,8 +1,8 @@
 """A warm request through the Lambda entry (``handler.main.api_handler``, an API Gateway event)
 against the same AWS calls made directly, with AWS's latency put back in: every botocore call
-takes as long as the service would (moto's own time counted in it), and the backend is
-instant, so what is left is what imagegate adds. Ratios, not times, are the result: they
-hold on any machine.
+takes as long as the service would (moto's handling within it, and left out where moto takes
+longer than AWS would), and the backend is instant, so what is left is what imagegate adds.
+Ratios, not times, are the result: they hold on any machine.
 
     .venv/bin/python bench/warm_request.py [--repeat 25] [--dynamodb-ms 6] [--s3-ms 25]
 """
