@@ -15,6 +15,7 @@ Quality = Literal["auto", "standard", "hd", "low", "medium", "high"]
 Style = Literal["vivid", "natural"]
 BackendName = Literal["bedrock", "preview", "replicate", "sagemaker"]
 N = TypeVar("N", int, float)
+MAX_SEED = 2**32 - 1  # the largest seed any model takes
 
 CONTENT_TYPES: dict[OutputFormat, str] = {
     "png": "image/png",
@@ -80,8 +81,8 @@ class ModelCard(_Strict):
     steps: Annotated[Range[int] | None, Field(description="null: steps not adjustable")] = None
     guidance_scale: Annotated[Range[float] | None, Field(description="null: not adjustable")] = None
     seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
-    max_seed: Annotated[int, Field(ge=1, le=2**32 - 1, description="seeds run from 0 to this")] = (
-        2**32 - 1
+    max_seed: Annotated[int, Field(ge=1, le=MAX_SEED, description="seeds run from 0 to this")] = (
+        MAX_SEED
     )
     synchronous: Annotated[
         bool,

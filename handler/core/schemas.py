@@ -9,10 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from handler.core.catalog import Background, OutputFormat, Quality, Style
+from handler.core.catalog import MAX_SEED, Background, OutputFormat, Quality, Style
 from handler.core.validation import Text, invalid_request
-
-MAX_SEED = 2**32 - 1
 
 
 class GenerationRequest(BaseModel):
