@@ -34,14 +34,7 @@ _NOT_IN_LINES = ("async", "webhook_url")
 def count_lines(lines: Iterable[bytes]) -> int:
     """The lines of a file read as it streams, checked as a whole before any is queued: UTF-8
     text (a BOM allowed), at least one line, at most ``MAX_LINES``."""
-    total = 0
-    for number, raw in enumerate(lines):
-        try:
-            line = raw.decode("utf-8-sig" if number == 0 else "utf-8")
-        except UnicodeDecodeError:
-            raise InvalidRequest("The input file is not UTF-8 text.", param="input") from None
-        if line.strip():
-            total += 1
+    total = sum(1 for _ in _text_lines(lines))
     if total == 0:
         raise InvalidRequest("The input file has no lines.", param="input")
     if total > MAX_LINES:
@@ -58,15 +51,21 @@ def parse_lines(
     """Every non-blank line (``count_lines`` has checked the file), numbered from 0, as work
     or as its error, from line ``start`` on (earlier lines are read for their custom_id)."""
     seen: set[str] = set()
-    index = 0
-    for number, raw in enumerate(lines):
-        line = raw.decode("utf-8-sig" if number == 0 else "utf-8")
-        if not line.strip():
-            continue
+    for index, line in enumerate(_text_lines(lines)):
         outcome = parse_line(batch_id, index, line, catalog, seen)  # earlier: for ``seen``
         if index >= start:
             yield outcome
-        index += 1
+
+
+def _text_lines(lines: Iterable[bytes]) -> Iterator[str]:
+    """The file's non-blank lines as text (a BOM on the first dropped)."""
+    for number, raw in enumerate(lines):
+        try:
+            line = raw.decode("utf-8-sig" if number == 0 else "utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequest("The input file is not UTF-8 text.", param="input") from None
+        if line.strip():
+            yield line
 
 
 def parse_line(
