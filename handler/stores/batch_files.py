@@ -27,15 +27,16 @@ class S3BatchFiles:
 
     def input_lines(self, key: str, *, max_bytes: int) -> Iterator[bytes]:
         with aws_errors("Could not read the batch's input file."):
-            head = self._client.head_object(Bucket=self._bucket, Key=key)
-        if head["ContentLength"] > max_bytes:
+            answer = self._client.get_object(Bucket=self._bucket, Key=key)
+        body = answer["Body"]
+        if answer["ContentLength"] > max_bytes:  # refused before a byte of it is read
+            body.close()
             raise InvalidRequest(
-                f"The input file is {head['ContentLength']} bytes, over the "
+                f"The input file is {answer['ContentLength']} bytes, over the "
                 f"{max_bytes}-byte limit of a batch.",
                 param="input",
             )
         with aws_errors("Could not read the batch's input file."):
-            body = self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
             # JSONL ends its lines with \n (a \r before it is dropped); read a MiB at a time.
             for line in body.iter_lines(chunk_size=READ_BYTES):
                 yield line.removesuffix(b"\r")

@@ -88,3 +88,18 @@ def test_line_ends_and_blank_lines_as_before() -> None:
     assert batch is not None
     assert (batch.total, batch.failed) == (3, 0)
     assert [item.custom_id for item in queued()] == ["c0", "c1", "c2"]
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_file_over_the_limit_is_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from handler.core.work import splitter
+
+    monkeypatch.setattr(splitter, "MAX_INPUT_BYTES", 1000)
+    key_id, _ = new_key(balance=10**9)
+    key = _upload(key_id, [_line(i) for i in range(50)])
+    batch = container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+    assert batch is not None
+    assert batch.status == "failed"
+    assert batch.error is not None
+    assert "over the 1000-byte limit" in batch.error
+    assert queued() == []
