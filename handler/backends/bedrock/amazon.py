@@ -15,11 +15,12 @@ from handler.core.spec import GenerationSpec
 MIN_SIMILARITY = 0.2  # Bedrock's floor for similarityStrength
 
 
-def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, Any]:
+def body(spec: GenerationSpec, params: BedrockParams) -> dict[str, Any]:
+    """The request's body but its seed (``seeded``)."""
     size = (spec.width, spec.height)
     # Billed by its quality whatever the task (and priced so: ``quality.hd`` in the catalog).
     quality = "premium" if spec.quality in ("hd", "high") else "standard"
-    config: dict[str, Any] = {"numberOfImages": 1, "seed": seed, "quality": quality}
+    config: dict[str, Any] = {"numberOfImages": 1, "quality": quality}
     if spec.guidance_scale is not None:
         config["cfgScale"] = spec.guidance_scale
     text: dict[str, Any] = {"text": spec.prompt}
@@ -56,6 +57,11 @@ def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, An
         "textToImageParams": text,
         "imageGenerationConfig": config,
     }
+
+
+def seeded(request: dict[str, Any], seed: int) -> dict[str, Any]:
+    config = request["imageGenerationConfig"]
+    return {**request, "imageGenerationConfig": {**config, "seed": seed}}
 
 
 def image(answer: dict[str, Any], seed: int) -> tuple[bytes, int]:

@@ -35,7 +35,7 @@ from handler.stores.aws_errors import error_code
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.client import BedrockRuntimeClient
 
-# Each family's ``body(spec, params, seed)`` and ``image(answer, seed)``.
+# Each family's ``body(spec, params)``, ``seeded(body, seed)`` and ``image(answer, seed)``.
 FAMILIES: dict[str, ModuleType] = {"stability": stability, "amazon": amazon}
 # A model this account may not use (no access granted, retired) is not offered again for this
 # long: GET /v1/models stops listing it.
@@ -73,8 +73,10 @@ class BedrockBackend:
                 "stack's BedrockModelArns parameter."
             )
         family = FAMILIES[params.family]
-        # Every body made (and every input checked) before the first image is paid for.
-        bodies = [(seed, json.dumps(family.body(spec, params, seed))) for seed in spec.seeds]
+        # The body made once (its inputs encoded once, and checked before the first image
+        # is paid for), then one per image with its seed.
+        request = family.body(spec, params)
+        bodies = [(seed, json.dumps(family.seeded(request, seed))) for seed in spec.seeds]
         seconds = math.floor(deadline.remaining())
         if seconds < 1:
             raise too_late()

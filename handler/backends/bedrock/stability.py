@@ -27,10 +27,10 @@ def aspect_ratio(width: int, height: int) -> str:
     return min(RATIOS, key=distance)
 
 
-def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, Any]:
+def body(spec: GenerationSpec, params: BedrockParams) -> dict[str, Any]:
+    """The request's body but its seed (``seeded``)."""
     request: dict[str, Any] = {
         "prompt": spec.prompt,
-        "seed": seed,
         "output_format": spec.output_format if spec.output_format in params.formats else "png",
     }
     if spec.negative_prompt:
@@ -46,6 +46,10 @@ def body(spec: GenerationSpec, params: BedrockParams, seed: int) -> dict[str, An
     else:  # image to image keeps the input's proportions
         request["aspect_ratio"] = aspect_ratio(spec.width, spec.height)
     return request
+
+
+def seeded(request: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {**request, "seed": seed}
 
 
 def image(answer: dict[str, Any], seed: int) -> tuple[bytes, int]:
