@@ -24,6 +24,8 @@ from typing import Any
 
 import httpx
 
+from handler.cli.batch import upload_input
+
 ROOT = Path(__file__).resolve().parents[1]
 FINISHED = ("completed", "completed_with_errors", "cancelled", "failed")
 
@@ -91,14 +93,7 @@ def _run(stack: Stack, lines: int, directory: Path) -> dict[str, Any]:
     path = _file(lines, directory)
     batch = stack.http.post("/batches", json={}).json()
     started = time.perf_counter()
-    with path.open("rb") as data:
-        upload = httpx.post(
-            batch["upload_url"],
-            data=batch["upload_fields"],
-            files={"file": (path.name, data, "application/jsonl")},
-            timeout=300,
-        )
-    upload.raise_for_status()
+    upload_input(batch, path).raise_for_status()
     while True:
         status = stack.http.get(f"/batches/{batch['id']}").json()
         if status["status"] in FINISHED:

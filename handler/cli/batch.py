@@ -97,21 +97,26 @@ def batch_submit(
     api = _api(ctx)
     body = {"webhook_url": webhook_url} if webhook_url else {}
     batch = api.call("POST", "/batches", json=body).json()
-    with file.open("rb") as data:
-        import httpx
-
-        upload = httpx.post(
-            batch["upload_url"],
-            data=batch["upload_fields"],
-            files={"file": (file.name, data, "application/jsonl")},
-            timeout=300,
-        )
+    upload = upload_input(batch, file)
     if upload.is_error:
         err.print(f"[red]error:[/] the upload was refused ({upload.status_code}).")
         raise typer.Exit(1)
     typer.echo(batch["id"])
     if wait:
         _report(_follow(api, batch["id"]))
+
+
+def upload_input(batch: dict[str, Any], file: Path) -> "httpx.Response":
+    """POST ``file`` to the batch's presigned upload form."""
+    import httpx
+
+    with file.open("rb") as data:
+        return httpx.post(
+            batch["upload_url"],
+            data=batch["upload_fields"],
+            files={"file": (file.name, data, "application/jsonl")},
+            timeout=300,
+        )
 
 
 @batch_app.command("status")
