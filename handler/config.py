@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     usage_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of per-request usage records")
     ]
+    ledger_table: Annotated[
+        str, Field(min_length=3, description="DynamoDB table of every key's credit ledger")
+    ]
     idempotency_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of Idempotency-Key records")
     ]

@@ -12,6 +12,7 @@ from handler.core.catalog import Catalog, load_catalog
 from handler.core.delivery import Delivery
 from handler.core.errors import StorageError
 from handler.core.generation import GenerationService
+from handler.core.ledger import Entries
 from handler.core.offering import Offering
 from handler.core.ports import (
     AsyncStore,
@@ -30,6 +31,7 @@ from handler.core.work.reader import WorkReader
 from handler.core.work.splitter import Splitter
 from handler.core.work.worker import Worker
 from handler.stores.batch_files import S3BatchFiles
+from handler.stores.entries import DynamoDBEntries
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
 from handler.stores.keys import DynamoDBKeyStore
@@ -56,13 +58,25 @@ def catalog() -> Catalog:
 
 @cache
 def key_store() -> KeyStore:
-    return DynamoDBKeyStore(get_settings().keys_table)
+    settings = get_settings()
+    return DynamoDBKeyStore(settings.keys_table, settings.ledger_table)
 
 
 @cache
 def ledger() -> Ledger:
     settings = get_settings()
-    return DynamoDBLedger(settings.keys_table, settings.usage_table, jobs_table=settings.jobs_table)
+    return DynamoDBLedger(
+        settings.keys_table,
+        settings.usage_table,
+        settings.ledger_table,
+        jobs_table=settings.jobs_table,
+    )
+
+
+@cache
+def entries() -> Entries:
+    settings = get_settings()
+    return DynamoDBEntries(settings.keys_table, settings.ledger_table)
 
 
 @cache

@@ -32,7 +32,7 @@ from mangum.types import LambdaContext as MangumContext
 
 from handler import container
 from handler.config import get_settings
-from handler.core import admin
+from handler.core import admin, ledger
 from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger, metrics
@@ -111,10 +111,13 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 @logger.inject_lambda_context
 @metrics.log_metrics
 def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Scheduled: refund the reservations no request settled (see ``core/billing.py``)."""
+    """Scheduled: refund the reservations no request settled (see ``core/billing.py``), then
+    hold every key's balance against its ledger (``core/ledger.py``)."""
     reconciled = container.billing().reconcile()
     metrics.add_metric(name="ReservationsReconciled", unit=MetricUnit.Count, value=len(reconciled))
-    return {"reconciled": len(reconciled)}
+    wrong = ledger.off_ledger(container.entries(), now_ms=int(time.time() * 1000))
+    metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=len(wrong))
+    return {"reconciled": len(reconciled), "off_ledger": len(wrong)}
 
 
 @logger.inject_lambda_context
@@ -152,7 +155,9 @@ def dead_letter_handler(
 @logger.inject_lambda_context
 def admin_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``aws lambda invoke``: an operator's command on keys (``core/admin.py``)."""
-    result = admin.run(event, container.key_store(), container.catalog(), time.time)
+    result = admin.run(
+        event, container.key_store(), container.entries(), container.catalog(), time.time
+    )
     # Never the key itself: only its id reaches the logs.
     action = event.get("action") if isinstance(event, dict) else None
     logger.info("admin command", action=action, key_id=result.get("key_id"))

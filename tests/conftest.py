@@ -36,6 +36,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("IMAGEGATE_KEYS_TABLE", f"{TABLES_PREFIX}-keystable")
     monkeypatch.setenv("IMAGEGATE_USAGE_TABLE", f"{TABLES_PREFIX}-usagetable")
+    monkeypatch.setenv("IMAGEGATE_LEDGER_TABLE", f"{TABLES_PREFIX}-ledgertable")
     monkeypatch.setenv("IMAGEGATE_IDEMPOTENCY_TABLE", f"{TABLES_PREFIX}-idempotencytable")
     monkeypatch.setenv("IMAGEGATE_JOBS_TABLE", f"{TABLES_PREFIX}-jobstable")
     monkeypatch.setenv(
@@ -66,7 +67,13 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def api_key(aws: None) -> str:
     return issue_key(
-        container.key_store(), "test key", GENEROUS, balance=FUNDED, now=1_700_000_000
+        container.key_store(),
+        "test key",
+        GENEROUS,
+        balance=FUNDED,
+        now=1_700_000_000,
+        actor="test",
+        source="cli",
     ).plaintext
 
 

@@ -2,6 +2,7 @@
 
 import io
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from PIL import Image
 
 from handler import container
 from handler.core.auth import issue_key
+from handler.core.ledger import LedgerEntry
 from handler.core.ports import KeyPolicy, UsageRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,8 +71,16 @@ def presigned_params(url: str) -> dict[str, str]:
 def new_key(*, balance: int, rpm: int = 1000, ipm: int = 1000) -> tuple[str, dict[str, str]]:
     """A key in the current stores, and the headers that present it."""
     policy = KeyPolicy(requests_per_minute=rpm, images_per_minute=ipm)
-    new = issue_key(container.key_store(), "test", policy, balance=balance, now=0)
+    new = issue_key(
+        container.key_store(), "test", policy, balance=balance, now=0, actor="test", source="cli"
+    )
     return new.key_id, {"Authorization": f"Bearer {new.plaintext}"}
+
+
+def top_up(key_id: str, amount: int) -> None:
+    """Fund a key as an operator does, with its ledger entry."""
+    at, reference = int(time.time() * 1000), f"test_{time.time_ns()}"
+    container.entries().post(LedgerEntry(key_id, "topup", amount, at, reference, "test"))
 
 
 def balance_of(key_id: str) -> int:

@@ -13,6 +13,7 @@ from handler.config import get_settings
 from handler.core.auth import authenticate, credentials_of
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
+from handler.core.ledger import Entries
 from handler.core.offering import Offering
 from handler.core.policy import Meter, rate_window
 from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
@@ -31,6 +32,10 @@ async def get_key_store() -> KeyStore:
 
 async def get_ledger() -> Ledger:
     return container.ledger()
+
+
+async def get_entries() -> Entries:
+    return container.entries()
 
 
 async def get_generation_service() -> GenerationService:
@@ -112,6 +117,7 @@ MeterDep = Annotated[Meter, Depends(get_meter)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
 LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+EntriesDep = Annotated[Entries, Depends(get_entries)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 AsyncJobsDep = Annotated[AsyncJobs, Depends(get_async_jobs)]
 BatchesDep = Annotated[Batches, Depends(get_batches)]

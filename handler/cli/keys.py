@@ -11,6 +11,7 @@ from rich.table import Table
 from handler.cli.local import DEFAULT_STATE_DIR
 from handler.cli.target import (
     AsJson,
+    LedgerTableOption,
     LocalOption,
     StackOption,
     StateDir,
@@ -20,10 +21,12 @@ from handler.cli.target import (
     day_start,
     err,
     key_id_of,
+    operator,
     reported,
 )
 from handler.core.auth import issue_key
 from handler.core.errors import NotFound
+from handler.core.ledger import LedgerEntry, adjustment, top_up
 from handler.core.money import format_micros, parse_amount
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, KeyPolicy
@@ -39,10 +42,12 @@ def keys_target(
     stack: StackOption = None,
     table: TableOption = None,
     usage_table: UsageTableOption = None,
+    ledger_table: LedgerTableOption = None,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
-    """Create, list, show, top up and revoke API keys of the deployment named by one option."""
-    ctx.obj = Target(local, stack, table, usage_table, state_dir)
+    """Create, list, show, top up, adjust and revoke API keys of the deployment named by one
+    option."""
+    ctx.obj = Target(local, stack, table, usage_table, ledger_table, state_dir)
 
 
 def _amount(text: str) -> int:
@@ -82,7 +87,13 @@ def keys_create(
     )
     with reported():
         new = issue_key(
-            ctx.obj.key_store(), name, policy, balance=_amount(balance), now=int(time.time())
+            ctx.obj.key_store(),
+            name,
+            policy,
+            balance=_amount(balance),
+            now=int(time.time()),
+            actor=operator(),
+            source="cli",
         )
     if as_json:
         typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
@@ -130,18 +141,43 @@ def keys_show(ctx: typer.Context, key: KeyArgument, as_json: AsJson = False) -> 
     Console().print(view)
 
 
+ReasonOption = Annotated[str | None, typer.Option(help="Why, for the key's ledger.")]
+
+
 @keys_app.command("topup")
-def keys_topup(ctx: typer.Context, key: KeyArgument, amount: str) -> None:
-    """Add AMOUNT (currency units, e.g. 10.00) to a key's balance."""
-    micros = _amount(amount)
+def keys_topup(
+    ctx: typer.Context, key: KeyArgument, amount: str, reason: ReasonOption = None
+) -> None:
+    """Add AMOUNT (currency units, e.g. 10.00) to a key's balance: a top-up in its ledger."""
     with reported():
-        if micros <= 0:
-            raise typer.BadParameter("A top-up must be more than zero.")
-        record = ctx.obj.key_store().top_up(key_id_of(key), micros)
+        entry = top_up(key_id_of(key), amount, reason, actor=operator(), source="cli", at=_now())
+        _posted(ctx.obj.entries().post(entry), entry)
+
+
+@keys_app.command("adjust")
+def keys_adjust(
+    ctx: typer.Context,
+    key: KeyArgument,
+    amount: Annotated[str, typer.Argument(help="Signed, e.g. -2.50 or 1.00.")],
+    reason: Annotated[str, typer.Option(help="Why, for the key's ledger (required).")],
+) -> None:
+    """Correct a key's balance by a signed AMOUNT: an adjustment in its ledger, with its
+    reason. A balance may go below zero; the key then pays nothing until it is funded."""
+    with reported():
+        entry = adjustment(key_id_of(key), amount, reason, actor=operator(), at=_now())
+        _posted(ctx.obj.entries().post(entry), entry)
+
+
+def _posted(record: ApiKeyRecord, entry: LedgerEntry) -> None:
+    sign = "+" if entry.amount >= 0 else "-"
     err.print(
-        f"Key [bold]{record.key_id}[/] ({record.name}): +{format_micros(micros)}, "
-        f"balance {format_micros(record.balance)}."
+        f"Key [bold]{record.key_id}[/] ({record.name}): {entry.kind} "
+        f"{sign}{format_micros(abs(entry.amount))}, balance {format_micros(record.balance)}."
     )
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
 
 
 @keys_app.command("revoke")

@@ -154,7 +154,15 @@ def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":
     os.environ.update(environment, POWERTOOLS_LOG_LEVEL="WARNING")
     container.reset()
     unlimited = KeyPolicy(requests_per_minute=10**6, images_per_minute=10**6)
-    return issue_key(container.key_store(), prefix, unlimited, balance=10**15, now=0)
+    return issue_key(
+        container.key_store(),
+        prefix,
+        unlimited,
+        balance=10**15,
+        now=0,
+        actor="imagegate",
+        source="cli",
+    )
 
 
 def start_runtime(
@@ -193,7 +201,15 @@ def ensure_dev_key(state_dir: Path) -> str:
             pass  # unreadable saved key: issue a new one below
         else:
             return plaintext
-    new = issue_key(keys, DEV_KEY_NAME, policy, balance=DEV_KEY_BALANCE, now=now)
+    new = issue_key(
+        keys,
+        DEV_KEY_NAME,
+        policy,
+        balance=DEV_KEY_BALANCE,
+        now=now,
+        actor="imagegate dev",
+        source="cli",
+    )
     write_private(path, new.plaintext + "\n")
     return new.plaintext
 

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from handler.cli.batch import batch_app
+from handler.cli.billing import billing_app
 from handler.cli.keys import keys_app
 from handler.cli.local import (
     DEFAULT_STATE_DIR,
@@ -101,6 +102,7 @@ def dev(
 
 app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
+app.add_typer(billing_app, name="billing")
 app.command()(usage)
 
 

@@ -2,6 +2,7 @@
 
 import calendar
 import datetime as dt
+import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from handler.core.errors import ImagegateError
 from handler.core.keys import parse_key
 
 if TYPE_CHECKING:  # the stores are imported when a command reaches for them
+    from handler.core.ledger import Entries
     from handler.core.ports import KeyStore, Ledger
 
 err = Console(stderr=True)
@@ -43,6 +45,7 @@ class Target:
     stack: str | None
     table: str | None
     usage_table: str | None
+    ledger_table: str | None
     state_dir: Path
 
     def key_store(self) -> "KeyStore":
@@ -51,7 +54,15 @@ class Target:
 
         if self._activated_local():
             return container.key_store()
-        return DynamoDBKeyStore(self._table("KeysTableName", self.table))
+        return DynamoDBKeyStore(self._keys_table(), self._ledger_table())
+
+    def entries(self) -> "Entries":
+        from handler import container
+        from handler.stores.entries import DynamoDBEntries
+
+        if self._activated_local():
+            return container.entries()
+        return DynamoDBEntries(self._keys_table(), self._ledger_table())
 
     def ledger(self) -> "Ledger":
         from handler import container
@@ -59,22 +70,32 @@ class Target:
 
         if self._activated_local():
             return container.ledger()
-        keys = self._table("KeysTableName", self.table)
-        return DynamoDBLedger(keys, self._table("UsageTableName", self.usage_table))
+        return DynamoDBLedger(
+            self._keys_table(),
+            self._table("UsageTableName", self.usage_table, "--usage-table"),
+            self._ledger_table(),
+        )
+
+    def _keys_table(self) -> str:
+        return self._table("KeysTableName", self.table, "--table")
+
+    def _ledger_table(self) -> str:
+        return self._table("LedgerTableName", self.ledger_table, "--ledger-table")
 
     def _activated_local(self) -> bool:
         if sum((self.local, self.stack is not None, self.table is not None)) != 1:
             raise typer.BadParameter(
-                "Say which deployment: --local | --stack NAME | --table NAME [--usage-table NAME]"
+                "Say which deployment: --local | --stack NAME | --table NAME "
+                "--ledger-table NAME [--usage-table NAME]"
             )
         if self.local:
             LocalStack.load(self.state_dir).activate()
         return self.local
 
-    def _table(self, output: str, given: str | None) -> str:
+    def _table(self, output: str, given: str | None, option: str) -> str:
         if self.stack is None:
             if given is None:
-                raise typer.BadParameter("With --table, name the usage table too: --usage-table")
+                raise typer.BadParameter(f"With --table, name this table too: {option}")
             return given
         from handler.cli.stacks import stack_outputs
 
@@ -90,7 +111,13 @@ StackOption = Annotated[
 ]
 TableOption = Annotated[str | None, typer.Option(help="A keys table, by name.")]
 UsageTableOption = Annotated[str | None, typer.Option(help="A usage table, with --table.")]
+LedgerTableOption = Annotated[str | None, typer.Option(help="A ledger table, with --table.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def operator() -> str:
+    """Who runs a command, as the ledger names them."""
+    return f"cli:{getpass.getuser()}"
 
 
 def key_id_of(key: str) -> str:

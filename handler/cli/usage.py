@@ -13,6 +13,7 @@ from rich.table import Table
 from handler.cli.local import DEFAULT_STATE_DIR
 from handler.cli.target import (
     AsJson,
+    LedgerTableOption,
     LocalOption,
     StackOption,
     StateDir,
@@ -39,10 +40,11 @@ def usage(
     stack: StackOption = None,
     table: TableOption = None,
     usage_table: UsageTableOption = None,
+    ledger_table: LedgerTableOption = None,
     state_dir: StateDir = DEFAULT_STATE_DIR,
 ) -> None:
     """Requests, images and spend per key and UTC day."""
-    target = Target(local, stack, table, usage_table, state_dir)
+    target = Target(local, stack, table, usage_table, ledger_table, state_dir)
     end = day_start(until, "--until") + 86_400 if until else None
     with reported():
         start, end = period(day_start(since, "--since") if since else None, end, now=time.time())

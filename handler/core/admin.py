@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from handler.core.auth import issue_key
 from handler.core.catalog import Catalog
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
+from handler.core.ledger import Entries, top_up
 from handler.core.money import format_micros, parse_amount
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore
@@ -38,6 +39,7 @@ class TopUp(_Command):
     action: Literal["top_up"]
     key_id: Annotated[str, Field(min_length=1, max_length=64)]
     amount: str
+    reason: str | None = None
 
 
 class RevokeKey(_Command):
@@ -52,8 +54,16 @@ ACTIONS = ("create_key", "top_up", "revoke_key")
 _NOT_A_COMMAND = frozenset({"union_tag_invalid", "union_tag_not_found", "model_attributes_type"})
 
 
+# Lambda does not tell a function who invoked it; CloudTrail's Invoke records do.
+ACTOR = "admin function (caller in CloudTrail)"
+
+
 def run(
-    event: Mapping[str, Any], keys: KeyStore, catalog: Catalog, now: Callable[[], float]
+    event: Mapping[str, Any],
+    keys: KeyStore,
+    entries: Entries,
+    catalog: Catalog,
+    now: Callable[[], float],
 ) -> dict[str, Any]:
     """The command's result, or ``{"error": …}`` (OpenAI's envelope) for one that cannot run."""
     try:
@@ -72,10 +82,15 @@ def run(
         if isinstance(command, CreateKey):
             return _create(command, keys, catalog, int(now()))
         if isinstance(command, TopUp):
-            amount = _amount(command.amount, "amount")
-            if amount == 0:
-                raise InvalidRequest("A top-up must be more than 0.", param="amount")
-            return _shown(keys.top_up(command.key_id, amount))
+            entry = top_up(
+                command.key_id,
+                command.amount,
+                command.reason,
+                actor=ACTOR,
+                source="admin",
+                at=int(now() * 1000),
+            )
+            return _shown(entries.post(entry))
         return _shown(keys.revoke(command.key_id, at=int(now())))
     except ImagegateError as exc:
         return envelope(exc)
@@ -92,7 +107,9 @@ def _create(command: CreateKey, keys: KeyStore, catalog: Catalog, now: int) -> d
         models=frozenset(command.models) if command.models else None,
     )
     balance = _amount(command.balance, "balance")
-    new = issue_key(keys, command.name, policy, balance=balance, now=now)
+    new = issue_key(
+        keys, command.name, policy, balance=balance, now=now, actor=ACTOR, source="admin"
+    )
     # The plaintext's only copy: it is in this answer and nowhere else.
     return {
         "key_id": new.key_id,

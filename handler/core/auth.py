@@ -2,7 +2,7 @@
 
 from handler.core.keys import NewKey, generate_key, hash_secret, parse_authorization, parse_key
 from handler.core.policy import Meter, check_key, rate_window
-from handler.core.ports import ApiKeyRecord, Credentials, KeyPolicy, KeyStore
+from handler.core.ports import ApiKeyRecord, Credentials, KeyPolicy, KeyStore, TopUpSource
 
 
 def credentials_of(authorization: str | None) -> Credentials:
@@ -24,11 +24,20 @@ def replayed(credentials: Credentials, keys: KeyStore, meter: Meter, *, now: flo
 
 
 def issue_key(
-    keys: KeyStore, name: str, policy: KeyPolicy, *, balance: int = 0, now: int
+    keys: KeyStore,
+    name: str,
+    policy: KeyPolicy,
+    *,
+    balance: int = 0,
+    now: int,
+    actor: str,
+    source: TopUpSource,
 ) -> NewKey:
-    """Create a key; the returned plaintext is the only copy there will ever be."""
+    """Create a key (its balance the ledger's opening top-up, by ``actor`` from ``source``);
+    the returned plaintext is the only copy there will ever be."""
     new = generate_key()
-    keys.create(ApiKeyRecord(new.key_id, name, new.secret_hash, "active", now, policy, balance))
+    record = ApiKeyRecord(new.key_id, name, new.secret_hash, "active", now, policy, balance)
+    keys.create(record, actor=actor, source=source)
     return new
 
 
@@ -39,5 +48,5 @@ def register_key(
     parsed = parse_key(plaintext)
     secret_hash = hash_secret(parsed.secret)
     record = ApiKeyRecord(parsed.key_id, name, secret_hash, "active", now, policy, balance)
-    keys.create(record)
+    keys.create(record, actor="imagegate dev", source="cli")
     return record

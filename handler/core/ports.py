@@ -10,6 +10,7 @@ from handler.core.spec import GenerationSpec
 from handler.core.work.model import LineResult
 
 KeyStatus = Literal["active", "revoked"]
+TopUpSource = Literal["card", "admin", "cli"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,13 +150,13 @@ class ReservationRefused(Exception):
 class KeyStore(Protocol):
     def get(self, key_id: str) -> ApiKeyRecord | None: ...
 
-    def create(self, record: ApiKeyRecord) -> None: ...
+    def create(self, record: ApiKeyRecord, *, actor: str, source: TopUpSource) -> None:
+        """Store a new key; its balance, if any, is its ledger's opening top-up."""
+        ...
 
     def list(self) -> list[ApiKeyRecord]: ...
 
     def revoke(self, key_id: str, *, at: int) -> ApiKeyRecord: ...
-
-    def top_up(self, key_id: str, amount: int) -> ApiKeyRecord: ...
 
 
 class Ledger(Protocol):

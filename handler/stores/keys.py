@@ -4,16 +4,24 @@ spend them together (``stores/ledger.py``)."""
 
 from typing import TYPE_CHECKING
 
-from handler.core.errors import NotFound
+from handler.core.errors import NotFound, StorageError
+from handler.core.ledger import LedgerEntry
 from handler.core.policy import DEFAULT_POLICY
-from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy
+from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, TopUpSource
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
-from handler.stores.dynamo import ConditionFailed, conditional, plain
+from handler.stores.dynamo import (
+    ConditionFailed,
+    Transaction,
+    TransactionRefused,
+    conditional,
+    plain,
+)
+from handler.stores.entry_items import entry_put
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
 
     Item = dict[str, AttributeValueTypeDef]
 
@@ -23,8 +31,9 @@ IMAGES_LEFT = "rl_i_"
 
 
 class DynamoDBKeyStore:
-    def __init__(self, table: str, client: "DynamoDBClient | None" = None):
+    def __init__(self, table: str, ledger_table: str, client: "DynamoDBClient | None" = None):
         self._table = table
+        self._ledger = ledger_table  # where a new key's opening balance is entered
         self._client = client or dynamodb_client()
 
     def get(self, key_id: str) -> ApiKeyRecord | None:
@@ -35,7 +44,7 @@ class DynamoDBKeyStore:
             ).get("Item")
         return None if item is None else key_record(item)
 
-    def create(self, record: ApiKeyRecord) -> None:
+    def create(self, record: ApiKeyRecord, *, actor: str, source: TopUpSource) -> None:
         policy = record.policy
         item: Item = {
             "key_id": {"S": record.key_id},
@@ -48,6 +57,7 @@ class DynamoDBKeyStore:
             "balance": {"N": str(record.balance)},
             "spent": {"N": "0"},
             "reservations": {"M": {}},
+            "ledgered": {"BOOL": True},  # its ledger begins with it (stores/audit.py)
         }
         if policy.models is not None:
             if not policy.models:  # DynamoDB has no empty set, and such a key is useless
@@ -55,12 +65,29 @@ class DynamoDBKeyStore:
             item["models"] = {"SS": sorted(policy.models)}
         if policy.expires_at is not None:
             item["expires_at"] = {"N": str(policy.expires_at)}
-        with aws_errors(f"Could not create key {record.key_id}."):
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(key_id)",
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(key_id)",
+            }
+        }
+        transaction = Transaction().add({"key": put})
+        if record.balance:
+            opening = LedgerEntry(
+                key_id=record.key_id,
+                kind="topup",
+                amount=record.balance,
+                at=record.created_at * 1000,
+                reference="opening",
+                actor=actor,
+                source=source,
             )
+            transaction.add(entry_put(self._ledger, opening))
+        try:
+            transaction.commit(self._client, f"Could not create key {record.key_id}.")
+        except TransactionRefused:
+            raise StorageError(f"Key {record.key_id} exists already.") from None
 
     def list(self) -> list[ApiKeyRecord]:
         records: list[ApiKeyRecord] = []
@@ -76,27 +103,6 @@ class DynamoDBKeyStore:
             {":revoked": {"S": "revoked"}, ":at": {"N": str(at)}},
             names={"#status": "status"},
             action="revoke",
-        )
-
-    def top_up(self, key_id: str, amount: int) -> ApiKeyRecord:
-        """Also completes a key made before billing existed (no limits, no ledger fields)."""
-        if amount <= 0:
-            raise ValueError("a top-up must be a positive amount")
-        return self._update(
-            key_id,
-            "SET rpm = if_not_exists(rpm, :rpm), ipm = if_not_exists(ipm, :ipm), "
-            "spent = if_not_exists(spent, :zero), "
-            "reservations = if_not_exists(reservations, :none) "
-            "ADD #balance :amount",
-            {
-                ":amount": {"N": str(amount)},
-                ":rpm": {"N": str(DEFAULT_POLICY.requests_per_minute)},
-                ":ipm": {"N": str(DEFAULT_POLICY.images_per_minute)},
-                ":zero": {"N": "0"},
-                ":none": {"M": {}},
-            },
-            names={"#balance": "balance"},
-            action="top up",
         )
 
     def _update(

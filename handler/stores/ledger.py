@@ -13,6 +13,7 @@ request and the reconciler can never both settle it.
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from handler.core.ledger import settled_entry
 from handler.core.ports import (
     Admission,
     ApiKeyRecord,
@@ -34,6 +35,7 @@ from handler.stores.dynamo import (
     conditional,
     retry_conflicts,
 )
+from handler.stores.entry_items import entry_put
 from handler.stores.key_writes import (
     ADMIT,
     ADMIT_IF,
@@ -66,12 +68,14 @@ class DynamoDBLedger:
         self,
         keys_table: str,
         usage_table: str,
+        ledger_table: str,
         client: "DynamoDBClient | None" = None,
         *,
         jobs_table: str | None = None,
     ):
         self._keys = keys_table
         self._usage = usage_table
+        self._entries = ledger_table
         self._jobs = jobs_table  # where line results settled with their charge go
         self._client = client or dynamodb_client()
 
@@ -151,7 +155,7 @@ class DynamoDBLedger:
         result: LineResult | None = None,
     ) -> None:
         charge = usage.charge
-        transaction = settlement(self._keys, self._usage, usage, stale_minutes)
+        transaction = settlement(self._keys, self._usage, self._entries, usage, stale_minutes)
         if result is not None:
             if self._jobs is None:
                 raise ValueError("this ledger has no jobs table to record line results in")
@@ -198,10 +202,14 @@ class DynamoDBLedger:
 
 
 def settlement(
-    keys_table: str, usage_table: str, usage: UsageRecord, stale_minutes: Sequence[int]
+    keys_table: str,
+    usage_table: str,
+    ledger_table: str,
+    usage: UsageRecord,
+    stale_minutes: Sequence[int],
 ) -> Transaction:
     """Close the reservation on the key (refunding what was not delivered, clearing past
-    windows) and put the usage record, if the reservation is still open."""
+    windows), put the usage record and the ledger's entry, if the reservation is still open."""
     charge = usage.charge
     stale = [
         f"{prefix}{minute}" for minute in stale_minutes for prefix in (REQUESTS_LEFT, IMAGES_LEFT)
@@ -230,5 +238,6 @@ def settlement(
                     "ConditionExpression": "attribute_not_exists(sk)",
                 }
             },
+            **entry_put(ledger_table, settled_entry(usage)),
         }
     )

@@ -22,7 +22,7 @@ from handler.core.spec import GenerationSpec, build_spec
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
-from tests.support import assert_error, balance_of, load_event, new_key, usage_of
+from tests.support import assert_error, balance_of, load_event, new_key, top_up, usage_of
 
 URL = "/v1/images/generations"
 PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.json)
@@ -209,8 +209,8 @@ def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> Non
     billing.reserve(credentials_of(auth["Authorization"]), job, Meter())
     # When the scheduled event arrives, it is refunded; the next tick finds nothing
     event = load_event("reconcile_schedule")
-    assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 1}
-    assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 0}
+    assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 1, "off_ledger": 0}
+    assert reconcile_handler(event, FakeLambdaContext()) == {"reconciled": 0, "off_ledger": 0}
     assert balance_of(key_id) == 100_000
 
 
@@ -321,7 +321,7 @@ def test_no_key_or_secret_hash_in_any_log_line(
     def broken(self: PreviewBackend, job: GenerationSpec, deadline: Deadline) -> Any:
         raise RuntimeError(f"crash with {job!r}")
 
-    container.key_store().top_up(key_id, 10 * PRICE_1024)
+    top_up(key_id, 10 * PRICE_1024)
     monkeypatch.setattr(PreviewBackend, "generate", broken)
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 500
     logged = everything_logged()
@@ -394,7 +394,7 @@ def test_a_key_from_before_billing_is_unfunded_until_topped_up(client: TestClien
     )
     auth = {"Authorization": f"Bearer {new.plaintext}"}
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 402
-    container.key_store().top_up(new.key_id, 10 * PRICE_1024)
+    top_up(new.key_id, 10 * PRICE_1024)
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
     assert balance_of(new.key_id) == 9 * PRICE_1024
 

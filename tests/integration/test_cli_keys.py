@@ -10,7 +10,14 @@ from typer.testing import CliRunner
 
 from handler.cli.main import app
 
-TABLES = ["--table", "test-keystable", "--usage-table", "test-usagetable"]
+TABLES = [
+    "--table",
+    "test-keystable",
+    "--usage-table",
+    "test-usagetable",
+    "--ledger-table",
+    "test-ledgertable",
+]
 KEYS = ["keys", *TABLES]
 URL = "/v1/images/generations"
 
@@ -81,6 +88,34 @@ def test_balance_top_up_show_and_usage(client: TestClient) -> None:
     assert "0.008" in table.stdout
 
 
+def test_top_ups_and_adjustments_enter_the_ledger_with_their_reason(client: TestClient) -> None:
+    runner = CliRunner()
+    key_id = _create("--name", "shop", "--balance", "1").split("_")[1]
+    topped = runner.invoke(app, [*KEYS, "topup", key_id, "2.50", "--reason", "invoice 7"])
+    assert topped.exit_code == 0, topped.output
+    adjusted = runner.invoke(app, [*KEYS, "adjust", key_id, "--reason", "goodwill", "--", "-0.75"])
+    assert adjusted.exit_code == 0, adjusted.output
+    assert "balance 2.75" in adjusted.output
+    # An adjustment says why
+    unexplained = runner.invoke(app, [*KEYS, "adjust", key_id, "1"])
+    assert unexplained.exit_code != 0
+    ledger = ["billing", "--table", "test-keystable", "--ledger-table", "test-ledgertable"]
+    listed = runner.invoke(app, [*ledger, "transactions", key_id, "--json"])
+    assert listed.exit_code == 0, listed.output
+    rows = json.loads(listed.stdout)["data"]
+    assert [(r["type"], r["amount"], r["reason"]) for r in rows] == [
+        ("adjustment", -750_000, "goodwill"),
+        ("topup", 2_500_000, "invoice 7"),
+        ("topup", 1_000_000, None),
+    ]
+    assert all(r["actor"].startswith("cli:") for r in rows)
+    table = runner.invoke(app, [*ledger, "transactions", key_id], env={"COLUMNS": "200"})
+    assert "goodwill" in table.stdout
+    audited = runner.invoke(app, [*ledger, "audit"])
+    assert audited.exit_code == 0, audited.output
+    assert "0 off their ledger" in audited.output
+
+
 @pytest.mark.parametrize("amount", ["-1", "abc", "0.0000001", "0", "nan"])
 def test_bad_top_ups_are_refused(client: TestClient, amount: str) -> None:
     key_id = _create("--name", "x").split("_")[1]
@@ -149,7 +184,11 @@ def test_stack_option_finds_the_table_from_its_outputs(
 ) -> None:
     monkeypatch.setattr(
         "handler.cli.stacks.stack_outputs",
-        lambda name: {"KeysTableName": "test-keystable", "UsageTableName": "test-usagetable"},
+        lambda name: {
+            "KeysTableName": "test-keystable",
+            "UsageTableName": "test-usagetable",
+            "LedgerTableName": "test-ledgertable",
+        },
     )
     created = CliRunner().invoke(app, ["keys", "--stack", "imagegate", "create", "--name", "x"])
     assert created.exit_code == 0, created.output

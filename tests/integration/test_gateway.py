@@ -48,7 +48,15 @@ def served(template: Template) -> Iterator[str]:
 
 @pytest.fixture
 def key(local: Local) -> str:
-    return issue_key(container.key_store(), "gateway", GENEROUS, balance=10**9, now=0).plaintext
+    return issue_key(
+        container.key_store(),
+        "gateway",
+        GENEROUS,
+        balance=10**9,
+        now=0,
+        actor="test",
+        source="cli",
+    ).plaintext
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ QUEUES = (
 NAMES = {
     "KeysTable": "local-keys",
     "UsageTable": "local-usage",
+    "LedgerTable": "local-ledger",
     "IdempotencyTable": "local-idempotency",
     "JobsTable": "local-jobs",
     "ImagesBucket": "local-images",

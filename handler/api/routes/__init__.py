@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from handler.api.routes import batches, edits, health, images, models, usage
+from handler.api.routes import batches, billing, edits, health, images, models, usage
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -11,3 +11,4 @@ api_router.include_router(edits.router, prefix="/v1")
 api_router.include_router(models.router, prefix="/v1")
 api_router.include_router(usage.router, prefix="/v1")
 api_router.include_router(batches.router, prefix="/v1")
+api_router.include_router(billing.router, prefix="/v1")

@@ -1,0 +1,172 @@
+"""The credit ledger: every change of a key's balance is an entry, written in the same
+transaction as the change, so a key's balance plus what its open reservations hold always
+equals the sum of its entries.
+
+- ``topup``: money put on the key (by card, an operator, the command line);
+- ``adjustment``: an operator's correction, either sign, with its reason;
+- ``charge`` / ``refund``: a request settled (what it delivered is charged; a request that
+  delivered nothing is a refund of all it reserved);
+- ``reversal``: a card payment taken back (refunded or disputed), or given back again.
+
+A reservation is not an entry: it holds money the request's settlement then charges or
+refunds, and the audit counts what is held.
+"""
+
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from handler.core.errors import InvalidRequest
+from handler.core.money import parse_amount
+from handler.core.ports import ApiKeyRecord, TopUpSource, UsageRecord
+from handler.observability import logger
+
+EntryKind = Literal["topup", "adjustment", "charge", "refund", "reversal"]
+_ENTRY_ID_PREFIX = "txn_"
+MAX_REASON = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    key_id: str
+    kind: EntryKind
+    amount: int  # signed micro-units: what the entry changed the balance by
+    at: int  # unix milliseconds
+    reference: str  # unique within the key: a request id, a payment's, a refund's, or fresh
+    actor: str  # who made the change: an IAM principal, "stripe", "cli:<user>", "imagegate"
+    source: TopUpSource | None = None  # topup only
+    reason: str | None = None  # adjustments and reversals
+    # A settled request: what it reserved and what of that came back.
+    model: str | None = None
+    reserved: int | None = None
+    refunded: int | None = None
+
+    @property
+    def entry_id(self) -> str:
+        """The entry's public id, which is also its place in the key's ledger (a cursor)."""
+        return f"{_ENTRY_ID_PREFIX}{self.at:013d}_{self.reference}"
+
+
+def entry_place(entry_id: str) -> tuple[int, str]:
+    """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400."""
+    at, _, reference = entry_id.removeprefix(_ENTRY_ID_PREFIX).partition("_")
+    if not entry_id.startswith(_ENTRY_ID_PREFIX) or len(at) != 13 or not at.isdigit():
+        raise InvalidRequest(f"{entry_id!r} is not a transaction id.", param="after")
+    return int(at), reference
+
+
+def settled_entry(usage: UsageRecord) -> LedgerEntry:
+    """The entry of a settled request: a charge of what it delivered, or, when it delivered
+    nothing, a refund of all it held (an entry of 0, so the key holder sees it)."""
+    charge = usage.charge
+    return LedgerEntry(
+        key_id=usage.key_id,
+        kind="charge" if usage.charged else "refund",
+        amount=-usage.charged,
+        at=usage.settled_at,
+        reference=charge.request_id,
+        actor="imagegate",
+        model=charge.model,
+        reserved=charge.amount,
+        refunded=usage.refunded,
+    )
+
+
+def top_up(
+    key_id: str, amount: str, reason: str | None, *, actor: str, source: TopUpSource, at: int
+) -> LedgerEntry:
+    """An operator's top-up of ``amount`` (currency units, as typed), or a clear 400."""
+    micros = _amount(amount)
+    if micros == 0:
+        raise InvalidRequest("A top-up must be more than 0.", param="amount")
+    return LedgerEntry(
+        key_id, "topup", micros, at, _fresh(), actor, source=source, reason=_reason(reason)
+    )
+
+
+def adjustment(key_id: str, amount: str, reason: str | None, *, actor: str, at: int) -> LedgerEntry:
+    """An operator's signed correction of ``amount``, with the reason it must have."""
+    text = amount.strip()
+    micros = _amount(text.removeprefix("-")) * (-1 if text.startswith("-") else 1)
+    if micros == 0:
+        raise InvalidRequest("An adjustment must not be 0.", param="amount")
+    if not reason or not reason.strip():
+        raise InvalidRequest("An adjustment needs its reason.", param="reason")
+    return LedgerEntry(key_id, "adjustment", micros, at, _fresh(), actor, reason=_reason(reason))
+
+
+def _amount(text: str) -> int:
+    try:
+        return parse_amount(text)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), param="amount") from None
+
+
+def _reason(reason: str | None) -> str | None:
+    if reason is None or not reason.strip():
+        return None
+    if len(reason) > MAX_REASON:
+        raise InvalidRequest(f"A reason is at most {MAX_REASON} characters.", param="reason")
+    return reason.strip()
+
+
+def _fresh() -> str:
+    return f"op_{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    entries: Sequence[LedgerEntry]
+    has_more: bool
+
+
+class AlreadyPosted(Exception):
+    """An entry of this reference is in the key's ledger already (a redelivered payment)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """One key's balance held against its ledger."""
+
+    key_id: str
+    balance: int
+    held: int  # what its open reservations hold
+    entries_total: int
+
+    @property
+    def difference(self) -> int:
+        return self.balance + self.held - self.entries_total
+
+
+class Entries(Protocol):
+    def post(self, entry: LedgerEntry, *, once: bool = False) -> ApiKeyRecord:
+        """Change the key's balance by ``entry.amount`` and record ``entry`` in one
+        transaction; the key after it. ``NotFound`` for no such key. With ``once``, an entry
+        of the same reference posted before raises ``AlreadyPosted`` and changes nothing."""
+        ...
+
+    def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:
+        """The key's entries, newest first, from just before ``before`` (an entry's place)."""
+        ...
+
+    def audits(self, *, now_ms: int) -> Iterator[Audit]:
+        """Every key's balance against its ledger, each read as of one moment; keys from
+        before the ledger get their opening entry first."""
+        ...
+
+
+def off_ledger(entries: Entries, *, now_ms: int) -> list[Audit]:
+    """The keys whose balance and holds are not their ledger's sum, each logged: money was
+    moved without its entry, or an entry written without its move (never by design)."""
+    wrong = [audit for audit in entries.audits(now_ms=now_ms) if audit.difference]
+    for audit in wrong:
+        logger.error(
+            "balance off its ledger",
+            key_id=audit.key_id,
+            balance=audit.balance,
+            held=audit.held,
+            entries_total=audit.entries_total,
+            difference=audit.difference,
+        )
+    return wrong
