@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handler.core.money import parse_amount
+
 # Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
 # envelope and headers around the body, so a body may take at most a little less.
 MAX_BODY_BYTES = 6_291_556 - 64 * 1024
@@ -73,6 +75,31 @@ class Settings(BaseSettings):
     webhook_secret: Annotated[
         SecretStr | None, Field(description="the master secret itself: local runs only")
     ] = None
+    stripe_secret_key_secret: Annotated[
+        str | None, Field(description="Secrets Manager name or ARN of the Stripe secret key")
+    ] = None
+    stripe_secret_key: Annotated[
+        SecretStr | None, Field(description="the Stripe secret key itself: local runs only")
+    ] = None
+    stripe_webhook_secret_name: Annotated[
+        str | None,
+        Field(description="Secrets Manager name or ARN of the Stripe webhook signing secret"),
+    ] = None
+    stripe_webhook_secret: Annotated[
+        SecretStr | None, Field(description="the webhook signing secret itself: local runs only")
+    ] = None
+    stripe_api_base: Annotated[
+        str | None, Field(description="Stripe's API; the local stand-in on the local stack")
+    ] = None
+    card_currency: Annotated[
+        str, Field(pattern="^[a-z]{3}$", description="currency of card top-ups (ISO 4217)")
+    ] = "usd"
+    card_top_up_minimum: Annotated[
+        int, Field(ge=1, description="smallest card top-up, in currency units (micro-units)")
+    ] = 5_000_000
+    card_top_up_maximum: Annotated[
+        int, Field(ge=1, description="largest card top-up, in currency units (micro-units)")
+    ] = 1_000_000_000
     serve_preview: Annotated[
         bool,
         Field(description="serve the catalog's preview stand-in (the template: ServePreview)"),
@@ -111,12 +138,27 @@ class Settings(BaseSettings):
         "replicate_api_token",
         "webhook_secret_name",
         "webhook_secret",
+        "stripe_secret_key_secret",
+        "stripe_secret_key",
+        "stripe_webhook_secret_name",
+        "stripe_webhook_secret",
+        "stripe_api_base",
         mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # CloudFormation cannot leave a variable out, only empty: empty means not configured.
         return None if value == "" else value
+
+    @field_validator("card_top_up_minimum", "card_top_up_maximum", mode="before")
+    @classmethod
+    def _currency_units(cls, value: object) -> object:
+        # The template speaks in currency units ("5.00"); money inside is micro-units.
+        return parse_amount(value) if isinstance(value, str) else value
+
+    @property
+    def takes_cards(self) -> bool:
+        return self.stripe_secret_key is not None or self.stripe_secret_key_secret is not None
 
 
 @cache

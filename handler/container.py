@@ -1,5 +1,7 @@
 """Builds the concrete adapters from ``Settings``, once per process. Routes reach these
-through ``handler.api.deps``; tests point the settings at local fakes and ``reset()``."""
+through ``handler.api.deps``; tests point the settings at local fakes and ``reset()``.
+What only operators and paying key holders reach (card top-ups, the admin API) is built by
+``billing_container.py``."""
 
 import sys
 from collections.abc import Collection
@@ -10,17 +12,10 @@ from handler.config import get_settings
 from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.delivery import Delivery
-from handler.core.errors import StorageError
 from handler.core.generation import GenerationService
 from handler.core.ledger import Entries
 from handler.core.offering import Offering
-from handler.core.ports import (
-    AsyncStore,
-    Idempotency,
-    ImageStore,
-    KeyStore,
-    Ledger,
-)
+from handler.core.ports import AsyncStore, Idempotency, ImageStore, KeyStore, Ledger
 from handler.core.work.async_jobs import AsyncJobs
 from handler.core.work.batches import Batches
 from handler.core.work.finish import Finisher
@@ -38,7 +33,7 @@ from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
 from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
-from handler.stores.secrets import configured_secret
+from handler.stores.secrets import secret_reader
 from handler.stores.staging import S3AsyncStore
 from handler.stores.webhooks import WebhookSender
 from handler.stores.webhooks import resolve as resolve_host
@@ -152,8 +147,7 @@ def batch_files() -> BatchFiles:
 
 def webhook_master_secret() -> str:
     settings = get_settings()
-    missing = StorageError("This deployment has no webhook signing secret.", should_retry=False)
-    return configured_secret(settings.webhook_secret, settings.webhook_secret_name, missing)
+    return secret_reader(settings.webhook_secret, settings.webhook_secret_name, "webhook secret")()
 
 
 @cache

@@ -8,9 +8,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from handler import container
+from handler import billing_container, container
 from handler.config import get_settings
 from handler.core.auth import authenticate, credentials_of
+from handler.core.cards import CardTopUps
 from handler.core.deadline import Deadline
 from handler.core.generation import GenerationService
 from handler.core.ledger import Entries
@@ -56,6 +57,11 @@ async def get_work_reader() -> WorkReader:
 
 async def get_image_store() -> ImageStore:
     return container.image_store()
+
+
+def get_card_top_ups() -> CardTopUps:
+    # Configured or not: a deployment without cards answers 404 here.
+    return billing_container.card_top_ups()
 
 
 def get_webhook_master_secret() -> str:
@@ -124,3 +130,4 @@ BatchesDep = Annotated[Batches, Depends(get_batches)]
 WorkReaderDep = Annotated[WorkReader, Depends(get_work_reader)]
 ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]
+CardTopUpsDep = Annotated[CardTopUps, Depends(get_card_top_ups)]

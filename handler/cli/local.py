@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 # `imagegate --help` and the commands that need none of it start at once.
 if TYPE_CHECKING:
     from handler.cli.runtime import LocalRuntime
+    from handler.cli.stripe_stand_in import StripeStandIn
     from handler.cli.template import Template
     from handler.core.keys import NewKey
 
@@ -97,9 +98,15 @@ class LocalStack:
 
 
 def provision(
-    aws_endpoint_url: str, template_path: Path, catalog_path: Path, *, real_aws: bool = False
+    aws_endpoint_url: str,
+    template_path: Path,
+    catalog_path: Path,
+    *,
+    real_aws: bool = False,
+    cards: "StripeStandIn | None" = None,
 ) -> LocalStack:
-    """Create the template's tables and buckets; return the API function's environment."""
+    """Create the template's tables and buckets; return the API function's environment (with
+    card top-ups through ``cards``, the local Stripe, where it is given)."""
     from handler.cli.template import Template, create_resources
     from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 
@@ -110,6 +117,12 @@ def provision(
         template, dynamodb_client(), s3_client(), sqs_client(), RESOURCE_PREFIX
     )
     environment = local_environment(template, names, catalog_path, real_aws=real_aws)
+    if cards is not None:
+        environment |= {
+            "IMAGEGATE_STRIPE_SECRET_KEY": cards.secret_key,
+            "IMAGEGATE_STRIPE_WEBHOOK_SECRET": cards.webhook_secret,
+            "IMAGEGATE_STRIPE_API_BASE": cards.url,
+        }
     stack = LocalStack(aws_endpoint_url, REGION, environment, real_aws, names)
     stack.activate()
     return stack
@@ -134,6 +147,14 @@ def local_environment(
     # No CloudWatch here: metrics would be EMF lines on stdout, among the lines scripts read.
     environment["POWERTOOLS_METRICS_DISABLED"] = "true"
     return environment
+
+
+def local_stripe() -> "StripeStandIn":
+    """The local Stripe, keyed afresh: card top-ups work on the local stack, offline."""
+    from handler.cli.stripe_stand_in import StripeStandIn
+
+    token = secrets.token_hex(12)
+    return StripeStandIn(f"sk_test_local_{token}", f"whsec_local_{token}").start()
 
 
 def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":

@@ -13,6 +13,7 @@ from handler.cli.local import (
     DEFAULT_STATE_DIR,
     PROJECT_DIR,
     ensure_dev_key,
+    local_stripe,
     provision,
     start_runtime,
 )
@@ -72,19 +73,28 @@ def dev(
     except BaseException:
         server.close()
         raise
+    cards = local_stripe()
     try:
         stack = provision(
-            f"http://127.0.0.1:{aws.port}", template_path, catalog.resolve(), real_aws=real_aws
+            f"http://127.0.0.1:{aws.port}",
+            template_path,
+            catalog.resolve(),
+            real_aws=real_aws,
+            cards=cards,
         )
         stack = replace(stack, api_base_url=f"http://{host}:{server.port}/{api.stage}/v1")
         stack.save(state_dir)
         runtime = start_runtime(stack, template_path)
         api_key = ensure_dev_key(state_dir)
         server.start(Gateway(api))
+        # Stripe's events reach the API as they would deployed: through the gateway.
+        reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
+        cards.endpoints.append(f"http://{reachable}:{server.port}/{api.stage}/webhooks/stripe")
         with stop_signals() as stop:
             err.print(
                 f"[bold]imagegate[/] local stack: AWS stand-in at {stack.aws_endpoint_url}, "
-                "backend 'preview' (a stand-in picture, not a model). Ctrl-C stops it."
+                f"Stripe stand-in at {cards.url}, backend 'preview' (a stand-in picture, not "
+                "a model). Ctrl-C stops it."
             )
             # Two lines for scripts, on stdout; the server already answers.
             typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
@@ -96,6 +106,7 @@ def dev(
                 runtime.stop()
     finally:
         server.close()
+        cards.stop()
         aws.stop()
         (state_dir / "local.json").unlink(missing_ok=True)
 

@@ -144,6 +144,12 @@ class WorkPending(BackendTimeout):
     attempt of the same request collects it. To a synchronous caller, a timeout."""
 
 
+class PaymentsUnavailable(ServiceError):
+    """The card processor could not be reached, or refused this deployment's credentials."""
+
+    default_code = "payments_unavailable"
+
+
 _STATUS: dict[type[ImagegateError], int] = {
     PayloadTooLarge: 413,
     InvalidRequest: 400,
@@ -155,6 +161,7 @@ _STATUS: dict[type[ImagegateError], int] = {
     RateLimited: 429,
     BackendTimeout: 504,
     BackendUnavailable: 503,
+    PaymentsUnavailable: 503,
     BackendError: 502,
     ServiceError: 500,
 }

@@ -63,6 +63,7 @@ class ApiKeyRecord:
     requests_left: Mapping[int, int] = field(default_factory=dict)
     images_left: Mapping[int, int] = field(default_factory=dict)
     open_reservations: Mapping[str, "Charge"] = field(default_factory=dict)
+    stripe_customer: str | None = None  # its customer at the card processor, once it paid
 
     def __repr__(self) -> str:  # keep the hash out of any log line that prints a record
         return f"ApiKeyRecord(key_id={self.key_id!r}, name={self.name!r}, status={self.status!r})"

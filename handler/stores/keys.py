@@ -153,6 +153,7 @@ def key_record(item: "Item") -> ApiKeyRecord:
         balance=values.get("balance", 0),
         spent=values.get("spent", 0),
         revoked_at=values.get("revoked_at"),
+        stripe_customer=values.get("stripe_customer"),
         requests_left=windows[REQUESTS_LEFT],
         images_left=windows[IMAGES_LEFT],
         open_reservations={

@@ -1,5 +1,7 @@
 """Secrets from AWS Secrets Manager, cached by Powertools Parameters."""
 
+from collections.abc import Callable
+
 from aws_lambda_powertools.utilities import parameters
 from pydantic import SecretStr
 
@@ -17,6 +19,13 @@ def configured_secret(value: SecretStr | None, name: str | None, missing: Except
     if name:
         return read_secret(name)
     raise missing
+
+
+def secret_reader(value: SecretStr | None, name: str | None, what: str) -> Callable[[], str]:
+    """Reads the secret ``configured_secret`` gives, each time it is needed (Parameters
+    caches it); a deployment configured with neither fails saying which is missing."""
+    missing = StorageError(f"This deployment has no {what} configured.", should_retry=False)
+    return lambda: configured_secret(value, name, missing)
 
 
 def read_secret(name: str) -> str:

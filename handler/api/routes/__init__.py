@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from handler.api.routes import batches, billing, edits, health, images, models, usage
+from handler.api.routes import (
+    batches,
+    billing,
+    edits,
+    health,
+    images,
+    models,
+    stripe_events,
+    usage,
+)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
@@ -12,3 +21,4 @@ api_router.include_router(models.router, prefix="/v1")
 api_router.include_router(usage.router, prefix="/v1")
 api_router.include_router(batches.router, prefix="/v1")
 api_router.include_router(billing.router, prefix="/v1")
+api_router.include_router(stripe_events.router)

@@ -2,15 +2,26 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 
-from handler.api.deps import ApiKeyDep, EntriesDep
+from handler.api.deps import ApiKeyDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
+from handler.api.json_body import JsonBodyRoute
+from handler.core.cards import CheckoutSession
 from handler.core.ledger import EntryKind, EntryPage, LedgerEntry, entry_place
 
-router = APIRouter(tags=["billing"])
+router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
 MAX_PAGE = 100
+ReturnUrl = Annotated[
+    str,
+    Field(
+        max_length=2048,
+        pattern=r"^https?://[^\s]+$",
+        description="Where the payment page sends the payer back ({CHECKOUT_SESSION_ID} is "
+        "replaced by the session's id).",
+    ),
+]
 
 
 class Transaction(BaseModel):
@@ -73,3 +84,46 @@ def list_transactions(
     reversal of its balance."""
     before = None if after is None else entry_place(after)
     return TransactionList.of(entries.page(key.key_id, limit=limit, before=before))
+
+
+class CheckoutCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: Annotated[
+        int, Field(gt=0, description="What to put on the key, in micro-units (10.00 = 10000000).")
+    ]
+    success_url: ReturnUrl
+    cancel_url: ReturnUrl
+
+
+class Checkout(BaseModel):
+    id: Annotated[str, Field(description="The Checkout Session's id.")]
+    object: Literal["billing.checkout_session"] = "billing.checkout_session"
+    url: Annotated[str, Field(description="The payment page to send the payer to.")]
+    amount: Annotated[int, Field(description="Micro-units, credited once the payment is made.")]
+    currency: str
+    expires_at: Annotated[int, Field(description="Unix seconds: the page works until then.")]
+
+    @classmethod
+    def of(cls, session: CheckoutSession) -> "Checkout":
+        return cls(
+            id=session.id,
+            url=session.url,
+            amount=session.amount,
+            currency=session.currency,
+            expires_at=session.expires_at,
+        )
+
+
+@router.post("/billing/checkout", responses=ERROR_RESPONSES)
+def create_checkout(
+    request: Request, body: CheckoutCreate, key: ApiKeyDep, cards: CardTopUpsDep
+) -> Checkout:
+    """A card payment page for a top-up of the calling key: the key is credited once the
+    payment succeeds (Stripe's signed event). An ``Idempotency-Key`` answers a retry with the
+    same page."""
+    idempotency_key = request.headers.get("idempotency-key")
+    session = cards.checkout(
+        key, body.amount, body.success_url, body.cancel_url, idempotency_key=idempotency_key
+    )
+    return Checkout.of(session)

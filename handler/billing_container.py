@@ -1,0 +1,33 @@
+"""Builds what only operators and paying key holders reach, from ``Settings``, once per
+process: card top-ups and the admin API (``container.py`` builds the rest)."""
+
+from functools import cache
+
+from handler.config import get_settings
+from handler.core.cards import CardTerms, CardTopUps
+from handler.core.errors import NotFound
+from handler.stores.payments import DynamoDBPayments
+from handler.stores.secrets import secret_reader
+from handler.stores.stripe_cards import StripeCards
+
+
+@cache
+def card_top_ups() -> CardTopUps:
+    """Card top-ups, where the deployment has a Stripe secret key (else a clear 404)."""
+    settings = get_settings()
+    if not settings.takes_cards:
+        raise NotFound(
+            "This deployment takes no card payments.", code="card_payments_not_configured"
+        )
+    terms = CardTerms.of(
+        settings.card_currency, settings.card_top_up_minimum, settings.card_top_up_maximum
+    )
+    cards = StripeCards(
+        secret_reader(settings.stripe_secret_key, settings.stripe_secret_key_secret, "Stripe key"),
+        secret_reader(
+            settings.stripe_webhook_secret, settings.stripe_webhook_secret_name, "Stripe secret"
+        ),
+        terms,
+        api_base=settings.stripe_api_base,
+    )
+    return CardTopUps(cards, DynamoDBPayments(settings.keys_table, settings.ledger_table), terms)

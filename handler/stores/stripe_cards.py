@@ -1,0 +1,160 @@
+"""Stripe as the card processor: Checkout Sessions for top-ups, and its webhook events,
+verified (``Stripe-Signature``) and read into ``core/payments.py``'s events.
+
+Only what imagegate started is read: a paid session carries the key id in its metadata (put
+there when the session was made); a refund or dispute names its PaymentIntent, which the
+payment's record (``stores/payments.py``) ties to the key. Events of other currencies, other
+integrations on the same account, or kinds imagegate does not act on are acknowledged and
+left alone.
+"""
+
+import json
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from handler.core.cards import CardTerms, CheckoutOrder, CheckoutSession
+from handler.core.errors import InvalidRequest, PaymentsUnavailable
+from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
+from handler.observability import count, logger
+
+if TYPE_CHECKING:
+    import stripe
+
+# Stripe's own default: an event signed more than five minutes ago is refused (a replay).
+TOLERANCE_SECONDS = 300
+TIMEOUT_SECONDS = 10
+PRODUCT_NAME = "imagegate credit"
+
+
+class StripeCards:
+    def __init__(
+        self,
+        secret_key: Callable[[], str],
+        webhook_secret: Callable[[], str],
+        terms: CardTerms,
+        *,
+        api_base: str | None = None,
+    ):
+        self._secret_key = secret_key
+        self._webhook_secret = webhook_secret
+        self._terms = terms
+        self._api_base = api_base
+        self._client: stripe.StripeClient | None = None
+        self._lock = threading.Lock()
+
+    def checkout(self, order: CheckoutOrder) -> CheckoutSession:
+        import stripe
+
+        terms = self._terms
+        params: dict[str, Any] = {
+            "mode": "payment",
+            "line_items": [
+                {
+                    "quantity": 1,
+                    "price_data": {
+                        "currency": terms.currency,
+                        "unit_amount": order.amount // terms.minor_unit,
+                        "product_data": {"name": PRODUCT_NAME},
+                    },
+                }
+            ],
+            "success_url": order.success_url,
+            "cancel_url": order.cancel_url,
+            "client_reference_id": order.key_id,
+            "metadata": {"key_id": order.key_id},
+            "payment_intent_data": {"metadata": {"key_id": order.key_id}},
+        }
+        if order.customer is None:
+            params["customer_creation"] = "always"  # so the key's next checkout reuses it
+        else:
+            params["customer"] = order.customer
+        options: dict[str, Any] = {}
+        if order.idempotency_key is not None:
+            options["idempotency_key"] = order.idempotency_key
+        try:
+            session = self._stripe().v1.checkout.sessions.create(params, options)  # type: ignore[arg-type]
+        except stripe.InvalidRequestError as exc:
+            raise InvalidRequest(exc.user_message or str(exc), param=exc.param) from exc
+        except stripe.StripeError as exc:
+            raise _unavailable(exc) from exc
+        return CheckoutSession(
+            id=session.id,
+            url=str(session.url),
+            amount=order.amount,
+            currency=terms.currency,
+            expires_at=session.expires_at,
+        )
+
+    def event(self, payload: bytes, signature: str | None) -> CardEvent | None:
+        import stripe
+
+        try:
+            stripe.WebhookSignature.verify_header(
+                payload, signature, self._webhook_secret(), TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as exc:
+            raise InvalidRequest(
+                f"The Stripe-Signature does not verify: {exc.user_message or exc}",
+                param="Stripe-Signature",
+                code="invalid_signature",
+            ) from None
+        try:
+            event = json.loads(payload)
+            return self._read(event["type"], event["data"]["object"])
+        except _OtherCurrency:
+            return None  # acknowledged, and logged: Stripe would only send it again
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidRequest("The event is not one of Stripe's.", code="invalid_event") from exc
+
+    def _read(self, kind: str, thing: dict[str, Any]) -> CardEvent | None:
+        if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+            key_id = (thing.get("metadata") or {}).get("key_id")
+            if key_id is None or thing.get("payment_status") != "paid":
+                return None  # another integration's, or paid later (async_payment_succeeded)
+            return Paid(
+                thing["payment_intent"],
+                thing["id"],
+                key_id,
+                self._micros(thing["amount_total"], thing["currency"]),
+                thing.get("customer"),
+            )
+        if kind == "charge.refunded" and thing.get("payment_intent"):
+            total = self._micros(thing["amount_refunded"], thing["currency"])
+            return Refunded(thing["payment_intent"], thing["id"], total)
+        if kind == "charge.dispute.created" and thing.get("payment_intent"):
+            amount = self._micros(thing["amount"], thing["currency"])
+            return Disputed(thing["payment_intent"], thing["id"], amount)
+        if kind == "charge.dispute.closed" and thing.get("status") == "won":
+            return DisputeWon(thing["payment_intent"], thing["id"])
+        return None
+
+    def _micros(self, minor: int, currency: str) -> int:
+        if currency.lower() != self._terms.currency:
+            logger.error("card event in another currency", currency=currency)
+            count("CardEventsRefused")
+            raise _OtherCurrency
+        return int(minor) * self._terms.minor_unit
+
+    def _stripe(self) -> "stripe.StripeClient":
+        with self._lock:
+            if self._client is None:
+                import stripe
+
+                addresses = {} if self._api_base is None else {"api": self._api_base}
+                self._client = stripe.StripeClient(
+                    self._secret_key(),
+                    base_addresses=addresses,  # type: ignore[arg-type]
+                    max_network_retries=2,  # Stripe's idempotency keys make them safe
+                    http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
+                )
+            return self._client
+
+
+class _OtherCurrency(Exception):
+    pass
+
+
+def _unavailable(exc: Exception) -> PaymentsUnavailable:
+    logger.error("card processor failed", error=type(exc).__name__, detail=str(exc)[:300])
+    return PaymentsUnavailable("Card payments are unavailable; try again later.", should_retry=True)
