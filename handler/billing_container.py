@@ -3,9 +3,12 @@ process: card top-ups and the admin API (``container.py`` builds the rest)."""
 
 from functools import cache
 
+from handler import container
 from handler.config import get_settings
 from handler.core.cards import CardTerms, CardTopUps
 from handler.core.errors import NotFound
+from handler.core.key_admin import KeyAdmin
+from handler.stores.key_changes import DynamoDBKeyChanges
 from handler.stores.payments import DynamoDBPayments
 from handler.stores.secrets import secret_reader
 from handler.stores.stripe_cards import StripeCards
@@ -31,3 +34,10 @@ def card_top_ups() -> CardTopUps:
         api_base=settings.stripe_api_base,
     )
     return CardTopUps(cards, DynamoDBPayments(settings.keys_table, settings.ledger_table), terms)
+
+
+@cache
+def key_admin() -> KeyAdmin:
+    settings = get_settings()
+    changes = DynamoDBKeyChanges(settings.keys_table, settings.ledger_table)
+    return KeyAdmin(container.key_store(), changes, container.entries(), container.catalog())

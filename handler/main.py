@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
-from handler import container
+from handler import billing_container, container
 from handler.config import get_settings
 from handler.core import admin, ledger
 from handler.core.deadline import Deadline
@@ -155,9 +155,7 @@ def dead_letter_handler(
 @logger.inject_lambda_context
 def admin_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``aws lambda invoke``: an operator's command on keys (``core/admin.py``)."""
-    result = admin.run(
-        event, container.key_store(), container.entries(), container.catalog(), time.time
-    )
+    result = admin.run(event, billing_container.key_admin())
     # Never the key itself: only its id reaches the logs.
     action = event.get("action") if isinstance(event, dict) else None
     logger.info("admin command", action=action, key_id=result.get("key_id"))

@@ -13,7 +13,9 @@ from handler.config import get_settings
 from handler.core.auth import authenticate, credentials_of
 from handler.core.cards import CardTopUps
 from handler.core.deadline import Deadline
+from handler.core.errors import PermissionDenied
 from handler.core.generation import GenerationService
+from handler.core.key_admin import KeyAdmin
 from handler.core.ledger import Entries
 from handler.core.offering import Offering
 from handler.core.policy import Meter, rate_window
@@ -62,6 +64,25 @@ async def get_image_store() -> ImageStore:
 def get_card_top_ups() -> CardTopUps:
     # Configured or not: a deployment without cards answers 404 here.
     return billing_container.card_top_ups()
+
+
+async def get_key_admin() -> KeyAdmin:
+    return billing_container.key_admin()
+
+
+async def get_operator(request: Request) -> str:
+    """The IAM principal API Gateway authorized (``AWS_IAM`` on ``/admin/...``): the admin
+    API's caller, and the actor of what it changes. No identity: no admin API."""
+    event = request.scope.get("aws.event") or {}
+    identity = (event.get("requestContext") or {}).get("identity") or {}
+    arn = identity.get("userArn")
+    if not isinstance(arn, str) or not arn:
+        raise PermissionDenied(
+            "The admin API takes requests signed with AWS credentials (SigV4), through API "
+            "Gateway, only.",
+            code="iam_authorization_required",
+        )
+    return arn
 
 
 def get_webhook_master_secret() -> str:
@@ -131,3 +152,5 @@ WorkReaderDep = Annotated[WorkReader, Depends(get_work_reader)]
 ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]
 CardTopUpsDep = Annotated[CardTopUps, Depends(get_card_top_ups)]
+KeyAdminDep = Annotated[KeyAdmin, Depends(get_key_admin)]
+OperatorDep = Annotated[str, Depends(get_operator)]

@@ -24,9 +24,9 @@ from handler.cli.target import (
     operator,
     reported,
 )
-from handler.core.auth import issue_key
 from handler.core.errors import NotFound
-from handler.core.ledger import LedgerEntry, adjustment, top_up
+from handler.core.key_admin import MAX_GRACE_SECONDS
+from handler.core.ledger import typed_amount
 from handler.core.money import format_micros, parse_amount
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, KeyPolicy
@@ -86,20 +86,18 @@ def keys_create(
         expires_at=day_start(expires, "--expires") + 86_400 if expires else None,
     )
     with reported():
-        new = issue_key(
-            ctx.obj.key_store(),
-            name,
-            policy,
-            balance=_amount(balance),
-            now=int(time.time()),
-            actor=operator(),
-            source="cli",
+        issued = ctx.obj.key_admin().create(
+            operator(), name, policy, balance=_amount(balance), source="cli"
         )
+    _issued(issued.record.key_id, name, issued.plaintext, as_json, "Created key")
+
+
+def _issued(key_id: str, name: str, plaintext: str, as_json: bool, what: str) -> None:
     if as_json:
-        typer.echo(json.dumps({"key_id": new.key_id, "name": name, "api_key": new.plaintext}))
+        typer.echo(json.dumps({"key_id": key_id, "name": name, "api_key": plaintext}))
         return
-    err.print(f"Created key [bold]{new.key_id}[/] ({name}). It is shown only this once:")
-    typer.echo(new.plaintext)
+    err.print(f"{what} [bold]{key_id}[/] ({name}). It is shown only this once:")
+    typer.echo(plaintext)
 
 
 @keys_app.command("list")
@@ -150,8 +148,11 @@ def keys_topup(
 ) -> None:
     """Add AMOUNT (currency units, e.g. 10.00) to a key's balance: a top-up in its ledger."""
     with reported():
-        entry = top_up(key_id_of(key), amount, reason, actor=operator(), source="cli", at=_now())
-        _posted(ctx.obj.entries().post(entry), entry)
+        micros = typed_amount(amount)
+        record = ctx.obj.key_admin().move(
+            "topup", operator(), key_id_of(key), micros, reason, source="cli"
+        )
+    _posted(record, "topup", micros)
 
 
 @keys_app.command("adjust")
@@ -164,27 +165,40 @@ def keys_adjust(
     """Correct a key's balance by a signed AMOUNT: an adjustment in its ledger, with its
     reason. A balance may go below zero; the key then pays nothing until it is funded."""
     with reported():
-        entry = adjustment(key_id_of(key), amount, reason, actor=operator(), at=_now())
-        _posted(ctx.obj.entries().post(entry), entry)
+        micros = typed_amount(amount, signed=True)
+        record = ctx.obj.key_admin().move("adjustment", operator(), key_id_of(key), micros, reason)
+    _posted(record, "adjustment", micros)
 
 
-def _posted(record: ApiKeyRecord, entry: LedgerEntry) -> None:
-    sign = "+" if entry.amount >= 0 else "-"
+def _posted(record: ApiKeyRecord, kind: str, amount: int) -> None:
+    sign = "+" if amount >= 0 else "-"
     err.print(
-        f"Key [bold]{record.key_id}[/] ({record.name}): {entry.kind} "
-        f"{sign}{format_micros(abs(entry.amount))}, balance {format_micros(record.balance)}."
+        f"Key [bold]{record.key_id}[/] ({record.name}): {kind} "
+        f"{sign}{format_micros(abs(amount))}, balance {format_micros(record.balance)}."
     )
 
 
-def _now() -> int:
-    return int(time.time() * 1000)
+@keys_app.command("rotate")
+def keys_rotate(
+    ctx: typer.Context,
+    key: KeyArgument,
+    grace: Annotated[
+        int, typer.Option(min=0, max=MAX_GRACE_SECONDS, help="Seconds the old secret still works.")
+    ] = 86_400,
+    as_json: AsJson = False,
+) -> None:
+    """A new secret for the key (same id, balance and policy); the old secret keeps working
+    for --grace seconds, so clients can move over."""
+    with reported():
+        issued = ctx.obj.key_admin().rotate(operator(), key_id_of(key), grace)
+    _issued(issued.record.key_id, issued.record.name, issued.plaintext, as_json, "Rotated key")
 
 
 @keys_app.command("revoke")
 def keys_revoke(ctx: typer.Context, key: KeyArgument) -> None:
     """Revoke a key: its next request gets 401."""
     with reported():
-        record = ctx.obj.key_store().revoke(key_id_of(key), at=int(time.time()))
+        record = ctx.obj.key_admin().revoke(operator(), key_id_of(key))
     err.print(f"Revoked key [bold]{record.key_id}[/] ({record.name}).")
 
 

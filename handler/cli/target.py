@@ -17,6 +17,7 @@ from handler.core.errors import ImagegateError
 from handler.core.keys import parse_key
 
 if TYPE_CHECKING:  # the stores are imported when a command reaches for them
+    from handler.core.key_admin import KeyAdmin
     from handler.core.ledger import Entries
     from handler.core.ports import KeyStore, Ledger
 
@@ -55,6 +56,18 @@ class Target:
         if self._activated_local():
             return container.key_store()
         return DynamoDBKeyStore(self._keys_table(), self._ledger_table())
+
+    def key_admin(self) -> "KeyAdmin":
+        """The operators' rules, on the stores this target names (the catalog's models are
+        checked by the local stack, taken as given on a deployment's tables)."""
+        from handler import billing_container
+        from handler.core.key_admin import KeyAdmin
+        from handler.stores.key_changes import DynamoDBKeyChanges
+
+        if self._activated_local():
+            return billing_container.key_admin()
+        changes = DynamoDBKeyChanges(self._keys_table(), self._ledger_table())
+        return KeyAdmin(self.key_store(), changes, self.entries(), None)
 
     def entries(self) -> "Entries":
         from handler import container

@@ -7,18 +7,17 @@ invoke the function: IAM decides, as it does for the tables themselves.
     {"action": "revoke_key", "key_id": "…"}
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from handler.core.auth import issue_key
-from handler.core.catalog import Catalog
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
-from handler.core.ledger import Entries, top_up
-from handler.core.money import format_micros, parse_amount
+from handler.core.key_admin import KeyAdmin
+from handler.core.ledger import typed_amount
+from handler.core.money import format_micros
 from handler.core.policy import DEFAULT_POLICY
-from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore
+from handler.core.ports import ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 
 
@@ -58,13 +57,7 @@ _NOT_A_COMMAND = frozenset({"union_tag_invalid", "union_tag_not_found", "model_a
 ACTOR = "admin function (caller in CloudTrail)"
 
 
-def run(
-    event: Mapping[str, Any],
-    keys: KeyStore,
-    entries: Entries,
-    catalog: Catalog,
-    now: Callable[[], float],
-) -> dict[str, Any]:
+def run(event: Mapping[str, Any], admin: KeyAdmin) -> dict[str, Any]:
     """The command's result, or ``{"error": …}`` (OpenAI's envelope) for one that cannot run."""
     try:
         try:
@@ -80,41 +73,28 @@ def run(
                 [{**error, "loc": error["loc"][1:]} for error in errors]
             ) from None
         if isinstance(command, CreateKey):
-            return _create(command, keys, catalog, int(now()))
+            return _create(command, admin)
         if isinstance(command, TopUp):
-            entry = top_up(
-                command.key_id,
-                command.amount,
-                command.reason,
-                actor=ACTOR,
-                source="admin",
-                at=int(now() * 1000),
-            )
-            return _shown(entries.post(entry))
-        return _shown(keys.revoke(command.key_id, at=int(now())))
+            amount = typed_amount(command.amount)
+            return _shown(admin.move("topup", ACTOR, command.key_id, amount, command.reason))
+        return _shown(admin.revoke(ACTOR, command.key_id))
     except ImagegateError as exc:
         return envelope(exc)
 
 
-def _create(command: CreateKey, keys: KeyStore, catalog: Catalog, now: int) -> dict[str, Any]:
-    offered = {model.id for model in catalog.models}
-    unknown = sorted(set(command.models or ()) - offered)
-    if unknown:
-        raise InvalidRequest(f"Not in the catalog: {', '.join(unknown)}.", param="models")
+def _create(command: CreateKey, admin: KeyAdmin) -> dict[str, Any]:
     policy = KeyPolicy(
         requests_per_minute=command.rpm,
         images_per_minute=command.ipm,
         models=frozenset(command.models) if command.models else None,
     )
-    balance = _amount(command.balance, "balance")
-    new = issue_key(
-        keys, command.name, policy, balance=balance, now=now, actor=ACTOR, source="admin"
-    )
+    balance = typed_amount(command.balance, param="balance")
+    issued = admin.create(ACTOR, command.name, policy, balance=balance)
     # The plaintext's only copy: it is in this answer and nowhere else.
     return {
-        "key_id": new.key_id,
+        "key_id": issued.record.key_id,
         "name": command.name,
-        "api_key": new.plaintext,
+        "api_key": issued.plaintext,
         "balance": format_micros(balance),
     }
 
@@ -126,10 +106,3 @@ def _shown(record: ApiKeyRecord) -> dict[str, Any]:
         "status": record.status,
         "balance": format_micros(record.balance),
     }
-
-
-def _amount(text: str, param: str) -> int:
-    try:
-        return parse_amount(text)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc), param=param) from None

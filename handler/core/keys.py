@@ -39,8 +39,9 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def generate_key() -> NewKey:
-    key_id = secrets.token_hex(8)
+def generate_key(key_id: str | None = None) -> NewKey:
+    """A new key, or a new secret for ``key_id`` (a rotation)."""
+    key_id = key_id or secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     return NewKey(key_id, f"{PREFIX}_{key_id}_{secret}", hash_secret(secret))
 

@@ -73,34 +73,46 @@ def settled_entry(usage: UsageRecord) -> LedgerEntry:
     )
 
 
-def top_up(
-    key_id: str, amount: str, reason: str | None, *, actor: str, source: TopUpSource, at: int
+def operator_entry(
+    kind: Literal["topup", "adjustment"],
+    key_id: str,
+    amount: int,
+    reason: str | None,
+    *,
+    actor: str,
+    at: int,
+    source: TopUpSource = "admin",
 ) -> LedgerEntry:
-    """An operator's top-up of ``amount`` (currency units, as typed), or a clear 400."""
-    micros = _amount(amount)
-    if micros == 0:
+    """An operator's money movement (micro-units; an adjustment signed and with its reason),
+    or a clear 400."""
+    if kind == "topup" and amount <= 0:
         raise InvalidRequest("A top-up must be more than 0.", param="amount")
+    if kind == "adjustment" and amount == 0:
+        raise InvalidRequest("An adjustment must not be 0.", param="amount")
+    reason = _reason(reason)
+    if kind == "adjustment" and reason is None:
+        raise InvalidRequest("An adjustment needs its reason.", param="reason")
     return LedgerEntry(
-        key_id, "topup", micros, at, _fresh(), actor, source=source, reason=_reason(reason)
+        key_id,
+        kind,
+        amount,
+        at,
+        fresh_reference(),
+        actor,
+        source=source if kind == "topup" else None,
+        reason=reason,
     )
 
 
-def adjustment(key_id: str, amount: str, reason: str | None, *, actor: str, at: int) -> LedgerEntry:
-    """An operator's signed correction of ``amount``, with the reason it must have."""
-    text = amount.strip()
-    micros = _amount(text.removeprefix("-")) * (-1 if text.startswith("-") else 1)
-    if micros == 0:
-        raise InvalidRequest("An adjustment must not be 0.", param="amount")
-    if not reason or not reason.strip():
-        raise InvalidRequest("An adjustment needs its reason.", param="reason")
-    return LedgerEntry(key_id, "adjustment", micros, at, _fresh(), actor, reason=_reason(reason))
-
-
-def _amount(text: str) -> int:
+def typed_amount(text: str, *, signed: bool = False, param: str = "amount") -> int:
+    """Micro-units of an amount as an operator types it (``10.50``, ``-2`` if ``signed``)."""
+    text = text.strip()
+    negative = signed and text.startswith("-")
     try:
-        return parse_amount(text)
+        micros = parse_amount(text.removeprefix("-") if negative else text)
     except ValueError as exc:
-        raise InvalidRequest(str(exc), param="amount") from None
+        raise InvalidRequest(str(exc), param=param) from None
+    return -micros if negative else micros
 
 
 def _reason(reason: str | None) -> str | None:
@@ -111,7 +123,8 @@ def _reason(reason: str | None) -> str | None:
     return reason.strip()
 
 
-def _fresh() -> str:
+def fresh_reference() -> str:
+    """A reference for an entry that is about nothing else (an operator's)."""
     return f"op_{secrets.token_hex(8)}"
 
 

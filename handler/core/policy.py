@@ -51,13 +51,26 @@ def check_key(record: ApiKeyRecord | None, payer: Payer, now: float) -> ApiKeyRe
     if isinstance(payer, Owner):
         if record is None:
             raise AuthenticationFailed("The API key that submitted this work no longer exists.")
-    elif record is None or not hmac.compare_digest(record.secret_hash, payer.secret_hash):
+    elif record is None or not _secret_matches(record, payer.secret_hash, now):
         raise AuthenticationFailed(_UNKNOWN_KEY)
     if record.status != "active":
         raise AuthenticationFailed("This API key has been revoked.")
     if record.policy.expires_at is not None and record.policy.expires_at <= now:
         raise AuthenticationFailed("This API key has expired.", code="expired_api_key")
     return record
+
+
+def _secret_matches(record: ApiKeyRecord, secret_hash: str, now: float) -> bool:
+    """The key's secret, or, after a rotation, its old one until the grace period ends."""
+    if hmac.compare_digest(record.secret_hash, secret_hash):
+        return True
+    previous, until = record.previous_secret_hash, record.previous_until
+    return (
+        previous is not None
+        and until is not None
+        and until > now
+        and hmac.compare_digest(previous, secret_hash)
+    )
 
 
 def refusal(

@@ -64,6 +64,9 @@ class ApiKeyRecord:
     images_left: Mapping[int, int] = field(default_factory=dict)
     open_reservations: Mapping[str, "Charge"] = field(default_factory=dict)
     stripe_customer: str | None = None  # its customer at the card processor, once it paid
+    # A rotated key's old secret, in force until previous_until (unix seconds).
+    previous_secret_hash: str | None = None
+    previous_until: int | None = None
 
     def __repr__(self) -> str:  # keep the hash out of any log line that prints a record
         return f"ApiKeyRecord(key_id={self.key_id!r}, name={self.name!r}, status={self.status!r})"
@@ -156,8 +159,6 @@ class KeyStore(Protocol):
         ...
 
     def list(self) -> list[ApiKeyRecord]: ...
-
-    def revoke(self, key_id: str, *, at: int) -> ApiKeyRecord: ...
 
 
 class Ledger(Protocol):

@@ -4,8 +4,11 @@ partition: ``ref#<reference>``, the mark that a reference was posted once (a car
 and ``checkpoint``, the audit's running total of the entries it has folded (digits sort before
 both, so a range below ``:`` holds entries only)."""
 
+import json
+import secrets
 from typing import TYPE_CHECKING, Any
 
+from handler.core.key_admin import AuditEntry
 from handler.core.ledger import LedgerEntry
 from handler.stores.dynamo import plain
 
@@ -14,6 +17,7 @@ if TYPE_CHECKING:
 
     Item = dict[str, AttributeValueTypeDef]
 
+AUDIT = "audit#"  # an operator's change of a key: after every entry
 ENTRIES_BELOW = ":"  # the first character after the digits: every entry's sort key is below
 _OPTIONAL = ("source", "reason", "model")
 _OPTIONAL_NUMBERS = ("reserved", "refunded")
@@ -76,3 +80,16 @@ def ledger_entry(item: "dict[str, Any]") -> LedgerEntry:
         actor=values["actor"],
         **{name: values.get(name) for name in (*_OPTIONAL, *_OPTIONAL_NUMBERS)},
     )
+
+
+def audit_put(table: str, audit: AuditEntry) -> "dict[str, TransactWriteItemTypeDef]":
+    """The write of an operator's change of a key, for the transaction that makes it."""
+    item: Item = {
+        "key_id": {"S": audit.key_id},
+        "sk": {"S": f"{AUDIT}{audit.at:013d}#{secrets.token_hex(4)}"},
+        "action": {"S": audit.action},
+        "actor": {"S": audit.actor},
+        "at": {"N": str(audit.at)},
+        "details": {"S": json.dumps(audit.details, sort_keys=True, default=sorted)},
+    }
+    return {"audit": {"Put": {"TableName": table, "Item": item}}}

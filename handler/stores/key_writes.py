@@ -9,8 +9,12 @@ RESERVE = (
     "#images = if_not_exists(#images, ipm) - :n "
     "REMOVE #past_requests, #past_images"
 )
+# The key's secret, or a rotated one's old secret in its grace period.
+PRESENTED_HASH_IF = (
+    "(secret_hash = :hash OR (previous_secret_hash = :hash AND previous_until > :now)) "
+)
 RESERVE_IF = (
-    "secret_hash = :hash AND #status = :active "
+    PRESENTED_HASH_IF + "AND #status = :active "
     # Written already: botocore resent a write that had committed. Never take it twice.
     "AND attribute_not_exists(reservations.#request) "
     # A later minute has begun on another clock: this one's window is closed (and may have
@@ -35,7 +39,7 @@ RESERVE_FOR_OWNER_IF = (
 # A submission (an async job, a batch): one request of the window, and the balance checked.
 ADMIT = "SET #requests = if_not_exists(#requests, rpm) - :one REMOVE #past_requests, #past_images"
 ADMIT_IF = (
-    "secret_hash = :hash AND #status = :active "
+    PRESENTED_HASH_IF + "AND #status = :active "
     "AND attribute_not_exists(#next_requests) "
     "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
     "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "

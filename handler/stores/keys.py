@@ -4,20 +4,19 @@ spend them together (``stores/ledger.py``)."""
 
 from typing import TYPE_CHECKING
 
-from handler.core.errors import NotFound, StorageError
+from handler.core.errors import StorageError
+from handler.core.key_admin import AuditEntry
 from handler.core.ledger import LedgerEntry
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, TopUpSource
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import (
-    ConditionFailed,
     Transaction,
     TransactionRefused,
-    conditional,
     plain,
 )
-from handler.stores.entry_items import entry_put
+from handler.stores.entry_items import audit_put, entry_put
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -72,7 +71,14 @@ class DynamoDBKeyStore:
                 "ConditionExpression": "attribute_not_exists(key_id)",
             }
         }
-        transaction = Transaction().add({"key": put})
+        created = AuditEntry(
+            record.key_id,
+            "created",
+            actor,
+            record.created_at * 1000,
+            {"name": record.name, "balance": record.balance, "source": source},
+        )
+        transaction = Transaction().add({"key": put, **audit_put(self._ledger, created)})
         if record.balance:
             opening = LedgerEntry(
                 key_id=record.key_id,
@@ -95,39 +101,6 @@ class DynamoDBKeyStore:
             for page in self._client.get_paginator("scan").paginate(TableName=self._table):
                 records.extend(key_record(item) for item in page["Items"])
         return sorted(records, key=lambda record: record.created_at)
-
-    def revoke(self, key_id: str, *, at: int) -> ApiKeyRecord:
-        return self._update(
-            key_id,
-            "SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)",
-            {":revoked": {"S": "revoked"}, ":at": {"N": str(at)}},
-            names={"#status": "status"},
-            action="revoke",
-        )
-
-    def _update(
-        self,
-        key_id: str,
-        expression: str,
-        values: "Item",
-        *,
-        names: dict[str, str],
-        action: str,
-    ) -> ApiKeyRecord:
-        try:
-            with conditional(f"Could not {action} key {key_id}."):
-                attributes = self._client.update_item(
-                    TableName=self._table,
-                    Key={"key_id": {"S": key_id}},
-                    UpdateExpression=expression,
-                    ConditionExpression="attribute_exists(key_id)",
-                    ExpressionAttributeValues=values,
-                    ExpressionAttributeNames=names,
-                    ReturnValues="ALL_NEW",
-                )["Attributes"]
-        except ConditionFailed:
-            raise NotFound(f"No API key with id {key_id}.", param="key_id") from None
-        return key_record(attributes)
 
 
 def key_record(item: "Item") -> ApiKeyRecord:
@@ -154,6 +127,8 @@ def key_record(item: "Item") -> ApiKeyRecord:
         spent=values.get("spent", 0),
         revoked_at=values.get("revoked_at"),
         stripe_customer=values.get("stripe_customer"),
+        previous_secret_hash=values.get("previous_secret_hash"),
+        previous_until=values.get("previous_until"),
         requests_left=windows[REQUESTS_LEFT],
         images_left=windows[IMAGES_LEFT],
         open_reservations={

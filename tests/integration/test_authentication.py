@@ -1,7 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
+from handler import billing_container, container
 from handler.core.keys import generate_key
 from tests.support import assert_error
 
@@ -48,7 +48,7 @@ def test_right_id_wrong_secret_reads_like_an_unknown_key(client: TestClient, api
 def test_revoked_key_is_401_on_its_next_request(client: TestClient, api_key: str) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
     assert client.post(URL, headers=headers, json=BODY).status_code == 200
-    container.key_store().revoke(api_key.split("_")[1], at=1_700_000_100)
+    billing_container.key_admin().revoke("test", api_key.split("_")[1])
     response = client.post(URL, headers=headers, json=BODY)
     assert response.status_code == 401
     assert_error(response.json(), type_="authentication_error", param=None, code="invalid_api_key")

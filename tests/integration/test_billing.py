@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
+from handler import billing_container, container
 from handler.backends.preview import PreviewBackend
 from handler.core.auth import credentials_of
 from handler.core.billing import QUEUED_HOLD_MS, RESERVATION_HOLD_MS, Billing
@@ -290,7 +290,7 @@ def test_unknown_revoked_and_wrong_secret_keys_are_401_and_cost_nothing(
         )
         assert response.status_code == 401
         assert "x-ratelimit-limit-requests" not in response.headers
-    container.key_store().revoke(key_id, at=1)
+    billing_container.key_admin().revoke("test", key_id)
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 401
     assert balance_of(key_id) == 100_000
 

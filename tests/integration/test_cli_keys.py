@@ -116,6 +116,24 @@ def test_top_ups_and_adjustments_enter_the_ledger_with_their_reason(client: Test
     assert "0 off their ledger" in audited.output
 
 
+def test_rotate_gives_a_new_secret_and_keeps_the_old_one_for_its_grace(
+    client: TestClient,
+) -> None:
+    runner = CliRunner()
+    old = _create("--name", "rotating", "--balance", "1")
+    key_id = old.split("_")[1]
+    rotated = runner.invoke(app, [*KEYS, "rotate", key_id, "--grace", "600", "--json"])
+    assert rotated.exit_code == 0, rotated.output
+    new = json.loads(rotated.stdout)["api_key"]
+    assert new.startswith(f"ig_{key_id}_")
+    assert new != old
+    for plaintext in (old, new):
+        assert client.get("/v1/usage", headers=_bearer(plaintext)).status_code == 200
+    # With no grace, the old secret stops at once
+    runner.invoke(app, [*KEYS, "rotate", key_id, "--grace", "0"])
+    assert client.get("/v1/usage", headers=_bearer(new)).status_code == 401
+
+
 @pytest.mark.parametrize("amount", ["-1", "abc", "0.0000001", "0", "nan"])
 def test_bad_top_ups_are_refused(client: TestClient, amount: str) -> None:
     key_id = _create("--name", "x").split("_")[1]

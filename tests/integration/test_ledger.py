@@ -12,7 +12,13 @@ from handler import container
 from handler.core.auth import credentials_of
 from handler.core.billing import RESERVATION_HOLD_MS, Billing
 from handler.core.errors import NotFound
-from handler.core.ledger import AlreadyPosted, LedgerEntry, adjustment, off_ledger
+from handler.core.ledger import (
+    AlreadyPosted,
+    LedgerEntry,
+    off_ledger,
+    operator_entry,
+    typed_amount,
+)
 from handler.core.policy import Meter
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
@@ -229,7 +235,10 @@ def test_after_a_random_run_every_balance_is_its_ledger(
             top_up(key_id, rng.randint(1, 20_000))
         elif action < 0.8:
             amount = f"{'-' if rng.random() < 0.5 else ''}0.00{rng.randint(1, 9)}"
-            container.entries().post(adjustment(key_id, amount, "fix", actor="t", at=step))
+            micros = typed_amount(amount, signed=True)
+            container.entries().post(
+                operator_entry("adjustment", key_id, micros, "fix", actor="t", at=step)
+            )
         else:  # a crash between reserve and settle
             spec = build_spec(
                 container.catalog().get(None), GenerationRequest(prompt="x"), f"req_c{step}"

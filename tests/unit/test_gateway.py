@@ -67,6 +67,7 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
     assert {(route.resource, route.method, route.function) for route in API.routes} == {
         ("/", "ANY", "ApiFunction"),
         ("/{proxy+}", "ANY", "ApiFunction"),
+        ("/admin/{proxy+}", "ANY", "ApiFunction"),
     }
     for route in API.routes:
         assert (route.integration_timeout_ms, route.function_timeout_seconds) == (29000, 30)

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from handler.api.routes import (
+    admin,
     batches,
     billing,
     edits,
@@ -22,3 +23,4 @@ api_router.include_router(usage.router, prefix="/v1")
 api_router.include_router(batches.router, prefix="/v1")
 api_router.include_router(billing.router, prefix="/v1")
 api_router.include_router(stripe_events.router)
+api_router.include_router(admin.router, prefix="/admin/v1")

@@ -12,7 +12,12 @@ integration timeout is answered 504; a handler that raises, a malformed answer o
 Lambda's 6 MB response limit is 502. Those answers, and every other one API Gateway makes by
 itself, are the template's ``GatewayResponses``.
 
-What it does not play: authorizers, API keys and usage plans, stage throttling, request
+A route the template authorizes with ``AWS_IAM`` takes only requests signed (SigV4, for
+``execute-api``) with the local stack's credentials; the caller reaches the function as
+``requestContext.identity``, as it does deployed.
+
+What it does not play: Lambda and Cognito authorizers, IAM policies (every signature by the
+stack's credentials is allowed), API keys and usage plans, stage throttling, request
 validation, CORS, mapping templates, WAF, and anything only an edge or custom domain does.
 
 Dev-only: Lambda code never imports this.

@@ -16,6 +16,7 @@ from typing import Any
 
 from handler.cli.functions import Handler, import_handler, invoke
 from handler.cli.gateway.events import ACCOUNT_ID, first_header, proxy_event, short_id
+from handler.cli.gateway.iam import Refusal, SigningKeys, process_signing_keys, verify
 from handler.cli.gateway.rest_api import RestApi, Route
 from handler.cli.sqs_event import LambdaContext
 
@@ -63,13 +64,21 @@ class Answer:
 class Gateway:
     """Takes one HTTP request at a time per thread and answers it as API Gateway would."""
 
-    def __init__(self, api: RestApi, handlers: Mapping[str, Handler] | None = None):
+    def __init__(
+        self,
+        api: RestApi,
+        handlers: Mapping[str, Handler] | None = None,
+        signing_keys: SigningKeys | None = None,
+    ):
         """``handlers``: the functions by logical id (tests); by default, each route's
-        ``Handler`` from the template, imported."""
+        ``Handler`` from the template, imported. ``signing_keys``: the credentials an
+        ``AWS_IAM`` route takes signatures of (by default, this process's own: the local
+        stack's)."""
         self.api = api
         if handlers is None:
             handlers = {route.function: import_handler(route.handler) for route in api.routes}
         self._handlers = dict(handlers)
+        self._signing_keys = signing_keys or process_signing_keys()
 
     def handle(
         self,
@@ -95,6 +104,15 @@ class Gateway:
         if body is None:
             return self._respond(_TOO_LARGE, request_id)
         route, parameters = found
+        identity = None
+        if route.authorization == "AWS_IAM":
+            host = first_header(headers, "host") or "localhost"
+            url = f"http://{host}{path}" + (f"?{query}" if query else "")
+            checked = verify(self._signing_keys, method=method, url=url, headers=headers, body=body)
+            if isinstance(checked, Refusal):
+                kind = _Kind(403, checked.message, checked.error_type)
+                return self._respond(kind, request_id, checked.kind)
+            identity = checked
         event = proxy_event(
             self.api,
             route,
@@ -108,6 +126,8 @@ class Gateway:
             request_id=request_id,
             received=received,
         )
+        if identity is not None:
+            event["requestContext"]["identity"].update(identity)
         if len(json.dumps(event).encode()) > MAX_LAMBDA_PAYLOAD_BYTES:
             # Under API Gateway's 10 MB, over what Lambda takes: a binary body is a third
             # larger as base64. The function never runs.
@@ -154,10 +174,10 @@ class Gateway:
             return None
         return outcome
 
-    def _respond(self, kind: _Kind, request_id: str) -> Answer:
+    def _respond(self, kind: _Kind, request_id: str, response_type: str | None = None) -> Answer:
         """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX."""
         fallback = "DEFAULT_5XX" if kind.status >= 500 else "DEFAULT_4XX"
-        own = self.api.responses.get(_KINDS[kind])
+        own = self.api.responses.get(response_type or _KINDS[kind])
         default = self.api.responses.get(fallback)
         template = (own and own.template) or (default and default.template) or _DEFAULT_TEMPLATE
         extra = {**(default.headers if default else {}), **(own.headers if own else {})}

@@ -19,6 +19,7 @@ class Route:
     function_timeout_seconds: int
     memory_mb: int
     integration_timeout_ms: int
+    authorization: str = "NONE"  # or "AWS_IAM": SigV4-signed requests only
 
     def match(self, path: str, method: str) -> dict[str, str] | None:
         """The path parameters when the route takes ``path`` and ``method``, else None."""
@@ -85,6 +86,7 @@ class RestApi:
                         integration_timeout_ms=int(
                             template.resolve(settings.get("TimeoutInMillis", 29000), names)
                         ),
+                        authorization=str(settings.get("Auth", {}).get("Authorizer", "NONE")),
                     )
                 )
         responses = {

@@ -1,0 +1,129 @@
+"""The admin API's bodies and answers (``routes/admin.py``)."""
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from handler.core.key_admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
+from handler.core.money import MAX_AMOUNT
+from handler.core.ports import ApiKeyRecord
+
+ModelIds = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KeyCreate(_Body):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    balance: Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Micro-units.")] = 0
+    requests_per_minute: Annotated[int, Field(ge=1)] = 60
+    images_per_minute: Annotated[int, Field(ge=1)] = 240
+    models: Annotated[ModelIds | None, Field(description="None: every model.")] = None
+    expires_at: Annotated[int | None, Field(ge=1, description="Unix seconds.")] = None
+
+
+class KeyUpdate(_Body):
+    """Only the fields given change; ``null`` lifts a limit (every model, no expiry)."""
+
+    name: Annotated[str | None, Field(min_length=1, max_length=128)] = None
+    requests_per_minute: Annotated[int | None, Field(ge=1)] = None
+    images_per_minute: Annotated[int | None, Field(ge=1)] = None
+    models: ModelIds | None = None
+    expires_at: Annotated[int | None, Field(ge=1)] = None
+
+    def changes(self) -> dict[str, Any]:
+        given = self.model_dump(include=self.model_fields_set)
+        if "models" in given and given["models"] is not None:
+            given["models"] = frozenset(given["models"])
+        return given
+
+
+class Movement(_Body):
+    amount: Annotated[
+        int,
+        Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Micro-units; signed for an adjustment."),
+    ]
+    reason: Annotated[str | None, Field(max_length=500)] = None
+
+
+class Rotation(_Body):
+    grace_seconds: Annotated[
+        int, Field(ge=0, le=MAX_GRACE_SECONDS, description="How long the old secret still works.")
+    ] = 86_400
+
+
+class AdminKey(BaseModel):
+    id: str
+    object: Literal["admin.key"] = "admin.key"
+    name: str
+    status: str
+    balance: int
+    spent: int
+    requests_per_minute: int
+    images_per_minute: int
+    models: list[str] | None
+    expires_at: int | None
+    created_at: int
+    revoked_at: int | None
+    open_reservations: int
+    previous_secret_valid_until: int | None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> "AdminKey":
+        policy = record.policy
+        return cls(
+            id=record.key_id,
+            name=record.name,
+            status=record.status,
+            balance=record.balance,
+            spent=record.spent,
+            requests_per_minute=policy.requests_per_minute,
+            images_per_minute=policy.images_per_minute,
+            models=sorted(policy.models) if policy.models is not None else None,
+            expires_at=policy.expires_at,
+            created_at=record.created_at,
+            revoked_at=record.revoked_at,
+            open_reservations=len(record.open_reservations),
+            previous_secret_valid_until=record.previous_until,
+        )
+
+
+class AdminKeyList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[AdminKey]
+    has_more: bool
+    next_after: Annotated[str | None, Field(description="The next page's `after`.")]
+
+    @classmethod
+    def of(cls, page: KeyPage) -> "AdminKeyList":
+        data = [AdminKey.of(record) for record in page.keys]
+        return cls(data=data, has_more=page.next_key_id is not None, next_after=page.next_key_id)
+
+
+class IssuedKeyView(BaseModel):
+    key: AdminKey
+    api_key: Annotated[str, Field(description="The key's plaintext: shown this once only.")]
+
+    @classmethod
+    def of(cls, issued: IssuedKey) -> "IssuedKeyView":
+        return cls(key=AdminKey.of(issued.record), api_key=issued.plaintext)
+
+
+class AuditView(BaseModel):
+    action: str
+    actor: str
+    created_ms: int
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> "AuditView":
+        return cls(
+            action=entry.action, actor=entry.actor, created_ms=entry.at, details=dict(entry.details)
+        )
+
+
+class AuditList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[AuditView]

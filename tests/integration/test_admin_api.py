@@ -1,0 +1,191 @@
+"""The admin API in the deployed shape: HTTP → the local API Gateway, which plays ``AWS_IAM``
+on ``/admin/...`` as the template declares it → the API function. Requests are signed with
+botocore's SigV4, as any AWS SDK or awscurl signs them."""
+
+import datetime
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+from unittest import mock
+
+import httpx
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+from handler.cli.gateway import Gateway, GatewayServer, RestApi
+from handler.cli.gateway.iam import LOCAL_OPERATOR
+from handler.cli.template import Template
+from handler.main import api_handler
+from tests.integration.conftest import Local
+from tests.support import ROOT
+
+STACK_CREDENTIALS = Credentials("testing", "testing")  # the local stack's (cli/local.py)
+
+
+@pytest.fixture
+def origin(local: Local) -> Iterator[str]:
+    server = GatewayServer("127.0.0.1", 0)
+    api = RestApi.from_template(Template.load(ROOT / "template.yaml"))
+    server.start(Gateway(api, {"ApiFunction": api_handler}))
+    try:
+        yield f"http://127.0.0.1:{server.port}/{api.stage}"
+    finally:
+        server.close()
+
+
+def signed(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    *,
+    credentials: Credentials = STACK_CREDENTIALS,
+    service: str = "execute-api",
+    at: float | None = None,
+) -> httpx.Response:
+    data = b"" if body is None else json.dumps(body).encode()
+    request = AWSRequest(
+        method=method, url=url, data=data, headers={"content-type": "application/json"}
+    )
+    signer = SigV4Auth(credentials, service, "us-east-1")
+    if at is None:
+        signer.add_auth(request)
+    else:  # signed at another time (a replay)
+        then = datetime.datetime.fromtimestamp(at, datetime.UTC)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=then):
+            signer.add_auth(request)
+    prepared = request.prepare()
+    return httpx.request(
+        method, prepared.url, headers=dict(prepared.headers), content=data, timeout=30
+    )
+
+
+def test_an_operator_creates_funds_rotates_and_revokes_a_key(origin: str) -> None:
+    admin = f"{origin}/admin/v1"
+    # Given an operator's signed request: a key is created, its plaintext shown once
+    created = signed("POST", f"{admin}/keys", {"name": "shop", "balance": 5_000_000})
+    assert created.status_code == 200, created.text
+    key_id, plaintext = created.json()["key"]["id"], created.json()["api_key"]
+    bearer = {"Authorization": f"Bearer {plaintext}"}
+    assert httpx.get(f"{origin}/v1/usage", headers=bearer).json()["balance"] == 5_000_000
+    # When it is topped up, adjusted and its policy changed
+    topped = signed(
+        "POST", f"{admin}/keys/{key_id}/topups", {"amount": 1_000_000, "reason": "inv 9"}
+    )
+    assert topped.json()["balance"] == 6_000_000
+    adjusted = signed(
+        "POST", f"{admin}/keys/{key_id}/adjustments", {"amount": -500_000, "reason": "fix"}
+    )
+    assert adjusted.json()["balance"] == 5_500_000
+    updated = signed(
+        "PATCH",
+        f"{admin}/keys/{key_id}",
+        {"requests_per_minute": 5, "models": ["imagegate-preview"]},
+    )
+    assert updated.status_code == 200, updated.text
+    assert (updated.json()["requests_per_minute"], updated.json()["models"]) == (
+        5,
+        ["imagegate-preview"],
+    )
+    # Then the ledger names the operator for the money, the audit for the rest
+    ledger = signed("GET", f"{admin}/keys/{key_id}/transactions")
+    assert ledger.status_code == 200, ledger.text
+    assert [(t["type"], t["actor"]) for t in ledger.json()["data"]] == [
+        ("adjustment", LOCAL_OPERATOR),
+        ("topup", LOCAL_OPERATOR),
+        ("topup", LOCAL_OPERATOR),
+    ]
+    # When its secret is rotated with a grace period, both secrets work
+    rotated = signed("POST", f"{admin}/keys/{key_id}/rotate", {"grace_seconds": 3600})
+    new_bearer = {"Authorization": f"Bearer {rotated.json()['api_key']}"}
+    assert rotated.json()["key"]["id"] == key_id
+    assert httpx.get(f"{origin}/v1/usage", headers=bearer).status_code == 200
+    assert httpx.get(f"{origin}/v1/usage", headers=new_bearer).status_code == 200
+    # And a revoked key works no more
+    assert signed("POST", f"{admin}/keys/{key_id}/revoke").json()["status"] == "revoked"
+    assert httpx.get(f"{origin}/v1/usage", headers=new_bearer).status_code == 401
+    audit = signed("GET", f"{admin}/keys/{key_id}/audit").json()["data"]
+    assert [(a["action"], a["actor"]) for a in audit] == [
+        ("revoked", LOCAL_OPERATOR),
+        ("rotated", LOCAL_OPERATOR),
+        ("updated", LOCAL_OPERATOR),
+        ("created", LOCAL_OPERATOR),
+    ]
+    listed = signed("GET", f"{admin}/keys", None)
+    assert key_id in [k["id"] for k in listed.json()["data"]]
+    usage = signed("GET", f"{admin}/usage").json()
+    assert key_id in [row["key_id"] for row in usage["data"]]
+
+
+def test_a_rotated_secret_works_only_for_its_grace_period(origin: str) -> None:
+    admin = f"{origin}/admin/v1"
+    created = signed("POST", f"{admin}/keys", {"name": "rotating", "balance": 1_000_000}).json()
+    old = {"Authorization": f"Bearer {created['api_key']}"}
+    key_id = created["key"]["id"]
+    rotated = signed("POST", f"{admin}/keys/{key_id}/rotate", {"grace_seconds": 0}).json()
+    assert httpx.get(f"{origin}/v1/usage", headers=old).status_code == 401
+    paid = httpx.post(
+        f"{origin}/v1/images/generations",
+        headers=old,
+        json={"prompt": "a", "size": "256x256"},
+        timeout=30,
+    )
+    assert paid.status_code == 401  # the reservation's own condition refuses it too
+    new = {"Authorization": f"Bearer {rotated['api_key']}"}
+    assert httpx.get(f"{origin}/v1/usage", headers=new).status_code == 200
+    too_long = signed("POST", f"{admin}/keys/{key_id}/rotate", {"grace_seconds": 8 * 86_400})
+    assert too_long.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["unsigned", "bearer key", "wrong secret", "other access key", "another service", "stale"],
+)
+def test_admin_routes_refuse_unsigned_and_wrongly_signed_requests(origin: str, how: str) -> None:
+    url = f"{origin}/admin/v1/keys"
+    body = {"name": "intruder"}
+    if how == "unsigned":
+        answer = httpx.post(url, json=body)
+    elif how == "bearer key":
+        answer = httpx.post(url, json=body, headers={"Authorization": "Bearer ig_x_y"})
+    elif how == "wrong secret":
+        answer = signed("POST", url, body, credentials=Credentials("testing", "guessed"))
+    elif how == "other access key":
+        answer = signed("POST", url, body, credentials=Credentials("AKIAOTHER", "testing"))
+    elif how == "another service":
+        answer = signed("POST", url, body, service="lambda")
+    else:
+        answer = signed("POST", url, body, at=time.time() - 16 * 60)
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["message"]  # the template's gateway response: OpenAI's shape
+    listed = signed("GET", url).json()["data"]
+    assert "intruder" not in [k["name"] for k in listed]
+
+
+def test_the_app_refuses_admin_calls_that_did_not_come_through_iam(local: Local) -> None:
+    from fastapi.testclient import TestClient
+
+    from handler.app import create_app
+
+    with TestClient(create_app()) as client:
+        answer = client.get("/admin/v1/keys")
+    assert answer.status_code == 403
+    assert answer.json()["error"]["code"] == "iam_authorization_required"
+
+
+def test_bad_admin_bodies_get_openai_errors(origin: str) -> None:
+    admin = f"{origin}/admin/v1"
+    for body in (
+        {"name": ""},
+        {"name": "x", "models": ["no-such-model"]},
+        {"name": "x", "extra": 1},
+    ):
+        answer = signed("POST", f"{admin}/keys", body)
+        assert answer.status_code == 400, body
+        assert set(answer.json()["error"]) == {"message", "type", "param", "code"}
+    missing = signed("GET", f"{admin}/keys/0000000000000000")
+    assert missing.status_code == 404
+    no_reason = signed("POST", f"{admin}/keys/0000000000000000/adjustments", {"amount": 5})
+    assert no_reason.status_code == 400
