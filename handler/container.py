@@ -15,7 +15,8 @@ from handler.core.delivery import Delivery
 from handler.core.generation import GenerationService
 from handler.core.ledger import Entries
 from handler.core.offering import Offering
-from handler.core.ports import AsyncStore, Idempotency, ImageStore, KeyStore, Ledger
+from handler.core.ports import Idempotency, KeyStore, Ledger
+from handler.core.storage import AsyncStore, ImageStore
 from handler.core.work.async_jobs import AsyncJobs
 from handler.core.work.batches import Batches
 from handler.core.work.finish import Finisher

@@ -19,7 +19,8 @@ from handler.core.key_admin import KeyAdmin
 from handler.core.ledger import Entries
 from handler.core.offering import Offering
 from handler.core.policy import Meter, rate_window
-from handler.core.ports import ApiKeyRecord, Credentials, ImageStore, KeyStore, Ledger
+from handler.core.ports import ApiKeyRecord, Credentials, KeyStore, Ledger
+from handler.core.storage import ImageStore
 from handler.core.work.async_jobs import AsyncJobs
 from handler.core.work.batches import Batches
 from handler.core.work.reader import WorkReader

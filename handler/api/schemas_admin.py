@@ -1,5 +1,6 @@
 """The admin API's bodies and answers (``routes/admin.py``)."""
 
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -7,7 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from handler.core.key_admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
 from handler.core.money import MAX_AMOUNT
 from handler.core.ports import ApiKeyRecord
+from handler.core.spend import NO_CAP, day_window, month_window
 
+Cap = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
 ModelIds = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 
 
@@ -22,6 +25,8 @@ class KeyCreate(_Body):
     images_per_minute: Annotated[int, Field(ge=1)] = 240
     models: Annotated[ModelIds | None, Field(description="None: every model.")] = None
     expires_at: Annotated[int | None, Field(ge=1, description="Unix seconds.")] = None
+    daily_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC day.")] = None
+    monthly_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC month.")] = None
 
 
 class KeyUpdate(_Body):
@@ -32,6 +37,8 @@ class KeyUpdate(_Body):
     images_per_minute: Annotated[int | None, Field(ge=1)] = None
     models: ModelIds | None = None
     expires_at: Annotated[int | None, Field(ge=1)] = None
+    daily_spend_cap: Cap | None = None
+    monthly_spend_cap: Cap | None = None
 
     def changes(self) -> dict[str, Any]:
         given = self.model_dump(include=self.model_fields_set)
@@ -65,6 +72,10 @@ class AdminKey(BaseModel):
     images_per_minute: int
     models: list[str] | None
     expires_at: int | None
+    daily_spend_cap: int | None
+    monthly_spend_cap: int | None
+    spent_today: Annotated[int, Field(description="Charged so far this UTC day (capped keys).")]
+    spent_this_month: int
     created_at: int
     revoked_at: int | None
     open_reservations: int
@@ -73,6 +84,7 @@ class AdminKey(BaseModel):
     @classmethod
     def of(cls, record: ApiKeyRecord) -> "AdminKey":
         policy = record.policy
+        now = time.time()
         return cls(
             id=record.key_id,
             name=record.name,
@@ -83,11 +95,21 @@ class AdminKey(BaseModel):
             images_per_minute=policy.images_per_minute,
             models=sorted(policy.models) if policy.models is not None else None,
             expires_at=policy.expires_at,
+            daily_spend_cap=policy.daily_spend_cap,
+            monthly_spend_cap=policy.monthly_spend_cap,
+            spent_today=_spent(record, policy.daily_spend_cap, day_window(now)),
+            spent_this_month=_spent(record, policy.monthly_spend_cap, month_window(now)),
             created_at=record.created_at,
             revoked_at=record.revoked_at,
             open_reservations=len(record.open_reservations),
             previous_secret_valid_until=record.previous_until,
         )
+
+
+def _spent(record: ApiKeyRecord, cap: int | None, window: str) -> int:
+    """What the window took of the cap (of NO_CAP, uncapped)."""
+    left = record.spend_left.get(window)
+    return 0 if left is None else (cap or NO_CAP) - left
 
 
 class AdminKeyList(BaseModel):

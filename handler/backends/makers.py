@@ -6,7 +6,8 @@ from functools import partial
 
 from handler.config import get_settings
 from handler.core.errors import BackendNotConfigured
-from handler.core.ports import AsyncStore, InferenceBackend
+from handler.core.ports import InferenceBackend
+from handler.core.storage import AsyncStore
 from handler.stores.secrets import configured_secret
 
 

@@ -25,7 +25,6 @@ from handler.cli.target import (
     reported,
 )
 from handler.core.errors import NotFound
-from handler.core.key_admin import MAX_GRACE_SECONDS
 from handler.core.ledger import typed_amount
 from handler.core.money import format_micros, parse_amount
 from handler.core.policy import DEFAULT_POLICY
@@ -57,6 +56,16 @@ def _amount(text: str) -> int:
         raise typer.BadParameter(str(exc)) from None
 
 
+CapOption = Annotated[
+    str | None,
+    typer.Option(help="Spend limit in currency units (UTC day or month); 'none' lifts it."),
+]
+
+
+def cap_of(text: str | None) -> int | None:
+    return None if text is None or text.lower() == "none" else _amount(text)
+
+
 @keys_app.command("create")
 def keys_create(
     ctx: typer.Context,
@@ -76,6 +85,8 @@ def keys_create(
     expires: Annotated[
         str | None, typer.Option(help="Last day the key works, YYYY-MM-DD (UTC).")
     ] = None,
+    daily_cap: CapOption = None,
+    monthly_cap: CapOption = None,
     as_json: AsJson = False,
 ) -> None:
     """Create a key. Its plaintext is printed once and stored nowhere."""
@@ -84,15 +95,17 @@ def keys_create(
         images_per_minute=ipm,
         models=frozenset(model) if model else None,
         expires_at=day_start(expires, "--expires") + 86_400 if expires else None,
+        daily_spend_cap=cap_of(daily_cap),
+        monthly_spend_cap=cap_of(monthly_cap),
     )
     with reported():
         issued = ctx.obj.key_admin().create(
             operator(), name, policy, balance=_amount(balance), source="cli"
         )
-    _issued(issued.record.key_id, name, issued.plaintext, as_json, "Created key")
+    show_issued(issued.record.key_id, name, issued.plaintext, as_json, "Created key")
 
 
-def _issued(key_id: str, name: str, plaintext: str, as_json: bool, what: str) -> None:
+def show_issued(key_id: str, name: str, plaintext: str, as_json: bool, what: str) -> None:
     if as_json:
         typer.echo(json.dumps({"key_id": key_id, "name": name, "api_key": plaintext}))
         return
@@ -178,22 +191,6 @@ def _posted(record: ApiKeyRecord, kind: str, amount: int) -> None:
     )
 
 
-@keys_app.command("rotate")
-def keys_rotate(
-    ctx: typer.Context,
-    key: KeyArgument,
-    grace: Annotated[
-        int, typer.Option(min=0, max=MAX_GRACE_SECONDS, help="Seconds the old secret still works.")
-    ] = 86_400,
-    as_json: AsJson = False,
-) -> None:
-    """A new secret for the key (same id, balance and policy); the old secret keeps working
-    for --grace seconds, so clients can move over."""
-    with reported():
-        issued = ctx.obj.key_admin().rotate(operator(), key_id_of(key), grace)
-    _issued(issued.record.key_id, issued.record.name, issued.plaintext, as_json, "Rotated key")
-
-
 @keys_app.command("revoke")
 def keys_revoke(ctx: typer.Context, key: KeyArgument) -> None:
     """Revoke a key: its next request gets 401."""
@@ -214,6 +211,8 @@ def _key_json(record: ApiKeyRecord) -> dict[str, object]:
         "images_per_minute": policy.images_per_minute,
         "models": sorted(policy.models) if policy.models else None,
         "expires_at": policy.expires_at,
+        "daily_spend_cap": policy.daily_spend_cap,
+        "monthly_spend_cap": policy.monthly_spend_cap,
         "created_at": record.created_at,
         "revoked_at": record.revoked_at,
         "open_reservations": len(record.open_reservations),

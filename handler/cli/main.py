@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from handler.cli import key_changes  # noqa: F401 - its commands join keys_app
 from handler.cli.batch import batch_app
 from handler.cli.billing import billing_app
 from handler.cli.keys import keys_app

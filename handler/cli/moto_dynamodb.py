@@ -1,5 +1,10 @@
-"""The local stack's DynamoDB is moto's, changed in two ways so that a long batch runs in
-bounded memory at a flat cost per write (``install()``):
+"""The local stack's DynamoDB is moto's, changed so that every write is atomic, as
+DynamoDB's are, and a long batch runs in bounded memory at a flat cost per write
+(``install()``):
+
+- Each write (put, update, delete, transaction) runs alone: moto checks a write's condition
+  and then applies it with nothing in between held, so two threads' conditional writes to
+  one item could both pass (two reservations both taking the last of a spend cap).
 
 - ``TransactWriteItems`` keeps, to roll back, a copy of each item it writes, not of every
   table it touches: moto's copies whole tables, once per transaction, so each write cost
@@ -16,8 +21,9 @@ its stream records included.
 """
 
 import copy
+import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,9 +183,27 @@ def _tracked_weakly(cls: type, *args: Any, **kwargs: Any) -> Any:
     return instance
 
 
+WRITES_LOCK = threading.RLock()
+_ATOMIC = ("put_item", "update_item", "delete_item", "transact_write_items")
+
+
+def _atomic(write: Callable[..., Any]) -> Callable[..., Any]:
+    if getattr(write, "atomic", False):
+        return write
+
+    def alone(*args: Any, **kwargs: Any) -> Any:
+        with WRITES_LOCK:
+            return write(*args, **kwargs)
+
+    alone.atomic = True  # type: ignore[attr-defined]
+    return alone
+
+
 def install() -> None:
     """Change moto's DynamoDB in this process (idempotent)."""
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    for name in _ATOMIC:
+        setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
     models: list[Any] = list(model_data["dynamodb"].values())
     for model in models:
         model.__new__ = staticmethod(_tracked_weakly)

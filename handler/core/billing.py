@@ -12,7 +12,7 @@ settled by ``reconcile`` as a full refund once no request can still be running.
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from handler.core.errors import (
     ImagegateError,
@@ -31,9 +31,11 @@ from handler.core.ports import (
     ReservationRefused,
     UsageRecord,
     UsageStatus,
+    WindowUpkeep,
 )
 from handler.core.pricing import quote
 from handler.core.spec import GenerationSpec
+from handler.core.spend import day_window, month_window, stale_windows
 from handler.core.work.model import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
 from handler.observability import count, logger, record_spend
 
@@ -57,8 +59,17 @@ class Reservation:
     key_id: str
     charge: Charge
     balance: int  # the key's balance once this reservation was taken out
-    stale_minutes: tuple[int, ...]  # past windows on the record, for settlement to clear
+    stale: WindowUpkeep  # past windows on the record, for settlement to clear
     backend: str = "unknown"  # the model's, for the spend metrics
+
+    def upkeep(self, now: float) -> WindowUpkeep:
+        """The settlement's: clear the past windows; give the refund back to the spend
+        windows the reservation took it from, if they are still the current ones."""
+        at = self.charge.reserved_at / 1000
+        taken_from = (day_window(at), month_window(at))
+        current = (day_window(now), month_window(now))
+        refund_to = tuple(w for w, c in zip(taken_from, current, strict=True) if w == c)
+        return replace(self.stale, refund_to=refund_to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +90,7 @@ class Billing:
         # A retry that found its own reservation settles that one, as it was priced.
         charge = record.open_reservations.get(charge.request_id, charge)
         return Reservation(
-            record.key_id, charge, record.balance, _stale_minutes(record, now), spec.model.backend
+            record.key_id, charge, record.balance, _stale(record, now), spec.model.backend
         )
 
     def admit(self, credentials: Credentials, admission: Admission, meter: Meter) -> ApiKeyRecord:
@@ -106,11 +117,16 @@ class Billing:
     ) -> tuple[ApiKeyRecord, float]:
         """``write`` in the key's minute window; the key after it, and the time it was in."""
         minute = int(now // 60)
+        completed = False
         while True:
             try:
                 record = write(minute, now)
             except ReservationRefused as refused:
                 known = check_key(refused.record, payer, now)
+                if not known.caps_stored and not completed:  # a key from before spend caps
+                    self.ledger.complete_caps(known.key_id)
+                    completed = True
+                    continue
                 later = max((*known.requests_left, *known.images_left), default=0)
                 if isinstance(payer, Owner) or later <= minute:
                     meter.window = rate_window(known, now)
@@ -139,7 +155,8 @@ class Billing:
         line first (nothing was written: ``release`` the reservation)."""
         usage = self._usage(reservation, delivered, error_code)
         try:
-            self.ledger.settle(usage, stale_minutes=reservation.stale_minutes, result=result)
+            upkeep = reservation.upkeep(self.clock())
+            self.ledger.settle(usage, windows=upkeep, result=result)
         except ReservationClosed as exc:
             raise StorageError(
                 "The request outlived its reservation and was refunded.", should_retry=False
@@ -195,7 +212,9 @@ class Billing:
         return settled
 
 
-def _stale_minutes(record: ApiKeyRecord, now: float) -> tuple[int, ...]:
-    """Windows of past minutes still on the record, for the settlement to clear away."""
+def _stale(record: ApiKeyRecord, now: float) -> WindowUpkeep:
+    """Windows of past minutes, days and months still on the record, for the settlement to
+    clear away."""
     minute = int(now // 60)
-    return tuple(sorted(m for m in {*record.requests_left, *record.images_left} if m < minute))
+    minutes = tuple(sorted(m for m in {*record.requests_left, *record.images_left} if m < minute))
+    return WindowUpkeep(stale_minutes=minutes, stale_spend=stale_windows(record, now))

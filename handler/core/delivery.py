@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.core.errors import PayloadTooLarge, StorageError
-from handler.core.ports import GeneratedImage, ImageStore
+from handler.core.ports import GeneratedImage
 from handler.core.schemas import (
     ImageData,
     ImagesResponse,
@@ -18,6 +18,7 @@ from handler.core.schemas import (
     StoredImages,
 )
 from handler.core.spec import GenerationSpec
+from handler.core.storage import ImageStore
 
 # JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
 _ENVELOPE_BYTES = 4096

@@ -9,15 +9,26 @@ from typing import Any, Literal, Protocol
 
 from handler.core.auth import issue_key
 from handler.core.catalog import Catalog
-from handler.core.errors import InvalidRequest, NotFound
+from handler.core.errors import InvalidRequest, NotFound, StorageError
 from handler.core.keys import generate_key
 from handler.core.ledger import Entries, operator_entry
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
+from handler.core.spend import NO_CAP, day_window, month_window
 
 AuditAction = Literal["created", "updated", "revoked", "rotated"]
 MAX_GRACE_SECONDS = 7 * 86_400
 # What an update may change, by its name in the admin API.
-POLICY_FIELDS = ("name", "requests_per_minute", "images_per_minute", "models", "expires_at")
+POLICY_FIELDS = (
+    "name",
+    "requests_per_minute",
+    "images_per_minute",
+    "models",
+    "expires_at",
+    "daily_spend_cap",
+    "monthly_spend_cap",
+)
+_CAPS = {"daily_spend_cap": day_window, "monthly_spend_cap": month_window}
+_UPDATE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +55,24 @@ class IssuedKey:
         return f"IssuedKey(key_id={self.record.key_id!r}, plaintext=<redacted>)"
 
 
+class KeyChanged(Exception):
+    """A spend window moved between the key's reading and the update: read it again."""
+
+
 class KeyChanges(Protocol):
     """The key writes only operators make, each with its audit entry in the same transaction."""
 
-    def update(self, key_id: str, changes: Mapping[str, Any], audit: AuditEntry) -> ApiKeyRecord:
-        """Set each of ``changes`` (policy attributes; None removes one)."""
+    def update(
+        self,
+        key_id: str,
+        changes: Mapping[str, Any],
+        audit: AuditEntry,
+        *,
+        windows: Mapping[str, tuple[int, int]] | None = None,
+    ) -> ApiKeyRecord:
+        """Set each of ``changes`` (policy attributes; None lifts a limit), and each of
+        ``windows`` (spend window: (left as read, left from now on)), if still as read
+        (``KeyChanged`` if not)."""
         ...
 
     def revoke(self, audit: AuditEntry) -> ApiKeyRecord: ...
@@ -107,7 +131,33 @@ class KeyAdmin:
                 raise InvalidRequest(f"A key always has its {required}.", param=required)
         if "models" in changes:
             self._check_models(changes["models"])
-        return self.changes.update(key_id, changes, self._audit(key_id, "updated", actor, changes))
+        audit = self._audit(key_id, "updated", actor, changes)
+        if not _CAPS.keys() & changes.keys():
+            return self.changes.update(key_id, changes, audit)
+        for _ in range(_UPDATE_ATTEMPTS):
+            windows = self._moved_windows(self.show(key_id), changes)
+            try:
+                return self.changes.update(key_id, changes, audit, windows=windows)
+            except KeyChanged:
+                continue  # spent from meanwhile: read the window again
+        raise StorageError("The key is busy; try the change again.", should_retry=True)
+
+    def _moved_windows(
+        self, record: ApiKeyRecord, changes: Mapping[str, Any]
+    ) -> dict[str, tuple[int, int]]:
+        """A new cap applies to what the current window has spent already: its window moves
+        by the difference between the caps."""
+        now = self.clock()
+        moved = {}
+        for name, window_of in _CAPS.items():
+            window = window_of(now)
+            if name not in changes or window not in record.spend_left:
+                continue
+            old = getattr(record.policy, name)
+            new = changes[name]
+            left = record.spend_left[window]
+            moved[window] = (left, left + (NO_CAP if new is None else new) - (old or NO_CAP))
+        return moved
 
     def move(
         self,

@@ -17,6 +17,7 @@ from handler.core.errors import (
 )
 from handler.core.money import format_micros
 from handler.core.ports import Admission, ApiKeyRecord, Charge, KeyPolicy, Owner, Payer
+from handler.core.spend import spend_refusal
 
 _UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
 DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
@@ -87,6 +88,9 @@ def refusal(
     over_limit = _window_refusal(rate_window(record, now), charge) if windows else None
     if over_limit is not None:
         return over_limit
+    capped = spend_refusal(record, charge.amount, now)
+    if capped is not None:
+        return capped
     if record.balance < charge.amount:
         return InsufficientQuota(
             f"This request costs {format_micros(charge.amount)} and the key's balance is "

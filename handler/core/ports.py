@@ -1,6 +1,6 @@
 """What the core needs from the outside world; ``stores/`` and ``backends/`` implement it."""
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -46,6 +46,8 @@ class KeyPolicy:
     images_per_minute: int
     models: frozenset[str] | None = None  # None: every model in the catalog
     expires_at: int | None = None  # unix seconds; None: never
+    daily_spend_cap: int | None = None  # micro-units per UTC day; None: none
+    monthly_spend_cap: int | None = None  # micro-units per UTC month; None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,9 @@ class ApiKeyRecord:
     requests_left: Mapping[int, int] = field(default_factory=dict)
     images_left: Mapping[int, int] = field(default_factory=dict)
     open_reservations: Mapping[str, "Charge"] = field(default_factory=dict)
+    # What is left of each spend window the key has used ("d20261201", "m202612").
+    spend_left: Mapping[str, int] = field(default_factory=dict)
+    caps_stored: bool = True  # False: a key from before spend caps, to be completed
     stripe_customer: str | None = None  # its customer at the card processor, once it paid
     # A rotated key's old secret, in force until previous_until (unix seconds).
     previous_secret_hash: str | None = None
@@ -143,6 +148,15 @@ class Admission:
     model: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class WindowUpkeep:
+    """What a settlement does to the key's windows besides closing its reservation."""
+
+    stale_minutes: tuple[int, ...] = ()  # past rate windows, cleared away
+    stale_spend: tuple[str, ...] = ()  # past spend windows, cleared away
+    refund_to: tuple[str, ...] = ()  # the current spend windows the refund goes back into
+
+
 class ReservationRefused(Exception):
     """The conditional write did not pass; ``record`` is the key as it stood (None: no key)."""
 
@@ -185,12 +199,16 @@ class Ledger(Protocol):
         self,
         usage: UsageRecord,
         *,
-        stale_minutes: Sequence[int] = (),
+        windows: WindowUpkeep | None = None,
         result: LineResult | None = None,
     ) -> None:
         """Close the reservation, refund what was not delivered, write the usage record and
         the line's ``result``, all or nothing. A reservation already closed raises
         ``ReservationClosed``; a line with a result already, ``ResultRecorded``."""
+        ...
+
+    def complete_caps(self, key_id: str) -> None:
+        """Give a key from before spend caps the caps' attributes (none: ``NO_CAP``)."""
         ...
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]: ...
@@ -214,33 +232,4 @@ class Idempotency(Protocol):
         still going (until ``deadline``, after which a crashed run no longer blocks). A run
         that raises leaves nothing behind: the next one runs again.
         """
-        ...
-
-
-class ImageStore(Protocol):
-    def put_images(self, prefix: str, images: Sequence[GeneratedImage]) -> list[str]:
-        """Store the images under ``prefix``; return their object keys in order."""
-        ...
-
-    def get(self, key: str) -> bytes: ...
-
-    def presign(self, key: str) -> str:
-        """A GET URL for ``key`` that expires after the configured TTL."""
-        ...
-
-
-class AsyncStore(Protocol):
-    """Where a backend's asynchronous invocations keep their bodies, tickets and results (an
-    S3 prefix whose objects expire on their own)."""
-
-    def put(self, name: str, body: bytes) -> str:
-        """Store ``body`` under ``name`` (relative to the store's prefix); its s3:// URI."""
-        ...
-
-    def location(self, name: str) -> str:
-        """The s3:// URI ``name`` has (or would have) in the store."""
-        ...
-
-    def read(self, location: str) -> bytes | None:
-        """The object at an s3:// URI; None while it does not exist."""
         ...

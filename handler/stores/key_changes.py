@@ -7,13 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handler.core.errors import NotFound
-from handler.core.key_admin import AuditEntry, KeyPage
+from handler.core.key_admin import AuditEntry, KeyChanged, KeyPage
 from handler.core.ports import ApiKeyRecord
+from handler.core.spend import NO_CAP
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import Transaction, TransactionRefused, plain
 from handler.stores.entry_items import AUDIT, audit_put
-from handler.stores.keys import key_record
+from handler.stores.keys import SPEND_LEFT, key_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -28,7 +29,10 @@ _ATTRIBUTES = {
     "images_per_minute": "ipm",
     "models": "models",
     "expires_at": "expires_at",
+    "daily_spend_cap": "daily_cap",
+    "monthly_spend_cap": "monthly_cap",
 }
+_CAPS = {"daily_cap", "monthly_cap"}  # lifted: NO_CAP, not removed (stores/key_writes.py)
 
 
 def _value(value: Any) -> "AttributeValueTypeDef":
@@ -47,17 +51,32 @@ class DynamoDBKeyChanges:
         self._ledger = ledger_table
         self._client = client or dynamodb_client()
 
-    def update(self, key_id: str, changes: Mapping[str, Any], audit: AuditEntry) -> ApiKeyRecord:
+    def update(
+        self,
+        key_id: str,
+        changes: Mapping[str, Any],
+        audit: AuditEntry,
+        *,
+        windows: Mapping[str, tuple[int, int]] | None = None,
+    ) -> ApiKeyRecord:
         names: dict[str, str] = {}
         values: Item = {}
         sets, removes = [], []
         for i, (field, value) in enumerate(sorted(changes.items())):
             names[f"#a{i}"] = _ATTRIBUTES[field]
+            if value is None and _ATTRIBUTES[field] in _CAPS:
+                value = NO_CAP
             if value is None:
                 removes.append(f"#a{i}")
             else:
                 values[f":v{i}"] = _value(value)
                 sets.append(f"#a{i} = :v{i}")
+        condition = "attribute_exists(key_id)"
+        for i, (window, (was, now)) in enumerate(sorted((windows or {}).items())):
+            names[f"#w{i}"] = f"{SPEND_LEFT}{window}"
+            values |= {f":was{i}": {"N": str(was)}, f":now{i}": {"N": str(now)}}
+            sets.append(f"#w{i} = :now{i}")
+            condition += f" AND #w{i} = :was{i}"
         expression = " ".join(
             part
             for part in (
@@ -66,7 +85,12 @@ class DynamoDBKeyChanges:
             )
             if part
         )
-        return self._change(audit, expression, names, values)
+        try:
+            return self._change(audit, expression, names, values, condition)
+        except NotFound:
+            if windows:
+                raise KeyChanged(key_id) from None
+            raise
 
     def revoke(self, audit: AuditEntry) -> ApiKeyRecord:
         return self._change(
@@ -86,13 +110,18 @@ class DynamoDBKeyChanges:
         )
 
     def _change(
-        self, audit: AuditEntry, expression: str, names: dict[str, str], values: "Item"
+        self,
+        audit: AuditEntry,
+        expression: str,
+        names: dict[str, str],
+        values: "Item",
+        condition: str = "attribute_exists(key_id)",
     ) -> ApiKeyRecord:
         update: UpdateTypeDef = {
             "TableName": self._keys,
             "Key": {"key_id": {"S": audit.key_id}},
             "UpdateExpression": expression,
-            "ConditionExpression": "attribute_exists(key_id)",
+            "ConditionExpression": condition,
         }
         if names:
             update["ExpressionAttributeNames"] = names

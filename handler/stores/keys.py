@@ -9,6 +9,7 @@ from handler.core.key_admin import AuditEntry
 from handler.core.ledger import LedgerEntry
 from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, TopUpSource
+from handler.core.spend import NO_CAP
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import (
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 # Per-minute windows: what is left of the key's requests and images in that unix minute.
 REQUESTS_LEFT = "rl_r_"
 IMAGES_LEFT = "rl_i_"
+# Spend windows: what is left of the key's daily or monthly cap ("sl_d20261201").
+SPEND_LEFT = "sl_"
 
 
 class DynamoDBKeyStore:
@@ -57,6 +60,8 @@ class DynamoDBKeyStore:
             "spent": {"N": "0"},
             "reservations": {"M": {}},
             "ledgered": {"BOOL": True},  # its ledger begins with it (stores/audit.py)
+            "daily_cap": {"N": str(_cap(policy.daily_spend_cap))},
+            "monthly_cap": {"N": str(_cap(policy.monthly_spend_cap))},
         }
         if policy.models is not None:
             if not policy.models:  # DynamoDB has no empty set, and such a key is useless
@@ -107,10 +112,13 @@ def key_record(item: "Item") -> ApiKeyRecord:
     """A key's item as a record; a key made before billing reads as unfunded, default limits."""
     values = plain(item)
     windows: dict[str, dict[int, int]] = {REQUESTS_LEFT: {}, IMAGES_LEFT: {}}
+    spend_left: dict[str, int] = {}
     for name, value in values.items():
         for prefix, window in windows.items():
             if name.startswith(prefix):
                 window[int(name.removeprefix(prefix))] = value
+        if name.startswith(SPEND_LEFT):
+            spend_left[name.removeprefix(SPEND_LEFT)] = value
     return ApiKeyRecord(
         key_id=values["key_id"],
         name=values["name"],
@@ -122,7 +130,11 @@ def key_record(item: "Item") -> ApiKeyRecord:
             images_per_minute=values.get("ipm", DEFAULT_POLICY.images_per_minute),
             models=values.get("models"),
             expires_at=values.get("expires_at"),
+            daily_spend_cap=_uncapped(values.get("daily_cap")),
+            monthly_spend_cap=_uncapped(values.get("monthly_cap")),
         ),
+        spend_left=spend_left,
+        caps_stored="daily_cap" in values and "monthly_cap" in values,
         balance=values.get("balance", 0),
         spent=values.get("spent", 0),
         revoked_at=values.get("revoked_at"),
@@ -136,6 +148,14 @@ def key_record(item: "Item") -> ApiKeyRecord:
             for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
         },
     )
+
+
+def _cap(cap: int | None) -> int:
+    return NO_CAP if cap is None else cap
+
+
+def _uncapped(stored: int | None) -> int | None:
+    return None if stored is None or stored >= NO_CAP else stored
 
 
 def charge_attributes(charge: Charge) -> "Item":

@@ -10,10 +10,8 @@ delivered) and put the usage record, conditioned on the reservation still being 
 request and the reconciler can never both settle it.
 """
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from handler.core.ledger import settled_entry
 from handler.core.ports import (
     Admission,
     ApiKeyRecord,
@@ -24,18 +22,18 @@ from handler.core.ports import (
     ReservationClosed,
     ReservationRefused,
     UsageRecord,
+    WindowUpkeep,
 )
+from handler.core.spend import NO_CAP
 from handler.core.work.model import LineResult, ResultRecorded
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import (
     ConditionFailed,
-    Transaction,
     TransactionRefused,
     conditional,
     retry_conflicts,
 )
-from handler.stores.entry_items import entry_put
 from handler.stores.key_writes import (
     ADMIT,
     ADMIT_IF,
@@ -44,16 +42,16 @@ from handler.stores.key_writes import (
     RESERVE_FOR_OWNER,
     RESERVE_FOR_OWNER_IF,
     RESERVE_IF,
+    spend_names,
     window_names,
 )
 from handler.stores.keys import (
-    IMAGES_LEFT,
-    REQUESTS_LEFT,
     charge_attributes,
     charge_of,
     key_record,
 )
-from handler.stores.usage_items import usage_item, usage_record
+from handler.stores.settlement import settlement
+from handler.stores.usage_items import usage_record
 from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
@@ -81,6 +79,7 @@ class DynamoDBLedger:
 
     def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
         names = {"#status": "status", "#request": charge.request_id}
+        names |= spend_names(charge.reserved_at / 1000)
         values: Item = {
             ":active": {"S": "active"},
             ":now": {"N": str(charge.reserved_at // 1000)},
@@ -151,11 +150,12 @@ class DynamoDBLedger:
         self,
         usage: UsageRecord,
         *,
-        stale_minutes: Sequence[int] = (),
+        windows: WindowUpkeep | None = None,
         result: LineResult | None = None,
     ) -> None:
         charge = usage.charge
-        transaction = settlement(self._keys, self._usage, self._entries, usage, stale_minutes)
+        upkeep = windows or WindowUpkeep()
+        transaction = settlement(self._keys, self._usage, self._entries, usage, upkeep)
         if result is not None:
             if self._jobs is None:
                 raise ValueError("this ledger has no jobs table to record line results in")
@@ -166,6 +166,17 @@ class DynamoDBLedger:
             if result is not None and RESULT in refused.failed:
                 raise ResultRecorded(result.request_id) from None
             raise ReservationClosed(charge.request_id) from None
+
+    def complete_caps(self, key_id: str) -> None:
+        with aws_errors("Could not complete the API key."):
+            self._client.update_item(
+                TableName=self._keys,
+                Key={"key_id": {"S": key_id}},
+                UpdateExpression="SET daily_cap = if_not_exists(daily_cap, :none), "
+                "monthly_cap = if_not_exists(monthly_cap, :none)",
+                ConditionExpression="attribute_exists(key_id)",
+                ExpressionAttributeValues={":none": {"N": str(NO_CAP)}},
+            )
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
         records: list[UsageRecord] = []
@@ -199,45 +210,3 @@ class DynamoDBLedger:
                         charge = charge_of(request_id, entry["M"])
                         found.append((item["key_id"]["S"], charge))
         return found
-
-
-def settlement(
-    keys_table: str,
-    usage_table: str,
-    ledger_table: str,
-    usage: UsageRecord,
-    stale_minutes: Sequence[int],
-) -> Transaction:
-    """Close the reservation on the key (refunding what was not delivered, clearing past
-    windows), put the usage record and the ledger's entry, if the reservation is still open."""
-    charge = usage.charge
-    stale = [
-        f"{prefix}{minute}" for minute in stale_minutes for prefix in (REQUESTS_LEFT, IMAGES_LEFT)
-    ]
-    names = {"#request": charge.request_id} | {f"#s{i}": name for i, name in enumerate(stale)}
-    remove = ", ".join(["reservations.#request", *(f"#s{i}" for i in range(len(stale)))])
-    return Transaction().add(
-        {
-            "reservation": {
-                "Update": {
-                    "TableName": keys_table,
-                    "Key": {"key_id": {"S": usage.key_id}},
-                    "UpdateExpression": f"REMOVE {remove} ADD balance :refund, spent :charged",
-                    "ConditionExpression": "attribute_exists(reservations.#request)",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": {
-                        ":refund": {"N": str(usage.refunded)},
-                        ":charged": {"N": str(usage.charged)},
-                    },
-                }
-            },
-            "usage": {
-                "Put": {
-                    "TableName": usage_table,
-                    "Item": usage_item(usage),
-                    "ConditionExpression": "attribute_not_exists(sk)",
-                }
-            },
-            **entry_put(ledger_table, settled_entry(usage)),
-        }
-    )

@@ -134,6 +134,22 @@ def test_rotate_gives_a_new_secret_and_keeps_the_old_one_for_its_grace(
     assert client.get("/v1/usage", headers=_bearer(new)).status_code == 401
 
 
+def test_update_caps_a_keys_daily_spend(client: TestClient) -> None:
+    runner = CliRunner()
+    plaintext = _create("--name", "capped", "--balance", "1", "--monthly-cap", "0.1")
+    key_id = plaintext.split("_")[1]
+    updated = runner.invoke(app, [*KEYS, "update", key_id, "--daily-cap", "0.008"])
+    assert updated.exit_code == 0, updated.output
+    shown = json.loads(runner.invoke(app, [*KEYS, "show", key_id, "--json"]).stdout)
+    assert (shown["daily_spend_cap"], shown["monthly_spend_cap"]) == (8000, 100_000)
+    ok = client.post(URL, headers=_bearer(plaintext), json={"prompt": "a", "n": 2})
+    assert ok.status_code == 200
+    refused = client.post(URL, headers=_bearer(plaintext), json={"prompt": "a"})
+    assert refused.json()["error"]["code"] == "spend_limit_reached"
+    runner.invoke(app, [*KEYS, "update", key_id, "--daily-cap", "none"])
+    assert client.post(URL, headers=_bearer(plaintext), json={"prompt": "a"}).status_code == 200
+
+
 @pytest.mark.parametrize("amount", ["-1", "abc", "0.0000001", "0", "nan"])
 def test_bad_top_ups_are_refused(client: TestClient, amount: str) -> None:
     key_id = _create("--name", "x").split("_")[1]

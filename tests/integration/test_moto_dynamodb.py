@@ -184,3 +184,36 @@ def test_items_no_longer_held_are_freed() -> None:
         gc.collect()
         # The three items the tables hold, and no more than a few moto still refers to.
         assert len(Item.instances_tracked) < 20  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("write", ["put_item", "update_item", "delete_item", "transact"])
+def test_a_write_waits_for_the_one_before_it(write: str) -> None:
+    """A conditional write is checked and applied with no other write in between: while one
+    holds the stand-in's writes, another does not run."""
+    import threading
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        _tables(client)
+        key = {"id": {"S": "a"}}
+        calls = {
+            "put_item": lambda: client.put_item(TableName="keys", Item=key),
+            "update_item": lambda: client.update_item(
+                TableName="keys",
+                Key=key,
+                UpdateExpression="SET n = :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+            ),
+            "delete_item": lambda: client.delete_item(TableName="keys", Key=key),
+            "transact": lambda: client.transact_write_items(
+                TransactItems=[{"Put": {"TableName": "keys", "Item": key}}]
+            ),
+        }
+        done = threading.Event()
+        writer = threading.Thread(target=lambda: (calls[write](), done.set()))
+        with moto_dynamodb.WRITES_LOCK:
+            writer.start()
+            # Then it has not run while another write holds the table
+            assert not done.wait(0.5)
+        writer.join(10)
+        assert done.is_set()

@@ -39,6 +39,8 @@ def create_key(body: KeyCreate, admin: KeyAdminDep, operator: OperatorDep) -> Is
         body.images_per_minute,
         frozenset(body.models) if body.models else None,
         body.expires_at,
+        body.daily_spend_cap,
+        body.monthly_spend_cap,
     )
     return IssuedKeyView.of(admin.create(operator, body.name, policy, balance=body.balance))
 

@@ -15,8 +15,9 @@ from handler.backends.sagemaker.params import SageMakerParams
 from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendNotConfigured
-from handler.core.ports import AsyncStore, GeneratedImage
+from handler.core.ports import GeneratedImage
 from handler.core.spec import GenerationSpec
+from handler.core.storage import AsyncStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime.client import SageMakerRuntimeClient

@@ -10,7 +10,7 @@ from handler.core.errors import ImagegateError, StorageError, WorkPending
 from handler.core.generation import GenerationService
 from handler.core.image_input import from_request
 from handler.core.policy import Meter
-from handler.core.ports import KeyStore, Owner
+from handler.core.ports import KeyStore, Owner, WindowUpkeep
 from handler.core.schemas import parse_request
 from handler.core.spec import build_spec
 from handler.core.work.model import (
@@ -95,7 +95,7 @@ class LineRunner:
         if record is None or charge is None:
             self.store.record(result)
             return
-        reservation = Reservation(owner.key_id, charge, record.balance, ())
+        reservation = Reservation(owner.key_id, charge, record.balance, WindowUpkeep())
         self.settle(reservation, 0, result, code)
 
     def settle(
