@@ -210,7 +210,12 @@ def test_a_write_waits_for_the_one_before_it(write: str) -> None:
             ),
         }
         done = threading.Event()
-        writer = threading.Thread(target=lambda: (calls[write](), done.set()))
+
+        def run() -> None:
+            calls[write]()
+            done.set()
+
+        writer = threading.Thread(target=run)
         with moto_dynamodb.WRITES_LOCK:
             writer.start()
             # Then it has not run while another write holds the table
