@@ -196,7 +196,7 @@ def test_a_write_waits_for_the_one_before_it(write: str) -> None:
         client = boto3.client("dynamodb", region_name="us-east-1")
         _tables(client)
         key = {"id": {"S": "a"}}
-        calls = {
+        calls: dict[str, Callable[[], object]] = {
             "put_item": lambda: client.put_item(TableName="keys", Item=key),
             "update_item": lambda: client.update_item(
                 TableName="keys",
