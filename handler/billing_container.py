@@ -33,11 +33,20 @@ def card_top_ups() -> CardTopUps:
         terms,
         api_base=settings.stripe_api_base,
     )
-    return CardTopUps(cards, DynamoDBPayments(settings.keys_table, settings.ledger_table), terms)
+    payments = DynamoDBPayments(settings.keys_table, settings.ledger_table)
+    alerts = container.billing().alerts
+    return CardTopUps(cards, payments, terms, keys=container.key_store(), alerts=alerts)
 
 
 @cache
 def key_admin() -> KeyAdmin:
     settings = get_settings()
     changes = DynamoDBKeyChanges(settings.keys_table, settings.ledger_table)
-    return KeyAdmin(container.key_store(), changes, container.entries(), container.catalog())
+    return KeyAdmin(
+        container.key_store(),
+        changes,
+        container.entries(),
+        container.catalog(),
+        local_webhooks=settings.local_webhooks,
+        alerts=container.billing().alerts,
+    )

@@ -26,6 +26,7 @@ from handler.core.work.ports import BatchFiles, Notifier, WorkQueue, WorkStore
 from handler.core.work.reader import WorkReader
 from handler.core.work.splitter import Splitter
 from handler.core.work.worker import Worker
+from handler.stores.balance_alerts import DynamoDBBalanceAlerts
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.entries import DynamoDBEntries
 from handler.stores.idempotency import DynamoDBIdempotency
@@ -77,7 +78,11 @@ def entries() -> Entries:
 
 @cache
 def billing() -> Billing:
-    return Billing(ledger())
+    settings = get_settings()
+    alerts = DynamoDBBalanceAlerts(
+        settings.keys_table, settings.event_bus_name, settings.webhook_queue_url
+    )
+    return Billing(ledger(), alerts=alerts)
 
 
 @cache

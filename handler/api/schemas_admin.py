@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from handler.core.key_admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
 from handler.core.money import MAX_AMOUNT
-from handler.core.ports import ApiKeyRecord
+from handler.core.ports import ApiKeyRecord, KeyPolicy
 from handler.core.spend import NO_CAP, day_window, month_window
 
 Cap = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
@@ -27,6 +27,22 @@ class KeyCreate(_Body):
     expires_at: Annotated[int | None, Field(ge=1, description="Unix seconds.")] = None
     daily_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC day.")] = None
     monthly_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC month.")] = None
+    low_balance_threshold: Annotated[
+        Cap | None, Field(description="balance.low when a charge takes it below this.")
+    ] = None
+    webhook_url: Annotated[str | None, Field(description="Where balance.low goes.")] = None
+
+    def policy(self) -> KeyPolicy:
+        return KeyPolicy(
+            self.requests_per_minute,
+            self.images_per_minute,
+            frozenset(self.models) if self.models else None,
+            self.expires_at,
+            self.daily_spend_cap,
+            self.monthly_spend_cap,
+            self.low_balance_threshold,
+            self.webhook_url,
+        )
 
 
 class KeyUpdate(_Body):
@@ -39,6 +55,8 @@ class KeyUpdate(_Body):
     expires_at: Annotated[int | None, Field(ge=1)] = None
     daily_spend_cap: Cap | None = None
     monthly_spend_cap: Cap | None = None
+    low_balance_threshold: Cap | None = None
+    webhook_url: str | None = None
 
     def changes(self) -> dict[str, Any]:
         given = self.model_dump(include=self.model_fields_set)
@@ -76,6 +94,8 @@ class AdminKey(BaseModel):
     monthly_spend_cap: int | None
     spent_today: Annotated[int, Field(description="Charged so far this UTC day (capped keys).")]
     spent_this_month: int
+    low_balance_threshold: int | None
+    webhook_url: str | None
     created_at: int
     revoked_at: int | None
     open_reservations: int
@@ -99,6 +119,8 @@ class AdminKey(BaseModel):
             monthly_spend_cap=policy.monthly_spend_cap,
             spent_today=_spent(record, policy.daily_spend_cap, day_window(now)),
             spent_this_month=_spent(record, policy.monthly_spend_cap, month_window(now)),
+            low_balance_threshold=policy.low_balance_threshold,
+            webhook_url=policy.webhook_url,
             created_at=record.created_at,
             revoked_at=record.revoked_at,
             open_reservations=len(record.open_reservations),

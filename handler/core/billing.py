@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from handler.core.alerts import BalanceAlerts, alert_if_crossed
 from handler.core.errors import (
     ImagegateError,
     StorageError,
@@ -76,6 +77,7 @@ class Reservation:
 class Billing:
     ledger: Ledger
     clock: Callable[[], float] = field(default=time.time)
+    alerts: BalanceAlerts | None = None
 
     def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
         now = self.clock()
@@ -89,6 +91,7 @@ class Billing:
         )
         # A retry that found its own reservation settles that one, as it was priced.
         charge = record.open_reservations.get(charge.request_id, charge)
+        alert_if_crossed(self.alerts, record, charge.amount)
         return Reservation(
             record.key_id, charge, record.balance, _stale(record, now), spec.model.backend
         )

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from handler.core.alerts import BalanceAlerts, alert_if_crossed
 from handler.core.errors import InvalidRequest, StorageError
 from handler.core.ledger import LedgerEntry
 from handler.core.money import format_micros
 from handler.core.payments import CardEvent, Paid, Payment, apply
-from handler.core.ports import ApiKeyRecord
+from handler.core.ports import ApiKeyRecord, KeyStore
 from handler.observability import count, logger
 
 _RECORD_ATTEMPTS = 5  # concurrent deliveries of one payment's events: each re-reads and retries
@@ -94,6 +95,8 @@ class CardTopUps:
     payments: PaymentStore
     terms: CardTerms
     clock: Callable[[], float] = field(default=time.time)
+    keys: KeyStore | None = None  # with alerts: a reversal that takes a key low tells of it
+    alerts: BalanceAlerts | None = None
 
     def checkout(
         self,
@@ -151,5 +154,14 @@ class CardTopUps:
                     payment_id=event.payment_id,
                 )
                 count("CardTopUps" if entry.kind == "topup" else "CardReversals")
+            self._alert(entries)
             return
         raise StorageError("The payment is busy; deliver the event again.", should_retry=True)
+
+    def _alert(self, entries: list[LedgerEntry]) -> None:
+        taken = -sum(entry.amount for entry in entries)
+        if taken <= 0 or self.keys is None or not entries:
+            return
+        record = self.keys.get(entries[0].key_id)
+        if record is not None:
+            alert_if_crossed(self.alerts, record, taken)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from handler.core.alerts import BalanceAlerts, alert_if_crossed
 from handler.core.auth import issue_key
 from handler.core.catalog import Catalog
 from handler.core.errors import InvalidRequest, NotFound, StorageError
@@ -14,6 +15,7 @@ from handler.core.keys import generate_key
 from handler.core.ledger import Entries, operator_entry
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
 from handler.core.spend import NO_CAP, day_window, month_window
+from handler.core.webhooks import check_webhook_url
 
 AuditAction = Literal["created", "updated", "revoked", "rotated"]
 MAX_GRACE_SECONDS = 7 * 86_400
@@ -26,6 +28,8 @@ POLICY_FIELDS = (
     "expires_at",
     "daily_spend_cap",
     "monthly_spend_cap",
+    "low_balance_threshold",
+    "webhook_url",
 )
 _CAPS = {"daily_spend_cap": day_window, "monthly_spend_cap": month_window}
 _UPDATE_ATTEMPTS = 5
@@ -97,6 +101,8 @@ class KeyAdmin:
     # (the command line on a keys table): the models are then taken as given.
     catalog: Catalog | None
     clock: Callable[[], float] = field(default=time.time)
+    local_webhooks: bool = False  # http webhooks to this machine: the local stack only
+    alerts: BalanceAlerts | None = None
 
     def create(
         self,
@@ -108,6 +114,7 @@ class KeyAdmin:
         source: TopUpSource = "admin",
     ) -> IssuedKey:
         self._check_models(policy.models)
+        check_webhook_url(policy.webhook_url, allow_local=self.local_webhooks)
         now = int(self.clock())
         new = issue_key(
             self.keys, name, policy, balance=balance, now=now, actor=actor, source=source
@@ -131,6 +138,8 @@ class KeyAdmin:
                 raise InvalidRequest(f"A key always has its {required}.", param=required)
         if "models" in changes:
             self._check_models(changes["models"])
+        if changes.get("webhook_url") is not None:
+            check_webhook_url(changes["webhook_url"], allow_local=self.local_webhooks)
         audit = self._audit(key_id, "updated", actor, changes)
         if not _CAPS.keys() & changes.keys():
             return self.changes.update(key_id, changes, audit)
@@ -172,7 +181,9 @@ class KeyAdmin:
         """A top-up or an adjustment of ``amount`` micro-units: a ledger entry by ``actor``."""
         at = int(self.clock() * 1000)
         entry = operator_entry(kind, key_id, amount, reason, actor=actor, at=at, source=source)
-        return self.entries.post(entry)
+        record = self.entries.post(entry)
+        alert_if_crossed(self.alerts, record, -amount)
+        return record
 
     def revoke(self, actor: str, key_id: str) -> ApiKeyRecord:
         return self.changes.revoke(self._audit(key_id, "revoked", actor))

@@ -48,6 +48,8 @@ class KeyPolicy:
     expires_at: int | None = None  # unix seconds; None: never
     daily_spend_cap: int | None = None  # micro-units per UTC day; None: none
     monthly_spend_cap: int | None = None  # micro-units per UTC month; None: none
+    low_balance_threshold: int | None = None  # micro-units: balance.low below it
+    webhook_url: str | None = None  # the key's own webhooks (balance.low)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class ApiKeyRecord:
     # What is left of each spend window the key has used ("d20261201", "m202612").
     spend_left: Mapping[str, int] = field(default_factory=dict)
     caps_stored: bool = True  # False: a key from before spend caps, to be completed
+    low_balance_alerted: bool = False  # told of its low balance; a top-up takes it away
     stripe_customer: str | None = None  # its customer at the card processor, once it paid
     # A rotated key's old secret, in force until previous_until (unix seconds).
     previous_secret_hash: str | None = None

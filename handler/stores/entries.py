@@ -19,6 +19,9 @@ from handler.stores.entry_items import (
 )
 from handler.stores.keys import key_record
 
+# Money put on a key takes its low-balance mark away: the next crossing is told of again.
+REARM = " REMOVE low_balance_alerted"
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -42,7 +45,9 @@ class DynamoDBEntries:
                         # Also completes a key made before billing (no limits, no reservations).
                         "UpdateExpression": "SET rpm = if_not_exists(rpm, :rpm), "
                         "ipm = if_not_exists(ipm, :ipm), spent = if_not_exists(spent, :zero), "
-                        "reservations = if_not_exists(reservations, :none) ADD balance :amount",
+                        "reservations = if_not_exists(reservations, :none) ADD balance :amount"
+                        + REARM
+                        * (entry.amount > 0),
                         "ConditionExpression": "attribute_exists(key_id)",
                         "ExpressionAttributeValues": {
                             ":amount": {"N": str(entry.amount)},

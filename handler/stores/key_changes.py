@@ -31,6 +31,8 @@ _ATTRIBUTES = {
     "expires_at": "expires_at",
     "daily_spend_cap": "daily_cap",
     "monthly_spend_cap": "monthly_cap",
+    "low_balance_threshold": "low_balance",
+    "webhook_url": "webhook_url",
 }
 _CAPS = {"daily_cap", "monthly_cap"}  # lifted: NO_CAP, not removed (stores/key_writes.py)
 

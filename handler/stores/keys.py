@@ -69,6 +69,10 @@ class DynamoDBKeyStore:
             item["models"] = {"SS": sorted(policy.models)}
         if policy.expires_at is not None:
             item["expires_at"] = {"N": str(policy.expires_at)}
+        if policy.low_balance_threshold is not None:
+            item["low_balance"] = {"N": str(policy.low_balance_threshold)}
+        if policy.webhook_url is not None:
+            item["webhook_url"] = {"S": policy.webhook_url}
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
@@ -132,7 +136,10 @@ def key_record(item: "Item") -> ApiKeyRecord:
             expires_at=values.get("expires_at"),
             daily_spend_cap=_uncapped(values.get("daily_cap")),
             monthly_spend_cap=_uncapped(values.get("monthly_cap")),
+            low_balance_threshold=values.get("low_balance"),
+            webhook_url=values.get("webhook_url"),
         ),
+        low_balance_alerted="low_balance_alerted" in values,
         spend_left=spend_left,
         caps_stored="daily_cap" in values and "monthly_cap" in values,
         balance=values.get("balance", 0),

@@ -46,23 +46,27 @@ class EventNotifier:
             self._queue_webhook(batch, batch.webhook_url, webhook)
 
     def _event(self, batch: Batch, payload: Mapping[str, Any]) -> None:
+        self.announce(_DETAIL_TYPES[batch.kind], payload, about=batch.id)
+
+    def announce(self, detail_type: str, detail: Mapping[str, Any], *, about: str) -> None:
+        """One event on the bus (source ``imagegate``); one it refuses is logged."""
         try:
             response = self._client.put_events(
                 Entries=[
                     {
                         "Source": EVENT_SOURCE,
-                        "DetailType": _DETAIL_TYPES[batch.kind],
-                        "Detail": json.dumps(payload),
+                        "DetailType": detail_type,
+                        "Detail": json.dumps(detail),
                         "EventBusName": self._bus,
                         "Resources": [],
                     }
                 ]
             )
         except (ClientError, BotoCoreError):
-            logger.exception("event not sent", batch_id=batch.id)
+            logger.exception("event not sent", about=about)
             return
         if response.get("FailedEntryCount"):
-            logger.error("event not accepted", batch_id=batch.id, entries=response["Entries"])
+            logger.error("event not accepted", about=about, entries=response["Entries"])
 
     def _queue_webhook(self, batch: Batch, url: str, payload: Mapping[str, Any]) -> None:
         body = json.dumps(

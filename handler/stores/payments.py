@@ -12,6 +12,7 @@ from handler.core.payments import Payment
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import Transaction, TransactionRefused, plain
+from handler.stores.entries import REARM
 from handler.stores.entry_items import entry_put
 
 if TYPE_CHECKING:
@@ -92,8 +93,9 @@ class DynamoDBPayments:
     def _balance_change(
         self, entries: list[LedgerEntry], customer: str | None
     ) -> "dict[str, TransactWriteItemTypeDef]":
-        update = "ADD balance :change"
-        values: Item = {":change": {"N": str(sum(entry.amount for entry in entries))}}
+        change = sum(entry.amount for entry in entries)
+        update = "ADD balance :change" + REARM * (change > 0)
+        values: Item = {":change": {"N": str(change)}}
         if customer is not None:  # the key's checkouts reuse it (and its saved card)
             update = "SET stripe_customer = if_not_exists(stripe_customer, :customer) " + update
             values[":customer"] = {"S": customer}

@@ -25,7 +25,6 @@ from handler.api.schemas_admin import (
     Rotation,
 )
 from handler.core.ledger import entry_place
-from handler.core.ports import KeyPolicy
 from handler.core.usage import period, totals
 
 router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
@@ -34,15 +33,7 @@ router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RE
 @router.post("/keys")
 def create_key(body: KeyCreate, admin: KeyAdminDep, operator: OperatorDep) -> IssuedKeyView:
     """A new key; its plaintext is in this answer only."""
-    policy = KeyPolicy(
-        body.requests_per_minute,
-        body.images_per_minute,
-        frozenset(body.models) if body.models else None,
-        body.expires_at,
-        body.daily_spend_cap,
-        body.monthly_spend_cap,
-    )
-    return IssuedKeyView.of(admin.create(operator, body.name, policy, balance=body.balance))
+    return IssuedKeyView.of(admin.create(operator, body.name, body.policy(), balance=body.balance))
 
 
 @router.get("/keys")
