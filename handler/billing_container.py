@@ -34,8 +34,15 @@ def card_top_ups() -> CardTopUps:
         api_base=settings.stripe_api_base,
     )
     payments = DynamoDBPayments(settings.keys_table, settings.ledger_table)
-    alerts = container.billing().alerts
-    return CardTopUps(cards, payments, terms, keys=container.key_store(), alerts=alerts)
+    billing = container.billing()
+    return CardTopUps(
+        cards,
+        payments,
+        terms,
+        keys=container.key_store(),
+        alerts=billing.alerts,
+        claims=billing.reloads,
+    )
 
 
 @cache

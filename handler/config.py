@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     webhook_queue_url: Annotated[
         str, Field(min_length=8, description="SQS queue of webhooks to deliver")
     ]
+    reload_queue_url: Annotated[
+        str, Field(min_length=8, description="SQS queue of card reloads to charge")
+    ]
     images_bucket: Annotated[str, Field(min_length=3, description="S3 bucket for images")]
     catalog_file: Annotated[Path, Field(description="JSON model catalog to serve")]
     # 12 h: a URL signed with the function's temporary credentials dies with them anyway.

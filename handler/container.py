@@ -35,6 +35,7 @@ from handler.stores.keys import DynamoDBKeyStore
 from handler.stores.ledger import DynamoDBLedger
 from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
+from handler.stores.reloads import DynamoDBReloadClaims
 from handler.stores.secrets import secret_reader
 from handler.stores.staging import S3AsyncStore
 from handler.stores.webhooks import WebhookSender
@@ -82,7 +83,8 @@ def billing() -> Billing:
     alerts = DynamoDBBalanceAlerts(
         settings.keys_table, settings.event_bus_name, settings.webhook_queue_url
     )
-    return Billing(ledger(), alerts=alerts)
+    reloads = DynamoDBReloadClaims(settings.keys_table, settings.reload_queue_url)
+    return Billing(ledger(), alerts=alerts, reloads=reloads)
 
 
 @cache

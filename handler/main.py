@@ -37,6 +37,7 @@ from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger, metrics
 from handler.stores.queue import from_message
+from handler.stores.reloads import reload_of
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 
@@ -171,6 +172,15 @@ def webhook_handler(event: dict[str, Any], context: LambdaContext) -> PartialIte
     )
 
 
+@logger.inject_lambda_context
+@metrics.log_metrics
+def reload_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    """SQS (the reload queue): charge each queued auto-reload to its key's saved card."""
+    return process_partial_response(
+        event=event, record_handler=_reload, processor=_processor("reload"), context=context
+    )
+
+
 @cache
 def _processor(function: str) -> BatchProcessor:
     # Partial batch responses: only the records that failed are retried. One per function:
@@ -194,6 +204,10 @@ def _run(record: SQSRecord, lambda_context: LambdaContext) -> None:
     deadline = Deadline.after((lambda_context.get_remaining_time_in_millis() - margin) / 1000)
     container.worker().run(from_message(record.body), deadline)
     metrics.add_metric(name="LinesRun", unit=MetricUnit.Count, value=1)
+
+
+def _reload(record: SQSRecord) -> None:
+    billing_container.card_top_ups().reload(reload_of(record.body))
 
 
 def _deliver(record: SQSRecord) -> None:

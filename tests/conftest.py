@@ -47,6 +47,10 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "IMAGEGATE_WEBHOOK_QUEUE_URL",
         f"https://sqs.us-east-1.amazonaws.com/123456789012/{TABLES_PREFIX}-webhookqueue",
     )
+    monkeypatch.setenv(
+        "IMAGEGATE_RELOAD_QUEUE_URL",
+        f"https://sqs.us-east-1.amazonaws.com/123456789012/{TABLES_PREFIX}-reloadqueue",
+    )
     monkeypatch.setenv("IMAGEGATE_WEBHOOK_SECRET", "test-webhook-master-secret")
     monkeypatch.setenv("IMAGEGATE_IMAGES_BUCKET", f"{TABLES_PREFIX}-imagesbucket")
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(ROOT / "infra" / "catalog.json"))

@@ -31,17 +31,18 @@ class KeyCreate(_Body):
         Cap | None, Field(description="balance.low when a charge takes it below this.")
     ] = None
     webhook_url: Annotated[str | None, Field(description="Where balance.low goes.")] = None
+    reload_below: Annotated[
+        Cap | None, Field(description="Auto-reload: charge the saved card below this.")
+    ] = None
+    reload_amount: Annotated[Cap | None, Field(description="What one reload puts on.")] = None
+    reload_monthly_cap: Annotated[
+        Cap | None, Field(description="The most reloads put on in a UTC month.")
+    ] = None
 
     def policy(self) -> KeyPolicy:
         return KeyPolicy(
-            self.requests_per_minute,
-            self.images_per_minute,
-            frozenset(self.models) if self.models else None,
-            self.expires_at,
-            self.daily_spend_cap,
-            self.monthly_spend_cap,
-            self.low_balance_threshold,
-            self.webhook_url,
+            **self.model_dump(exclude={"name", "balance", "models"}),
+            models=frozenset(self.models) if self.models else None,
         )
 
 
@@ -57,6 +58,9 @@ class KeyUpdate(_Body):
     monthly_spend_cap: Cap | None = None
     low_balance_threshold: Cap | None = None
     webhook_url: str | None = None
+    reload_below: Cap | None = None
+    reload_amount: Cap | None = None
+    reload_monthly_cap: Cap | None = None
 
     def changes(self) -> dict[str, Any]:
         given = self.model_dump(include=self.model_fields_set)
@@ -96,6 +100,9 @@ class AdminKey(BaseModel):
     spent_this_month: int
     low_balance_threshold: int | None
     webhook_url: str | None
+    reload_below: int | None
+    reload_amount: int | None
+    reload_monthly_cap: int | None
     created_at: int
     revoked_at: int | None
     open_reservations: int
@@ -121,6 +128,9 @@ class AdminKey(BaseModel):
             spent_this_month=_spent(record, policy.monthly_spend_cap, month_window(now)),
             low_balance_threshold=policy.low_balance_threshold,
             webhook_url=policy.webhook_url,
+            reload_below=policy.reload_below,
+            reload_amount=policy.reload_amount,
+            reload_monthly_cap=policy.reload_monthly_cap,
             created_at=record.created_at,
             revoked_at=record.revoked_at,
             open_reservations=len(record.open_reservations),

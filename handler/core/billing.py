@@ -35,6 +35,7 @@ from handler.core.ports import (
     WindowUpkeep,
 )
 from handler.core.pricing import quote
+from handler.core.reloads import ReloadClaims, reload_if_due
 from handler.core.spec import GenerationSpec
 from handler.core.spend import day_window, month_window, stale_windows
 from handler.core.work.model import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
@@ -78,6 +79,7 @@ class Billing:
     ledger: Ledger
     clock: Callable[[], float] = field(default=time.time)
     alerts: BalanceAlerts | None = None
+    reloads: ReloadClaims | None = None
 
     def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
         now = self.clock()
@@ -92,6 +94,7 @@ class Billing:
         # A retry that found its own reservation settles that one, as it was priced.
         charge = record.open_reservations.get(charge.request_id, charge)
         alert_if_crossed(self.alerts, record, charge.amount)
+        reload_if_due(self.reloads, record, charge.amount, now)
         return Reservation(
             record.key_id, charge, record.balance, _stale(record, now), spec.model.backend
         )

@@ -12,6 +12,7 @@ from handler.core.ledger import LedgerEntry
 from handler.core.money import format_micros
 from handler.core.payments import CardEvent, Paid, Payment, apply
 from handler.core.ports import ApiKeyRecord, KeyStore
+from handler.core.reloads import Reload, ReloadClaims, charge
 from handler.observability import count, logger
 
 _RECORD_ATTEMPTS = 5  # concurrent deliveries of one payment's events: each re-reads and retries
@@ -38,6 +39,7 @@ class CheckoutOrder:
     cancel_url: str
     customer: str | None  # the key's customer at the processor, once it has one
     idempotency_key: str | None = None
+    save_card: bool = False  # for the key's auto-reload: the card is kept for off-session use
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class CardTerms:
 
 class CardProcessor(Protocol):
     def checkout(self, order: CheckoutOrder) -> CheckoutSession: ...
+
+    def charge_saved_card(self, customer: str, reload: Reload) -> str: ...
 
     def event(self, payload: bytes, signature: str | None) -> CardEvent | None:
         """The verified event (``InvalidRequest`` if its signature is missing, wrong or
@@ -97,6 +101,13 @@ class CardTopUps:
     clock: Callable[[], float] = field(default=time.time)
     keys: KeyStore | None = None  # with alerts: a reversal that takes a key low tells of it
     alerts: BalanceAlerts | None = None
+    claims: ReloadClaims | None = None  # auto-reload's, for a queued reload's charge
+
+    def reload(self, reload: Reload) -> None:
+        """Charge a queued reload to the key's saved card (its event credits the key)."""
+        if self.keys is None or self.claims is None:
+            raise StorageError("This deployment runs no reloads.", should_retry=False)
+        charge(self.processor, self.claims, self.keys.get(reload.key_id), reload)
 
     def checkout(
         self,
@@ -127,6 +138,7 @@ class CardTopUps:
             cancel_url,
             key.stripe_customer,
             None if idempotency_key is None else f"{key.key_id}:{idempotency_key}",
+            save_card=key.policy.reload_below is not None,
         )
         return self.processor.checkout(order)
 

@@ -14,6 +14,7 @@ from handler.core.errors import InvalidRequest, NotFound, StorageError
 from handler.core.keys import generate_key
 from handler.core.ledger import Entries, operator_entry
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
+from handler.core.reloads import check_reload_policy
 from handler.core.spend import NO_CAP, day_window, month_window
 from handler.core.webhooks import check_webhook_url
 
@@ -30,7 +31,11 @@ POLICY_FIELDS = (
     "monthly_spend_cap",
     "low_balance_threshold",
     "webhook_url",
+    "reload_below",
+    "reload_amount",
+    "reload_monthly_cap",
 )
+RELOAD_FIELDS = ("reload_below", "reload_amount", "reload_monthly_cap")
 _CAPS = {"daily_spend_cap": day_window, "monthly_spend_cap": month_window}
 _UPDATE_ATTEMPTS = 5
 
@@ -115,6 +120,7 @@ class KeyAdmin:
     ) -> IssuedKey:
         self._check_models(policy.models)
         check_webhook_url(policy.webhook_url, allow_local=self.local_webhooks)
+        check_reload_policy({name: getattr(policy, name) for name in RELOAD_FIELDS})
         now = int(self.clock())
         new = issue_key(
             self.keys, name, policy, balance=balance, now=now, actor=actor, source=source
@@ -140,6 +146,11 @@ class KeyAdmin:
             self._check_models(changes["models"])
         if changes.get("webhook_url") is not None:
             check_webhook_url(changes["webhook_url"], allow_local=self.local_webhooks)
+        if changes.keys() & set(RELOAD_FIELDS):
+            current = self.show(key_id).policy
+            check_reload_policy(
+                {n: changes[n] if n in changes else getattr(current, n) for n in RELOAD_FIELDS}
+            )
         audit = self._audit(key_id, "updated", actor, changes)
         if not _CAPS.keys() & changes.keys():
             return self.changes.update(key_id, changes, audit)

@@ -50,6 +50,11 @@ class KeyPolicy:
     monthly_spend_cap: int | None = None  # micro-units per UTC month; None: none
     low_balance_threshold: int | None = None  # micro-units: balance.low below it
     webhook_url: str | None = None  # the key's own webhooks (balance.low)
+    # Auto-reload: below reload_below, the saved card is charged reload_amount, at most
+    # reload_monthly_cap a UTC month (core/reloads.py). All three, or none.
+    reload_below: int | None = None
+    reload_amount: int | None = None
+    reload_monthly_cap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,7 @@ class ApiKeyRecord:
     spend_left: Mapping[str, int] = field(default_factory=dict)
     caps_stored: bool = True  # False: a key from before spend caps, to be completed
     low_balance_alerted: bool = False  # told of its low balance; a top-up takes it away
+    reload_pending: bool = False  # a reload was started; a top-up takes it away
     stripe_customer: str | None = None  # its customer at the card processor, once it paid
     # A rotated key's old secret, in force until previous_until (unix seconds).
     previous_secret_hash: str | None = None

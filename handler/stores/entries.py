@@ -19,8 +19,8 @@ from handler.stores.entry_items import (
 )
 from handler.stores.keys import key_record
 
-# Money put on a key takes its low-balance mark away: the next crossing is told of again.
-REARM = " REMOVE low_balance_alerted"
+# Money put on a key takes its low-balance and reload marks away: the next crossing counts.
+REARM = " REMOVE low_balance_alerted, reload_pending"
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

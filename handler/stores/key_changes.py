@@ -33,6 +33,9 @@ _ATTRIBUTES = {
     "monthly_spend_cap": "monthly_cap",
     "low_balance_threshold": "low_balance",
     "webhook_url": "webhook_url",
+    "reload_below": "reload_below",
+    "reload_amount": "reload_amount",
+    "reload_monthly_cap": "reload_monthly_cap",
 }
 _CAPS = {"daily_cap", "monthly_cap"}  # lifted: NO_CAP, not removed (stores/key_writes.py)
 

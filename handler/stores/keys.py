@@ -30,6 +30,9 @@ REQUESTS_LEFT = "rl_r_"
 IMAGES_LEFT = "rl_i_"
 # Spend windows: what is left of the key's daily or monthly cap ("sl_d20261201").
 SPEND_LEFT = "sl_"
+# What the key's card reloads took this month ("rt_m202612").
+RELOADED = "rt_"
+RELOAD_ATTRIBUTES = ("reload_below", "reload_amount", "reload_monthly_cap")
 
 
 class DynamoDBKeyStore:
@@ -73,6 +76,9 @@ class DynamoDBKeyStore:
             item["low_balance"] = {"N": str(policy.low_balance_threshold)}
         if policy.webhook_url is not None:
             item["webhook_url"] = {"S": policy.webhook_url}
+        for name in RELOAD_ATTRIBUTES:
+            if getattr(policy, name) is not None:
+                item[name] = {"N": str(getattr(policy, name))}
         put: TransactWriteItemTypeDef = {
             "Put": {
                 "TableName": self._table,
@@ -138,7 +144,9 @@ def key_record(item: "Item") -> ApiKeyRecord:
             monthly_spend_cap=_uncapped(values.get("monthly_cap")),
             low_balance_threshold=values.get("low_balance"),
             webhook_url=values.get("webhook_url"),
+            **{name: values.get(name) for name in RELOAD_ATTRIBUTES},
         ),
+        reload_pending="reload_pending" in values,
         low_balance_alerted="low_balance_alerted" in values,
         spend_left=spend_left,
         caps_stored="daily_cap" in values and "monthly_cap" in values,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from handler.core.cards import CardTerms, CheckoutOrder, CheckoutSession
 from handler.core.errors import InvalidRequest, PaymentsUnavailable
 from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
+from handler.core.reloads import CardDeclined, Reload
 from handler.observability import count, logger
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ class StripeCards:
             "metadata": {"key_id": order.key_id},
             "payment_intent_data": {"metadata": {"key_id": order.key_id}},
         }
+        if order.save_card:  # the key reloads itself: Checkout asks the payer's consent
+            params["payment_intent_data"]["setup_future_usage"] = "off_session"
         if order.customer is None:
             params["customer_creation"] = "always"  # so the key's next checkout reuses it
         else:
@@ -101,33 +104,37 @@ class StripeCards:
             ) from None
         try:
             event = json.loads(payload)
-            return self._read(event["type"], event["data"]["object"])
+            return card_event(event["type"], event["data"]["object"], self._micros)
         except _OtherCurrency:
             return None  # acknowledged, and logged: Stripe would only send it again
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidRequest("The event is not one of Stripe's.", code="invalid_event") from exc
 
-    def _read(self, kind: str, thing: dict[str, Any]) -> CardEvent | None:
-        if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-            key_id = (thing.get("metadata") or {}).get("key_id")
-            if key_id is None or thing.get("payment_status") != "paid":
-                return None  # another integration's, or paid later (async_payment_succeeded)
-            return Paid(
-                thing["payment_intent"],
-                thing["id"],
-                key_id,
-                self._micros(thing["amount_total"], thing["currency"]),
-                thing.get("customer"),
+    def charge_saved_card(self, customer: str, reload: Reload) -> str:
+        import stripe
+
+        client = self._stripe()
+        try:
+            methods = client.v1.customers.payment_methods.list(customer, {"type": "card"})
+            if not methods.data:
+                raise CardDeclined(f"{customer} has no saved card")
+            intent = client.v1.payment_intents.create(
+                {
+                    "amount": reload.amount // self._terms.minor_unit,
+                    "currency": self._terms.currency,
+                    "customer": customer,
+                    "payment_method": methods.data[0].id,
+                    "off_session": True,
+                    "confirm": True,
+                    "metadata": {"key_id": reload.key_id, "reload": reload.reference},
+                },
+                {"idempotency_key": reload.reference},
             )
-        if kind == "charge.refunded" and thing.get("payment_intent"):
-            total = self._micros(thing["amount_refunded"], thing["currency"])
-            return Refunded(thing["payment_intent"], thing["id"], total)
-        if kind == "charge.dispute.created" and thing.get("payment_intent"):
-            amount = self._micros(thing["amount"], thing["currency"])
-            return Disputed(thing["payment_intent"], thing["id"], amount)
-        if kind == "charge.dispute.closed" and thing.get("status") == "won":
-            return DisputeWon(thing["payment_intent"], thing["id"])
-        return None
+        except stripe.CardError as exc:  # declined, or the bank wants the payer present
+            raise CardDeclined(exc.code or "card_declined") from exc
+        except stripe.StripeError as exc:
+            raise _unavailable(exc) from exc
+        return str(intent.id)
 
     def _micros(self, minor: int, currency: str) -> int:
         if currency.lower() != self._terms.currency:
@@ -149,6 +156,41 @@ class StripeCards:
                     http_client=stripe.RequestsClient(timeout=TIMEOUT_SECONDS),
                 )
             return self._client
+
+
+def card_event(
+    kind: str, thing: dict[str, Any], micros: Callable[[int, str], int]
+) -> CardEvent | None:
+    """What a Stripe event says of an imagegate payment, in micro-units; None for the rest."""
+    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        key_id = (thing.get("metadata") or {}).get("key_id")
+        if key_id is None or thing.get("payment_status") != "paid":
+            return None  # another integration's, or paid later (async_payment_succeeded)
+        return Paid(
+            thing["payment_intent"],
+            thing["id"],
+            key_id,
+            micros(thing["amount_total"], thing["currency"]),
+            thing.get("customer"),
+        )
+    if kind == "payment_intent.succeeded" and (thing.get("metadata") or {}).get("key_id"):
+        # A reload's (off-session); a checkout's too, which its session credits first.
+        return Paid(
+            thing["id"],
+            thing["id"],
+            thing["metadata"]["key_id"],
+            micros(thing.get("amount_received", thing["amount"]), thing["currency"]),
+            thing.get("customer"),
+        )
+    if kind == "charge.refunded" and thing.get("payment_intent"):
+        total = micros(thing["amount_refunded"], thing["currency"])
+        return Refunded(thing["payment_intent"], thing["id"], total)
+    if kind == "charge.dispute.created" and thing.get("payment_intent"):
+        amount = micros(thing["amount"], thing["currency"])
+        return Disputed(thing["payment_intent"], thing["id"], amount)
+    if kind == "charge.dispute.closed" and thing.get("status") == "won":
+        return DisputeWon(thing["payment_intent"], thing["id"])
+    return None
 
 
 class _OtherCurrency(Exception):

@@ -20,6 +20,7 @@ SECRET_KEY, WEBHOOK_SECRET = "sk_test_local", "whsec_local"
 CHECKOUT, EVENTS = "/v1/billing/checkout", "/webhooks/stripe"
 URLS = {"success_url": "https://example.com/paid", "cancel_url": "https://example.com/no"}
 TEN = 10_000_000  # 10.00 in micro-units
+PRICE_1024 = 4000  # imagegate-preview, 1024x1024 (infra/catalog.json)
 
 
 @pytest.fixture
@@ -260,3 +261,100 @@ def test_a_deployment_without_cards_says_so(client: TestClient) -> None:
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "card_payments_not_configured"
     assert client.post(EVENTS, content=b"{}").status_code == 404
+
+
+def _reloads() -> list[Any]:
+    from handler.config import get_settings
+    from handler.stores.clients import sqs_client
+    from handler.stores.reloads import reload_of
+
+    answer = sqs_client().receive_message(
+        QueueUrl=get_settings().reload_queue_url, MaxNumberOfMessages=10
+    )
+    return [reload_of(m["Body"]) for m in answer.get("Messages", [])]
+
+
+def test_auto_reload_charges_the_saved_card_once_per_crossing_within_its_cap(
+    client: TestClient, stripe_local: StripeStandIn
+) -> None:
+    from handler import billing_container
+    from handler.core.ports import KeyPolicy
+
+    # Given a key that reloads 10.00 below 9.999, at most 20.00 a month, funded by a checkout
+    policy = KeyPolicy(
+        1000,
+        1000,
+        reload_below=9_999_000,
+        reload_amount=TEN,
+        reload_monthly_cap=2 * TEN,
+    )
+    issued = billing_container.key_admin().create("test", "reloading", policy)
+    key_id, auth = issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
+    paid = paid_checkout(client, stripe_local, auth)
+    assert stripe_local.objects[paid["data"]["object"]["id"]]["customer"]
+    deliver(client, paid)
+    assert balance_of(key_id) == TEN
+
+    def spend() -> None:
+        assert (
+            client.post("/v1/images/generations", headers=auth, json={"prompt": "a"}).status_code
+            == 200
+        )
+
+    def reload_now() -> None:
+        [queued] = _reloads()
+        billing_container.card_top_ups().reload(queued)
+        [*_, succeeded] = stripe_local.events("payment_intent.succeeded")
+        assert deliver(client, succeeded).status_code == 200
+        assert deliver(client, succeeded).status_code == 200  # redelivered: credited once
+
+    # When a charge takes it below the threshold: one reload, queued and charged
+    spend()
+    spend()  # still below: no second reload for the same crossing
+    reload_now()
+    assert balance_of(key_id) == 2 * TEN - 2 * PRICE_1024
+    ledger = client.get("/v1/billing/transactions", headers=auth).json()["data"]
+    assert (ledger[0]["type"], ledger[0]["source"], ledger[0]["amount"]) == ("topup", "card", TEN)
+    # Then a second crossing reloads again, and a third is past the month's cap
+    for _ in range(2):
+        billing_container.key_admin().move(
+            "adjustment", "test", key_id, 9_999_000 - balance_of(key_id), "to the threshold"
+        )
+        spend()
+        queued = _reloads()
+        if len(queued) == 1:
+            billing_container.card_top_ups().reload(queued[0])
+    assert len(stripe_local.events("payment_intent.succeeded")) == 3  # checkout + 2 reloads
+
+
+def test_a_declined_reload_charges_nothing_and_gives_its_month_back(
+    client: TestClient, stripe_local: StripeStandIn
+) -> None:
+    from handler import billing_container
+    from handler.core.ports import KeyPolicy
+
+    policy = KeyPolicy(
+        1000, 1000, reload_below=9_999_000, reload_amount=TEN, reload_monthly_cap=TEN
+    )
+    issued = billing_container.key_admin().create("test", "declined", policy)
+    key_id, auth = issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
+    paid = paid_checkout(client, stripe_local, auth)
+    deliver(client, paid)
+    customer = stripe_local.objects[paid["data"]["object"]["id"]]["customer"]
+    stripe_local.declining.add(customer)
+    assert (
+        client.post("/v1/images/generations", headers=auth, json={"prompt": "a"}).status_code == 200
+    )
+    [queued] = _reloads()
+    billing_container.card_top_ups().reload(queued)  # declined: logged, nothing charged
+    assert balance_of(key_id) == TEN - PRICE_1024
+    # The month's cap is whole again: once the key is topped up and crosses, it reloads
+    stripe_local.declining.clear()
+    billing_container.key_admin().move("topup", "test", key_id, 2_000, None)
+    billing_container.key_admin().move(
+        "adjustment", "test", key_id, 9_999_000 - balance_of(key_id), "to the threshold"
+    )
+    assert (
+        client.post("/v1/images/generations", headers=auth, json={"prompt": "a"}).status_code == 200
+    )
+    assert len(_reloads()) == 1

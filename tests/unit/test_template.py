@@ -18,6 +18,8 @@ QUEUES = (
     "WorkDeadLetterQueue",
     "WebhookQueue",
     "WebhookDeadLetterQueue",
+    "ReloadQueue",
+    "ReloadDeadLetterQueue",
 )
 # What create_resources returns for the template, without making anything.
 NAMES = {
@@ -46,7 +48,14 @@ def test_function_environment_resolves_refs_to_local_names_and_defaults() -> Non
 
 
 @pytest.mark.parametrize(
-    "function", ["SplitterFunction", "WorkerFunction", "DeadLetterFunction", "WebhookFunction"]
+    "function",
+    [
+        "SplitterFunction",
+        "WorkerFunction",
+        "DeadLetterFunction",
+        "WebhookFunction",
+        "ReloadFunction",
+    ],
 )
 def test_every_function_shares_the_apis_environment(function: str) -> None:
     # The local runtime runs them all in one process, with the API function's environment.
@@ -61,6 +70,7 @@ def test_queue_sources_read_each_functions_sqs_event() -> None:
         "WorkerFunction",
         "DeadLetterFunction",
         "WebhookFunction",
+        "ReloadFunction",
     }
     webhooks = sources["WebhookFunction"]
     assert (webhooks.batch_size, webhooks.timeout_seconds) == (1, 10)
@@ -217,6 +227,25 @@ def test_the_webhook_function_only_signs() -> None:
     queue = TEMPLATE.resources("AWS::SQS::Queue")["WebhookQueue"]
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
         "Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]
+    }
+
+
+@pytest.mark.parametrize("function", ["ApiFunction", "WorkerFunction"])
+def test_every_function_that_charges_may_queue_a_reload(function: str) -> None:
+    queue = _statements(function)["QueueReloads"]
+    assert (queue["Action"], queue["Resource"]) == (
+        "sqs:SendMessage",
+        {"Fn::GetAtt": ["ReloadQueue", "Arn"]},
+    )
+
+
+def test_the_reload_function_reads_keys_and_stripe_only() -> None:
+    statements = _statements("ReloadFunction")
+    assert set(statements) == {"ConsumeOwnQueue", "ReadAndUpdateApiKeys", "ReadStripeSecrets"}
+    assert statements["ReadStripeSecrets"]["If"] == "TakesCards"
+    reloads = TEMPLATE.resources("AWS::SQS::Queue")["ReloadQueue"]
+    assert reloads["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["ReloadDeadLetterQueue", "Arn"]
     }
 
 

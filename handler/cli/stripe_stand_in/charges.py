@@ -8,11 +8,11 @@ class Charges(Objects):
 
     def _charge_off_session(self, params: Json) -> Json:
         customer = self._get(params.get("customer", ""), "customer")
-        method = params.get("payment_method")
-        saved = customer.get("invoice_settings", {}).get("default_payment_method")
+        method = str(params.get("payment_method"))
+        saved = {m["id"] for m in self._methods(customer["id"])}
         if params.get("off_session") != "true" or params.get("confirm") != "true":
             raise StripeFailure(400, "Off-session charges confirm at once.", param="off_session")
-        if method is None or method != saved:
+        if method not in saved:
             raise StripeFailure(
                 400, "No such PaymentMethod for the customer.", param="payment_method"
             )
@@ -34,6 +34,16 @@ class Charges(Objects):
         )
         self._emit("payment_intent.succeeded", self._shown(intent))
         return self._shown(intent)
+
+    def _methods(self, customer: str) -> list[Json]:
+        kinds = [o for o in self.objects.values() if o["object"] == "payment_method"]
+        return [method for method in kinds if method.get("customer") == customer]
+
+    def _list_methods(self, customer: str) -> Json:
+        self._get(customer, "customer")
+        data = self._methods(customer)
+        url = f"/v1/customers/{customer}/payment_methods"
+        return {"object": "list", "data": data, "has_more": False, "url": url}
 
     def _refund(self, params: Json) -> Json:
         if "payment_intent" in params:

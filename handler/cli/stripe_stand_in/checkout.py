@@ -54,7 +54,11 @@ class Checkout(Objects):
         if session["customer"] is None and session["customer_creation"] == "always":
             session["customer"] = self._new("cus", "customer")["id"]
         intent_data = session["_intent_data"]
-        method = self._new("pm", "payment_method", type="card", customer=session["customer"])
+        saving = session["customer"] and intent_data.get("setup_future_usage") == "off_session"
+        # A card is attached to the customer only where the session saves it.
+        method = self._new(
+            "pm", "payment_method", type="card", customer=session["customer"] if saving else None
+        )
         intent = self._intent(
             session["amount_total"],
             session["currency"],
@@ -63,13 +67,11 @@ class Checkout(Objects):
             intent_data.get("metadata", {}),
             succeeded=not later,
         )
-        if session["customer"] and intent_data.get("setup_future_usage") == "off_session":
-            self.objects[session["customer"]]["invoice_settings"] = {
-                "default_payment_method": method["id"]
-            }
         session.update(status="complete", payment_intent=intent["id"])
         session["payment_status"] = "unpaid" if later else "paid"
         self._emit("checkout.session.completed", self._shown(session))
+        if not later:  # Stripe tells of the PaymentIntent too
+            self._emit("payment_intent.succeeded", self._shown(intent))
         return self._shown(session)
 
     def _settle_later(self, session_id: str) -> Json:

@@ -62,6 +62,10 @@ class Objects:
     def _emit(self, kind: str, data: Json) -> Json:
         raise NotImplementedError
 
+    def events(self, kind: str | None = None) -> list[Json]:
+        found = [o for o in self.objects.values() if o["object"] == "event"]
+        return [event for event in found if kind is None or event["type"] == kind]
+
     @property
     def url(self) -> str:
         raise NotImplementedError

@@ -90,7 +90,8 @@ class StripeStandIn(Checkout, Charges):
                 if not path.startswith("/_stand_in/"):
                     self._authorize(request.headers.get("authorization", ""))
                 once = request.headers.get("idempotency-key") if method == "POST" else None
-                status, content = self._once(once, path + "?" + body, method, path, body)
+                given = body if method == "POST" else urlsplit(request.path).query
+                status, content = self._once(once, path + "?" + given, method, path, given)
         except StripeFailure as failure:
             status, content = failure.status, json.dumps(failure.body).encode()
         request.send_response(status)
@@ -131,6 +132,8 @@ class StripeStandIn(Checkout, Charges):
                     return self._create_session(params)
                 case "GET", ["v1", "checkout", "sessions", session_id]:
                     return self._get(session_id, "checkout.session")
+                case "GET", ["v1", "customers", customer, "payment_methods"]:
+                    return self._list_methods(customer)
                 case "POST", ["v1", "payment_intents"]:
                     return self._charge_off_session(params)
                 case "POST", ["v1", "refunds"]:
@@ -180,7 +183,3 @@ class StripeStandIn(Checkout, Charges):
         except httpx.HTTPError:
             delivery.status = 0
         return delivery.status
-
-    def events(self, kind: str | None = None) -> list[Json]:
-        found = [o for o in self.objects.values() if o["object"] == "event"]
-        return [event for event in found if kind is None or event["type"] == kind]
