@@ -157,13 +157,14 @@ def main() -> None:
         latency.install()
         dynamodb, s3 = dynamodb_client(), s3_client()
         keys_table, usage_table = settings.keys_table, settings.usage_table
+        ledger_table = settings.ledger_table
         bucket = settings.images_bucket
         uploads = ThreadPoolExecutor(max_workers=8)
         sequence = iter(range(10**9))
 
         def direct(n: int, inline: bool) -> None:
             """What a request must do at the least: reserve, store the images (in
-            parallel) and sign their URLs, settle with its usage record."""
+            parallel) and sign their URLs, settle with its usage record and ledger entry."""
             request = f"direct-{next(sequence)}"
             dynamodb.update_item(
                 TableName=keys_table,
@@ -202,6 +203,15 @@ def main() -> None:
                     {
                         "Put": {
                             "TableName": usage_table,
+                            "Item": {
+                                "key_id": {"S": key.key_id},
+                                "sk": {"S": f"0#{request}"},
+                            },
+                        }
+                    },
+                    {  # the key's ledger entry of the charge
+                        "Put": {
+                            "TableName": ledger_table,
                             "Item": {
                                 "key_id": {"S": key.key_id},
                                 "sk": {"S": f"0#{request}"},

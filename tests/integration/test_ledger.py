@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.core.auth import credentials_of
 from handler.core.billing import RESERVATION_HOLD_MS, Billing
+from handler.core.cards import CardTerms, CardTopUps
 from handler.core.errors import NotFound
 from handler.core.ledger import (
     AlreadyPosted,
@@ -19,6 +20,7 @@ from handler.core.ledger import (
     operator_entry,
     typed_amount,
 )
+from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
 from handler.core.policy import Meter
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
@@ -26,6 +28,7 @@ from handler.main import reconcile_handler
 from handler.stores.audit import FOLD_AFTER_MS
 from handler.stores.clients import dynamodb_client
 from handler.stores.keys import key_record
+from handler.stores.payments import DynamoDBPayments
 from tests.support import (
     FakeLambdaContext,
     assert_error,
@@ -205,6 +208,21 @@ def test_old_entries_fold_into_a_checkpoint_and_the_sum_holds(client: TestClient
     assert balance_of(key_id) == 100_000 - 3 * PRICE_1024 + 1
 
 
+class _CardEvents:
+    """A card processor whose next verified event is the one a test sets."""
+
+    next: CardEvent | None = None
+
+    def checkout(self, order: Any) -> Any:
+        raise NotImplementedError
+
+    def charge_saved_card(self, customer: str, reload: Any) -> str:
+        raise NotImplementedError
+
+    def event(self, payload: bytes, signature: str | None) -> CardEvent | None:
+        return self.next
+
+
 def test_after_a_random_run_every_balance_is_its_ledger(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -224,10 +242,27 @@ def test_after_a_random_run_every_balance_is_its_ledger(
     keys = [new_key(balance=rng.randint(0, 60_000)) for _ in range(4)]
     now = [time.time()]
     billing = Billing(container.ledger(), clock=lambda: now[0])
-    for step in range(60):
+    cards = _CardEvents()
+    payments: list[tuple[str, str, int]] = []  # (payment, key, amount)
+    top_ups = CardTopUps(
+        cards, DynamoDBPayments("test-keystable", "test-ledgertable"), CardTerms.of("usd", 1, 10**9)
+    )
+    for step in range(90):
         key_id, auth = rng.choice(keys)
         action = rng.random()
-        if action < 0.5:
+        if action < 0.15:  # card payments, their refunds and disputes, in any order, redelivered
+            if not payments or rng.random() < 0.4:
+                payments.append((f"pi_{step}", key_id, rng.randint(1, 30) * 10_000))
+            payment, owner, paid = rng.choice(payments)
+            events: list[CardEvent] = [
+                Paid(payment, f"cs_{payment}", owner, paid),
+                Refunded(payment, f"ch_{payment}", rng.randint(1, paid // 10_000) * 10_000),
+                Disputed(payment, f"dp_{payment}", paid),
+                DisputeWon(payment, f"dp_{payment}"),
+            ]
+            cards.next = rng.choice(events)
+            top_ups.receive(b"", None)
+        elif action < 0.5:
             fail["now"] = rng.random() < 0.2
             body = {"prompt": f"p{step}", "n": rng.randint(1, 4), "size": "256x256"}
             assert client.post(URL, headers=auth, json=body).status_code in (200, 402, 502)
@@ -256,3 +291,10 @@ def test_after_a_random_run_every_balance_is_its_ledger(
     assert set(_audits().values()) == {0}
     for key_id, _ in keys:
         assert not container.key_store().get(key_id).open_reservations  # type: ignore[union-attr]
+    # And the run moved money every way the ledger knows
+    kinds = {
+        entry.kind
+        for key_id, _ in keys
+        for entry in container.entries().page(key_id, limit=100, before=None).entries
+    }
+    assert kinds == {"topup", "adjustment", "charge", "refund", "reversal"}
