@@ -37,7 +37,7 @@ from handler.core.ports import (
 from handler.core.pricing import quote
 from handler.core.reloads import ReloadClaims, reload_if_due
 from handler.core.spec import GenerationSpec
-from handler.core.spend import day_window, month_window, stale_windows
+from handler.core.spend import refund_windows, stale_windows
 from handler.core.work.model import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
 from handler.observability import count, logger, record_spend
 
@@ -67,11 +67,7 @@ class Reservation:
     def upkeep(self, now: float) -> WindowUpkeep:
         """The settlement's: clear the past windows; give the refund back to the spend
         windows the reservation took it from, if they are still the current ones."""
-        at = self.charge.reserved_at / 1000
-        taken_from = (day_window(at), month_window(at))
-        current = (day_window(now), month_window(now))
-        refund_to = tuple(w for w, c in zip(taken_from, current, strict=True) if w == c)
-        return replace(self.stale, refund_to=refund_to)
+        return replace(self.stale, refund_to=refund_windows(self.charge.reserved_at, now))
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +170,8 @@ class Billing:
         """Refund a reservation in full, if no one has settled it yet (a duplicate attempt
         of a line shares its reservation with the attempt that recorded the line)."""
         with contextlib.suppress(ReservationClosed):
-            self.ledger.settle(self._usage(reservation, 0, error_code))
+            upkeep = reservation.upkeep(self.clock())
+            self.ledger.settle(self._usage(reservation, 0, error_code), windows=upkeep)
 
     def _usage(
         self, reservation: Reservation, delivered: int, error_code: str | None
@@ -198,8 +195,9 @@ class Billing:
             if now_ms - charge.reserved_at < hold:
                 continue
             usage = UsageRecord(key_id, charge, 0, "reconciled", now_ms, "reservation_abandoned")
+            upkeep = WindowUpkeep(refund_to=refund_windows(charge.reserved_at, now_ms / 1000))
             try:
-                self.ledger.settle(usage)
+                self.ledger.settle(usage, windows=upkeep)
             except ReservationClosed:
                 continue  # its request settled it after all, between our read and our write
             except StorageError:

@@ -2,6 +2,7 @@
 API (IAM-signed), ``imagegate keys`` and the admin function. Each change is an entry naming
 its actor: a ledger entry when it moves money, an audit entry when it changes the key."""
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from handler.core.auth import issue_key
 from handler.core.catalog import Catalog
 from handler.core.errors import InvalidRequest, NotFound, StorageError
 from handler.core.keys import generate_key
-from handler.core.ledger import Entries, operator_entry
+from handler.core.ledger import AlreadyPosted, Entries, operator_entry
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
 from handler.core.reloads import check_reload_policy
 from handler.core.spend import NO_CAP, day_window, month_window
@@ -77,11 +78,11 @@ class KeyChanges(Protocol):
         changes: Mapping[str, Any],
         audit: AuditEntry,
         *,
-        windows: Mapping[str, tuple[int, int]] | None = None,
+        windows: Mapping[str, tuple[int, int] | None] | None = None,
     ) -> ApiKeyRecord:
         """Set each of ``changes`` (policy attributes; None lifts a limit), and each of
-        ``windows`` (spend window: (left as read, left from now on)), if still as read
-        (``KeyChanged`` if not)."""
+        ``windows`` (spend window: (left as read, left from now on); None: one not begun,
+        which must still not be), if still as read (``KeyChanged`` if not)."""
         ...
 
     def revoke(self, audit: AuditEntry) -> ApiKeyRecord: ...
@@ -164,14 +165,17 @@ class KeyAdmin:
 
     def _moved_windows(
         self, record: ApiKeyRecord, changes: Mapping[str, Any]
-    ) -> dict[str, tuple[int, int]]:
+    ) -> dict[str, tuple[int, int] | None]:
         """A new cap applies to what the current window has spent already: its window moves
-        by the difference between the caps."""
+        by the difference between the caps (one not begun yet begins at the new cap)."""
         now = self.clock()
-        moved = {}
+        moved: dict[str, tuple[int, int] | None] = {}
         for name, window_of in _CAPS.items():
             window = window_of(now)
-            if name not in changes or window not in record.spend_left:
+            if name not in changes:
+                continue
+            if window not in record.spend_left:
+                moved[window] = None
                 continue
             old = getattr(record.policy, name)
             new = changes[name]
@@ -188,11 +192,21 @@ class KeyAdmin:
         reason: str | None,
         *,
         source: TopUpSource = "admin",
+        idempotency_key: str | None = None,
     ) -> ApiKeyRecord:
-        """A top-up or an adjustment of ``amount`` micro-units: a ledger entry by ``actor``."""
+        """A top-up or an adjustment of ``amount`` micro-units: a ledger entry by ``actor``.
+        With ``idempotency_key``, a retry of one that was made changes nothing again."""
         at = int(self.clock() * 1000)
-        entry = operator_entry(kind, key_id, amount, reason, actor=actor, at=at, source=source)
-        record = self.entries.post(entry)
+        reference = None
+        if idempotency_key is not None:
+            reference = "idem_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        entry = operator_entry(
+            kind, key_id, amount, reason, actor=actor, at=at, source=source, reference=reference
+        )
+        try:
+            record = self.entries.post(entry, once=reference is not None)
+        except AlreadyPosted:
+            return self.show(key_id)
         alert_if_crossed(self.alerts, record, -amount)
         return record
 

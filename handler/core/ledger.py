@@ -82,9 +82,10 @@ def operator_entry(
     actor: str,
     at: int,
     source: TopUpSource = "admin",
+    reference: str | None = None,
 ) -> LedgerEntry:
     """An operator's money movement (micro-units; an adjustment signed and with its reason),
-    or a clear 400."""
+    or a clear 400. ``reference``: the movement's own (a retry's), else a fresh one."""
     if kind == "topup" and amount <= 0:
         raise InvalidRequest("A top-up must be more than 0.", param="amount")
     if kind == "adjustment" and amount == 0:
@@ -97,7 +98,7 @@ def operator_entry(
         kind,
         amount,
         at,
-        fresh_reference(),
+        reference or fresh_reference(),
         actor,
         source=source if kind == "topup" else None,
         reason=reason,
@@ -163,9 +164,10 @@ class Entries(Protocol):
         """The key's entries, newest first, from just before ``before`` (an entry's place)."""
         ...
 
-    def audits(self, *, now_ms: int) -> Iterator[Audit]:
+    def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
         """Every key's balance against its ledger, each read as of one moment; keys from
-        before the ledger get their opening entry first."""
+        before the ledger get their opening entry first. ``fold``: old entries go into the
+        key's checkpoint (the reconciler's, by the functions' clock)."""
         ...
 
 

@@ -10,6 +10,7 @@ retried charge is the same charge. A declined card gives the month's total back 
 the mark: the key is not charged again until it is topped up.
 """
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -52,8 +53,9 @@ class ReloadClaims(Protocol):
 
     def queue(self, reload: Reload) -> None: ...
 
-    def give_back(self, reload: Reload) -> None:
-        """A reload that charged nothing: out of the month's total (the mark stays)."""
+    def give_back(self, reload: Reload, *, unmark: bool = False) -> None:
+        """A reload that charged nothing: out of the month's total, once (the mark stays
+        unless ``unmark``: the reload never started)."""
         ...
 
 
@@ -74,11 +76,19 @@ def reload_if_due(
         return
     try:
         reload = claims.claim(record, now)
-        if reload is not None:
-            claims.queue(reload)
-            logger.info("reload queued", key_id=record.key_id, amount=reload.amount)
+    except ImagegateError:
+        logger.exception("reload not claimed", key_id=record.key_id)
+        return
+    if reload is None:
+        return
+    try:
+        claims.queue(reload)
     except ImagegateError:
         logger.exception("reload not queued", key_id=record.key_id)
+        with contextlib.suppress(ImagegateError):  # the next crossing may try again
+            claims.give_back(reload, unmark=True)
+        return
+    logger.info("reload queued", key_id=record.key_id, amount=reload.amount)
 
 
 def charge(

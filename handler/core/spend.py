@@ -61,6 +61,15 @@ def spend_refusal(record: ApiKeyRecord, amount: int, now: float) -> Insufficient
     return None
 
 
+def refund_windows(reserved_at_ms: int, now: float) -> tuple[str, ...]:
+    """The spend windows a reservation took from that are still the current ones: where a
+    settlement now gives its refund back."""
+    at = reserved_at_ms / 1000
+    taken_from = (day_window(at), month_window(at))
+    current = (day_window(now), month_window(now))
+    return tuple(w for w, c in zip(taken_from, current, strict=True) if w == c)
+
+
 def stale_windows(record: ApiKeyRecord, now: float) -> tuple[str, ...]:
     """Spend windows on the record that are not the current day's or month's."""
     current = {day_window(now), month_window(now)}

@@ -10,12 +10,11 @@ A key from before the ledger gets an opening entry, at its first audit, of whate
 balance and holds are beyond the entries it has: from then on it is held to its ledger.
 """
 
-import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from handler.core.ledger import Audit, LedgerEntry
-from handler.observability import logger
+from handler.observability import count, logger
 from handler.stores.aws_errors import aws_errors
 from handler.stores.dynamo import (
     ConditionFailed,
@@ -36,7 +35,9 @@ _READS = 3  # a key this busy is audited on the next run
 _PAGE = 1000
 
 
-def audits(client: "DynamoDBClient", keys: str, ledger: str, *, now_ms: int) -> Iterator[Audit]:
+def audits(
+    client: "DynamoDBClient", keys: str, ledger: str, *, now_ms: int, fold: bool = True
+) -> Iterator[Audit]:
     with aws_errors("Could not read the API keys."):
         pages = client.get_paginator("scan").paginate(
             TableName=keys,
@@ -45,13 +46,18 @@ def audits(client: "DynamoDBClient", keys: str, ledger: str, *, now_ms: int) -> 
         )
         for page in pages:
             for item in page["Items"]:
-                audit = _audited(client, keys, ledger, plain(item), now_ms)
+                audit = _audited(client, keys, ledger, plain(item), now_ms, fold)
                 if audit is not None:
                     yield audit
 
 
 def _audited(
-    client: "DynamoDBClient", keys: str, ledger: str, key: dict[str, Any], now_ms: int
+    client: "DynamoDBClient",
+    keys: str,
+    ledger: str,
+    key: dict[str, Any],
+    now_ms: int,
+    fold: bool,
 ) -> Audit | None:
     key_id = key["key_id"]
     with aws_errors(f"Could not audit key {key_id}."):
@@ -62,6 +68,15 @@ def _audited(
                 ConsistentRead=True,
             ).get("Item", {})
         )
+        if fold:  # what no write can still come before needs no snapshot of the key
+            checkpoint = _fold(
+                client,
+                ledger,
+                key_id,
+                checkpoint,
+                _entries_after(client, ledger, key_id, checkpoint.get("through", "")),
+                now_ms,
+            )
         through, folded = checkpoint.get("through", ""), checkpoint.get("total", 0)
         for _ in range(_READS):
             entries = _entries_after(client, ledger, key_id, through)
@@ -77,9 +92,9 @@ def _audited(
                 break
             key = again
         else:
-            logger.info("key too busy to audit this run", key_id=key_id)
+            logger.warning("key too busy to audit this run", key_id=key_id)
+            count("LedgerAuditsSkipped")
             return None
-        _fold(client, ledger, key_id, checkpoint, entries, now_ms)
     held = sum(r["n"] * r["unit_price"] for r in key.get("reservations", {}).values())
     audit = Audit(key_id, key.get("balance", 0), held, folded + sum(a for _, a in entries))
     if "ledgered" not in key:
@@ -120,11 +135,12 @@ def _fold(
     checkpoint: dict[str, Any],
     entries: list[tuple[str, int]],
     now_ms: int,
-) -> None:
-    """Add the entries no write can still be coming before to the key's checkpoint."""
+) -> dict[str, Any]:
+    """Add the entries no write can still be coming before to the key's checkpoint; the
+    checkpoint from now on."""
     old = [(sk, amount) for sk, amount in entries if int(sk[:13]) < now_ms - FOLD_AFTER_MS]
     if not old:
-        return
+        return checkpoint
     previous = checkpoint.get("through")
     condition = "attribute_not_exists(sk)" if previous is None else "through = :previous"
     request: dict[str, Any] = {
@@ -139,8 +155,18 @@ def _fold(
     }
     if previous is not None:
         request["ExpressionAttributeValues"] = {":previous": {"S": previous}}
-    with contextlib.suppress(ConditionFailed), conditional("Could not fold the ledger."):
-        client.put_item(**request)  # refused: another run folded them first
+    folded = {"through": old[-1][0], "total": checkpoint.get("total", 0) + sum(a for _, a in old)}
+    try:
+        with conditional("Could not fold the ledger."):
+            client.put_item(**request)
+    except ConditionFailed:  # another run folded them first: read from where it is now
+        fresh = client.get_item(
+            TableName=ledger,
+            Key={"key_id": {"S": key_id}, "sk": {"S": CHECKPOINT}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        return plain(fresh)
+    return folded
 
 
 def _opened(

@@ -39,8 +39,9 @@ class DynamoDBBalanceAlerts:
                     TableName=self._keys,
                     Key={"key_id": {"S": record.key_id}},
                     UpdateExpression="SET low_balance_alerted = :at",
-                    ConditionExpression="attribute_exists(key_id) AND "
-                    "attribute_not_exists(low_balance_alerted)",
+                    # Still low: a top-up that came in between leaves nothing to tell.
+                    ConditionExpression="attribute_not_exists(low_balance_alerted) AND "
+                    "balance < low_balance",
                     ExpressionAttributeValues={":at": {"N": str(at)}},
                 )
         except ConditionFailed:

@@ -88,7 +88,7 @@ class DynamoDBEntries:
         items = answer["Items"]
         return EntryPage([ledger_entry(item) for item in items[:limit]], len(items) > limit)
 
-    def audits(self, *, now_ms: int) -> Iterator[Audit]:
+    def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
         from handler.stores.audit import audits  # the reconciler's alone
 
-        return audits(self._client, self._keys, self._ledger, now_ms=now_ms)
+        return audits(self._client, self._keys, self._ledger, now_ms=now_ms, fold=fold)

@@ -62,7 +62,7 @@ class DynamoDBKeyChanges:
         changes: Mapping[str, Any],
         audit: AuditEntry,
         *,
-        windows: Mapping[str, tuple[int, int]] | None = None,
+        windows: Mapping[str, tuple[int, int] | None] | None = None,
     ) -> ApiKeyRecord:
         names: dict[str, str] = {}
         values: Item = {}
@@ -77,8 +77,12 @@ class DynamoDBKeyChanges:
                 values[f":v{i}"] = _value(value)
                 sets.append(f"#a{i} = :v{i}")
         condition = "attribute_exists(key_id)"
-        for i, (window, (was, now)) in enumerate(sorted((windows or {}).items())):
+        for i, (window, moved) in enumerate(sorted((windows or {}).items())):
             names[f"#w{i}"] = f"{SPEND_LEFT}{window}"
+            if moved is None:  # not begun: the first charge begins it at the new cap
+                condition += f" AND attribute_not_exists(#w{i})"
+                continue
+            was, now = moved
             values |= {f":was{i}": {"N": str(was)}, f":now{i}": {"N": str(now)}}
             sets.append(f"#w{i} = :now{i}")
             condition += f" AND #w{i} = :was{i}"

@@ -51,7 +51,9 @@ class DynamoDBReloadClaims:
                     TableName=self._keys,
                     Key={"key_id": {"S": record.key_id}},
                     UpdateExpression="SET reload_pending = :reference ADD #month :amount",
+                    # Still below it: a top-up that came in between leaves nothing to reload.
                     ConditionExpression="attribute_not_exists(reload_pending) AND "
+                    "balance < reload_below AND "
                     "(attribute_not_exists(#month) OR #month <= :room)",
                     ExpressionAttributeNames={"#month": f"{RELOADED}{reload.month}"},
                     ExpressionAttributeValues={
@@ -68,13 +70,28 @@ class DynamoDBReloadClaims:
         with aws_errors("Could not queue the reload."):
             sqs_client().send_message(QueueUrl=self._queue, MessageBody=reload_message(reload))
 
-    def give_back(self, reload: Reload) -> None:
-        with aws_errors("Could not give the reload back."):
-            self._client.update_item(
-                TableName=self._keys,
-                Key={"key_id": {"S": reload.key_id}},
-                UpdateExpression="ADD #month :back",
-                ConditionExpression="attribute_exists(key_id)",
-                ExpressionAttributeNames={"#month": f"{RELOADED}{reload.month}"},
-                ExpressionAttributeValues={":back": {"N": str(-reload.amount)}},
-            )
+    def give_back(self, reload: Reload, *, unmark: bool = False) -> None:
+        """Once per reload (a redelivered message gives nothing back twice); ``unmark``: the
+        reload never started, so the crossing may reload again."""
+        update = "ADD #month :back, reloads_returned :reference"
+        condition = "attribute_exists(key_id) AND NOT contains(reloads_returned, :one)"
+        values: dict[str, Any] = {
+            ":back": {"N": str(-reload.amount)},
+            ":reference": {"SS": [reload.reference]},
+            ":one": {"S": reload.reference},
+        }
+        if unmark:
+            update += " REMOVE reload_pending"
+            condition += " AND reload_pending = :one"
+        try:
+            with conditional("Could not give the reload back."):
+                self._client.update_item(
+                    TableName=self._keys,
+                    Key={"key_id": {"S": reload.key_id}},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames={"#month": f"{RELOADED}{reload.month}"},
+                    ExpressionAttributeValues=values,
+                )
+        except ConditionFailed:
+            pass  # given back already

@@ -185,10 +185,11 @@ def card_event(
     if kind == "charge.refunded" and thing.get("payment_intent"):
         total = micros(thing["amount_refunded"], thing["currency"])
         return Refunded(thing["payment_intent"], thing["id"], total)
-    if kind == "charge.dispute.created" and thing.get("payment_intent"):
+    inquiry = str(thing.get("status", "")).startswith("warning_")  # no funds withdrawn
+    if kind == "charge.dispute.created" and thing.get("payment_intent") and not inquiry:
         amount = micros(thing["amount"], thing["currency"])
         return Disputed(thing["payment_intent"], thing["id"], amount)
-    if kind == "charge.dispute.closed" and thing.get("status") == "won":
+    if kind == "charge.dispute.closed" and thing.get("payment_intent") and thing["status"] == "won":
         return DisputeWon(thing["payment_intent"], thing["id"])
     return None
 

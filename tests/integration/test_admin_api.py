@@ -44,11 +44,13 @@ def signed(
     credentials: Credentials = STACK_CREDENTIALS,
     service: str = "execute-api",
     at: float | None = None,
+    idempotency_key: str | None = None,
 ) -> httpx.Response:
     data = b"" if body is None else json.dumps(body).encode()
-    request = AWSRequest(
-        method=method, url=url, data=data, headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    if idempotency_key is not None:
+        headers["idempotency-key"] = idempotency_key
+    request = AWSRequest(method=method, url=url, data=data, headers=headers)
     signer = SigV4Auth(credentials, service, "us-east-1")
     if at is None:
         signer.add_auth(request)
@@ -71,10 +73,14 @@ def test_an_operator_creates_funds_rotates_and_revokes_a_key(origin: str) -> Non
     bearer = {"Authorization": f"Bearer {plaintext}"}
     assert httpx.get(f"{origin}/v1/usage", headers=bearer).json()["balance"] == 5_000_000
     # When it is topped up, adjusted and its policy changed
-    topped = signed(
-        "POST", f"{admin}/keys/{key_id}/topups", {"amount": 1_000_000, "reason": "inv 9"}
-    )
-    assert topped.json()["balance"] == 6_000_000
+    for _ in range(2):  # retried with its Idempotency-Key: credited once
+        topped = signed(
+            "POST",
+            f"{admin}/keys/{key_id}/topups",
+            {"amount": 1_000_000, "reason": "inv 9"},
+            idempotency_key="invoice-9",
+        )
+        assert topped.json()["balance"] == 6_000_000
     adjusted = signed(
         "POST", f"{admin}/keys/{key_id}/adjustments", {"amount": -500_000, "reason": "fix"}
     )

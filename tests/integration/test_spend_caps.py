@@ -98,3 +98,26 @@ def test_a_key_from_before_caps_is_completed_on_its_first_request(client: TestCl
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
     item = dynamodb_client().get_item(TableName="test-keystable", Key={"key_id": {"S": key_id}})
     assert {"daily_cap", "monthly_cap"} <= set(item["Item"])
+
+
+def test_a_crashed_request_refunded_by_the_reconciler_gives_the_cap_back(
+    client: TestClient,
+) -> None:
+    from handler import container
+    from handler.core.auth import credentials_of
+    from handler.core.billing import RESERVATION_HOLD_MS, Billing
+    from handler.core.policy import Meter
+    from handler.core.schemas import GenerationRequest
+    from handler.core.spec import build_spec
+
+    _, auth = _capped(daily=2 * PRICE_1024)
+    now = [time.time()]
+    billing = Billing(container.ledger(), clock=lambda: now[0])
+    spec = build_spec(container.catalog().get(None), GenerationRequest(prompt="a", n=2), "req_x")
+    billing.reserve(credentials_of(auth["Authorization"]), spec, Meter())  # then it died
+    assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 402
+    now[0] += RESERVATION_HOLD_MS / 1000
+    [refunded] = billing.reconcile()
+    assert refunded.refunded == 2 * PRICE_1024
+    if time.gmtime(now[0]).tm_mday == time.gmtime().tm_mday:  # the same day's window
+        assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200

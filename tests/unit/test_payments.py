@@ -60,3 +60,24 @@ def test_an_event_seen_before_changes_nothing() -> None:
     assert [(e.kind, e.amount, e.source) for e in entries] == [("topup", 10_000_000, "card")]
     again, none = apply(payment, PAID, at=2)
     assert (again, none) == (payment, [])
+
+
+def test_a_dispute_inquiry_takes_nothing() -> None:
+    from handler.stores.stripe_cards import card_event
+
+    def micros(minor: int, currency: str) -> int:
+        return minor * 10_000
+
+    inquiry = {"id": "dp_1", "payment_intent": "pi_1", "amount": 1000, "currency": "usd"}
+    assert (
+        card_event(
+            "charge.dispute.created", {**inquiry, "status": "warning_needs_response"}, micros
+        )
+        is None
+    )
+    assert (
+        card_event("charge.dispute.closed", {**inquiry, "status": "warning_closed"}, micros) is None
+    )
+    assert card_event(
+        "charge.dispute.created", {**inquiry, "status": "needs_response"}, micros
+    ) == (Disputed("pi_1", "dp_1", 10_000_000))

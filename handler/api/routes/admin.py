@@ -5,13 +5,13 @@ caller's IAM identity is every change's actor."""
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
 from handler.api.deps import EntriesDep, KeyAdminDep, LedgerDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
-from handler.api.routes.billing import MAX_PAGE, TransactionList
+from handler.api.routes.billing import MAX_PAGE, TransactionList, transactions
 from handler.api.routes.usage import UsageCounts
 from handler.api.schemas_admin import (
     AdminKey,
@@ -24,7 +24,6 @@ from handler.api.schemas_admin import (
     Movement,
     Rotation,
 )
-from handler.core.ledger import entry_place
 from handler.core.usage import period, totals
 
 router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
@@ -59,15 +58,27 @@ def update_key(key_id: str, body: KeyUpdate, admin: KeyAdminDep, operator: Opera
 
 
 @router.post("/keys/{key_id}/topups")
-def top_up_key(key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep) -> AdminKey:
-    """Add ``amount`` (micro-units) to the balance: a ledger entry naming the caller."""
-    return AdminKey.of(admin.move("topup", operator, key_id, body.amount, body.reason))
+def top_up_key(
+    request: Request, key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep
+) -> AdminKey:
+    """Add ``amount`` (micro-units) to the balance: a ledger entry naming the caller. An
+    ``Idempotency-Key`` makes a retry change nothing again."""
+    once = request.headers.get("idempotency-key")
+    moved = admin.move("topup", operator, key_id, body.amount, body.reason, idempotency_key=once)
+    return AdminKey.of(moved)
 
 
 @router.post("/keys/{key_id}/adjustments")
-def adjust_key(key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep) -> AdminKey:
-    """Correct the balance by a signed ``amount``, with its ``reason``."""
-    return AdminKey.of(admin.move("adjustment", operator, key_id, body.amount, body.reason))
+def adjust_key(
+    request: Request, key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep
+) -> AdminKey:
+    """Correct the balance by a signed ``amount``, with its ``reason`` (``Idempotency-Key``
+    as for top-ups)."""
+    once = request.headers.get("idempotency-key")
+    moved = admin.move(
+        "adjustment", operator, key_id, body.amount, body.reason, idempotency_key=once
+    )
+    return AdminKey.of(moved)
 
 
 @router.post("/keys/{key_id}/revoke")
@@ -104,8 +115,7 @@ def key_transactions(
     after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
 ) -> TransactionList:
     """The key's ledger, newest first, as its holder sees it."""
-    before = None if after is None else entry_place(after)
-    return TransactionList.of(entries.page(key_id, limit=limit, before=before))
+    return transactions(entries, key_id, limit=limit, after=after)
 
 
 class KeyUsage(UsageCounts):

@@ -9,7 +9,7 @@ from handler.api.deps import ApiKeyDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.core.cards import CheckoutSession
-from handler.core.ledger import EntryKind, EntryPage, LedgerEntry, entry_place
+from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
 MAX_PAGE = 100
@@ -82,8 +82,15 @@ def list_transactions(
 ) -> TransactionList:
     """The calling key's ledger, newest first: every top-up, adjustment, charge, refund and
     reversal of its balance."""
+    return transactions(entries, key.key_id, limit=limit, after=after)
+
+
+def transactions(
+    entries: Entries, key_id: str, *, limit: int, after: str | None
+) -> TransactionList:
+    """A page of a key's ledger after the entry id ``after`` (a previous page's last)."""
     before = None if after is None else entry_place(after)
-    return TransactionList.of(entries.page(key.key_id, limit=limit, before=before))
+    return TransactionList.of(entries.page(key_id, limit=limit, before=before))
 
 
 class CheckoutCreate(BaseModel):
