@@ -105,7 +105,7 @@ $(ARTIFACT)/.built: $(SHIPPED)
 	fi
 	touch $@
 
-build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-AdminFunction: $(ARTIFACT)/.built
+build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-ReloadFunction build-AdminFunction: $(ARTIFACT)/.built
 	cp -R $(ARTIFACT)/. "$(ARTIFACTS_DIR)"
 	rm -f "$(ARTIFACTS_DIR)/.built"
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"

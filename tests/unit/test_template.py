@@ -252,3 +252,11 @@ def test_the_reload_function_reads_keys_and_stripe_only() -> None:
 def _statements(function: str) -> dict[str, dict[str, Any]]:
     """The function's policy statements by Sid."""
     return {s["Sid"]: s for s in function_statements(TEMPLATE.body["Resources"], function)}
+
+
+def test_every_function_has_its_build_target() -> None:
+    # sam build runs `make build-<function>` for each (BuildMethod: makefile)
+    makefile = (ROOT / "Makefile").read_text()
+    targets = next(line for line in makefile.splitlines() if line.startswith("build-ApiFunction"))
+    for function in TEMPLATE.resources("AWS::Serverless::Function"):
+        assert f"build-{function}" in targets.split(":")[0].split(), function
