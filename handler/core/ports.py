@@ -222,6 +222,12 @@ class Ledger(Protocol):
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]: ...
 
+    def recent_usage(
+        self, key_id: str, *, limit: int, before: tuple[int, str] | None
+    ) -> tuple[list[UsageRecord], bool]:
+        """The key's records newest first, before ``before`` (reserved at, request id)."""
+        ...
+
     def open_reservations(self) -> list[tuple[str, Charge]]:
         """Every reservation not yet settled, with its key id."""
         ...

@@ -51,7 +51,7 @@ from handler.stores.keys import (
     key_record,
 )
 from handler.stores.settlement import settlement
-from handler.stores.usage_items import usage_record
+from handler.stores.usage_items import recent_records, records_between
 from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
@@ -179,20 +179,12 @@ class DynamoDBLedger:
             )
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
-        records: list[UsageRecord] = []
-        with aws_errors("Could not read the usage records."):
-            pages = self._client.get_paginator("query").paginate(
-                TableName=self._usage,
-                KeyConditionExpression="key_id = :key AND sk BETWEEN :start AND :end",
-                ExpressionAttributeValues={
-                    ":key": {"S": key_id},
-                    ":start": {"S": f"{start_ms:013d}"},
-                    ":end": {"S": f"{end_ms:013d}~"},  # '~' sorts after '#<request id>'
-                },
-            )
-            for page in pages:
-                records.extend(usage_record(item) for item in page["Items"])
-        return records
+        return records_between(self._client, self._usage, key_id, start_ms, end_ms)
+
+    def recent_usage(
+        self, key_id: str, *, limit: int, before: tuple[int, str] | None
+    ) -> tuple[list[UsageRecord], bool]:
+        return recent_records(self._client, self._usage, key_id, limit, before)
 
     def open_reservations(self) -> list[tuple[str, Charge]]:
         found: list[tuple[str, Charge]] = []

@@ -1,9 +1,10 @@
 """Usage records as items of the usage table: partition ``key_id``, sort
 ``<reserved at, ms>#<request id>``, so one key's records over a period are one range query."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from handler.core.ports import UsageRecord
+from handler.stores.aws_errors import aws_errors
 from handler.stores.dynamo import plain
 from handler.stores.keys import charge_attributes, charge_of
 
@@ -40,3 +41,40 @@ def usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
         settled_at=values["settled_at"],
         error_code=values.get("error_code"),
     )
+
+
+def records_between(
+    client: Any, table: str, key_id: str, start_ms: int, end_ms: int
+) -> list[UsageRecord]:
+    """The key's records reserved from ``start_ms`` to ``end_ms``, oldest first."""
+    records: list[UsageRecord] = []
+    with aws_errors("Could not read the usage records."):
+        pages = client.get_paginator("query").paginate(
+            TableName=table,
+            KeyConditionExpression="key_id = :key AND sk BETWEEN :start AND :end",
+            ExpressionAttributeValues={
+                ":key": {"S": key_id},
+                ":start": {"S": f"{start_ms:013d}"},
+                ":end": {"S": f"{end_ms:013d}~"},  # '~' sorts after '#<request id>'
+            },
+        )
+        for page in pages:
+            records.extend(usage_record(item) for item in page["Items"])
+    return records
+
+
+def recent_records(
+    client: Any, table: str, key_id: str, limit: int, before: tuple[int, str] | None
+) -> tuple[list[UsageRecord], bool]:
+    """A page of the key's records, newest first, and whether there are more."""
+    below = "~" if before is None else f"{before[0]:013d}#{before[1]}"  # '~': after all
+    with aws_errors("Could not read the usage records."):
+        answer = client.query(
+            TableName=table,
+            KeyConditionExpression="key_id = :key AND sk < :below",
+            ExpressionAttributeValues={":key": {"S": key_id}, ":below": {"S": below}},
+            ScanIndexForward=False,
+            Limit=limit + 1,  # one more says whether there is more
+        )
+    items = answer["Items"]
+    return [usage_record(item) for item in items[:limit]], len(items) > limit

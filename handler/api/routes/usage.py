@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from handler.api.deps import ApiKeyDep, LedgerDep
 from handler.api.errors import ERROR_RESPONSES
+from handler.core.errors import InvalidRequest
 from handler.core.ports import ApiKeyRecord, UsageRecord
 from handler.core.usage import UsageTotals, by_day, period, totals
 
@@ -73,3 +74,68 @@ def get_usage(
     start, end = period(start_time, end_time, now=time.time())
     records = ledger.usage(key.key_id, start_ms=start * 1000, end_ms=end * 1000 - 1)
     return Usage.report(key, start, end, records)
+
+
+_RECORD_PREFIX = "ureq_"
+
+
+class UsageRequest(BaseModel):
+    id: Annotated[str, Field(description="The record's id; a page's `after` cursor.")]
+    object: Literal["usage.request"] = "usage.request"
+    request_id: Annotated[str, Field(description="The request's x-request-id.")]
+    created: Annotated[int, Field(description="Unix seconds, when it was charged.")]
+    model: str
+    size: str
+    n: Annotated[int, Field(description="Images asked for.")]
+    images: Annotated[int, Field(description="Images delivered.")]
+    status: str
+    cost: Annotated[int, Field(description="Charged, in micro-units.")]
+    refunded: Annotated[int, Field(description="Reserved, then refunded, in micro-units.")]
+    error_code: str | None = None
+
+    @classmethod
+    def of(cls, record: UsageRecord) -> "UsageRequest":
+        charge = record.charge
+        return cls(
+            id=f"{_RECORD_PREFIX}{charge.reserved_at:013d}_{charge.request_id}",
+            request_id=charge.request_id,
+            created=charge.reserved_at // 1000,
+            model=charge.model,
+            size=charge.size,
+            n=charge.n,
+            images=record.delivered,
+            status=record.status,
+            cost=record.charged,
+            refunded=record.refunded,
+            error_code=record.error_code,
+        )
+
+
+class UsageRequestList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[UsageRequest]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+def _place(record_id: str) -> tuple[int, str]:
+    at, _, request_id = record_id.removeprefix(_RECORD_PREFIX).partition("_")
+    if not record_id.startswith(_RECORD_PREFIX) or len(at) != 13 or not at.isdigit():
+        raise InvalidRequest(f"{record_id!r} is not a usage record id.", param="after")
+    return int(at), request_id
+
+
+@router.get("/usage/requests", responses=ERROR_RESPONSES)
+def list_usage_requests(
+    key: ApiKeyDep,
+    ledger: LedgerDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Records per page.")] = 20,
+    after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
+) -> UsageRequestList:
+    """The calling key's priced requests, newest first: model, size, images, status, cost."""
+    before = None if after is None else _place(after)
+    records, more = ledger.recent_usage(key.key_id, limit=limit, before=before)
+    data = [UsageRequest.of(record) for record in records]
+    first, last = (data[0].id, data[-1].id) if data else (None, None)
+    return UsageRequestList(data=data, first_id=first, last_id=last, has_more=more)
