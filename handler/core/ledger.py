@@ -17,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from handler.core.cursors import place_id, place_of
 from handler.core.errors import InvalidRequest
 from handler.core.money import parse_amount
 from handler.core.ports import ApiKeyRecord, TopUpSource, UsageRecord
@@ -45,15 +46,12 @@ class LedgerEntry:
     @property
     def entry_id(self) -> str:
         """The entry's public id, which is also its place in the key's ledger (a cursor)."""
-        return f"{_ENTRY_ID_PREFIX}{self.at:013d}_{self.reference}"
+        return place_id(_ENTRY_ID_PREFIX, self.at, self.reference)
 
 
 def entry_place(entry_id: str) -> tuple[int, str]:
     """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400."""
-    at, _, reference = entry_id.removeprefix(_ENTRY_ID_PREFIX).partition("_")
-    if not entry_id.startswith(_ENTRY_ID_PREFIX) or len(at) != 13 or not at.isdigit():
-        raise InvalidRequest(f"{entry_id!r} is not a transaction id.", param="after")
-    return int(at), reference
+    return place_of(_ENTRY_ID_PREFIX, entry_id, "a transaction")
 
 
 def settled_entry(usage: UsageRecord) -> LedgerEntry:

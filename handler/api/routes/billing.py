@@ -9,6 +9,7 @@ from handler.api.deps import ApiKeyDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.core.cards import CheckoutSession
+from handler.core.cursors import ends
 from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
@@ -69,7 +70,7 @@ class TransactionList(BaseModel):
     @classmethod
     def of(cls, page: EntryPage) -> "TransactionList":
         data = [Transaction.of(entry) for entry in page.entries]
-        first, last = (data[0].id, data[-1].id) if data else (None, None)
+        first, last = ends([row.id for row in data])
         return cls(data=data, first_id=first, last_id=last, has_more=page.has_more)
 
 

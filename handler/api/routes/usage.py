@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 
 from handler.api.deps import ApiKeyDep, LedgerDep
 from handler.api.errors import ERROR_RESPONSES
-from handler.core.errors import InvalidRequest
+from handler.core.cursors import ends, place_id, place_of
 from handler.core.ports import ApiKeyRecord, UsageRecord
 from handler.core.usage import UsageTotals, by_day, period, totals
 
@@ -97,7 +97,7 @@ class UsageRequest(BaseModel):
     def of(cls, record: UsageRecord) -> "UsageRequest":
         charge = record.charge
         return cls(
-            id=f"{_RECORD_PREFIX}{charge.reserved_at:013d}_{charge.request_id}",
+            id=place_id(_RECORD_PREFIX, charge.reserved_at, charge.request_id),
             request_id=charge.request_id,
             created=charge.reserved_at // 1000,
             model=charge.model,
@@ -119,13 +119,6 @@ class UsageRequestList(BaseModel):
     has_more: bool
 
 
-def _place(record_id: str) -> tuple[int, str]:
-    at, _, request_id = record_id.removeprefix(_RECORD_PREFIX).partition("_")
-    if not record_id.startswith(_RECORD_PREFIX) or len(at) != 13 or not at.isdigit():
-        raise InvalidRequest(f"{record_id!r} is not a usage record id.", param="after")
-    return int(at), request_id
-
-
 @router.get("/usage/requests", responses=ERROR_RESPONSES)
 def list_usage_requests(
     key: ApiKeyDep,
@@ -134,8 +127,8 @@ def list_usage_requests(
     after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
 ) -> UsageRequestList:
     """The calling key's priced requests, newest first: model, size, images, status, cost."""
-    before = None if after is None else _place(after)
+    before = None if after is None else place_of(_RECORD_PREFIX, after, "a usage record")
     records, more = ledger.recent_usage(key.key_id, limit=limit, before=before)
     data = [UsageRequest.of(record) for record in records]
-    first, last = (data[0].id, data[-1].id) if data else (None, None)
+    first, last = ends([row.id for row in data])
     return UsageRequestList(data=data, first_id=first, last_id=last, has_more=more)

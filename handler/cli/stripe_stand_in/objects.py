@@ -7,6 +7,7 @@ import itertools
 import secrets
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -51,7 +52,7 @@ def sign(payload: str, secret: str, timestamp: int) -> str:
     return f"t={timestamp},v1={mac.hexdigest()}"
 
 
-class Objects:
+class Objects(ABC):
     """Every object made, by id, and what each operation shares."""
 
     def __init__(self, clock: Callable[[], float] = time.time):
@@ -59,16 +60,18 @@ class Objects:
         self.objects: dict[str, Json] = {}
         self.lock = threading.Lock()
 
+    @abstractmethod
     def _emit(self, kind: str, data: Json) -> Json:
-        raise NotImplementedError
+        """Tell the webhook endpoints of ``data`` as an event of ``kind``."""
 
     def events(self, kind: str | None = None) -> list[Json]:
         found = [o for o in self.objects.values() if o["object"] == "event"]
         return [event for event in found if kind is None or event["type"] == kind]
 
     @property
+    @abstractmethod
     def url(self) -> str:
-        raise NotImplementedError
+        """Where the stand-in answers (its pages' links)."""
 
     def _new(self, prefix: str, kind: str, **values: Any) -> Json:
         made = {"id": f"{prefix}_test_{secrets.token_hex(12)}", "object": kind, **values}
