@@ -22,7 +22,15 @@ from handler.core.spec import GenerationSpec, build_spec
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
-from tests.support import assert_error, balance_of, load_event, new_key, top_up, usage_of
+from tests.support import (
+    assert_error,
+    balance_of,
+    load_event,
+    new_key,
+    top_up,
+    usage_of,
+    within_one_minute,
+)
 
 URL = "/v1/images/generations"
 PRICE_1024 = 4000  # imagegate-preview, 1024x1024, default steps (infra/catalog.json)
@@ -215,6 +223,7 @@ def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> Non
 
 
 def test_rate_limit_headers_and_429(client: TestClient) -> None:
+    within_one_minute()  # the requests below share one minute's window
     key_id, auth = new_key(balance=1_000_000, rpm=2, ipm=3)
     first = client.post(URL, headers=auth, json={"prompt": "a", "n": 2})
     assert first.status_code == 200

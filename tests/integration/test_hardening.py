@@ -15,7 +15,7 @@ from handler.core.work.input import parse_line
 from handler.core.work.model import MAX_INPUT_BYTES, LineResult, WorkItem
 from handler.stores.clients import dynamodb_client
 from tests.image_samples import picture
-from tests.support import assert_error, new_key
+from tests.support import assert_error, new_key, within_one_minute
 
 URL = "/v1/images/generations"
 EDITS = "/v1/images/edits"
@@ -265,7 +265,8 @@ def test_a_key_that_cannot_pay_for_one_line_cannot_submit_a_batch(client: TestCl
 
 @pytest.mark.usefixtures("aws")
 def test_submissions_count_against_the_request_rate_and_report_it(client: TestClient) -> None:
-    # Given a key allowed two requests a minute
+    # Given a key allowed two requests a minute, in one minute's window
+    within_one_minute()
     _, headers = new_key(balance=10**9, rpm=2)
     # When it submits a batch and an async job, then one more of either
     batch = client.post("/v1/batches", headers=headers, json={})
