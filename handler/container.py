@@ -41,6 +41,7 @@ from handler.stores.staging import S3AsyncStore
 from handler.stores.webhooks import WebhookSender
 from handler.stores.webhooks import resolve as resolve_host
 from handler.stores.work import DynamoDBWorkStore
+from handler.stores.work_lists import DynamoDBWorkLists
 
 
 @cache
@@ -160,7 +161,8 @@ def webhook_master_secret() -> str:
 
 @cache
 def work_reader() -> WorkReader:
-    return WorkReader(intake(), batches(), work_store(), batch_files(), delivery())
+    lists = DynamoDBWorkLists(get_settings().jobs_table)
+    return WorkReader(intake(), batches(), work_store(), lists, batch_files(), delivery())
 
 
 @cache
@@ -188,7 +190,7 @@ def intake() -> Intake:
 
 @cache
 def async_jobs() -> AsyncJobs:
-    return AsyncJobs(intake(), catalog(), work_queue())
+    return AsyncJobs(intake(), catalog(), work_queue(), finisher())
 
 
 @cache

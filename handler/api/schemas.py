@@ -4,19 +4,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handler.api.pages import Listed
 from handler.core.schemas import ImagesResponse
 from handler.core.validation import Text
 from handler.core.work.model import MAX_LINES
 
 
-class ImageJob(BaseModel):
-    id: str
+class ImageJob(Listed):
     object: Literal["image.generation.job"] = "image.generation.job"
     status: Annotated[
-        Literal["in_progress", "succeeded", "failed"], Field(description="Where the job is.")
+        Literal["in_progress", "succeeded", "failed", "cancelled"],
+        Field(description="Where the job is."),
     ]
     created_at: int
     completed_at: int | None = None
+    cancelled_at: int | None = None
     cost: Annotated[int, Field(description="Charged so far, in micro-units.")] = 0
     result: Annotated[
         ImagesResponse | None,
@@ -60,8 +62,7 @@ class RequestCounts(BaseModel):
     failed: int
 
 
-class BatchObject(BaseModel):
-    id: str
+class BatchObject(Listed):
     object: Literal["batch"] = "batch"
     endpoint: str
     status: str

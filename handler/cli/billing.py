@@ -53,9 +53,9 @@ def transactions(
         before = None if after is None else entry_place(after)
         page = ctx.obj.entries().page(key_id_of(key), limit=limit, before=before)
     if as_json:
-        from handler.api.routes.billing import TransactionList  # the API's own shape
+        from handler.api.routes.billing import transaction_list  # the API's own shape
 
-        typer.echo(TransactionList.of(page).model_dump_json())
+        typer.echo(transaction_list(page).model_dump_json())
         return
     view = Table("id", "when (UTC)", "type", "amount", "by", "about")
     for entry in page.entries:

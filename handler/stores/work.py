@@ -74,8 +74,9 @@ class DynamoDBWorkStore:
         from_: Sequence[BatchStatus],
         to: BatchStatus,
         changes: Mapping[str, Any] | None = None,
+        absent: Sequence[str] = (),
     ) -> Batch | None:
-        return self._update(batch_id, *transition_update(from_, to, changes or {}))
+        return self._update(batch_id, *transition_update(from_, to, changes or {}, absent))
 
     def note_split(self, batch_id: str, through: int) -> None:
         self._update(

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from handler.core.work.model import Batch, BatchStatus, LineResult
+from handler.core.work.model import Batch, BatchKind, BatchStatus, LineResult
 from handler.stores.dynamo import plain
 
 if TYPE_CHECKING:
@@ -19,7 +19,13 @@ RESULT = "result"  # the write of a line's result, in a transaction
 # Records outlive their batch's files (kept 30 days by default) so status stays answerable.
 RETENTION_SECONDS = 45 * 24 * 3600
 _OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
-_OPTIONAL_NUMBERS = ("finished_at", "cancelled_at", "announcing_at", "announced_at")
+_OPTIONAL_NUMBERS = (
+    "finished_at",
+    "cancelled_at",
+    "started_at",
+    "announcing_at",
+    "announced_at",
+)
 _BATCH_FIELDS = frozenset(field.name for field in dataclasses.fields(Batch))
 
 
@@ -40,9 +46,23 @@ def batch_item(batch: Batch) -> "Item":
         "remaining": {"N": str(batch.total if batch.status == "in_progress" else 0)},
         "metadata": {"M": {k: {"S": v} for k, v in batch.metadata.items()}},
         "expires_at": {"N": str(batch.created_at + RETENTION_SECONDS)},
+        **listing_attributes(batch),
     }
     item.update(_optional_attributes(batch))
     return item
+
+
+def listing_attributes(batch: Batch) -> "Item":
+    """What puts a batch in its key's list (``by_owner``)."""
+    return {"owner": {"S": owner(batch.key_id, batch.kind)}, "listed": {"S": listed(batch)}}
+
+
+def owner(key_id: str, kind: BatchKind) -> str:
+    return f"{key_id}#{kind}"
+
+
+def listed(batch: Batch) -> str:
+    return f"{batch.created_at:010d}#{batch.id}"
 
 
 def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteItemTypeDef]":
@@ -131,10 +151,14 @@ def result_of(item: "Item") -> LineResult:
 
 
 def transition_update(
-    from_: Sequence[BatchStatus], to: BatchStatus, changes: Mapping[str, Any]
+    from_: Sequence[BatchStatus],
+    to: BatchStatus,
+    changes: Mapping[str, Any],
+    absent: Sequence[str] = (),
 ) -> "tuple[str, str, dict[str, str], Item]":
     """The update that moves a batch from one of ``from_`` to ``to``, setting ``changes``
-    (Batch fields): its expression, condition, names and values."""
+    (Batch fields), if it has none of ``absent``: its expression, condition, names and
+    values."""
     changes = dict(changes)
     names = {"#status": "status"}
     values: Item = {":to": {"S": to}}
@@ -153,4 +177,5 @@ def transition_update(
     statuses = ", ".join(f":from{i}" for i in range(len(from_)))
     values.update({f":from{i}": {"S": status} for i, status in enumerate(from_)})
     conditions.append(f"#status IN ({statuses})")
+    conditions += [f"attribute_not_exists({name})" for name in absent]
     return f"SET {', '.join(sets)}", " AND ".join(conditions), names, values

@@ -11,7 +11,8 @@ from pydantic import BaseModel
 from handler.api.deps import EntriesDep, KeyAdminDep, LedgerDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
-from handler.api.routes.billing import MAX_PAGE, TransactionList, transactions
+from handler.api.pages import PageAfter, PageLimit
+from handler.api.routes.billing import TransactionList, transactions
 from handler.api.routes.usage import UsageCounts
 from handler.api.schemas_admin import (
     AdminKey,
@@ -111,8 +112,8 @@ def key_transactions(
     key_id: str,
     entries: EntriesDep,
     operator: OperatorDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
+    limit: PageLimit = 20,
+    after: PageAfter = None,
 ) -> TransactionList:
     """The key's ledger, newest first, as its holder sees it."""
     return transactions(entries, key_id, limit=limit, after=after)

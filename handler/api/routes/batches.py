@@ -13,6 +13,7 @@ from handler.api.deps import (
 )
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
+from handler.api.pages import CursorPage, PageAfter, PageLimit
 from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
 from handler.core.webhooks import signing_secret
 
@@ -44,6 +45,17 @@ def create_batch(
         idempotency_key=request.headers.get("idempotency-key"),
     )
     return BatchObject.model_validate(views.shown(batch))
+
+
+@router.get("/batches", responses=ERROR_RESPONSES)
+def list_batches(
+    key: ApiKeyDep, views: WorkReaderDep, limit: PageLimit = 20, after: PageAfter = None
+) -> CursorPage[BatchObject]:
+    """The calling key's batches, newest first (OpenAI's ``batches.list``)."""
+    shown, more = views.batch_page(key.key_id, limit=limit, after=after)
+    return CursorPage[BatchObject].of(
+        [BatchObject.model_validate(batch) for batch in shown], has_more=more
+    )
 
 
 @router.get("/batches/{batch_id}", response_model=BatchObject, responses=ERROR_RESPONSES)

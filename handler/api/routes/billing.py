@@ -2,18 +2,17 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.api.deps import ApiKeyDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
+from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cards import CheckoutSession
-from handler.core.cursors import ends
 from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
-MAX_PAGE = 100
 ReturnUrl = Annotated[
     str,
     Field(
@@ -25,7 +24,7 @@ ReturnUrl = Annotated[
 ]
 
 
-class Transaction(BaseModel):
+class Transaction(Listed):
     id: Annotated[str, Field(description="The entry's id; a page's `after` cursor.")]
     object: Literal["billing.transaction"] = "billing.transaction"
     type: EntryKind
@@ -60,26 +59,19 @@ class Transaction(BaseModel):
         )
 
 
-class TransactionList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[Transaction]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+TransactionList = CursorPage[Transaction]
 
-    @classmethod
-    def of(cls, page: EntryPage) -> "TransactionList":
-        data = [Transaction.of(entry) for entry in page.entries]
-        first, last = ends([row.id for row in data])
-        return cls(data=data, first_id=first, last_id=last, has_more=page.has_more)
+
+def transaction_list(page: EntryPage) -> TransactionList:
+    return TransactionList.of([Transaction.of(e) for e in page.entries], has_more=page.has_more)
 
 
 @router.get("/billing/transactions", responses=ERROR_RESPONSES)
 def list_transactions(
     key: ApiKeyDep,
     entries: EntriesDep,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Entries per page.")] = 20,
-    after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
+    limit: PageLimit = 20,
+    after: PageAfter = None,
 ) -> TransactionList:
     """The calling key's ledger, newest first: every top-up, adjustment, charge, refund and
     reversal of its balance."""
@@ -91,7 +83,7 @@ def transactions(
 ) -> TransactionList:
     """A page of a key's ledger after the entry id ``after`` (a previous page's last)."""
     before = None if after is None else entry_place(after)
-    return TransactionList.of(entries.page(key_id, limit=limit, before=before))
+    return transaction_list(entries.page(key_id, limit=limit, before=before))
 
 
 class CheckoutCreate(BaseModel):

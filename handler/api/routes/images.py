@@ -1,12 +1,10 @@
 from fastapi import APIRouter, Response
 
-from handler.api.deps import (
-    CredentialsDep,
-    WorkReaderDep,
-)
+from handler.api.deps import ApiKeyDep, AsyncJobsDep, CredentialsDep, WorkReaderDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.generating import GenerationCallDep
 from handler.api.json_body import JsonBodyRoute
+from handler.api.pages import CursorPage, PageAfter, PageLimit
 from handler.api.schemas import ImageJob
 from handler.core.schemas import GenerationRequest, ImagesResponse
 
@@ -27,8 +25,25 @@ async def create_image(body: GenerationRequest, call: GenerationCallDep) -> Resp
     return await call.answer(body)
 
 
+@router.get("/images/jobs", responses=ERROR_RESPONSES)
+def list_image_jobs(
+    key: ApiKeyDep, views: WorkReaderDep, limit: PageLimit = 20, after: PageAfter = None
+) -> CursorPage[ImageJob]:
+    """The calling key's async generations, newest first; results by URL whatever format
+    each asked for (``GET /v1/images/jobs/{id}`` answers in its own)."""
+    shown, more = views.job_page(key.key_id, limit=limit, after=after)
+    return CursorPage[ImageJob].of([ImageJob.model_validate(job) for job in shown], has_more=more)
+
+
 @router.get("/images/jobs/{job_id}", response_model=ImageJob, responses=ERROR_RESPONSES)
 def get_image_job(job_id: str, credentials: CredentialsDep, views: WorkReaderDep) -> ImageJob:
     """An async generation: its status and, once it succeeded, the synchronous call's body
     (with fresh image URLs)."""
     return ImageJob.model_validate(views.job(job_id, credentials))
+
+
+@router.post("/images/jobs/{job_id}/cancel", response_model=ImageJob, responses=ERROR_RESPONSES)
+def cancel_image_job(job_id: str, credentials: CredentialsDep, jobs: AsyncJobsDep) -> ImageJob:
+    """Cancel a job that has not started: it ends ``cancelled`` and costs nothing. A job
+    already running or finished is a 409 ``job_not_cancellable``."""
+    return ImageJob.model_validate(jobs.cancel(job_id, credentials))

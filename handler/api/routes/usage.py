@@ -6,7 +6,8 @@ from pydantic import BaseModel, Field
 
 from handler.api.deps import ApiKeyDep, LedgerDep
 from handler.api.errors import ERROR_RESPONSES
-from handler.core.cursors import ends, place_id, place_of
+from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
+from handler.core.cursors import place_id, place_of
 from handler.core.ports import ApiKeyRecord, UsageRecord
 from handler.core.usage import UsageTotals, by_day, period, totals
 
@@ -79,7 +80,7 @@ def get_usage(
 _RECORD_PREFIX = "ureq_"
 
 
-class UsageRequest(BaseModel):
+class UsageRequest(Listed):
     id: Annotated[str, Field(description="The record's id; a page's `after` cursor.")]
     object: Literal["usage.request"] = "usage.request"
     request_id: Annotated[str, Field(description="The request's x-request-id.")]
@@ -111,24 +112,15 @@ class UsageRequest(BaseModel):
         )
 
 
-class UsageRequestList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[UsageRequest]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
-
-
 @router.get("/usage/requests", responses=ERROR_RESPONSES)
 def list_usage_requests(
     key: ApiKeyDep,
     ledger: LedgerDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Records per page.")] = 20,
-    after: Annotated[str | None, Query(description="The last id of the previous page.")] = None,
-) -> UsageRequestList:
+    limit: PageLimit = 20,
+    after: PageAfter = None,
+) -> CursorPage[UsageRequest]:
     """The calling key's priced requests, newest first: model, size, images, status, cost."""
     before = None if after is None else place_of(_RECORD_PREFIX, after, "a usage record")
     records, more = ledger.recent_usage(key.key_id, limit=limit, before=before)
     data = [UsageRequest.of(record) for record in records]
-    first, last = ends([row.id for row in data])
-    return UsageRequestList(data=data, first_id=first, last_id=last, has_more=more)
+    return CursorPage[UsageRequest].of(data, has_more=more)

@@ -9,7 +9,7 @@ from typing import Any
 
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
-from handler.core.errors import PayloadTooLarge, StorageError
+from handler.core.errors import Conflict, NotFound, PayloadTooLarge, StorageError
 from handler.core.generation import fingerprint, idempotency_scope
 from handler.core.image_input import from_request
 from handler.core.policy import Meter
@@ -17,8 +17,9 @@ from handler.core.ports import Admission, Credentials
 from handler.core.pricing import quote
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
+from handler.core.work.finish import Finisher
 from handler.core.work.intake import Intake
-from handler.core.work.model import MAX_LINE_BYTES, Batch, WorkItem
+from handler.core.work.model import FINISHED, MAX_LINE_BYTES, Batch, WorkItem, cancelled_result
 from handler.core.work.ports import WorkQueue
 from handler.core.work.views import describe_job
 
@@ -28,6 +29,7 @@ class AsyncJobs:
     intake: Intake
     catalog: Catalog
     queue: WorkQueue
+    finisher: Finisher  # a cancelled job ends at once
 
     def submit(
         self,
@@ -58,6 +60,32 @@ class AsyncJobs:
         kept = self.intake.idempotency.once(scope, digest, submit, deadline)
         self.intake.replayed(credentials, meter)
         return kept
+
+    def cancel(self, job_id: str, credentials: Credentials) -> dict[str, Any]:
+        """Cancel a job the worker has not started: it ends cancelled now and costs nothing.
+        Cancelling it again answers the same; a started or finished job is a 409."""
+        job = self.intake.owned(job_id, credentials)
+        if job.kind != "job":
+            raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
+        cancelled = self.intake.store.transition(
+            job_id,
+            from_=["in_progress"],
+            to="in_progress",
+            changes={"cancelled_at": int(self.intake.clock())},
+            absent=["started_at", "cancelled_at"],  # the worker has not taken it
+        )
+        if cancelled is None:
+            cancelled = self.intake.owned(job_id, credentials)
+            if cancelled.cancelled_at is None:
+                state = "finished" if cancelled.status in FINISHED else "started"
+                raise Conflict(
+                    f"The job has {state}; only a job that has not started can be cancelled.",
+                    code="job_not_cancellable",
+                )
+        if cancelled.status not in FINISHED:  # this call's cancel, or one that died midway
+            self.intake.store.record(cancelled_result(WorkItem(job_id, 0, None, {}), "job"))
+            cancelled = self.finisher.finish(job_id) or self.intake.owned(job_id, credentials)
+        return describe_job(cancelled, None, None)
 
     def _queue_job(
         self,

@@ -87,6 +87,7 @@ class Batch:
     error: str | None = None  # why a failed batch failed
     finished_at: int | None = None
     cancelled_at: int | None = None
+    started_at: int | None = None  # an async job's: the worker took it, so it runs
     response_format: str | None = None  # an async job's, for answering like the sync call
     # Announcing happens after the final status is stored; announced_at once it is done.
     announcing_at: int | None = None
@@ -136,6 +137,13 @@ def unrun_result(item: WorkItem, code: str, message: str) -> LineResult:
     return LineResult(
         item.batch_id, item.index, item.custom_id, None, {"code": code, "message": message}
     )
+
+
+def cancelled_result(item: WorkItem, kind: BatchKind) -> LineResult:
+    """A line whose batch (or job) was cancelled before it ran: unpaid."""
+    if kind == "job":
+        return unrun_result(item, "job_cancelled", "The job was cancelled before it ran.")
+    return unrun_result(item, "batch_cancelled", "The batch was cancelled before this line ran.")
 
 
 class ResultRecorded(Exception):

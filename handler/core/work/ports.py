@@ -4,7 +4,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from handler.core.work.model import Batch, BatchStatus, LineResult, WorkItem
+from handler.core.work.model import Batch, BatchKind, BatchStatus, LineResult, WorkItem
 
 
 class WorkStore(Protocol):
@@ -21,9 +21,11 @@ class WorkStore(Protocol):
         from_: Sequence[BatchStatus],
         to: BatchStatus,
         changes: Mapping[str, Any] | None = None,
+        absent: Sequence[str] = (),
     ) -> Batch | None:
-        """Move a batch from one of ``from_`` to ``to`` (and set ``changes``, Batch fields);
-        the batch after, or None if it was in another status."""
+        """Move a batch from one of ``from_`` to ``to`` (and set ``changes``, Batch fields)
+        if it has none of the fields ``absent``; the batch after, or None if it was in
+        another status or had one of them."""
         ...
 
     def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
@@ -59,6 +61,22 @@ class WorkStore(Protocol):
     ) -> Iterator[LineResult]:
         """Recorded results in line order, from line ``start``, at most ``limit``: read a
         page at a time as they are consumed, and never past ``limit``."""
+        ...
+
+
+class WorkLists(Protocol):
+    """A key's batches and jobs, newest first."""
+
+    def owned(
+        self, key_id: str, kind: BatchKind, *, limit: int, after: Batch | None
+    ) -> tuple[list[Batch], bool]:
+        """Up to ``limit`` of the key's batches (or async jobs) made before ``after``, newest
+        first, and whether there are more."""
+        ...
+
+    def first_results(self, batch_ids: Sequence[str]) -> dict[str, LineResult]:
+        """The recorded result of line 0 of each of ``batch_ids`` (an async job's only
+        line), by id; those without one are left out."""
         ...
 
 

@@ -1,4 +1,5 @@
-"""What the routes read of queued work: an async job, a batch, a page of a batch's output.
+"""What the routes read of queued work: an async job, a batch, a page of a batch's output,
+a page of a key's jobs or batches.
 
 Each is one call for its route; the links in them (the upload form, the output file, image
 URLs) are signed here, when they are shown.
@@ -8,12 +9,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.core.delivery import Delivery
-from handler.core.errors import NotFound
+from handler.core.errors import InvalidRequest, NotFound
 from handler.core.ports import Credentials
 from handler.core.work.batches import Batches
 from handler.core.work.intake import Intake
-from handler.core.work.model import MAX_INPUT_BYTES, UPLOAD_URL_SECONDS, Batch, upload_key
-from handler.core.work.ports import BatchFiles, WorkStore
+from handler.core.work.model import (
+    FINISHED,
+    MAX_INPUT_BYTES,
+    UPLOAD_URL_SECONDS,
+    Batch,
+    BatchKind,
+    upload_key,
+)
+from handler.core.work.ports import BatchFiles, WorkLists, WorkStore
 from handler.core.work.views import describe, render_output, show_job
 
 
@@ -28,6 +36,7 @@ class WorkReader:
     intake: Intake
     batches: Batches
     store: WorkStore
+    lists: WorkLists
     files: BatchFiles
     delivery: Delivery
 
@@ -37,6 +46,22 @@ class WorkReader:
         if job.kind != "job":
             raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
         return show_job(job, self.store.result(job_id, 0), self.delivery)
+
+    def job_page(
+        self, key_id: str, *, limit: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the key's async jobs, newest first, each as ``job`` shows it but by URL
+        whatever its format (a page of base64 images would outgrow the response)."""
+        jobs, more = self._page(key_id, "job", limit=limit, after=after)
+        results = self.lists.first_results([job.id for job in jobs if job.status in FINISHED])
+        return [show_job(job, results.get(job.id), self.delivery, "url") for job in jobs], more
+
+    def batch_page(
+        self, key_id: str, *, limit: int, after: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the key's batches, newest first."""
+        batches, more = self._page(key_id, "batch", limit=limit, after=after)
+        return [self.shown(batch) for batch in batches], more
 
     def batch(self, batch_id: str, credentials: Credentials) -> dict[str, Any]:
         return self.shown(self._batch(batch_id, credentials))
@@ -67,6 +92,17 @@ class WorkReader:
         if batch.output_key:
             view["output_url"] = self.files.download_url(batch.output_key)
         return view
+
+    def _page(
+        self, key_id: str, kind: BatchKind, *, limit: int, after: str | None
+    ) -> tuple[list[Batch], bool]:
+        anchor = None
+        if after is not None:  # the last id of the page before: it must be one of the key's
+            anchor = self.store.get(after)
+            if anchor is None or (anchor.key_id, anchor.kind) != (key_id, kind):
+                what = "batch" if kind == "batch" else "image job"
+                raise InvalidRequest(f"'{after}' is not a {what} of this key.", param="after")
+        return self.lists.owned(key_id, kind, limit=limit, after=anchor)
 
     def _batch(self, batch_id: str, credentials: Credentials) -> Batch:
         batch = self.intake.owned(batch_id, credentials)

@@ -60,11 +60,14 @@ def describe_job(
         "status": JOB_STATUSES.get(job.status, "in_progress"),
         "created_at": job.created_at,
         "completed_at": job.finished_at,
+        "cancelled_at": job.cancelled_at,
         "cost": job.cost,
         "result": answer,
         "error": None,
     }
-    if result is not None and result.status_code is None:  # it never ran
+    if job.cancelled_at is not None:  # before it started: it never will, and cost nothing
+        view["status"] = "cancelled"
+    elif result is not None and result.status_code is None:  # it never ran
         view["error"] = {
             "message": result.body["message"],
             "type": "server_error",

@@ -26,6 +26,7 @@ from handler.core.work.model import (
     Batch,
     LineResult,
     WorkItem,
+    cancelled_result,
     unrun_result,
 )
 from handler.core.work.ports import WorkQueue, WorkStore
@@ -48,14 +49,9 @@ class Worker:
             logger.error("work for an unknown batch dropped", batch_id=item.batch_id)
             return
         if batch.status not in FINISHED and self.store.result(item.batch_id, item.index) is None:
-            if batch.cancelled_at is not None:
-                self.lines.abandon(
-                    unrun_result(
-                        item, "batch_cancelled", "The batch was cancelled before this line ran."
-                    ),
-                    owner=Owner(batch.key_id),
-                    code="batch_cancelled",
-                )
+            if batch.cancelled_at is not None or not self._starts(batch):
+                result = cancelled_result(item, batch.kind)
+                self.lines.abandon(result, owner=Owner(batch.key_id), code=result.body["code"])
             else:
                 try:
                     result = self.lines.run(
@@ -88,6 +84,20 @@ class Worker:
         self.lines.abandon(result, owner=Owner(batch.key_id), code="processing_failed")
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)
+
+    def _starts(self, batch: Batch) -> bool:
+        """Whether the line may run: an async job is marked started first, so a cancel
+        either comes before it (and it never runs) or is refused."""
+        if batch.kind != "job":
+            return True
+        started = self.store.transition(
+            batch.id,
+            from_=["in_progress"],
+            to="in_progress",
+            changes={"started_at": int(self.now())},
+            absent=["cancelled_at"],
+        )
+        return started is not None
 
     def _look_again(self, item: WorkItem) -> bool:
         """Queue the line again, to look for its pending work later; False once it has been

@@ -1,0 +1,79 @@
+"""A key's batches and async jobs, newest first, through the jobs table's ``by_owner`` index.
+
+Each batch item carries ``owner`` (``<key id>#<kind>``) and ``listed``
+(``<created at, 10 digits>#<id>``); line results carry neither, so the index holds only the
+batches themselves and a page is one query that reads no more than it returns."""
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from handler.core.errors import StorageError
+from handler.core.work.model import Batch, BatchKind, LineResult
+from handler.stores.aws_errors import aws_errors
+from handler.stores.clients import dynamodb_client
+from handler.stores.work_items import batch_of, line_sk, listed, owner, result_of
+
+INDEX = "by_owner"
+# BatchGetItem reads at most this many items per call.
+_BATCH_GET = 100
+# Rounds of asking again for what BatchGetItem left unread (it is throttled), backing off.
+_ROUNDS = 5
+
+
+def owned_page(
+    client: Any, table: str, key_id: str, kind: BatchKind, *, limit: int, after: Batch | None
+) -> tuple[list[Batch], bool]:
+    """Up to ``limit`` of the key's batches (or jobs) older than ``after``, newest first, and
+    whether there are more."""
+    below = "~" if after is None else listed(after)  # '~' sorts after every digit
+    with aws_errors("Could not list the batches."):
+        answer = client.query(
+            TableName=table,
+            IndexName=INDEX,
+            KeyConditionExpression="#owner = :owner AND listed < :below",
+            ExpressionAttributeNames={"#owner": "owner"},
+            ExpressionAttributeValues={
+                ":owner": {"S": owner(key_id, kind)},
+                ":below": {"S": below},
+            },
+            ScanIndexForward=False,
+            Limit=limit + 1,  # one more says whether there is more
+        )
+    items = answer["Items"]
+    return [batch_of(item) for item in items[:limit]], len(items) > limit
+
+
+def first_results(client: Any, table: str, batch_ids: Sequence[str]) -> dict[str, LineResult]:
+    """The result of line 0 of each batch that has one (an async job's only line), by id."""
+    found: dict[str, LineResult] = {}
+    keys = [{"pk": {"S": batch_id}, "sk": {"S": line_sk(0)}} for batch_id in batch_ids]
+    with aws_errors("Could not read the jobs' results."):
+        for start in range(0, len(keys), _BATCH_GET):
+            wanted: dict[str, Any] = {table: {"Keys": keys[start : start + _BATCH_GET]}}
+            for round_ in range(_ROUNDS):
+                answer = client.batch_get_item(RequestItems=wanted)
+                for item in answer["Responses"].get(table, []):
+                    result = result_of(item)
+                    found[result.batch_id] = result
+                wanted = answer.get("UnprocessedKeys") or {}
+                if not wanted:
+                    break
+                time.sleep(0.05 * 2**round_)
+            else:
+                raise StorageError("Could not read the jobs' results: DynamoDB is throttling.")
+    return found
+
+
+class DynamoDBWorkLists:
+    def __init__(self, table: str, client: Any = None):
+        self._table = table
+        self._client = client or dynamodb_client()
+
+    def owned(
+        self, key_id: str, kind: BatchKind, *, limit: int, after: Batch | None
+    ) -> tuple[list[Batch], bool]:
+        return owned_page(self._client, self._table, key_id, kind, limit=limit, after=after)
+
+    def first_results(self, batch_ids: Sequence[str]) -> dict[str, LineResult]:
+        return first_results(self._client, self._table, batch_ids)
