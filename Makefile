@@ -17,6 +17,9 @@ MODEL_STAMP := $(MODEL_VENV)/.installed
 # The OpenAI JavaScript SDK for the e2e tests, where Node.js is installed (nothing otherwise).
 JS_DIR := tests/e2e/js
 JS_STAMP := $(if $(shell command -v npm),$(JS_DIR)/node_modules/.package-lock.json)
+# Headless Chromium for the console's browser tests: Debian's package, where apt-get is (as
+# root). Elsewhere, install Chromium and set IMAGEGATE_CHROMIUM to its path.
+CHROMIUM := $(if $(shell command -v apt-get),/usr/bin/chromium)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The model catalog shipped in the Lambda artifact: `CATALOG=my-catalog.json make build`.
@@ -56,7 +59,7 @@ template: $(DEV_STAMP) $(SAM) $(CHECKOV)
 
 # Two workers, whatever the machine: no test depends on the count (each makes its own moto,
 # stack and ports), and this one's two cores run the suite in about half the time.
-pytest: $(DEV_STAMP) $(JS_STAMP)
+pytest: $(DEV_STAMP) $(JS_STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 2
 
 model-server-test: $(MODEL_STAMP)
@@ -88,7 +91,8 @@ LAMBDA_PY := $(shell for python in $$(command -v python$(LAMBDA_PYTHON)) \
 # build/artifact, whenever what ships changed, then copied into each function's ARTIFACTS_DIR
 # by the targets `sam build` (BuildMethod: makefile) calls.
 ARTIFACT := build/artifact
-SHIPPED := $(shell find handler -name '*.py' -not -path 'handler/cli/*') pyproject.toml constraints.txt Makefile
+SHIPPED := $(shell find handler -name '*.py' -not -path 'handler/cli/*') $(shell find handler/console -type f) \
+	pyproject.toml constraints.txt Makefile
 
 $(ARTIFACT)/.built: $(SHIPPED)
 	rm -rf build/wheel $(ARTIFACT) && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
@@ -139,6 +143,10 @@ $(MODEL_STAMP): infra/sagemaker/requirements-test.txt infra/sagemaker/code/requi
 
 $(JS_DIR)/node_modules/.package-lock.json: $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	npm ci --prefix $(JS_DIR) --no-audit --no-fund --loglevel=error
+
+/usr/bin/chromium:
+	apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+		|| (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null)
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -15,16 +15,25 @@ from handler.stores.stripe_cards import StripeCards
 
 
 @cache
+def card_terms() -> CardTerms | None:
+    """What a card top-up may be here; None where the deployment takes no cards."""
+    settings = get_settings()
+    if not settings.takes_cards:
+        return None
+    return CardTerms.of(
+        settings.card_currency, settings.card_top_up_minimum, settings.card_top_up_maximum
+    )
+
+
+@cache
 def card_top_ups() -> CardTopUps:
     """Card top-ups, where the deployment has a Stripe secret key (else a clear 404)."""
     settings = get_settings()
-    if not settings.takes_cards:
+    terms = card_terms()
+    if terms is None:
         raise NotFound(
             "This deployment takes no card payments.", code="card_payments_not_configured"
         )
-    terms = CardTerms.of(
-        settings.card_currency, settings.card_top_up_minimum, settings.card_top_up_maximum
-    )
     cards = StripeCards(
         secret_reader(settings.stripe_secret_key, settings.stripe_secret_key_secret, "Stripe key"),
         secret_reader(

@@ -17,12 +17,18 @@ UNZIPPED_LIMIT = 250 * 1024 * 1024
 # The runtime's bytecode, and the .pyc header flag of ``--invalidation-mode unchecked-hash``.
 TAG = "cpython-313"
 UNCHECKED_HASH = (1).to_bytes(4, "little")
+# The console's files: served from the artifact, never from a CDN.
+CONSOLE = tuple(
+    f"handler/console/{name}"
+    for name in ("index.html", "console.js", "console.css", "icon.png", "vendor/chart.umd.min.js")
+)
 DEV_ONLY = ("moto", "uvicorn", "typer", "rich", "yaml", "pytest", "openai", "mypy", "ruff")
 
 
 def main(artifact: Path) -> int:
     problems = []
-    for required in ("handler/main.py", "catalog.json", "fastapi", "mangum", "PIL"):
+    required_files = ("handler/main.py", "catalog.json", "fastapi", "mangum", "PIL")
+    for required in required_files + CONSOLE:
         if not (artifact / required).exists():
             problems.append(f"missing {required}")
     if (artifact / "handler" / "cli").exists():

@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 from handler import billing_container, container
 from handler.config import get_settings
 from handler.core.auth import authenticate, credentials_of
-from handler.core.cards import CardTopUps
+from handler.core.cards import CardTerms, CardTopUps
 from handler.core.deadline import Deadline
 from handler.core.errors import PermissionDenied
 from handler.core.generation import GenerationService
@@ -65,6 +65,10 @@ async def get_image_store() -> ImageStore:
 def get_card_top_ups() -> CardTopUps:
     # Configured or not: a deployment without cards answers 404 here.
     return billing_container.card_top_ups()
+
+
+async def get_card_terms() -> CardTerms | None:
+    return billing_container.card_terms()
 
 
 async def get_key_admin() -> KeyAdmin:
@@ -153,5 +157,6 @@ WorkReaderDep = Annotated[WorkReader, Depends(get_work_reader)]
 ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]
 CardTopUpsDep = Annotated[CardTopUps, Depends(get_card_top_ups)]
+CardTermsDep = Annotated[CardTerms | None, Depends(get_card_terms)]
 KeyAdminDep = Annotated[KeyAdmin, Depends(get_key_admin)]
 OperatorDep = Annotated[str, Depends(get_operator)]

@@ -97,6 +97,8 @@ def dev(
                 f"Stripe stand-in at {cards.url}, backend 'preview' (a stand-in picture, not "
                 "a model). Ctrl-C stops it."
             )
+            console = f"http://{host}:{server.port}/{api.stage}/console/"
+            err.print(f"Console: {console} (sign in with the key below)")
             # Two lines for scripts, on stdout; the server already answers.
             typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
             typer.echo(f"IMAGEGATE_API_KEY={api_key}")

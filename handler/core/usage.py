@@ -36,13 +36,42 @@ def totals(records: Iterable[UsageRecord]) -> UsageTotals:
     return result
 
 
+def sum_totals(parts: Iterable[UsageTotals]) -> UsageTotals:
+    result = UsageTotals()
+    for part in parts:
+        result = UsageTotals(
+            requests=result.requests + part.requests,
+            images=result.images + part.images,
+            charged=result.charged + part.charged,
+            refunded=result.refunded + part.refunded,
+            failed=result.failed + part.failed,
+        )
+    return result
+
+
 def by_day(records: Iterable[UsageRecord]) -> dict[tuple[str, str], UsageTotals]:
     """Totals per (UTC day, key id), in day then key order."""
     days: dict[tuple[str, str], UsageTotals] = {}
     for record in records:
-        day = time.strftime("%Y-%m-%d", time.gmtime(record.charge.reserved_at / 1000))
+        day = _day(record)
         days[day, record.key_id] = days.get((day, record.key_id), UsageTotals()).with_record(record)
     return dict(sorted(days.items()))
+
+
+def by_day_and_model(
+    records: Iterable[UsageRecord],
+) -> dict[str, dict[str, UsageTotals]]:
+    """One key's totals per UTC day, and within it per model, both in order."""
+    days: dict[str, dict[str, UsageTotals]] = {}
+    for record in sorted(records, key=lambda r: (r.charge.reserved_at, r.charge.model)):
+        models = days.setdefault(_day(record), {})
+        model = record.charge.model
+        models[model] = models.get(model, UsageTotals()).with_record(record)
+    return {day: dict(sorted(models.items())) for day, models in days.items()}
+
+
+def _day(record: UsageRecord) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(record.charge.reserved_at / 1000))
 
 
 def period(start: int | None, end: int | None, *, now: float) -> tuple[int, int]:

@@ -280,6 +280,16 @@ def test_usage_endpoint_reports_the_callingnew_key(client: TestClient) -> None:
     assert (body["requests"], body["images"], body["spend"]) == (2, 3, 8_500)
     [day] = body["daily"]
     assert (day["requests"], day["spend"]) == (2, 8_500)
+    assert day["models"] == [
+        {
+            "model": "imagegate-preview",
+            "requests": 2,
+            "images": 3,
+            "spend": 8_500,
+            "refunded": 0,
+            "failed_requests": 0,
+        }
+    ]
     bad = client.get("/v1/usage?start_time=10&end_time=5", headers=auth)
     assert bad.status_code == 400
     assert bad.json()["error"]["param"] == "start_time"

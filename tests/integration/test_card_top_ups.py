@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from handler.cli.stripe_stand_in import StripeStandIn, sign
+from handler.config import get_settings
 from tests.support import assert_error, balance_of, new_key
 
 SECRET_KEY, WEBHOOK_SECRET = "sk_test_local", "whsec_local"
@@ -358,3 +359,28 @@ def test_a_declined_reload_charges_nothing_and_gives_its_month_back(
         client.post("/v1/images/generations", headers=auth, json={"prompt": "a"}).status_code == 200
     )
     assert len(_reloads()) == 1
+
+
+def test_the_billing_account_says_what_a_card_top_up_may_be(
+    client: TestClient, stripe_local: StripeStandIn
+) -> None:
+    _, auth = new_key(balance=1234)
+    account = client.get("/v1/billing", headers=auth).json()
+    settings = get_settings()
+    assert account == {
+        "object": "billing.account",
+        "balance": 1234,
+        "card_top_ups": {
+            "currency": settings.card_currency,
+            "minimum": settings.card_top_up_minimum,
+            "maximum": settings.card_top_up_maximum,
+        },
+    }
+
+
+def test_without_cards_the_billing_account_offers_none(client: TestClient) -> None:
+    _, auth = new_key(balance=5)
+    account = client.get("/v1/billing", headers=auth).json()
+    assert account["card_top_ups"] is None
+    assert account["balance"] == 5
+    assert client.get("/v1/billing").status_code == 401

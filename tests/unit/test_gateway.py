@@ -63,7 +63,7 @@ def _header(answer: Answer, name: str) -> str | None:
 
 def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None:
     assert API.stage == "prod"
-    assert API.binary_media_types == ("multipart/form-data",)
+    assert API.binary_media_types == ("multipart/form-data", "image/*")
     assert {(route.resource, route.method, route.function) for route in API.routes} == {
         ("/", "ANY", "ApiFunction"),
         ("/{proxy+}", "ANY", "ApiFunction"),

@@ -6,6 +6,7 @@ from handler.api.routes import (
     admin,
     batches,
     billing,
+    console,
     edits,
     health,
     images,
@@ -16,6 +17,7 @@ from handler.api.routes import (
 
 api_router = APIRouter()
 api_router.include_router(health.router)
+api_router.include_router(console.router)
 api_router.include_router(images.router, prefix="/v1")
 api_router.include_router(edits.router, prefix="/v1")
 api_router.include_router(models.router, prefix="/v1")

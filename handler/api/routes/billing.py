@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from handler.api.deps import ApiKeyDep, CardTopUpsDep, EntriesDep
+from handler.api.deps import ApiKeyDep, CardTermsDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
@@ -84,6 +84,32 @@ def transactions(
     """A page of a key's ledger after the entry id ``after`` (a previous page's last)."""
     before = None if after is None else entry_place(after)
     return transaction_list(entries.page(key_id, limit=limit, before=before))
+
+
+class CardTopUpTerms(BaseModel):
+    currency: Annotated[str, Field(description="ISO 4217, lower case.")]
+    minimum: Annotated[int, Field(description="The smallest top-up, in micro-units.")]
+    maximum: Annotated[int, Field(description="The largest top-up, in micro-units.")]
+
+
+class BillingAccount(BaseModel):
+    object: Literal["billing.account"] = "billing.account"
+    balance: Annotated[int, Field(description="What the key has left, in micro-units.")]
+    card_top_ups: Annotated[
+        CardTopUpTerms | None,
+        Field(description="What POST /v1/billing/checkout takes; null: no cards here."),
+    ]
+
+
+@router.get("/billing", responses=ERROR_RESPONSES)
+def get_billing(key: ApiKeyDep, terms: CardTermsDep) -> BillingAccount:
+    """The calling key's balance, and whether (and within what) it can be topped up by card."""
+    offered = None
+    if terms is not None:
+        offered = CardTopUpTerms(
+            currency=terms.currency, minimum=terms.minimum, maximum=terms.maximum
+        )
+    return BillingAccount(balance=key.balance, card_top_ups=offered)
 
 
 class CheckoutCreate(BaseModel):

@@ -1,0 +1,216 @@
+"""The console in a real browser: headless Chromium (Debian's), driven by Playwright, against
+the local stack through its API Gateway. Each step's screenshot is kept in
+build/test-artifacts/console/."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Stack
+from tests.support import ROOT
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+SHOTS = ROOT / "build" / "test-artifacts" / "console"
+# A browser as root, on a machine with no network but loopback: no sandbox, and none of
+# Chromium's own connections out.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 60_000
+
+
+def _chromium() -> str:
+    found = os.environ.get("IMAGEGATE_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("no Chromium: `make test` installs Debian's (or set IMAGEGATE_CHROMIUM)")
+    pytest.skip("no Chromium here (Debian's package `chromium`, or set IMAGEGATE_CHROMIUM)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium()
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.set_default_timeout(WAIT_MS)
+    yield opened
+    context.close()
+    assert not errors, errors  # the console's own script never threw
+
+
+def _console(stack: Stack) -> str:
+    return stack.base_url.removesuffix("/v1") + "/console/"
+
+
+def _shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _sign_in(page: Any, stack: Stack, key: str) -> None:
+    page.goto(_console(stack))
+    page.get_by_label("API key", exact=True).fill(key)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_wrong_key_is_refused_with_a_clear_message(page: Any, local_stack: Stack) -> None:
+    _sign_in(page, local_stack, "ig_0000000000000000_wrong")
+    error = page.locator("#signin-error")
+    error.wait_for(state="visible")
+    assert error.inner_text().startswith("This key was refused:")
+    assert page.locator("#app").is_hidden()
+    assert page.evaluate("sessionStorage.length") == 0  # nothing kept of a refused key
+    _shot(page, "01-wrong-key")
+
+
+def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> None:
+    # Given the console, signed in with the dev key
+    _sign_in(page, local_stack, local_stack.api_key)
+    page.locator("#stat-balance[data-value]").wait_for()
+    assert "api_key" not in page.url
+    assert local_stack.api_key not in page.url
+    assert page.context.cookies() == []
+    _shot(page, "02-signed-in")
+    # When the playground makes two images
+    page.get_by_label("Prompt", exact=True).fill("a red lighthouse at dusk")
+    page.get_by_label("Model", exact=True).select_option("imagegate-preview")
+    page.get_by_label("Size", exact=True).select_option("256x256")
+    page.get_by_label("Images", exact=True).fill("2")
+    page.get_by_label("Seed (optional)", exact=True).fill("7")
+    page.get_by_role("button", name="Generate").click()
+    page.locator("#play-status[data-cost]").wait_for()
+    # Then they show, at the size asked for, with the cost and the balance left
+    images = page.locator("#play-images img")
+    assert images.count() == 2
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#play-images img')]"
+        ".every(i => i.complete && i.naturalWidth === 256)"
+    )
+    status = page.locator("#play-status").inner_text()
+    assert "2 image(s), cost" in status
+    assert "balance" in status
+    _shot(page, "03-playground")
+    # And the request is in the list, and in the chart under its model
+    first = page.locator("#requests-table tbody tr").first
+    assert "imagegate-preview" in first.inner_text()
+    assert "2 of 2" in first.inner_text()
+    spend = page.evaluate(
+        "Chart.getChart('spend-chart').data.datasets.map(d => [d.label, d.data.at(-1)])"
+    )
+    assert dict(spend)["imagegate-preview"] > 0
+    # And the console's numbers are GET /v1/usage's for the same period
+    _assert_numbers_match_the_api(page, local_stack)
+    page.locator("#period").select_option("7")
+    page.wait_for_function("() => document.getElementById('overview').dataset.days === '7'")
+    _assert_numbers_match_the_api(page, local_stack)
+    _shot(page, "04-overview")
+
+
+def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: Stack) -> None:
+    _sign_in(page, local_stack, local_stack.api_key)
+    page.locator("#stat-balance[data-value]").wait_for()
+    page.get_by_label("Size", exact=True).select_option("256x256")
+    page.get_by_label("A new batch: one prompt per line", exact=True).fill(
+        "a blue door\na green field"
+    )
+    page.get_by_role("button", name="Submit batch").click()
+    batch_id = page.locator("#work-status[data-batch-id]").get_attribute("data-batch-id")
+    row = page.locator(f'#batches-table tr[data-batch-id="{batch_id}"]')
+    _shot(page, "05-batch-submitted")
+    # The console polls on its own until the batch is final
+    row.locator(".status", has_text="completed").wait_for()
+    assert row.locator(".status").inner_text() == "completed"
+    assert "2/2" in row.inner_text()
+    row.get_by_role("button", name="Images").click()
+    page.locator("#batch-images img").nth(1).wait_for()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#batch-images img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+    assert row.get_by_role("link", name="output.jsonl").get_attribute("href")
+    _shot(page, "06-batch-finished")
+
+
+def test_the_page_works_on_a_phone_and_by_keyboard(browser: Any, local_stack: Stack) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(_console(local_stack))
+    # Tab reaches the key field after the skip link; Enter submits the form
+    phone.keyboard.press("Tab")
+    phone.keyboard.press("Tab")
+    assert phone.evaluate("document.activeElement.id") == "api-key"
+    phone.keyboard.type(local_stack.api_key)
+    phone.keyboard.press("Enter")
+    phone.locator("#stat-balance[data-value]").wait_for()
+    # Nothing is wider than the screen
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    # The icon came through API Gateway as the PNG it is (image/* is binary there)
+    assert phone.evaluate("document.getElementById('logo').naturalWidth") == 64
+    _shot(phone, "07-phone")
+    context.close()
+
+
+def test_the_console_files_pass_the_gateway_byte_for_byte(local_stack: Stack) -> None:
+    console = _console(local_stack)
+    browser_accept = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+    for name in ("index.html", "console.js", "console.css", "vendor/chart.umd.min.js", "icon.png"):
+        accept = browser_accept if name.endswith(".png") else "*/*"
+        served = httpx.get(console + name, headers={"Accept": accept})
+        assert served.status_code == 200, name
+        assert served.content == (ROOT / "handler" / "console" / name).read_bytes(), name
+        assert "script-src 'self'" in served.headers["content-security-policy"]
+    # /console, without its slash, goes to the page under the stage
+    bare = httpx.get(console.rstrip("/"))
+    assert bare.status_code == 308
+    assert httpx.get(console.rstrip("/"), follow_redirects=True).url == console
+    missing = httpx.get(console + "nope.js")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+
+
+def _assert_numbers_match_the_api(page: Any, stack: Stack) -> None:
+    shown = page.evaluate(
+        """() => {
+          const value = (name) => Number(document.getElementById(`stat-${name}`).dataset.value);
+          return {start: Number(document.getElementById('overview').dataset.start),
+                  end: Number(document.getElementById('overview').dataset.end),
+                  balance: value('balance'), spend: value('spend'), requests: value('requests'),
+                  images: value('images'), refunded: value('refunded')};
+        }"""
+    )
+    usage = httpx.get(
+        f"{stack.base_url}/usage",
+        headers={"Authorization": f"Bearer {stack.api_key}"},
+        params={"start_time": shown["start"], "end_time": shown["end"]},
+    ).json()
+    for name in ("balance", "spend", "requests", "images", "refunded"):
+        assert shown[name] == usage[name], name
+    # and the table under the charts sums to the same per day
+    rows = page.locator("#daily-table tbody tr")
+    images_per_day: dict[str, int] = {}
+    for index in range(rows.count()):
+        day, _, _, images, *_ = rows.nth(index).locator("td").all_text_contents()
+        images_per_day[day] = images_per_day.get(day, 0) + int(images)
+    assert images_per_day == {d["date"]: d["images"] for d in usage["daily"]}
