@@ -4,8 +4,12 @@
 
 const API = new URL("../v1/", location.href);
 const KEY = "imagegate.api_key";
+const SIGNED_OUT = "imagegate.signed_out";  // why the last key was signed out
 const DAY = 86400;
 const BUSY = new Set(["validating", "in_progress", "finalizing", "cancelling"]);
+const POLL_MS = 2000;
+// A playground job polled longer than this is left to the jobs list.
+const PLAY_WAIT_MS = 10 * 60 * 1000;
 const charts = {};
 const pages = {};
 let pollTimer = null;
@@ -20,12 +24,14 @@ class ApiError extends Error {
 
 const $ = (id) => document.getElementById(id);
 
-async function call(path, { method = "GET", body, params, headers = {} } = {}) {
+// `key`: one being tried (signing in); otherwise the tab's, which a 401 signs out.
+async function call(path, { method = "GET", body, params, headers = {}, key } = {}) {
   const url = new URL(path, API);
   for (const [name, value] of Object.entries(params || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
-  const init = { method, headers: { Authorization: `Bearer ${sessionStorage.getItem(KEY)}`, ...headers } };
+  const bearer = key ?? sessionStorage.getItem(KEY);
+  const init = { method, headers: { Authorization: `Bearer ${bearer}`, ...headers } };
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
@@ -40,7 +46,7 @@ async function call(path, { method = "GET", body, params, headers = {} } = {}) {
   if (!answer.ok) {
     let error = {};
     try { error = JSON.parse(text).error || {}; } catch { /* not JSON: the status says it */ }
-    if (answer.status === 401 && sessionStorage.getItem(KEY)) signOut(error.message);
+    if (answer.status === 401 && key === undefined) signOut(error.message);
     throw new ApiError(answer.status, error);
   }
   const type = answer.headers.get("content-type") || "";
@@ -84,12 +90,15 @@ function say(id, message, isError = false) {
 }
 
 // A list route's pages (limit, after, has_more): the first page again, or the next.
+// A refresh asks again for as many rows as were loaded (up to a page of 100).
 async function page(name, path, tbody, render, more) {
-  const state = (pages[name] = more ? pages[name] : { after: null });
-  const answer = await call(path, { params: { limit: 20, after: more ? state.after : null } });
+  const shown = $(tbody).rows.length;
+  const limit = more ? 20 : Math.min(Math.max(20, shown), 100);
+  const state = pages[name] || { after: null };
+  const answer = await call(path, { params: { limit, after: more ? state.after : null } });
   if (!more) $(tbody).replaceChildren();
   for (const item of answer.data) render($(tbody).insertRow(), item);
-  state.after = answer.last_id;
+  pages[name] = { after: answer.last_id };
   $(`${name}-more`).hidden = !answer.has_more;
   return answer.data;
 }
@@ -101,13 +110,12 @@ async function signIn(event) {
   const key = $("api-key").value.trim();
   $("signin-error").hidden = true;
   if (!key) return refused("Paste an API key first.");
-  sessionStorage.setItem(KEY, key);
   try {
-    await call("usage", { params: { start_time: Math.floor(Date.now() / 1000) - 60 } });
+    await call("usage", { key, params: { start_time: Math.floor(Date.now() / 1000) - 60 } });
   } catch (error) {
-    sessionStorage.removeItem(KEY);
     return refused(error.status === 401 ? `This key was refused: ${error.message}` : error.message);
   }
+  sessionStorage.setItem(KEY, key);
   $("api-key").value = "";
   show();
 }
@@ -118,17 +126,17 @@ function refused(message) {
   $("api-key").focus();
 }
 
+// A fresh page: nothing the key saw (its secret, its tables) stays for the next one.
 function signOut(reason) {
   sessionStorage.removeItem(KEY);
-  clearTimeout(pollTimer);
-  $("app").hidden = $("nav").hidden = $("sign-out").hidden = true;
-  $("signin").hidden = false;
-  if (reason) refused(`Signed out: ${reason}`);
+  if (reason) sessionStorage.setItem(SIGNED_OUT, reason);
+  location.replace(location.pathname);
 }
 
 function show() {
   $("signin").hidden = true;
   $("app").hidden = $("nav").hidden = $("sign-out").hidden = false;
+  $("overview-title").focus();
   loadAll();
 }
 
@@ -137,7 +145,7 @@ function loadAll() {
   loadUsage().catch(report("play-status"));
   loadModels().catch(report("play-status"));
   loadRequests(false).catch(report("play-status"));
-  loadWork().catch(report("work-status"));
+  loadWork();
   loadBilling().catch(report("billing-status"));
 }
 
@@ -192,7 +200,7 @@ function drawCharts(usage, start, end) {
 }
 
 // Okabe-Ito: told apart with any colour vision.
-const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"];
+const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#882255"];
 
 function chart(id, labels, datasets) {
   if (typeof Chart === "undefined") return;
@@ -252,11 +260,14 @@ async function generate(event) {
       result = await call("images/generations", { method: "POST", body });
     } else {  // its work outlasts a request: queued, then polled
       let job = await call("images/generations", { method: "POST", body: { ...body, async: true } });
-      while (job.status === "in_progress") {
-        await new Promise((resolve) => setTimeout(resolve, 2000));
+      const until = Date.now() + PLAY_WAIT_MS;
+      while (job.status === "in_progress" && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
         job = await call(`images/jobs/${job.id}`);
       }
-      if (job.status !== "succeeded") throw new ApiError(job.status_code || 0, job.error || {});
+      if (job.status === "in_progress") throw new Error(`${job.id} is still running: see the jobs below.`);
+      if (job.status === "cancelled") throw new Error(`${job.id} was cancelled.`);
+      if (job.status !== "succeeded") throw new ApiError(job.status_code || 0, job.error || { message: `${job.id} failed.` });
       result = job.result;
     }
     $("play-images").replaceChildren(...result.data.map((image, i) => thumbnail(image, `Image ${i + 1} of “${body.prompt}”`)));
@@ -283,12 +294,43 @@ function loadRequests(more) {
   }, more);
 }
 
+let working = false;  // whether the last look found work still running
+let expected = null;  // the id just submitted: the list shows it once its index has it
+let pollDelay = POLL_MS;
+
 async function loadWork() {
-  const [batches, jobs] = await Promise.all([loadBatches(false), loadJobs(false)]);
   clearTimeout(pollTimer);
-  if ([...batches, ...jobs].some((item) => BUSY.has(item.status))) {
-    pollTimer = setTimeout(() => loadWork().catch((e) => say("work-status", e.message, true)), 2000);
+  let busy;
+  try {
+    const [batches, jobs] = await keepingFocus(() => Promise.all([loadBatches(false), loadJobs(false)]));
+    const items = [...batches, ...jobs];
+    if (expected && items.some((item) => item.id === expected)) expected = null;
+    busy = Boolean(expected) || items.some((item) => BUSY.has(item.status));
+    pollDelay = POLL_MS;
+  } catch (error) {  // a failed look: look again, later each time
+    say("work-status", error.message, true);
+    busy = true;
+    pollDelay = Math.min(pollDelay * 2, 30000);
   }
+  if (working && !busy) {  // it has all run: what it cost shows in the overview now
+    loadUsage().catch(() => {});
+    loadRequests(false).catch(() => {});
+  }
+  working = busy;
+  if (busy && !document.hidden) pollTimer = setTimeout(loadWork, pollDelay);
+}
+
+// Re-rendered rows would drop the keyboard's place: put it back on the same control.
+async function keepingFocus(render) {
+  const focused = document.activeElement;
+  const row = focused?.closest("tr[data-batch-id], tr[data-job-id]");
+  const result = await render();
+  if (row && !document.contains(focused)) {
+    const selector = row.dataset.batchId ? `tr[data-batch-id="${row.dataset.batchId}"]` : `tr[data-job-id="${row.dataset.jobId}"]`;
+    const again = [...document.querySelectorAll(`${selector} button, ${selector} a`)].find((c) => c.textContent === focused.textContent);
+    again?.focus();
+  }
+  return result;
 }
 
 function loadBatches(more) {
@@ -347,7 +389,7 @@ function loadJobs(more) {
         } catch (error) {
           say("work-status", error.message, true);
         }
-        loadWork().catch(() => {});
+        loadWork();
       });
       actions.append(cancel);
     }
@@ -370,6 +412,8 @@ async function submitBatch(event) {
     say("work-status", `Batch ${batch.id} submitted: ${prompts.length} line(s).`);
     $("work-status").dataset.batchId = batch.id;
     $("batch-prompts").value = "";
+    working = true;  // however soon it is done, the overview is refreshed once it is
+    expected = batch.id;
     await loadWork();
   } catch (error) {
     say("work-status", error.message, true);
@@ -440,9 +484,17 @@ document.addEventListener("DOMContentLoaded", () => {
   $("batch-form").addEventListener("submit", submitBatch);
   $("topup-form").addEventListener("submit", topUp);
   $("secret-toggle").addEventListener("click", toggleSecret);
-  $("requests-more").addEventListener("click", () => loadRequests(true));
-  $("batches-more").addEventListener("click", () => loadBatches(true));
-  $("jobs-more").addEventListener("click", () => loadJobs(true));
-  $("ledger-more").addEventListener("click", () => loadLedger(true));
+  const more = (load, status) => () => load(true).catch((error) => say(status, error.message, true));
+  $("requests-more").addEventListener("click", more(loadRequests, "play-status"));
+  $("batches-more").addEventListener("click", more(loadBatches, "work-status"));
+  $("jobs-more").addEventListener("click", more(loadJobs, "work-status"));
+  $("ledger-more").addEventListener("click", more(loadLedger, "billing-status"));
+  // Not polled while the tab is hidden; looked at again when it shows.
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden && working && sessionStorage.getItem(KEY)) loadWork();
+  });
+  const reason = sessionStorage.getItem(SIGNED_OUT);
+  sessionStorage.removeItem(SIGNED_OUT);
   if (sessionStorage.getItem(KEY)) show();
+  else if (reason) refused(`Signed out: ${reason}`);
 });

@@ -48,9 +48,12 @@ def first_results(client: Any, table: str, batch_ids: Sequence[str]) -> dict[str
     """The result of line 0 of each batch that has one (an async job's only line), by id."""
     found: dict[str, LineResult] = {}
     keys = [{"pk": {"S": batch_id}, "sk": {"S": line_sk(0)}} for batch_id in batch_ids]
+    # Consistent: the index said the job is finished, so its result is there to read.
     with aws_errors("Could not read the jobs' results."):
         for start in range(0, len(keys), _BATCH_GET):
-            wanted: dict[str, Any] = {table: {"Keys": keys[start : start + _BATCH_GET]}}
+            wanted: dict[str, Any] = {
+                table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
+            }
             for round_ in range(_ROUNDS):
                 answer = client.batch_get_item(RequestItems=wanted)
                 for item in answer["Responses"].get(table, []):

@@ -4,6 +4,7 @@ build/test-artifacts/console/."""
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -126,11 +127,20 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
     page.wait_for_function("() => document.getElementById('overview').dataset.days === '7'")
     _assert_numbers_match_the_api(page, local_stack)
     _shot(page, "04-overview")
+    # And signing out forgets the key and everything it was shown (its secret among them)
+    page.get_by_role("button", name="Reveal signing secret").click()
+    page.locator("#secret-value", has_text="whsec_").wait_for()
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("API key", exact=True).wait_for()
+    assert page.evaluate("sessionStorage.length") == 0
+    assert page.locator("#secret-value").text_content() == ""
+    assert page.locator("#app").is_hidden()
 
 
 def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: Stack) -> None:
     _sign_in(page, local_stack, local_stack.api_key)
     page.locator("#stat-balance[data-value]").wait_for()
+    requests_before = int(page.locator("#stat-requests").get_attribute("data-value") or 0)
     page.get_by_label("Size", exact=True).select_option("256x256")
     page.get_by_label("A new batch: one prompt per line", exact=True).fill(
         "a blue door\na green field"
@@ -143,6 +153,11 @@ def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: 
     row.locator(".status", has_text="completed").wait_for()
     assert row.locator(".status").inner_text() == "completed"
     assert "2/2" in row.inner_text()
+    # And what its lines cost shows in the overview once it is done
+    page.wait_for_function(
+        "before => Number(document.getElementById('stat-requests').dataset.value) >= before + 2",
+        arg=requests_before,
+    )
     row.get_by_role("button", name="Images").click()
     page.locator("#batch-images img").nth(1).wait_for()
     page.wait_for_function(
@@ -151,6 +166,29 @@ def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: 
     )
     assert row.get_by_role("link", name="output.jsonl").get_attribute("href")
     _shot(page, "06-batch-finished")
+
+
+def test_a_card_top_up_through_checkout_credits_the_key(page: Any, local_stack: Stack) -> None:
+    # The local stack takes cards through its Stripe stand-in, as a deployment with a key does
+    _sign_in(page, local_stack, local_stack.api_key)
+    balance = page.locator("#stat-balance[data-value]")
+    before = int(balance.get_attribute("data-value"))
+    page.get_by_label("Top up by card (USD)").fill("10")
+    page.get_by_role("button", name="Pay").click()
+    # The payment page (Stripe Checkout's stand-in), then back to the console, still signed in
+    page.wait_for_url("**/pay/**")
+    assert "stand-in" in page.title()
+    _shot(page, "07-checkout")
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/console/#billing")
+    # Credited once Stripe's event has come through the gateway: refreshed until it shows
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while int(balance.get_attribute("data-value") or 0) != before + 10_000_000:
+        assert time.monotonic() < deadline, "the top-up was never credited"
+        page.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(500)
+    page.locator("#ledger-table tbody tr", has_text="card").first.wait_for()  # its source
+    _shot(page, "08-topped-up")
 
 
 def test_the_page_works_on_a_phone_and_by_keyboard(browser: Any, local_stack: Stack) -> None:
@@ -168,7 +206,7 @@ def test_the_page_works_on_a_phone_and_by_keyboard(browser: Any, local_stack: St
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     # The icon came through API Gateway as the PNG it is (image/* is binary there)
     assert phone.evaluate("document.getElementById('logo').naturalWidth") == 64
-    _shot(phone, "07-phone")
+    _shot(phone, "09-phone")
     context.close()
 
 

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
+from handler.backends.preview import PreviewBackend
 from handler.cli.template import Template
 from handler.core.deadline import Deadline
 from handler.core.work.model import WorkItem
@@ -92,6 +93,8 @@ def test_a_key_never_sees_another_keys_batches_or_jobs(client: TestClient) -> No
         ("/v1/images/jobs", their_job["id"]),
         ("/v1/images/jobs", _batch(client, mine, "mine")["id"]),
         ("/v1/batches", "batch_missing"),
+        ("/v1/batches", ""),
+        ("/v1/images/jobs", "imgjob_" + "0" * 3000),  # past what DynamoDB takes as a key
     ):
         refused = client.get(route, headers=mine, params={"after": after})
         assert refused.status_code == 400, (route, after)
@@ -99,6 +102,7 @@ def test_a_key_never_sees_another_keys_batches_or_jobs(client: TestClient) -> No
             refused.json(), type_="invalid_request_error", param="after", code="invalid_value"
         )
     assert client.get("/v1/batches", headers=mine, params={"limit": 101}).status_code == 400
+    assert client.get(f"/v1/batches/batch_{'0' * 3000}", headers=mine).status_code == 404
     assert client.get("/v1/images/jobs").status_code == 401
 
 
@@ -147,6 +151,15 @@ def test_an_unstarted_job_cancels_at_once_and_never_runs(client: TestClient) -> 
 
 def test_a_started_or_finished_job_is_not_cancellable(client: TestClient) -> None:
     _, auth = new_key(balance=10**9)
+    running = _job(client, auth)
+    # The worker has taken it (marked it started) and is running it
+    store = container.work_store()
+    store.transition(
+        running["id"], from_=["in_progress"], to="in_progress", changes={"started_at": 1}
+    )
+    started = client.post(f"/v1/images/jobs/{running['id']}/cancel", headers=auth)
+    assert started.status_code == 409
+    assert "has started" in started.json()["error"]["message"]
     job = _job(client, auth)
     _run(job["id"])
     refused = client.post(f"/v1/images/jobs/{job['id']}/cancel", headers=auth)
@@ -176,7 +189,10 @@ def test_a_cancel_between_the_workers_read_and_its_start_wins(
         return starts(self, batch)
 
     monkeypatch.setattr(type(worker), "_starts", cancelled_first)
+    ran: list[str] = []
+    monkeypatch.setattr(PreviewBackend, "generate", lambda *args: ran.append("generated"))
     _run(job["id"])
+    assert ran == []  # the backend was never asked
     view = client.get(f"/v1/images/jobs/{job['id']}", headers=auth).json()
     assert (view["status"], view["cost"], view["result"]) == ("cancelled", 0, None)
     assert balance_of(key_id) == 10**9

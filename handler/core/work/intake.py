@@ -11,7 +11,7 @@ from handler.core.errors import NotFound
 from handler.core.policy import Meter
 from handler.core.ports import Credentials, Idempotency, KeyStore
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
-from handler.core.work.model import Batch
+from handler.core.work.model import Batch, is_queued_request
 from handler.core.work.ports import WorkStore
 
 
@@ -28,6 +28,8 @@ class Intake:
     def owned(self, batch_id: str, credentials: Credentials) -> Batch:
         """The caller's own batch or job; another key's reads as missing."""
         authenticate(credentials, self.keys, now=self.clock())
+        if not is_work_id(batch_id):  # not one of ours: no need to ask (DynamoDB would refuse)
+            raise missing(batch_id)
         batch = self.store.get(batch_id)
         if batch is None or batch.key_id != credentials.key_id:
             raise missing(batch_id)
@@ -46,6 +48,15 @@ class Intake:
             return
         authenticate(credentials, self.keys, now=self.clock())
         check_webhook_host(url, self.resolve)
+
+
+# Ids are ``batch_`` or ``imgjob_`` and 24 hex digits; anything far longer is not one.
+MAX_ID_LENGTH = 64
+
+
+def is_work_id(value: str) -> bool:
+    """Whether ``value`` could be a batch's or job's id (``batch_``/``imgjob_`` and hex)."""
+    return is_queued_request(value) and len(value) <= MAX_ID_LENGTH
 
 
 def missing(batch_id: str) -> NotFound:

@@ -12,7 +12,7 @@ from handler.core.delivery import Delivery
 from handler.core.errors import InvalidRequest, NotFound
 from handler.core.ports import Credentials
 from handler.core.work.batches import Batches
-from handler.core.work.intake import Intake
+from handler.core.work.intake import Intake, is_work_id
 from handler.core.work.model import (
     FINISHED,
     MAX_INPUT_BYTES,
@@ -98,7 +98,7 @@ class WorkReader:
     ) -> tuple[list[Batch], bool]:
         anchor = None
         if after is not None:  # the last id of the page before: it must be one of the key's
-            anchor = self.store.get(after)
+            anchor = self.store.get(after) if is_work_id(after) else None
             if anchor is None or (anchor.key_id, anchor.kind) != (key_id, kind):
                 what = "batch" if kind == "batch" else "image job"
                 raise InvalidRequest(f"'{after}' is not a {what} of this key.", param="after")
