@@ -17,6 +17,7 @@ from tests.support import ROOT
 playwright = pytest.importorskip("playwright.sync_api")
 
 SHOTS = ROOT / "build" / "test-artifacts" / "console"
+AXE = ROOT / "tests" / "e2e" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 # A browser as root, on a machine with no network but loopback: no sandbox, and none of
 # Chromium's own connections out.
 CHROMIUM_FLAGS = [
@@ -226,6 +227,31 @@ def test_the_console_files_pass_the_gateway_byte_for_byte(local_stack: Stack) ->
     missing = httpx.get(console + "nope.js")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["sign-in", "signed-in"])
+def test_axe_finds_no_accessibility_violations(
+    page: Any, local_stack: Stack, signed_in: bool
+) -> None:
+    # axe-core's WCAG 2.1 A and AA rules (labels, names, contrast, landmarks, ...), run in the
+    # page by the driver (the page's own policy admits no script from elsewhere)
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no {AXE}: `make test` installs it with npm")
+        pytest.skip("axe-core is installed with npm (tests/e2e/js)")
+    if signed_in:
+        _sign_in(page, local_stack, local_stack.api_key)
+        page.locator("#stat-balance[data-value]").wait_for()
+        page.locator("details").evaluate("details => { details.open = true; }")
+    else:
+        page.goto(_console(local_stack))
+    page.evaluate(AXE.read_text())
+    violations = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',
+            'wcag21aa', 'best-practice']})).violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"""
+    )
+    assert violations == []
 
 
 def _assert_numbers_match_the_api(page: Any, stack: Stack) -> None:
