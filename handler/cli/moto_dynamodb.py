@@ -9,6 +9,7 @@ DynamoDB's are, and a long batch runs in bounded memory at a flat cost per write
 - ``TransactWriteItems`` keeps, to roll back, a copy of each item it writes, not of every
   table it touches: moto's copies whole tables, once per transaction, so each write cost
   grows with what the stack holds (a batch line's settlement copied the jobs table twice).
+- A query of a table's own key reads only its page (``moto_query.py``).
 - DynamoDB's models are tracked weakly: moto keeps every model instance it ever made (for
   its dashboard), and each copy above made one per item, so nothing was ever freed.
 
@@ -40,6 +41,8 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+
+from handler.cli import moto_query
 
 MAX_WRITES = 100
 MOTO_TRANSACT = DynamoDBBackend.transact_write_items  # moto's own, for comparison
@@ -201,6 +204,7 @@ def _atomic(write: Callable[..., Any]) -> Callable[..., Any]:
 
 def install() -> None:
     """Change moto's DynamoDB in this process (idempotent)."""
+    moto_query.install()
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
     for name in _ATOMIC:
         setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
