@@ -20,6 +20,7 @@ RESULT = "result"  # the write of a line's result, in a transaction
 RETENTION_SECONDS = 45 * 24 * 3600
 _OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
 _OPTIONAL_NUMBERS = (
+    "created_ms",
     "finished_at",
     "cancelled_at",
     "started_at",
@@ -62,7 +63,9 @@ def owner(key_id: str, kind: BatchKind) -> str:
 
 
 def listed(batch: Batch) -> str:
-    return f"{batch.created_at:010d}#{batch.id}"
+    """Its place in its key's list: milliseconds, then the id (one list, one order)."""
+    at = batch.created_ms if batch.created_ms is not None else batch.created_at * 1000
+    return f"{at:013d}#{batch.id}"
 
 
 def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteItemTypeDef]":

@@ -1,7 +1,7 @@
 """A key's batches and async jobs, newest first, through the jobs table's ``by_owner`` index.
 
 Each batch item carries ``owner`` (``<key id>#<kind>``) and ``listed``
-(``<created at, 10 digits>#<id>``); line results carry neither, so the index holds only the
+(``<created at, 13 digits of ms>#<id>``); line results carry neither, so the index holds only the
 batches themselves and a page is one query that reads no more than it returns."""
 
 import time

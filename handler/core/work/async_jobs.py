@@ -113,6 +113,7 @@ class AsyncJobs:
             key_id=credentials.key_id,
             status="in_progress",
             created_at=int(now),
+            created_ms=int(now * 1000),
             total=1,
             webhook_url=webhook_url,
             response_format=request.response_format,

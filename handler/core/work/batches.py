@@ -74,7 +74,8 @@ class Batches:
         metadata: Mapping[str, str],
         meter: Meter,
     ) -> Batch:
-        now = int(self.intake.clock())
+        clock = self.intake.clock()
+        now = int(clock)
         check_metadata(metadata)
         webhook_url = self.intake.webhook_url(webhook_url)
         data = None
@@ -93,6 +94,7 @@ class Batches:
             key_id=credentials.key_id,
             status="awaiting_upload" if lines is None else "validating",
             created_at=now,
+            created_ms=int(clock * 1000),
             webhook_url=webhook_url,
             metadata=dict(metadata),
         )

@@ -76,6 +76,7 @@ class Batch:
     key_id: str  # the key that pays
     status: BatchStatus
     created_at: int  # unix seconds
+    created_ms: int | None = None  # the same in milliseconds: its place in its key's list
     total: int = 0
     succeeded: int = 0
     failed: int = 0

@@ -137,12 +137,14 @@ class Splitter:
             logger.error("batch input refused", object_key=key, key_id=key_id, reason=refused)
             return None
         digest = hashlib.sha256(f"{self.bucket}/{key}#{etag}".encode()).hexdigest()
+        now = self.clock()
         batch = Batch(
             id=f"batch_{digest[:24]}",
             kind="batch",
             key_id=key_id,
             status="validating",
-            created_at=int(self.clock()),
+            created_at=int(now),
+            created_ms=int(now * 1000),
             input_key=key,
         )
         if self.store.create(batch):
