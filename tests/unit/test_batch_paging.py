@@ -10,6 +10,7 @@ from botocore.stub import ANY, Stubber
 
 from handler.core.errors import StorageError
 from handler.core.work.model import LineResult
+from handler.stores import work_lists
 from handler.stores.batch_files import PART_BYTES, S3BatchFiles
 from handler.stores.work import RESULTS_PAGE, DynamoDBWorkStore
 from handler.stores.work_items import line_sk, result_item
@@ -152,3 +153,40 @@ def test_a_failed_part_aborts_the_upload_and_says_so() -> None:
     with pytest.raises(StorageError):
         S3BatchFiles("bucket", 300, client=s3).write_output("k", _lines(3 * PART_BYTES))  # type: ignore[arg-type]
     assert [kind for kind, _ in s3.calls] == ["create", "part", "abort"]
+
+
+def test_job_results_left_unread_are_asked_again(
+    dynamodb: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # BatchGetItem leaves keys unread when throttled: asked again, consistently, until read
+    monkeypatch.setattr("handler.stores.work_lists.time.sleep", lambda seconds: None)
+    client, stubber = dynamodb
+    one, two = (
+        result_item(LineResult(job, 0, None, 200, {"data": []}, 5), line_sk(0))
+        for job in ("imgjob_a", "imgjob_b")
+    )
+    keys = [{"pk": {"S": job}, "sk": {"S": line_sk(0)}} for job in ("imgjob_a", "imgjob_b")]
+    left = {TABLE: {"Keys": keys[1:], "ConsistentRead": True}}
+    stubber.add_response(
+        "batch_get_item",
+        {"Responses": {TABLE: [one]}, "UnprocessedKeys": left},
+        {"RequestItems": {TABLE: {"Keys": keys, "ConsistentRead": True}}},
+    )
+    stubber.add_response("batch_get_item", {"Responses": {TABLE: [two]}}, {"RequestItems": left})
+    found = work_lists.first_results(client, TABLE, ["imgjob_a", "imgjob_b"])
+    assert sorted(found) == ["imgjob_a", "imgjob_b"]
+
+
+def test_job_results_throttled_throughout_are_a_storage_error(
+    dynamodb: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("handler.stores.work_lists.time.sleep", lambda seconds: None)
+    client, stubber = dynamodb
+    keys = [{"pk": {"S": "imgjob_a"}, "sk": {"S": line_sk(0)}}]
+    wanted = {TABLE: {"Keys": keys, "ConsistentRead": True}}
+    for _ in range(5):
+        stubber.add_response(
+            "batch_get_item", {"Responses": {}, "UnprocessedKeys": wanted}, {"RequestItems": wanted}
+        )
+    with pytest.raises(StorageError):
+        work_lists.first_results(client, TABLE, ["imgjob_a"])
