@@ -18,8 +18,8 @@ MODEL_STAMP := $(MODEL_VENV)/.installed
 JS_DIR := tests/e2e/js
 JS_STAMP := $(if $(shell command -v npm),$(JS_DIR)/node_modules/.package-lock.json)
 # Headless Chromium for the console's browser tests: Debian's package, where apt-get is (as
-# root). Elsewhere, install Chromium and set IMAGEGATE_CHROMIUM to its path.
-CHROMIUM := $(if $(shell command -v apt-get),/usr/bin/chromium)
+# root) and no Chromium is on PATH. Elsewhere, install Chromium and set IMAGEGATE_CHROMIUM.
+CHROMIUM := $(if $(IMAGEGATE_CHROMIUM)$(shell command -v chromium),,$(if $(shell command -v apt-get),/usr/bin/chromium))
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The model catalog shipped in the Lambda artifact: `CATALOG=my-catalog.json make build`.
