@@ -36,19 +36,6 @@ def totals(records: Iterable[UsageRecord]) -> UsageTotals:
     return result
 
 
-def sum_totals(parts: Iterable[UsageTotals]) -> UsageTotals:
-    result = UsageTotals()
-    for part in parts:
-        result = UsageTotals(
-            requests=result.requests + part.requests,
-            images=result.images + part.images,
-            charged=result.charged + part.charged,
-            refunded=result.refunded + part.refunded,
-            failed=result.failed + part.failed,
-        )
-    return result
-
-
 def by_day(records: Iterable[UsageRecord]) -> dict[tuple[str, str], UsageTotals]:
     """Totals per (UTC day, key id), in day then key order."""
     days: dict[tuple[str, str], UsageTotals] = {}

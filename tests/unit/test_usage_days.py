@@ -1,7 +1,7 @@
 """GET /v1/usage's days, split by model (the console's charts)."""
 
 from handler.core.ports import Charge, UsageRecord
-from handler.core.usage import UsageTotals, by_day_and_model, sum_totals
+from handler.core.usage import UsageTotals, by_day, by_day_and_model
 
 DAY_MS = 86_400_000
 
@@ -25,6 +25,6 @@ def test_each_day_holds_each_models_own_counts() -> None:
         requests=1, images=0, charged=0, refunded=300, failed=1
     )
     assert days["1970-01-02"]["a"].images == 4
-    # a day's models add up to the day
-    day = sum_totals(days["1970-01-02"].values())
+    # and the day's own totals, which GET /v1/usage shows beside them
+    day = by_day(records)["1970-01-02", "k"]
     assert (day.requests, day.images, day.charged) == (2, 6, 600)

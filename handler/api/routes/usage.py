@@ -9,7 +9,7 @@ from handler.api.errors import ERROR_RESPONSES
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cursors import place_id, place_of
 from handler.core.ports import ApiKeyRecord, UsageRecord
-from handler.core.usage import UsageTotals, by_day_and_model, period, sum_totals, totals
+from handler.core.usage import UsageTotals, by_day, by_day_and_model, period, totals
 
 router = APIRouter(tags=["usage"])
 
@@ -41,12 +41,11 @@ class DailyUsage(UsageCounts):
     models: Annotated[list[ModelUsage], Field(description="The day's counts, per model.")]
 
     @classmethod
-    def of_day(cls, day: str, models: dict[str, UsageTotals]) -> "DailyUsage":
+    def of_day(cls, day: str, counts: UsageTotals, models: dict[str, UsageTotals]) -> "DailyUsage":
         per_model = [
             ModelUsage(model=m, **UsageCounts.of(t).model_dump()) for m, t in models.items()
         ]
-        day_totals = UsageCounts.of(sum_totals(models.values()))
-        return cls(date=day, models=per_model, **day_totals.model_dump())
+        return cls(date=day, models=per_model, **UsageCounts.of(counts).model_dump())
 
 
 class Usage(UsageCounts):
@@ -59,7 +58,11 @@ class Usage(UsageCounts):
 
     @classmethod
     def report(cls, key: ApiKeyRecord, start: int, end: int, records: list[UsageRecord]) -> "Usage":
-        daily = [DailyUsage.of_day(day, m) for day, m in by_day_and_model(records).items()]
+        days = by_day(records)  # the key's own: one row a day
+        daily = [
+            DailyUsage.of_day(day, days[day, key.key_id], models)
+            for day, models in by_day_and_model(records).items()
+        ]
         return cls(
             key_id=key.key_id,
             balance=key.balance,
