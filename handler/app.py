@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from handler.api.errors import install_error_handlers
 from handler.api.middleware import GatewayPathMiddleware, RequestContextMiddleware
-from handler.api.routes import api_router
+from handler.api.routes import ROUTERS
 
 
 def create_app() -> FastAPI:
@@ -18,5 +18,6 @@ def create_app() -> FastAPI:
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(GatewayPathMiddleware)  # added last: runs first
     install_error_handlers(app)
-    app.include_router(api_router)
+    for router, prefix in ROUTERS:
+        app.include_router(router, prefix=prefix)
     return app

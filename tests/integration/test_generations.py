@@ -6,7 +6,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.api.deps import get_generation_service
 from handler.core.errors import StorageError
 from handler.stores.clients import s3_client
 from tests.support import (
@@ -225,9 +224,9 @@ class _ExplodingService:
 
 
 def test_unexpected_errors_are_a_500_envelope_with_a_request_id(
-    client: TestClient, auth: dict[str, str]
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    client.app.dependency_overrides[get_generation_service] = _ExplodingService  # type: ignore[attr-defined]
+    monkeypatch.setattr(container, "generation_service", _ExplodingService)
     response = client.post(URL, headers=auth, json={"prompt": "a fox"})
     assert response.status_code == 500
     assert_error(response.json(), type_="server_error", param=None, code=None)
