@@ -4,6 +4,7 @@ have names."""
 from typing import Any
 
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from handler.core.errors import StorageError
@@ -27,6 +28,34 @@ def test_items_read_as_python_values() -> None:
         "l": [1, "y"],
         "b": True,
     }
+
+
+def test_numbers_and_sets_read_as_boto3_reads_them_then_truncated_to_ints() -> None:
+    item: Any = {
+        "big": {"N": "123456789012345678901234567890123456"},
+        "negative": {"N": "-40"},
+        "fraction": {"N": "2.75"},
+        "exponent": {"N": "1E+3"},
+        "ns": {"NS": ["1", "20", "-3"]},
+        "null": {"NULL": True},
+        "deep": {"M": {"l": {"L": [{"M": {"n": {"N": "7"}}}, {"NULL": True}]}}},
+    }
+    boto3_read = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
+    assert plain(item) == {
+        "big": int(boto3_read["big"]),
+        "negative": -40,
+        "fraction": 2,
+        "exponent": 1000,
+        "ns": frozenset({1, 20, -3}),
+        "null": None,
+        "deep": {"l": [{"n": 7}, None]},
+    }
+
+
+def test_an_attribute_of_a_type_dynamodb_does_not_have_is_a_storage_error() -> None:
+    item: Any = {"x": {"Q": "1"}}
+    with pytest.raises(StorageError, match="unknown type"):
+        plain(item)
 
 
 class Cancelling:
