@@ -9,6 +9,6 @@ class Health(BaseModel):
 
 
 @router.get("/health")
-def health() -> Health:
+async def health() -> Health:
     """Liveness only: no key, no AWS call."""
     return Health()
