@@ -23,8 +23,12 @@ BARE_STACK = (
     "import aws_lambda_powertools.utilities.batch"
 )
 IMAGEGATE = "import handler.main"
-# The API function's whole init phase: the import, then the app built and the clients made.
-API_INIT = "import handler.main as entry; entry.initialize()"
+# The API function's whole init phase: the import, then the app built and the clients made
+# (initialize() builds the app for the function whose handler is api_handler only).
+API_INIT = (
+    "import os; os.environ['_HANDLER'] = 'handler.main.api_handler'; "
+    "import handler.main as entry; entry.initialize(); assert entry._asgi.cache_info().currsize"
+)
 X_RAY = "import aws_xray_sdk.core"
 # What initialize() reads: resource names (nothing is called), as the template sets them.
 SETTINGS = {
