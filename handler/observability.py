@@ -6,9 +6,8 @@ SDK in the process: its import alone cost more than half the rest of a cold star
 (``bench/cold_start.py``), for subsegments of the AWS calls.
 """
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 SERVICE = "imagegate"
 NAMESPACE = "imagegate"
@@ -23,19 +22,12 @@ def count(name: str, value: int = 1) -> None:
 
 
 def record_spend(model: str, backend: str, images: int, charged: int) -> None:
-    """A settled request's images and charge (micro-units): in all, for the alarms, and by
-    model and backend, for the dashboard (metrics of their own: an invocation may settle
-    several models' work)."""
-    for name, value in (("Images", images), ("Spend", charged)):
-        count(name, value)
-        if is_metrics_disabled():  # single metrics print at once; the local stack has none
-            continue
-        with single_metric(
-            name=name,
-            unit=MetricUnit.Count,
-            value=value,
-            namespace=NAMESPACE,
-            default_dimensions={"service": SERVICE},
-        ) as metric:
-            metric.add_dimension(name="model", value=model)
-            metric.add_dimension(name="backend", value=backend)
+    """A settled request's images and charge (micro-units), in one EMF object of their own with
+    two dimension sets: by service (what the alarms read) and by service, model and backend
+    (the dashboard's). Not in the invocation's object: an invocation may settle several
+    models' work, and its other metrics are not wanted by model."""
+    spend = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+    spend.add_metric(name="Images", unit=MetricUnit.Count, value=images)
+    spend.add_metric(name="Spend", unit=MetricUnit.Count, value=charged)
+    spend.add_dimensions(service=SERVICE, model=model, backend=backend)
+    spend.flush_metrics()  # printed now; nothing where metrics are off (the local stack)

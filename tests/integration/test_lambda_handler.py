@@ -79,13 +79,31 @@ def test_status_metrics_are_emitted(capsys: pytest.CaptureFixture[str]) -> None:
     emitted = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
     ]
-    names = {
-        m["Name"]
-        for blob in emitted
-        for d in blob["_aws"]["CloudWatchMetrics"]
-        for m in d["Metrics"]
-    }
-    assert "Http4xx" in names
+    assert any("Http4xx" in _metric_names(blob) for blob in emitted)
+
+
+def _metric_names(blob: dict[str, Any]) -> set[str]:
+    return {m["Name"] for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_spend_is_one_metric_object_by_service_and_by_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, response = _invoke("api_generate_url")
+    cost = json.loads(response["body"])["cost"]
+    emitted = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line
+    ]
+    # Once each: the alarms' sums would count a second copy.
+    [spend] = [blob for blob in emitted if _metric_names(blob) & {"Images", "Spend"}]
+    assert _metric_names(spend) == {"Images", "Spend"}
+    [directive] = spend["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["service"], ["service", "model", "backend"]]
+    dimensions = (spend["service"], spend["model"], spend["backend"])
+    assert dimensions == ("imagegate", "imagegate-preview", "preview")
+    assert (spend["Images"], spend["Spend"]) == ([2.0], [float(cost)])
+    assert any("Http2xx" in _metric_names(blob) for blob in emitted)
 
 
 @pytest.mark.usefixtures("sample_event_key")
