@@ -29,7 +29,10 @@ class Local:
 
 
 @pytest.fixture
-def local() -> Iterator[Local]:
+def local(request: pytest.FixtureRequest) -> Iterator[Local]:
+    # A failed line shows again after 5 s, not the template's 30 minutes (or as marked).
+    marked = request.node.get_closest_marker("visibility_timeout")
+    visibility_timeout = 5 if marked is None else int(marked.args[0])
     saved = dict(os.environ)
     aws = LocalAws().start()
     try:
@@ -38,8 +41,9 @@ def local() -> Iterator[Local]:
             ROOT / "template.yaml",
             ROOT / "infra" / "catalog.json",
         )
-        # A failed line shows again after 5 s, not the template's 30 minutes.
-        runtime = start_runtime(stack, ROOT / "template.yaml", visibility_timeout=5)
+        runtime = start_runtime(
+            stack, ROOT / "template.yaml", visibility_timeout=visibility_timeout
+        )
         try:
             with TestClient(create_app(), raise_server_exceptions=False) as client:
                 yield Local(runtime, client, stack.resources["ImagesBucket"])

@@ -97,6 +97,8 @@ def test_a_file_dropped_for_a_key_that_cannot_pay_starts_no_batch(local: Local) 
     assert balance_of(broke) == 50
 
 
+# Each of its five attempts fails at once: the next need not wait 5 s.
+@pytest.mark.visibility_timeout(2)
 def test_a_job_that_fails_every_attempt_says_with_what(
     local: Local, monkeypatch: pytest.MonkeyPatch
 ) -> None:
