@@ -57,10 +57,12 @@ template: $(DEV_STAMP) $(SAM) $(CHECKOV)
 		-f template.yaml -f infra/sagemaker/endpoint.yaml
 	$(SAM) validate --lint --region us-east-1
 
-# Two workers, whatever the machine: no test depends on the count (each makes its own moto,
-# stack and ports), and this one's two cores run the suite in about half the time.
+# Three workers, whatever the machine: no test depends on the count (each makes its own moto,
+# stack and ports). Much of the suite waits (queues' visibility timeouts, stacks starting), so
+# on two cores a third worker runs while another waits; worksteal hands an idle worker the
+# tests still queued on a busy one, so no long test is left to run alone at the end.
 pytest: $(DEV_STAMP) $(JS_STAMP) $(CHROMIUM)
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 3 --dist worksteal
 
 model-server-test: $(MODEL_STAMP)
 	cd infra/sagemaker && ../../$(MODEL_VENV)/bin/python -m pytest -p no:cacheprovider tests
