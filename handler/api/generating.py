@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from handler.api.deps import (
@@ -25,6 +26,7 @@ from handler.core.image_input import ImageSources, data_url
 from handler.core.policy import Meter
 from handler.core.ports import Credentials
 from handler.core.schemas import GenerationRequest
+from handler.core.streaming import MEDIA_TYPE, EventKind
 from handler.core.work.async_jobs import AsyncJobs
 from handler.observability import logger
 
@@ -44,9 +46,13 @@ class GenerationCall:
     meter: Meter
 
     async def answer(
-        self, body: GenerationRequest, sources: ImageSources | None = None
+        self,
+        body: GenerationRequest,
+        sources: ImageSources | None = None,
+        kind: EventKind = "image_generation",
     ) -> Response:
-        """``sources``: input images that came as files (else the body's data URLs)."""
+        """``sources``: input images that came as files (else the body's data URLs); ``kind``:
+        what its stream's events are called, if it streams."""
         if bool(body.async_) or "respond-async" in self.request.headers.get("prefer", "").lower():
             if sources is not None and any(isinstance(image, bytes) for image in sources.images):
                 # Files travel in the job's queue message as the data URLs JSON would send.
@@ -57,7 +63,42 @@ class GenerationCall:
                 "webhook_url applies to async requests (Prefer: respond-async).",
                 param="webhook_url",
             )
+        if body.stream:
+            return await self._stream(body, sources, kind)
         return await self._generate(body, sources)
+
+    async def _stream(
+        self, body: GenerationRequest, sources: ImageSources | None, kind: EventKind
+    ) -> Response:
+        """Checked and paid for now; the events are made as the body is sent."""
+        if "idempotency-key" in self.request.headers:
+            raise InvalidRequest(
+                "Idempotency-Key replays a buffered answer; a stream is not kept. Send one "
+                "without the other.",
+                param="Idempotency-Key",
+            )
+        stream = await self._blocking(
+            self.service.open_stream,
+            body,
+            credentials=self.credentials,
+            request_id=self.request_id,
+            deadline=self.deadline,
+            kind=kind,
+            sources=sources,
+            meter=self.meter,
+        )
+        logger.info(
+            "image stream opened",
+            request_id=self.request_id,
+            key_id=self.credentials.key_id,
+            model=stream.spec.model.id,
+            size=stream.spec.size,
+            n=stream.spec.n,
+            partial_images=stream.spec.partial_images,
+        )
+        # No buffering on the way (a proxy that honours it), and no transformation.
+        headers = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"}
+        return StreamingResponse(stream.events(), media_type=MEDIA_TYPE, headers=headers)
 
     async def _generate(self, body: GenerationRequest, sources: ImageSources | None) -> Response:
         """Run it (it blocks on backends and S3) and answer the images."""

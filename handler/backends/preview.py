@@ -8,14 +8,15 @@ with no GPU and no network. The same inputs give the same picture, byte for byte
 import hashlib
 import io
 import random
+from collections.abc import Iterator
 from functools import cache
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from handler.backends.encoding import edit_region, encode
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
-from handler.core.ports import GeneratedImage
+from handler.core.ports import GeneratedImage, PartialImage
 from handler.core.spec import GenerationSpec
 
 _DIRECTIONS = list(Image.Transpose)
@@ -33,16 +34,31 @@ class PreviewBackend:
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         # Milliseconds per picture: the deadline cannot pass here in any way worth checking.
         draw = _flat if self._instant else _drawn
-        return [
-            GeneratedImage(
-                data=draw(spec, seed),
-                output_format=spec.output_format,
-                seed=seed,
-                width=spec.width,
-                height=spec.height,
+        return [_image(spec, seed, draw(spec, seed)) for seed in spec.seeds]
+
+    def stream(
+        self, spec: GenerationSpec, deadline: Deadline
+    ) -> Iterator[PartialImage | list[GeneratedImage]]:
+        """Each picture as it comes into focus: ``spec.partial_images`` previews, each less
+        blurred than the last (deterministic, as the picture is), then the pictures."""
+        images = []
+        for index, seed in enumerate(spec.seeds):
+            picture = _render(spec, seed)
+            for step in range(spec.partial_images):
+                radius = max(picture.size) / 32 / (step + 1)
+                preview = picture.filter(ImageFilter.GaussianBlur(radius))
+                data = encode(preview, spec.output_format, spec.output_compression)
+                yield PartialImage(data, index, step)
+            images.append(
+                _image(spec, seed, encode(picture, spec.output_format, spec.output_compression))
             )
-            for seed in spec.seeds
-        ]
+        yield images
+
+
+def _image(spec: GenerationSpec, seed: int, data: bytes) -> GeneratedImage:
+    return GeneratedImage(
+        data=data, output_format=spec.output_format, seed=seed, width=spec.width, height=spec.height
+    )
 
 
 def _drawn(spec: GenerationSpec, seed: int) -> bytes:

@@ -108,6 +108,20 @@ class ModelNotFound(NotFound):
         )
 
 
+class ModelShutDown(InvalidRequest):
+    """The model reached its shutdown date: no request runs on it any more."""
+
+    default_code = "model_shut_down"
+
+    def __init__(self, model: str, since: str, successor: str | None):
+        instead = f" Use '{successor}' instead." if successor else ""
+        super().__init__(
+            f"The model '{model}' was shut down on {since} and no longer serves requests."
+            + instead,
+            param="model",
+        )
+
+
 class ServiceError(ImagegateError):
     type = "server_error"
 
@@ -152,6 +166,7 @@ class PaymentsUnavailable(ServiceError):
 
 _STATUS: dict[type[ImagegateError], int] = {
     PayloadTooLarge: 413,
+    ModelShutDown: 410,
     InvalidRequest: 400,
     AuthenticationFailed: 401,
     InsufficientQuota: 402,

@@ -11,16 +11,14 @@ from typing import Any, Literal, TypeVar
 
 from handler.core.auth import replayed
 from handler.core.billing import Billing
-from handler.core.catalog import Catalog
+from handler.core.catalog import Catalog, CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.delivery import Delivery
 from handler.core.errors import (
-    BackendError,
-    ImagegateError,
     InvalidRequest,
-    StorageError,
 )
 from handler.core.image_input import ImageSources, from_request
+from handler.core.paid import delivered, paid
 from handler.core.policy import Meter
 from handler.core.ports import Credentials, GeneratedImage, Idempotency, InferenceBackend, KeyStore
 from handler.core.schemas import (
@@ -29,7 +27,7 @@ from handler.core.schemas import (
     StoredImages,
 )
 from handler.core.spec import GenerationSpec, build_spec
-from handler.observability import logger
+from handler.core.streaming import EventKind, ImageStream, check_streamable
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -65,6 +63,9 @@ class GenerationService:
         """
         sources = from_request(request) if sources is None else sources
         meter = meter or Meter()
+        if request.response_format is None:  # the default of the name the request used
+            default = self.catalog.get(request.model).default_response_format
+            request = request.model_copy(update={"response_format": default})
         if idempotency_key is None:
             return self._charged(
                 request, credentials, request_id, deadline, sources, meter, self._deliver
@@ -91,44 +92,49 @@ class GenerationService:
         meter: Meter,
         deliver: Callable[[GenerationRequest, GenerationSpec, Deadline], Answer],
     ) -> Answer:
-        model = self.catalog.get(request.model)
-        if not model.synchronous:
-            raise InvalidRequest(
-                f"{model.id} works longer than a request can wait: send it as an asynchronous "
-                'job (header Prefer: respond-async, or "async": true) or in a batch.',
-                param="model",
-                code="model_requires_async",
-            )
-        spec = build_spec(model, request, request_id, sources)
-        reservation = self.billing.reserve(credentials, spec, meter)
-        try:
+        spec = build_spec(self.model(request), request, request_id, sources)
+        with paid(self.billing, credentials, spec, meter) as reservation:
             response = deliver(request, spec, deadline)
-        except BaseException as exc:
-            code = exc.code if isinstance(exc, ImagegateError) else "internal_error"
-            try:
-                self.billing.settle(reservation, 0, error_code=code)
-            except StorageError:  # the client hears of the first failure; reconcile refunds
-                logger.exception("settling a failed request failed", request_id=request_id)
-            raise
         usage = self.billing.settle(reservation, len(response.data))
         response.cost = usage.charged
         response.remaining_balance = reservation.balance + usage.refunded
         return response
 
-    def _generated(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
-        # Never more than was asked (and reserved for), whatever a backend returns.
-        generated = self.backends[spec.model.backend].generate(spec, deadline)[: spec.n]
-        if not generated:
-            raise BackendError(f"{spec.model.id} returned no images.")
-        if len(generated) < spec.n:
-            logger.warning(
-                "partial delivery",
-                request_id=spec.request_id,
-                model=spec.model.id,
-                asked=spec.n,
-                delivered=len(generated),
+    def open_stream(
+        self,
+        request: GenerationRequest,
+        *,
+        credentials: Credentials,
+        request_id: str,
+        deadline: Deadline,
+        kind: EventKind,
+        sources: ImageSources | None = None,
+        meter: Meter | None = None,
+    ) -> ImageStream:
+        """A ``stream: true`` request checked and its price reserved; its events are made as
+        the response body is read."""
+        sources = from_request(request) if sources is None else sources
+        spec = build_spec(self.model(request), request, request_id, sources)
+        check_streamable(spec, request.response_format)
+        reservation = self.billing.reserve(credentials, spec, meter or Meter())
+        backend = self.backends[spec.model.backend]
+        return ImageStream(spec, kind, backend, self.billing, reservation, deadline, self.clock)
+
+    def model(self, request: GenerationRequest) -> CatalogModel:
+        """The model a synchronous request runs (under the name it used)."""
+        model = self.catalog.get(request.model)
+        if not model.synchronous:
+            raise InvalidRequest(
+                f"{model.name} works longer than a request can wait: send it as an "
+                'asynchronous job (header Prefer: respond-async, or "async": true) or in a '
+                "batch.",
+                param="model",
+                code="model_requires_async",
             )
-        return generated
+        return model
+
+    def _generated(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        return delivered(spec, self.backends[spec.model.backend].generate(spec, deadline))
 
     def _deliver(
         self, request: GenerationRequest, spec: GenerationSpec, deadline: Deadline

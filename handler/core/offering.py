@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from handler.core.catalog import Catalog, CatalogModel
 from handler.core.errors import ModelNotFound
@@ -14,7 +15,13 @@ class Offering:
     backends: Mapping[str, InferenceBackend]
 
     def models(self) -> list[CatalogModel]:
-        return [model for model in self.catalog.models if self._served(model)]
+        """Every name a request may use now: each model served, and its aliases."""
+        today = datetime.now(UTC).date()
+        return [
+            model
+            for model in self.catalog.names()
+            if self._served(model) and (model.shutdown_date is None or model.shutdown_date > today)
+        ]
 
     def model(self, model_id: str) -> CatalogModel:
         model = self.catalog.get(model_id)

@@ -1,6 +1,6 @@
 """What the core needs from the outside world; ``stores/`` and ``backends/`` implement it."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -20,6 +20,26 @@ class GeneratedImage:
     seed: int | None  # None: no seed reproduces it (the backend takes none)
     width: int
     height: int
+
+
+@dataclass(frozen=True, slots=True)
+class PartialImage:
+    """A preview of one image of a request, before it is done (streaming)."""
+
+    data: bytes
+    image_index: int  # which of the request's images
+    partial_index: int  # 0-based, per image
+
+
+class StreamingBackend(Protocol):
+    """A backend that can show its images while it makes them."""
+
+    def stream(
+        self, spec: GenerationSpec, deadline: Deadline
+    ) -> Iterator[PartialImage | list[GeneratedImage]]:
+        """Up to ``spec.partial_images`` previews of each image as they are made, then, last,
+        the images as ``generate`` returns them."""
+        ...
 
 
 class InferenceBackend(Protocol):

@@ -1,9 +1,8 @@
 """Prices and amounts: integer micro-units (1,000,000 = one currency unit), never floats."""
 
 import math
-from typing import cast
 
-from handler.core.catalog import Catalog, Quality
+from handler.core.catalog import Catalog
 from handler.core.errors import BackendNotConfigured
 from handler.core.ports import Charge
 from handler.core.spec import GenerationSpec
@@ -13,19 +12,29 @@ def unit_price(spec: GenerationSpec) -> int:
     """Micro-units per image: the catalog's price for the size (and quality tier, which
     prices edits too; else edit), scaled by the steps asked over the model's default,
     rounded up."""
-    prices = spec.model.prices
-    size = f"{spec.width}x{spec.height}"
-    tier = prices.quality.get(cast(Quality, spec.quality))
-    if tier is not None:
-        table = tier
-    elif spec.inputs.images and prices.edit is not None:
-        table = prices.edit
-    else:
-        table = prices.image
-    base = table[size]
+    base = _base_price(spec)
     if spec.steps is None or spec.model.steps is None:
         return base
     return math.ceil(base * spec.steps / spec.model.steps.default)
+
+
+def _base_price(spec: GenerationSpec) -> int:
+    """The size's price (a listed size's, else its pixel band's) at the quality tier, which
+    prices edits too, else as an edit, else as an image."""
+    prices = spec.model.prices
+    edit = bool(spec.inputs.images) and prices.edit is not None
+    if spec.size in prices.image:
+        tiered = prices.quality.get(spec.quality)
+        table = tiered if tiered is not None else prices.edit if edit else prices.image
+        assert table is not None
+        return table[spec.size]
+    band = prices.band(spec.width * spec.height)
+    if band is None:  # the catalog's bands reach its largest free size: never here
+        raise BackendNotConfigured(f"{spec.model.id} has no price for {spec.size}.")
+    tiered_price = band.quality.get(spec.quality)
+    if tiered_price is not None:
+        return tiered_price
+    return band.edit if edit and band.edit is not None else band.image
 
 
 def cheapest_line(catalog: Catalog) -> int:
@@ -36,7 +45,10 @@ def cheapest_line(catalog: Catalog) -> int:
     cheapest = []
     for model in catalog.models:
         tables = [model.prices.image, *model.prices.quality.values(), model.prices.edit or {}]
-        base = min(price for table in tables for price in table.values())
+        prices = [price for table in tables for price in table.values()]
+        for band in model.prices.bands:
+            prices += [band.image, *band.quality.values(), *([band.edit] if band.edit else [])]
+        base = min(prices)
         steps = model.steps
         cheapest.append(base if steps is None else math.ceil(base * steps.min / steps.default))
     return min(cheapest)

@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from handler.core.catalog import MAX_SEED, Background, OutputFormat, Quality, Style
+from handler.core.catalog import MAX_SEED, Background, OutputFormat, Style
+from handler.core.price_tables import Quality
 from handler.core.validation import Text, invalid_request
 
 
@@ -30,8 +31,11 @@ class GenerationRequest(BaseModel):
     quality: Quality | None = None
     response_format: Annotated[
         Literal["url", "b64_json"] | None,
-        Field(description="'url' (presigned, short-lived) or 'b64_json' inline."),
-    ] = "url"
+        Field(
+            description="'url' (presigned, short-lived) or 'b64_json' inline; by default the "
+            "model's (b64_json under gpt-image names, url under dall-e names)."
+        ),
+    ] = None
     output_format: OutputFormat | None = "png"
     output_compression: Annotated[
         int | None, Field(ge=0, le=100, description="0-100, for jpeg and webp.")
@@ -40,6 +44,13 @@ class GenerationRequest(BaseModel):
     style: Style | None = None
     moderation: Literal["auto", "low"] | None = None
     user: Annotated[Text | None, Field(max_length=256, description="End-user id.")] = None
+    safety_identifier: Annotated[
+        Text | None, Field(max_length=256, description="End-user id (OpenAI's newer name).")
+    ] = None
+    input_fidelity: Annotated[
+        Literal["low", "high"] | None,
+        Field(description="How closely an edit keeps its input images' features."),
+    ] = None
     seed: Annotated[int | None, Field(ge=0, le=MAX_SEED, description="Image i gets seed + i.")] = (
         None
     )
@@ -74,11 +85,12 @@ class GenerationRequest(BaseModel):
         Text | None,
         Field(description="With async: where the finished job is POSTed, signed."),
     ] = None
-    stream: Annotated[bool | None, Field(description="Streaming is not offered: false only.")] = (
-        None
-    )
+    stream: Annotated[
+        bool | None,
+        Field(description="Answer as server-sent events: partial images, then the image."),
+    ] = None
     partial_images: Annotated[
-        int | None, Field(ge=0, le=3, description="Streaming previews: 0 only.")
+        int | None, Field(ge=0, le=3, description="With stream: previews before the image.")
     ] = None
 
 
@@ -96,18 +108,20 @@ class ImageData(BaseModel):
     seed: Annotated[int | None, Field(description="The seed that reproduces this image.")] = None
 
 
-class InputTokensDetails(BaseModel):
+class TokensDetails(BaseModel):
     text_tokens: int = 0
     image_tokens: int = 0
 
 
 class ImagesUsage(BaseModel):
-    """OpenAI's usage block (tokens do not apply here and stay 0) plus the image count."""
+    """OpenAI's usage block, its field names kept (tokens do not apply here and stay 0), plus
+    the image count."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
-    input_tokens_details: InputTokensDetails = Field(default_factory=InputTokensDetails)
+    input_tokens_details: TokensDetails = Field(default_factory=TokensDetails)
+    output_tokens_details: TokensDetails = Field(default_factory=TokensDetails)
     images: int
 
 

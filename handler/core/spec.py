@@ -1,14 +1,21 @@
 """A request checked against its model's catalog entry, every default resolved: the
 ``GenerationSpec`` a backend renders."""
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from handler.core.catalog import CatalogModel, N, OutputFormat, Range, parse_size
+from handler.core import spec_limits as limits
+from handler.core.catalog import (
+    CatalogModel,
+    OutputFormat,
+    ReportedQuality,
+    ResponseFormat,
+)
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import NO_INPUTS, NO_SOURCES, ImageInputs, ImageSources
+from handler.core.price_tables import Quality
 from handler.core.schemas import GenerationRequest
+from handler.core.sizes import parse_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +33,22 @@ class GenerationSpec:
     guidance_scale: float | None
     output_format: OutputFormat
     output_compression: int
-    background: str
-    quality: str
+    background: str  # "opaque" or "transparent"
+    quality: Quality  # the model's own tier
     inputs: ImageInputs = NO_INPUTS
     strength: float | None = None  # set when there are input images
+    response_format: ResponseFormat = "url"
+    stream: bool = False
+    partial_images: int = 0  # with stream: previews before each image
+
+    @property
+    def size(self) -> str:
+        return f"{self.width}x{self.height}"
+
+    @property
+    def reported_quality(self) -> ReportedQuality:
+        """The tier that ran, in OpenAI's words."""
+        return _OPENAI_QUALITY.get(self.quality, "medium")
 
     @property
     def n(self) -> int:
@@ -49,9 +68,13 @@ class GenerationSpec:
 
 
 _DEFAULT_COMPRESSION = 100
-
-
-DEFAULT_STRENGTH = 0.8
+_OPENAI_QUALITY: dict[str, ReportedQuality] = {
+    "low": "low",
+    "medium": "medium",
+    "high": "high",
+    "standard": "medium",
+    "hd": "high",
+}
 
 
 def build_spec(
@@ -67,23 +90,15 @@ def build_spec(
         raise InvalidRequest("prompt must not be empty.", param="prompt")
     if len(prompt) > model.max_prompt_chars:
         raise InvalidRequest(
-            f"prompt is {len(prompt)} characters; {model.id} takes at most "
+            f"prompt is {len(prompt)} characters; {model.name} takes at most "
             f"{model.max_prompt_chars}.",
             param="prompt",
         )
     n = request.n or 1
     if n > model.max_n:
-        raise InvalidRequest(f"n must be between 1 and {model.max_n} for {model.id}.", param="n")
+        raise InvalidRequest(f"n must be between 1 and {model.max_n} for {model.name}.", param="n")
 
-    size = model.default_size if request.size in (None, "auto") else request.size
-    dimensions = parse_size(size)
-    if dimensions is None or size not in model.sizes:
-        raise InvalidRequest(
-            f"Invalid size {size!r} for {model.id}. Supported sizes: "
-            f"{', '.join(model.sizes)} (or 'auto' for {model.default_size}).",
-            param="size",
-        )
-
+    width, height = _size(model, request.size)
     output_format = request.output_format or "png"
     _require_offered("output_format", output_format, model.output_formats, model)
     compression = request.output_compression
@@ -97,22 +112,21 @@ def build_spec(
         raise InvalidRequest(
             "A transparent background needs output_format png or webp.", param="background"
         )
-    quality = request.quality or "auto"
-    _require_offered("quality", quality, model.qualities, model)
-    if request.style is not None:
-        _require_offered("style", request.style, model.styles, model)
-    if request.stream:
-        raise InvalidRequest("Streaming image generation is not offered.", param="stream")
-    if request.partial_images:
+    quality = _quality(model, request.quality or "auto")
+    _flavours(model, request)
+    stream = bool(request.stream)
+    if stream and not model.streaming:
+        raise InvalidRequest(f"{model.name} does not stream its images.", param="stream")
+    if request.partial_images and not stream:
         raise InvalidRequest(
-            "partial_images needs streaming, which is not offered.", param="partial_images"
+            "partial_images applies to streaming (stream: true).", param="partial_images"
         )
 
-    negative_prompt = _negative_prompt(model, request.negative_prompt)
-    seeds = _seeds(model, request.seed, n)
-    steps = _steps(model, request)
-    guidance = _ranged(model, "guidance_scale", request.guidance_scale, model.guidance_scale)
-    strength = _strength(model, sources, request.strength)
+    negative_prompt = limits.negative_prompt(model, request.negative_prompt)
+    seeds = limits.seeds(model, request.seed, n)
+    steps = limits.steps(model, request)
+    guidance = limits.ranged(model, "guidance_scale", request.guidance_scale, model.guidance_scale)
+    strength = limits.strength(model, sources, request.strength)
     if strength is not None and steps is not None and int(steps * strength) < 1:
         # Image-to-image runs steps x strength denoising steps: none left is no picture.
         raise InvalidRequest(
@@ -127,100 +141,69 @@ def build_spec(
         model=model,
         prompt=prompt,
         negative_prompt=negative_prompt,
-        width=dimensions[0],
-        height=dimensions[1],
+        width=width,
+        height=height,
         seeds=seeds,
         steps=steps,
         guidance_scale=guidance,
         output_format=output_format,
         output_compression=_DEFAULT_COMPRESSION if compression is None else compression,
-        background=background,
+        background="opaque" if background == "auto" else background,
         quality=quality,
         inputs=inputs,
         strength=strength,
+        response_format=request.response_format or model.default_response_format,
+        stream=stream,
+        partial_images=(request.partial_images or 0) if stream else 0,
     )
+
+
+def _size(model: CatalogModel, size: str | None) -> tuple[int, int]:
+    """The size to make: the model's default for "auto", else one it makes."""
+    wanted = model.default_size if size in (None, "auto") else size
+    dimensions = parse_size(wanted)
+    reason = "it is not WIDTHxHEIGHT" if dimensions is None else model.size_refusal(*dimensions)
+    if dimensions is None or reason is not None:
+        free = model.free_sizes
+        rule = (
+            f", or any WIDTHxHEIGHT with edges multiples of {free.multiple} up to "
+            f"{free.max_edge}, an aspect within {free.max_aspect:g}:1 and {free.min_pixels:,} to "
+            f"{free.max_pixels:,} pixels"
+            if free is not None
+            else ""
+        )
+        raise InvalidRequest(
+            f"Invalid size {wanted!r} for {model.name} ({reason}). Supported sizes: "
+            f"{', '.join(model.sizes)}{rule} (or 'auto' for {model.default_size}).",
+            param="size",
+        )
+    return dimensions
+
+
+def _quality(model: CatalogModel, quality: Quality) -> Quality:
+    """The model's tier that runs: "auto" its default, a mapped quality its tier."""
+    if quality not in model.qualities and quality not in model.quality_map:
+        _require_offered("quality", quality, [*model.qualities, *model.quality_map], model)
+    tier = model.quality_map.get(quality, quality)
+    return model.auto_quality if tier == "auto" else tier
+
+
+def _flavours(model: CatalogModel, request: GenerationRequest) -> None:
+    """Parameters that only choose a rendering flavour: honoured where offered, taken and
+    ignored where the catalog says so, refused otherwise."""
+    if request.style is not None and "style" not in model.ignored_params:
+        _require_offered("style", request.style, model.styles, model)
+    fidelity = request.input_fidelity
+    if fidelity == "high" and "input_fidelity" not in model.ignored_params:
+        raise InvalidRequest(
+            f"input_fidelity 'high' is not offered by {model.name}; send 'low' or leave it out.",
+            param="input_fidelity",
+        )
 
 
 def _require_offered(param: str, value: str, offered: Sequence[str], model: CatalogModel) -> None:
     if value not in offered:
         choices = ", ".join(offered) if offered else "none"
         raise InvalidRequest(
-            f"{param} {value!r} is not offered by {model.id} (offered: {choices}).", param=param
+            f"{param} {value!r} is not offered by {model.name} (offered: {choices}).", param=param
         )
-
-
-def _strength(model: CatalogModel, inputs: ImageSources, strength: float | None) -> float | None:
-    """What the model can do with the images sent (counted, not yet decoded), and how far
-    from them to go."""
-    if inputs.images and not model.max_input_images:
-        raise InvalidRequest(
-            f"{model.id} takes no input images (text to image only).", param=inputs.image_param
-        )
-    if len(inputs.images) > model.max_input_images:
-        raise InvalidRequest(
-            f"{model.id} takes at most {model.max_input_images} input image(s).",
-            param=inputs.image_param,
-        )
-    if inputs.mask is not None and not model.inpainting:
-        raise InvalidRequest(f"{model.id} does not do inpainting.", param=inputs.mask_param)
-    if strength is not None and not inputs.images:
-        raise InvalidRequest("strength applies to an input image; none was sent.", param="strength")
-    if not inputs.images:
-        return None
-    return DEFAULT_STRENGTH if strength is None else strength
-
-
-def _negative_prompt(model: CatalogModel, negative_prompt: str | None) -> str | None:
-    if negative_prompt is None:
-        return None
-    limit = model.max_negative_prompt_chars
-    if limit is None:
-        raise InvalidRequest(
-            f"{model.id} does not take a negative_prompt.", param="negative_prompt"
-        )
-    if len(negative_prompt) > limit:
-        raise InvalidRequest(
-            f"negative_prompt takes at most {limit} characters for {model.id}.",
-            param="negative_prompt",
-        )
-    return negative_prompt
-
-
-def _seeds(model: CatalogModel, seed: int | None, n: int) -> tuple[int, ...]:
-    """Image i gets seed + i, wrapping past the model's largest seed."""
-    if seed is None:
-        return tuple(secrets.randbelow(model.max_seed + 1) for _ in range(n))
-    if not model.seed:
-        raise InvalidRequest(f"{model.id} does not take a seed.", param="seed")
-    if seed > model.max_seed:
-        raise InvalidRequest(
-            f"seed must be between 0 and {model.max_seed} for {model.id}.", param="seed"
-        )
-    return tuple((seed + i) % (model.max_seed + 1) for i in range(n))
-
-
-def _steps(model: CatalogModel, request: GenerationRequest) -> int | None:
-    steps, alias = request.steps, request.num_inference_steps
-    if steps is not None and alias is not None and steps != alias:
-        raise InvalidRequest(
-            "steps and num_inference_steps are the same parameter; send one of them.",
-            param="num_inference_steps",
-        )
-    if steps is None and alias is not None:
-        return _ranged(model, "num_inference_steps", alias, model.steps)
-    return _ranged(model, "steps", steps, model.steps)
-
-
-def _ranged(model: CatalogModel, param: str, wanted: N | None, limits: Range[N] | None) -> N | None:
-    """The model's default, or ``wanted`` if the model takes it and it is in range."""
-    if limits is None:
-        if wanted is not None:
-            raise InvalidRequest(f"{model.id} does not take {param}.", param=param)
-        return None
-    if wanted is None:
-        return limits.default
-    if not limits.min <= wanted <= limits.max:
-        raise InvalidRequest(
-            f"{param} must be between {limits.min} and {limits.max} for {model.id}.", param=param
-        )
-    return wanted

@@ -37,6 +37,11 @@ def _text(value: str) -> str:
 Text = Annotated[str, AfterValidator(_text)]
 
 
+# Parameters OpenAI documents for its image models that no model here honours: a client that
+# sends one hears it is not offered, not that it does not exist.
+OPENAI_NOT_OFFERED = frozenset({"complexity"})
+
+
 def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
     """The first problem pydantic found, as the error the client sees."""
     first: Mapping[str, Any] = errors[0] if errors else {"type": "missing", "loc": ("body",)}
@@ -59,6 +64,9 @@ def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
         )
     if kind == "missing":
         message, code = f"Missing required parameter: '{param}'.", "missing_required_parameter"
+    elif kind == "extra_forbidden" and param in OPENAI_NOT_OFFERED:
+        message = f"{param} is an OpenAI parameter that is not offered by this model."
+        code = "unsupported_parameter"
     elif kind == "extra_forbidden":
         message, code = f"Unrecognized request argument supplied: {param}", "unknown_parameter"
     elif kind.endswith("_type"):

@@ -63,7 +63,7 @@ def test_models_list_the_catalog_in_openai_shape(client: TestClient, auth: dict[
     listing = client.get("/v1/models", headers=auth).json()
     assert listing["object"] == "list"
     offered = container.offering().models()
-    assert [model["id"] for model in listing["data"]] == [m.id for m in offered]
+    assert [model["id"] for model in listing["data"]] == [m.name for m in offered]
     for model in listing["data"]:
         assert model["object"] == "model"
         assert not {"backend", "backend_params"} & set(model)

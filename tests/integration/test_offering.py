@@ -28,8 +28,9 @@ def test_models_without_a_token_or_an_endpoint_are_not_listed(
     # Given the catalog's Replicate and SageMaker models, with neither configured
     assert _backend_models("replicate")
     assert _backend_models("sagemaker")
-    # Then only the stand-in is listed
-    assert _listed(client, auth) == [PREVIEW]
+    # Then only the stand-in is listed, under its own name and the OpenAI names it answers to
+    stand_in = container.catalog().get(PREVIEW)
+    assert _listed(client, auth) == [PREVIEW, *stand_in.aliases]
     hidden = _backend_models("sagemaker")[0]
     missing = client.get(f"/v1/models/{hidden}", headers=auth)
     assert missing.status_code == 404

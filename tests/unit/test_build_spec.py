@@ -54,7 +54,7 @@ def test_defaults_are_resolved_from_the_model() -> None:
     job = _job()
     assert (job.width, job.height, job.n) == (1024, 1024, 1)
     assert (job.steps, job.guidance_scale) == (4, 3.5)
-    assert (job.output_format, job.output_compression, job.background) == ("png", 100, "auto")
+    assert (job.output_format, job.output_compression, job.background) == ("png", 100, "opaque")
     assert 0 <= job.seeds[0] <= MAX_SEED
 
 
@@ -104,7 +104,6 @@ def test_auto_size_is_the_model_default() -> None:
         ({"model": "bare", "negative_prompt": "x"}, "negative_prompt"),
         ({"model": "bare", "output_format": "webp"}, "output_format"),
         ({"model": "bare", "background": "transparent"}, "background"),
-        ({"stream": True}, "stream"),
         ({"partial_images": 2}, "partial_images"),
     ],
 )

@@ -25,6 +25,8 @@ def test_generation_schema_lists_every_documented_parameter() -> None:
         "style",
         "moderation",
         "user",
+        "safety_identifier",
+        "input_fidelity",
         "seed",
         "steps",
         "num_inference_steps",

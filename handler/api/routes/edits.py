@@ -31,8 +31,6 @@ _NUMBERS = {"guidance_scale", "strength"}
 _BOOLEANS = {"stream", "async"}
 _FILES = {"image", "image[]", "mask"}
 _DATA_URL_FIELDS = {"imageDataUrl", "imageDataUrls", "maskDataUrl"}
-# OpenAI's input_fidelity: only its default, "low", is what every backend here does.
-_FIDELITY = "input_fidelity"
 
 
 @router.post(
@@ -53,7 +51,7 @@ async def edit_image(request: Request, call: GenerationCallDep) -> Response:
     """Edit or vary images (OpenAI's ``images.edit``). With ``Prefer: respond-async`` (or
     ``"async": true``) the edit is queued as generations are: 202 and a job."""
     body, sources = await _edit_request(request)
-    return await call.answer(body, sources)
+    return await call.answer(body, sources, "image_edit")
 
 
 async def _edit_request(request: Request) -> tuple[GenerationRequest, ImageSources]:
@@ -80,13 +78,6 @@ async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]
         fields: dict[str, Any] = {}
         for name, value in form.multi_items():
             if name in _FILES:
-                continue
-            if name == _FIDELITY:
-                if value != "low":
-                    raise InvalidRequest(
-                        "input_fidelity 'high' is not offered here; send 'low' or leave it out.",
-                        param=_FIDELITY,
-                    )
                 continue
             if isinstance(value, UploadFile):
                 raise InvalidRequest(f"{name} must be a form field, not a file.", param=name)

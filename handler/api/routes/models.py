@@ -1,7 +1,7 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from handler.api.deps import ApiKeyDep, OfferingDep
 from handler.api.errors import ERROR_RESPONSES
@@ -11,13 +11,18 @@ router = APIRouter(tags=["models"])
 
 
 class ModelInfo(ModelCard):
-    """OpenAI's model object, plus what a client needs to build a valid request."""
+    """OpenAI's model object, plus what a client needs to build a valid request. An alias is
+    listed under its own name, with its own rules, and names the model it runs."""
 
     object: Literal["model"] = "model"
+    alias_of: Annotated[str | None, Field(description="the model this name runs")] = None
 
     @classmethod
     def of(cls, model: CatalogModel) -> "ModelInfo":
-        return cls.model_validate(model.model_dump(exclude={"backend", "backend_params"}))
+        card = model.model_dump(exclude={"backend", "backend_params"})
+        if model.called is not None:
+            card.update(id=model.called, alias_of=model.id)
+        return cls.model_validate(card)
 
 
 class ModelList(BaseModel):

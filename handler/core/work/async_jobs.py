@@ -9,7 +9,7 @@ from typing import Any
 
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
-from handler.core.errors import Conflict, NotFound, PayloadTooLarge, StorageError
+from handler.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, StorageError
 from handler.core.generation import fingerprint, idempotency_scope
 from handler.core.image_input import from_request
 from handler.core.policy import Meter
@@ -43,6 +43,12 @@ class AsyncJobs:
         """Queue one generation; the job as ``GET /v1/images/jobs/{id}`` shows it. Refused
         now, as the synchronous call would be, if the key could not pay for it now; the
         submission is one request of the key's window (``meter`` gets it)."""
+        if request.stream:
+            raise InvalidRequest(
+                "stream answers while the image is made; an async job is polled or heard of "
+                "by webhook instead. Send one of them.",
+                param="stream",
+            )
         work = request.model_dump(mode="json", by_alias=True, exclude_none=True)
         for name in ("async", "webhook_url"):
             work.pop(name, None)
@@ -116,7 +122,7 @@ class AsyncJobs:
             created_ms=int(now * 1000),
             total=1,
             webhook_url=webhook_url,
-            response_format=request.response_format,
+            response_format=job.response_format,
         )
         self.intake.store.create(batch)
         try:

@@ -28,7 +28,7 @@ from handler.core.work.model import (
 ENDPOINT = "/v1/images/generations"
 MAX_CUSTOM_ID_CHARS = 512
 # Per-API-request extensions that mean nothing inside a batch.
-_NOT_IN_LINES = ("async", "webhook_url")
+_NOT_IN_LINES = ("async", "webhook_url", "stream", "partial_images")
 
 
 def count_lines(lines: Iterable[bytes]) -> int:

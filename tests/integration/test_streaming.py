@@ -1,0 +1,120 @@
+"""``stream: true``: OpenAI's server-sent events, billed exactly as a buffered request."""
+
+import base64
+import json
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from handler import container
+from tests.image_samples import picture
+from tests.support import assert_error, open_image
+
+
+def events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """Server-sent events as (event, data) pairs."""
+    parsed = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        parsed.append((fields["event"], json.loads(fields["data"])))
+    return parsed
+
+
+def _balance(client: TestClient, auth: dict[str, str]) -> int:
+    return int(client.get("/v1/usage", headers=auth).json()["balance"])
+
+
+def test_a_stream_sends_its_partials_then_one_completed_event(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    before = _balance(client, auth)
+    # When the SDK's images.generate(stream=True, partial_images=2) body is sent
+    response = client.post(
+        "/v1/images/generations",
+        headers=auth,
+        json={"prompt": "a fox", "model": "gpt-image-1", "stream": True, "partial_images": 2},
+    )
+    # Then two partial images come, in order, then one completed event with the image
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    sent = events(response.text)
+    assert [name for name, _ in sent] == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    assert [data["partial_image_index"] for _, data in sent[:2]] == [0, 1]
+    completed = sent[-1][1]
+    assert (completed["size"], completed["quality"], completed["background"]) == (
+        "1024x1024",
+        "medium",
+        "opaque",
+    )
+    final = open_image(base64.b64decode(completed["b64_json"]))
+    assert (final.size, final.format) == ((1024, 1024), "PNG")
+    # And it is charged what the buffered request is
+    price = container.catalog().get("imagegate-preview").prices.image["1024x1024"]
+    assert completed["cost"] == price
+    assert _balance(client, auth) == before - price
+    assert completed["remaining_balance"] == before - price
+
+
+def test_a_backend_without_partials_sends_one_completed_event(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/images/generations",
+        headers=auth,
+        json={"prompt": "a fox", "model": "gpt-image-1", "stream": True},
+    )
+    assert [name for name, _ in events(response.text)] == ["image_generation.completed"]
+
+
+def test_an_edit_streams_image_edit_events(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/images/edits",
+        headers=auth,
+        files=[("image[]", ("a.png", picture((1024, 1024)), "image/png"))],
+        data={"prompt": "a fox", "model": "gpt-image-1", "stream": "true", "partial_images": "1"},
+    )
+    assert response.status_code == 200, response.text
+    assert [name for name, _ in events(response.text)] == [
+        "image_edit.partial_image",
+        "image_edit.completed",
+    ]
+
+
+def test_a_refusal_before_the_stream_is_an_ordinary_error(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    response = client.post(
+        "/v1/images/generations",
+        headers=auth,
+        json={"prompt": "a fox", "model": "gpt-image-1", "stream": True, "size": "3x3"},
+    )
+    assert response.status_code == 400
+    assert_error(response.json(), type_="invalid_request_error", param="size", code="invalid_value")
+
+
+def test_dall_e_names_do_not_stream(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/images/generations",
+        headers=auth,
+        json={"prompt": "a fox", "model": "dall-e-3", "stream": True},
+    )
+    assert response.status_code == 400
+    assert_error(
+        response.json(), type_="invalid_request_error", param="stream", code="invalid_value"
+    )
+
+
+def test_partial_images_without_stream_is_refused(client: TestClient, auth: dict[str, str]) -> None:
+    response = client.post(
+        "/v1/images/generations",
+        headers=auth,
+        json={"prompt": "a fox", "model": "gpt-image-1", "partial_images": 2},
+    )
+    assert response.status_code == 400
+    assert_error(
+        response.json(), type_="invalid_request_error", param="partial_images", code="invalid_value"
+    )
