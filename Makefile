@@ -113,10 +113,11 @@ $(ARTIFACT)/.built: $(SHIPPED)
 	fi
 	touch $@
 
-build-ApiFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-ReloadFunction build-AdminFunction: $(ARTIFACT)/.built
+build-ApiFunction build-StreamFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-ReloadFunction build-AdminFunction: $(ARTIFACT)/.built
 	cp -R -l $(ARTIFACT)/. "$(ARTIFACTS_DIR)" 2>/dev/null || cp -R $(ARTIFACT)/. "$(ARTIFACTS_DIR)"
 	rm -f "$(ARTIFACTS_DIR)/.built"
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"
+	install -m 0755 infra/web-adapter/run.sh "$(ARTIFACTS_DIR)/run.sh"
 
 $(VENV)/bin/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imagegate needs Python >= 3.11")'

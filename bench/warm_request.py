@@ -126,7 +126,7 @@ def main() -> None:
     from handler.backends import makers
     from handler.cli.local import in_process_stack
     from handler.config import get_settings
-    from handler.core.ports import GeneratedImage
+    from handler.core.inference import GeneratedImage
     from handler.stores.clients import dynamodb_client, s3_client
 
     buffer = io.BytesIO()

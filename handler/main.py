@@ -51,6 +51,16 @@ def _asgi() -> Mangum:
     return Mangum(create_app(), lifespan="off")
 
 
+def stream_app() -> Any:
+    """The streaming function's app (``StreamFunction``): the same app, served by uvicorn
+    behind the Lambda Web Adapter (``infra/web-adapter/run.sh``), which streams what it
+    answers back through API Gateway."""
+    from handler.api.web_adapter import FromWebAdapter
+    from handler.app import create_app
+
+    return FromWebAdapter(create_app())
+
+
 def initialize() -> None:
     """Lambda's init phase: the app built, the catalog loaded and checked, the backends it
     serves imported, the clients made. A failure is logged, not raised: the first request

@@ -34,6 +34,10 @@ def render(template: Template) -> str:
     for name, resource in template.body["Resources"].items():
         if resource["Type"] != "AWS::Serverless::Function":
             continue
+        role = resource["Properties"].get("Role", {}).get("Fn::GetAtt", [""])[0]
+        if role.endswith("FunctionRole") and role not in template.body["Resources"]:
+            lines.append(f"| {name} | what {role.removesuffix('Role')} may (its role) | |")
+            continue
         for statement in function_statements(template.body["Resources"], name):
             actions = statement["Action"]
             actions = [actions] if isinstance(actions, str) else actions

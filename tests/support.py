@@ -130,6 +130,10 @@ def policy_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
 def function_statements(resources: dict[str, Any], function: str) -> list[dict[str, Any]]:
     """A function's IAM statements: its SAM ``Policies``, or its own role's."""
     properties = resources[function]["Properties"]
+    role_id = properties.get("Role", {}).get("Fn::GetAtt", [None])[0]
+    if role_id is not None and role_id not in resources and role_id.endswith("Role"):
+        # The role SAM makes for another function (from its Policies), shared.
+        return function_statements(resources, role_id.removesuffix("Role"))
     if "Role" in properties:
         role = resources[properties["Role"]["Fn::GetAtt"][0]]["Properties"]
         documents = [policy["PolicyDocument"] for policy in role["Policies"]]

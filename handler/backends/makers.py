@@ -6,7 +6,7 @@ from functools import partial
 
 from handler.config import get_settings
 from handler.core.errors import BackendNotConfigured
-from handler.core.ports import InferenceBackend
+from handler.core.inference import InferenceBackend
 from handler.core.storage import AsyncStore
 from handler.stores.secrets import configured_secret
 

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 from handler.backends.encoding import edit_region, encode
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
-from handler.core.ports import GeneratedImage, PartialImage
+from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.spec import GenerationSpec
 
 _DIRECTIONS = list(Image.Transpose)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.core.errors import PayloadTooLarge, StorageError
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.schemas import (
     ImageData,
     ImagesResponse,

@@ -18,9 +18,10 @@ from handler.core.errors import (
     InvalidRequest,
 )
 from handler.core.image_input import ImageSources, from_request
+from handler.core.inference import GeneratedImage, InferenceBackend
 from handler.core.paid import delivered, paid
 from handler.core.policy import Meter
-from handler.core.ports import Credentials, GeneratedImage, Idempotency, InferenceBackend, KeyStore
+from handler.core.ports import Credentials, Idempotency, KeyStore
 from handler.core.schemas import (
     GenerationRequest,
     ImagesResponse,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from handler.core.catalog import Catalog, CatalogModel
 from handler.core.errors import ModelNotFound
-from handler.core.ports import InferenceBackend
+from handler.core.inference import InferenceBackend
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,9 @@ from contextlib import contextmanager
 
 from handler.core.billing import Billing, Reservation
 from handler.core.errors import BackendError, ImagegateError, StorageError
+from handler.core.inference import GeneratedImage
 from handler.core.policy import Meter
-from handler.core.ports import Credentials, GeneratedImage
+from handler.core.ports import Credentials
 from handler.core.spec import GenerationSpec
 from handler.observability import logger
 

@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from typing import Protocol
 
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 
 
 class ImageStore(Protocol):

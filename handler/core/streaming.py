@@ -19,8 +19,8 @@ from typing import Any, Literal
 from handler.core.billing import Billing, Reservation
 from handler.core.deadline import Deadline
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
+from handler.core.inference import GeneratedImage, InferenceBackend, PartialImage
 from handler.core.paid import delivered, refunded_on_failure
-from handler.core.ports import GeneratedImage, InferenceBackend, PartialImage
 from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
 from handler.observability import logger

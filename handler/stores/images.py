@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from handler.core.catalog import CONTENT_TYPES, FILE_EXTENSIONS
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import s3_client
 

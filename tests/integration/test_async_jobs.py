@@ -16,7 +16,7 @@ from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendTimeout
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 from tests.integration.conftest import Local
 from tests.support import balance_of, new_key, open_image

@@ -37,7 +37,7 @@ def test_only_the_generating_functions_may_invoke_and_only_what_is_granted() -> 
         for statement in function_statements(RESOURCES, name):
             if "bedrock:" in json.dumps(statement.get("Action")):
                 granted[name] = statement
-    assert set(granted) == {"ApiFunction", "WorkerFunction"}
+    assert set(granted) == {"ApiFunction", "StreamFunction", "WorkerFunction"}
     for statement in granted.values():
         assert statement["Action"] == "bedrock:InvokeModel"  # not the streaming or async APIs
         assert statement["Resource"] == {"Ref": "BedrockModelArns"}
@@ -46,6 +46,7 @@ def test_only_the_generating_functions_may_invoke_and_only_what_is_granted() -> 
         r["Properties"]["Role"]["Fn::GetAtt"][0]
         for r in RESOURCES.values()
         if "Role" in r.get("Properties", {})
+        and r["Properties"]["Role"]["Fn::GetAtt"][0] in RESOURCES
     }
     others = {
         name: r

@@ -52,6 +52,7 @@ def _send(
 
 
 def _error(answer: Answer) -> dict[str, Any]:
+    assert isinstance(answer.body, bytes)
     error: dict[str, Any] = json.loads(answer.body)["error"]
     assert set(error) == {"message", "type", "param", "code"}
     return error
@@ -68,10 +69,15 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
         ("/", "ANY", "ApiFunction"),
         ("/{proxy+}", "ANY", "ApiFunction"),
         ("/admin/{proxy+}", "ANY", "ApiFunction"),
+        ("/v1/images/generations", "POST", "StreamFunction"),
+        ("/v1/images/edits", "POST", "StreamFunction"),
     }
     for route in API.routes:
         assert (route.integration_timeout_ms, route.function_timeout_seconds) == (29000, 30)
-        assert route.handler == "handler.main.api_handler"
+        if route.function == "StreamFunction":  # behind the Lambda Web Adapter, streamed
+            assert (route.handler, route.web_app) == ("run.sh", "handler.main:stream_app")
+        else:
+            assert (route.handler, route.web_app) == ("handler.main.api_handler", None)
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "REQUEST_TOO_LARGE", "INTEGRATION_TIMEOUT"} <= set(
         API.responses
     )
@@ -152,7 +158,9 @@ def test_bodies_are_base64_exactly_for_the_binary_media_types(
     recorder = Recorder()
     body = b"\x89PNG\r\n\x1a\n\xff\xfe bytes"
     headers = [("Content-Type", content_type)] if content_type else []
-    _send(_gateway(recorder), "/prod/v1/images/edits", method="POST", headers=headers, body=body)
+    _send(
+        _gateway(recorder), "/prod/v1/images/variations", method="POST", headers=headers, body=body
+    )
     event = recorder.calls[0][0]
     assert event["isBase64Encoded"] is binary
     if binary:
@@ -182,6 +190,7 @@ def test_the_stage_is_in_the_path_and_the_context() -> None:
 def test_a_path_outside_the_stage_is_api_gateways_bare_403(path: str) -> None:
     recorder = Recorder()
     answer = _send(_gateway(recorder), path)
+    assert isinstance(answer.body, bytes)
     assert (answer.status, json.loads(answer.body)) == (403, {"message": "Forbidden"})
     assert not recorder.calls
 

@@ -27,7 +27,7 @@ from handler.backends.parallel import gather, worst
 from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendNotConfigured, BackendTimeout, ContentFiltered
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.observability import logger
 from handler.stores.aws_errors import error_code

@@ -32,7 +32,7 @@ from handler.core.errors import (
     ContentFiltered,
     StorageError,
 )
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.observability import logger
 

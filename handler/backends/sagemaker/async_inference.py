@@ -21,7 +21,7 @@ from handler.backends.sagemaker.errors import invocation_errors
 from handler.backends.sagemaker.params import SageMakerParams, seed_groups
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendNotConfigured, WorkPending
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.core.storage import AsyncStore
 

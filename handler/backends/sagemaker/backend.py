@@ -15,7 +15,7 @@ from handler.backends.sagemaker.params import SageMakerParams
 from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendNotConfigured
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.core.storage import AsyncStore
 

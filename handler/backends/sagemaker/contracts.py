@@ -20,7 +20,7 @@ from typing import Any, Literal, Protocol
 
 from handler.backends.encoding import conform, edit_region_png, fitted
 from handler.core.errors import BackendError, ContentFiltered
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 
 ContractName = Literal["imagegate", "jumpstart-sd", "hf-diffusers"]

@@ -12,7 +12,7 @@ from handler.backends.sagemaker.contracts import CONTRACTS, EndpointImage, deliv
 from handler.backends.sagemaker.errors import invocation_errors
 from handler.backends.sagemaker.params import SageMakerParams, seed_groups
 from handler.core.errors import PayloadTooLarge
-from handler.core.ports import GeneratedImage
+from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 
 if TYPE_CHECKING:

@@ -2,8 +2,9 @@
 
 A request reaches ``http://<host>:<port>/<stage>/...`` and goes the way it goes deployed:
 the stage is the first path segment (another stage is API Gateway's bare 403), the path is
-matched against the template's ``Api`` events (``/`` and ``/{proxy+}``), a body over 10 MB
-is refused before any function runs, the proxy event is built (``headers`` and
+matched against the template's ``Api`` events (``/`` and ``/{proxy+}``, and the streamed
+routes, whose answer goes out as the function's web app writes it: ``streaming.py``), a
+body over 10 MB is refused before any function runs, the proxy event is built (``headers`` and
 ``multiValueHeaders``, query strings, ``requestContext`` with the stage, request id and
 arrival time, the body base64-encoded exactly when the template's ``BinaryMediaTypes`` match
 its ``Content-Type``), and the function's handler is called in this process with a Lambda
@@ -23,8 +24,9 @@ validation, CORS, mapping templates, WAF, and anything only an edge or custom do
 Dev-only: Lambda code never imports this.
 """
 
+from handler.cli.gateway.answers import MAX_LAMBDA_PAYLOAD_BYTES, Answer
 from handler.cli.gateway.events import proxy_event
-from handler.cli.gateway.gateway import MAX_LAMBDA_PAYLOAD_BYTES, MAX_REQUEST_BYTES, Answer, Gateway
+from handler.cli.gateway.gateway import MAX_REQUEST_BYTES, Gateway
 from handler.cli.gateway.rest_api import RestApi, Route
 from handler.cli.gateway.server import GatewayServer
 

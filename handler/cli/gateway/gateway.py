@@ -2,8 +2,6 @@
 as a proxy event, and its answer (or its failure) turned back into HTTP."""
 
 import asyncio
-import base64
-import binascii
 import json
 import logging
 import threading
@@ -15,16 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.cli.functions import Handler, import_handler, invoke
-from handler.cli.gateway.events import ACCOUNT_ID, first_header, proxy_event, short_id
+from handler.cli.gateway.answers import (
+    MAX_LAMBDA_PAYLOAD_BYTES,
+    Answer,
+    gateway_headers,
+    proxy_answer,
+)
+from handler.cli.gateway.events import ACCOUNT_ID, first_header, proxy_event
 from handler.cli.gateway.iam import Refusal, SigningKeys, process_signing_keys, verify
 from handler.cli.gateway.rest_api import RestApi, Route
+from handler.cli.gateway.streaming import streamed_answer, web_app
 from handler.cli.sqs_event import LambdaContext
 
 logger = logging.getLogger(__name__)
 
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload quota, not adjustable
-# A synchronous invocation's payload, each way, as Lambda counts it (the event, the answer).
-MAX_LAMBDA_PAYLOAD_BYTES = 6_291_556
 REGION = "us-east-1"
 
 
@@ -49,16 +52,6 @@ _KINDS = {
     _FUNCTION_FAILED: "DEFAULT_5XX",  # a Lambda error has no response type of its own
 }
 _DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
-# Hop-by-hop headers: the HTTP server writes its own.
-_NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-length"}
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-    request_id: str
 
 
 class Gateway:
@@ -76,8 +69,18 @@ class Gateway:
         stack's)."""
         self.api = api
         if handlers is None:
-            handlers = {route.function: import_handler(route.handler) for route in api.routes}
+            handlers = {
+                route.function: import_handler(route.handler)
+                for route in api.routes
+                if not route.streams
+            }
         self._handlers = dict(handlers)
+        # A streamed route's web app, made once, as its function's web server makes it.
+        self._web_apps = {
+            route.function: web_app(route.web_app)
+            for route in api.routes
+            if route.web_app is not None
+        }
         self._signing_keys = signing_keys or process_signing_keys()
 
     def handle(
@@ -132,6 +135,8 @@ class Gateway:
             # Under API Gateway's 10 MB, over what Lambda takes: a binary body is a third
             # larger as base64. The function never runs.
             return self._respond(_TOO_LARGE, request_id)
+        if route.streams:
+            return self._stream(route, event, request_id)
         outcome = self._invoke(route, event)
         if outcome is None:
             return self._respond(_TIMED_OUT, request_id)
@@ -140,11 +145,23 @@ class Gateway:
             return self._respond(_FUNCTION_FAILED, request_id)
         return answer
 
+    def _stream(self, route: Route, event: dict[str, Any], request_id: str) -> Answer:
+        """A streamed route's answer: its headers once the app sent them (within the
+        integration timeout), its body as the app writes it."""
+        answer = streamed_answer(
+            self._web_apps[route.function], route, event, self._function_arn(route)
+        )
+        return answer or self._respond(_TIMED_OUT, request_id)
+
+    @staticmethod
+    def _function_arn(route: Route) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{route.function}"
+
     def _invoke(self, route: Route, event: dict[str, Any]) -> "Future[Any] | None":
         """The handler's outcome, or None at the integration timeout (the call runs on, as the
         function would until its own timeout)."""
         context = LambdaContext(
-            f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{route.function}",
+            self._function_arn(route),
             route.memory_mb,
             route.function_timeout_seconds,
         )
@@ -189,62 +206,8 @@ class Gateway:
         return Answer(status, headers, body.encode(), request_id)
 
 
-def _gateway_headers(request_id: str) -> list[tuple[str, str]]:
-    return [
-        ("x-amzn-RequestId", request_id),
-        ("x-amz-apigw-id", short_id()),
-    ]
-
-
 def _json_headers(request_id: str, error_type: str) -> list[tuple[str, str]]:
-    headers = [("Content-Type", "application/json"), *_gateway_headers(request_id)]
+    headers = [("Content-Type", "application/json"), *gateway_headers(request_id)]
     if error_type:
         headers.append(("x-amzn-ErrorType", error_type))
     return headers
-
-
-def proxy_answer(
-    api: RestApi, outcome: "Future[Any]", request_headers: list[tuple[str, str]], request_id: str
-) -> Answer | None:
-    """The HTTP answer of a proxy integration's result; None where API Gateway gives 502."""
-    if outcome.exception() is not None:
-        return None
-    result = outcome.result()
-    try:
-        size = len(json.dumps(result).encode())
-    except (TypeError, ValueError):
-        return None
-    if size > MAX_LAMBDA_PAYLOAD_BYTES:
-        logger.error("the function's response is %d bytes, over Lambda's limit", size)
-        return None
-    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        return None
-    headers: dict[str, list[str]] = {
-        name: [str(value)] for name, value in (result.get("headers") or {}).items()
-    }
-    # Where a header is in both, the multi-value list wins.
-    headers.update(
-        {
-            name: [str(v) for v in values]
-            for name, values in (result.get("multiValueHeaders") or {}).items()
-        }
-    )
-    body = result.get("body") or ""
-    if not isinstance(body, str):
-        return None
-    accept = first_header(request_headers, "accept") or ""
-    if result.get("isBase64Encoded") and api.is_binary(accept.split(",", 1)[0]):
-        try:
-            payload = base64.b64decode(body, validate=True)
-        except binascii.Error:
-            return None
-    else:
-        payload = body.encode()
-    pairs = [
-        (name, value)
-        for name, values in headers.items()
-        if name.lower() not in _NOT_FORWARDED
-        for value in values
-    ]
-    pairs += _gateway_headers(request_id)
-    return Answer(result["statusCode"], pairs, payload, request_id)

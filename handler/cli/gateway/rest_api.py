@@ -20,6 +20,13 @@ class Route:
     memory_mb: int
     integration_timeout_ms: int
     authorization: str = "NONE"  # or "AWS_IAM": SigV4-signed requests only
+    # ResponseTransferMode RESPONSE_STREAM: the function's web app (its IMAGEGATE_WEB_APP,
+    # behind the Lambda Web Adapter) answers, streamed; else ``handler``, buffered.
+    web_app: str | None = None
+
+    @property
+    def streams(self) -> bool:
+        return self.web_app is not None
 
     def match(self, path: str, method: str) -> dict[str, str] | None:
         """The path parameters when the route takes ``path`` and ``method``, else None."""
@@ -37,6 +44,17 @@ class Route:
     def specificity(self) -> tuple[int, int]:
         """API Gateway prefers literal paths to parameters, and parameters to greedy ones."""
         return ("+}" not in self.resource, self.resource.count("/"))
+
+
+def _web_app(template: Template, function: str, event: dict[str, object]) -> str | None:
+    """A streamed route's web app, as the function's run.sh starts it."""
+    if event.get("ResponseTransferMode") != "RESPONSE_STREAM":
+        return None
+    props = template.body["Resources"][function]["Properties"]
+    app = props.get("Environment", {}).get("Variables", {}).get("IMAGEGATE_WEB_APP")
+    if not isinstance(app, str):
+        raise ValueError(f"{function} streams, and names no IMAGEGATE_WEB_APP to serve")
+    return app
 
 
 def _segment_pattern(part: str) -> str:
@@ -87,6 +105,7 @@ class RestApi:
                             template.resolve(settings.get("TimeoutInMillis", 29000), names)
                         ),
                         authorization=str(settings.get("Auth", {}).get("Authorizer", "NONE")),
+                        web_app=_web_app(template, function, settings),
                     )
                 )
         responses = {

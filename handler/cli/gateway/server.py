@@ -86,6 +86,10 @@ class GatewayServer:
             _read_body(environ),
             environ.get("REMOTE_ADDR", "127.0.0.1"),
         )
+        if not isinstance(answer.body, bytes):  # streamed: chunked, each chunk as it comes
+            start_response(f"{answer.status} {_reason(answer.status)}", answer.headers)
+            logger.info("%s %s %d streamed %s", method, path, answer.status, answer.request_id)
+            return answer.body
         start_response(
             f"{answer.status} {_reason(answer.status)}",
             [*answer.headers, ("Content-Length", str(len(answer.body)))],
