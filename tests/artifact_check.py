@@ -22,15 +22,19 @@ CONSOLE = tuple(
     f"handler/console/{name}"
     for name in ("index.html", "console.js", "console.css", "icon.png", "vendor/chart.umd.min.js")
 )
-DEV_ONLY = ("moto", "uvicorn", "typer", "rich", "yaml", "pytest", "openai", "mypy", "ruff")
+DEV_ONLY = ("moto", "typer", "rich", "yaml", "pytest", "openai", "mypy", "ruff")
 
 
 def main(artifact: Path) -> int:
     problems = []
-    required_files = ("handler/main.py", "catalog.json", "fastapi", "mangum", "PIL")
+    # uvicorn and run.sh: StreamFunction's web server, behind the Lambda Web Adapter.
+    required_files = ("handler/main.py", "catalog.json", "fastapi", "mangum", "PIL", "uvicorn")
     for required in required_files + CONSOLE:
         if not (artifact / required).exists():
             problems.append(f"missing {required}")
+    run = artifact / "run.sh"
+    if not run.exists() or not run.stat().st_mode & 0o111:
+        problems.append("run.sh, StreamFunction's entry, is missing or not executable")
     if (artifact / "handler" / "cli").exists():
         problems.append("the CLI (dev tooling) was shipped")
     # Exactly the modules outside handler/cli: nothing CLI-only, nothing missing.

@@ -2,13 +2,23 @@
 
 import base64
 import json
+import threading
+from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
+from handler.backends.preview import PreviewBackend
+from handler.cli.gateway import Gateway, GatewayServer, RestApi
+from handler.cli.template import Template
+from handler.core.auth import issue_key
+from handler.core.inference import PartialImage
 from tests.image_samples import picture
-from tests.support import assert_error, open_image
+from tests.integration.conftest import Local
+from tests.support import GENEROUS, ROOT, assert_error, open_image
 
 
 def events(text: str) -> list[tuple[str, dict[str, Any]]]:
@@ -118,3 +128,57 @@ def test_partial_images_without_stream_is_refused(client: TestClient, auth: dict
     assert_error(
         response.json(), type_="invalid_request_error", param="partial_images", code="invalid_value"
     )
+
+
+def test_through_the_gateway_the_first_partial_arrives_before_the_last_is_made(
+    local: Local, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deployed shape: the local API Gateway, the streamed route's web app behind the
+    Lambda Web Adapter's stand-in, a real HTTP server, a real client."""
+    # Given a backend that holds its second partial until the test lets it go
+    made: list[int] = []
+    go_on = threading.Event()
+    drawn = PreviewBackend.stream
+
+    def held(self: PreviewBackend, spec: Any, deadline: Any) -> Iterator[Any]:
+        for progress in drawn(self, spec, deadline):
+            if isinstance(progress, PartialImage):
+                made.append(progress.partial_index)
+                if progress.partial_index == 1:
+                    assert go_on.wait(30)
+            yield progress
+
+    monkeypatch.setattr(PreviewBackend, "stream", held)
+    key = issue_key(
+        container.key_store(), "stream", GENEROUS, balance=10**9, now=0, actor="t", source="cli"
+    ).plaintext
+    server = GatewayServer("127.0.0.1", 0)
+    api = RestApi.from_template(Template.load(ROOT / "template.yaml"))
+    server.start(Gateway(api))
+    try:
+        url = f"http://127.0.0.1:{server.port}/{api.stage}/v1/images/generations"
+        body = {"prompt": "a fox", "model": "gpt-image-1", "stream": True, "partial_images": 3}
+        auth = {"Authorization": f"Bearer {key}"}
+        with httpx.stream("POST", url, json=body, headers=auth, timeout=60) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = response.iter_lines()
+            # When the first event has arrived
+            first = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
+            # Then it is partial image 0, and the backend has not made partial 2 yet
+            assert (first["type"], first["partial_image_index"]) == (
+                "image_generation.partial_image",
+                0,
+            )
+            assert 2 not in made
+            go_on.set()
+            rest = [json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+        # And the rest follows, the completed event last
+        assert [event["type"] for event in rest] == [
+            "image_generation.partial_image",
+            "image_generation.partial_image",
+            "image_generation.completed",
+        ]
+    finally:
+        go_on.set()
+        server.close()

@@ -18,11 +18,13 @@ from handler.api.routes import (
     models,
     stripe_events,
     usage,
+    variations,
 )
 
 ROUTERS: list[tuple[APIRouter, str]] = [
     (images.router, "/v1"),
     (edits.router, "/v1"),
+    (variations.router, "/v1"),
     (models.router, "/v1"),
     (usage.router, "/v1"),
     (batches.router, "/v1"),

@@ -63,7 +63,8 @@ async def _edit_request(request: Request) -> tuple[GenerationRequest, ImageSourc
     if content_type.startswith("application/x-www-form-urlencoded"):
         raise missing_image  # such a form cannot carry files, whatever else it holds
     if content_type.startswith("multipart/form-data"):
-        body, sources = await _from_form(request)
+        fields, sources = await read_form(request)
+        body = _validated(fields)
     else:
         body = _validated(await _json(request))
         sources = from_request(body)
@@ -72,7 +73,8 @@ async def _edit_request(request: Request) -> tuple[GenerationRequest, ImageSourc
     return body, sources
 
 
-async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]:
+async def read_form(request: Request) -> tuple[dict[str, Any], ImageSources]:
+    """A multipart form's text fields (numbers as numbers) and its image files."""
     form = await read_multipart(request, max_files=MAX_IMAGES + 1, max_fields=64)
     try:
         fields: dict[str, Any] = {}
@@ -101,7 +103,7 @@ async def _from_form(request: Request) -> tuple[GenerationRequest, ImageSources]
         )
     finally:
         await form.close()  # its spooled upload files, however this ends
-    return _validated(fields), sources
+    return fields, sources
 
 
 def _typed(name: str, value: str) -> Any:
