@@ -1,5 +1,6 @@
 """The official OpenAI JavaScript SDK (npm ``openai``, pinned in tests/e2e/js) on a stack:
-images.generate by URL and inline, images.edit with a PNG file and a mask file."""
+images.generate by URL and inline, images.edit with a PNG file and a mask file, a streamed
+generation, createVariation."""
 
 import json
 import os
@@ -55,5 +56,14 @@ def test_the_javascript_sdk_generates_and_edits(stack: Stack, tmp_path: Path) ->
     edited = open_image((tmp_path / "edited.png").read_bytes()).convert("RGB")
     assert edited.getpixel((128, 60)) != RED
     assert edited.getpixel((128, 180)) == RED
+    # And a streamed generation iterates its partials, then the completed image
+    assert summary["streamed"] == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    assert open_image((tmp_path / "streamed.png").read_bytes()).size == (1024, 1024)
+    # And createVariation answers dall-e-2's default, URLs
+    assert summary["varied"] == {"images": 2, "byUrl": True}
     # And a bad parameter is the SDK's error with OpenAI's fields
     assert summary["refused"] == {"status": 400, "code": "invalid_value", "param": "size"}

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from tests.e2e.conftest import LocalStackProcess, Stack
+from tests.image_samples import picture
 from tests.support import (
     FORMATS,
     ROOT,
@@ -134,3 +135,52 @@ def test_a_restarted_stack_reuses_its_dev_key(tmp_path: Path) -> None:
             process.stop()
     assert keys[0] == keys[1]
     assert (tmp_path / "state" / "dev-key").stat().st_mode & 0o077 == 0
+
+
+def test_the_sdk_streams_partial_images_then_the_completed_image(stack: Stack) -> None:
+    # When the SDK streams a gpt-image generation with two partial images
+    events = list(
+        stack.client().images.generate(
+            model="gpt-image-1", prompt="a lighthouse at dusk", stream=True, partial_images=2
+        )
+    )
+    # Then it iterates the two partials, in order, then one completed event
+    assert [event.type for event in events] == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    assert [getattr(event, "partial_image_index", None) for event in events[:2]] == [0, 1]
+    completed = events[-1]
+    assert completed.type == "image_generation.completed"
+    final = open_image(base64.b64decode(completed.b64_json))
+    assert (final.size, final.format) == ((1024, 1024), "PNG")
+    assert completed.usage.input_tokens_details is not None
+
+
+def test_the_sdk_streams_an_edit(stack: Stack, tmp_path: Path) -> None:
+    (tmp_path / "in.png").write_bytes(picture((1024, 1024)))
+    with (tmp_path / "in.png").open("rb") as image:
+        events = list(
+            stack.client().images.edit(
+                model="gpt-image-1",
+                image=[image],
+                prompt="a red fox",
+                stream=True,
+                partial_images=1,
+            )
+        )
+    assert [event.type for event in events] == ["image_edit.partial_image", "image_edit.completed"]
+
+
+def test_the_sdk_creates_variations(stack: Stack, tmp_path: Path) -> None:
+    (tmp_path / "otter.png").write_bytes(picture((256, 256)))
+    with (tmp_path / "otter.png").open("rb") as image:
+        result = stack.client().images.create_variation(
+            image=image, model="dall-e-2", n=2, size="256x256", response_format="b64_json"
+        )
+    assert result.data is not None
+    assert len(result.data) == 2
+    for item in result.data:
+        assert item.b64_json is not None
+        assert open_image(base64.b64decode(item.b64_json)).size == (256, 256)

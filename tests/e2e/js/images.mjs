@@ -53,4 +53,27 @@ try {
   summary.refused = { status: error.status, code: error.code, param: error.param };
 }
 
+// A streamed generation, as the SDK iterates it: its event types in order.
+const stream = await client.images.generate({
+  model: "gpt-image-1",
+  prompt: "a lighthouse at dusk",
+  stream: true,
+  partial_images: 2,
+});
+summary.streamed = [];
+for await (const event of stream) {
+  summary.streamed.push(event.type);
+  if (event.type === "image_generation.completed") {
+    fs.writeFileSync(path.join(work, "streamed.png"), Buffer.from(event.b64_json, "base64"));
+  }
+}
+
+const varied = await client.images.createVariation({
+  image: fs.createReadStream(path.join(work, "red.png")),
+  model: "dall-e-2",
+  n: 2,
+  size: "256x256",
+});
+summary.varied = { images: varied.data.length, byUrl: varied.data.every((item) => item.url) };
+
 fs.writeFileSync(path.join(work, "summary.json"), JSON.stringify(summary));
