@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterator
 from functools import cache
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from handler.backends.encoding import edit_region, encode
 from handler.core.catalog import CatalogModel, OutputFormat
@@ -39,14 +39,16 @@ class PreviewBackend:
     def stream(
         self, spec: GenerationSpec, deadline: Deadline
     ) -> Iterator[PartialImage | list[GeneratedImage]]:
-        """Each picture as it comes into focus: ``spec.partial_images`` previews, each less
-        blurred than the last (deterministic, as the picture is), then the pictures."""
+        """Each picture as it comes into focus: ``spec.partial_images`` previews, each in
+        blocks half the size of the last (deterministic, as the picture is), then the
+        pictures."""
         images = []
         for index, seed in enumerate(spec.seeds):
             picture = _render(spec, seed)
             for step in range(spec.partial_images):
-                radius = max(picture.size) / 32 / (step + 1)
-                preview = picture.filter(ImageFilter.GaussianBlur(radius))
+                block = 2 ** (spec.partial_images - step + 1)
+                small = picture.resize((max(1, spec.width // block), max(1, spec.height // block)))
+                preview = small.resize(picture.size, Image.Resampling.NEAREST)
                 data = encode(preview, spec.output_format, spec.output_compression)
                 yield PartialImage(data, index, step)
             images.append(

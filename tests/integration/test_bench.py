@@ -30,3 +30,10 @@ def test_the_warm_request_benchmark_runs_and_counts_two_dynamodb_round_trips() -
     cases = [line for line in out.splitlines() if "DynamoDB round trips" in line]
     assert len(cases) == 3, out
     assert all(line.endswith("DynamoDB round trips 2") for line in cases), out
+
+
+def test_the_streaming_benchmark_runs_every_case_through_the_gateway() -> None:
+    out = _run("streaming.py")
+    rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
+    assert len(rows) == 4, out
+    assert "buffered b64_json:" in out, out

@@ -89,3 +89,43 @@ def test_shipped_backend_params_are_what_their_backends_take() -> None:
         else:
             assert model.backend_params == {}, model.id
     assert checked >= 3
+
+
+def test_a_model_past_its_shutdown_date_is_a_410_naming_its_successor(tmp_path: Path) -> None:
+    from datetime import date
+
+    from handler.core.errors import ModelShutDown, status_of
+
+    path = tmp_path / "catalog.json"
+    retired = _model(id="old", shutdown_date="2026-09-30", successor="m")
+    path.write_text(json.dumps({"default_model": "m", "models": [_model(), retired]}))
+    catalog = load_catalog(path)
+    # Before its date it runs; from its date on it is refused, the successor named
+    assert catalog.get("old", today=date(2026, 9, 29)).id == "old"
+    with pytest.raises(ModelShutDown) as refused:
+        catalog.get("old", today=date(2026, 9, 30))
+    assert status_of(refused.value) == 410
+    assert (refused.value.param, refused.value.code) == ("model", "model_shut_down")
+    assert "'m'" in refused.value.message
+
+
+def test_aliases_answer_as_their_openai_namesake_and_never_collide(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.json"
+    sizes = ["256x256", "1024x1024", "1792x1024"]
+    model = _model(
+        sizes=sizes,
+        default_size="256x256",
+        max_n=10,
+        aliases=["dall-e-3", "house-name"],
+        prices={"image": dict.fromkeys(sizes, 1)},
+    )
+    path.write_text(json.dumps({"default_model": "m", "models": [model]}))
+    catalog = load_catalog(path)
+    dall_e_3 = catalog.get("dall-e-3")
+    assert (dall_e_3.id, dall_e_3.name, dall_e_3.max_n) == ("m", "dall-e-3", 1)
+    assert dall_e_3.sizes == ["1024x1024", "1792x1024"]
+    assert catalog.get("house-name").sizes == sizes  # not an OpenAI name: the model's rules
+    clash = _model(id="n", aliases=["m"])
+    path.write_text(json.dumps({"default_model": "m", "models": [_model(), clash]}))
+    with pytest.raises(ValidationError):
+        load_catalog(path)
