@@ -9,6 +9,7 @@ from handler.api.errors import ERROR_RESPONSES
 from handler.api.generating import GenerationCallDep
 from handler.api.routes.edits import read_form
 from handler.core.errors import InvalidRequest
+from handler.core.image_input import ImageSources
 from handler.core.schemas import GenerationRequest, ImagesResponse, parse_request
 
 router = APIRouter(tags=["images"])
@@ -33,6 +34,19 @@ VARIATION_PROMPT = "A variation of this image, keeping its subject, composition 
 async def create_variation(request: Request, call: GenerationCallDep) -> Response:
     """Variations of one image (OpenAI's ``images.create_variation``): multipart ``image``,
     ``n``, ``size``, ``response_format``, ``user``."""
+    body, sources = await _variation_request(request)
+    model = call.service.catalog.get(body.model)
+    if not model.max_input_images:
+        raise InvalidRequest(
+            f"{model.name} makes images from text only: it cannot vary an image. GET "
+            "/v1/models lists each model's max_input_images.",
+            param="model",
+        )
+    return await call.answer(body, sources)
+
+
+async def _variation_request(request: Request) -> tuple[GenerationRequest, ImageSources]:
+    """The form's fields as a generation of its one image."""
     if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         raise InvalidRequest(
             "Send a variation as a multipart form with the image as the file 'image'.",
@@ -47,14 +61,7 @@ async def create_variation(request: Request, call: GenerationCallDep) -> Respons
             param="image",
             code="missing_required_parameter" if not sources.images else "invalid_value",
         )
-    model = call.service.catalog.get(body.model)
-    if not model.max_input_images:
-        raise InvalidRequest(
-            f"{model.name} makes images from text only: it cannot vary an image. GET "
-            "/v1/models lists each model's max_input_images.",
-            param="model",
-        )
-    return await call.answer(body, sources)
+    return body, sources
 
 
 def _variation(fields: dict[str, Any]) -> GenerationRequest:
