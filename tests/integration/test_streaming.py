@@ -15,6 +15,7 @@ from handler.backends.preview import PreviewBackend
 from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.template import Template
 from handler.core.auth import issue_key
+from handler.core.errors import BackendError
 from handler.core.inference import PartialImage
 from tests.image_samples import picture
 from tests.integration.conftest import Local
@@ -182,3 +183,32 @@ def test_through_the_gateway_the_first_partial_arrives_before_the_last_is_made(
     finally:
         go_on.set()
         server.close()
+
+
+def test_a_failure_mid_stream_is_an_error_event_and_is_refunded(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a backend that fails after its first partial image
+    drawn = PreviewBackend.stream
+
+    def failing(self: PreviewBackend, spec: Any, deadline: Any) -> Iterator[Any]:
+        for progress in drawn(self, spec, deadline):
+            yield progress
+            raise BackendError("the GPU fell over")
+
+    monkeypatch.setattr(PreviewBackend, "stream", failing)
+    before = _balance(client, auth)
+    # When a stream is asked for
+    response = client.post(
+        "/v1/images/generations",
+        headers=auth,
+        json={"prompt": "a fox", "model": "gpt-image-1", "stream": True, "partial_images": 2},
+    )
+    # Then the partial came, then OpenAI's error event (which the SDKs raise), and no charge
+    assert response.status_code == 200
+    sent = events(response.text)
+    assert [name for name, _ in sent] == ["image_generation.partial_image", "error"]
+    error = sent[-1][1]["error"]
+    assert (error["type"], error["code"]) == ("server_error", "backend_error")
+    assert set(error) == {"message", "type", "param", "code"}
+    assert _balance(client, auth) == before
