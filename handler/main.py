@@ -35,7 +35,7 @@ from handler.config import get_settings
 from handler.core import admin, ledger
 from handler.core.deadline import Deadline
 from handler.core.webhooks import WebhookMessage
-from handler.observability import logger, metrics
+from handler.observability import count_status, logger, metrics
 from handler.stores.queue import from_message
 from handler.stores.reloads import reload_of
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
@@ -115,7 +115,7 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     # One Lambda context object; Powertools and Mangum each type it with their own protocol.
     response: dict[str, Any] = _asgi()(event, cast(MangumContext, context))
     status = int(response["statusCode"])
-    metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
+    count_status(status)
     return response
 
 

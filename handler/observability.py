@@ -21,6 +21,11 @@ def count(name: str, value: int = 1) -> None:
     metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
 
+def count_status(status: int) -> None:
+    """An HTTP answer, counted by class: Http2xx, Http4xx, Http5xx."""
+    count(f"Http{status // 100}xx")
+
+
 def record_spend(model: str, backend: str, images: int, charged: int) -> None:
     """A settled request's images and charge (micro-units), in one EMF object of their own with
     two dimension sets: by service (what the alarms read) and by service, model and backend

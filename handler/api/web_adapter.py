@@ -16,10 +16,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from handler.observability import logger, metrics
+from handler.observability import count_status, logger, metrics
 
 REQUEST_CONTEXT = b"x-amzn-request-context"
 LAMBDA_CONTEXT = b"x-amzn-lambda-context"
@@ -57,7 +56,7 @@ class FromWebAdapter:
         try:
             await self.app(scope, receive, sent)
         finally:
-            metrics.add_metric(name=f"Http{status // 100}xx", unit=MetricUnit.Count, value=1)
+            count_status(status)
             metrics.flush_metrics()
             logger.set_correlation_id(None)
 

@@ -119,6 +119,10 @@ class ModelCard(_Strict):
         tiers = [tier for tier in self.qualities if tier != "auto"]
         return "standard" if "standard" in tiers or not tiers else tiers[0]
 
+    def shut_down(self, today: date | None = None) -> bool:
+        """Whether the model has reached its shutdown date (today, UTC, by default)."""
+        return self.shutdown_date is not None and self.shutdown_date <= (today or _today())
+
     def size_refusal(self, width: int, height: int) -> str | None:
         """Why the model cannot make ``width`` x ``height``, or None."""
         if f"{width}x{height}" in self.sizes:
@@ -228,7 +232,8 @@ class Catalog(_Strict):
         model = self._names.get(wanted)
         if model is None:
             raise ModelNotFound(wanted)
-        if model.shutdown_date is not None and model.shutdown_date <= (today or _today()):
+        if model.shut_down(today):
+            assert model.shutdown_date is not None
             raise ModelShutDown(wanted, model.shutdown_date.isoformat(), model.successor)
         return model
 

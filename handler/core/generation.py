@@ -28,7 +28,7 @@ from handler.core.schemas import (
     StoredImages,
 )
 from handler.core.spec import GenerationSpec, build_spec
-from handler.core.streaming import EventKind, ImageStream, check_streamable
+from handler.core.streaming import EventKind, ImageStream
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -116,7 +116,6 @@ class GenerationService:
         the response body is read."""
         sources = from_request(request) if sources is None else sources
         spec = build_spec(self.model(request), request, request_id, sources)
-        check_streamable(spec, request.response_format)
         reservation = self.billing.reserve(credentials, spec, meter or Meter())
         backend = self.backends[spec.model.backend]
         return ImageStream(spec, kind, backend, self.billing, reservation, deadline, self.clock)

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
@@ -27,6 +27,7 @@ class PartialImage:
     partial_index: int  # 0-based, per image
 
 
+@runtime_checkable
 class StreamingBackend(Protocol):
     """A backend that can show its images while it makes them."""
 

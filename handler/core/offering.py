@@ -2,7 +2,6 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from handler.core.catalog import Catalog, CatalogModel
 from handler.core.errors import ModelNotFound
@@ -16,11 +15,8 @@ class Offering:
 
     def models(self) -> list[CatalogModel]:
         """Every name a request may use now: each model served, and its aliases."""
-        today = datetime.now(UTC).date()
         return [
-            model
-            for model in self.catalog.names()
-            if self._served(model) and (model.shutdown_date is None or model.shutdown_date > today)
+            model for model in self.catalog.names() if self._served(model) and not model.shut_down()
         ]
 
     def model(self, model_id: str) -> CatalogModel:

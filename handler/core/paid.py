@@ -1,7 +1,7 @@
 """The paid path's two ends: the price reserved before the work, refunded if the work fails,
 and what a backend delivered counted within what was reserved for.
 
-Every way a request is answered (buffered, streamed, queued) runs its work inside ``paid`` (or
+A synchronous request, buffered or streamed, runs its work inside ``paid`` (or
 ``refunded_on_failure`` once it holds its reservation) and settles what ``delivered`` kept.
 """
 

@@ -14,11 +14,11 @@ def parse_size(size: str) -> tuple[int, int] | None:
 
 
 class FreeSizes(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     """Any ``WIDTHxHEIGHT`` within these bounds, beside the listed sizes (gpt-image-2's rule
     by default: edges multiples of 16, at most 3840, aspect within 3:1, 0.65 to 8.3
     megapixels)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     multiple: Annotated[int, Field(ge=1)] = 16
     max_edge: Annotated[int, Field(ge=16)] = 3840

@@ -38,7 +38,6 @@ class GenerationSpec:
     inputs: ImageInputs = NO_INPUTS
     strength: float | None = None  # set when there are input images
     response_format: ResponseFormat = "url"
-    stream: bool = False
     partial_images: int = 0  # with stream: previews before each image
 
     @property
@@ -117,6 +116,11 @@ def build_spec(
     stream = bool(request.stream)
     if stream and not model.streaming:
         raise InvalidRequest(f"{model.name} does not stream its images.", param="stream")
+    if stream and request.response_format == "url":
+        raise InvalidRequest(
+            "A stream sends its images as b64_json; leave response_format out, or do not stream.",
+            param="response_format",
+        )
     if request.partial_images and not stream:
         raise InvalidRequest(
             "partial_images applies to streaming (stream: true).", param="partial_images"
@@ -153,7 +157,6 @@ def build_spec(
         inputs=inputs,
         strength=strength,
         response_format=request.response_format or model.default_response_format,
-        stream=stream,
         partial_images=(request.partial_images or 0) if stream else 0,
     )
 
@@ -182,8 +185,7 @@ def _size(model: CatalogModel, size: str | None) -> tuple[int, int]:
 
 def _quality(model: CatalogModel, quality: Quality) -> Quality:
     """The model's tier that runs: "auto" its default, a mapped quality its tier."""
-    if quality not in model.qualities and quality not in model.quality_map:
-        _require_offered("quality", quality, [*model.qualities, *model.quality_map], model)
+    _require_offered("quality", quality, [*model.qualities, *model.quality_map], model)
     tier = model.quality_map.get(quality, quality)
     return model.auto_quality if tier == "auto" else tier
 

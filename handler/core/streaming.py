@@ -18,8 +18,13 @@ from typing import Any, Literal
 
 from handler.core.billing import Billing, Reservation
 from handler.core.deadline import Deadline
-from handler.core.errors import ImagegateError, InvalidRequest, envelope
-from handler.core.inference import GeneratedImage, InferenceBackend, PartialImage
+from handler.core.errors import ImagegateError, envelope
+from handler.core.inference import (
+    GeneratedImage,
+    InferenceBackend,
+    PartialImage,
+    StreamingBackend,
+)
 from handler.core.paid import delivered, refunded_on_failure
 from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
@@ -27,15 +32,6 @@ from handler.observability import logger
 
 EventKind = Literal["image_generation", "image_edit"]
 MEDIA_TYPE = "text/event-stream"
-
-
-def check_streamable(spec: GenerationSpec, response_format: str | None) -> None:
-    """What a stream cannot do, refused before it is paid for."""
-    if response_format == "url":
-        raise InvalidRequest(
-            "A stream sends its images as b64_json; leave response_format out, or do not stream.",
-            param="response_format",
-        )
 
 
 @dataclass
@@ -72,11 +68,10 @@ class ImageStream:
             yield self._completed(image, usage.charged if last else None, remaining)
 
     def _progress(self) -> Iterator[PartialImage | list[GeneratedImage]]:
-        stream = getattr(self.backend, "stream", None)
-        if stream is None or not self.spec.partial_images:
+        if isinstance(self.backend, StreamingBackend) and self.spec.partial_images:
+            yield from self.backend.stream(self.spec, self.deadline)
+        else:
             yield self.backend.generate(self.spec, self.deadline)
-            return
-        yield from stream(self.spec, self.deadline)
 
     def _described(self, data: bytes) -> dict[str, Any]:
         spec = self.spec

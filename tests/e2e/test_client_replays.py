@@ -228,6 +228,17 @@ def test_vercel_ai_sdk_edits_two_images_and_a_mask(stack: Stack) -> None:
     assert (image.size, image.format) == ((1024, 1024), "PNG")
 
 
+# LlamaIndex's body for an hd, vivid, 1792x1024 dall-e-3 picture, but its response_format.
+LLAMA_INDEX_BODY = {
+    "prompt": "a harbour at night",
+    "n": 1,
+    "model": "dall-e-3",
+    "quality": "hd",
+    "size": "1792x1024",
+    "style": "vivid",
+}
+
+
 def test_llama_index_dall_e_3_hd_vivid_by_url(stack: Stack) -> None:
     """LlamaIndex's OpenAI image tool, download=False (the OpenAI Python SDK's JSON body).
 
@@ -256,15 +267,7 @@ def test_llama_index_dall_e_3_hd_vivid_by_url(stack: Stack) -> None:
     # Given LlamaIndex's tool asked for an hd, vivid, 1792x1024 picture (download=False)
     response = _generate(
         stack,
-        {
-            "prompt": "a harbour at night",
-            "n": 1,
-            "model": "dall-e-3",
-            "quality": "hd",
-            "size": "1792x1024",
-            "response_format": "url",
-            "style": "vivid",
-        },
+        {**LLAMA_INDEX_BODY, "response_format": "url"},
     )
     # Then data[0].url, which the tool hands back, downloads as a 1792x1024 PNG
     assert response.status_code == 200, response.text
@@ -289,15 +292,7 @@ def test_llama_index_dall_e_3_hd_vivid_downloaded_as_b64_json(stack: Stack) -> N
     # Given the same request with download=True, which asks for b64_json instead
     response = _generate(
         stack,
-        {
-            "prompt": "a harbour at night",
-            "n": 1,
-            "model": "dall-e-3",
-            "quality": "hd",
-            "size": "1792x1024",
-            "response_format": "b64_json",
-            "style": "vivid",
-        },
+        {**LLAMA_INDEX_BODY, "response_format": "b64_json"},
     )
     # Then data[0].b64_json starts as a PNG's base64 does ("i", so the tool saves a .png), and
     # decodes, as the tool decodes it, to a 1792x1024 PNG
