@@ -4,6 +4,7 @@ makes, what is charged, and the status of each failure."""
 
 import base64
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +14,14 @@ from handler import container
 from handler.stores.clients import s3_client
 from tests.fakes.bedrock_runtime import FakeBedrock
 from tests.image_samples import data_url, picture, top_half_mask
-from tests.support import assert_error, balance_of, new_key, open_image, presigned_object
+from tests.support import (
+    assert_error,
+    balance_of,
+    catalog_kept_running,
+    new_key,
+    open_image,
+    presigned_object,
+)
 
 URL = "/v1/images/generations"
 GRANTED = (
@@ -26,10 +34,13 @@ BEDROCK_MODELS = {"stable-image-ultra", "stable-image-core", "sd3.5-large", "nov
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBedrock]:
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeBedrock]:
+    """bedrock-runtime's stand-in, every family granted; Nova Canvas kept running past its
+    end of life, as an operator with extended access would, so its adapter stays tested."""
     with FakeBedrock() as server:
         monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.endpoint_url)
         monkeypatch.setenv("IMAGEGATE_BEDROCK_MODEL_ARNS", GRANTED)
+        monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(catalog_kept_running(tmp_path)))
         container.reset()
         yield server
 
@@ -238,3 +249,29 @@ def test_past_the_deadline_is_a_504_and_free(
     assert response.status_code == 504
     assert response.json()["error"]["code"] == "backend_timeout"
     assert balance_of(key_id) == before
+
+
+def test_the_default_catalog_retires_nova_canvas_on_its_end_of_life(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Granted, but Bedrock ended it on 2026-09-30: not listed, and a request is a 410 that
+    # names the date and the successor, with nothing charged and nothing sent to Bedrock.
+    with FakeBedrock() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", server.endpoint_url)
+        monkeypatch.setenv("IMAGEGATE_BEDROCK_MODEL_ARNS", GRANTED)
+        container.reset()
+        key_id, funded_auth = new_key(balance=10_000_000)
+        assert "nova-canvas" not in _listed(client, funded_auth)
+        response = client.post(
+            URL, headers=funded_auth, json={"model": "nova-canvas", "prompt": "a"}
+        )
+        assert response.status_code == 410
+        assert_error(
+            response.json(), type_="invalid_request_error", param="model", code="model_shut_down"
+        )
+        message = response.json()["error"]["message"]
+        assert "2026-09-30" in message
+        assert "'stable-image-ultra'" in message
+        assert client.get("/v1/models/nova-canvas", headers=funded_auth).status_code == 410
+        assert balance_of(key_id) == 10_000_000
+        assert server.bodies() == []

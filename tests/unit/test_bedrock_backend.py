@@ -5,6 +5,7 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from datetime import date
 from typing import Any, cast
 
 import boto3
@@ -38,6 +39,8 @@ from tests.image_samples import picture, top_half_mask
 from tests.support import ROOT, open_image
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")
+# Before Nova Canvas's end of life (2026-09-30), so its adapter stays tested.
+RUNNING = date(2026, 9, 1)
 GRANTS = Grants(
     "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-ultra-v1:1,"
     "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1,"
@@ -48,7 +51,9 @@ GRANTS = Grants(
 
 def _spec(model: str, sources: ImageSources | None = None, **body: Any) -> GenerationSpec:
     request = GenerationRequest.model_validate({"model": model, "prompt": "a fox", **body})
-    return build_spec(CATALOG.get(model), request, "req_test", sources or ImageSources())
+    return build_spec(
+        CATALOG.get(model, today=RUNNING), request, "req_test", sources or ImageSources()
+    )
 
 
 def _png(
@@ -447,5 +452,8 @@ def test_nova_is_billed_and_priced_by_quality_whatever_the_task(bedrock: Stubbed
     spec = _spec("nova-canvas", sources, size="512x512", quality="hd")
     bedrock.backend().generate(spec, Deadline.after(25))
     assert bedrock.sent[0]["imageGenerationConfig"]["quality"] == "premium"
-    assert unit_price(spec) == CATALOG.get("nova-canvas").prices.quality["hd"]["512x512"]
+    assert (
+        unit_price(spec)
+        == CATALOG.get("nova-canvas", today=RUNNING).prices.quality["hd"]["512x512"]
+    )
     assert unit_price(_spec("nova-canvas", sources, size="512x512")) == 40_000
