@@ -2,66 +2,15 @@
 on ``/admin/...`` as the template declares it → the API function. Requests are signed with
 botocore's SigV4, as any AWS SDK or awscurl signs them."""
 
-import datetime
-import json
 import time
-from collections.abc import Iterator
-from typing import Any
-from unittest import mock
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.gateway.iam import LOCAL_OPERATOR
-from handler.cli.template import Template
-from handler.main import api_handler
 from tests.integration.conftest import Local
-from tests.support import ROOT
-
-STACK_CREDENTIALS = Credentials("testing", "testing")  # the local stack's (cli/local.py)
-
-
-@pytest.fixture
-def origin(local: Local) -> Iterator[str]:
-    server = GatewayServer("127.0.0.1", 0)
-    api = RestApi.from_template(Template.load(ROOT / "template.yaml"))
-    server.start(Gateway(api, {"ApiFunction": api_handler}))
-    try:
-        yield f"http://127.0.0.1:{server.port}/{api.stage}"
-    finally:
-        server.close()
-
-
-def signed(
-    method: str,
-    url: str,
-    body: dict[str, Any] | None = None,
-    *,
-    credentials: Credentials = STACK_CREDENTIALS,
-    service: str = "execute-api",
-    at: float | None = None,
-    idempotency_key: str | None = None,
-) -> httpx.Response:
-    data = b"" if body is None else json.dumps(body).encode()
-    headers = {"content-type": "application/json"}
-    if idempotency_key is not None:
-        headers["idempotency-key"] = idempotency_key
-    request = AWSRequest(method=method, url=url, data=data, headers=headers)
-    signer = SigV4Auth(credentials, service, "us-east-1")
-    if at is None:
-        signer.add_auth(request)
-    else:  # signed at another time (a replay)
-        then = datetime.datetime.fromtimestamp(at, datetime.UTC)
-        with mock.patch("botocore.auth.get_current_datetime", return_value=then):
-            signer.add_auth(request)
-    prepared = request.prepare()
-    return httpx.request(
-        method, prepared.url, headers=dict(prepared.headers), content=data, timeout=30
-    )
+from tests.support import signed
 
 
 def test_an_operator_creates_funds_rotates_and_revokes_a_key(origin: str) -> None:
