@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from handler.core.cursors import place_id, place_of
+from handler.core.cursors import Held, place_id, place_of
 from handler.core.errors import InvalidRequest
 from handler.core.money import parse_amount
 from handler.core.ports import ApiKeyRecord, TopUpSource, UsageRecord
@@ -49,9 +49,10 @@ class LedgerEntry:
         return place_id(_ENTRY_ID_PREFIX, self.at, self.reference)
 
 
-def entry_place(entry_id: str) -> tuple[int, str]:
-    """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400."""
-    return place_of(_ENTRY_ID_PREFIX, entry_id, "a transaction")
+def entry_place(entry_id: str, held: Held | None = None) -> tuple[int, str]:
+    """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400 (also,
+    with ``held``, for one not in the caller's ledger)."""
+    return place_of(_ENTRY_ID_PREFIX, entry_id, "a transaction", held)
 
 
 def settled_entry(usage: UsageRecord) -> LedgerEntry:
@@ -160,6 +161,10 @@ class Entries(Protocol):
 
     def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:
         """The key's entries, newest first, from just before ``before`` (an entry's place)."""
+        ...
+
+    def holds(self, key_id: str, at: int, reference: str) -> bool:
+        """Whether the key has the entry of that place (a page's ``after``)."""
         ...
 
     def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:

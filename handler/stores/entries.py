@@ -9,7 +9,7 @@ from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
-from handler.stores.dynamo import Transaction, TransactionRefused
+from handler.stores.dynamo import Transaction, TransactionRefused, holds
 from handler.stores.entry_items import (
     ENTRIES_BELOW,
     entry_put,
@@ -87,6 +87,10 @@ class DynamoDBEntries:
             )
         items = answer["Items"]
         return EntryPage([ledger_entry(item) for item in items[:limit]], len(items) > limit)
+
+    def holds(self, key_id: str, at: int, reference: str) -> bool:
+        sort_key = entry_sort_key(at, reference)
+        return holds(self._client, self._ledger, key_id, sort_key, "Could not read the ledger.")
 
     def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
         from handler.stores.audit import audits  # the reconciler's alone

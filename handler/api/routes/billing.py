@@ -1,5 +1,6 @@
 """The key holder's money: its ledger, and card top-ups where the deployment takes cards."""
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
@@ -82,7 +83,9 @@ def transactions(
     entries: Entries, key_id: str, *, limit: int, after: str | None
 ) -> TransactionList:
     """A page of a key's ledger after the entry id ``after`` (a previous page's last)."""
-    before = None if after is None else entry_place(after)
+    before = None
+    if after is not None:
+        before = entry_place(after, partial(entries.holds, key_id))
     return transaction_list(entries.page(key_id, limit=limit, before=before))
 
 
