@@ -12,6 +12,7 @@ from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cards import CheckoutSession
 from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
+from handler.core.money import PositiveMicros
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
 ReturnUrl = Annotated[
@@ -116,10 +117,11 @@ def get_billing(key: ApiKeyDep, terms: CardTermsDep) -> BillingAccount:
 
 
 class CheckoutCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     amount: Annotated[
-        int, Field(gt=0, description="What to put on the key, in micro-units (10.00 = 10000000).")
+        PositiveMicros,
+        Field(description="What to put on the key, in micro-units (10.00 = 10000000)."),
     ]
     success_url: ReturnUrl
     cancel_url: ReturnUrl
