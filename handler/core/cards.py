@@ -49,6 +49,7 @@ class CheckoutSession:
     amount: int  # micro-units
     currency: str
     expires_at: int
+    replayed: bool = False  # the first answer to the checkout's Idempotency-Key, again
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ A reservation is not an entry: it holds money the request's settlement then char
 refunds, and the audit counts what is held.
 """
 
+import hashlib
+import json
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -115,6 +117,19 @@ def typed_amount(text: str, *, signed: bool = False, param: str = "amount") -> i
     return -micros if negative else micros
 
 
+def movement_once(
+    idempotency_key: str | None, kind: EntryKind, amount: int, reason: str | None
+) -> tuple[str, str] | tuple[None, None]:
+    """An operator's movement sent with an ``Idempotency-Key``: its reference (one per key in
+    the key's ledger, for good) and its fingerprint (what makes a retry the same movement).
+    Without one: neither (a fresh reference, posted as often as it is sent)."""
+    if idempotency_key is None:
+        return None, None
+    reference = "idem_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    fingerprint = hashlib.sha256(json.dumps([kind, amount, reason]).encode()).hexdigest()
+    return reference, fingerprint
+
+
 def _reason(reason: str | None) -> str | None:
     if reason is None or not reason.strip():
         return None
@@ -135,7 +150,12 @@ class EntryPage:
 
 
 class AlreadyPosted(Exception):
-    """An entry of this reference is in the key's ledger already (a redelivered payment)."""
+    """An entry of this reference is in the key's ledger already (a retried movement);
+    ``fingerprint``: the request it was posted for, as kept beside it."""
+
+    def __init__(self, reference: str, fingerprint: str | None):
+        super().__init__(reference)
+        self.fingerprint = fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,10 +173,11 @@ class Audit:
 
 
 class Entries(Protocol):
-    def post(self, entry: LedgerEntry, *, once: bool = False) -> ApiKeyRecord:
+    def post(self, entry: LedgerEntry, *, once: str | None = None) -> ApiKeyRecord:
         """Change the key's balance by ``entry.amount`` and record ``entry`` in one
-        transaction; the key after it. ``NotFound`` for no such key. With ``once``, an entry
-        of the same reference posted before raises ``AlreadyPosted`` and changes nothing."""
+        transaction; the key after it. ``NotFound`` for no such key. With ``once`` (the
+        fingerprint of the request it comes from, kept with the reference), an entry of the
+        same reference posted before raises ``AlreadyPosted`` and changes nothing."""
         ...
 
     def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:

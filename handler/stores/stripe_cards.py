@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from handler.core.cards import CardTerms, CheckoutOrder, CheckoutSession
-from handler.core.errors import InvalidRequest, PaymentsUnavailable
+from handler.core.errors import IdempotencyKeyReused, InvalidRequest, PaymentsUnavailable
 from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
 from handler.core.reloads import CardDeclined, Reload
 from handler.observability import count, logger
@@ -77,6 +77,11 @@ class StripeCards:
             options["idempotency_key"] = order.idempotency_key
         try:
             session = self._stripe().v1.checkout.sessions.create(params, options)  # type: ignore[arg-type]
+        except stripe.IdempotencyError:  # the key's first checkout had other parameters
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a checkout of another amount or "
+                "other URLs. Use a new key for a new checkout."
+            ) from None
         except stripe.InvalidRequestError as exc:
             raise InvalidRequest(exc.user_message or str(exc), param=exc.param) from exc
         except stripe.StripeError as exc:
@@ -87,6 +92,7 @@ class StripeCards:
             amount=order.amount,
             currency=terms.currency,
             expires_at=session.expires_at,
+            replayed=_replayed(session.last_response),
         )
 
     def event(self, payload: bytes, signature: str | None) -> CardEvent | None:
@@ -196,6 +202,11 @@ def card_event(
 
 class _OtherCurrency(Exception):
     pass
+
+
+def _replayed(response: "stripe.StripeResponse | None") -> bool:
+    """Whether Stripe answered with the first answer to this idempotency key."""
+    return response is not None and response.headers.get("idempotent-replayed") == "true"
 
 
 def _unavailable(exc: Exception) -> PaymentsUnavailable:

@@ -5,6 +5,7 @@ ledger is asserted not to have moved; after every test, ``imagegate billing audi
 every balance equal to its ledger."""
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -15,7 +16,9 @@ from typer.testing import CliRunner
 
 from handler.cli.main import app
 from handler.cli.stripe_stand_in import StripeStandIn
+from handler.config import get_settings
 from handler.core.policy import MAX_EXPIRES_AT, MAX_PER_MINUTE
+from handler.stores.clients import dynamodb_client
 from tests.support import assert_error, cards_through_stripe, signed
 
 URLS = {"success_url": "https://example.com/paid", "cancel_url": "https://example.com/no"}
@@ -52,6 +55,80 @@ def money(origin: str, key_id: str) -> tuple[int, list[tuple[str, int]]]:
     ledger = signed("GET", f"{origin}/admin/v1/keys/{key_id}/transactions", None)
     rows = [(t["type"], t["amount"]) for t in ledger.json()["data"]]
     return shown.json()["balance"], rows
+
+
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> None:
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_checkout_key_reused_for_another_amount_is_a_conflict_not_a_retry(
+    origin: str, stripe: StripeStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    key_id, auth = new_key(origin)
+    url, headers = f"{origin}/v1/billing/checkout", {**auth, "Idempotency-Key": "top-up-1"}
+    # Given a checkout made with an Idempotency-Key, and its retry
+    first = httpx.post(url, headers=headers, json={"amount": TEN, **URLS})
+    again = httpx.post(url, headers=headers, json={"amount": TEN, **URLS})
+    assert first.status_code == again.status_code == 200, again.text
+    assert "idempotent-replayed" not in first.headers
+    assert (again.json()["id"], again.headers["idempotent-replayed"]) == (
+        first.json()["id"],
+        "true",
+    )
+    # When the key comes again with another amount
+    other = httpx.post(url, headers=headers, json={"amount": 2 * TEN, **URLS})
+    # Then it is a 409 no SDK retries, nothing is logged as our failure, nothing moved
+    assert other.status_code == 409, other.text
+    assert other.headers.get("x-should-retry") != "true"
+    assert_error(other.json(), type_="conflict", param=None, code="idempotency_key_reused")
+    no_errors_logged(caplog)
+    assert money(origin, key_id) == (0, [])
+
+
+def test_an_admin_movement_key_reused_with_another_body_conflicts_and_moves_nothing(
+    origin: str,
+) -> None:
+    key_id, _ = new_key(origin, balance=5_000_000)
+    topups = f"{origin}/admin/v1/keys/{key_id}/topups"
+    body = {"amount": 1_000_000, "reason": "invoice 9"}
+    # Given a top-up with an Idempotency-Key, and its retry: the first answer, marked
+    first = signed("POST", topups, body, idempotency_key="invoice-9")
+    again = signed("POST", topups, body, idempotency_key="invoice-9")
+    assert first.status_code == again.status_code == 200, again.text
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    # When the key comes with another amount, or as an adjustment
+    adjustments = f"{origin}/admin/v1/keys/{key_id}/adjustments"
+    for url, other in (
+        (topups, {**body, "amount": 5_000_000}),
+        (topups, {**body, "reason": "invoice 10"}),
+        (adjustments, {**body, "amount": -1}),
+    ):
+        refused = signed("POST", url, other, idempotency_key="invoice-9")
+        # Then it is a 409, as on the generation routes, and the balance did not move
+        assert refused.status_code == 409, refused.text
+        assert refused.headers["x-should-retry"] == "false"
+        assert_error(refused.json(), type_="conflict", param=None, code="idempotency_key_reused")
+    assert money(origin, key_id) == (6_000_000, [("topup", 1_000_000), ("topup", 5_000_000)])
+
+
+def test_the_ledger_still_refuses_a_reused_key_once_its_record_has_lapsed(origin: str) -> None:
+    key_id, _ = new_key(origin)
+    topups = f"{origin}/admin/v1/keys/{key_id}/topups"
+    body = {"amount": 1_000_000}
+    assert signed("POST", topups, body, idempotency_key="k").status_code == 200
+    # Given the idempotency records are gone (they last 24 hours; the ledger's mark, for good)
+    client, table = dynamodb_client(), get_settings().idempotency_table
+    for item in client.scan(TableName=table)["Items"]:
+        client.delete_item(TableName=table, Key={"id": item["id"]})
+    # When the key comes again: with another body, a 409; with the same, nothing again
+    other = signed("POST", topups, {"amount": 2_000_000}, idempotency_key="k")
+    assert other.status_code == 409, other.text
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    same = signed("POST", topups, body, idempotency_key="k")
+    assert (same.status_code, same.json()["balance"]) == (200, 1_000_000)
+    assert money(origin, key_id) == (1_000_000, [("topup", 1_000_000)])
 
 
 @pytest.mark.parametrize("amount", ["1000000", "10.00", True, 1_000_000.0, None, [1]])

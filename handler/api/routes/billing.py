@@ -3,13 +3,14 @@
 from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.api.deps import ApiKeyDep, CardTermsDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
+from handler.api.replays import mark_replayed
 from handler.core.cards import CheckoutSession
 from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
 from handler.core.money import PositiveMicros
@@ -148,13 +149,14 @@ class Checkout(BaseModel):
 
 @router.post("/billing/checkout", responses=ERROR_RESPONSES)
 def create_checkout(
-    request: Request, body: CheckoutCreate, key: ApiKeyDep, cards: CardTopUpsDep
+    request: Request, response: Response, body: CheckoutCreate, key: ApiKeyDep, cards: CardTopUpsDep
 ) -> Checkout:
     """A card payment page for a top-up of the calling key: the key is credited once the
     payment succeeds (Stripe's signed event). An ``Idempotency-Key`` answers a retry with the
-    same page."""
+    same page (marked replayed); the key sent with another body is a 409."""
     idempotency_key = request.headers.get("idempotency-key")
     session = cards.checkout(
         key, body.amount, body.success_url, body.cancel_url, idempotency_key=idempotency_key
     )
+    mark_replayed(response, session.replayed)
     return Checkout.of(session)
