@@ -7,6 +7,7 @@ every balance equal to its ledger."""
 import json
 import logging
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,11 +16,11 @@ import pytest
 from typer.testing import CliRunner
 
 from handler.cli.main import app
-from handler.cli.stripe_stand_in import StripeStandIn
+from handler.cli.stripe_stand_in import StripeStandIn, sign
 from handler.config import get_settings
 from handler.core.policy import MAX_EXPIRES_AT, MAX_PER_MINUTE
 from handler.stores.clients import dynamodb_client
-from tests.support import assert_error, cards_through_stripe, signed
+from tests.support import STRIPE_WEBHOOK_SECRET, assert_error, cards_through_stripe, signed
 
 URLS = {"success_url": "https://example.com/paid", "cancel_url": "https://example.com/no"}
 TEN = 10_000_000  # 10.00 in micro-units
@@ -181,3 +182,88 @@ def test_numbers_a_key_keeps_are_bounded(origin: str, field: str) -> None:
     # The bound itself is taken
     bound = MAX_EXPIRES_AT if field == "expires_at" else MAX_PER_MINUTE
     assert signed("PATCH", f"{admin}/{key_id}", {field: bound}).json()[field] == bound
+
+
+def _event(kind: str, thing: Any) -> dict[str, Any]:
+    return {"id": f"evt_{time.time_ns()}", "type": kind, "data": {"object": thing}}
+
+
+def _deliver(origin: str, event: Any) -> httpx.Response:
+    """``event``, signed as Stripe signs its events."""
+    payload = json.dumps(event)
+    headers = {"stripe-signature": sign(payload, STRIPE_WEBHOOK_SECRET, int(time.time()))}
+    return httpx.post(f"{origin}/webhooks/stripe", content=payload.encode(), headers=headers)
+
+
+def _session(key_id: str) -> dict[str, Any]:
+    return {
+        "id": f"cs_{time.time_ns()}",
+        "object": "checkout.session",
+        "payment_status": "paid",
+        "payment_intent": f"pi_{time.time_ns()}",
+        "amount_total": 1000,
+        "currency": get_settings().card_currency,
+        "customer": None,
+        "metadata": {"key_id": key_id},
+    }
+
+
+@pytest.mark.parametrize(
+    "malformed",
+    [
+        {"object": []},
+        {"object": "cs_1"},
+        {"metadata": ["key_id"]},
+        {"metadata": "key_id"},
+        {"amount_total": "1000"},
+        {"amount_total": True},
+        {"amount_total": 10.5},
+        {"amount_total": -1000},
+        {"payment_intent": {"id": "pi_1"}},
+    ],
+    ids=str,
+)
+def test_a_signed_event_of_another_shape_is_refused_and_credits_nothing(
+    origin: str, stripe: StripeStandIn, malformed: dict[str, Any]
+) -> None:
+    key_id, _ = new_key(origin)
+    session = _session(key_id)
+    thing = malformed.get("object", {**session, **malformed})
+    for kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
+        refused = _deliver(origin, _event(kind, thing))
+        assert refused.status_code == 400, refused.text
+        assert_error(
+            refused.json(), type_="invalid_request_error", param=None, code="invalid_event"
+        )
+    assert money(origin, key_id) == (0, [])
+    # The same event as Stripe shapes it credits the key
+    assert _deliver(origin, _event("checkout.session.completed", session)).status_code == 200
+    assert money(origin, key_id) == (TEN, [("topup", TEN)])
+
+
+@pytest.mark.parametrize(
+    "kind", ["charge.refunded", "charge.dispute.created", "payment_intent.succeeded"]
+)
+@pytest.mark.parametrize("thing", [[], "ch_1", {"id": "ch_1", "metadata": "x"}], ids=str)
+def test_no_signed_event_is_a_server_error(
+    origin: str, stripe: StripeStandIn, kind: str, thing: Any
+) -> None:
+    answer = _deliver(origin, _event(kind, thing))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "invalid_event"
+    for unread in (_event("customer.created", []), {"type": "charge.refunded", "data": "x"}):
+        assert _deliver(origin, unread).status_code < 500
+
+
+def test_an_event_for_a_key_not_here_is_acknowledged_and_logged(
+    origin: str, stripe: StripeStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a paid session of another deployment on the same Stripe account
+    event = _event("checkout.session.completed", _session("0123456789abcdef"))
+    # When Stripe delivers it: acknowledged (not a 404 it would retry for days), and logged
+    for _ in range(2):
+        answer = _deliver(origin, event)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"received": True}
+    assert "card event for no key here" in [r.getMessage() for r in caplog.records]
+    no_errors_logged(caplog)
