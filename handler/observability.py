@@ -8,12 +8,28 @@ SDK in the process: its import alone cost more than half the rest of a cold star
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
+    AmazonCloudWatchEMFProvider,
+)
 
 SERVICE = "imagegate"
 NAMESPACE = "imagegate"
 
+
+class _InvocationMetrics(AmazonCloudWatchEMFProvider):
+    """Powertools' EMF metrics, each invocation's forgotten when it is flushed, published or
+    not. Where metrics are off (POWERTOOLS_METRICS_DISABLED, the local stack), Powertools
+    keeps them instead, for the process's life: at a metric's hundredth value it prints them
+    all to stdout and empties the set, and the invocation that added it then flushes an empty
+    set, which it warns of."""
+
+    def flush_metrics(self, raise_on_empty_metrics: bool = False) -> None:
+        super().flush_metrics(raise_on_empty_metrics=raise_on_empty_metrics)
+        self.clear_metrics()
+
+
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+metrics = Metrics(provider=_InvocationMetrics(namespace=NAMESPACE, service=SERVICE))
 
 
 def count(name: str, value: int = 1) -> None:

@@ -1,19 +1,27 @@
 """Helpers shared by the test layers."""
 
+import datetime
+import hashlib
 import io
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from botocore.auth import S3SigV4QueryAuth
+import httpx
+import pytest
+from botocore.auth import S3SigV4QueryAuth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from PIL import Image
 
 from handler import container
+from handler.cli.stripe_stand_in import StripeStandIn
 from handler.core.auth import issue_key
 from handler.core.ledger import LedgerEntry
 from handler.core.ports import KeyPolicy, UsageRecord
@@ -26,6 +34,7 @@ FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 # Test keys: limits and a balance no ordinary test reaches (billing tests make their own).
 GENEROUS = KeyPolicy(requests_per_minute=10_000, images_per_minute=100_000)
 FUNDED = 1_000 * 1_000_000
+STACK_CREDENTIALS = Credentials("testing", "testing")  # the local stack's (cli/local.py)
 
 
 def catalog_kept_running(folder: Path) -> Path:
@@ -162,3 +171,71 @@ def presigned_object(url: str) -> tuple[str, str]:
     path = url.split("?")[0].split(".amazonaws.com/")[-1]
     bucket_host = url.split("//")[1].split(".")[0]
     return bucket_host, path
+
+
+def signed(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    *,
+    idempotency_key: str | None = None,
+    sent: bytes | None = None,
+    **signing: Any,
+) -> httpx.Response:
+    """A call signed as any AWS SDK signs it (botocore's SigV4Auth; ``signing``: as
+    ``signed_request`` takes it), with ``sent`` another body than the one signed (changed on
+    the way)."""
+    headers = {} if idempotency_key is None else {"idempotency-key": idempotency_key}
+    to, signed_headers, data = signed_request(method, url, body, headers=headers, **signing)
+    content = data if sent is None else sent
+    signed_headers.pop("Content-Length", None)  # the body's, as sent
+    return httpx.request(method, to, headers=signed_headers, content=content, timeout=30)
+
+
+def signed_request(
+    method: str,
+    url: str,
+    body: dict[str, Any] | None = None,
+    *,
+    credentials: Credentials = STACK_CREDENTIALS,
+    service: str = "execute-api",
+    region: str = "us-east-1",
+    at: float | None = None,
+    payload_hash: bool = False,
+    headers: dict[str, str] | None = None,
+) -> tuple[str, dict[str, str], bytes]:
+    """A request signed and not sent: its URL, headers and body. ``at``: signed at another
+    time than now; ``payload_hash``: with the body's hash signed in ``x-amz-content-sha256``
+    (as S3's clients do)."""
+    data = b"" if body is None else json.dumps(body).encode()
+    headers = {"content-type": "application/json", **(headers or {})}
+    if payload_hash:
+        headers["x-amz-content-sha256"] = hashlib.sha256(data).hexdigest()
+    request = AWSRequest(method=method, url=url, data=data, headers=headers)
+    signer = SigV4Auth(credentials, service, region)
+    if at is None:
+        signer.add_auth(request)
+    else:
+        then = datetime.datetime.fromtimestamp(at, datetime.UTC)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=then):
+            signer.add_auth(request)
+    prepared = request.prepare()
+    return prepared.url, dict(prepared.headers), data
+
+
+STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET = "sk_test_local", "whsec_local"
+
+
+@contextmanager
+def cards_through_stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStandIn]:
+    """The deployment takes cards, through the local Stripe stand-in (its keys in the
+    settings of the stores now in force)."""
+    stand_in = StripeStandIn(STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET).start()
+    monkeypatch.setenv("IMAGEGATE_STRIPE_SECRET_KEY", STRIPE_SECRET_KEY)
+    monkeypatch.setenv("IMAGEGATE_STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET)
+    monkeypatch.setenv("IMAGEGATE_STRIPE_API_BASE", stand_in.url)
+    container.reset()
+    try:
+        yield stand_in
+    finally:
+        stand_in.stop()

@@ -18,6 +18,7 @@ from handler.api.deps import (
     get_request_id,
 )
 from handler.api.middleware import public_path
+from handler.api.replays import mark_replayed
 from handler.api.schemas import ImageJob
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
@@ -126,8 +127,8 @@ class GenerationCall:
         response = Response(
             result.model_dump_json(exclude_none=True), media_type="application/json"
         )
-        if result.id != self.request_id:  # the first response to this Idempotency-Key, replayed
-            response.headers["idempotent-replayed"] = "true"
+        # The first response to this Idempotency-Key, replayed: it has its own id.
+        mark_replayed(response, result.id != self.request_id)
         return response
 
     async def _blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -6,25 +6,27 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.core.key_admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
-from handler.core.money import MAX_AMOUNT
+from handler.core.money import Micros, PositiveMicros, UnsignedMicros
+from handler.core.policy import ExpiresAt, PerMinute
 from handler.core.ports import ApiKeyRecord, KeyPolicy
 from handler.core.spend import NO_CAP, day_window, month_window
 
-Cap = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+Cap = PositiveMicros
 ModelIds = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict, as the generation bodies: "60" is not a number, and a typo is not a default.
+    model_config = ConfigDict(strict=True, extra="forbid")
 
 
 class KeyCreate(_Body):
     name: Annotated[str, Field(min_length=1, max_length=128)]
-    balance: Annotated[int, Field(ge=0, le=MAX_AMOUNT, description="Micro-units.")] = 0
-    requests_per_minute: Annotated[int, Field(ge=1)] = 60
-    images_per_minute: Annotated[int, Field(ge=1)] = 240
+    balance: Annotated[UnsignedMicros, Field(description="Micro-units.")] = 0
+    requests_per_minute: PerMinute = 60
+    images_per_minute: PerMinute = 240
     models: Annotated[ModelIds | None, Field(description="None: every model.")] = None
-    expires_at: Annotated[int | None, Field(ge=1, description="Unix seconds.")] = None
+    expires_at: Annotated[ExpiresAt | None, Field(description="Unix seconds.")] = None
     daily_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC day.")] = None
     monthly_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC month.")] = None
     low_balance_threshold: Annotated[
@@ -50,10 +52,10 @@ class KeyUpdate(_Body):
     """Only the fields given change; ``null`` lifts a limit (every model, no expiry)."""
 
     name: Annotated[str | None, Field(min_length=1, max_length=128)] = None
-    requests_per_minute: Annotated[int | None, Field(ge=1)] = None
-    images_per_minute: Annotated[int | None, Field(ge=1)] = None
+    requests_per_minute: PerMinute | None = None
+    images_per_minute: PerMinute | None = None
     models: ModelIds | None = None
-    expires_at: Annotated[int | None, Field(ge=1)] = None
+    expires_at: ExpiresAt | None = None
     daily_spend_cap: Cap | None = None
     monthly_spend_cap: Cap | None = None
     low_balance_threshold: Cap | None = None
@@ -70,10 +72,7 @@ class KeyUpdate(_Body):
 
 
 class Movement(_Body):
-    amount: Annotated[
-        int,
-        Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, description="Micro-units; signed for an adjustment."),
-    ]
+    amount: Annotated[Micros, Field(description="Micro-units; signed for an adjustment.")]
     reason: Annotated[str | None, Field(max_length=500)] = None
 
 

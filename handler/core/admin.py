@@ -16,7 +16,7 @@ from handler.core.errors import ImagegateError, InvalidRequest, envelope
 from handler.core.key_admin import KeyAdmin
 from handler.core.ledger import typed_amount
 from handler.core.money import format_micros
-from handler.core.policy import DEFAULT_POLICY
+from handler.core.policy import DEFAULT_POLICY, PerMinute
 from handler.core.ports import ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 
@@ -29,8 +29,8 @@ class CreateKey(_Command):
     action: Literal["create_key"]
     name: Annotated[str, Field(min_length=1, max_length=128)]
     balance: str = "0"  # currency units, e.g. "10.00"
-    rpm: Annotated[int, Field(ge=1)] = DEFAULT_POLICY.requests_per_minute
-    ipm: Annotated[int, Field(ge=1)] = DEFAULT_POLICY.images_per_minute
+    rpm: PerMinute = DEFAULT_POLICY.requests_per_minute
+    ipm: PerMinute = DEFAULT_POLICY.images_per_minute
     models: Annotated[list[str] | None, Field(min_length=1)] = None  # None: every model
 
 

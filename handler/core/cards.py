@@ -49,6 +49,7 @@ class CheckoutSession:
     amount: int  # micro-units
     currency: str
     expires_at: int
+    replayed: bool = False  # the first answer to the checkout's Idempotency-Key, again
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,11 @@ class PaymentChanged(Exception):
     """The payment's record changed since it was read: read it again."""
 
 
+class NoSuchKey(Exception):
+    """The event's entries name a key this deployment does not have (another deployment's on
+    the same Stripe account, say)."""
+
+
 class PaymentStore(Protocol):
     def get(self, payment_id: str) -> Payment | None: ...
 
@@ -89,7 +95,7 @@ class PaymentStore(Protocol):
     ) -> None:
         """Store ``after`` in place of the version it was read as, change its key's balance
         by the entries and write them, all at once; ``PaymentChanged`` if it was not the
-        stored version any more."""
+        stored version any more, ``NoSuchKey`` if the entries' key is not here."""
         ...
 
 
@@ -157,6 +163,12 @@ class CardTopUps:
                 self.payments.record(after, entries, customer=customer)
             except PaymentChanged:
                 continue
+            except NoSuchKey:  # not ours: acknowledged and logged (Stripe would resend it)
+                logger.warning(
+                    "card event for no key here", key_id=after.key_id, payment_id=after.payment_id
+                )
+                count("CardEventsRefused")
+                return
             for entry in entries:
                 logger.info(
                     "card payment entered",

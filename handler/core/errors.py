@@ -13,7 +13,8 @@ exceptions (botocore, httpx, replicate) into these at their boundary.
     ├── PermissionDenied        the key may not use this model
     ├── NotFound
     │   └── ModelNotFound
-    ├── Conflict                an Idempotency-Key reused with another body, or still running
+    ├── Conflict                an Idempotency-Key still running, or a job past cancelling
+    │   └── IdempotencyKeyReused    an Idempotency-Key sent again with another request
     ├── RateLimited             the key's per-minute limit is spent; retry_after says when
     └── ServiceError            our side failed
         ├── StorageError        DynamoDB or S3 did not do what was asked
@@ -86,6 +87,21 @@ class PermissionDenied(ImagegateError):
 
 class Conflict(ImagegateError):
     type = "conflict"
+
+
+class IdempotencyKeyReused(Conflict):
+    """The Idempotency-Key came with another request than the first: no retry can succeed.
+    Every route that takes the header answers it so (money routes and generations alike)."""
+
+    default_code = "idempotency_key_reused"
+    default_should_retry = False
+
+    def __init__(
+        self,
+        message: str = "This Idempotency-Key was already used with a different request. Use a "
+        "new key for a new request.",
+    ):
+        super().__init__(message)
 
 
 class RateLimited(ImagegateError):

@@ -7,7 +7,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from handler.core.auth import replayed
 from handler.core.billing import Billing
@@ -17,6 +17,7 @@ from handler.core.delivery import Delivery
 from handler.core.errors import (
     InvalidRequest,
 )
+from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
 from handler.core.inference import GeneratedImage, InferenceBackend
 from handler.core.paid import delivered, paid
@@ -29,8 +30,6 @@ from handler.core.schemas import (
 )
 from handler.core.spec import GenerationSpec, build_spec
 from handler.core.streaming import EventKind, ImageStream
-
-MAX_IDEMPOTENCY_KEY_CHARS = 255
 
 Answer = TypeVar("Answer", ImagesResponse, StoredImages)
 
@@ -159,20 +158,6 @@ class GenerationService:
         if request.response_format == "b64_json":  # refused now, before it is paid for
             self.delivery.check_inline_size([len(image.data) for image in generated])
         return self.delivery.keep(spec, created, generated, prefix)
-
-
-def idempotency_scope(
-    kind: Literal["generation", "job", "batch"], credentials: Credentials, key: str
-) -> str:
-    """The record an ``Idempotency-Key`` names: one per kind of call and API key, scoped by
-    the secret's hash too, so only the key's holder reaches it. The client's string comes
-    last, after parts that hold no colon, so no key of one kind spells another's record."""
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY_CHARS:
-        raise InvalidRequest(
-            f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} characters.",
-            param="Idempotency-Key",
-        )
-    return f"{kind}:{credentials.key_id}:{credentials.secret_hash}:{key}"
 
 
 def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:

@@ -2,7 +2,6 @@
 API (IAM-signed), ``imagegate keys`` and the admin function. Each change is an entry naming
 its actor: a ledger entry when it moves money, an audit entry when it changes the key."""
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,9 +10,9 @@ from typing import Any, Literal, Protocol
 from handler.core.alerts import BalanceAlerts, alert_if_crossed
 from handler.core.auth import issue_key
 from handler.core.catalog import Catalog
-from handler.core.errors import InvalidRequest, NotFound, StorageError
+from handler.core.errors import IdempotencyKeyReused, InvalidRequest, NotFound, StorageError
 from handler.core.keys import generate_key
-from handler.core.ledger import AlreadyPosted, Entries, operator_entry
+from handler.core.ledger import AlreadyPosted, Entries, movement_once, operator_entry
 from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
 from handler.core.reloads import check_reload_policy
 from handler.core.spend import NO_CAP, day_window, month_window
@@ -195,18 +194,19 @@ class KeyAdmin:
         idempotency_key: str | None = None,
     ) -> ApiKeyRecord:
         """A top-up or an adjustment of ``amount`` micro-units: a ledger entry by ``actor``.
-        With ``idempotency_key``, a retry of one that was made changes nothing again."""
+        With ``idempotency_key``, a retry changes nothing again; another movement under it is
+        ``IdempotencyKeyReused``, however late."""
         at = int(self.clock() * 1000)
-        reference = None
-        if idempotency_key is not None:
-            reference = "idem_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+        reference, fingerprint = movement_once(idempotency_key, kind, amount, reason)
         entry = operator_entry(
             kind, key_id, amount, reason, actor=actor, at=at, source=source, reference=reference
         )
         try:
-            record = self.entries.post(entry, once=reference is not None)
-        except AlreadyPosted:
-            return self.show(key_id)
+            record = self.entries.post(entry, once=fingerprint)
+        except AlreadyPosted as posted:
+            if posted.fingerprint == fingerprint:
+                return self.show(key_id)
+            raise IdempotencyKeyReused() from None
         alert_if_crossed(self.alerts, record, -amount)
         return record
 

@@ -12,12 +12,14 @@ A reservation is not an entry: it holds money the request's settlement then char
 refunds, and the audit counts what is held.
 """
 
+import hashlib
+import json
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from handler.core.cursors import place_id, place_of
+from handler.core.cursors import Held, place_id, place_of
 from handler.core.errors import InvalidRequest
 from handler.core.money import parse_amount
 from handler.core.ports import ApiKeyRecord, TopUpSource, UsageRecord
@@ -49,9 +51,10 @@ class LedgerEntry:
         return place_id(_ENTRY_ID_PREFIX, self.at, self.reference)
 
 
-def entry_place(entry_id: str) -> tuple[int, str]:
-    """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400."""
-    return place_of(_ENTRY_ID_PREFIX, entry_id, "a transaction")
+def entry_place(entry_id: str, held: Held | None = None) -> tuple[int, str]:
+    """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400 (also,
+    with ``held``, for one not in the caller's ledger)."""
+    return place_of(_ENTRY_ID_PREFIX, entry_id, "a transaction", held)
 
 
 def settled_entry(usage: UsageRecord) -> LedgerEntry:
@@ -114,6 +117,19 @@ def typed_amount(text: str, *, signed: bool = False, param: str = "amount") -> i
     return -micros if negative else micros
 
 
+def movement_once(
+    idempotency_key: str | None, kind: EntryKind, amount: int, reason: str | None
+) -> tuple[str, str] | tuple[None, None]:
+    """An operator's movement sent with an ``Idempotency-Key``: its reference (one per key in
+    the key's ledger, for good) and its fingerprint (what makes a retry the same movement).
+    Without one: neither (a fresh reference, posted as often as it is sent)."""
+    if idempotency_key is None:
+        return None, None
+    reference = "idem_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+    fingerprint = hashlib.sha256(json.dumps([kind, amount, reason]).encode()).hexdigest()
+    return reference, fingerprint
+
+
 def _reason(reason: str | None) -> str | None:
     if reason is None or not reason.strip():
         return None
@@ -134,7 +150,12 @@ class EntryPage:
 
 
 class AlreadyPosted(Exception):
-    """An entry of this reference is in the key's ledger already (a redelivered payment)."""
+    """An entry of this reference is in the key's ledger already (a retried movement);
+    ``fingerprint``: the request it was posted for, as kept beside it."""
+
+    def __init__(self, reference: str, fingerprint: str | None):
+        super().__init__(reference)
+        self.fingerprint = fingerprint
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,14 +173,19 @@ class Audit:
 
 
 class Entries(Protocol):
-    def post(self, entry: LedgerEntry, *, once: bool = False) -> ApiKeyRecord:
+    def post(self, entry: LedgerEntry, *, once: str | None = None) -> ApiKeyRecord:
         """Change the key's balance by ``entry.amount`` and record ``entry`` in one
-        transaction; the key after it. ``NotFound`` for no such key. With ``once``, an entry
-        of the same reference posted before raises ``AlreadyPosted`` and changes nothing."""
+        transaction; the key after it. ``NotFound`` for no such key. With ``once`` (the
+        fingerprint of the request it comes from, kept with the reference), an entry of the
+        same reference posted before raises ``AlreadyPosted`` and changes nothing."""
         ...
 
     def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:
         """The key's entries, newest first, from just before ``before`` (an entry's place)."""
+        ...
+
+    def holds(self, key_id: str, at: int, reference: str) -> bool:
+        """Whether the key has the entry of that place (a page's ``after``)."""
         ...
 
     def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:

@@ -6,6 +6,9 @@ write, the key as it stood), so the reason given is the one the write was refuse
 
 import hmac
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import Field
 
 from handler.core.errors import (
     AuthenticationFailed,
@@ -21,6 +24,12 @@ from handler.core.spend import spend_refusal
 
 _UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
 DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
+# The bounds of the numbers a key's policy keeps: past any real use, and far inside what a
+# DynamoDB number holds (38 digits), so a number too large is a 400 naming it, not a failed write.
+MAX_PER_MINUTE = 1_000_000
+MAX_EXPIRES_AT = 253_402_300_800  # unix seconds: the end of 9999-12-31, the last day a date names
+PerMinute = Annotated[int, Field(ge=1, le=MAX_PER_MINUTE)]
+ExpiresAt = Annotated[int, Field(ge=1, le=MAX_EXPIRES_AT)]
 
 
 @dataclass(frozen=True, slots=True)

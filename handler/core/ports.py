@@ -199,6 +199,10 @@ class Ledger(Protocol):
         """The key's records newest first, before ``before`` (reserved at, request id)."""
         ...
 
+    def holds_usage(self, key_id: str, reserved_at: int, request_id: str) -> bool:
+        """Whether the key has the record of that place (a page's ``after``)."""
+        ...
+
     def open_reservations(self) -> list[tuple[str, Charge]]:
         """Every reservation not yet settled, with its key id."""
         ...

@@ -42,11 +42,16 @@ Text = Annotated[str, AfterValidator(_text)]
 OPENAI_NOT_OFFERED = frozenset({"complexity"})
 
 
+# Where FastAPI says it found a parameter, before its name: a client knows it by its name alone
+# (`limit`, not `query.limit`).
+_SOURCES = frozenset({"body", "query", "path"})
+
+
 def invalid_request(errors: Sequence[Mapping[str, Any]]) -> InvalidRequest:
     """The first problem pydantic found, as the error the client sees."""
     first: Mapping[str, Any] = errors[0] if errors else {"type": "missing", "loc": ("body",)}
     kind, loc = str(first["type"]), tuple(first.get("loc", ()))
-    if loc and loc[0] == "body":
+    if loc and loc[0] in _SOURCES:
         loc = loc[1:]
     param = _param_name(loc)
     if kind == "json_invalid":

@@ -158,3 +158,16 @@ def queried(client: Any, query: dict[str, Any], *, limit: int | None, page: int)
         if "LastEvaluatedKey" not in answer:
             return
         query = {**query, "ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
+
+def holds(client: Any, table: str, key_id: str, sort_key: str, message: str) -> bool:
+    """Whether the key's partition of ``table`` has an item of ``sort_key`` (a list's cursor
+    is one of the caller's own). A query of that one item: what a list may already do."""
+    with aws_errors(message):
+        answer = client.query(
+            TableName=table,
+            KeyConditionExpression="key_id = :key AND sk = :sk",
+            ExpressionAttributeValues={":key": {"S": key_id}, ":sk": {"S": sort_key}},
+            Select="COUNT",
+        )
+    return bool(answer["Count"])

@@ -9,12 +9,13 @@ from handler.core.policy import DEFAULT_POLICY
 from handler.core.ports import ApiKeyRecord
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
-from handler.stores.dynamo import Transaction, TransactionRefused
+from handler.stores.dynamo import Transaction, TransactionRefused, holds
 from handler.stores.entry_items import (
     ENTRIES_BELOW,
     entry_put,
     entry_sort_key,
     ledger_entry,
+    once_place,
     once_put,
 )
 from handler.stores.keys import key_record
@@ -35,7 +36,7 @@ class DynamoDBEntries:
         self._ledger = ledger_table
         self._client = client or dynamodb_client()
 
-    def post(self, entry: LedgerEntry, *, once: bool = False) -> ApiKeyRecord:
+    def post(self, entry: LedgerEntry, *, once: str | None = None) -> ApiKeyRecord:
         transaction = Transaction().add(
             {
                 "key": {
@@ -61,19 +62,30 @@ class DynamoDBEntries:
             }
         )
         transaction.add(entry_put(self._ledger, entry))
-        if once:
-            transaction.add(once_put(self._ledger, entry.key_id, entry.reference))
+        if once is not None:
+            transaction.add(once_put(self._ledger, entry.key_id, entry.reference, once))
         try:
             transaction.commit(self._client, f"Could not change the balance of {entry.key_id}.")
         except TransactionRefused as refused:
             if "key" in refused.failed:
                 raise NotFound(f"No API key with id {entry.key_id}.", param="key_id") from None
-            raise AlreadyPosted(entry.reference) from None
+            raise AlreadyPosted(entry.reference, self._posted_for(entry)) from None
         with aws_errors("Could not read the API key."):
             item = self._client.get_item(
                 TableName=self._keys, Key={"key_id": {"S": entry.key_id}}, ConsistentRead=True
             )["Item"]
         return key_record(item)
+
+    def _posted_for(self, entry: LedgerEntry) -> str | None:
+        """The fingerprint kept with the mark of ``entry``'s reference (None: a mark made
+        without one)."""
+        with aws_errors("Could not read the ledger."):
+            mark = self._client.get_item(
+                TableName=self._ledger,
+                Key=once_place(entry.key_id, entry.reference),
+                ConsistentRead=True,
+            ).get("Item", {})
+        return mark.get("fingerprint", {}).get("S")
 
     def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:
         below = ENTRIES_BELOW if before is None else entry_sort_key(*before)
@@ -87,6 +99,10 @@ class DynamoDBEntries:
             )
         items = answer["Items"]
         return EntryPage([ledger_entry(item) for item in items[:limit]], len(items) > limit)
+
+    def holds(self, key_id: str, at: int, reference: str) -> bool:
+        sort_key = entry_sort_key(at, reference)
+        return holds(self._client, self._ledger, key_id, sort_key, "Could not read the ledger.")
 
     def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
         from handler.stores.audit import audits  # the reconciler's alone

@@ -55,9 +55,16 @@ def entry_put(table: str, entry: LedgerEntry) -> "dict[str, TransactWriteItemTyp
     }
 
 
-def once_put(table: str, key_id: str, reference: str) -> "dict[str, TransactWriteItemTypeDef]":
-    """The mark that ``reference`` was posted: a second posting of it is refused."""
-    item: Item = {"key_id": {"S": key_id}, "sk": {"S": f"ref#{reference}"}}
+def once_place(key_id: str, reference: str) -> "Item":
+    return {"key_id": {"S": key_id}, "sk": {"S": f"ref#{reference}"}}
+
+
+def once_put(
+    table: str, key_id: str, reference: str, fingerprint: str
+) -> "dict[str, TransactWriteItemTypeDef]":
+    """The mark that ``reference`` was posted, for the request of ``fingerprint``: a second
+    posting of it is refused."""
+    item: Item = {**once_place(key_id, reference), "fingerprint": {"S": fingerprint}}
     return {
         "once": {
             "Put": {

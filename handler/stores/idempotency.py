@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler.core.deadline import Deadline
-from handler.core.errors import Conflict, StorageError
+from handler.core.errors import Conflict, IdempotencyKeyReused, StorageError
 from handler.observability import logger
 from handler.stores.clients import dynamodb_client
 
@@ -80,12 +80,7 @@ class DynamoDBIdempotency:
         try:
             return cast(dict[str, Any], once(request={"key": key, "fingerprint": fingerprint}))
         except IdempotencyValidationError:
-            raise Conflict(
-                "This Idempotency-Key was already used with a different request body. Use a "
-                "new key for a new request.",
-                code="idempotency_key_reused",
-                should_retry=False,
-            ) from None
+            raise IdempotencyKeyReused() from None
         except IdempotencyAlreadyInProgressError:
             raise Conflict(
                 "A request with this Idempotency-Key is still running; retry shortly to get "

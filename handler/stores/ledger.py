@@ -32,6 +32,7 @@ from handler.stores.dynamo import (
     ConditionFailed,
     TransactionRefused,
     conditional,
+    holds,
     retry_conflicts,
 )
 from handler.stores.key_writes import (
@@ -51,7 +52,7 @@ from handler.stores.keys import (
     key_record,
 )
 from handler.stores.settlement import settlement
-from handler.stores.usage_items import recent_records, records_between
+from handler.stores.usage_items import recent_records, records_between, usage_sort_key
 from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
@@ -185,6 +186,10 @@ class DynamoDBLedger:
         self, key_id: str, *, limit: int, before: tuple[int, str] | None
     ) -> tuple[list[UsageRecord], bool]:
         return recent_records(self._client, self._usage, key_id, limit, before)
+
+    def holds_usage(self, key_id: str, reserved_at: int, request_id: str) -> bool:
+        sort_key = usage_sort_key(reserved_at, request_id)
+        return holds(self._client, self._usage, key_id, sort_key, "Could not read the usage.")
 
     def open_reservations(self) -> list[tuple[str, Charge]]:
         found: list[tuple[str, Charge]] = []

@@ -5,8 +5,7 @@ was read as, so concurrent deliveries of a payment's events apply one at a time.
 
 from typing import TYPE_CHECKING
 
-from handler.core.cards import PaymentChanged
-from handler.core.errors import NotFound
+from handler.core.cards import NoSuchKey, PaymentChanged
 from handler.core.ledger import LedgerEntry
 from handler.core.payments import Payment
 from handler.stores.aws_errors import aws_errors
@@ -88,7 +87,7 @@ class DynamoDBPayments:
         except TransactionRefused as refused:
             if "payment" in refused.failed:
                 raise PaymentChanged(after.payment_id) from None
-            raise NotFound(f"No API key with id {entries[0].key_id}.", param="key_id") from None
+            raise NoSuchKey(entries[0].key_id) from None
 
     def _balance_change(
         self, entries: list[LedgerEntry], customer: str | None

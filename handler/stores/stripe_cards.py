@@ -8,16 +8,18 @@ integrations on the same account, or kinds imagegate does not act on are acknowl
 left alone.
 """
 
-import json
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel, ConfigDict
+
 from handler.core.cards import CardTerms, CheckoutOrder, CheckoutSession
-from handler.core.errors import InvalidRequest, PaymentsUnavailable
-from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
+from handler.core.errors import IdempotencyKeyReused, InvalidRequest, PaymentsUnavailable
+from handler.core.payments import CardEvent
 from handler.core.reloads import CardDeclined, Reload
 from handler.observability import count, logger
+from handler.stores.stripe_events import card_event
 
 if TYPE_CHECKING:
     import stripe
@@ -26,6 +28,17 @@ if TYPE_CHECKING:
 TOLERANCE_SECONDS = 300
 TIMEOUT_SECONDS = 10
 PRODUCT_NAME = "imagegate credit"
+
+
+class _EventData(BaseModel):
+    object: object  # read by its kind (stores/stripe_events.py)
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(strict=True)
+
+    type: str
+    data: _EventData
 
 
 class StripeCards:
@@ -77,6 +90,11 @@ class StripeCards:
             options["idempotency_key"] = order.idempotency_key
         try:
             session = self._stripe().v1.checkout.sessions.create(params, options)  # type: ignore[arg-type]
+        except stripe.IdempotencyError:  # the key's first checkout had other parameters
+            raise IdempotencyKeyReused(
+                "This Idempotency-Key was already used for a checkout of another amount or "
+                "other URLs. Use a new key for a new checkout."
+            ) from None
         except stripe.InvalidRequestError as exc:
             raise InvalidRequest(exc.user_message or str(exc), param=exc.param) from exc
         except stripe.StripeError as exc:
@@ -87,6 +105,7 @@ class StripeCards:
             amount=order.amount,
             currency=terms.currency,
             expires_at=session.expires_at,
+            replayed=_replayed(session.last_response),
         )
 
     def event(self, payload: bytes, signature: str | None) -> CardEvent | None:
@@ -103,11 +122,11 @@ class StripeCards:
                 code="invalid_signature",
             ) from None
         try:
-            event = json.loads(payload)
-            return card_event(event["type"], event["data"]["object"], self._micros)
+            event = _Event.model_validate_json(payload)
+            return card_event(event.type, event.data.object, self._micros)
         except _OtherCurrency:
             return None  # acknowledged, and logged: Stripe would only send it again
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, RecursionError) as exc:  # pydantic's errors are ValueErrors
             raise InvalidRequest("The event is not one of Stripe's.", code="invalid_event") from exc
 
     def charge_saved_card(self, customer: str, reload: Reload) -> str:
@@ -158,44 +177,13 @@ class StripeCards:
             return self._client
 
 
-def card_event(
-    kind: str, thing: dict[str, Any], micros: Callable[[int, str], int]
-) -> CardEvent | None:
-    """What a Stripe event says of an imagegate payment, in micro-units; None for the rest."""
-    if kind in ("checkout.session.completed", "checkout.session.async_payment_succeeded"):
-        key_id = (thing.get("metadata") or {}).get("key_id")
-        if key_id is None or thing.get("payment_status") != "paid":
-            return None  # another integration's, or paid later (async_payment_succeeded)
-        return Paid(
-            thing["payment_intent"],
-            thing["id"],
-            key_id,
-            micros(thing["amount_total"], thing["currency"]),
-            thing.get("customer"),
-        )
-    if kind == "payment_intent.succeeded" and (thing.get("metadata") or {}).get("key_id"):
-        # A reload's (off-session); a checkout's too, which its session credits first.
-        return Paid(
-            thing["id"],
-            thing["id"],
-            thing["metadata"]["key_id"],
-            micros(thing.get("amount_received", thing["amount"]), thing["currency"]),
-            thing.get("customer"),
-        )
-    if kind == "charge.refunded" and thing.get("payment_intent"):
-        total = micros(thing["amount_refunded"], thing["currency"])
-        return Refunded(thing["payment_intent"], thing["id"], total)
-    inquiry = str(thing.get("status", "")).startswith("warning_")  # no funds withdrawn
-    if kind == "charge.dispute.created" and thing.get("payment_intent") and not inquiry:
-        amount = micros(thing["amount"], thing["currency"])
-        return Disputed(thing["payment_intent"], thing["id"], amount)
-    if kind == "charge.dispute.closed" and thing.get("payment_intent") and thing["status"] == "won":
-        return DisputeWon(thing["payment_intent"], thing["id"])
-    return None
-
-
 class _OtherCurrency(Exception):
     pass
+
+
+def _replayed(response: "stripe.StripeResponse | None") -> bool:
+    """Whether Stripe answered with the first answer to this idempotency key."""
+    return response is not None and response.headers.get("idempotent-replayed") == "true"
 
 
 def _unavailable(exc: Exception) -> PaymentsUnavailable:

@@ -12,12 +12,16 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
 
+def usage_sort_key(reserved_at: int, request_id: str) -> str:
+    return f"{reserved_at:013d}#{request_id}"
+
+
 def usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
     charge = usage.charge
     item: dict[str, AttributeValueTypeDef] = {
         **charge_attributes(charge),
         "key_id": {"S": usage.key_id},
-        "sk": {"S": f"{charge.reserved_at:013d}#{charge.request_id}"},
+        "sk": {"S": usage_sort_key(charge.reserved_at, charge.request_id)},
         "request_id": {"S": charge.request_id},
         "delivered": {"N": str(usage.delivered)},
         "price": {"N": str(charge.amount)},
@@ -67,7 +71,7 @@ def recent_records(
     client: Any, table: str, key_id: str, limit: int, before: tuple[int, str] | None
 ) -> tuple[list[UsageRecord], bool]:
     """A page of the key's records, newest first, and whether there are more."""
-    below = "~" if before is None else f"{before[0]:013d}#{before[1]}"  # '~': after all
+    below = "~" if before is None else usage_sort_key(*before)  # '~': after all
     with aws_errors("Could not read the usage records."):
         answer = client.query(
             TableName=table,

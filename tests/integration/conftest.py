@@ -12,9 +12,12 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from handler.app import create_app
+from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.local import provision, start_runtime
 from handler.cli.local_aws import LocalAws
 from handler.cli.runtime import LocalRuntime
+from handler.cli.template import Template
+from handler.main import api_handler
 from tests.support import ROOT
 
 
@@ -55,3 +58,16 @@ def local(request: pytest.FixtureRequest) -> Iterator[Local]:
         os.environ.clear()
         os.environ.update(saved)
         container.reset()
+
+
+@pytest.fixture
+def origin(local: Local) -> Iterator[str]:
+    """The API function behind the local API Gateway, on the local stack: its origin and
+    stage (``http://127.0.0.1:<port>/prod``)."""
+    server = GatewayServer("127.0.0.1", 0)
+    api = RestApi.from_template(Template.load(ROOT / "template.yaml"))
+    server.start(Gateway(api, {"ApiFunction": api_handler}))
+    try:
+        yield f"http://127.0.0.1:{server.port}/{api.stage}"
+    finally:
+        server.close()

@@ -2,66 +2,16 @@
 on ``/admin/...`` as the template declares it → the API function. Requests are signed with
 botocore's SigV4, as any AWS SDK or awscurl signs them."""
 
-import datetime
 import json
 import time
-from collections.abc import Iterator
-from typing import Any
-from unittest import mock
 
 import httpx
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.gateway.iam import LOCAL_OPERATOR
-from handler.cli.template import Template
-from handler.main import api_handler
 from tests.integration.conftest import Local
-from tests.support import ROOT
-
-STACK_CREDENTIALS = Credentials("testing", "testing")  # the local stack's (cli/local.py)
-
-
-@pytest.fixture
-def origin(local: Local) -> Iterator[str]:
-    server = GatewayServer("127.0.0.1", 0)
-    api = RestApi.from_template(Template.load(ROOT / "template.yaml"))
-    server.start(Gateway(api, {"ApiFunction": api_handler}))
-    try:
-        yield f"http://127.0.0.1:{server.port}/{api.stage}"
-    finally:
-        server.close()
-
-
-def signed(
-    method: str,
-    url: str,
-    body: dict[str, Any] | None = None,
-    *,
-    credentials: Credentials = STACK_CREDENTIALS,
-    service: str = "execute-api",
-    at: float | None = None,
-    idempotency_key: str | None = None,
-) -> httpx.Response:
-    data = b"" if body is None else json.dumps(body).encode()
-    headers = {"content-type": "application/json"}
-    if idempotency_key is not None:
-        headers["idempotency-key"] = idempotency_key
-    request = AWSRequest(method=method, url=url, data=data, headers=headers)
-    signer = SigV4Auth(credentials, service, "us-east-1")
-    if at is None:
-        signer.add_auth(request)
-    else:  # signed at another time (a replay)
-        then = datetime.datetime.fromtimestamp(at, datetime.UTC)
-        with mock.patch("botocore.auth.get_current_datetime", return_value=then):
-            signer.add_auth(request)
-    prepared = request.prepare()
-    return httpx.request(
-        method, prepared.url, headers=dict(prepared.headers), content=data, timeout=30
-    )
+from tests.support import signed, signed_request
 
 
 def test_an_operator_creates_funds_rotates_and_revokes_a_key(origin: str) -> None:
@@ -168,6 +118,47 @@ def test_admin_routes_refuse_unsigned_and_wrongly_signed_requests(origin: str, h
     assert answer.json()["error"]["message"]  # the template's gateway response: OpenAI's shape
     listed = signed("GET", url).json()["data"]
     assert "intruder" not in [k["name"] for k in listed]
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "another region",
+        "body changed, its hash signed",
+        "body changed",
+        "signed 6 minutes ahead",
+        "signed 6 minutes ago",
+        "date not ISO 8601",
+    ],
+)
+def test_the_gateway_checks_signatures_as_api_gateway_does(origin: str, how: str) -> None:
+    # Given a key with 1.00, and a top-up of 0.000001 signed by the operator
+    created = signed("POST", f"{origin}/admin/v1/keys", {"name": "signed", "balance": 1_000_000})
+    key_id = created.json()["key"]["id"]
+    url, body = f"{origin}/admin/v1/keys/{key_id}/topups", {"amount": 1}
+    larger = json.dumps({"amount": 5_000_000}).encode()
+    # When the request is signed for elsewhere, at another time, or changed on the way
+    if how == "another region":
+        answer = signed("POST", url, body, region="eu-west-1")
+    elif how == "body changed, its hash signed":
+        answer = signed("POST", url, body, payload_hash=True, sent=larger)
+    elif how == "body changed":
+        answer = signed("POST", url, body, sent=larger)
+    elif how == "signed 6 minutes ahead":
+        answer = signed("POST", url, body, at=time.time() + 6 * 60)
+    elif how == "signed 6 minutes ago":
+        answer = signed("POST", url, body, at=time.time() - 6 * 60)
+    else:
+        to, headers, data = signed_request("POST", url, body)
+        headers["X-Amz-Date"] = headers["X-Amz-Date"].replace("T", "")  # 20261205041500Z
+        answer = httpx.post(to, headers=headers, content=data)
+    # Then API Gateway's 403, and the balance did not move
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["error"]["message"]
+    assert signed("GET", f"{origin}/admin/v1/keys/{key_id}").json()["balance"] == 1_000_000
+    # While the same request, signed as it is sent, passes (its hash signed or not)
+    for payload_hash in (False, True):
+        assert signed("POST", url, body, payload_hash=payload_hash).status_code == 200
 
 
 def test_the_app_refuses_admin_calls_that_did_not_come_through_iam(local: Local) -> None:

@@ -12,12 +12,18 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
 from handler.cli.stripe_stand_in import StripeStandIn, sign
 from handler.config import get_settings
-from tests.support import assert_error, balance_of, new_key
+from tests.support import (
+    STRIPE_SECRET_KEY,
+    STRIPE_WEBHOOK_SECRET,
+    assert_error,
+    balance_of,
+    cards_through_stripe,
+    new_key,
+)
 
-SECRET_KEY, WEBHOOK_SECRET = "sk_test_local", "whsec_local"
+SECRET_KEY, WEBHOOK_SECRET = STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 CHECKOUT, EVENTS = "/v1/billing/checkout", "/webhooks/stripe"
 URLS = {"success_url": "https://example.com/paid", "cancel_url": "https://example.com/no"}
 TEN = 10_000_000  # 10.00 in micro-units
@@ -26,13 +32,8 @@ PRICE_1024 = 4000  # imagegate-preview, 1024x1024 (infra/catalog.json)
 
 @pytest.fixture
 def stripe_local(monkeypatch: pytest.MonkeyPatch, aws: None) -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn(SECRET_KEY, WEBHOOK_SECRET).start()
-    monkeypatch.setenv("IMAGEGATE_STRIPE_SECRET_KEY", SECRET_KEY)
-    monkeypatch.setenv("IMAGEGATE_STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)
-    monkeypatch.setenv("IMAGEGATE_STRIPE_API_BASE", stand_in.url)
-    container.reset()
-    yield stand_in
-    stand_in.stop()
+    with cards_through_stripe(monkeypatch) as stand_in:
+        yield stand_in
 
 
 def deliver(

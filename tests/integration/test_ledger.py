@@ -119,9 +119,10 @@ def test_a_failed_request_is_a_refund_entry_of_nothing(
 def test_posting_once_refuses_a_second_entry_of_its_reference(client: TestClient) -> None:
     key_id, _ = new_key(balance=0)
     entry = LedgerEntry(key_id, "topup", 5_000, 1_000, "cs_once", "stripe", source="card")
-    assert container.entries().post(entry, once=True).balance == 5_000
-    with pytest.raises(AlreadyPosted):
-        container.entries().post(LedgerEntry(**{**_fields(entry), "at": 2_000}), once=True)
+    assert container.entries().post(entry, once="first").balance == 5_000
+    with pytest.raises(AlreadyPosted) as posted:
+        container.entries().post(LedgerEntry(**{**_fields(entry), "at": 2_000}), once="second")
+    assert posted.value.fingerprint == "first"  # what it was posted for, to tell a retry
     assert balance_of(key_id) == 5_000
     with pytest.raises(NotFound):
         container.entries().post(LedgerEntry(**{**_fields(entry), "key_id": "0" * 16}))

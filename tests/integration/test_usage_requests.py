@@ -43,8 +43,10 @@ def test_a_key_never_sees_another_keys_requests(client: TestClient) -> None:
     )
     assert client.get(REQUESTS, headers=mine).json()["data"] == []
     [their_row] = client.get(REQUESTS, headers=theirs).json()["data"]
-    paged = client.get(REQUESTS, headers=mine, params={"after": their_row["id"]}).json()
-    assert paged["data"] == []
+    # Another key's id is no place in the caller's list: a 400, as the README says
+    paged = client.get(REQUESTS, headers=mine, params={"after": their_row["id"]})
+    assert paged.status_code == 400
+    assert_error(paged.json(), type_="invalid_request_error", param="after", code="invalid_value")
 
 
 def test_bad_pages_are_400_and_no_key_is_401(client: TestClient) -> None:

@@ -63,7 +63,7 @@ def test_an_event_seen_before_changes_nothing() -> None:
 
 
 def test_a_dispute_inquiry_takes_nothing() -> None:
-    from handler.stores.stripe_cards import card_event
+    from handler.stores.stripe_events import card_event
 
     def micros(minor: int, currency: str) -> int:
         return minor * 10_000

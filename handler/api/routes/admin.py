@@ -5,13 +5,14 @@ caller's IAM identity is every change's actor."""
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from handler.api.deps import EntriesDep, KeyAdminDep, LedgerDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import PageAfter, PageLimit
+from handler.api.replays import Replays, ReplaysDep
 from handler.api.routes.billing import TransactionList, transactions
 from handler.api.routes.usage import UsageCounts
 from handler.api.schemas_admin import (
@@ -25,6 +26,8 @@ from handler.api.schemas_admin import (
     Movement,
     Rotation,
 )
+from handler.core.key_admin import KeyAdmin
+from handler.core.ledger import movement_once
 from handler.core.usage import period, totals
 
 router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
@@ -60,26 +63,41 @@ def update_key(key_id: str, body: KeyUpdate, admin: KeyAdminDep, operator: Opera
 
 @router.post("/keys/{key_id}/topups")
 def top_up_key(
-    request: Request, key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep
+    key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep, replays: ReplaysDep
 ) -> AdminKey:
     """Add ``amount`` (micro-units) to the balance: a ledger entry naming the caller. An
-    ``Idempotency-Key`` makes a retry change nothing again."""
-    once = request.headers.get("idempotency-key")
-    moved = admin.move("topup", operator, key_id, body.amount, body.reason, idempotency_key=once)
-    return AdminKey.of(moved)
+    ``Idempotency-Key`` makes a retry change nothing again and answer as the first time;
+    sent with another body, it is a 409."""
+    return _moved("topup", key_id, body, admin, operator, replays)
 
 
 @router.post("/keys/{key_id}/adjustments")
 def adjust_key(
-    request: Request, key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep
+    key_id: str, body: Movement, admin: KeyAdminDep, operator: OperatorDep, replays: ReplaysDep
 ) -> AdminKey:
     """Correct the balance by a signed ``amount``, with its ``reason`` (``Idempotency-Key``
     as for top-ups)."""
-    once = request.headers.get("idempotency-key")
-    moved = admin.move(
-        "adjustment", operator, key_id, body.amount, body.reason, idempotency_key=once
-    )
-    return AdminKey.of(moved)
+    return _moved("adjustment", key_id, body, admin, operator, replays)
+
+
+def _moved(
+    kind: Literal["topup", "adjustment"],
+    key_id: str,
+    body: Movement,
+    admin: KeyAdmin,
+    operator: str,
+    replays: Replays,
+) -> AdminKey:
+    """The key after the movement; with an Idempotency-Key, as it was after the first."""
+    _, fingerprint = movement_once(replays.key, kind, body.amount, body.reason)
+
+    def move() -> AdminKey:
+        moved = admin.move(
+            kind, operator, key_id, body.amount, body.reason, idempotency_key=replays.key
+        )
+        return AdminKey.of(moved)
+
+    return replays.once(key_id, fingerprint, move, AdminKey)
 
 
 @router.post("/keys/{key_id}/revoke")

@@ -1,16 +1,19 @@
 """The key holder's money: its ledger, and card top-ups where the deployment takes cards."""
 
+from functools import partial
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.api.deps import ApiKeyDep, CardTermsDep, CardTopUpsDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
+from handler.api.replays import mark_replayed
 from handler.core.cards import CheckoutSession
 from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
+from handler.core.money import PositiveMicros
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
 ReturnUrl = Annotated[
@@ -82,7 +85,9 @@ def transactions(
     entries: Entries, key_id: str, *, limit: int, after: str | None
 ) -> TransactionList:
     """A page of a key's ledger after the entry id ``after`` (a previous page's last)."""
-    before = None if after is None else entry_place(after)
+    before = None
+    if after is not None:
+        before = entry_place(after, partial(entries.holds, key_id))
     return transaction_list(entries.page(key_id, limit=limit, before=before))
 
 
@@ -113,10 +118,11 @@ def get_billing(key: ApiKeyDep, terms: CardTermsDep) -> BillingAccount:
 
 
 class CheckoutCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid")
 
     amount: Annotated[
-        int, Field(gt=0, description="What to put on the key, in micro-units (10.00 = 10000000).")
+        PositiveMicros,
+        Field(description="What to put on the key, in micro-units (10.00 = 10000000)."),
     ]
     success_url: ReturnUrl
     cancel_url: ReturnUrl
@@ -143,13 +149,14 @@ class Checkout(BaseModel):
 
 @router.post("/billing/checkout", responses=ERROR_RESPONSES)
 def create_checkout(
-    request: Request, body: CheckoutCreate, key: ApiKeyDep, cards: CardTopUpsDep
+    request: Request, response: Response, body: CheckoutCreate, key: ApiKeyDep, cards: CardTopUpsDep
 ) -> Checkout:
     """A card payment page for a top-up of the calling key: the key is credited once the
     payment succeeds (Stripe's signed event). An ``Idempotency-Key`` answers a retry with the
-    same page."""
+    same page (marked replayed); the key sent with another body is a 409."""
     idempotency_key = request.headers.get("idempotency-key")
     session = cards.checkout(
         key, body.amount, body.success_url, body.cancel_url, idempotency_key=idempotency_key
     )
+    mark_replayed(response, session.replayed)
     return Checkout.of(session)

@@ -1,4 +1,5 @@
 import time
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -133,7 +134,8 @@ def list_usage_requests(
     after: PageAfter = None,
 ) -> CursorPage[UsageRequest]:
     """The calling key's priced requests, newest first: model, size, images, status, cost."""
-    before = None if after is None else place_of(_RECORD_PREFIX, after, "a usage record")
+    held = partial(ledger.holds_usage, key.key_id)
+    before = None if after is None else place_of(_RECORD_PREFIX, after, "a usage record", held)
     records, more = ledger.recent_usage(key.key_id, limit=limit, before=before)
     data = [UsageRequest.of(record) for record in records]
     return CursorPage[UsageRequest].of(data, has_more=more)

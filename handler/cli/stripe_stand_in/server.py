@@ -91,7 +91,8 @@ class StripeStandIn(Checkout, Charges):
                     self._authorize(request.headers.get("authorization", ""))
                 once = request.headers.get("idempotency-key") if method == "POST" else None
                 given = body if method == "POST" else urlsplit(request.path).query
-                status, content = self._once(once, path + "?" + given, method, path, given)
+                status, content, marks = self._once(once, path + "?" + given, method, path, given)
+                headers |= marks
         except StripeFailure as failure:
             status, content = failure.status, json.dumps(failure.body).encode()
         request.send_response(status)
@@ -103,9 +104,9 @@ class StripeStandIn(Checkout, Charges):
 
     def _once(
         self, key: str | None, request: str, method: str, path: str, body: str
-    ) -> tuple[int, bytes]:
-        """Stripe's idempotency: a POST's key replays its first answer; the key sent with
-        other parameters is refused."""
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """Stripe's idempotency: a POST's key replays its first answer, marked as Stripe marks
+        it (a header); the key sent with other parameters is refused."""
         if key is not None and key in self._answered:
             first, status, content = self._answered[key]
             if first != request:
@@ -114,11 +115,11 @@ class StripeStandIn(Checkout, Charges):
                     "Keys for idempotent requests can only be used with the same parameters.",
                     type="idempotency_error",
                 )
-            return status, content
+            return status, content, {"idempotent-replayed": "true"}
         content = json.dumps(self._route(method, path, form(body))).encode()
         if key is not None:
             self._answered[key] = (request, 200, content)
-        return 200, content
+        return 200, content, {}
 
     def _authorize(self, header: str) -> None:
         if header != f"Bearer {self.secret_key}":

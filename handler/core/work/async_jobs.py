@@ -10,7 +10,8 @@ from typing import Any
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, StorageError
-from handler.core.generation import fingerprint, idempotency_scope
+from handler.core.generation import fingerprint
+from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import from_request
 from handler.core.policy import Meter
 from handler.core.ports import Admission, Credentials

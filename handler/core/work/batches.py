@@ -12,7 +12,7 @@ from typing import Any
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest, StorageError
-from handler.core.generation import idempotency_scope
+from handler.core.idempotency import idempotency_scope
 from handler.core.policy import Meter
 from handler.core.ports import Admission, Credentials
 from handler.core.pricing import cheapest_line
