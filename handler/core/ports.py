@@ -92,6 +92,7 @@ class Charge:
     n: int
     unit_price: int  # micro-units per image
     reserved_at: int  # unix milliseconds
+    end_user: str | None = None  # the request's safety_identifier (or user), kept for abuse review
 
     @property
     def amount(self) -> int:

@@ -62,4 +62,5 @@ def quote(spec: GenerationSpec, *, now_ms: int) -> Charge:
         n=spec.n,
         unit_price=unit_price(spec),
         reserved_at=now_ms,
+        end_user=spec.end_user,
     )

@@ -39,6 +39,7 @@ class GenerationSpec:
     strength: float | None = None  # set when there are input images
     response_format: ResponseFormat = "url"
     partial_images: int = 0  # with stream: previews before each image
+    end_user: str | None = None  # stored with the usage record, never sent to a backend
 
     @property
     def size(self) -> str:
@@ -158,6 +159,7 @@ def build_spec(
         strength=strength,
         response_format=request.response_format or model.default_response_format,
         partial_images=(request.partial_images or 0) if stream else 0,
+        end_user=request.safety_identifier or request.user,
     )
 
 

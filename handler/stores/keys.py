@@ -175,13 +175,16 @@ def _uncapped(stored: int | None) -> int | None:
 
 def charge_attributes(charge: Charge) -> "Item":
     """A charge as stored in a key's open reservations (by request id) and in usage records."""
-    return {
+    item: Item = {
         "model": {"S": charge.model},
         "size": {"S": charge.size},
         "n": {"N": str(charge.n)},
         "unit_price": {"N": str(charge.unit_price)},
         "reserved_at": {"N": str(charge.reserved_at)},
     }
+    if charge.end_user is not None:
+        item["end_user"] = {"S": charge.end_user}
+    return item
 
 
 def charge_of(request_id: str, entry: "Item") -> Charge:
@@ -193,4 +196,5 @@ def charge_of(request_id: str, entry: "Item") -> Charge:
         n=values["n"],
         unit_price=values["unit_price"],
         reserved_at=values["reserved_at"],
+        end_user=values.get("end_user"),
     )

@@ -66,20 +66,19 @@ def test_nova_canvas_is_past_its_end_of_life_and_names_its_successor(local_stack
     # that still asks for it learns where to go, and is charged nothing.
     client = local_stack.client()
     assert "nova-canvas" not in {item.id for item in client.models.list()}
-    for ask in (
-        lambda: client.images.generate(model="nova-canvas", prompt="a red door"),
-        lambda: client.images.edit(
+    with pytest.raises(openai.APIStatusError) as generating:
+        client.images.generate(model="nova-canvas", prompt="a red door")
+    with pytest.raises(openai.APIStatusError) as editing:
+        client.images.edit(
             model="nova-canvas",
             image=("in.png", picture((512, 512)), "image/png"),
             mask=("mask.png", top_half_mask(512, "alpha"), "image/png"),
             prompt="a red door",
-        ),
-    ):
-        with pytest.raises(openai.APIStatusError) as caught:
-            ask()
-        assert (caught.value.status_code, caught.value.code) == (410, "model_shut_down")
-        assert "2026-09-30" in caught.value.message
-        assert "stable-image-ultra" in caught.value.message
+        )
+    for refused in (generating.value, editing.value):
+        assert (refused.status_code, refused.code) == (410, "model_shut_down")
+        assert "2026-09-30" in refused.message
+        assert "stable-image-ultra" in refused.message
     assert local_stack.bedrock is not None
     assert local_stack.bedrock.bodies("amazon.nova-canvas-v1:0") == []
 

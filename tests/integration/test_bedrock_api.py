@@ -275,3 +275,16 @@ def test_the_default_catalog_retires_nova_canvas_on_its_end_of_life(
         assert client.get("/v1/models/nova-canvas", headers=funded_auth).status_code == 410
         assert balance_of(key_id) == 10_000_000
         assert server.bodies() == []
+
+
+def test_the_end_user_is_kept_here_and_never_sent_to_bedrock(
+    client: TestClient, fake: FakeBedrock, funded: tuple[str, dict[str, str]]
+) -> None:
+    _, auth = funded
+    body = {"model": "sd3.5-large", "prompt": "a fox", "safety_identifier": "hashed-42"}
+    assert client.post(URL, headers=auth, json={**body, "user": "user-17"}).status_code == 200
+    [sent] = fake.bodies("stability.sd3-5-large-v1:0")
+    assert "hashed-42" not in str(sent)
+    assert "user-17" not in str(sent)
+    [row] = client.get("/v1/usage/requests", headers=auth).json()["data"]
+    assert row["user"] == "hashed-42"

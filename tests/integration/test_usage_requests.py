@@ -67,3 +67,19 @@ def test_the_list_through_the_local_api_gateway(local: Local) -> None:
     assert listed.status_code == 200, listed.text
     [row] = listed.json()["data"]
     assert row["request_id"] == made.headers["x-request-id"]
+
+
+def test_the_end_user_a_request_names_is_kept_with_its_record(client: TestClient) -> None:
+    # Given requests naming their end user as OpenAI's SDKs do, by either name
+    _, auth = new_key(balance=10**9)
+    bodies = [
+        {"prompt": "a", "user": "user-17"},
+        {"prompt": "a", "safety_identifier": "hashed-42"},
+        {"prompt": "a", "user": "user-17", "safety_identifier": "hashed-42"},
+        {"prompt": "a"},
+    ]
+    for body in bodies:
+        assert client.post(URL, headers=auth, json=body).status_code == 200
+    # Then each record names the one it gave (the newer name where both are), and none else
+    rows = client.get(REQUESTS, headers=auth).json()["data"]
+    assert [row["user"] for row in rows] == [None, "hashed-42", "hashed-42", "user-17"]

@@ -107,6 +107,9 @@ class UsageRequest(Listed):
     cost: Annotated[int, Field(description="Charged, in micro-units.")]
     refunded: Annotated[int, Field(description="Reserved, then refunded, in micro-units.")]
     error_code: str | None = None
+    user: Annotated[
+        str | None, Field(description="The end user the request named (safety_identifier or user).")
+    ] = None
 
     @classmethod
     def of(cls, record: UsageRecord) -> "UsageRequest":
@@ -123,6 +126,7 @@ class UsageRequest(Listed):
             cost=record.charged,
             refunded=record.refunded,
             error_code=record.error_code,
+            user=charge.end_user,
         )
 
 
