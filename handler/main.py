@@ -9,7 +9,6 @@ clients, so the first request does none of it; ``after_restore`` renews what res
 of one snapshot must not share.
 """
 
-import json
 import os
 import random
 import time
@@ -25,20 +24,13 @@ from aws_lambda_powertools.utilities.batch import (
     process_partial_response,
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
-from handler import billing_container, container
-from handler.config import get_settings
+from handler import billing_container, container, records
 from handler.core import admin, ledger
-from handler.core.deadline import Deadline
-from handler.core.webhooks import WebhookMessage
 from handler.observability import count_status, logger, metrics
-from handler.stores.queue import from_message
-from handler.stores.reloads import reload_of
-from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 
 @cache
@@ -49,6 +41,13 @@ def _asgi() -> Mangum:
 
     # lifespan="off": Mangum would otherwise run the app's lifespan on every invocation.
     return Mangum(create_app(), lifespan="off")
+
+
+@cache
+def _admin_asgi() -> Mangum:
+    from handler.app import create_admin_app
+
+    return Mangum(create_admin_app(), lifespan="off")
 
 
 def stream_app() -> Any:
@@ -66,8 +65,11 @@ def initialize() -> None:
     serves imported, the clients made. A failure is logged, not raised: the first request
     meets it again and answers with it."""
     try:
-        if os.environ.get("_HANDLER", "").endswith(".api_handler"):  # only it serves HTTP
+        serving = os.environ.get("_HANDLER", "")
+        if serving.endswith(".api_handler"):
             _asgi()
+        elif serving.endswith(".admin_api_handler"):
+            _admin_asgi()
         _warm()
     except Exception:  # noqa: BLE001 - whatever it is, the first request reports it
         logger.exception("initialization failed; requests will report it")
@@ -79,7 +81,7 @@ def after_restore() -> None:
     not to be shared). The app, the catalog and the imported modules are kept."""
     random.seed()
     boto3.DEFAULT_SESSION = None  # its credentials, resolved before the snapshot
-    container.reset(keep=(_asgi, container.catalog))
+    container.reset(keep=(_asgi, _admin_asgi, container.catalog))
     try:
         _warm()
     except Exception:  # noqa: BLE001 - as at init: the first request reports it
@@ -119,6 +121,15 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
     return response
 
 
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def admin_api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """``/admin/v1``, IAM-signed: the operators' routes (``create_admin_app``)."""
+    response: dict[str, Any] = _admin_asgi()(event, cast(MangumContext, context))
+    count_status(int(response["statusCode"]))
+    return response
+
+
 @logger.inject_lambda_context
 @metrics.log_metrics
 def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
@@ -136,7 +147,7 @@ def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (S3 notifications of batch input files): validate each file, queue its lines."""
     return process_partial_response(
-        event=event, record_handler=_split, processor=_processor("splitter"), context=context
+        event=event, record_handler=records.split, processor=_processor("splitter"), context=context
     )
 
 
@@ -145,7 +156,7 @@ def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialIt
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the work queue): run each batch line or async job; failed ones come back."""
     return process_partial_response(
-        event=event, record_handler=_run, processor=_processor("worker"), context=context
+        event=event, record_handler=records.run, processor=_processor("worker"), context=context
     )
 
 
@@ -157,7 +168,7 @@ def dead_letter_handler(
     """SQS (the work queue's dead letters): record each line that kept failing as an error."""
     return process_partial_response(
         event=event,
-        record_handler=_give_up,
+        record_handler=records.give_up,
         processor=_processor("dead_letter"),
         context=context,
     )
@@ -178,7 +189,10 @@ def admin_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
 def webhook_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the webhook queue): one delivery attempt per message; a failed one comes back."""
     return process_partial_response(
-        event=event, record_handler=_deliver, processor=_processor("webhook"), context=context
+        event=event,
+        record_handler=records.deliver,
+        processor=_processor("webhook"),
+        context=context,
     )
 
 
@@ -187,7 +201,7 @@ def webhook_handler(event: dict[str, Any], context: LambdaContext) -> PartialIte
 def reload_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the reload queue): charge each queued auto-reload to its key's saved card."""
     return process_partial_response(
-        event=event, record_handler=_reload, processor=_processor("reload"), context=context
+        event=event, record_handler=records.reload, processor=_processor("reload"), context=context
     )
 
 
@@ -197,46 +211,6 @@ def _processor(function: str) -> BatchProcessor:
     # a processor holds its batch's records while it runs (the local stack runs all three
     # functions in one process).
     return BatchProcessor(event_type=EventType.SQS)
-
-
-def _split(record: SQSRecord) -> None:
-    files = json.loads(record.body).get("Records", [])  # none in S3's test event
-    for entry in files:
-        s3 = entry["s3"]
-        container.splitter().split(
-            s3["bucket"]["name"], s3["object"]["key"], s3["object"].get("eTag", "")
-        )
-    metrics.add_metric(name="BatchFilesRead", unit=MetricUnit.Count, value=len(files))
-
-
-def _run(record: SQSRecord, lambda_context: LambdaContext) -> None:
-    margin = get_settings().worker_margin_ms
-    deadline = Deadline.after((lambda_context.get_remaining_time_in_millis() - margin) / 1000)
-    container.worker().run(from_message(record.body), deadline)
-    metrics.add_metric(name="LinesRun", unit=MetricUnit.Count, value=1)
-
-
-def _reload(record: SQSRecord) -> None:
-    billing_container.card_top_ups().reload(reload_of(record.body))
-
-
-def _deliver(record: SQSRecord) -> None:
-    message = WebhookMessage.decode(record.body)
-    try:
-        container.webhook_sender().deliver(message)
-    except WebhookRefused as refused:  # trying again cannot help
-        logger.error("webhook refused", message_id=message.message_id, reason=str(refused))
-        metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)
-        return
-    except WebhookFailed as failed:
-        logger.warning("webhook failed", message_id=message.message_id, reason=str(failed))
-        raise
-    metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
-
-
-def _give_up(record: SQSRecord) -> None:
-    container.worker().give_up(from_message(record.body))
-    metrics.add_metric(name="LinesDeadLettered", unit=MetricUnit.Count, value=1)
 
 
 # Set by Lambda only (on-demand, provisioned-concurrency, snap-start): importing this module

@@ -3,13 +3,16 @@
 import json
 from pathlib import Path
 
+from handler.api.routes import ADMIN_ROUTERS, ROUTERS
 from handler.app import create_app
 
 CHECKED_IN = Path(__file__).parents[1] / "api" / "openapi.json"
 
 
 def render() -> str:
-    return json.dumps(create_app().openapi(), indent=2, sort_keys=True) + "\n"
+    """One document for both functions' routes: the public app's and the admin app's."""
+    everything = create_app(ROUTERS + ADMIN_ROUTERS)
+    return json.dumps(everything.openapi(), indent=2, sort_keys=True) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,24 +1,54 @@
-"""The admin API is IAM's alone: its route takes only SigV4-signed calls, API Gateway invokes
-the function itself (not with the caller's credentials), and the policy operators get reaches
-the admin routes and nothing else."""
+"""The admin API is IAM's alone and a function of its own: its route takes only SigV4-signed
+calls and reaches only the admin function, API Gateway invokes it itself (not with the
+caller's credentials), the policy operators get reaches the admin routes and nothing else,
+and the public functions' role cannot make or list keys."""
 
 from handler.cli.gateway import RestApi
 from handler.cli.template import Template
-from tests.support import ROOT
+from tests.support import ROOT, function_statements
 
 TEMPLATE = Template.load(ROOT / "template.yaml")
+RESOURCES = TEMPLATE.body["Resources"]
 
 
 def test_only_the_admin_routes_take_iam_and_only_iam() -> None:
     routes = {route.resource: route for route in RestApi.from_template(TEMPLATE).routes}
     assert routes["/admin/{proxy+}"].authorization == "AWS_IAM"
     assert {routes["/"].authorization, routes["/{proxy+}"].authorization} == {"NONE"}
-    events = TEMPLATE.body["Resources"]["ApiFunction"]["Properties"]["Events"]
+    events = RESOURCES["AdminApiFunction"]["Properties"]["Events"]
     assert events["Admin"]["Properties"]["Auth"] == {"Authorizer": "AWS_IAM", "InvokeRole": "NONE"}
 
 
+def test_the_admin_routes_reach_the_admin_function_only() -> None:
+    routes = RestApi.from_template(TEMPLATE).routes
+    admin = {route.function for route in routes if route.resource.startswith("/admin")}
+    assert admin == {"AdminApiFunction"}
+    assert all(route.authorization == "AWS_IAM" for route in routes if route.function in admin)
+    # And the admin app serves the admin routes, the public one none of them
+    from handler.app import create_admin_app, create_app
+
+    assert all(path.startswith("/admin/v1/") for path in create_admin_app().openapi()["paths"])
+    assert not [path for path in create_app().openapi()["paths"] if path.startswith("/admin")]
+
+
+def _key_actions(function: str) -> set[str]:
+    actions: set[str] = set()
+    for statement in function_statements(RESOURCES, function):
+        if statement["Resource"] == {"Fn::GetAtt": ["KeysTable", "Arn"]}:
+            named = statement["Action"]
+            actions |= {named} if isinstance(named, str) else set(named)
+    return actions
+
+
+def test_only_the_admin_function_may_make_or_list_keys() -> None:
+    assert {"dynamodb:PutItem", "dynamodb:Scan"} <= _key_actions("AdminApiFunction")
+    # The public functions (StreamFunction runs with ApiFunction's role) charge and settle
+    for public in ("ApiFunction", "StreamFunction"):
+        assert _key_actions(public) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}, public
+
+
 def test_the_operators_policy_invokes_the_admin_routes_only() -> None:
-    policy = TEMPLATE.body["Resources"]["AdminApiPolicy"]["Properties"]["PolicyDocument"]
+    policy = RESOURCES["AdminApiPolicy"]["Properties"]["PolicyDocument"]
     [statement] = policy["Statement"]
     assert statement["Action"] == "execute-api:Invoke"
     assert statement["Resource"]["Fn::Sub"].endswith(":${Api}/${StageName}/*/admin/*")

@@ -68,7 +68,7 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
     assert {(route.resource, route.method, route.function) for route in API.routes} == {
         ("/", "ANY", "ApiFunction"),
         ("/{proxy+}", "ANY", "ApiFunction"),
-        ("/admin/{proxy+}", "ANY", "ApiFunction"),
+        ("/admin/{proxy+}", "ANY", "AdminApiFunction"),
         ("/v1/images/generations", "POST", "StreamFunction"),
         ("/v1/images/edits", "POST", "StreamFunction"),
     }
@@ -76,6 +76,8 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
         assert (route.integration_timeout_ms, route.function_timeout_seconds) == (29000, 30)
         if route.function == "StreamFunction":  # behind the Lambda Web Adapter, streamed
             assert (route.handler, route.web_app) == ("run.sh", "handler.main:stream_app")
+        elif route.function == "AdminApiFunction":
+            assert (route.handler, route.web_app) == ("handler.main.admin_api_handler", None)
         else:
             assert (route.handler, route.web_app) == ("handler.main.api_handler", None)
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "REQUEST_TOO_LARGE", "INTEGRATION_TIMEOUT"} <= set(

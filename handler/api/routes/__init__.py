@@ -1,4 +1,5 @@
-"""All routers and their prefixes, in the order requests are matched against them.
+"""All routers and their prefixes, in the order requests are matched against them: the public
+app's, and the admin app's (a function and role of its own, so the public one cannot make keys).
 
 Each is included in the app directly: FastAPI matches an included router by asking each of
 its routers in turn, twice (to choose, then to handle), so a router of routers doubles the
@@ -30,7 +31,8 @@ ROUTERS: list[tuple[APIRouter, str]] = [
     (batches.router, "/v1"),
     (billing.router, "/v1"),
     (stripe_events.router, ""),
-    (admin.router, "/admin/v1"),
     (health.router, ""),
     (console.router, ""),
 ]
+
+ADMIN_ROUTERS: list[tuple[APIRouter, str]] = [(admin.router, "/admin/v1")]
