@@ -63,3 +63,17 @@ def test_the_functions_are_told_what_is_granted() -> None:
     grants = Grants(environment["IMAGEGATE_BEDROCK_MODEL_ARNS"])
     served = {model_id for model_id in BEDROCK_IDS if grants.target(model_id) is not None}
     assert served == {arn.split("/", 1)[1] for arn in DEFAULT_ARNS}
+
+
+def test_the_functions_that_invoke_may_subscribe_to_marketplace_models() -> None:
+    # A Stability model's first call subscribes the account, with the calling role's rights
+    for name in ("ApiFunction", "StreamFunction", "WorkerFunction"):
+        [statement] = [
+            s for s in function_statements(RESOURCES, name) if "aws-marketplace:" in str(s)
+        ]
+        assert set(statement["Action"]) == {
+            "aws-marketplace:Subscribe",
+            "aws-marketplace:Unsubscribe",
+            "aws-marketplace:ViewSubscriptions",
+        }
+        assert statement["If"] == "BedrockModelsGranted"

@@ -156,6 +156,8 @@ def test_the_api_is_reserved_and_refunds_always_have_room() -> None:
     assert reserved["ApiFunction"] == {
         "Fn::If": ["ReserveConcurrency", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
     }
+    # Nothing reserved by default: a new account's limit may leave no room for any
+    assert TEMPLATE.body["Parameters"]["ApiReservedConcurrency"]["Default"] == 0
     assert reserved["ReconcileFunction"]["Fn::If"][1] == 1
     assert reserved["DeadLetterFunction"]["Fn::If"][1] == 2
     # The queue-fed functions are capped by their event source, never by reservation
@@ -241,7 +243,12 @@ def test_a_failed_reconciler_run_is_kept_and_alarmed() -> None:
     assert alarm["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["ReconcileFailureQueue", "QueueName"]}
 
 
-def test_the_firewall_and_the_custom_domain_are_options() -> None:
+def test_the_firewall_is_on_unless_turned_off_and_the_custom_domain_is_an_option() -> None:
+    waf = TEMPLATE.body["Parameters"]["WafRequestsPerIp"]
+    assert int(waf["Default"]) >= 10  # on by default; 0 turns it off
+    assert TEMPLATE.body["Conditions"]["UseWaf"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "WafRequestsPerIp"}, "0"]}]
+    }
     assert RESOURCES["WebAcl"]["Condition"] == "UseWaf"
     assert RESOURCES["WebAclAssociation"]["Condition"] == "UseWaf"
     acl = RESOURCES["WebAcl"]["Properties"]
