@@ -62,6 +62,14 @@ def _header(answer: Answer, name: str) -> str | None:
     return next((v for n, v in answer.headers if n.lower() == name.lower()), None)
 
 
+def _assert_request_id(answer: Answer) -> None:
+    """A gateway-made answer names its request as the function's answers do (the id of
+    its access log line), once."""
+    ids = [v for n, v in answer.headers if n.lower() == "x-request-id"]
+    assert ids == [answer.request_id], answer.headers
+    assert _header(answer, "x-amzn-RequestId") == answer.request_id
+
+
 def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None:
     assert API.stage == "prod"
     assert API.binary_media_types == ("multipart/form-data", "image/*")
@@ -212,6 +220,7 @@ def test_a_body_over_10_mb_is_413_before_the_function_runs() -> None:
     answer = _send(_gateway(recorder), method="POST", body=None)
     assert answer.status == 413
     assert _error(answer)["code"] == "payload_too_large"
+    _assert_request_id(answer)
     assert not recorder.calls
 
 
@@ -245,6 +254,7 @@ def test_a_path_no_route_takes_is_the_missing_token_response() -> None:
         assert answer.status == 403
         assert _error(answer)["message"] == "Missing Authentication Token"
         assert _header(answer, "x-amzn-ErrorType") == "MissingAuthenticationTokenException"
+        _assert_request_id(answer)
     assert not recorder.calls
     assert _send(_gateway(recorder, only), "/prod/health").status == 200
 
@@ -264,6 +274,7 @@ def test_past_the_integration_timeout_is_a_504_that_says_not_to_retry() -> None:
     assert answer.status == 504
     assert _error(answer)["code"] == "backend_timeout"
     assert _header(answer, "x-should-retry") == "false"
+    _assert_request_id(answer)
 
 
 @pytest.mark.parametrize(
@@ -281,6 +292,7 @@ def test_what_lambda_cannot_answer_is_a_502(outcome: Any) -> None:
     assert answer.status == 502
     assert _error(answer)["message"] == "Internal server error"
     assert _header(answer, "x-should-retry") == "false"
+    _assert_request_id(answer)
 
 
 def test_the_function_answer_is_passed_through_with_multi_value_headers() -> None:

@@ -143,6 +143,8 @@ def test_gateway_responses_are_openai_errors() -> None:
         template = response["ResponseTemplates"]["application/json"]
         body = json.loads(template.replace("$context.error.messageString", '"Forbidden"'))
         assert set(body["error"]) == {"message", "type", "param", "code"}, name
+        # Set types replace the defaults whole: each names the request as every answer does
+        assert response["ResponseParameters"]["Headers"]["x-request-id"] == "context.requestId"
         if name.endswith("5XX") or response.get("StatusCode", "").startswith("5"):
             assert response["ResponseParameters"]["Headers"]["x-should-retry"] == "'false'"
 

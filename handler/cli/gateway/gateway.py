@@ -192,17 +192,18 @@ class Gateway:
         return outcome
 
     def _respond(self, kind: _Kind, request_id: str, response_type: str | None = None) -> Answer:
-        """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX."""
+        """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX (a type
+        the template sets replaces the default whole, as in API Gateway)."""
         fallback = "DEFAULT_5XX" if kind.status >= 500 else "DEFAULT_4XX"
-        own = self.api.responses.get(response_type or _KINDS[kind])
-        default = self.api.responses.get(fallback)
-        template = (own and own.template) or (default and default.template) or _DEFAULT_TEMPLATE
-        extra = {**(default.headers if default else {}), **(own.headers if own else {})}
-        status = own.status if own and own.status else kind.status
+        chosen = self.api.responses.get(response_type or _KINDS[kind])
+        chosen = chosen or self.api.responses.get(fallback)
+        template = (chosen and chosen.template) or _DEFAULT_TEMPLATE
+        extra = chosen.header_values(request_id) if chosen else []
+        status = chosen.status if chosen and chosen.status else kind.status
         body = template.replace("$context.error.messageString", json.dumps(kind.message))
         body = body.replace("$context.error.message", kind.message)
         body = body.replace("$context.requestId", request_id)
-        headers = _json_headers(request_id, kind.error_type) + list(extra.items())
+        headers = _json_headers(request_id, kind.error_type) + extra
         return Answer(status, headers, body.encode(), request_id)
 
 

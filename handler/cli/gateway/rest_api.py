@@ -68,8 +68,20 @@ def _segment_pattern(part: str) -> str:
 @dataclass(frozen=True)
 class GatewayResponse:
     status: int | None
-    headers: dict[str, str]
+    headers: dict[str, str]  # as mapped: "'false'" (static), or "context.requestId"
     template: str | None
+
+    def header_values(self, request_id: str) -> list[tuple[str, str]]:
+        return [(name, _mapped(value, request_id)) for name, value in self.headers.items()]
+
+
+def _mapped(value: str, request_id: str) -> str:
+    """A header mapping's value, as API Gateway fills it in (the ones the template uses)."""
+    if value.startswith("'") and value.endswith("'"):
+        return value[1:-1]
+    if value == "context.requestId":
+        return request_id
+    raise ValueError(f"the local gateway does not map {value!r}")
 
 
 @dataclass(frozen=True)
@@ -111,10 +123,7 @@ class RestApi:
         responses = {
             kind: GatewayResponse(
                 status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
-                headers={
-                    name: value.strip("'")  # static values are quoted: "'false'"
-                    for name, value in spec.get("ResponseParameters", {}).get("Headers", {}).items()
-                },
+                headers=dict(spec.get("ResponseParameters", {}).get("Headers", {})),
                 template=spec.get("ResponseTemplates", {}).get("application/json"),
             )
             for kind, spec in props.get("GatewayResponses", {}).items()
