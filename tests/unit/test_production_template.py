@@ -61,7 +61,10 @@ def test_every_alarm_notifies_the_topic_and_the_topic_can_mail_someone() -> None
         ("FunctionErrorsAlarm", {("AWS/Lambda", "Errors")}),
         ("FunctionThrottlesAlarm", {("AWS/Lambda", "Throttles")}),
         ("FunctionDurationAlarm", {("AWS/Lambda", "Duration")}),
-        ("WorkQueueAgeAlarm", {("AWS/SQS", "ApproximateAgeOfOldestMessage")}),
+        (
+            "WorkQueueAgeAlarm",
+            {("AWS/SQS", "ApproximateAgeOfOldestMessage"), ("AWS/SQS", "NumberOfMessagesDeleted")},
+        ),
         ("DeadLettersAlarm", {("imagegate", "LinesDeadLettered")}),
         ("WorkDeadLetterBacklogAlarm", {("AWS/SQS", "ApproximateAgeOfOldestMessage")}),
         ("BatchInputDeadLetterAlarm", {("AWS/SQS", "ApproximateNumberOfMessagesVisible")}),

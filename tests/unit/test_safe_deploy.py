@@ -1,6 +1,7 @@
 """What a first deploy of template.yaml is, asked as AWS will ask it: can an alarm reach its
 topic through the topic's key, can a bucket other than the stack's start a batch."""
 
+import re
 from typing import Any
 
 import pytest
@@ -68,3 +69,76 @@ def test_only_the_stacks_own_bucket_can_start_a_batch() -> None:
     assert _s3_delivery(bucket)
     assert not _s3_delivery("another-bucket-of-the-account")
     assert not _s3_delivery(f"{bucket}-copy")
+
+
+def test_the_cost_budget_can_publish_to_the_topic() -> None:
+    budget = RESOURCES["CostBudget"]
+    assert budget["Condition"] == "HasCostBudget"
+    assert int(TEMPLATE.body["Parameters"]["MonthlyCostBudget"]["Default"]) > 0  # on
+    for notification in budget["Properties"]["NotificationsWithSubscribers"]:
+        [subscriber] = notification["Subscribers"]
+        assert subscriber["Address"]["Fn::If"][1] == {"Ref": "AlarmTopic"}
+    arn = f"arn:aws:budgets::{ACCOUNT}:budget/{STACK}-monthly-cost"
+    context = {"aws:SourceArn": arn, "aws:SourceAccount": ACCOUNT}
+    key_policy = RESOURCES["AlarmTopicKey"]["Properties"]["KeyPolicy"]
+    topic_policy = RESOURCES["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]
+    for action, document in (
+        ("kms:GenerateDataKey", key_policy),
+        ("kms:Decrypt", key_policy),
+        ("sns:Publish", {**topic_policy, "Statement": _secure(topic_policy)}),
+    ):
+        assert allows(document, Request("budgets.amazonaws.com", action, context), NAMES)
+
+
+def _query(alarm: str) -> str:
+    [metric] = RESOURCES[alarm]["Properties"]["Metrics"]
+    return str(written_out(metric["Expression"], {t: f"{STACK}-{t}-X1" for t in _tables()}))
+
+
+def _tables() -> list[str]:
+    return sorted(TEMPLATE.resources("AWS::DynamoDB::Table"))
+
+
+@pytest.mark.parametrize("alarm", ["DynamoDbThrottlesAlarm", "DynamoDbErrorsAlarm"])
+def test_the_dynamodb_alarms_watch_every_table(alarm: str) -> None:
+    query = _query(alarm)
+    assert query.startswith("SELECT SUM(")
+    for table in _tables():
+        assert f"TableName = '{STACK}-{table}-X1'" in query, table
+
+
+def _metric_math(expression: str, **values: float) -> float:
+    """A CloudWatch metric-math expression of the template (IF, AND, OR, FILL, arithmetic),
+    evaluated on the given data points."""
+    python = expression.replace("IF(", "_if(").replace(" AND ", " and ").replace(" OR ", " or ")
+    python = re.sub(r"FILL\((\w+), 0\)", r"\1", python)
+    helpers = {"_if": lambda condition, then, otherwise: then if condition else otherwise}
+    # The template's own text, translated: no input from outside reaches it.
+    return float(eval(python, {"__builtins__": {}}, {**helpers, **values}))  # noqa: S307
+
+
+def test_the_work_queue_alarm_fires_on_a_stuck_queue_not_a_long_one() -> None:
+    alarm = RESOURCES["WorkQueueAgeAlarm"]["Properties"]
+    [expression] = [m["Expression"] for m in alarm["Metrics"] if "Expression" in m]
+    formula = written_out(expression, {"WorkQueueAgeSeconds": "1800"})
+
+    def fires(age: float, taken: float) -> bool:
+        return _metric_math(formula, age=age, taken=taken) > alarm["Threshold"]
+
+    assert fires(age=2000, taken=0)  # nothing taken in 5 minutes: stuck
+    assert not fires(age=7200, taken=40)  # a large batch, draining
+    assert not fires(age=60, taken=0)  # a fresh line
+
+
+def test_an_outage_at_low_traffic_raises_the_5xx_alarm() -> None:
+    alarm = RESOURCES["ApiServerErrorsAlarm"]["Properties"]
+    expression = alarm["Metrics"][0]["Expression"]
+    threshold = float(TEMPLATE.body["Parameters"]["Api5xxPercent"]["Default"])
+
+    def fires(errors: int, requests: int) -> bool:
+        return _metric_math(expression, errors=errors, requests=requests) > threshold
+
+    assert fires(errors=4, requests=4)  # every request failing, few of them
+    assert not fires(errors=1, requests=10)  # one failure among few
+    assert fires(errors=10, requests=100)
+    assert not fires(errors=1, requests=100)
