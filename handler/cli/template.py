@@ -100,7 +100,13 @@ class Template:
             parameter = self.body.get("Parameters", {}).get(ref)
             if parameter is not None and "Default" in parameter:
                 return str(parameter["Default"])
+            if ref == "AWS::StackName":
+                return LOCAL_STACK_NAME
         raise ValueError(f"the local stack cannot resolve {value!r} from template.yaml")
+
+
+# samconfig.toml's stack name: what the local stack answers for AWS::StackName.
+LOCAL_STACK_NAME = "imagegate"
 
 
 def local_name(prefix: str, logical_id: str) -> str:

@@ -142,3 +142,26 @@ def test_an_outage_at_low_traffic_raises_the_5xx_alarm() -> None:
     assert not fires(errors=1, requests=10)  # one failure among few
     assert fires(errors=10, requests=100)
     assert not fires(errors=1, requests=100)
+
+
+def test_the_alarms_select_their_own_stacks_metrics() -> None:
+    # The functions name their service after the stack; every alarm on imagegate's metrics
+    # selects that service, so two stacks of one account never fire on each other's.
+    environment = TEMPLATE.body["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}
+    own = 0
+    for name, alarm in TEMPLATE.resources("AWS::CloudWatch::Alarm").items():
+        stats = [alarm] + [
+            q["MetricStat"]["Metric"] for q in alarm.get("Metrics", []) if "MetricStat" in q
+        ]
+        for metric in stats:
+            if metric.get("Namespace") == "imagegate":
+                own += 1
+                assert {"Name": "service", "Value": {"Ref": "AWS::StackName"}} in metric[
+                    "Dimensions"
+                ], name
+    assert own >= 5
+    dashboard = RESOURCES["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert re.search(r'"service",\s*"\$\{AWS::StackName\}"', dashboard)
+    assert not re.search(r'"service",\s*"imagegate"', dashboard)
+    assert dashboard.count('service=\\"${AWS::StackName}\\"') == 2  # the SEARCH widgets

@@ -192,8 +192,7 @@ class Gateway:
         return outcome
 
     def _respond(self, kind: _Kind, request_id: str, response_type: str | None = None) -> Answer:
-        """A gateway response: the template's for ``kind``, else its DEFAULT_4XX/5XX (a type
-        the template sets replaces the default whole, as in API Gateway)."""
+        """The template's response for ``kind`` (replacing the default whole), else its default."""
         fallback = "DEFAULT_5XX" if kind.status >= 500 else "DEFAULT_4XX"
         chosen = self.api.responses.get(response_type or _KINDS[kind])
         chosen = chosen or self.api.responses.get(fallback)
