@@ -73,11 +73,21 @@ openapi: $(DEV_STAMP)  ## Rewrite the checked-in OpenAPI document after an API c
 build: $(SAM)  ## sam build, without Docker.
 	$(SAM) build  # samconfig.toml: build_in_source, so no Docker and no copy of .venv
 
-# The first time, --guided asks for the stack's settings and keeps them in samconfig.toml;
-# after that, `make deploy DEPLOY_FLAGS=` deploys with them.
-DEPLOY_FLAGS ?= --guided
-deploy: build  ## Build once, then deploy the stack (sam deploy).
-	$(SAM) deploy $(DEPLOY_FLAGS)
+# No question asked, so none can abort on Enter (sam deploy --guided would): the stack's
+# settings are samconfig.toml's and the template's defaults. What is given once on the
+# command line is saved there for the next deploys:
+#   make deploy REGION=us-west-2 PARAMETERS="AlarmEmail=ops@example.com"
+# After a deploy, the API function's versions no alias serves are deleted (their SnapStart
+# snapshots are billed while cached).
+STACK ?= imagegate
+REGION ?=
+PARAMETERS ?=
+DEPLOY_FLAGS ?=
+SAVED := $(if $(REGION)$(PARAMETERS),--save-params)
+deploy: build $(CLI_STAMP)  ## Build once, then deploy the stack (sam deploy), no questions.
+	$(SAM) deploy --stack-name $(STACK) $(if $(REGION),--region $(REGION)) \
+		$(if $(PARAMETERS),--parameter-overrides $(PARAMETERS)) $(SAVED) $(DEPLOY_FLAGS)
+	$(BIN)/imagegate prune-versions --stack $(STACK)
 
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction

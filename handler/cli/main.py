@@ -22,6 +22,7 @@ from handler.cli.local_aws import LocalAws
 from handler.cli.signals import stop_signals, wait_for
 from handler.cli.target import StateDir, err
 from handler.cli.usage import usage
+from handler.cli.versions import prune_versions
 
 app = typer.Typer(no_args_is_help=True, help="imagegate: local stack, API keys, usage and batches.")
 
@@ -118,6 +119,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
 app.add_typer(billing_app, name="billing")
 app.command()(usage)
+app.command("prune-versions")(prune_versions)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 topic through the topic's key, can a bucket other than the stack's start a batch."""
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,7 +124,7 @@ def test_the_work_queue_alarm_fires_on_a_stuck_queue_not_a_long_one() -> None:
     formula = written_out(expression, {"WorkQueueAgeSeconds": "1800"})
 
     def fires(age: float, taken: float) -> bool:
-        return _metric_math(formula, age=age, taken=taken) > alarm["Threshold"]
+        return _metric_math(formula, age=age, taken=taken) > float(alarm["Threshold"])
 
     assert fires(age=2000, taken=0)  # nothing taken in 5 minutes: stuck
     assert not fires(age=7200, taken=40)  # a large batch, draining
@@ -165,3 +166,31 @@ def test_the_alarms_select_their_own_stacks_metrics() -> None:
     assert re.search(r'"service",\s*"\$\{AWS::StackName\}"', dashboard)
     assert not re.search(r'"service",\s*"imagegate"', dashboard)
     assert dashboard.count('service=\\"${AWS::StackName}\\"') == 2  # the SEARCH widgets
+
+
+def test_make_deploy_asks_nothing_and_prunes_after() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())["default"]["deploy"]
+    # No prompt whose Enter aborts: the change set is not confirmed, --guided never used
+    assert config["parameters"]["confirm_changeset"] is False
+    assert config["parameters"]["resolve_s3"] is True
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ndeploy:") :].split("\n\n")[0]
+    assert "--guided" not in recipe
+    assert "$(SAM) deploy --stack-name $(STACK)" in recipe
+    assert recipe.rstrip().endswith("$(BIN)/imagegate prune-versions --stack $(STACK)")
+
+
+def test_the_commands_around_sam_deploy_read_its_settings(tmp_path: Path) -> None:
+    from handler.cli.samconfig import deploy_setting
+
+    config = tmp_path / "samconfig.toml"
+    config.write_text(
+        'version = 0.1\n[default.global.parameters]\nstack_name = "a"\nregion = "eu-west-1"\n'
+        '[default.deploy.parameters]\nregion = "us-west-2"\n'
+    )
+    assert deploy_setting("region", config) == "us-west-2"  # the deploy's own first
+    assert deploy_setting("stack_name", config) == "a"
+    assert deploy_setting("profile", config) is None
+    assert deploy_setting("region", tmp_path / "missing.toml") is None
