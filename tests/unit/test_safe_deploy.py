@@ -194,3 +194,13 @@ def test_the_commands_around_sam_deploy_read_its_settings(tmp_path: Path) -> Non
     assert deploy_setting("stack_name", config) == "a"
     assert deploy_setting("profile", config) is None
     assert deploy_setting("region", tmp_path / "missing.toml") is None
+
+
+def test_the_readmes_alarm_count_is_the_templates() -> None:
+    alarms = TEMPLATE.resources("AWS::CloudWatch::Alarm")
+    metrics = sum(
+        1 if "MetricName" in alarm else max(1, sum("MetricStat" in q for q in alarm["Metrics"]))
+        for alarm in alarms.values()
+    )
+    readme = (ROOT / "README.md").read_text()
+    assert f"| {len(alarms)} alarms watching {metrics} metrics" in readme
