@@ -44,7 +44,7 @@ def sender(context: Any) -> Send | None:
     TorchServe may batch requests into one call; a preview belongs to one of them, so only
     a call serving one request streams."""
     request_ids = getattr(context, "request_ids", None)
-    if context is None or not request_ids or len(request_ids) != 1:
+    if not request_ids or len(request_ids) != 1:  # no context, or a batch
         return None
     try:
         from ts.handler_utils.utils import send_intermediate_predict_response
