@@ -26,11 +26,13 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import unquote
 
 from PIL import Image, ImageDraw
+
+from tests.fakes.local_server import PostServer
 
 STABILITY = {
     "stability.stable-image-ultra-v1:1": {"image": True, "mode": False, "webp": False},
@@ -221,39 +223,17 @@ def amazon(body: dict[str, Any]) -> dict[str, Any]:
     return {"images": [base64.b64encode(image).decode() for image in drawn]}
 
 
-class FakeBedrock:
+class FakeBedrock(PostServer):
     def __init__(self) -> None:
+        super().__init__()
         self.invocations: list[dict[str, Any]] = []
         self._lock = threading.Lock()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                fake._serve(self)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def __enter__(self) -> "FakeBedrock":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def bodies(self, model: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [i["body"] for i in self.invocations if model in (None, i["model"])]
 
-    def _serve(self, request: BaseHTTPRequestHandler) -> None:
+    def serve(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length)
         match = _PATH.fullmatch(request.path)

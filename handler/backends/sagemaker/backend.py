@@ -3,10 +3,10 @@ entry says it was deployed."""
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from handler.backends.sagemaker import realtime
+from handler.backends.sagemaker import realtime, streamed
 from handler.backends.sagemaker.async_inference import AsyncInference
 from handler.backends.sagemaker.client import runtime_client
 from handler.backends.sagemaker.endpoints import Endpoints
@@ -15,7 +15,7 @@ from handler.backends.sagemaker.params import SageMakerParams
 from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendNotConfigured
-from handler.core.inference import GeneratedImage
+from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.spec import GenerationSpec
 from handler.core.storage import AsyncStore
 
@@ -46,9 +46,7 @@ class SageMakerBackend:
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = SageMakerParams.model_validate(spec.model.backend_params)
-        seconds = math.floor(deadline.remaining())
-        if seconds < 1:
-            raise too_late()
+        seconds = _seconds_left(deadline)
         if params.invocation == "realtime":
             return realtime.generate(self._client(seconds), spec, params)
         if self._store is None:
@@ -57,3 +55,23 @@ class SageMakerBackend:
             )
         inference = AsyncInference(self._client, self._store(), self._sleep, self._now)
         return inference.generate(spec, params, deadline)
+
+    def stream(
+        self, spec: GenerationSpec, deadline: Deadline
+    ) -> Iterator[PartialImage | list[GeneratedImage]]:
+        """Previews where the endpoint streams them (``"streaming": true``); elsewhere the
+        images alone, as ``generate`` makes them."""
+        params = SageMakerParams.model_validate(spec.model.backend_params)
+        if not params.streaming:
+            yield self.generate(spec, deadline)
+            return
+        client = self._client(_seconds_left(deadline))
+        yield from streamed.stream(client, spec, params, deadline)
+
+
+def _seconds_left(deadline: Deadline) -> int:
+    """The whole seconds a call may read for; none left is a timeout before any call."""
+    seconds = math.floor(deadline.remaining())
+    if seconds < 1:
+        raise too_late()
+    return seconds

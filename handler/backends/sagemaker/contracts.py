@@ -4,7 +4,8 @@ A contract turns a request's images (one seed each) into the endpoint's request 
 response body into image bytes. Three are known:
 
 ``imagegate``     our own model server (infra/sagemaker): several images a call, one seed
-                  each, in the output format asked for.
+                  each, in the output format asked for; streamed, previews first (one JSON
+                  line each), its answer last.
 ``jumpstart-sd``  SageMaker JumpStart's Stable Diffusion: ``generated_images`` as base64 JPEG
                   when asked with ``Accept: application/json;jpeg``.
 ``hf-diffusers``  the Hugging Face inference toolkit's text-to-image task: one image, as the
@@ -32,6 +33,15 @@ class EndpointImage:
     seed: int | None  # None: the endpoint did not say, and cannot be asked for, a seed
 
 
+@dataclass(frozen=True, slots=True)
+class EndpointPartial:
+    """A preview the endpoint streamed of one image of a call."""
+
+    data: bytes
+    index: int  # which image of the call
+    partial_index: int
+
+
 class Contract(Protocol):
     content_type: str
     accept: str
@@ -47,7 +57,11 @@ class ImagegateContract:
     accept: str = "application/json"
     max_images_per_call: int | None = None
 
-    def request(self, spec: GenerationSpec, seeds: Sequence[int]) -> bytes:
+    def request(
+        self, spec: GenerationSpec, seeds: Sequence[int], *, partial_images: int = 0
+    ) -> bytes:
+        """``partial_images``: previews of each image to stream (only a streamed invocation
+        may ask: a buffered one would get them in its body)."""
         payload: dict[str, Any] = {
             "prompt": spec.prompt,
             "negative_prompt": spec.negative_prompt,
@@ -68,16 +82,43 @@ class ImagegateContract:
         if spec.inputs.mask is not None:
             mask = edit_region_png(spec.inputs.mask.data, size)  # white: repaint
             payload["mask"] = base64.b64encode(mask).decode("ascii")
+        if partial_images:
+            payload["partial_images"] = partial_images
         return _json(payload)
 
     def images(self, body: bytes, seeds: Sequence[int]) -> list[EndpointImage]:
+        return self._images(_parse(body))
+
+    def streamed(
+        self, line: bytes, seeds: Sequence[int], partial_images: int
+    ) -> EndpointPartial | list[EndpointImage]:
+        """One line of a streamed answer: a preview (of one of ``seeds``' images, at most
+        ``partial_images`` of each), or the answer ``images`` reads, which comes last."""
+        parsed = _parse(line)
+        if "partial_image" not in parsed:
+            return self._images(parsed)
+        try:
+            partial = parsed["partial_image"]
+            found = EndpointPartial(
+                _decode(partial["b64_json"]),
+                int(partial["index"]),
+                int(partial["partial_image_index"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise _off_contract() from exc
+        if not (0 <= found.index < len(seeds) and 0 <= found.partial_index < partial_images):
+            raise _off_contract()
+        return found
+
+    @staticmethod
+    def _images(parsed: dict[str, Any]) -> list[EndpointImage]:
         try:
             return [
                 EndpointImage(_decode(item["b64"]), int(item["seed"]))
-                for item in _parse(body).get("images", [])
+                for item in parsed.get("images", [])
             ]
         except (KeyError, TypeError, ValueError) as exc:
-            raise BackendError("The endpoint's answer does not follow the contract.") from exc
+            raise _off_contract() from exc
 
 
 class JumpStartStableDiffusion:
@@ -122,6 +163,10 @@ CONTRACTS: dict[ContractName, Contract] = {
     "jumpstart-sd": JumpStartStableDiffusion(),
     "hf-diffusers": HuggingFaceDiffusers(),
 }
+
+
+def _off_contract() -> BackendError:
+    return BackendError("The endpoint's answer does not follow the contract.")
 
 
 def _json(payload: dict[str, Any]) -> bytes:

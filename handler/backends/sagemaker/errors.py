@@ -4,6 +4,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
+from urllib3.exceptions import HTTPError
+from urllib3.exceptions import ReadTimeoutError as StreamReadTimeout
 
 from handler.core.errors import BackendError, BackendRefused, BackendTimeout, BackendUnavailable
 
@@ -11,16 +13,17 @@ from handler.core.errors import BackendError, BackendRefused, BackendTimeout, Ba
 @contextmanager
 def invocation_errors(*, realtime: bool) -> Iterator[None]:
     """What botocore raises calling the endpoint, as a backend error: a real-time read past
-    the deadline is ``BackendTimeout``."""
+    the deadline is ``BackendTimeout``. An event stream is read from urllib3 directly, so
+    its read timeout and broken connections come as urllib3's errors."""
     try:
         yield
-    except ReadTimeoutError as exc:
+    except (ReadTimeoutError, StreamReadTimeout) as exc:
         if not realtime:
             raise BackendError("Could not reach the SageMaker endpoint.") from exc
         raise too_late() from exc
-    except ClientError as exc:
+    except ClientError as exc:  # also an exception event of a stream (EventStreamError)
         raise translate(exc) from exc
-    except BotoCoreError as exc:
+    except (BotoCoreError, HTTPError) as exc:
         raise BackendError("Could not reach the SageMaker endpoint.") from exc
 
 
@@ -41,6 +44,9 @@ def translate(exc: ClientError) -> BackendError:
         original = exc.response.get("OriginalStatusCode", "?")
         detail = exc.response.get("OriginalMessage") or message
         return BackendError(f"The model failed ({original}): {detail}")
+    if code in ("ModelStreamError", "InternalStreamFailure"):
+        # Mid-stream: the model has run, so not worth a retry the caller did not ask for.
+        return BackendError(f"The model's stream broke off ({code}): {message}")
     if code == "ValidationError":
         # Endpoint missing, payload over 6 MB and the like: this deployment's configuration.
         return BackendRefused(f"SageMaker refused the invocation: {message}")

@@ -22,6 +22,9 @@ class SageMakerParams(BaseModel):
     # endpoint takes its requests through S3 and runs each for up to ``max_seconds``.
     invocation: Literal["realtime", "async"] = "realtime"
     max_seconds: int | None = Field(default=None, ge=1, le=3600)
+    # The endpoint answers InvokeEndpointWithResponseStream with previews as it denoises (our
+    # model server under TorchServe): a stream asking for partial images gets them.
+    streaming: bool = False
 
     @model_validator(mode="after")
     def _async_options(self) -> Self:
@@ -29,6 +32,8 @@ class SageMakerParams(BaseModel):
             raise ValueError("max_seconds is for asynchronous endpoints only")
         if self.invocation == "async" and self.inference_component is not None:
             raise ValueError("asynchronous endpoints take no inference_component")
+        if self.streaming and (self.invocation != "realtime" or self.contract != "imagegate"):
+            raise ValueError("streaming is for real-time endpoints of the imagegate contract")
         return self
 
 

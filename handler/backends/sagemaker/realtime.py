@@ -28,14 +28,7 @@ def generate(
     the request's deadline); partial when some calls failed, charged as delivered."""
     contract = CONTRACTS[params.contract]
     calls = [(seeds, contract.request(spec, seeds)) for seeds in seed_groups(spec, params)]
-    for _, body in calls:  # every body checked before any call runs on a GPU
-        if len(body) > REAL_TIME_MAX_BYTES:
-            raise PayloadTooLarge(
-                f"The request is {len(body)} bytes as {spec.model.id}'s endpoint takes it, "
-                f"over the {REAL_TIME_MAX_BYTES}-byte limit of a real-time SageMaker "
-                "endpoint; send smaller input images.",
-                param=spec.inputs.image_param,
-            )
+    check_sizes(spec, [body for _, body in calls])
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         batches, errors = gather([pool.submit(_invoke, client, params, *call) for call in calls])
     found = [image for batch in batches for image in batch]
@@ -44,22 +37,39 @@ def generate(
     return delivered(spec, found)
 
 
-def _invoke(
-    client: "SageMakerRuntimeClient",
-    params: SageMakerParams,
-    seeds: Sequence[int],
-    body: bytes,
-) -> list[EndpointImage]:
+def check_sizes(spec: GenerationSpec, bodies: Sequence[bytes]) -> None:
+    """Every body checked before any call runs on a GPU."""
+    for body in bodies:
+        if len(body) > REAL_TIME_MAX_BYTES:
+            raise PayloadTooLarge(
+                f"The request is {len(body)} bytes as {spec.model.id}'s endpoint takes it, "
+                f"over the {REAL_TIME_MAX_BYTES}-byte limit of a real-time SageMaker "
+                "endpoint; send smaller input images.",
+                param=spec.inputs.image_param,
+            )
+
+
+def arguments(params: SageMakerParams, body: bytes) -> dict[str, Any]:
+    """A real-time invocation's arguments, streamed or not."""
     contract = CONTRACTS[params.contract]
-    arguments: dict[str, Any] = {
+    named: dict[str, Any] = {
         "EndpointName": params.endpoint_name,
         "ContentType": contract.content_type,
         "Accept": contract.accept,
         "Body": body,
     }
     if params.inference_component:
-        arguments["InferenceComponentName"] = params.inference_component
+        named["InferenceComponentName"] = params.inference_component
+    return named
+
+
+def _invoke(
+    client: "SageMakerRuntimeClient",
+    params: SageMakerParams,
+    seeds: Sequence[int],
+    body: bytes,
+) -> list[EndpointImage]:
     with invocation_errors(realtime=True):
-        response = client.invoke_endpoint(**arguments)
+        response = client.invoke_endpoint(**arguments(params, body))
         body = response["Body"].read()
-    return contract.images(body, seeds)
+    return CONTRACTS[params.contract].images(body, seeds)

@@ -8,8 +8,11 @@ archive's ``code/`` folder and call, once, ``model_fn(model_dir)``, then for eve
     request   {"prompt", "negative_prompt", "width", "height", "num_inference_steps",
                "guidance_scale", "seeds": [...], "output_format", "output_compression",
                and for image input "image" (base64), "strength", "mask" (base64 PNG, white:
-               repaint)}
+               repaint), and for a streamed invocation "partial_images" (0 to 3)}
     response  {"images": [{"b64", "seed"}], "filtered": <images the safety checker removed>}
+
+Asked for partial images under TorchServe, the answer is preceded by previews of each image,
+one JSON line each, sent while the pipeline denoises (``previews``).
 
 Each image has a generator of its own, seeded with its own seed, so any one of them can be
 made again alone. Images the pipeline's safety checker flags are left out, not sent black.
@@ -18,6 +21,7 @@ inpainting (diffusers' ``from_pipe``: no second copy of the weights).
 """
 
 import base64
+import functools
 import io
 import json
 import os
@@ -27,10 +31,12 @@ from typing import Any
 import torch
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline
 from PIL import Image, ImageOps
+from previews import streaming
 
 FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 MAX_IMAGES = int(os.environ.get("IMAGEGATE_MAX_IMAGES_PER_CALL", "8"))
 MAX_SIDE = int(os.environ.get("IMAGEGATE_MAX_SIDE", "2048"))
+MAX_PARTIAL_IMAGES = 3  # OpenAI's limit
 
 
 class BadRequest(ValueError):
@@ -53,6 +59,7 @@ class Request:
     image: bytes | None = None
     mask: bytes | None = None
     strength: float = 0.8
+    partial_images: int = 0
 
 
 def model_fn(model_dir: str) -> DiffusionPipeline:
@@ -89,6 +96,7 @@ def input_fn(body: bytes | str, content_type: str) -> Request:
         image=_bytes(given.get("image"), "image"),
         mask=_bytes(given.get("mask"), "mask"),
         strength=_number(given.get("strength"), 0.8),
+        partial_images=int(given.get("partial_images") or 0),
     )
     if request.mask is not None and request.image is None:
         raise BadRequest("a mask needs an image")
@@ -101,23 +109,32 @@ def input_fn(body: bytes | str, content_type: str) -> Request:
             raise BadRequest(f"width and height must be multiples of 8 up to {MAX_SIDE}")
     if request.output_format not in FORMATS:
         raise BadRequest(f"output_format must be one of {sorted(FORMATS)}")
+    if not 0 <= request.partial_images <= MAX_PARTIAL_IMAGES:
+        raise BadRequest(f"partial_images must be 0 to {MAX_PARTIAL_IMAGES}")
     return request
 
 
-def predict_fn(request: Request, pipeline: DiffusionPipeline) -> dict[str, Any]:
+def predict_fn(
+    request: Request, pipeline: DiffusionPipeline, context: Any = None
+) -> dict[str, Any]:
+    """``context``: the model server's, which the inference toolkit passes to a
+    ``predict_fn`` of three parameters; under TorchServe it can send previews."""
     generators = [
         torch.Generator(device=pipeline.device).manual_seed(seed) for seed in request.seeds
     ]
     run, inputs = _task(request, pipeline)
-    result = run(
-        prompt=request.prompt,
-        negative_prompt=request.negative_prompt,
-        num_inference_steps=request.num_inference_steps,
-        guidance_scale=request.guidance_scale,
-        num_images_per_prompt=len(request.seeds),
-        generator=generators,
-        **inputs,
-    )
+    encode = functools.partial(_encode, request=request)
+    with streaming(run, request.partial_images, encode, context) as extra:
+        result = run(
+            prompt=request.prompt,
+            negative_prompt=request.negative_prompt,
+            num_inference_steps=request.num_inference_steps,
+            guidance_scale=request.guidance_scale,
+            num_images_per_prompt=len(request.seeds),
+            generator=generators,
+            **inputs,
+            **extra,
+        )
     flagged = getattr(result, "nsfw_content_detected", None) or [False] * len(result.images)
     images = [
         {"b64": _encode(image, request), "seed": seed}

@@ -8,12 +8,15 @@ tokenizer's vocabulary from the byte alphabet, and the whole is written with
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "code"))
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "infra" / "sagemaker" / "code"))
 
 
 def _byte_symbols() -> list[str]:
@@ -107,3 +110,27 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     saved = work / "model"
     pipeline.save_pretrained(saved)
     return saved
+
+
+@pytest.fixture
+def tiny_model() -> Callable[..., Any]:
+    """The shipped catalog's ``sd-imagegate`` at the tiny pipeline's size and steps, with
+    ``backend_params`` overridden as given: how the API sees this server."""
+    sys.path.insert(0, str(ROOT))
+    from handler.core.catalog import CatalogModel, load_catalog
+
+    shipped = load_catalog(ROOT / "infra" / "catalog.json").get("sd-imagegate")
+
+    def model(**params: Any) -> CatalogModel:
+        return CatalogModel.model_validate(
+            {
+                **shipped.model_dump(),
+                "sizes": ["64x48"],
+                "default_size": "64x48",
+                "steps": {"min": 1, "max": 4, "default": 4},
+                "prices": {"image": {"64x48": 1}, "edit": {"64x48": 1}},
+                "backend_params": {**shipped.backend_params, **params},
+            }
+        )
+
+    return model

@@ -3,6 +3,7 @@
 import base64
 import io
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -154,13 +155,11 @@ def test_the_contract_matches_what_the_api_sends() -> None:
     assert (parsed.seeds, parsed.width, parsed.num_inference_steps) == ([3, 4], 512, 25)
 
 
-def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
+def test_the_api_adapter_gets_its_images_from_the_server(
+    pipeline: Any, tiny_model: Callable[..., Any]
+) -> None:
     """handler.backends.sagemaker → imagegate contract → this server, with no AWS between."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
     from handler.backends.sagemaker import SageMakerBackend
-    from handler.core.catalog import CatalogModel, load_catalog
     from handler.core.deadline import Deadline
     from handler.core.schemas import GenerationRequest
     from handler.core.spec import build_spec
@@ -177,22 +176,12 @@ def test_the_api_adapter_gets_its_images_from_the_server(pipeline: Any) -> None:
             body = inference.output_fn(inference.predict_fn(request, pipeline), call["Accept"])
             return {"Body": io.BytesIO(body)}
 
-    shipped = load_catalog(Path(__file__).resolve().parents[2] / "catalog.json")
-    tiny = CatalogModel.model_validate(
-        {
-            **shipped.get("sd-imagegate").model_dump(),
-            "sizes": ["64x48"],
-            "default_size": "64x48",
-            "steps": {"min": 1, "max": 4, "default": 2},
-            "prices": {"image": {"64x48": 1}, "edit": {"64x48": 1}},
-        }
-    )
     request = GenerationRequest.model_validate(
-        {"prompt": "a lighthouse", "n": 6, "seed": 20, "output_format": "webp"}
+        {"prompt": "a lighthouse", "n": 6, "seed": 20, "output_format": "webp", "steps": 2}
     )
     endpoint = ServerAsEndpoint()
     images = SageMakerBackend(lambda timeout: endpoint).generate(  # type: ignore[arg-type,return-value]
-        build_spec(tiny, request, "req"), Deadline.after(120)
+        build_spec(tiny_model(), request, "req"), Deadline.after(120)
     )
     assert endpoint.calls == 2  # four images a call
     assert [image.seed for image in images] == list(range(20, 26))
