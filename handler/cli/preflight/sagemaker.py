@@ -41,7 +41,8 @@ def _endpoint(name: str, models: str, prefix: str, account: Account) -> Finding:
         # The stack serves the rest meanwhile: the model is listed once its endpoint serves.
         return warn(
             check,
-            f"no such endpoint in {account.region}: {models} not served until there is",
+            f"no endpoint of that name in {account.region}: {models} is not served until "
+            "there is one",
             _DEPLOY.format(models=models),
         )
     except StorageError as exc:
