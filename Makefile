@@ -76,7 +76,9 @@ build: $(SAM)  ## sam build, without Docker.
 # The first time, --guided asks for the stack's settings and keeps them in samconfig.toml;
 # after that, `make deploy DEPLOY_FLAGS=` deploys with them.
 DEPLOY_FLAGS ?= --guided
-deploy: build  ## Build once, then deploy the stack (sam deploy).
+# `imagegate preflight` stops it before sam deploy makes anything that would fail.
+deploy: build $(CLI_STAMP)  ## Build once, check the account, then deploy the stack (sam deploy).
+	$(BIN)/imagegate preflight --catalog $(CATALOG)
 	$(SAM) deploy $(DEPLOY_FLAGS)
 
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.

@@ -165,3 +165,23 @@ def test_a_new_account_fails_with_what_to_do_at_80_columns(
     assert statuses == ["FAIL", "OK", "OK", "OK", "FAIL", "WARN", "WARN", "FAIL", "FAIL"]
     assert len([line for line in lines if line.startswith("      fix: ")]) == 6
     assert "set ApiReservedConcurrency=297 or less" in output
+
+
+def test_without_a_region_or_credentials_it_says_which(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "samconfig.toml"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    nowhere = CliRunner().invoke(app, ["preflight", "--config", str(config)])
+    assert nowhere.exit_code == 2
+    assert "no region" in nowhere.output
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # nor this machine's role
+    anonymous = CliRunner().invoke(
+        app, ["preflight", "--config", str(config), "--region", "eu-west-1"]
+    )
+    assert anonymous.exit_code == 2
+    assert "no AWS credentials" in anonymous.output

@@ -53,6 +53,8 @@ def preflight(
             "no region: give one, or set it in samconfig.toml or AWS_REGION",
             param_hint="--region",
         )
+    if session.get_credentials() is None:
+        raise typer.BadParameter("no AWS credentials found", param_hint="--profile")
     findings = run(deployment, served, Account(session, session.region_name))
     typer.echo(render(findings))
     if failed(findings):
