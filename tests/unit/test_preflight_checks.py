@@ -233,3 +233,15 @@ def test_an_endpoint_outside_the_prefix_cannot_be_invoked(account: FakeAccount) 
         found[0].fix
         == "set SageMakerEndpointPrefix to a prefix of imagegate-diffusers, or rename the endpoint"
     )
+
+
+def test_a_call_the_credentials_may_not_make_is_said_not_checked(account: FakeAccount) -> None:
+    account.stub("lambda").add_client_error(
+        "get_account_settings", "AccessDeniedException", "not allowed"
+    )
+    found = concurrency(deployment(), account)
+    assert found.status is Status.WARN
+    assert found.message.startswith(
+        "not checked: could not read Lambda's account settings in us-east-1 ("
+    )
+    assert "AccessDeniedException" in found.message

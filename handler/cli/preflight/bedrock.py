@@ -8,7 +8,7 @@ from handler.backends.bedrock.grants import Grants, Target
 from handler.backends.bedrock.params import BedrockParams
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
-from handler.cli.preflight.findings import Finding, fail, ok, warn
+from handler.cli.preflight.findings import Finding, fail, ok, unchecked, warn
 from handler.core.catalog import Catalog
 from handler.core.errors import StorageError
 from handler.stores.aws_errors import Refused, aws_errors
@@ -51,7 +51,7 @@ def _model(
             f"grant it in a region that offers it ({GRANTS})",
         )
     except StorageError as exc:
-        return warn(check, f"not checked: {exc} ({exc.__cause__})")
+        return unchecked(check, exc)
     where = f"{model_id} in {target.region}"
     if target.model_id == model_id and "ON_DEMAND" not in details["inferenceTypesSupported"]:
         return fail(

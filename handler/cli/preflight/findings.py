@@ -30,6 +30,11 @@ def warn(check: str, message: str, fix: str | None = None) -> Finding:
     return Finding(Status.WARN, check, message, fix)
 
 
+def unchecked(check: str, exc: Exception) -> Finding:
+    """A check AWS did not answer (no permission to ask, say): said, but no failure."""
+    return warn(check, f"not checked: {exc} ({exc.__cause__})")
+
+
 def fail(check: str, message: str, fix: str) -> Finding:
     return Finding(Status.FAIL, check, message, fix)
 

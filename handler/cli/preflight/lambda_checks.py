@@ -3,7 +3,7 @@ reserve, and SnapStart in the region."""
 
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
-from handler.cli.preflight.findings import Finding, fail, ok, warn
+from handler.cli.preflight.findings import Finding, fail, ok, unchecked
 from handler.core.errors import StorageError
 from handler.stores.aws_errors import Refused, aws_errors
 
@@ -26,7 +26,7 @@ def concurrency(deployment: Deployment, account: Account) -> Finding:
             limits = account.client("lambda").get_account_settings()["AccountLimit"]
         ours = _reserved_now(deployment, account)
     except StorageError as exc:
-        return warn(check, f"not checked: {exc} ({exc.__cause__})")
+        return unchecked(check, exc)
     room = limits["UnreservedConcurrentExecutions"] + ours - UNRESERVED_MINIMUM
     if _fits(deployment, room):
         wanted = _reserved(deployment)

@@ -5,7 +5,7 @@ from handler.backends.sagemaker.endpoints import SERVING
 from handler.backends.sagemaker.params import SageMakerParams
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
-from handler.cli.preflight.findings import Finding, fail, ok, warn
+from handler.cli.preflight.findings import Finding, fail, ok, unchecked, warn
 from handler.core.catalog import Catalog
 from handler.core.errors import StorageError
 from handler.stores.aws_errors import Refused, aws_errors
@@ -46,7 +46,7 @@ def _endpoint(name: str, models: str, prefix: str, account: Account) -> Finding:
             _DEPLOY.format(models=models),
         )
     except StorageError as exc:
-        return warn(check, f"not checked: {exc} ({exc.__cause__})")
+        return unchecked(check, exc)
     status = endpoint["EndpointStatus"]
     if status in SERVING:
         return ok(check, f"{status}, serves {models}")

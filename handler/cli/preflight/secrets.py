@@ -3,7 +3,7 @@ read them by name (GetSecretValue), and a missing one fails the first request ne
 
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
-from handler.cli.preflight.findings import Finding, fail, ok, warn
+from handler.cli.preflight.findings import Finding, fail, ok, unchecked
 from handler.core.errors import StorageError
 from handler.stores.aws_errors import Refused, aws_errors
 
@@ -45,7 +45,7 @@ def _secret(check: str, parameter: str, name: str, account: Account) -> Finding:
             f"aws secretsmanager create-secret --name {name} --secret-string ...",
         )
     except StorageError as exc:
-        return warn(check, f"not checked: {exc} ({exc.__cause__})")
+        return unchecked(check, exc)
     if "DeletedDate" in secret:
         return fail(
             check,
