@@ -53,7 +53,9 @@ def _model(
     except StorageError as exc:
         return unchecked(check, exc)
     where = f"{model_id} in {target.region}"
-    if target.model_id == model_id and "ON_DEMAND" not in details["inferenceTypesSupported"]:
+    # Both are optional in Bedrock's answer: a model that says nothing is taken as it is.
+    on_demand = "ON_DEMAND" in details.get("inferenceTypesSupported", ["ON_DEMAND"])
+    if target.model_id == model_id and not on_demand:
         return fail(
             check,
             f"{where} runs only through an inference profile",
@@ -64,7 +66,7 @@ def _model(
         return refused
     if availability.get("agreementAvailability", {}).get("status") == "NOT_AVAILABLE":
         where += ", subscribed on first use"
-    return _lifecycle(check, where, details["modelLifecycle"])
+    return _lifecycle(check, where, details.get("modelLifecycle", {"status": "ACTIVE"}))
 
 
 def _access(
