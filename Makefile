@@ -77,17 +77,20 @@ build: $(SAM)  ## sam build, without Docker.
 # settings are samconfig.toml's and the template's defaults. What is given once on the
 # command line is saved there for the next deploys:
 #   make deploy REGION=us-west-2 PARAMETERS="AlarmEmail=ops@example.com"
-# After a deploy, the API function's versions no alias serves are deleted (their SnapStart
+# `imagegate preflight` first stops it before sam deploy makes anything that would fail;
+# after it, the API function's versions no alias serves are deleted (their SnapStart
 # snapshots are billed while cached).
 STACK ?= imagegate
 REGION ?=
 PARAMETERS ?=
 DEPLOY_FLAGS ?=
 SAVED := $(if $(REGION)$(PARAMETERS),--save-params)
-deploy: build $(CLI_STAMP)  ## Build once, then deploy the stack (sam deploy), no questions.
+deploy: build $(CLI_STAMP)  ## Build once, check the account, deploy the stack (sam deploy), no questions.
+	$(BIN)/imagegate preflight --catalog $(CATALOG) $(if $(REGION),--region $(REGION)) \
+		$(if $(PARAMETERS),--parameters "$(PARAMETERS)")
 	$(SAM) deploy --stack-name $(STACK) $(if $(REGION),--region $(REGION)) \
 		$(if $(PARAMETERS),--parameter-overrides $(PARAMETERS)) $(SAVED) $(DEPLOY_FLAGS)
-	$(BIN)/imagegate prune-versions --stack $(STACK)
+	$(BIN)/imagegate prune-versions --stack $(STACK) $(if $(REGION),--region $(REGION))
 
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction

@@ -1,4 +1,5 @@
-"""``imagegate``: run the local stack, manage API keys, report usage, run batches."""
+"""``imagegate``: run the local stack, manage API keys, report usage, run batches, check an
+account before a deploy."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from handler.cli.local import (
     start_runtime,
 )
 from handler.cli.local_aws import LocalAws
+from handler.cli.preflight.command import preflight
 from handler.cli.signals import stop_signals, wait_for
 from handler.cli.target import StateDir, err
 from handler.cli.usage import usage
@@ -119,6 +121,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(batch_app, name="batch")
 app.add_typer(billing_app, name="billing")
 app.command()(usage)
+app.command()(preflight)
 app.command("prune-versions")(prune_versions)
 
 

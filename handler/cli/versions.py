@@ -13,7 +13,7 @@ import boto3
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.cli.samconfig import deploy_setting
+from handler.cli.samconfig import SAMCONFIG, SamConfig
 from handler.cli.stacks import stack_outputs
 from handler.cli.target import reported
 from handler.core.errors import StorageError
@@ -59,7 +59,7 @@ def prune_versions(
 ) -> None:
     """Delete the API function's versions that no alias serves (their SnapStart snapshots
     are billed while cached); `make deploy` runs it after each deploy."""
-    region = region or deploy_setting("region")
+    region = region or SamConfig.load(SAMCONFIG).region
     with reported():
         outputs = stack_outputs(stack, boto3.client("cloudformation", region_name=region))
         function = outputs.get("ApiFunctionArn")

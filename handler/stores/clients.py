@@ -55,6 +55,12 @@ def events_client() -> "EventBridgeClient":
     return boto3.client("events", config=_config(read_timeout=5))
 
 
+def session_client(session: boto3.Session, service: str, region: str) -> Any:
+    """A client of ``session`` (a named profile's, say) rather than the default one, with the
+    same timeouts and retries as the cached clients."""
+    return session.client(service, region_name=region, config=_config(read_timeout=10))  # type: ignore[call-overload]
+
+
 _making = threading.Lock()  # boto3's default session is not safe to make clients on at once
 
 

@@ -179,21 +179,23 @@ def test_make_deploy_asks_nothing_and_prunes_after() -> None:
     recipe = makefile[makefile.index("\ndeploy:") :].split("\n\n")[0]
     assert "--guided" not in recipe
     assert "$(SAM) deploy --stack-name $(STACK)" in recipe
-    assert recipe.rstrip().endswith("$(BIN)/imagegate prune-versions --stack $(STACK)")
+    assert "$(BIN)/imagegate preflight" in recipe.split("$(SAM) deploy")[0]  # before it
+    assert "$(BIN)/imagegate prune-versions --stack $(STACK)" in recipe.split("$(SAM) deploy")[1]
 
 
 def test_the_commands_around_sam_deploy_read_its_settings(tmp_path: Path) -> None:
-    from handler.cli.samconfig import deploy_setting
+    from handler.cli.samconfig import SamConfig
 
     config = tmp_path / "samconfig.toml"
     config.write_text(
         'version = 0.1\n[default.global.parameters]\nstack_name = "a"\nregion = "eu-west-1"\n'
-        '[default.deploy.parameters]\nregion = "us-west-2"\n'
+        '[default.deploy.parameters]\nregion = "us-west-2"\nparameter_overrides = "A=1 B=2"\n'
     )
-    assert deploy_setting("region", config) == "us-west-2"  # the deploy's own first
-    assert deploy_setting("stack_name", config) == "a"
-    assert deploy_setting("profile", config) is None
-    assert deploy_setting("region", tmp_path / "missing.toml") is None
+    settings = SamConfig.load(config)
+    assert (settings.region, settings.stack_name) == ("us-west-2", "a")  # the deploy's first
+    # What make deploy is given besides, as sam deploy will take it
+    assert settings.given("B=3 C='x y'").overrides == {"A": "1", "B": "3", "C": "x y"}
+    assert SamConfig.load(tmp_path / "missing.toml").region is None
 
 
 def test_the_readmes_alarm_count_is_the_templates() -> None:
