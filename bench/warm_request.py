@@ -136,8 +136,8 @@ def main() -> None:
     class Instant:
         """A backend that has its images already: the GPU's time taken out."""
 
-        def serves(self, model: Any) -> bool:
-            return True
+        def unserved(self, model: Any) -> None:
+            return None
 
         def generate(self, spec: Any, deadline: Any) -> list[GeneratedImage]:
             return [GeneratedImage(png, "png", seed, SIZE, SIZE) for seed in spec.seeds]

@@ -209,8 +209,11 @@ def reload_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
 def _processor(function: str) -> BatchProcessor:
     # Partial batch responses: only the records that failed are retried. One per function:
     # a processor holds its batch's records while it runs (the local stack runs all three
-    # functions in one process).
-    return BatchProcessor(event_type=EventType.SQS)
+    # functions in one process). A batch whose every record failed is reported the same way,
+    # not raised: a webhook endpoint that is down (one message per invocation) is a record to
+    # retry, logged in one line, not a function error with a traceback that FunctionErrorsAlarm
+    # would count; records that keep failing reach their dead-letter queue and its alarm.
+    return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 # Set by Lambda only (on-demand, provisioned-concurrency, snap-start): importing this module

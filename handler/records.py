@@ -47,6 +47,7 @@ def deliver(record: SQSRecord) -> None:
         return
     except WebhookFailed as failed:
         logger.warning("webhook failed", message_id=message.message_id, reason=str(failed))
+        metrics.add_metric(name="WebhooksFailed", unit=MetricUnit.Count, value=1)
         raise
     metrics.add_metric(name="WebhooksDelivered", unit=MetricUnit.Count, value=1)
 

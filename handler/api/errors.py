@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from handler.core.errors import ImagegateError, status_of
 from handler.core.validation import invalid_request
@@ -63,7 +64,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
-        message = f"Invalid URL ({request.method} {request.url.path})"
+        message = f"Invalid URL ({request.method} {request.url.path}){_base_url_hint(request)}"
         body = ErrorBody(
             message=message, type="invalid_request_error", param=None, code="unknown_url"
         )
@@ -77,6 +78,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
             message=str(exc.detail), type="invalid_request_error", param=None, code=None
         )
     return _envelope(exc.status_code, body, dict(exc.headers or {}))
+
+
+def _base_url_hint(request: Request) -> str:
+    """Where a client's base URL lacks ``/v1`` (``…/prod`` for ``…/prod/v1``), what it meant."""
+    root = request.scope.get("root_path", "")
+    route = request.scope["path"].removeprefix(root)
+    if route.startswith("/v1/"):
+        return ""
+    meant = {"type": "http", "path": f"/v1{route}", "root_path": "", "method": request.method}
+    if not any(r.matches(meant)[0] != Match.NONE for r in request.app.router.routes):
+        return ""
+    base_url = str(request.base_url).rstrip("/")
+    return f": the base URL ends in /v1 ({base_url}/v1), so this is {base_url}/v1{route}"
 
 
 def unexpected_error_response() -> JSONResponse:

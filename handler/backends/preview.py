@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from handler.backends.encoding import edit_region, encode
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
+from handler.core.errors import BackendNotConfigured
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.spec import GenerationSpec
 
@@ -28,8 +29,8 @@ class PreviewBackend:
         imagegate, not drawing)."""
         self._instant = instant
 
-    def serves(self, model: CatalogModel) -> bool:
-        return True
+    def unserved(self, model: CatalogModel) -> BackendNotConfigured | None:
+        return None
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         # Milliseconds per picture: the deadline cannot pass here in any way worth checking.

@@ -20,6 +20,7 @@ from handler.core.errors import (
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
 from handler.core.inference import GeneratedImage, InferenceBackend
+from handler.core.offering import Offering
 from handler.core.paid import delivered, paid
 from handler.core.policy import Meter
 from handler.core.ports import Credentials, Idempotency, KeyStore
@@ -120,8 +121,9 @@ class GenerationService:
         return ImageStream(spec, kind, backend, self.billing, reservation, deadline, self.clock)
 
     def model(self, request: GenerationRequest) -> CatalogModel:
-        """The model a synchronous request runs (under the name it used)."""
-        model = self.catalog.get(request.model)
+        """The model a synchronous request runs (under the name it used), checked before
+        anything is reserved: served now, and quick enough to wait for."""
+        model = Offering(self.catalog, self.backends).model(request.model)
         if not model.synchronous:
             raise InvalidRequest(
                 f"{model.name} works longer than a request can wait: send it as an "

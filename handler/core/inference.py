@@ -6,6 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from handler.core.catalog import CatalogModel, OutputFormat
 from handler.core.deadline import Deadline
+from handler.core.errors import BackendNotConfigured
 from handler.core.spec import GenerationSpec
 
 
@@ -40,9 +41,10 @@ class StreamingBackend(Protocol):
 
 
 class InferenceBackend(Protocol):
-    def serves(self, model: CatalogModel) -> bool:
-        """Whether this deployment can run ``model`` now (its token configured, its endpoint
-        deployed): what ``GET /v1/models`` lists."""
+    def unserved(self, model: CatalogModel) -> BackendNotConfigured | None:
+        """Why this deployment cannot run ``model`` now (no token, no grant, an endpoint not
+        in service), or None: ``GET /v1/models`` lists the models with none, and every
+        route refuses the others with it before anything is charged."""
         ...
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:

@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handler.core.catalog import Catalog, CatalogModel
-from handler.core.errors import ModelNotFound
 from handler.core.inference import InferenceBackend
 
 
@@ -19,11 +18,14 @@ class Offering:
             model for model in self.catalog.names() if self._served(model) and not model.shut_down()
         ]
 
-    def model(self, model_id: str) -> CatalogModel:
+    def model(self, model_id: str | None) -> CatalogModel:
+        """The model a name (None: the default) runs now; a catalog model this deployment
+        cannot run is refused with the backend's reason, the same on every route."""
         model = self.catalog.get(model_id)
-        if not self._served(model):
-            raise ModelNotFound(model_id)
+        unserved = self.backends[model.backend].unserved(model)
+        if unserved is not None:
+            raise unserved
         return model
 
     def _served(self, model: CatalogModel) -> bool:
-        return self.backends[model.backend].serves(model)
+        return self.backends[model.backend].unserved(model) is None

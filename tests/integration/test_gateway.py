@@ -209,3 +209,17 @@ def test_an_inline_answer_over_lambdas_limit_is_the_apps_413_not_lambdas_502(
     )
     # (What Lambda itself does with an answer over its limit: tests/unit/test_gateway.py.)
     assert "x-amzn-ErrorType" not in response.headers
+
+
+def test_a_base_url_without_v1_or_the_stage_is_told_the_right_one(base_url: str, key: str) -> None:
+    # The OpenAI SDK pointed at the stage without /v1, then at the host without the stage
+    without_v1 = base_url.removesuffix("/v1")
+    origin = without_v1.rsplit("/", 1)[0]
+    with pytest.raises(openai.NotFoundError) as missed:
+        OpenAI(base_url=without_v1, api_key=key, max_retries=0).images.generate(prompt="a")
+    assert missed.value.code == "unknown_url"
+    assert f"base URL ends in /v1 ({base_url})" in missed.value.message
+    with pytest.raises(openai.PermissionDeniedError) as outside:
+        OpenAI(base_url=f"{origin}/v1", api_key=key, max_retries=0).models.list()
+    assert outside.value.code == "wrong_base_url"
+    assert f"the base URL is {base_url}" in outside.value.message

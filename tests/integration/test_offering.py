@@ -1,12 +1,14 @@
 """GET /v1/models lists what this deployment can run now: the preview stand-in only where it
 is asked for, Replicate models while a token is configured, SageMaker models while their
-endpoint is in service. A model not offered answers as a model that is not there."""
+endpoint is in service. A catalog model not offered is refused alike on every route, with
+its backend's reason, before anything is charged or recorded."""
 
 import boto3
 import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
+from tests.image_samples import picture as image_file
 from tests.support import ROOT, assert_error
 
 PREVIEW = "imagegate-preview"
@@ -31,10 +33,24 @@ def test_models_without_a_token_or_an_endpoint_are_not_listed(
     # Then only the stand-in is listed, under its own name and the OpenAI names it answers to
     stand_in = container.catalog().get(PREVIEW)
     assert _listed(client, auth) == [PREVIEW, *stand_in.aliases]
+    # And one of them is refused alike by every route, with its reason, before any charge
     hidden = _backend_models("sagemaker")[0]
-    missing = client.get(f"/v1/models/{hidden}", headers=auth)
-    assert missing.status_code == 404
-    assert_error(missing.json(), type_="not_found_error", param="model", code="model_not_found")
+    balance = client.get("/v1/usage", headers=auth).json()["balance"]
+    form = {"model": hidden, "prompt": "a fox"}
+    picture = {"image": ("in.png", image_file(), "image/png")}
+    answers = [
+        client.get(f"/v1/models/{hidden}", headers=auth),
+        client.post("/v1/images/generations", headers=auth, json=form),
+        client.post("/v1/images/generations", headers=auth, json={**form, "stream": True}),
+        client.post("/v1/images/edits", headers=auth, data=form, files=picture),
+        client.post("/v1/images/variations", headers=auth, data={"model": hidden}, files=picture),
+    ]
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert_error(answer.json(), type_="server_error", param=None, code="backend_not_configured")
+        assert "not in service" in answer.json()["error"]["message"]
+    assert client.get("/v1/usage", headers=auth).json()["balance"] == balance
+    assert client.get("/v1/usage/requests", headers=auth).json()["data"] == []
 
 
 def test_replicate_models_are_listed_once_a_token_is_configured(

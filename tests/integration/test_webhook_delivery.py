@@ -7,15 +7,18 @@ import hmac
 import socket
 import threading
 from collections.abc import Iterator, Sequence
+from typing import cast
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler import container
 from handler.core.webhooks import Resolver, WebhookMessage, signing_secret
+from handler.main import webhook_handler
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 from handler.stores.webhooks import WebhookSender
 from tests.integration.conftest import Local
-from tests.support import new_key
+from tests.support import FakeLambdaContext, new_key
 
 MASTER = "master"
 
@@ -223,3 +226,37 @@ def test_a_hanging_receiver_delays_no_other_keys_job(
     hanging.release.set()
     local.wait()
     assert len(hanging.requests) == 1
+
+
+def test_a_failed_delivery_is_a_record_to_retry_and_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a receiver that is down (nothing listens on its port)
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    sender = WebhookSender(lambda: MASTER, allow_local=True)
+    monkeypatch.setattr(container, "webhook_sender", lambda: sender)
+    message = WebhookMessage(f"http://127.0.0.1:{port}/hook", "key1", "msg_1", "{}")
+    event = {
+        "Records": [
+            {
+                "messageId": "m-1",
+                "receiptHandle": "r-1",
+                "body": message.encode(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:webhooks",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    # When the webhook function takes its one message
+    answer = webhook_handler(event, cast(LambdaContext, FakeLambdaContext()))
+    # Then the message is reported for a retry (no function error for an alarm to count),
+    # and the log has one line saying why, no traceback
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    [failed] = [record for record in caplog.records if record.getMessage() == "webhook failed"]
+    assert failed.levelname == "WARNING"
+    assert failed.message_id == "msg_1"  # type: ignore[attr-defined]
+    assert not [record for record in caplog.records if record.exc_info]

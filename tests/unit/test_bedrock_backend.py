@@ -297,7 +297,7 @@ def test_access_not_granted_says_what_to_enable_and_hides_the_model(bedrock: Stu
     clock = [1000.0]
     backend = bedrock.backend(now=lambda: clock[0])
     model = CATALOG.get("stable-image-ultra")
-    assert backend.serves(model)
+    assert backend.unserved(model) is None
     bedrock.stubber.add_client_error(
         "invoke_model",
         "AccessDeniedException",
@@ -308,9 +308,9 @@ def test_access_not_granted_says_what_to_enable_and_hides_the_model(bedrock: Stu
         backend.generate(_spec("stable-image-ultra"), Deadline.after(25))
     assert "Model access" in refused.value.message
     assert "us-west-2" in refused.value.message
-    assert not backend.serves(model)  # GET /v1/models stops listing it
+    assert backend.unserved(model) is not None  # GET /v1/models stops listing it
     clock[0] += 301
-    assert backend.serves(model)  # and asks again later
+    assert backend.unserved(model) is None  # and asks again later
 
 
 @pytest.mark.parametrize(
@@ -386,7 +386,7 @@ def test_grants_serve_granted_models_where_their_arn_says() -> None:
 
 def test_a_model_the_stack_does_not_grant_is_not_served(bedrock: Stubbed) -> None:
     backend = bedrock.backend(Grants("arn:aws:bedrock:us-west-2::foundation-model/other"))
-    assert not backend.serves(CATALOG.get("stable-image-core"))
+    assert backend.unserved(CATALOG.get("stable-image-core")) is not None
     with pytest.raises(BackendNotConfigured, match="BedrockModelArns"):
         backend.generate(_spec("stable-image-core"), Deadline.after(25))
 

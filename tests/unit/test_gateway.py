@@ -197,11 +197,14 @@ def test_the_stage_is_in_the_path_and_the_context() -> None:
 
 
 @pytest.mark.parametrize("path", ["/v1/models", "/", "/staging/v1/models"])
-def test_a_path_outside_the_stage_is_api_gateways_bare_403(path: str) -> None:
+def test_a_path_outside_the_stage_is_a_403_naming_the_base_url(path: str) -> None:
     recorder = Recorder()
     answer = _send(_gateway(recorder), path)
-    assert isinstance(answer.body, bytes)
-    assert (answer.status, json.loads(answer.body)) == (403, {"message": "Forbidden"})
+    assert answer.status == 403
+    assert _header(answer, "x-amzn-ErrorType") == "ForbiddenException"
+    error = _error(answer)
+    assert (error["type"], error["code"]) == ("invalid_request_error", "wrong_base_url")
+    assert error["message"].endswith("the base URL is http://localhost/prod/v1")
     assert not recorder.calls
 
 

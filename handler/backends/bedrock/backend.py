@@ -52,26 +52,27 @@ class BedrockBackend:
         self._grants = grants
         self._client = client
         self._now = now
-        self._unusable: dict[str, float] = {}  # model id → when Bedrock said so
+        # model id → when Bedrock said it cannot be used, and what it said
+        self._unusable: dict[str, tuple[float, BackendNotConfigured]] = {}
         self._lock = threading.Lock()
 
-    def serves(self, model: CatalogModel) -> bool:
-        """While the stack grants its ARN, and Bedrock has not said it cannot be used."""
+    def unserved(self, model: CatalogModel) -> BackendNotConfigured | None:
+        """Served while the stack grants its ARN, and Bedrock has not said (in the last
+        LOOK_AGAIN_SECONDS) that it cannot be used."""
         model_id = BedrockParams.model_validate(model.backend_params).model_id
         if self._grants.target(model_id) is None:
-            return False
+            return _not_granted(model_id)
         with self._lock:
-            since = self._unusable.get(model_id)
-        return since is None or self._now() - since >= LOOK_AGAIN_SECONDS
+            since, said = self._unusable.get(model_id, (None, None))
+        if since is not None and self._now() - since < LOOK_AGAIN_SECONDS:
+            return said
+        return None
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = BedrockParams.model_validate(spec.model.backend_params)
         target = self._grants.target(params.model_id)
         if target is None:
-            raise BackendNotConfigured(
-                f"This deployment grants no Bedrock ARN for {params.model_id}: list it in the "
-                "stack's BedrockModelArns parameter."
-            )
+            raise _not_granted(params.model_id)
         family = FAMILIES[params.family]
         # The body made once (its inputs encoded once, and checked before the first image
         # is paid for), then one per image with its seed.
@@ -87,9 +88,13 @@ class BedrockBackend:
                 for seed, body in bodies
             ]
             outcomes, errors = gather(calls)
-        if any(_unusable(error) for error in errors):
+        for error in filter(_unusable, errors):
+            said = error if isinstance(error, BackendNotConfigured) else None
             with self._lock:
-                self._unusable[params.model_id] = self._now()
+                self._unusable[params.model_id] = (
+                    self._now(),
+                    said or BackendNotConfigured(error.message),
+                )
         images = [image for image in outcomes if image is not None]
         if images:
             return images  # partial if some were filtered or failed: charged as delivered
@@ -128,6 +133,13 @@ class BedrockBackend:
             raise BackendError("Bedrock answered something that is not an image.") from exc
         image = conform(data, spec.width, spec.height, spec.output_format, spec.output_compression)
         return GeneratedImage(image, spec.output_format, seed, spec.width, spec.height)
+
+
+def _not_granted(model_id: str) -> BackendNotConfigured:
+    return BackendNotConfigured(
+        f"This deployment grants no Bedrock ARN for {model_id}: list it in the stack's "
+        "BedrockModelArns parameter."
+    )
 
 
 def _unusable(error: BackendError) -> bool:

@@ -57,15 +57,15 @@ class ReplicateBackend:
         self._downloads = downloads or httpx.Client(follow_redirects=True)
         self._current: tuple[str, Client] | None = None  # the token and its client
 
-    def serves(self, model: CatalogModel) -> bool:
-        """While the deployment has a Replicate token."""
+    def unserved(self, model: CatalogModel) -> BackendNotConfigured | None:
+        """Served while the deployment has a Replicate token."""
         try:
             self._token()
-        except BackendNotConfigured:
-            return False
+        except BackendNotConfigured as missing:
+            return missing
         except StorageError:  # Secrets Manager unreachable now: the model is still offered
             logger.exception("Replicate token not read", model=model.id)
-        return True
+        return None
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = ReplicateParams.model_validate(spec.model.backend_params)

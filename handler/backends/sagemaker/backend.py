@@ -39,10 +39,14 @@ class SageMakerBackend:
         self._now = now
         self._endpoints = endpoints or Endpoints(now=now)
 
-    def serves(self, model: CatalogModel) -> bool:
-        """While its endpoint is deployed and serving."""
-        params = SageMakerParams.model_validate(model.backend_params)
-        return self._endpoints.serving(params.endpoint_name)
+    def unserved(self, model: CatalogModel) -> BackendNotConfigured | None:
+        """Served while its endpoint is deployed and in service."""
+        name = SageMakerParams.model_validate(model.backend_params).endpoint_name
+        if self._endpoints.serving(name):
+            return None
+        return BackendNotConfigured(
+            f"{model.name} runs on the SageMaker endpoint {name}, which is not in service."
+        )
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = SageMakerParams.model_validate(spec.model.backend_params)

@@ -97,9 +97,7 @@ class Gateway:
         received = time.time()
         stage, _, rest = path.lstrip("/").partition("/")
         if stage != self.api.stage:
-            # Before any stage: not even a gateway response.
-            forbidden = _json_headers(request_id, "ForbiddenException")
-            return Answer(403, forbidden, b'{"message":"Forbidden"}', request_id)
+            return _outside_the_stage(self.api.stage, headers, request_id)
         resource_path = f"/{rest}"
         found = self.api.route(resource_path, method)
         if found is None:
@@ -204,6 +202,17 @@ class Gateway:
         body = body.replace("$context.requestId", request_id)
         headers = _json_headers(request_id, kind.error_type) + extra
         return Answer(status, headers, body.encode(), request_id)
+
+
+def _outside_the_stage(stage: str, headers: list[tuple[str, str]], request_id: str) -> Answer:
+    """A path before any stage: API Gateway's own 403, which no setting of the API reaches.
+    Here, where the mistake is a base URL without the stage, its body is OpenAI's envelope
+    naming the base URL to use (an SDK shows the message; the bare one reads as a bad key)."""
+    base_url = f"http://{first_header(headers, 'host') or 'localhost'}/{stage}/v1"
+    message = f"This path is outside the API's stage: the base URL is {base_url}"
+    error = {"message": message, "type": "invalid_request_error", "param": None}
+    body = json.dumps({"error": {**error, "code": "wrong_base_url"}}).encode()
+    return Answer(403, _json_headers(request_id, "ForbiddenException"), body, request_id)
 
 
 def _json_headers(request_id: str, error_type: str) -> list[tuple[str, str]]:
