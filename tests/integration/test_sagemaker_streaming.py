@@ -21,7 +21,7 @@ from handler.core.auth import issue_key
 from tests.fakes.bedrock_runtime import picture
 from tests.fakes.sagemaker_runtime import FakeSageMakerRuntime
 from tests.integration.conftest import Local
-from tests.integration.test_streaming import events
+from tests.integration.test_streaming import TWO_PREVIEWS_THEN_THE_IMAGE, events
 from tests.support import GENEROUS, ROOT, open_image
 
 URL = "/v1/images/generations"
@@ -66,11 +66,7 @@ def test_previews_stream_as_partial_images_then_the_completed_image(
     # Then two partial images, then one completed event with the image, charged as buffered
     assert response.status_code == 200, response.text
     sent = events(response.text)
-    assert [name for name, _ in sent] == [
-        "image_generation.partial_image",
-        "image_generation.partial_image",
-        "image_generation.completed",
-    ]
+    assert [name for name, _ in sent] == TWO_PREVIEWS_THEN_THE_IMAGE
     assert [data["partial_image_index"] for _, data in sent[:2]] == [0, 1]
     for step, (_, data) in enumerate(sent[:2]):
         preview = base64.b64decode(data["b64_json"])

@@ -21,6 +21,12 @@ from tests.image_samples import picture
 from tests.integration.conftest import Local
 from tests.support import GENEROUS, ROOT, assert_error, open_image
 
+TWO_PREVIEWS_THEN_THE_IMAGE = [
+    "image_generation.partial_image",
+    "image_generation.partial_image",
+    "image_generation.completed",
+]
+
 
 def events(text: str) -> list[tuple[str, dict[str, Any]]]:
     """Server-sent events as (event, data) pairs."""
@@ -49,11 +55,7 @@ def test_a_stream_sends_its_partials_then_one_completed_event(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/event-stream")
     sent = events(response.text)
-    assert [name for name, _ in sent] == [
-        "image_generation.partial_image",
-        "image_generation.partial_image",
-        "image_generation.completed",
-    ]
+    assert [name for name, _ in sent] == TWO_PREVIEWS_THEN_THE_IMAGE
     assert [data["partial_image_index"] for _, data in sent[:2]] == [0, 1]
     completed = sent[-1][1]
     assert (completed["size"], completed["quality"], completed["background"]) == (
