@@ -239,3 +239,26 @@ def cards_through_stripe(monkeypatch: pytest.MonkeyPatch) -> Iterator[StripeStan
         yield stand_in
     finally:
         stand_in.stop()
+
+
+def endpoint_in_service(name: str) -> None:
+    """A SageMaker endpoint ``name`` in service on the local AWS stand-in (moto), as
+    DescribeEndpoint answers for a deployed one: a catalog model on it is served."""
+    import boto3
+
+    sagemaker = boto3.client("sagemaker")
+    sagemaker.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
+    variant = {
+        "VariantName": "main",
+        "ModelName": f"{name}-model",
+        "InstanceType": "ml.g4dn.xlarge",
+        "InitialInstanceCount": 1,
+    }
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config", ProductionVariants=[variant]
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from handler import container
 from handler.backends.preview import PreviewBackend
 from tests.image_samples import data_url, noise, picture, png_header_only, top_half_mask
 from tests.support import assert_error, open_image
@@ -104,7 +105,11 @@ def test_edits_need_an_image(client: TestClient, auth: dict[str, str]) -> None:
     )
 
 
-def test_a_model_without_image_input_says_so(client: TestClient, auth: dict[str, str]) -> None:
+def test_a_model_without_image_input_says_so(
+    client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IMAGEGATE_REPLICATE_API_TOKEN", "r8_test")  # flux-schnell is served
+    container.reset()
     body = {"model": "flux-schnell", "prompt": "x", "imageDataUrl": data_url(picture())}
     response = client.post("/v1/images/generations", headers=auth, json=body)
     assert response.status_code == 400

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from tests.image_samples import picture as image_file
-from tests.support import ROOT, assert_error
+from tests.support import ROOT, assert_error, endpoint_in_service
 
 PREVIEW = "imagegate-preview"
 
@@ -66,24 +66,8 @@ def test_a_sagemaker_model_is_listed_while_its_endpoint_is_in_service(
 ) -> None:
     [model, *_] = [m for m in container.catalog().models if m.backend == "sagemaker"]
     name = model.backend_params["endpoint_name"]
+    endpoint_in_service(name)
     sagemaker = boto3.client("sagemaker")
-    sagemaker.create_model(
-        ModelName="m",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/sagemaker",
-        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="c",
-        ProductionVariants=[
-            {
-                "VariantName": "main",
-                "ModelName": "m",
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName="c")
     assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService"
     assert model.id in _listed(client, auth)
     assert client.get(f"/v1/models/{model.id}", headers=auth).status_code == 200

@@ -21,7 +21,7 @@ from handler.backends.sagemaker import client as sagemaker_client
 from handler.stores.clients import s3_client
 from handler.stores.staging import ASYNC_PREFIX
 from tests.integration.conftest import Local
-from tests.support import ROOT, balance_of, new_key, open_image, usage_of
+from tests.support import ROOT, balance_of, endpoint_in_service, new_key, open_image, usage_of
 
 PRICE = 2500  # sd-async at 512x512, as sd-imagegate
 
@@ -96,6 +96,7 @@ def endpoint(
     fake = AsyncEndpoint(local.bucket)
     monkeypatch.setattr(sagemaker_client, "invocation_client", lambda *_: fake)
     container.reset()
+    endpoint_in_service("imagegate-diffusers-async")
     yield fake
     fake.released.set()
 

@@ -22,7 +22,7 @@ from tests.fakes.bedrock_runtime import picture
 from tests.fakes.sagemaker_runtime import FakeSageMakerRuntime
 from tests.integration.conftest import Local
 from tests.integration.test_streaming import TWO_PREVIEWS_THEN_THE_IMAGE, events
-from tests.support import GENEROUS, ROOT, open_image
+from tests.support import GENEROUS, ROOT, endpoint_in_service, open_image
 
 URL = "/v1/images/generations"
 PRICE = 2500  # sd-imagegate at 512x512
@@ -40,6 +40,8 @@ def endpoint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeSa
         monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", fake.endpoint_url)
         monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(tmp_path / "catalog.json"))
         container.reset()
+        endpoint_in_service("imagegate-live")
+        endpoint_in_service(entry["backend_params"]["endpoint_name"])  # sd-imagegate's
         yield fake
 
 
