@@ -27,10 +27,10 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from handler import billing_container, container
+from handler.api.lambda_entry import LambdaEntry
 from handler.config import get_settings
 from handler.core import admin, ledger
 from handler.core.deadline import Deadline
@@ -42,13 +42,13 @@ from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 
 @cache
-def _asgi() -> Mangum:
+def _asgi() -> LambdaEntry:
     # Imported here: the queue functions share this module and never serve HTTP, so they
     # do not register its routes (the API function builds the app in its init phase).
     from handler.app import create_app
 
-    # lifespan="off": Mangum would otherwise run the app's lifespan on every invocation.
-    return Mangum(create_app(), lifespan="off")
+    # Mangum, with lifespan="off", each invocation on an event loop of its own.
+    return LambdaEntry(create_app())
 
 
 def stream_app() -> Any:
