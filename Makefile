@@ -1,6 +1,25 @@
 # One gate: `make test` runs everything CI runs (lint, types, template checks, tests).
+# The tools' Python (SAM CLI, checkov, the model server's tests, the artifact's pip).
 PYTHON ?= python3
+# Lambda target of the functions (template.yaml: python3.13, arm64).
+LAMBDA_PYTHON := 3.13
+# Python X.Y: pythonX.Y from PATH, else pyenv's newest X.Y, else its X.Y.0 (pyenv's shim
+# answers to the name even when that version is not selected: each is tried).
+find_python = $(shell for python in $$(command -v python$(1)) \
+	$$(for version in $(1) $(1).0; do pyenv prefix $$version 2>/dev/null; \
+	done | sed 's|$$|/bin/python$(1)|'); \
+	do "$$python" -V >/dev/null 2>&1 && echo "$$python" && break; done)
+# .venv, where the suite and `make dev` run, is made with the functions' own Python.
+FUNCTIONS_PYTHON ?= $(call find_python,$(LAMBDA_PYTHON))
+# The oldest Python the `imagegate` command supports (pyproject.toml's requires-python): its
+# own tests run there too (make cli-test), in a venv of their own.
+CLI_OLDEST := $(shell sed -n 's/^requires-python = ">=\([0-9.]*\)"$$/\1/p' pyproject.toml)
+$(if $(CLI_OLDEST),,$(error no requires-python = ">=X.Y" in pyproject.toml))
+CLI_PYTHON ?= $(call find_python,$(CLI_OLDEST))
+CLI_VENV := .venv-cli$(CLI_OLDEST)
+CLI_VENV_STAMP := $(CLI_VENV)/.installed
 VENV := .venv
+VENV_PYTHON := $(VENV)/.python$(LAMBDA_PYTHON)
 BIN := $(VENV)/bin
 SAM_VENV := .tools/sam
 SAM := $(SAM_VENV)/bin/sam
@@ -24,20 +43,18 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The model catalog shipped in the Lambda artifact: `CATALOG=my-catalog.json make build`.
 CATALOG ?= infra/catalog.json
-# Lambda target of the API function (template.yaml: python3.13, arm64).
-LAMBDA_PYTHON := 3.13
 # python3.13 runs on Amazon Linux 2023 (glibc 2.34). pip takes --platform literally, so every
 # manylinux tag that fits is named.
 LAMBDA_PLATFORMS := --platform manylinux_2_28_aarch64 --platform manylinux2014_aarch64
 
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: dev test lint typecheck template pytest model-server-test openapi build deploy artifact-check lock clean
+.PHONY: dev test lint typecheck template pytest cli-test model-server-test openapi build deploy artifact-check lock clean
 
 dev: $(CLI_STAMP)  ## Serve the API locally (moto + preview backend); no AWS account needed.
 	$(BIN)/imagegate dev --host $(HOST) --port $(PORT)
 
-test: lint typecheck template pytest model-server-test  ## The whole suite, as CI runs it.
+test: lint typecheck template pytest cli-test model-server-test  ## The whole suite, as CI runs it.
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
@@ -63,6 +80,17 @@ template: $(DEV_STAMP) $(SAM) $(CHECKOV)
 # tests still queued on a busy one, so no long test is left to run alone at the end.
 pytest: $(DEV_STAMP) $(JS_STAMP) $(CHROMIUM)
 	$(BIN)/pytest -n 3 --dist worksteal
+
+# The `imagegate` command on the oldest Python it supports, installed as a user installs it
+# (the cli extra, none of the dev tools), with pytest: its commands against a local stack
+# (keys, top-ups, batches, a stack that stops, restarts or died), the stack's gateway and
+# runtime. The local stack runs the functions' code in process, so this also holds that code
+# to the oldest Python's syntax and library; the rest of the suite runs once, on the
+# functions' Python.
+CLI_TESTS := tests/integration/test_cli_keys.py tests/e2e/test_batch_cli.py \
+	tests/e2e/test_local_stack_lifecycle.py tests/unit/test_local_stack.py tests/unit/test_gateway.py
+cli-test: $(CLI_VENV_STAMP)
+	$(CLI_VENV)/bin/python -m pytest -p no:cacheprovider -q $(CLI_TESTS)
 
 model-server-test: $(MODEL_STAMP)
 	cd infra/sagemaker && ../../$(MODEL_VENV)/bin/python -m pytest -p no:cacheprovider tests
@@ -97,10 +125,7 @@ artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
 
 # Bytecode is compiled by Lambda's own Python where this machine has one (/var/task is
 # read-only, so Lambda would otherwise compile every module at every cold start).
-# (pyenv's shim answers to the name even when that version is not selected: each is tried.)
-LAMBDA_PY := $(shell for python in $$(command -v python$(LAMBDA_PYTHON)) \
-	$$(ls -d $$(pyenv root 2>/dev/null)/versions/$(LAMBDA_PYTHON).*/bin/python$(LAMBDA_PYTHON) 2>/dev/null); \
-	do $$python -V >/dev/null 2>&1 && echo $$python && break; done)
+LAMBDA_PY := $(FUNCTIONS_PYTHON)
 
 # One artifact for every function (they differ in their handler only): built once, into
 # build/artifact, whenever what ships changed, then hard-linked into each function's
@@ -132,21 +157,38 @@ build-ApiFunction build-StreamFunction build-ReconcileFunction build-SplitterFun
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"
 	install -m 0755 infra/web-adapter/run.sh "$(ARTIFACTS_DIR)/run.sh"
 
-$(VENV)/bin/python:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "imagegate needs Python >= 3.11")'
-	$(PYTHON) -m venv $(VENV)
+# A .venv of another Python (a clone from before) is made again.
+$(VENV_PYTHON):
+	@test -n "$(FUNCTIONS_PYTHON)" || { echo "make: the tests and the local stack run on Python \
+	$(LAMBDA_PYTHON), the functions' runtime (template.yaml), and this machine has none: \
+	install it (pyenv install $(LAMBDA_PYTHON).0, or put python$(LAMBDA_PYTHON) on PATH), \
+	or name one: make FUNCTIONS_PYTHON=/path/to/python$(LAMBDA_PYTHON) ..." >&2; exit 1; }
+	@$(FUNCTIONS_PYTHON) -c 'import sys; version = "%d.%d" % sys.version_info[:2]; \
+		sys.exit(version != "$(LAMBDA_PYTHON)" and f"make: $(FUNCTIONS_PYTHON) is Python {version}")'
+	rm -rf $(VENV) && $(FUNCTIONS_PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	touch $@
 
-$(CLI_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+$(CLI_STAMP): pyproject.toml constraints.txt $(VENV_PYTHON)
 	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[cli]'
 	touch $@
 
-$(DEV_STAMP): pyproject.toml constraints.txt | $(VENV)/bin/python
+$(DEV_STAMP): pyproject.toml constraints.txt $(VENV_PYTHON)
 	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $@ $(CLI_STAMP)
 
-lock:  ## Re-resolve every dependency to its newest allowed version into constraints.txt.
-	rm -rf build/lock && $(PYTHON) -m venv build/lock
+$(CLI_VENV_STAMP): pyproject.toml constraints.txt
+	@test -n "$(CLI_PYTHON)" || { echo "make: the imagegate command is tested on Python \
+	$(CLI_OLDEST), the oldest it supports (pyproject.toml), and this machine has none: install \
+	it (pyenv install $(CLI_OLDEST), or put python$(CLI_OLDEST) on PATH)" >&2; exit 1; }
+	rm -rf $(CLI_VENV) && $(CLI_PYTHON) -m venv $(CLI_VENV)
+	$(CLI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CLI_VENV)/bin/pip install --quiet --constraint constraints.txt -e '.[cli]' pytest httpx2
+	touch $@
+
+# Resolved on the functions' Python, as the artifact is built for it.
+lock: $(VENV_PYTHON)  ## Re-resolve every dependency to its newest allowed version into constraints.txt.
+	rm -rf build/lock && $(FUNCTIONS_PYTHON) -m venv build/lock
 	build/lock/bin/pip install --quiet -e '.[dev]'
 	(echo "# Exact versions the tests and the Lambda artifact use. Refresh with \`make lock\`."; \
 	 build/lock/bin/pip freeze --exclude-editable | grep -v '^-e') > constraints.txt
@@ -176,5 +218,5 @@ $(CHECKOV):
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
 
 clean:
-	rm -rf $(VENV) $(MODEL_VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache \
+	rm -rf $(VENV) $(CLI_VENV) $(MODEL_VENV) .tools .aws-sam build .mypy_cache .ruff_cache .pytest_cache \
 		$(JS_DIR)/node_modules

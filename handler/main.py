@@ -25,29 +25,29 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mangum import Mangum
 from mangum.types import LambdaContext as MangumContext
 
 from handler import billing_container, container, records
+from handler.api.lambda_entry import LambdaEntry
 from handler.core import admin, ledger
 from handler.observability import count_status, logger, metrics
 
 
 @cache
-def _asgi() -> Mangum:
+def _asgi() -> LambdaEntry:
     # Imported here: the queue functions share this module and never serve HTTP, so they
     # do not register its routes (the API function builds the app in its init phase).
     from handler.app import create_app
 
-    # lifespan="off": Mangum would otherwise run the app's lifespan on every invocation.
-    return Mangum(create_app(), lifespan="off")
+    # Mangum, with lifespan="off", each invocation on an event loop of its own.
+    return LambdaEntry(create_app())
 
 
 @cache
-def _admin_asgi() -> Mangum:
+def _admin_asgi() -> LambdaEntry:
     from handler.app import create_admin_app
 
-    return Mangum(create_admin_app(), lifespan="off")
+    return LambdaEntry(create_admin_app())
 
 
 def stream_app() -> Any:

@@ -6,6 +6,7 @@ from template.yaml by the same code the local stack uses.
 
 import io
 import json
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +25,21 @@ from tests.support import FUNDED, GENEROUS, ROOT, SAMPLE_EVENT_KEY
 
 TABLES_PREFIX = "test"
 stand_in()  # moto as the local stack runs it, here too
+
+
+@pytest.fixture(scope="session", autouse=True)
+def deprecations_are_errors_in_subprocesses() -> Iterator[None]:
+    """pytest makes every warning an error (pyproject.toml); the Pythons the tests start (the
+    local stack, the Lambda entry in a clean interpreter, the CLI) do likewise with what is
+    deprecated, where Python would otherwise hide it: what warns on the functions' Python
+    today is an error on a later one."""
+    before = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = "error::DeprecationWarning,error::PendingDeprecationWarning"
+    yield
+    if before is None:
+        del os.environ["PYTHONWARNINGS"]
+    else:
+        os.environ["PYTHONWARNINGS"] = before
 
 
 @pytest.fixture(autouse=True)

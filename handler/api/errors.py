@@ -25,9 +25,26 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+# Stated here, not left to FastAPI, which takes Python's reason phrases: they follow the RFC of
+# Python's version (413 is "Content Too Large" from 3.13, RFC 9110), and the checked-in
+# document is the same whichever Python writes it.
+_STATUS_TEXT = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    409: "Conflict",
+    413: "Content Too Large",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
+
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse}
-    for status in (400, 401, 402, 403, 404, 409, 413, 429, 500, 502, 503, 504)
+    status: {"model": ErrorResponse, "description": text} for status, text in _STATUS_TEXT.items()
 }
 
 

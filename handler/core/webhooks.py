@@ -114,7 +114,10 @@ def non_public(addresses: Iterable[str]) -> str | None:
             return text
         if isinstance(address, ipaddress.IPv6Address):
             embedded = [address.sixtofour, address.teredo[1] if address.teredo else None]
-            if address not in _GLOBAL_UNICAST or not address.is_global:
+            # 6to4 is judged by the IPv4 address it embeds alone: Python's is_global counts
+            # all of 2002::/16 as global before 3.13 and none of it from 3.13 on.
+            is_global = address.sixtofour is not None or address.is_global
+            if address not in _GLOBAL_UNICAST or not is_global:
                 return text
             if any(ipv4 is not None and not _public_ipv4(ipv4) for ipv4 in embedded):
                 return text

@@ -1,7 +1,9 @@
 """The Lambda entry point, driven with the sample events in events/."""
 
+import asyncio
 import base64
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -71,6 +73,26 @@ def test_bad_body() -> None:
     assert_error(
         json.loads(response["body"]), type_="invalid_request_error", param=None, code="invalid_json"
     )
+
+
+@pytest.mark.usefixtures("sample_event_key")
+def test_each_invocation_makes_its_own_event_loop_and_leaves_none() -> None:
+    # Given a thread with no event loop, as Lambda's runtime sets none
+    seen: list[object] = []
+
+    def invoke_twice() -> None:
+        seen.extend(_invoke("api_bad_key")[1]["statusCode"] for _ in range(2))
+        try:
+            seen.append(asyncio.get_event_loop())
+        except RuntimeError:  # none is current
+            seen.append(None)
+
+    # When the handler runs there, twice
+    thread = threading.Thread(target=invoke_twice)
+    thread.start()
+    thread.join()
+    # Then both invocations are answered, and no loop is left set on the thread
+    assert seen == [401, 401, None]
 
 
 @pytest.mark.usefixtures("sample_event_key")

@@ -1,7 +1,6 @@
 """One request, answered as API Gateway answers it: routed, limited, handed to the function
 as a proxy event, and its answer (or its failure) turned back into HTTP."""
 
-import asyncio
 import json
 import logging
 import threading
@@ -167,20 +166,14 @@ class Gateway:
         handler = self._handlers[route.function]
 
         def call() -> None:
-            # Each invocation runs as in an execution environment of its own, whose thread
-            # has an event loop (Mangum runs the app on the current one).
-            loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
+            # No event loop is set on this thread, as none is on Lambda's: the handler makes
+            # its own.
             try:
                 request_id = event["requestContext"]["requestId"]
                 outcome.set_result(invoke(handler, event, context, request_id))
             except BaseException as exc:  # what a crashed Lambda process gives: nothing
                 logger.exception("%s failed", route.function)
                 outcome.set_exception(exc)
-            finally:
-                loop.run_until_complete(loop.shutdown_asyncgens())
-                asyncio.set_event_loop(None)
-                loop.close()
 
         threading.Thread(target=call, name=route.function, daemon=True).start()
         try:
