@@ -95,7 +95,11 @@ class Settings(BaseSettings):
         str | None, Field(description="Stripe's API; the local stand-in on the local stack")
     ] = None
     card_currency: Annotated[
-        str, Field(pattern="^[a-z]{3}$", description="currency of card top-ups (ISO 4217)")
+        str,
+        Field(
+            pattern="^[a-z]{3}$",
+            description="the deployment's currency (ISO 4217): prices, balances, card top-ups",
+        ),
     ] = "usd"
     card_top_up_minimum: Annotated[
         int, Field(ge=1, description="smallest card top-up, in currency units (micro-units)")

@@ -71,6 +71,10 @@ async def get_card_terms() -> CardTerms | None:
     return billing_container.card_terms()
 
 
+async def get_currency() -> str:
+    return get_settings().card_currency
+
+
 async def get_key_admin() -> KeyAdmin:
     return billing_container.key_admin()
 
@@ -158,5 +162,6 @@ ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
 WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]
 CardTopUpsDep = Annotated[CardTopUps, Depends(get_card_top_ups)]
 CardTermsDep = Annotated[CardTerms | None, Depends(get_card_terms)]
+CurrencyDep = Annotated[str, Depends(get_currency)]
 KeyAdminDep = Annotated[KeyAdmin, Depends(get_key_admin)]
 OperatorDep = Annotated[str, Depends(get_operator)]

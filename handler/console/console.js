@@ -5,14 +5,19 @@
 const API = new URL("../v1/", location.href);
 const KEY = "imagegate.api_key";
 const SIGNED_OUT = "imagegate.signed_out";  // why the last key was signed out
+const CHECKOUT = "imagegate.checkout";  // the card payment the tab went to make
 const DAY = 86400;
 const BUSY = new Set(["validating", "in_progress", "finalizing", "cancelling"]);
 const POLL_MS = 2000;
 // A playground job polled longer than this is left to the jobs list.
 const PLAY_WAIT_MS = 10 * 60 * 1000;
+// Stripe's event usually credits a card payment within seconds; past this, the payer is told
+// it will show later (a bank debit can take days).
+const CREDIT_WAIT_MS = 60 * 1000;
 const charts = {};
 const pages = {};
 let pollTimer = null;
+let moneyFormat = null;  // set from the deployment's currency (GET /v1/billing)
 
 class ApiError extends Error {
   constructor(status, error) {
@@ -23,6 +28,7 @@ class ApiError extends Error {
 }
 
 const $ = (id) => document.getElementById(id);
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // `key`: one being tried (signing in); otherwise the tab's, which a 401 signs out.
 async function call(path, { method = "GET", body, params, headers = {}, key } = {}) {
@@ -54,9 +60,28 @@ async function call(path, { method = "GET", body, params, headers = {}, key } = 
   return text && json ? JSON.parse(text) : text;
 }
 
-// Micro-units (10.00 = 10,000,000) as a decimal amount.
+// Every amount shown, one rule: micro-units (10.00 = 10,000,000) in the deployment's
+// currency, with that currency's decimals (2 for USD: $0.50), more only where the amount has
+// a fraction of a cent ($0.0005), up to the micro-unit.
+function useCurrency(code) {
+  const plain = new Intl.NumberFormat("en-US", { style: "currency", currency: code });
+  moneyFormat = new Intl.NumberFormat("en-US", {
+    style: "currency",
+    currency: code,
+    minimumFractionDigits: plain.resolvedOptions().minimumFractionDigits,
+    maximumFractionDigits: 6,
+  });
+}
+
 function money(micro) {
-  return (micro / 1e6).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 6 });
+  return moneyFormat.format(micro / 1e6);
+}
+
+function amount(row, micro) {
+  const td = cell(row, money(micro));
+  td.className = "amount";
+  td.dataset.micros = micro;
+  return td;
 }
 
 function when(seconds) {
@@ -89,15 +114,47 @@ function say(id, message, isError = false) {
   node.classList.toggle("error", isError);
 }
 
-// A list route's pages (limit, after, has_more): the first page again, or the next.
-// A refresh asks again for as many rows as were loaded (up to a page of 100).
-async function page(name, path, tbody, render, more) {
-  const shown = $(tbody).rows.length;
-  const limit = more ? 20 : Math.min(Math.max(20, shown), 100);
+// An id as it is copied: whole (never broken mid-string), with a button that copies it.
+function copyable(id) {
+  const code = Object.assign(document.createElement("code"), { className: "id", textContent: id });
+  const both = Object.assign(document.createElement("span"), { className: "copyable" });
+  both.append(code, copyButton(id, id, () => getSelection().selectAllChildren(code)));
+  return both;
+}
+
+// `select`: where there is no clipboard, the text is selected for the keyboard's copy instead.
+function copyButton(value, name, select) {
+  const copy = Object.assign(document.createElement("button"), { type: "button", className: "secondary copy", textContent: "Copy" });
+  copy.setAttribute("aria-label", `Copy ${name}`);
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(value);
+      copy.textContent = "Copied";
+    } catch {
+      select();
+    }
+  });
+  return copy;
+}
+
+// Each cell carries its column's name, which a phone shows beside it (its table's rows stack).
+function labelRows(table) {
+  const names = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+  for (const row of table.tBodies[0].rows) {
+    for (const td of row.cells) td.dataset.label = names[td.cellIndex];
+  }
+}
+
+// A list route's pages (limit, after, has_more) in a table's body: the first page again, or
+// the next. A refresh asks again for as many rows as were loaded (up to a page of 100).
+async function page(name, path, table, render, more) {
+  const body = $(table).tBodies[0];
+  const limit = more ? 20 : Math.min(Math.max(20, body.rows.length), 100);
   const state = pages[name] || { after: null };
   const answer = await call(path, { params: { limit, after: more ? state.after : null } });
-  if (!more) $(tbody).replaceChildren();
-  for (const item of answer.data) render($(tbody).insertRow(), item);
+  if (!more) body.replaceChildren();
+  for (const item of answer.data) render(body.insertRow(), item);
+  labelRows($(table));
   pages[name] = { after: answer.last_id };
   $(`${name}-more`).hidden = !answer.has_more;
   return answer.data;
@@ -137,16 +194,30 @@ function show() {
   $("signin").hidden = true;
   $("app").hidden = $("nav").hidden = $("sign-out").hidden = false;
   $("overview-title").focus();
-  loadAll();
+  loadAll().then(checkoutOutcome).catch((error) => notice(error.message));
 }
 
-function loadAll() {
+// The currency first: every amount is shown in it.
+async function loadAll() {
   const report = (id) => (error) => say(id, error.message, true);
+  try {
+    await loadBilling();
+  } catch (error) {
+    return report("billing-status")(error);
+  }
   loadUsage().catch(report("play-status"));
   loadModels().catch(report("play-status"));
   loadRequests(false).catch(report("play-status"));
+  loadLedger(false).catch(report("billing-status"));
   loadWork();
-  loadBilling().catch(report("billing-status"));
+}
+
+// Something the console started moved money (a generation, a batch, a payment): every place
+// that shows it is looked at again.
+function moneyMoved() {
+  loadRequests(false).catch(() => {});
+  loadLedger(false).catch(() => {});
+  return loadUsage();
 }
 
 // ---- overview ----
@@ -175,6 +246,7 @@ function drawCharts(usage, start, end) {
   for (let day = start - (start % DAY); day < end; day += DAY) {
     labels.push(new Date(day * 1000).toISOString().slice(0, 10));
   }
+  // A model keeps its colour in both charts: its place among every model of the period.
   const models = [...new Set(usage.daily.flatMap((d) => d.models.map((m) => m.model)))].sort();
   const perDay = new Map(usage.daily.map((d) => [d.date, d]));
   const rows = $("daily-table").tBodies[0];
@@ -182,28 +254,30 @@ function drawCharts(usage, start, end) {
   for (const d of usage.daily) {
     for (const m of d.models) {
       const row = rows.insertRow();
-      for (const value of [d.date, m.model, m.requests, m.images, money(m.spend), money(m.refunded)]) {
-        cell(row, value);
-      }
+      for (const value of [d.date, m.model, m.requests, m.images]) cell(row, value);
+      amount(row, m.spend);
+      amount(row, m.refunded);
     }
   }
-  const series = (field, scale) => models.map((model, i) => ({
-    label: model,
-    backgroundColor: PALETTE[i % PALETTE.length],
-    data: labels.map((day) => {
+  labelRows($("daily-table"));
+  // Only the models with something to show: a model that served nothing has no bar to name.
+  const series = (field, scale) => models.flatMap((model, i) => {
+    const data = labels.map((day) => {
       const found = perDay.get(day)?.models.find((m) => m.model === model);
       return found ? found[field] / scale : 0;
-    }),
-  }));
-  chart("spend-chart", labels, series("spend", 1e6));
-  chart("images-chart", labels, series("images", 1));
+    });
+    return data.some((value) => value > 0) ? [{ label: model, backgroundColor: PALETTE[i % PALETTE.length], data }] : [];
+  });
+  chart("spend-chart", labels, series("spend", 1e6), (units) => money(Math.round(units * 1e6)));
+  chart("images-chart", labels, series("images", 1), (count) => count.toLocaleString("en-US"));
 }
 
 // Okabe-Ito: told apart with any colour vision.
 const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000", "#882255"];
 
-function chart(id, labels, datasets) {
+function chart(id, labels, datasets, format) {
   if (typeof Chart === "undefined") return;
+  $(id).closest("figure").querySelector(".empty").hidden = datasets.length > 0;
   if (charts[id]) {
     charts[id].data = { labels, datasets };
     charts[id].update();
@@ -215,8 +289,14 @@ function chart(id, labels, datasets) {
     options: {
       maintainAspectRatio: false,
       animation: false,
-      scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } },
-      plugins: { legend: { position: "bottom" } },
+      scales: {
+        x: { stacked: true },
+        y: { stacked: true, beginAtZero: true, ticks: { callback: format } },
+      },
+      plugins: {
+        legend: { position: "bottom" },
+        tooltip: { callbacks: { label: (item) => `${item.dataset.label}: ${format(item.parsed.y)}` } },
+      },
     },
   });
 }
@@ -262,7 +342,7 @@ async function generate(event) {
       let job = await call("images/generations", { method: "POST", body: { ...body, async: true } });
       const until = Date.now() + PLAY_WAIT_MS;
       while (job.status === "in_progress" && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        await pause(POLL_MS);
         job = await call(`images/jobs/${job.id}`);
       }
       if (job.status === "in_progress") throw new Error(`${job.id} is still running: see the jobs below.`);
@@ -271,11 +351,10 @@ async function generate(event) {
       result = job.result;
     }
     $("play-images").replaceChildren(...result.data.map((image, i) => thumbnail(image, `Image ${i + 1} of “${body.prompt}”`)));
-    const usage = await loadUsage();
+    const usage = await moneyMoved();
     const left = result.remaining_balance ?? usage.balance;
     say("play-status", `${result.data.length} image(s), cost ${money(result.cost)}; balance ${money(left)}.`);
     $("play-status").dataset.cost = result.cost;
-    loadRequests(false).catch(() => {});
   } catch (error) {
     say("play-status", error.message, true);
   } finally {
@@ -287,9 +366,9 @@ async function generate(event) {
 
 function loadRequests(more) {
   return page("requests", "usage/requests", "requests-table", (row, r) => {
-    for (const value of [when(r.created), r.model, r.size, `${r.images} of ${r.n}`, r.status, money(r.cost), money(r.refunded)]) {
-      cell(row, value);
-    }
+    for (const value of [when(r.created), r.model, r.size, `${r.images} of ${r.n}`, r.status]) cell(row, value);
+    amount(row, r.cost);
+    amount(row, r.refunded);
     row.dataset.requestId = r.request_id;
   }, more);
 }
@@ -312,10 +391,7 @@ async function loadWork() {
     busy = true;
     pollDelay = Math.min(pollDelay * 2, 30000);
   }
-  if (working && !busy) {  // it has all run: what it cost shows in the overview now
-    loadUsage().catch(() => {});
-    loadRequests(false).catch(() => {});
-  }
+  if (working && !busy) moneyMoved().catch(() => {});  // it has all run: what it cost shows now
   working = busy;
   if (busy && !document.hidden) pollTimer = setTimeout(loadWork, pollDelay);
 }
@@ -327,7 +403,8 @@ async function keepingFocus(render) {
   const result = await render();
   if (row && !document.contains(focused)) {
     const selector = row.dataset.batchId ? `tr[data-batch-id="${row.dataset.batchId}"]` : `tr[data-job-id="${row.dataset.jobId}"]`;
-    const again = [...document.querySelectorAll(`${selector} button, ${selector} a`)].find((c) => c.textContent === focused.textContent);
+    const name = (control) => control.getAttribute("aria-label") ?? control.textContent;
+    const again = [...document.querySelectorAll(`${selector} button, ${selector} a`)].find((c) => name(c) === name(focused));
     again?.focus();
   }
   return result;
@@ -335,18 +412,12 @@ async function keepingFocus(render) {
 
 function loadBatches(more) {
   return page("batches", "batches", "batches-table", (row, b) => {
-    const counts = b.request_counts;
     row.dataset.batchId = b.id;
-    cell(row, Object.assign(document.createElement("code"), { textContent: b.id }));
+    cell(row, copyable(b.id));
     cell(row, when(b.created_at));
     cell(row, b.status).className = "status";
-    const bar = document.createElement("progress");
-    bar.max = counts.total || 1;
-    bar.value = counts.completed + counts.failed;
-    bar.setAttribute("aria-label", `${counts.completed + counts.failed} of ${counts.total} lines`);
-    const progress = cell(row, bar);
-    progress.append(` ${counts.completed + counts.failed}/${counts.total}`);
-    cell(row, money(b.cost));
+    cell(row, progress(b)).className = "progress";
+    amount(row, b.cost);
     const output = cell(row, "");
     if (b.output_url) {
       output.append(Object.assign(document.createElement("a"), { href: b.output_url, textContent: "output.jsonl" }), " ");
@@ -355,6 +426,29 @@ function loadBatches(more) {
       output.append(images);
     }
   }, more);
+}
+
+// What became of a batch's lines: done, failed, and the rest (to run, or stopped by a cancel,
+// which counts them as neither). The bar is drawn from the same counts as the words.
+function progress(batch) {
+  const { total, completed, failed } = batch.request_counts;
+  const rest = total - completed - failed;
+  const stopped = ["cancelling", "cancelled"].includes(batch.status);
+  const bar = document.createElement("span");
+  bar.className = "bar";
+  bar.setAttribute("aria-hidden", "true");
+  for (const [part, count] of [["done", completed], ["failed", failed]]) {
+    const piece = Object.assign(document.createElement("span"), { className: part });
+    piece.style.width = `${total ? (100 * count) / total : 0}%`;
+    bar.append(piece);
+  }
+  const words = [`${completed} of ${total} done`];
+  if (failed) words.push(`${failed} failed`);
+  if (rest) words.push(`${rest} ${stopped ? "cancelled" : "to run"}`);
+  const text = Object.assign(document.createElement("span"), { textContent: words.join(", ") });
+  const both = document.createElement("span");
+  both.append(bar, text);
+  return both;
 }
 
 async function batchImages(batchId) {
@@ -372,10 +466,10 @@ async function batchImages(batchId) {
 function loadJobs(more) {
   return page("jobs", "images/jobs", "jobs-table", (row, job) => {
     row.dataset.jobId = job.id;
-    cell(row, Object.assign(document.createElement("code"), { textContent: job.id }));
+    cell(row, copyable(job.id));
     cell(row, when(job.created_at));
     cell(row, job.error ? `${job.status}: ${job.error.message}` : job.status).className = "status";
-    cell(row, money(job.cost));
+    amount(row, job.cost);
     const images = cell(row, "");
     for (const [i, image] of (job.result?.data || []).entries()) images.append(thumbnail(image, `${job.id}, image ${i + 1}`));
     const actions = cell(row, "");
@@ -424,6 +518,7 @@ async function submitBatch(event) {
 
 async function loadBilling() {
   const account = await call("billing");
+  useCurrency(account.currency);
   const terms = account.card_top_ups;
   $("topup-form").hidden = !terms;
   $("topup-none").hidden = Boolean(terms);
@@ -433,34 +528,78 @@ async function loadBilling() {
     $("topup-amount").max = terms.maximum / 1e6;
     $("topup-bounds").textContent = `From ${money(terms.minimum)} to ${money(terms.maximum)}.`;
   }
-  await loadLedger(false);
 }
 
 function loadLedger(more) {
   return page("ledger", "billing/transactions", "ledger-table", (row, t) => {
-    for (const value of [when(t.created), t.type, money(t.amount), t.reason || t.model || t.source || t.reference]) cell(row, value);
+    cell(row, when(t.created));
+    cell(row, t.type);
+    amount(row, t.amount);
+    cell(row, t.reason || t.model || t.source || t.reference);
+    row.dataset.entryId = t.id;
   }, more);
 }
 
 async function topUp(event) {
   event.preventDefault();
-  const back = location.href.split("#")[0] + "#billing";
+  const back = location.origin + location.pathname;
+  const amount = Math.round(Number($("topup-amount").value) * 1e6);
   try {
     const session = await call("billing/checkout", {
       method: "POST",
-      body: { amount: Math.round(Number($("topup-amount").value) * 1e6), success_url: back, cancel_url: back },
+      body: { amount, success_url: `${back}?checkout=paid`, cancel_url: `${back}?checkout=cancelled` },
     });
+    const newest = $("ledger-table").tBodies[0].rows[0]?.dataset.entryId ?? null;
+    sessionStorage.setItem(CHECKOUT, JSON.stringify({ amount, newest }));
     location.assign(session.url);
   } catch (error) {
     say("billing-status", error.message, true);
   }
 }
 
+// Back from the payment page: say what came of it, at the top, until its credit shows: a card
+// top-up of the amount paid, newer than the ledger's newest entry when the page was opened
+// (Stripe's events come in either order: the credit's reference is the session's or its
+// payment's).
+async function checkoutOutcome() {
+  const outcome = new URLSearchParams(location.search).get("checkout");
+  const paying = JSON.parse(sessionStorage.getItem(CHECKOUT) || "null");
+  sessionStorage.removeItem(CHECKOUT);
+  if (!outcome) return;
+  history.replaceState(null, "", location.pathname);  // said once, not again on a reload
+  if (outcome !== "paid") return notice("Payment cancelled: nothing was charged.");
+  const later = "Payment made, not credited yet: it shows under Billing, Transactions, once the card network confirms it.";
+  if (!paying) return notice(later);
+  notice("Payment made: crediting it to your balance…");
+  const until = Date.now() + CREDIT_WAIT_MS;
+  while (Date.now() < until) {
+    const entries = (await call("billing/transactions", { params: { limit: 20 } })).data;
+    const seen = entries.findIndex((t) => t.id === paying.newest);
+    const credit = entries.slice(0, seen < 0 ? undefined : seen)
+      .find((t) => t.type === "topup" && t.source === "card" && t.amount === paying.amount);
+    if (credit) {
+      await moneyMoved();
+      return notice(`Payment received: ${money(credit.amount)} added to your balance.`, "paid");
+    }
+    await pause(POLL_MS);
+  }
+  notice(later);
+}
+
+function notice(message, outcome = "") {
+  say("notice", message);
+  $("notice").dataset.outcome = outcome;
+}
+
 async function toggleSecret() {
   const shown = !$("secret-value").hidden;
   if (!shown) {
     try {
-      $("secret-value").textContent = (await call("webhooks/secret")).key;
+      // In a field of its own, whole: longer than a phone is wide, it scrolls there.
+      const secret = (await call("webhooks/secret")).key;
+      const field = Object.assign(document.createElement("input"), { readOnly: true, value: secret, spellcheck: false });
+      field.setAttribute("aria-label", "Signing secret");
+      $("secret-value").replaceChildren(field, copyButton(secret, "the signing secret", () => field.select()));
     } catch (error) {
       $("secret-value").textContent = error.message;
     }

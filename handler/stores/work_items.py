@@ -72,7 +72,12 @@ def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteIte
     """The writes that record a line's result: the result itself (``RESULT``), new, and its
     count on the batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
     item = result_item(result, line_sk(result.index))
-    counter = "succeeded" if result.succeeded else "failed"
+    counted: Item = {":cost": {"N": str(result.cost)}, ":minus_one": {"N": "-1"}}
+    adds = "cost :cost, remaining :minus_one"
+    # As OpenAI's request_counts: a line its batch's cancel stopped is neither of the two.
+    if not result.cancelled:
+        counted[":one"] = {"N": "1"}
+        adds = f"{'succeeded' if result.succeeded else 'failed'} :one, {adds}"
     return {
         RESULT: {
             "Put": {
@@ -85,13 +90,9 @@ def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteIte
             "Update": {
                 "TableName": table,
                 "Key": {"pk": {"S": result.batch_id}, "sk": {"S": BATCH_SK}},
-                "UpdateExpression": f"ADD {counter} :one, cost :cost, remaining :minus_one",
+                "UpdateExpression": f"ADD {adds}",
                 "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": {
-                    ":one": {"N": "1"},
-                    ":minus_one": {"N": "-1"},
-                    ":cost": {"N": str(result.cost)},
-                },
+                "ExpressionAttributeValues": counted,
             }
         },
     }

@@ -44,6 +44,20 @@ class Stack:
         for client in self.opened:
             client.close()
 
+    def imagegate(self, *args: str) -> str:
+        """The `imagegate` command against this (local) stack: what it printed."""
+        command, *rest = args
+        state = ["--local", "--state-dir", str(self.state_dir)]
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "imagegate"), command, *state, *rest],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        return result.stdout
+
 
 class LocalStackProcess:
     """`imagegate dev --port 0` in a subprocess; stdout drained so it never blocks."""

@@ -2,41 +2,23 @@
 
 import base64
 import json
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import Stack
-from tests.support import ROOT
 
 PRICE = 500  # imagegate-preview 256x256 (infra/catalog.json)
 BODY = {"prompt": "a lighthouse", "size": "256x256"}
 BURST = 50
 
 
-def _imagegate(stack: Stack, *args: str) -> str:
-    command, *rest = args
-    state = ["--local", "--state-dir", str(stack.state_dir)]
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "imagegate"), command, *state, *rest],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return result.stdout
-
-
 def _new_key(stack: Stack, balance: str, rpm: int = 1000, ipm: int = 1000) -> tuple[str, str]:
     created = json.loads(
-        _imagegate(
-            stack, "keys", "create", "--name", "burst", "--balance", balance,
+        stack.imagegate(
+            "keys", "create", "--name", "burst", "--balance", balance,
             "--rpm", str(rpm), "--ipm", str(ipm), "--json",
         )
     )  # fmt: skip
@@ -44,12 +26,12 @@ def _new_key(stack: Stack, balance: str, rpm: int = 1000, ipm: int = 1000) -> tu
 
 
 def _show(stack: Stack, key_id: str) -> dict[str, int]:
-    shown: dict[str, int] = json.loads(_imagegate(stack, "keys", "show", key_id, "--json"))
+    shown: dict[str, int] = json.loads(stack.imagegate("keys", "show", key_id, "--json"))
     return shown
 
 
 def _spend(stack: Stack, key_id: str) -> int:
-    days = json.loads(_imagegate(stack, "usage", "--key", key_id, "--json"))
+    days = json.loads(stack.imagegate("usage", "--key", key_id, "--json"))
     return sum(day["spend"] for day in days)
 
 

@@ -1,10 +1,11 @@
 """The console in a real browser: headless Chromium (Debian's), driven by Playwright, against
-the local stack through its API Gateway. Each step's screenshot is kept in
-build/test-artifacts/console/."""
+the local stack through its API Gateway. Each step's screenshot, and every view's at a desktop's
+and a phone's width, is kept in build/test-artifacts/console/."""
 
+import json
 import os
+import re
 import shutil
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,12 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 WAIT_MS = 60_000
+# Every amount, as the console writes it: the local stack's currency, then the amount with
+# two decimals, more only where it has a fraction of a cent.
+AMOUNT = re.compile(r"^-?\$\d{1,3}(,\d{3})*\.\d{2}(\d{0,4})$")
+WIDTHS = {"desktop": 1280, "phone": 390}
+VIEWS = ("overview", "playground", "requests", "work", "billing", "webhooks")
+BUSY = ("validating", "in_progress", "finalizing", "cancelling")
 
 
 def _chromium() -> str:
@@ -95,6 +102,8 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
     assert local_stack.api_key not in page.url
     assert page.context.cookies() == []
     _shot(page, "02-signed-in")
+    page.locator("#ledger-table tbody tr").first.wait_for()
+    last_entry = page.locator("#ledger-table tbody tr").first.get_attribute("data-entry-id")
     # When the playground makes two images
     page.get_by_label("Prompt", exact=True).fill("a red lighthouse at dusk")
     page.get_by_label("Model", exact=True).select_option("imagegate-preview")
@@ -111,8 +120,9 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
         ".every(i => i.complete && i.naturalWidth === 256)"
     )
     status = page.locator("#play-status").inner_text()
-    assert "2 image(s), cost" in status
-    assert "balance" in status
+    assert re.fullmatch(r"2 image\(s\), cost (\S+); balance (\S+)\.", status)
+    cost = int(page.locator("#play-status").get_attribute("data-cost"))
+    assert all(AMOUNT.match(shown) for shown in re.findall(r"\$[\d,.]+\d", status))
     _shot(page, "03-playground")
     # And the request is in the list, and in the chart under its model
     first = page.locator("#requests-table tbody tr").first
@@ -122,6 +132,14 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
         "Chart.getChart('spend-chart').data.datasets.map(d => [d.label, d.data.at(-1)])"
     )
     assert dict(spend)["imagegate-preview"] > 0
+    # And the ledger has its charge, without a reload
+    charge = page.locator("#ledger-table tbody tr").first
+    page.wait_for_function(
+        "last => document.querySelector('#ledger-table tbody tr').dataset.entryId !== last",
+        arg=last_entry,
+    )
+    assert charge.locator("td").nth(1).inner_text() == "charge"
+    assert charge.locator("td.amount").get_attribute("data-micros") == str(-cost)
     # And the console's numbers are GET /v1/usage's for the same period
     _assert_numbers_match_the_api(page, local_stack)
     page.locator("#period").select_option("7")
@@ -130,7 +148,7 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
     _shot(page, "04-overview")
     # And signing out forgets the key and everything it was shown (its secret among them)
     page.get_by_role("button", name="Reveal signing secret").click()
-    page.locator("#secret-value", has_text="whsec_").wait_for()
+    assert page.get_by_label("Signing secret", exact=True).input_value().startswith("whsec_")
     page.get_by_role("button", name="Sign out").click()
     page.get_by_label("API key", exact=True).wait_for()
     assert page.evaluate("sessionStorage.length") == 0
@@ -153,7 +171,7 @@ def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: 
     # The console polls on its own until the batch is final
     row.locator(".status", has_text="completed").wait_for()
     assert row.locator(".status").inner_text() == "completed"
-    assert "2/2" in row.inner_text()
+    assert row.locator(".progress").inner_text() == "2 of 2 done"
     # And what its lines cost shows in the overview once it is done
     page.wait_for_function(
         "before => Number(document.getElementById('stat-requests').dataset.value) >= before + 2",
@@ -174,20 +192,26 @@ def test_a_card_top_up_through_checkout_credits_the_key(page: Any, local_stack: 
     _sign_in(page, local_stack, local_stack.api_key)
     balance = page.locator("#stat-balance[data-value]")
     before = int(balance.get_attribute("data-value"))
+    notice = page.locator("#notice")
+    # A payment given up on the payment page says so, back in the console
     page.get_by_label("Top up by card (USD)").fill("10")
     page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/pay/**")
+    page.get_by_role("link", name="Cancel").click()
+    notice.filter(has_text="Payment cancelled: nothing was charged.").wait_for()
+    assert "checkout" not in page.url  # said once: a reload does not say it again
     # The payment page (Stripe Checkout's stand-in), then back to the console, still signed in
+    page.get_by_label("Top up by card (USD)").fill("10")
+    page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/pay/**")
     assert "stand-in" in page.title()
     _shot(page, "07-checkout")
     page.get_by_role("button", name="Pay").click()
-    page.wait_for_url("**/console/#billing")
-    # Credited once Stripe's event has come through the gateway: refreshed until it shows
-    deadline = time.monotonic() + WAIT_MS / 1000
-    while int(balance.get_attribute("data-value") or 0) != before + 10_000_000:
-        assert time.monotonic() < deadline, "the top-up was never credited"
-        page.get_by_role("button", name="Refresh").click()
-        page.wait_for_timeout(500)
+    # Then the console says what came of it, at the top, once Stripe's event has credited it
+    page.locator('#notice[data-outcome="paid"]').wait_for()
+    assert notice.inner_text() == "Payment received: $10.00 added to your balance."
+    assert notice.evaluate("n => n.getBoundingClientRect().bottom <= innerHeight")
+    assert int(balance.get_attribute("data-value") or 0) == before + 10_000_000
     page.locator("#ledger-table tbody tr", has_text="card").first.wait_for()  # its source
     _shot(page, "08-topped-up")
 
@@ -208,6 +232,122 @@ def test_the_page_works_on_a_phone_and_by_keyboard(browser: Any, local_stack: St
     # The icon came through API Gateway as the PNG it is (image/* is binary there)
     assert phone.evaluate("document.getElementById('logo').naturalWidth") == 64
     _shot(phone, "09-phone")
+    context.close()
+
+
+@pytest.fixture
+def seeded_key(local_stack: Stack) -> str:
+    """A key of its own with one of everything: images, a request that failed (its model
+    served nothing), an async job, a batch with a failed line, and a batch cancelled at once."""
+    created = local_stack.imagegate(
+        "keys", "create", "--name", "console", "--balance", "50.00", "--json"
+    )
+    api_key: str = json.loads(created)["api_key"]
+    with httpx.Client(
+        base_url=local_stack.base_url, headers={"Authorization": f"Bearer {api_key}"}, timeout=60
+    ) as api:
+        picture = {"model": "imagegate-preview", "size": "256x256"}
+        assert api.post("/images/generations", json={**picture, "prompt": "a", "n": 2}).is_success
+        failed = api.post("/images/generations", json={"model": "flux-schnell", "prompt": "[fail]"})
+        assert failed.status_code == 502
+        job = {**picture, "prompt": "a queued one", "async": True}
+        assert api.post("/images/generations", json=job).status_code == 202
+        lines = [{**picture, "prompt": "a blue door"}, {**picture, "prompt": "b"}, {"size": "7x7"}]
+        batch = [{"custom_id": f"line-{i}", "body": body} for i, body in enumerate(lines)]
+        assert api.post("/batches", json={"input": batch}).is_success
+        stopped = [{"custom_id": f"s{i}", "body": {**picture, "prompt": "s"}} for i in range(20)]
+        stopped_id = api.post("/batches", json={"input": stopped}).json()["id"]
+        assert api.post(f"/batches/{stopped_id}/cancel").is_success
+    return api_key
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_every_view_signed_in_with_data(
+    browser: Any, local_stack: Stack, seeded_key: str, width: int
+) -> None:
+    # Given the console on a desktop's or a phone's screen, signed in with a key that has data
+    context = browser.new_context(viewport={"width": width, "height": 900}, is_mobile=width < 600)
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    _sign_in(page, local_stack, seeded_key)
+    for table in ("requests", "batches", "jobs", "ledger"):
+        page.locator(f"#{table}-table tbody tr").first.wait_for()
+    busy = " || ".join(f"s.textContent.startsWith('{status}')" for status in BUSY)
+    page.wait_for_function(
+        f"""() => document.querySelectorAll('#batches-table tbody tr').length === 2 &&
+        ![...document.querySelectorAll('#app .status')].some(s => {busy})"""
+    )
+    page.locator("details").evaluate("details => { details.open = true; }")
+    page.get_by_role("button", name="Reveal signing secret").click()
+    assert page.get_by_label("Signing secret", exact=True).input_value().startswith("whsec_")
+    # Screenshots of the whole page and of each view, as a customer sees them
+    name = "desktop" if width > 600 else "phone"
+    _shot(page, f"10-{name}")
+    for view in VIEWS:
+        page.locator(f"#{view}").screenshot(path=str(SHOTS / f"11-{name}-{view}.png"))
+    # Then every table has its column headers, one for each of its rows' cells
+    tables = page.evaluate(
+        """() => [...document.querySelectorAll('#app table')].map(t => ({
+          id: t.id, rows: t.tBodies[0].rows.length,
+          headers: t.tHead ? [...t.tHead.rows[0].cells].map(th => th.textContent) : [],
+          cells: Math.max(...[...t.tBodies[0].rows].map(r => r.cells.length))}))"""
+    )
+    assert len(tables) == 5
+    for table in tables:
+        assert table["rows"], table
+        assert len(table["headers"]) == table["cells"], table
+    # And every amount names the currency, with two decimals or as many as it needs
+    amounts = page.evaluate(
+        """() => [...document.querySelectorAll('td.amount, #stat-balance, #stat-spend')]
+          .concat(document.getElementById('stat-refunded')).map(n => n.textContent)
+          .concat(Chart.getChart('spend-chart').scales.y.ticks.map(t => t.label))"""
+    )
+    bounds = page.locator("#topup-bounds").inner_text()
+    assert re.fullmatch(r"From (\S+) to (\S+)\.", bounds)
+    amounts += re.findall(r"\$[\d,.]+\d", bounds)
+    assert len(amounts) > 20
+    assert [a for a in amounts if not AMOUNT.match(a)] == []
+    columns = page.evaluate(
+        """() => [...document.querySelectorAll('#app td')].filter(td =>
+          ['Cost', 'Refunded', 'Spend', 'Amount'].includes(td.dataset.label))
+          .filter(td => !td.classList.contains('amount')).length"""
+    )
+    assert columns == 0
+    # And the charts name only the models with something to show (flux-schnell served nothing)
+    legends = page.evaluate(
+        """() => ['spend-chart', 'images-chart'].flatMap(id => Chart.getChart(id).data.datasets
+          .map(d => [d.label, d.data.some(v => v > 0)]))"""
+    )
+    assert {label for label, _ in legends} == {"imagegate-preview"}
+    assert all(shown for _, shown in legends)
+    assert "flux-schnell" in page.locator("#daily-table").inner_text()  # it was asked for
+    # And a cancelled batch's bar shows what ran, not a full bar; a failed line shows as one
+    stopped = page.locator("#batches-table tbody tr", has_text="cancelled")
+    assert "cancelled" in stopped.locator(".progress").inner_text()
+    filled = "bar => [...bar.children].reduce((sum, part) => sum + part.offsetWidth, 0)"
+    assert stopped.locator(".bar").evaluate(filled) < stopped.locator(".bar").evaluate(
+        "bar => bar.clientWidth"
+    )
+    assert page.locator("#batches-table .progress", has_text="2 of 3 done, 1 failed").count() == 1
+    # And an id is copied whole
+    first = page.locator("#batches-table tbody tr").first
+    first.get_by_role("button", name=re.compile("^Copy batch_")).click()
+    assert page.evaluate("navigator.clipboard.readText()") == first.get_attribute("data-batch-id")
+    # And nothing scrolls sideways, and no row shows an empty line
+    sideways = page.evaluate(
+        """() => [document.documentElement, ...document.querySelectorAll('#app *')]
+          .filter(e => e.scrollWidth > e.clientWidth + 1 && (e === document.documentElement
+                       || ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)))
+          .map(e => e.id || e.className || e.tagName)"""
+    )
+    assert sideways == []
+    if width < 600:
+        empty = page.evaluate(
+            """() => [...document.querySelectorAll('#app td')].filter(td =>
+              td.offsetHeight > 0 && !td.textContent.trim() && !td.children.length).length"""
+        )
+        assert empty == 0
     context.close()
 
 

@@ -371,6 +371,7 @@ def test_the_billing_account_says_what_a_card_top_up_may_be(
     assert account == {
         "object": "billing.account",
         "balance": 1234,
+        "currency": settings.card_currency,
         "card_top_ups": {
             "currency": settings.card_currency,
             "minimum": settings.card_top_up_minimum,
@@ -384,4 +385,5 @@ def test_without_cards_the_billing_account_offers_none(client: TestClient) -> No
     account = client.get("/v1/billing", headers=auth).json()
     assert account["card_top_ups"] is None
     assert account["balance"] == 5
+    assert account["currency"] == "usd"  # what every amount is in, cards or not
     assert client.get("/v1/billing").status_code == 401

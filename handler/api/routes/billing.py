@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from handler.api.deps import ApiKeyDep, CardTermsDep, CardTopUpsDep, EntriesDep
+from handler.api.deps import ApiKeyDep, CardTermsDep, CardTopUpsDep, CurrencyDep, EntriesDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
@@ -100,6 +100,13 @@ class CardTopUpTerms(BaseModel):
 class BillingAccount(BaseModel):
     object: Literal["billing.account"] = "billing.account"
     balance: Annotated[int, Field(description="What the key has left, in micro-units.")]
+    currency: Annotated[
+        str,
+        Field(
+            description="ISO 4217, lower case: the currency of every amount the API answers "
+            "(prices, balances, costs, the ledger)."
+        ),
+    ]
     card_top_ups: Annotated[
         CardTopUpTerms | None,
         Field(description="What POST /v1/billing/checkout takes; null: no cards here."),
@@ -107,14 +114,15 @@ class BillingAccount(BaseModel):
 
 
 @router.get("/billing", responses=ERROR_RESPONSES)
-def get_billing(key: ApiKeyDep, terms: CardTermsDep) -> BillingAccount:
-    """The calling key's balance, and whether (and within what) it can be topped up by card."""
+def get_billing(key: ApiKeyDep, terms: CardTermsDep, currency: CurrencyDep) -> BillingAccount:
+    """The calling key's balance and the deployment's currency, and whether (and within
+    what) the key can be topped up by card."""
     offered = None
     if terms is not None:
         offered = CardTopUpTerms(
             currency=terms.currency, minimum=terms.minimum, maximum=terms.maximum
         )
-    return BillingAccount(balance=key.balance, card_top_ups=offered)
+    return BillingAccount(balance=key.balance, currency=currency, card_top_ups=offered)
 
 
 class CheckoutCreate(BaseModel):

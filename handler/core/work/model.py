@@ -34,6 +34,9 @@ BatchStatus = Literal[
 FINISHED: frozenset[BatchStatus] = frozenset(
     {"completed", "completed_with_errors", "cancelled", "failed"}
 )
+# The codes of lines that never ran because their batch (or job) was cancelled.
+BATCH_CANCELLED, JOB_CANCELLED = "batch_cancelled", "job_cancelled"
+CANCELLED_CODES = frozenset({BATCH_CANCELLED, JOB_CANCELLED})
 # Lines in one batch, at most: as OpenAI's Batch API.
 MAX_LINES = 50_000
 # A line travels as one queue message (SQS takes 256 KiB), with room for its envelope.
@@ -63,6 +66,11 @@ class LineResult:
     @property
     def succeeded(self) -> bool:
         return self.status_code == 200
+
+    @property
+    def cancelled(self) -> bool:
+        """Never run because its batch (or job) was cancelled: neither completed nor failed."""
+        return self.status_code is None and self.body.get("code") in CANCELLED_CODES
 
     @property
     def request_id(self) -> str:
@@ -143,8 +151,8 @@ def unrun_result(item: WorkItem, code: str, message: str) -> LineResult:
 def cancelled_result(item: WorkItem, kind: BatchKind) -> LineResult:
     """A line whose batch (or job) was cancelled before it ran: unpaid."""
     if kind == "job":
-        return unrun_result(item, "job_cancelled", "The job was cancelled before it ran.")
-    return unrun_result(item, "batch_cancelled", "The batch was cancelled before this line ran.")
+        return unrun_result(item, JOB_CANCELLED, "The job was cancelled before it ran.")
+    return unrun_result(item, BATCH_CANCELLED, "The batch was cancelled before this line ran.")
 
 
 class ResultRecorded(Exception):
