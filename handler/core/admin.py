@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
 from handler.core.key_admin import KeyAdmin
 from handler.core.money import PositiveMicros, UnsignedMicros, format_micros
-from handler.core.policy import DEFAULT_POLICY, PerMinute
-from handler.core.ports import ApiKeyRecord, KeyPolicy
+from handler.core.policy import PerMinute
+from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 
 

@@ -103,7 +103,7 @@ def _wait_for_a_fresh_window() -> None:
 def test_fifty_at_once_on_a_limit_of_ten_a_minute(local_stack: Stack, limit: str) -> None:
     # Given a funded key allowed ten requests (or ten images) a minute
     limits = {"rpm": 1000, "ipm": 1000, limit: 10}
-    key_id, api_key = _new_key(local_stack, balance="1", **limits)
+    key_id, api_key = _new_key(local_stack, balance="1.00", **limits)
     # When fifty requests arrive at once, within one minute
     _wait_for_a_fresh_window()
     minute = int(time.time() // 60)
