@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.core.key_admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
-from handler.core.money import Micros, PositiveMicros, UnsignedMicros
+from handler.core.money import EITHER_WAY, Micros, PositiveMicros, UnsignedMicros
 from handler.core.policy import ExpiresAt, PerMinute
 from handler.core.ports import ApiKeyRecord, KeyPolicy
 from handler.core.spend import NO_CAP, day_window, month_window
@@ -22,13 +22,15 @@ class _Body(BaseModel):
 
 class KeyCreate(_Body):
     name: Annotated[str, Field(min_length=1, max_length=128)]
-    balance: Annotated[UnsignedMicros, Field(description="Micro-units.")] = 0
+    balance: Annotated[UnsignedMicros, Field(description=EITHER_WAY)] = 0
     requests_per_minute: PerMinute = 60
     images_per_minute: PerMinute = 240
     models: Annotated[ModelIds | None, Field(description="None: every model.")] = None
     expires_at: Annotated[ExpiresAt | None, Field(description="Unix seconds.")] = None
-    daily_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC day.")] = None
-    monthly_spend_cap: Annotated[Cap | None, Field(description="Micro-units per UTC month.")] = None
+    daily_spend_cap: Annotated[Cap | None, Field(description=f"Per UTC day. {EITHER_WAY}")] = None
+    monthly_spend_cap: Annotated[Cap | None, Field(description=f"Per UTC month. {EITHER_WAY}")] = (
+        None
+    )
     low_balance_threshold: Annotated[
         Cap | None, Field(description="balance.low when a charge takes it below this.")
     ] = None
@@ -72,7 +74,7 @@ class KeyUpdate(_Body):
 
 
 class Movement(_Body):
-    amount: Annotated[Micros, Field(description="Micro-units; signed for an adjustment.")]
+    amount: Annotated[Micros, Field(description=f"Signed for an adjustment. {EITHER_WAY}")]
     reason: Annotated[str | None, Field(max_length=500)] = None
 
 

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from handler.cli.local import DEFAULT_STATE_DIR, LocalStack
-from handler.cli.target import AsJson, StateDir, err
-from handler.core.money import format_micros
+from handler.cli.local import DEFAULT_STATE_DIR
+from handler.cli.local_stacks import StackNotFound
+from handler.cli.target import AsJson, CurrencyOption, PortOption, StateDir, err, local_stack
+from handler.cli.views import Money
 
 if TYPE_CHECKING:  # imported by the commands that call the API
     import httpx
@@ -38,6 +37,7 @@ _POLL_SECONDS = 2.0
 class Api:
     base_url: str
     api_key: str
+    money: Money
 
     def call(self, method: str, path: str, **kwargs: Any) -> "httpx.Response":
         import httpx
@@ -66,22 +66,25 @@ def batch_target(
     base_url: BaseUrl = None,
     api_key: ApiKey = None,
     state_dir: StateDir = DEFAULT_STATE_DIR,
+    port: PortOption = None,
+    currency: CurrencyOption = "usd",
 ) -> None:
     """Submit, follow and download batches (the local stack unless told otherwise)."""
-    ctx.obj = (base_url, api_key, state_dir)
+    ctx.obj = (base_url, api_key, state_dir, port, currency)
 
 
 def _api(ctx: typer.Context) -> Api:
-    base_url, api_key, state_dir = ctx.obj
+    base_url, api_key, state_dir, port, currency = ctx.obj
     if base_url is None or api_key is None:
         try:
-            local = LocalStack.load(state_dir)
+            local = local_stack(state_dir, port)
             api_key = api_key or (state_dir / "dev-key").read_text().strip()
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, StackNotFound) as exc:
             err.print(f"[red]error:[/] {exc} Or give --base-url and --api-key.")
             raise typer.Exit(1) from None
         base_url = base_url or local.api_base_url
-    return Api(str(base_url).rstrip("/"), api_key)
+        currency = local.environment.get("IMAGEGATE_CARD_CURRENCY", currency)
+    return Api(str(base_url).rstrip("/"), api_key, Money(currency))
 
 
 @batch_app.command("submit")
@@ -103,7 +106,7 @@ def batch_submit(
         raise typer.Exit(1)
     typer.echo(batch["id"])
     if wait:
-        _report(_follow(api, batch["id"]))
+        _report(_follow(api, batch["id"]), api.money)
 
 
 def upload_input(batch: dict[str, Any], file: Path) -> "httpx.Response":
@@ -122,11 +125,12 @@ def upload_input(batch: dict[str, Any], file: Path) -> "httpx.Response":
 @batch_app.command("status")
 def batch_status(ctx: typer.Context, batch_id: BatchId, as_json: AsJson = False) -> None:
     """Where a batch is: status, counts, cost."""
-    batch = _api(ctx).call("GET", f"/batches/{batch_id}").json()
+    api = _api(ctx)
+    batch = api.call("GET", f"/batches/{batch_id}").json()
     if as_json:
         typer.echo(json.dumps(batch, indent=2))
     else:
-        _report(batch)
+        _report(batch, api.money)
 
 
 @batch_app.command("download")
@@ -176,6 +180,14 @@ def _file_name(custom_id: str, line_id: str) -> str:
 
 
 def _follow(api: Api, batch_id: str) -> dict[str, Any]:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -198,12 +210,17 @@ def _follow(api: Api, batch_id: str) -> dict[str, Any]:
             time.sleep(_POLL_SECONDS)
 
 
-def _report(batch: dict[str, Any]) -> None:
+def _report(batch: dict[str, Any], money: Money) -> None:
+    """How a batch stands, in short lines: a terminal wraps them between words, never
+    through its id or its cost."""
+    from rich.console import Console
+
     counts = batch["request_counts"]
-    console = Console(soft_wrap=True)
+    console = Console()
+    console.print(f"{batch['id']}: [bold]{batch['status']}[/]")
     console.print(
-        f"{batch['id']}: [bold]{batch['status']}[/], {counts['completed']} succeeded, "
-        f"{counts['failed']} failed of {counts['total']}, cost {format_micros(batch['cost'])}"
+        f"{counts['completed']} succeeded, {counts['failed']} failed of {counts['total']}; "
+        f"cost {money.fitting([batch['cost']])(batch['cost'])}"
     )
     for error in (batch.get("errors") or {}).get("data", []):
         console.print(f"[red]{error['message']}[/]")

@@ -2,20 +2,18 @@
 resources read from ``template.yaml``; the template's queue-triggered functions run in a local
 runtime.
 
-Its coordinates are written to ``<state dir>/local.json`` so other ``imagegate`` commands
-(``keys --local``) can find it; the dev key's plaintext is kept in ``<state dir>/dev-key``
-(mode 0600) so it survives restarts of the in-memory stack.
+Each running stack describes itself in its own file of the state dir (``local_stacks``); the
+dev key's plaintext is kept in ``<state dir>/dev-key`` (mode 0600), shared, so it survives
+restarts of the in-memory stacks.
 """
 
 import json
 import os
 import secrets
-import socket
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 # The stack's machinery (boto3, the container, the template) is imported where it is used:
 # `imagegate --help` and the commands that need none of it start at once.
@@ -72,29 +70,9 @@ class LocalStack:
         export_environment(variables, drop=drop)
         container.reset()
 
-    def save(self, state_dir: Path) -> None:
+    def save(self, path: Path) -> None:
         # Private: the environment holds the stack's webhook signing secret.
-        write_private(state_dir / "local.json", json.dumps(asdict(self), indent=2) + "\n")
-
-    @classmethod
-    def load(cls, state_dir: Path) -> "LocalStack":
-        """The running local stack; FileNotFoundError, saying to start it, if there is none
-        (also when its process died without removing its description)."""
-        path = state_dir / "local.json"
-        if not path.exists():
-            raise FileNotFoundError(
-                f"No local stack described in {path}: start one with `imagegate dev`."
-            )
-        stack = cls(**json.loads(path.read_text()))
-        endpoint = urlsplit(stack.aws_endpoint_url)
-        try:
-            socket.create_connection((endpoint.hostname, endpoint.port), timeout=2).close()
-        except OSError:
-            raise FileNotFoundError(
-                f"The local stack described in {path} is not running (nothing answers at "
-                f"{stack.aws_endpoint_url}): start it with `imagegate dev`."
-            ) from None
-        return stack
+        write_private(path, json.dumps(asdict(self), indent=2) + "\n")
 
 
 def provision(

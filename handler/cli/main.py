@@ -7,6 +7,9 @@ from typing import Annotated
 
 import typer
 
+# Each command imports what it runs on (boto3, pydantic, the stores) when it runs: the
+# modules here hold only the commands' signatures, so `imagegate --help` starts at once
+# (bench/cold_start.py measures it; tests/integration/test_cold_start.py keeps it so).
 from handler.cli import key_changes  # noqa: F401 - its commands join keys_app
 from handler.cli.batch import batch_app
 from handler.cli.billing import billing_app
@@ -20,6 +23,7 @@ from handler.cli.local import (
     start_runtime,
 )
 from handler.cli.local_aws import LocalAws
+from handler.cli.local_stacks import stack_file
 from handler.cli.preflight.command import preflight
 from handler.cli.signals import stop_signals, wait_for
 from handler.cli.target import StateDir, err
@@ -72,6 +76,8 @@ def dev(
             f"cannot listen on {host}:{port} ({exc.strerror}); pick another --port.",
             param_hint="--port",
         ) from None
+    # This stack's own description: another stack run from the same state dir has its own.
+    described = stack_file(state_dir, server.port)
     try:
         aws = LocalAws(aws_port).start()
     except BaseException:
@@ -87,7 +93,7 @@ def dev(
             cards=cards,
         )
         stack = replace(stack, api_base_url=f"http://{host}:{server.port}/{api.stage}/v1")
-        stack.save(state_dir)
+        stack.save(described)
         runtime = start_runtime(stack, template_path)
         api_key = ensure_dev_key(state_dir)
         server.start(Gateway(api))
@@ -102,6 +108,10 @@ def dev(
             )
             console = f"http://{host}:{server.port}/{api.stage}/console/"
             err.print(f"Console: {console} (sign in with the key below)")
+            err.print(
+                f"Described in {described}: `imagegate keys --local` finds it there "
+                f"(with --port {server.port} where several stacks run from {state_dir})."
+            )
             # Two lines for scripts, on stdout; the server already answers.
             typer.echo(f"IMAGEGATE_BASE_URL={stack.api_base_url}")
             typer.echo(f"IMAGEGATE_API_KEY={api_key}")
@@ -114,7 +124,7 @@ def dev(
         server.close()
         cards.stop()
         aws.stop()
-        (state_dir / "local.json").unlink(missing_ok=True)
+        described.unlink(missing_ok=True)
 
 
 app.add_typer(keys_app, name="keys")

@@ -1,4 +1,4 @@
-"""Reads a deployed stack's outputs (for the CLI to find its tables)."""
+"""Reads a deployed stack's outputs (for the CLI to find its tables) and parameters."""
 
 from typing import TYPE_CHECKING
 
@@ -9,9 +9,22 @@ from handler.stores.clients import cloudformation_client
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
+    from mypy_boto3_cloudformation.type_defs import StackTypeDef as Stack
 
 
 def stack_outputs(stack_name: str, client: "CloudFormationClient | None" = None) -> dict[str, str]:
+    outputs = _described(stack_name, client).get("Outputs", [])
+    return {o["OutputKey"]: o["OutputValue"] for o in outputs}
+
+
+def stack_parameters(
+    stack_name: str, client: "CloudFormationClient | None" = None
+) -> dict[str, str]:
+    parameters = _described(stack_name, client).get("Parameters", [])
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in parameters}
+
+
+def _described(stack_name: str, client: "CloudFormationClient | None") -> "Stack":
     try:
         stacks = (client or cloudformation_client()).describe_stacks(StackName=stack_name)
     except ClientError as exc:
@@ -20,4 +33,4 @@ def stack_outputs(stack_name: str, client: "CloudFormationClient | None" = None)
         raise StorageError(f"Could not describe stack {stack_name}: {exc}") from exc
     except BotoCoreError as exc:  # no region or no credentials configured, say
         raise StorageError(f"Could not describe stack {stack_name}: {exc}") from exc
-    return {o["OutputKey"]: o["OutputValue"] for o in stacks["Stacks"][0].get("Outputs", [])}
+    return stacks["Stacks"][0]

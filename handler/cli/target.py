@@ -1,4 +1,4 @@
-"""What the ``keys`` and ``usage`` commands act on, and how they report failures."""
+"""What the ``keys``, ``usage`` and ``billing`` commands act on, and how they report failures."""
 
 import calendar
 import datetime as dt
@@ -6,6 +6,7 @@ import getpass
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,7 +14,9 @@ import typer
 from rich.console import Console
 
 from handler.cli.local import LocalStack
-from handler.core.errors import ImagegateError
+from handler.cli.local_stacks import StackNotFound, find_stack
+from handler.cli.views import Money
+from handler.core.errors import ImagegateError, InvalidRequest, NotFound
 from handler.core.keys import parse_key
 
 if TYPE_CHECKING:  # the stores are imported when a command reaches for them
@@ -22,9 +25,22 @@ if TYPE_CHECKING:  # the stores are imported when a command reaches for them
     from handler.core.ports import KeyStore, Ledger
 
 err = Console(stderr=True)
+KEY_ID_LENGTH = 16
 
 StateDir = Annotated[
     Path, typer.Option(help="Where the local stack keeps its coordinates and dev key.")
+]
+PortOption = Annotated[
+    int | None,
+    typer.Option(help="The local stack serving the API on this port, where several run."),
+]
+CurrencyOption = Annotated[
+    str,
+    typer.Option(
+        envvar="IMAGEGATE_CARD_CURRENCY",
+        help="The currency of a deployment named by --table (its CardCurrency); --local and "
+        "--stack know theirs.",
+    ),
 ]
 
 
@@ -33,9 +49,16 @@ def reported() -> Iterator[None]:
     """An operator sees one line saying what went wrong, not a traceback."""
     try:
         yield
-    except (ImagegateError, FileNotFoundError) as exc:
+    except (ImagegateError, FileNotFoundError, StackNotFound) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
+
+
+def local_stack(state_dir: Path, port: int | None) -> LocalStack:
+    """The local stack a command is pointed at, said on stderr (stdout is the command's)."""
+    path, stack = find_stack(state_dir, port)
+    err.print(f"[dim]Local stack at {stack.api_base_url} ({path}).[/]")
+    return stack
 
 
 @dataclass(frozen=True)
@@ -48,12 +71,41 @@ class Target:
     usage_table: str | None
     ledger_table: str | None
     state_dir: Path
+    port: int | None = None
+    currency: str = "usd"  # a --table deployment's; --local and --stack know their own
+
+    def money(self) -> Money:
+        """How this deployment's amounts are written: in its own currency."""
+        if self._is_local:
+            from handler.config import get_settings
+
+            return Money(get_settings().card_currency)
+        if self.stack is not None:
+            from handler.cli.stacks import stack_parameters
+
+            return Money(stack_parameters(self.stack).get("CardCurrency", "usd"))
+        return Money(self.currency)
+
+    def key_id(self, given: str) -> str:
+        """The key id ``given`` names: a whole key, a key id, or the start of just one."""
+        key_id = parse_key(given).key_id if given.startswith("ig_") else given
+        if len(key_id) == KEY_ID_LENGTH:
+            return key_id
+        starting = sorted(r.key_id for r in self.key_store().list() if r.key_id.startswith(key_id))
+        if not starting:
+            raise NotFound(f"No API key id starts with {key_id!r}.")
+        if len(starting) > 1:
+            raise InvalidRequest(
+                f"{key_id!r} starts {len(starting)} key ids ({', '.join(starting)}): "
+                "give more of it."
+            )
+        return starting[0]
 
     def key_store(self) -> "KeyStore":
         from handler import container
         from handler.stores.keys import DynamoDBKeyStore
 
-        if self._activated_local():
+        if self._is_local:
             return container.key_store()
         return DynamoDBKeyStore(self._keys_table(), self._ledger_table())
 
@@ -64,7 +116,7 @@ class Target:
         from handler.core.key_admin import KeyAdmin
         from handler.stores.key_changes import DynamoDBKeyChanges
 
-        if self._activated_local():
+        if self._is_local:
             return billing_container.key_admin()
         changes = DynamoDBKeyChanges(self._keys_table(), self._ledger_table())
         return KeyAdmin(self.key_store(), changes, self.entries(), None)
@@ -73,7 +125,7 @@ class Target:
         from handler import container
         from handler.stores.entries import DynamoDBEntries
 
-        if self._activated_local():
+        if self._is_local:
             return container.entries()
         return DynamoDBEntries(self._keys_table(), self._ledger_table())
 
@@ -81,7 +133,7 @@ class Target:
         from handler import container
         from handler.stores.ledger import DynamoDBLedger
 
-        if self._activated_local():
+        if self._is_local:
             return container.ledger()
         return DynamoDBLedger(
             self._keys_table(),
@@ -95,14 +147,15 @@ class Target:
     def _ledger_table(self) -> str:
         return self._table("LedgerTableName", self.ledger_table, "--ledger-table")
 
-    def _activated_local(self) -> bool:
+    @cached_property
+    def _is_local(self) -> bool:
         if sum((self.local, self.stack is not None, self.table is not None)) != 1:
             raise typer.BadParameter(
                 "Say which deployment: --local | --stack NAME | --table NAME "
                 "--ledger-table NAME [--usage-table NAME]"
             )
         if self.local:
-            LocalStack.load(self.state_dir).activate()
+            local_stack(self.state_dir, self.port).activate()
         return self.local
 
     def _table(self, output: str, given: str | None, option: str) -> str:
@@ -131,10 +184,6 @@ AsJson = Annotated[bool, typer.Option("--json", help="Machine-readable output.")
 def operator() -> str:
     """Who runs a command, as the ledger names them."""
     return f"cli:{getpass.getuser()}"
-
-
-def key_id_of(key: str) -> str:
-    return parse_key(key).key_id if key.startswith("ig_") else key
 
 
 def day_start(day: str, option: str) -> int:

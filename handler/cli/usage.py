@@ -4,28 +4,33 @@ import csv
 import json
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from handler.cli.local import DEFAULT_STATE_DIR
 from handler.cli.target import (
     AsJson,
+    CurrencyOption,
     LedgerTableOption,
     LocalOption,
+    PortOption,
     StackOption,
     StateDir,
     TableOption,
     Target,
     UsageTableOption,
     day_start,
-    key_id_of,
+    err,
     reported,
 )
-from handler.core.money import format_micros
-from handler.core.usage import UsageTotals, by_day, period
+from handler.cli.views import Column, print_table
+
+if TYPE_CHECKING:
+    from handler.core.usage import UsageTotals
+
+# A row of the table: the day, the key id and what it did that day.
+Day = tuple[str, str, "UsageTotals"]
 
 
 def usage(
@@ -42,14 +47,20 @@ def usage(
     usage_table: UsageTableOption = None,
     ledger_table: LedgerTableOption = None,
     state_dir: StateDir = DEFAULT_STATE_DIR,
+    port: PortOption = None,
+    currency: CurrencyOption = "usd",
 ) -> None:
     """Requests, images and spend per key and UTC day."""
-    target = Target(local, stack, table, usage_table, ledger_table, state_dir)
+    from handler.core.usage import by_day, period
+
+    target = Target(local, stack, table, usage_table, ledger_table, state_dir, port, currency)
     end = day_start(until, "--until") + 86_400 if until else None
+    if since and day_start(since, "--since") > time.time():
+        err.print(f"[yellow]warning:[/] --since {since} is after today: no usage is there yet.")
     with reported():
         start, end = period(day_start(since, "--since") if since else None, end, now=time.time())
         ledger = target.ledger()
-        key_ids = [key_id_of(key)] if key else [r.key_id for r in target.key_store().list()]
+        key_ids = [target.key_id(key)] if key else [r.key_id for r in target.key_store().list()]
         records = [
             record
             for key_id in key_ids
@@ -57,32 +68,40 @@ def usage(
         ]
     days = by_day(records)
     if as_json or as_csv:
-        rows = [_usage_row(day, key_id, counts) for (day, key_id), counts in days.items()]
+        dicts = [_usage_row(day, key_id, counts) for (day, key_id), counts in days.items()]
         if as_json:
-            typer.echo(json.dumps(rows))
+            typer.echo(json.dumps(dicts))
         else:
             writer = csv.DictWriter(sys.stdout, fieldnames=USAGE_COLUMNS, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(dicts)
         return
-    view = Table("day (UTC)", "key id", "requests", "images", "spend", "refunded", "failed")
-    for (day, key_id), counts in days.items():
-        view.add_row(
-            day,
-            key_id,
-            str(counts.requests),
-            str(counts.images),
-            format_micros(counts.charged),
-            format_micros(counts.refunded),
-            str(counts.failed),
+    rows: list[Day] = [(day, key_id, counts) for (day, key_id), counts in days.items()]
+    with reported():
+        money = target.money().fitting(
+            amount for *_, counts in rows for amount in (counts.charged, counts.refunded)
         )
-    Console().print(view)
+    day = Column[Day]("day (UTC)", lambda r: r[0])
+    key_id = Column[Day]("key id", lambda r: r[1])
+    requests = Column[Day]("requests", lambda r: str(r[2].requests), right=True)
+    images = Column[Day]("images", lambda r: str(r[2].images), right=True)
+    spend = Column[Day]("spend", lambda r: money(r[2].charged), right=True)
+    refunded = Column[Day]("refunded", lambda r: money(r[2].refunded), right=True)
+    failed = Column[Day]("failed", lambda r: str(r[2].failed), right=True)
+    print_table(
+        [
+            [day, key_id, requests, images, spend, refunded, failed],
+            [day, key_id, requests, images, spend],
+            [day, key_id, spend],
+        ],
+        rows,
+    )
 
 
 USAGE_COLUMNS = ["date", "key_id", "requests", "images", "spend", "refunded", "failed_requests"]
 
 
-def _usage_row(day: str, key_id: str, counts: UsageTotals) -> dict[str, object]:
+def _usage_row(day: str, key_id: str, counts: "UsageTotals") -> dict[str, object]:
     """Money in micro-units, as the API reports it."""
     values = (counts.requests, counts.images, counts.charged, counts.refunded, counts.failed)
     return dict(zip(USAGE_COLUMNS, (day, key_id, *values), strict=True))

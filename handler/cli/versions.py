@@ -9,12 +9,9 @@ the version ``live`` points to serves; the one before it is kept for a rollback
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
-import boto3
 import typer
-from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.cli.samconfig import SAMCONFIG, SamConfig
-from handler.cli.stacks import stack_outputs
 from handler.cli.target import reported
 from handler.core.errors import StorageError
 
@@ -59,6 +56,11 @@ def prune_versions(
 ) -> None:
     """Delete the API function's versions that no alias serves (their SnapStart snapshots
     are billed while cached); `make deploy` runs it after each deploy."""
+    import boto3  # here, not at the top: `imagegate --help` does without it
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from handler.cli.stacks import stack_outputs
+
     region = region or SamConfig.load(SAMCONFIG).region
     with reported():
         outputs = stack_outputs(stack, boto3.client("cloudformation", region_name=region))

@@ -3,8 +3,11 @@ fund and revoke keys with nothing installed but the AWS CLI. Who may run them is
 invoke the function: IAM decides, as it does for the tables themselves.
 
     {"action": "create_key", "name": "first", "balance": "10.00"}
-    {"action": "top_up", "key_id": "…", "amount": "5"}
+    {"action": "top_up", "key_id": "…", "amount": 5000000}
     {"action": "revoke_key", "key_id": "…"}
+
+Amounts are read as everywhere (``handler.core.money``): a string in the deployment's currency
+with a decimal point ("10.00"), or an integer of micro-units (10000000); "10" is refused.
 """
 
 from collections.abc import Mapping
@@ -14,10 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
 from handler.core.key_admin import KeyAdmin
-from handler.core.ledger import typed_amount
-from handler.core.money import format_micros
-from handler.core.policy import DEFAULT_POLICY, PerMinute
-from handler.core.ports import ApiKeyRecord, KeyPolicy
+from handler.core.money import PositiveMicros, UnsignedMicros, format_micros
+from handler.core.policy import PerMinute
+from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 
 
@@ -28,7 +30,7 @@ class _Command(BaseModel):
 class CreateKey(_Command):
     action: Literal["create_key"]
     name: Annotated[str, Field(min_length=1, max_length=128)]
-    balance: str = "0"  # currency units, e.g. "10.00"
+    balance: UnsignedMicros = 0
     rpm: PerMinute = DEFAULT_POLICY.requests_per_minute
     ipm: PerMinute = DEFAULT_POLICY.images_per_minute
     models: Annotated[list[str] | None, Field(min_length=1)] = None  # None: every model
@@ -37,7 +39,7 @@ class CreateKey(_Command):
 class TopUp(_Command):
     action: Literal["top_up"]
     key_id: Annotated[str, Field(min_length=1, max_length=64)]
-    amount: str
+    amount: PositiveMicros
     reason: str | None = None
 
 
@@ -75,8 +77,8 @@ def run(event: Mapping[str, Any], admin: KeyAdmin) -> dict[str, Any]:
         if isinstance(command, CreateKey):
             return _create(command, admin)
         if isinstance(command, TopUp):
-            amount = typed_amount(command.amount)
-            return _shown(admin.move("topup", ACTOR, command.key_id, amount, command.reason))
+            moved = admin.move("topup", ACTOR, command.key_id, command.amount, command.reason)
+            return _shown(moved)
         return _shown(admin.revoke(ACTOR, command.key_id))
     except ImagegateError as exc:
         return envelope(exc)
@@ -88,14 +90,13 @@ def _create(command: CreateKey, admin: KeyAdmin) -> dict[str, Any]:
         images_per_minute=command.ipm,
         models=frozenset(command.models) if command.models else None,
     )
-    balance = typed_amount(command.balance, param="balance")
-    issued = admin.create(ACTOR, command.name, policy, balance=balance)
+    issued = admin.create(ACTOR, command.name, policy, balance=command.balance)
     # The plaintext's only copy: it is in this answer and nowhere else.
     return {
         "key_id": issued.record.key_id,
         "name": command.name,
         "api_key": issued.plaintext,
-        "balance": format_micros(balance),
+        "balance": format_micros(command.balance),
     }
 
 

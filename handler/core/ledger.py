@@ -21,7 +21,7 @@ from typing import Literal, Protocol
 
 from handler.core.cursors import Held, place_id, place_of
 from handler.core.errors import InvalidRequest
-from handler.core.money import parse_amount
+from handler.core.money import amount_of
 from handler.core.ports import ApiKeyRecord, TopUpSource, UsageRecord
 from handler.observability import logger
 
@@ -107,14 +107,15 @@ def operator_entry(
 
 
 def typed_amount(text: str, *, signed: bool = False, param: str = "amount") -> int:
-    """Micro-units of an amount as an operator types it (``10.50``, ``-2`` if ``signed``)."""
-    text = text.strip()
-    negative = signed and text.startswith("-")
+    """Micro-units of an amount as an operator types it: ``10.50``, or ``-2.50`` if ``signed``
+    (a decimal point always, so no whole number is taken for units or for micro-units)."""
     try:
-        micros = parse_amount(text.removeprefix("-") if negative else text)
+        micros = amount_of(text.strip())
     except ValueError as exc:
-        raise InvalidRequest(str(exc), param=param) from None
-    return -micros if negative else micros
+        raise InvalidRequest(f"{exc}.", param=param) from None
+    if micros < 0 and not signed:
+        raise InvalidRequest(f"{param} cannot be negative: {text!r}.", param=param)
+    return micros
 
 
 def movement_once(

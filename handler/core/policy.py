@@ -19,11 +19,10 @@ from handler.core.errors import (
     RateLimited,
 )
 from handler.core.money import format_micros
-from handler.core.ports import Admission, ApiKeyRecord, Charge, KeyPolicy, Owner, Payer
+from handler.core.ports import Admission, ApiKeyRecord, Charge, Owner, Payer
 from handler.core.spend import spend_refusal
 
 _UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."
-DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
 # The bounds of the numbers a key's policy keeps: past any real use, and far inside what a
 # DynamoDB number holds (38 digits), so a number too large is a 400 naming it, not a failed write.
 MAX_PER_MINUTE = 1_000_000

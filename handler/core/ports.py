@@ -28,6 +28,10 @@ class KeyPolicy:
     reload_monthly_cap: int | None = None
 
 
+# A key's limits where none are given.
+DEFAULT_POLICY = KeyPolicy(requests_per_minute=60, images_per_minute=240)
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyRecord:
     key_id: str

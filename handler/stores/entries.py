@@ -5,8 +5,7 @@ from typing import TYPE_CHECKING
 
 from handler.core.errors import NotFound
 from handler.core.ledger import AlreadyPosted, Audit, EntryPage, LedgerEntry
-from handler.core.policy import DEFAULT_POLICY
-from handler.core.ports import ApiKeyRecord
+from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client
 from handler.stores.dynamo import Transaction, TransactionRefused, holds

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 from handler.core.errors import StorageError
 from handler.core.key_admin import AuditEntry
 from handler.core.ledger import LedgerEntry
-from handler.core.policy import DEFAULT_POLICY
-from handler.core.ports import ApiKeyRecord, Charge, KeyPolicy, TopUpSource
+from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord, Charge, KeyPolicy, TopUpSource
 from handler.core.spend import NO_CAP
 from handler.stores.aws_errors import aws_errors
 from handler.stores.clients import dynamodb_client

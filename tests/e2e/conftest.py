@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from openai import OpenAI
@@ -62,7 +63,7 @@ class Stack:
 class LocalStackProcess:
     """`imagegate dev --port 0` in a subprocess; stdout drained so it never blocks."""
 
-    def __init__(self, state_dir: Path, env: dict[str, str] | None = None):
+    def __init__(self, state_dir: Path, env: dict[str, str] | None = None, log: Path | None = None):
         command = [
             str(Path(sys.executable).parent / "imagegate"),
             "dev",
@@ -71,7 +72,7 @@ class LocalStackProcess:
             "--state-dir",
             str(state_dir),
         ]
-        self.stderr = (state_dir.parent / f"{state_dir.name}.stderr").open("w")
+        self.stderr = (log or state_dir.parent / f"{state_dir.name}.stderr").open("w")
         self.process = subprocess.Popen(
             command,
             cwd=ROOT,
@@ -101,6 +102,13 @@ class LocalStackProcess:
             log = Path(self.stderr.name).read_text()
             raise RuntimeError(f"local stack did not start:\n{log}")
         return self.values
+
+    @property
+    def port(self) -> int:
+        """The API's port (``--port 0`` picks a free one), from the base URL it printed."""
+        port = urlsplit(self.values["IMAGEGATE_BASE_URL"]).port
+        assert port is not None
+        return port
 
     def stop(self) -> None:
         self.process.terminate()

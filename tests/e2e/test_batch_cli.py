@@ -9,6 +9,7 @@ import httpx
 from typer.testing import CliRunner
 
 from handler.cli.main import app
+from handler.core.money import format_micros
 from tests.e2e.conftest import Stack
 
 
@@ -23,15 +24,22 @@ def test_submit_wait_status_and_download(local_stack: Stack, tmp_path: Path) -> 
     batch_file.write_text("".join(json.dumps(line) + "\n" for line in lines))
     state = ["--state-dir", str(local_stack.state_dir)]
     runner = CliRunner()
-    # When it is submitted and followed to the end
-    submitted = runner.invoke(app, ["batch", *state, "submit", str(batch_file), "--wait"])
+    # When it is submitted and followed to the end, on an 80-column terminal
+    submitted = runner.invoke(
+        app, ["batch", *state, "submit", str(batch_file), "--wait"], env={"COLUMNS": "80"}
+    )
     # Then it ends with one error, and the id is on stdout
     assert submitted.exit_code == 0, submitted.output
-    batch_id = submitted.stdout.splitlines()[0]
+    batch_id, ended, counted = submitted.stdout.splitlines()[:3]
     assert batch_id.startswith("batch_")
-    assert "completed_with_errors, 4 succeeded, 1 failed of 5" in submitted.stdout
+    assert ended == f"{batch_id}: completed_with_errors"
     status = runner.invoke(app, ["batch", *state, "status", batch_id, "--json"])
-    assert json.loads(status.stdout)["request_counts"] == {"total": 5, "completed": 4, "failed": 1}
+    shown = json.loads(status.stdout)
+    assert shown["request_counts"] == {"total": 5, "completed": 4, "failed": 1}
+    # And its cost is whole on its line, in the deployment's currency
+    cost = format_micros(shown["cost"])
+    assert counted == f"4 succeeded, 1 failed of 5; cost {cost} USD"
+    assert all(len(line) <= 80 for line in submitted.stdout.splitlines())
     # And download writes the output and the four images, named by custom_id
     out = tmp_path / "out"
     downloaded = runner.invoke(app, ["batch", *state, "download", batch_id, "--out", str(out)])

@@ -85,7 +85,7 @@ def _wait_for_a_fresh_window() -> None:
 def test_fifty_at_once_on_a_limit_of_ten_a_minute(local_stack: Stack, limit: str) -> None:
     # Given a funded key allowed ten requests (or ten images) a minute
     limits = {"rpm": 1000, "ipm": 1000, limit: 10}
-    key_id, api_key = _new_key(local_stack, balance="1", **limits)
+    key_id, api_key = _new_key(local_stack, balance="1.00", **limits)
     # When fifty requests arrive at once, within one minute
     _wait_for_a_fresh_window()
     minute = int(time.time() // 60)
@@ -110,7 +110,7 @@ def test_fifty_at_once_on_a_limit_of_ten_a_minute(local_stack: Stack, limit: str
 def test_the_sdk_sends_one_request_five_times_and_pays_once(local_stack: Stack) -> None:
     from openai import OpenAI
 
-    key_id, api_key = _new_key(local_stack, balance="1")
+    key_id, api_key = _new_key(local_stack, balance="1.00")
     # The SDK's own retries (on 409 "still running") make the concurrent duplicates wait
     with OpenAI(base_url=local_stack.base_url, api_key=api_key, max_retries=5) as client:
 

@@ -1,12 +1,12 @@
 """The card top-up loop on the running stack, as a key holder goes through it: a checkout,
 the payment page, and the key credited by Stripe's event arriving through API Gateway."""
 
-import json
 import time
 
 import httpx
 import pytest
 
+from handler.cli.local_stacks import find_stack
 from tests.e2e.conftest import Stack
 
 pytestmark = pytest.mark.e2e
@@ -47,7 +47,7 @@ def test_a_key_holder_pays_by_card_and_is_credited_once(stack: Stack) -> None:
     assert _balance(stack, headers) == before + 12_000_000
     ledger = httpx.get(f"{stack.base_url}/billing/transactions", headers=headers, timeout=30)
     latest = ledger.json()["data"][0]
-    environment = json.loads((stack.state_dir / "local.json").read_text())["environment"]
+    environment = find_stack(stack.state_dir)[1].environment
     stripe_api = environment["IMAGEGATE_STRIPE_API_BASE"]
     intent = session_intent(stripe_api, environment["IMAGEGATE_STRIPE_SECRET_KEY"], session["id"])
     # (the session's event and its PaymentIntent's race each other: the first one credits)

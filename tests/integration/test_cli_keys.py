@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from handler import billing_container
 from handler.cli.main import app
 
 TABLES = [
@@ -36,7 +37,7 @@ def _bearer(plaintext: str) -> dict[str, str]:
 def test_create_list_revoke(client: TestClient) -> None:
     runner = CliRunner()
     # Given a key created from the command line
-    created = runner.invoke(app, [*KEYS, "create", "--name", "ci robot", "--balance", "1"])
+    created = runner.invoke(app, [*KEYS, "create", "--name", "ci robot", "--balance", "1.00"])
     assert created.exit_code == 0, created.output
     plaintext = created.stdout.strip().splitlines()[-1]
     assert plaintext.startswith("ig_")
@@ -90,7 +91,7 @@ def test_balance_top_up_show_and_usage(client: TestClient) -> None:
 
 def test_top_ups_and_adjustments_enter_the_ledger_with_their_reason(client: TestClient) -> None:
     runner = CliRunner()
-    key_id = _create("--name", "shop", "--balance", "1").split("_")[1]
+    key_id = _create("--name", "shop", "--balance", "1.00").split("_")[1]
     topped = runner.invoke(app, [*KEYS, "topup", key_id, "2.50", "--reason", "invoice 7"])
     assert topped.exit_code == 0, topped.output
     adjusted = runner.invoke(app, [*KEYS, "adjust", key_id, "--reason", "goodwill", "--", "-0.75"])
@@ -120,7 +121,7 @@ def test_rotate_gives_a_new_secret_and_keeps_the_old_one_for_its_grace(
     client: TestClient,
 ) -> None:
     runner = CliRunner()
-    old = _create("--name", "rotating", "--balance", "1")
+    old = _create("--name", "rotating", "--balance", "1.00")
     key_id = old.split("_")[1]
     rotated = runner.invoke(app, [*KEYS, "rotate", key_id, "--grace", "600", "--json"])
     assert rotated.exit_code == 0, rotated.output
@@ -136,7 +137,7 @@ def test_rotate_gives_a_new_secret_and_keeps_the_old_one_for_its_grace(
 
 def test_update_caps_a_keys_daily_spend(client: TestClient) -> None:
     runner = CliRunner()
-    plaintext = _create("--name", "capped", "--balance", "1", "--monthly-cap", "0.1")
+    plaintext = _create("--name", "capped", "--balance", "1.00", "--monthly-cap", "0.1")
     key_id = plaintext.split("_")[1]
     updated = runner.invoke(app, [*KEYS, "update", key_id, "--daily-cap", "0.008"])
     assert updated.exit_code == 0, updated.output
@@ -161,15 +162,23 @@ def test_bad_top_ups_are_refused(client: TestClient, amount: str) -> None:
 
 def test_policy_models_and_expiry(client: TestClient) -> None:
     # A key allowed one model gets 403 for another, before any charge
-    only_flux = _create("--name", "a", "--balance", "1", "--model", "flux-schnell")
+    only_flux = _create("--name", "a", "--balance", "1.00", "--model", "flux-schnell")
     denied = client.post(URL, headers=_bearer(only_flux), json={"prompt": "a fox"})
     assert denied.status_code == 403
     assert (denied.json()["error"]["type"], denied.json()["error"]["param"]) == (
         "permission_error",
         "model",
     )
-    # A key past its last day is refused as expired
-    expired = _create("--name", "b", "--balance", "1", "--expires", "2020-01-01")
+    # A last day already past is refused at creation: the key would never work
+    past = CliRunner().invoke(
+        app, [*KEYS, "create", "--name", "b", "--expires", "2020-01-01"], env={"COLUMNS": "300"}
+    )
+    assert past.exit_code == 2
+    assert "2020-01-01 is past" in past.output
+    # A key whose last day has passed is refused as expired
+    expired = _create("--name", "b", "--balance", "1.00", "--expires", "9999-12-30")
+    key_id = expired.split("_")[1]
+    billing_container.key_admin().update("test", key_id, {"expires_at": 86_400})
     refused = client.post(URL, headers=_bearer(expired), json={"prompt": "a fox"})
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "expired_api_key"
@@ -210,7 +219,7 @@ def test_dev_on_a_busy_port_says_so(tmp_path: Path) -> None:
         )
     assert result.exit_code == 2
     assert "pick another --port" in result.output
-    assert not (tmp_path / "state" / "local.json").exists()
+    assert list((tmp_path / "state").glob("local-*.json")) == []
 
 
 def test_stack_option_finds_the_table_from_its_outputs(
@@ -228,6 +237,10 @@ def test_stack_option_finds_the_table_from_its_outputs(
     assert created.exit_code == 0, created.output
     listed = CliRunner().invoke(app, ["keys", "--stack", "imagegate", "list", "--json"])
     assert [row["name"] for row in json.loads(listed.stdout)] == ["x"]
+    # Its amounts are written in the stack's own currency
+    monkeypatch.setattr("handler.cli.stacks.stack_parameters", lambda name: {"CardCurrency": "eur"})
+    table = CliRunner().invoke(app, ["keys", "--stack", "imagegate", "list"])
+    assert "0.00 EUR" in table.stdout
 
 
 def test_dev_refuses_a_broken_catalog(tmp_path: Path) -> None:

@@ -113,3 +113,25 @@ def test_the_restore_hook_is_registered_where_the_runtime_offers_it(
     monkeypatch.setitem(sys.modules, "snapshot_restore_py", runtime)
     main._snapstart_hooks()
     assert registered == [main.after_restore]
+
+
+def test_imagegate_help_loads_neither_the_aws_sdk_nor_pydantic_nor_the_stores() -> None:
+    # `imagegate --help` builds every command's signature: only the commands themselves
+    # import what they run on, when they run
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json, sys; sys.argv = ['imagegate', '--help']\n"
+            "from handler.cli.main import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.startswith(("
+            "'boto3', 'botocore', 'pydantic', 'aws_lambda_powertools', 'httpx', "
+            "'handler.stores', 'handler.core.ledger', 'handler.core.money')))))",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == []

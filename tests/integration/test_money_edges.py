@@ -132,8 +132,10 @@ def test_the_ledger_still_refuses_a_reused_key_once_its_record_has_lapsed(origin
     assert money(origin, key_id) == (1_000_000, [("topup", 1_000_000)])
 
 
-@pytest.mark.parametrize("amount", ["1000000", "10.00", True, 1_000_000.0, None, [1]])
-def test_money_is_read_only_from_whole_micro_units(
+@pytest.mark.parametrize(
+    "amount", ["1000000", "10", "1e6", "0.1234567", True, 1_000_000.0, None, [1]]
+)
+def test_money_is_a_decimal_string_or_whole_micro_units_and_nothing_else(
     origin: str, stripe: StripeStandIn, amount: Any
 ) -> None:
     key_id, auth = new_key(origin, balance=TEN)
@@ -155,14 +157,36 @@ def test_money_is_read_only_from_whole_micro_units(
     ):
         if amount is None and param == "daily_spend_cap":
             continue  # null lifts a cap
-        # "10.00" is not ten micro-units, nor true one: each is refused as the wrong type
+        # "1000000" could be a million units or a million micro-units, true one: each is
+        # refused as the wrong type, with both forms an amount takes
         assert refused.status_code == 400, (param, refused.text)
         assert_error(
             refused.json(), type_="invalid_request_error", param=param, code="invalid_type"
         )
-        assert "micro-units" in refused.json()["error"]["message"]
+        assert "micro-units (10000000)" in refused.json()["error"]["message"]
+        assert '"10.00"' in refused.json()["error"]["message"]
     assert money(origin, key_id) == (TEN, [("topup", TEN)])
     assert "loose" not in [k["name"] for k in signed("GET", admin).json()["data"]]
+
+
+def test_a_decimal_string_is_currency_units_as_an_integer_is_micro_units(origin: str) -> None:
+    # Given ten units given as a string, and the same as micro-units
+    key_id, _ = new_key(origin)
+    topups = f"{origin}/admin/v1/keys/{key_id}/topups"
+    assert signed("POST", topups, {"amount": "10.00"}).status_code == 200
+    assert signed("POST", topups, {"amount": TEN}).status_code == 200
+    adjusted = signed(
+        "POST", f"{origin}/admin/v1/keys/{key_id}/adjustments", {"amount": "-0.5", "reason": "x"}
+    )
+    assert adjusted.status_code == 200, adjusted.text
+    # Then each moved the balance by what it says, to the micro-unit
+    assert money(origin, key_id) == (
+        2 * TEN - 500_000,
+        [("adjustment", -500_000), ("topup", TEN), ("topup", TEN)],
+    )
+    # A top-up of nothing, or less, is no top-up, either way it is written
+    for nothing in ("0.00", "-1.00", 0):
+        assert signed("POST", topups, {"amount": nothing}).status_code == 400
 
 
 @pytest.mark.parametrize("field", ["requests_per_minute", "images_per_minute", "expires_at"])

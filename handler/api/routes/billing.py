@@ -13,7 +13,7 @@ from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.api.replays import mark_replayed
 from handler.core.cards import CheckoutSession
 from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
-from handler.core.money import PositiveMicros
+from handler.core.money import EITHER_WAY, PositiveMicros
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
 ReturnUrl = Annotated[
@@ -130,7 +130,7 @@ class CheckoutCreate(BaseModel):
 
     amount: Annotated[
         PositiveMicros,
-        Field(description="What to put on the key, in micro-units (10.00 = 10000000)."),
+        Field(description=f"What to put on the key. {EITHER_WAY}"),
     ]
     success_url: ReturnUrl
     cancel_url: ReturnUrl
