@@ -38,9 +38,9 @@ def main() -> None:
     from moto import mock_aws
 
     from handler import container
+    from handler.aws.clients import s3_client
     from handler.cli.local import in_process_stack
     from handler.config import get_settings
-    from handler.stores.clients import s3_client
 
     with mock_aws():
         key = in_process_stack("bench", ROOT / "infra" / "catalog.json")

@@ -123,11 +123,11 @@ def main() -> None:
     from PIL import Image
 
     from handler import main as entry
+    from handler.aws.clients import dynamodb_client, s3_client
     from handler.backends import makers
     from handler.cli.local import in_process_stack
     from handler.config import get_settings
     from handler.core.inference import GeneratedImage
-    from handler.stores.clients import dynamodb_client, s3_client
 
     buffer = io.BytesIO()
     Image.new("RGB", (SIZE, SIZE), (90, 120, 200)).save(buffer, "PNG")

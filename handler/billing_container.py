@@ -4,14 +4,14 @@ process: card top-ups and the admin API (``container.py`` builds the rest)."""
 from functools import cache
 
 from handler import container
+from handler.aws.secrets import secret_reader
 from handler.config import get_settings
-from handler.core.cards import CardTerms, CardTopUps
 from handler.core.errors import NotFound
-from handler.core.key_admin import KeyAdmin
-from handler.stores.key_changes import DynamoDBKeyChanges
-from handler.stores.payments import DynamoDBPayments
-from handler.stores.secrets import secret_reader
-from handler.stores.stripe_cards import StripeCards
+from handler.keys.admin import KeyAdmin
+from handler.money.cards import CardTerms, CardTopUps
+from handler.money.stored.key_changes import DynamoDBKeyChanges
+from handler.money.stored.payments import DynamoDBPayments
+from handler.money.stored.stripe_cards import StripeCards
 
 
 @cache

@@ -7,41 +7,41 @@ import sys
 from collections.abc import Collection
 from functools import cache
 
+from handler.aws.secrets import secret_reader
 from handler.backends import Backends
 from handler.config import get_settings
-from handler.core.billing import Billing
 from handler.core.catalog import Catalog, load_catalog
-from handler.core.delivery import Delivery
-from handler.core.generation import GenerationService
-from handler.core.ledger import Entries
-from handler.core.offering import Offering
 from handler.core.ports import Idempotency, KeyStore, Ledger
-from handler.core.storage import AsyncStore, ImageStore
-from handler.core.work.async_jobs import AsyncJobs
-from handler.core.work.batches import Batches
-from handler.core.work.finish import Finisher
-from handler.core.work.intake import Intake
-from handler.core.work.lines import LineRunner
-from handler.core.work.ports import BatchFiles, Notifier, WorkQueue, WorkStore
-from handler.core.work.reader import WorkReader
-from handler.core.work.splitter import Splitter
-from handler.core.work.worker import Worker
-from handler.stores.balance_alerts import DynamoDBBalanceAlerts
+from handler.generation.delivery import Delivery
+from handler.generation.offering import Offering
+from handler.generation.service import GenerationService
+from handler.money.charging import Billing
+from handler.money.ledger import Entries
+from handler.money.stored.balance_alerts import DynamoDBBalanceAlerts
+from handler.money.stored.charges import DynamoDBLedger
+from handler.money.stored.entries import DynamoDBEntries
+from handler.money.stored.keys import DynamoDBKeyStore
+from handler.money.stored.reloads import DynamoDBReloadClaims
+from handler.ports.images import AsyncStore, ImageStore
+from handler.ports.work import BatchFiles, Notifier, WorkQueue, WorkStore
 from handler.stores.batch_files import S3BatchFiles
-from handler.stores.entries import DynamoDBEntries
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
-from handler.stores.keys import DynamoDBKeyStore
-from handler.stores.ledger import DynamoDBLedger
 from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
-from handler.stores.reloads import DynamoDBReloadClaims
-from handler.stores.secrets import secret_reader
 from handler.stores.staging import S3AsyncStore
 from handler.stores.webhooks import WebhookSender
 from handler.stores.webhooks import resolve as resolve_host
 from handler.stores.work import DynamoDBWorkStore
 from handler.stores.work_lists import DynamoDBWorkLists
+from handler.work.async_jobs import AsyncJobs
+from handler.work.batches import Batches
+from handler.work.finish import Finisher
+from handler.work.intake import Intake
+from handler.work.lines import LineRunner
+from handler.work.reader import WorkReader
+from handler.work.splitter import Splitter
+from handler.work.worker import Worker
 
 
 @cache

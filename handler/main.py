@@ -27,9 +27,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mangum.types import LambdaContext as MangumContext
 
-from handler import billing_container, container, records
+from handler import billing_container, container, queued
 from handler.api.lambda_entry import LambdaEntry
-from handler.core import admin, ledger
+from handler.keys import commands
+from handler.money import ledger
 from handler.observability import count_status, logger, metrics
 
 
@@ -133,8 +134,8 @@ def admin_api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 @logger.inject_lambda_context
 @metrics.log_metrics
 def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Scheduled: refund the reservations no request settled (see ``core/billing.py``), then
-    hold every key's balance against its ledger (``core/ledger.py``)."""
+    """Scheduled: refund the reservations no request settled (see ``money/charging.py``), then
+    hold every key's balance against its ledger (``money/ledger.py``)."""
     reconciled = container.billing().reconcile()
     metrics.add_metric(name="ReservationsReconciled", unit=MetricUnit.Count, value=len(reconciled))
     wrong = ledger.off_ledger(container.entries(), now_ms=int(time.time() * 1000))
@@ -147,7 +148,7 @@ def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (S3 notifications of batch input files): validate each file, queue its lines."""
     return process_partial_response(
-        event=event, record_handler=records.split, processor=_processor("splitter"), context=context
+        event=event, record_handler=queued.split, processor=_processor("splitter"), context=context
     )
 
 
@@ -156,7 +157,7 @@ def splitter_handler(event: dict[str, Any], context: LambdaContext) -> PartialIt
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the work queue): run each batch line or async job; failed ones come back."""
     return process_partial_response(
-        event=event, record_handler=records.run, processor=_processor("worker"), context=context
+        event=event, record_handler=queued.run, processor=_processor("worker"), context=context
     )
 
 
@@ -168,7 +169,7 @@ def dead_letter_handler(
     """SQS (the work queue's dead letters): record each line that kept failing as an error."""
     return process_partial_response(
         event=event,
-        record_handler=records.give_up,
+        record_handler=queued.give_up,
         processor=_processor("dead_letter"),
         context=context,
     )
@@ -176,8 +177,8 @@ def dead_letter_handler(
 
 @logger.inject_lambda_context
 def admin_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """``aws lambda invoke``: an operator's command on keys (``core/admin.py``)."""
-    result = admin.run(event, billing_container.key_admin())
+    """``aws lambda invoke``: an operator's command on keys (``keys/commands.py``)."""
+    result = commands.run(event, billing_container.key_admin())
     # Never the key itself: only its id reaches the logs.
     action = event.get("action") if isinstance(event, dict) else None
     logger.info("admin command", action=action, key_id=result.get("key_id"))
@@ -190,7 +191,7 @@ def webhook_handler(event: dict[str, Any], context: LambdaContext) -> PartialIte
     """SQS (the webhook queue): one delivery attempt per message; a failed one comes back."""
     return process_partial_response(
         event=event,
-        record_handler=records.deliver,
+        record_handler=queued.deliver,
         processor=_processor("webhook"),
         context=context,
     )
@@ -201,7 +202,7 @@ def webhook_handler(event: dict[str, Any], context: LambdaContext) -> PartialIte
 def reload_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """SQS (the reload queue): charge each queued auto-reload to its key's saved card."""
     return process_partial_response(
-        event=event, record_handler=records.reload, processor=_processor("reload"), context=context
+        event=event, record_handler=queued.reload, processor=_processor("reload"), context=context
     )
 
 

@@ -16,11 +16,11 @@ from moto import mock_aws
 
 from handler import container
 from handler.app import create_app
+from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.cli.local_aws import stand_in
 from handler.cli.template import Template, create_resources
-from handler.core.auth import issue_key, register_key
+from handler.keys.auth import issue_key, register_key
 from handler.observability import logger
-from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 from tests.support import FUNDED, GENEROUS, ROOT, SAMPLE_EVENT_KEY
 
 TABLES_PREFIX = "test"

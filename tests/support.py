@@ -22,9 +22,9 @@ from PIL import Image
 
 from handler import container
 from handler.cli.stripe_stand_in import StripeStandIn
-from handler.core.auth import issue_key
-from handler.core.ledger import LedgerEntry
 from handler.core.ports import KeyPolicy, UsageRecord
+from handler.keys.auth import issue_key
+from handler.money.ledger import LedgerEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"

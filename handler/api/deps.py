@@ -10,20 +10,20 @@ from fastapi import Depends, Request
 
 from handler import billing_container, container
 from handler.config import get_settings
-from handler.core.auth import authenticate, credentials_of
-from handler.core.cards import CardTerms, CardTopUps
 from handler.core.deadline import Deadline
 from handler.core.errors import PermissionDenied
-from handler.core.generation import GenerationService
-from handler.core.key_admin import KeyAdmin
-from handler.core.ledger import Entries
-from handler.core.offering import Offering
-from handler.core.policy import Meter, rate_window
 from handler.core.ports import ApiKeyRecord, Credentials, KeyStore, Ledger
-from handler.core.storage import ImageStore
-from handler.core.work.async_jobs import AsyncJobs
-from handler.core.work.batches import Batches
-from handler.core.work.reader import WorkReader
+from handler.generation.offering import Offering
+from handler.generation.service import GenerationService
+from handler.keys.admin import KeyAdmin
+from handler.keys.auth import authenticate, credentials_of
+from handler.money.cards import CardTerms, CardTopUps
+from handler.money.ledger import Entries
+from handler.money.policy import Meter, rate_window
+from handler.ports.images import ImageStore
+from handler.work.async_jobs import AsyncJobs
+from handler.work.batches import Batches
+from handler.work.reader import WorkReader
 
 
 async def get_offering() -> Offering:

@@ -22,14 +22,14 @@ from handler.api.replays import mark_replayed
 from handler.api.schemas import ImageJob
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
-from handler.core.generation import GenerationService
 from handler.core.image_input import ImageSources, data_url
-from handler.core.policy import Meter
 from handler.core.ports import Credentials
 from handler.core.schemas import GenerationRequest
-from handler.core.streaming import MEDIA_TYPE, EventKind
-from handler.core.work.async_jobs import AsyncJobs
+from handler.generation.service import GenerationService
+from handler.generation.streaming import MEDIA_TYPE, EventKind
+from handler.money.policy import Meter
 from handler.observability import logger
+from handler.work.async_jobs import AsyncJobs
 
 T = TypeVar("T")
 

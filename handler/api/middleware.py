@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handler.api.errors import unexpected_error_response
-from handler.core.policy import Meter, RateWindow
+from handler.money.policy import Meter, RateWindow
 from handler.observability import logger
 
 

@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from handler.api.pages import Listed
 from handler.core.schemas import ImagesResponse
 from handler.core.validation import Text
-from handler.core.work.model import MAX_LINES
+from handler.work.model import MAX_LINES
 
 
 class ImageJob(Listed):

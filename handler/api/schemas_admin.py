@@ -5,11 +5,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from handler.core.key_admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
-from handler.core.money import EITHER_WAY, Micros, PositiveMicros, UnsignedMicros
-from handler.core.policy import ExpiresAt, PerMinute
 from handler.core.ports import ApiKeyRecord, KeyPolicy
-from handler.core.spend import NO_CAP, day_window, month_window
+from handler.keys.admin import MAX_GRACE_SECONDS, AuditEntry, IssuedKey, KeyPage
+from handler.money.amounts import EITHER_WAY, Micros, PositiveMicros, UnsignedMicros
+from handler.money.policy import ExpiresAt, PerMinute
+from handler.money.spend import NO_CAP, day_window, month_window
 
 Cap = PositiveMicros
 ModelIds = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]

@@ -4,11 +4,11 @@ when the catalog first needs it, never otherwise."""
 from collections.abc import Callable
 from functools import partial
 
+from handler.aws.secrets import configured_secret
 from handler.config import get_settings
 from handler.core.errors import BackendNotConfigured
 from handler.core.inference import InferenceBackend
-from handler.core.storage import AsyncStore
-from handler.stores.secrets import configured_secret
+from handler.ports.images import AsyncStore
 
 
 def preview() -> InferenceBackend:

@@ -23,7 +23,7 @@ from handler.cli.target import (
 from handler.cli.views import Column, print_table, utc
 
 if TYPE_CHECKING:
-    from handler.core.ledger import LedgerEntry
+    from handler.money.ledger import LedgerEntry
 
 billing_app = typer.Typer(no_args_is_help=True)
 
@@ -52,7 +52,7 @@ def transactions(
     as_json: AsJson = False,
 ) -> None:
     """A key's ledger: top-ups, adjustments, charges, refunds and reversals, newest first."""
-    from handler.core.ledger import entry_place
+    from handler.money.ledger import entry_place
 
     with reported():
         before = None if after is None else entry_place(after)

@@ -23,7 +23,7 @@ def keys_topup(
     reason: ReasonOption = None,
 ) -> None:
     """Add AMOUNT to a key's balance: a top-up in its ledger."""
-    from handler.core.ledger import typed_amount
+    from handler.money.ledger import typed_amount
 
     with reported():
         micros = typed_amount(amount)
@@ -41,7 +41,7 @@ def keys_adjust(
 ) -> None:
     """Correct a key's balance by a signed AMOUNT: an adjustment in its ledger, with its
     reason. A balance may go below zero; the key then pays nothing until it is funded."""
-    from handler.core.ledger import typed_amount
+    from handler.money.ledger import typed_amount
 
     with reported():
         micros = typed_amount(amount, signed=True)

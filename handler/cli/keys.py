@@ -61,7 +61,7 @@ CapOption = Annotated[
 
 
 def cap_of(text: str | None) -> int | None:
-    from handler.core.ledger import typed_amount
+    from handler.money.ledger import typed_amount
 
     return None if text is None or text.lower() == "none" else typed_amount(text, param="cap")
 
@@ -90,7 +90,7 @@ def keys_create(
     as_json: AsJson = False,
 ) -> None:
     """Create a key. Its plaintext is printed once and stored nowhere."""
-    from handler.core.ledger import typed_amount
+    from handler.money.ledger import typed_amount
 
     # A last day already past would make a key refused from its first request: surely a typo.
     expires_at = day_start(expires, "--expires") + 86_400 if expires else None

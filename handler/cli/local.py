@@ -85,8 +85,8 @@ def provision(
 ) -> LocalStack:
     """Create the template's tables and buckets; return the API function's environment (with
     card top-ups through ``cards``, the local Stripe, where it is given)."""
+    from handler.aws.clients import dynamodb_client, s3_client, sqs_client
     from handler.cli.template import Template, create_resources
-    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 
     bootstrap = LocalStack(aws_endpoint_url, REGION, {}, real_aws)
     bootstrap.activate()
@@ -139,11 +139,11 @@ def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":
     """Inside ``moto.mock_aws()`` (benchmarks): the template's resources, the API function's
     environment in this process, and a funded key with no limit worth the name."""
     from handler import container
+    from handler.aws.clients import dynamodb_client, s3_client, sqs_client
     from handler.cli.local_aws import stand_in
     from handler.cli.template import Template, create_resources
-    from handler.core.auth import issue_key
     from handler.core.ports import KeyPolicy
-    from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+    from handler.keys.auth import issue_key
 
     stand_in()
     container.reset()
@@ -169,9 +169,9 @@ def start_runtime(
 ) -> "LocalRuntime":
     """Run the template's queue-fed functions (splitter, worker, dead letters) here; a
     message they fail shows again after its queue's visibility timeout, or this one's."""
+    from handler.aws.clients import sqs_client
     from handler.cli.runtime import LocalRuntime
     from handler.cli.template import Template
-    from handler.stores.clients import sqs_client
 
     return LocalRuntime(
         Template.load(template_path),
@@ -184,9 +184,9 @@ def start_runtime(
 def ensure_dev_key(state_dir: Path) -> str:
     """Register the saved dev key in the fresh stack, or issue and save a new one."""
     from handler import container
-    from handler.core.auth import issue_key, register_key
     from handler.core.errors import AuthenticationFailed
     from handler.core.ports import KeyPolicy
+    from handler.keys.auth import issue_key, register_key
 
     policy = KeyPolicy(requests_per_minute=DEV_KEY_RPM, images_per_minute=DEV_KEY_IPM)
     path = state_dir / "dev-key"

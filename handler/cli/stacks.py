@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.aws.clients import cloudformation_client
 from handler.core.errors import NotFound, StorageError
-from handler.stores.clients import cloudformation_client
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient

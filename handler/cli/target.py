@@ -20,9 +20,9 @@ from handler.core.errors import ImagegateError, InvalidRequest, NotFound
 from handler.core.keys import parse_key
 
 if TYPE_CHECKING:  # the stores are imported when a command reaches for them
-    from handler.core.key_admin import KeyAdmin
-    from handler.core.ledger import Entries
     from handler.core.ports import KeyStore, Ledger
+    from handler.keys.admin import KeyAdmin
+    from handler.money.ledger import Entries
 
 err = Console(stderr=True)
 KEY_ID_LENGTH = 16
@@ -103,7 +103,7 @@ class Target:
 
     def key_store(self) -> "KeyStore":
         from handler import container
-        from handler.stores.keys import DynamoDBKeyStore
+        from handler.money.stored.keys import DynamoDBKeyStore
 
         if self._is_local:
             return container.key_store()
@@ -113,8 +113,8 @@ class Target:
         """The operators' rules, on the stores this target names (the catalog's models are
         checked by the local stack, taken as given on a deployment's tables)."""
         from handler import billing_container
-        from handler.core.key_admin import KeyAdmin
-        from handler.stores.key_changes import DynamoDBKeyChanges
+        from handler.keys.admin import KeyAdmin
+        from handler.money.stored.key_changes import DynamoDBKeyChanges
 
         if self._is_local:
             return billing_container.key_admin()
@@ -123,7 +123,7 @@ class Target:
 
     def entries(self) -> "Entries":
         from handler import container
-        from handler.stores.entries import DynamoDBEntries
+        from handler.money.stored.entries import DynamoDBEntries
 
         if self._is_local:
             return container.entries()
@@ -131,7 +131,7 @@ class Target:
 
     def ledger(self) -> "Ledger":
         from handler import container
-        from handler.stores.ledger import DynamoDBLedger
+        from handler.money.stored.charges import DynamoDBLedger
 
         if self._is_local:
             return container.ledger()

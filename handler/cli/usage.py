@@ -27,7 +27,7 @@ from handler.cli.target import (
 from handler.cli.views import Column, print_table
 
 if TYPE_CHECKING:
-    from handler.core.usage import UsageTotals
+    from handler.money.usage import UsageTotals
 
 # A row of the table: the day, the key id and what it did that day.
 Day = tuple[str, str, "UsageTotals"]
@@ -51,7 +51,7 @@ def usage(
     currency: CurrencyOption = "usd",
 ) -> None:
     """Requests, images and spend per key and UTC day."""
-    from handler.core.usage import by_day, period
+    from handler.money.usage import by_day, period
 
     target = Target(local, stack, table, usage_table, ledger_table, state_dir, port, currency)
     end = day_start(until, "--until") + 86_400 if until else None

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from handler.core.deadline import Deadline
-from handler.core.work.model import LineResult
+from handler.work.model import LineResult
 
 KeyStatus = Literal["active", "revoked"]
 TopUpSource = Literal["card", "admin", "cli"]
@@ -22,7 +22,7 @@ class KeyPolicy:
     low_balance_threshold: int | None = None  # micro-units: balance.low below it
     webhook_url: str | None = None  # the key's own webhooks (balance.low)
     # Auto-reload: below reload_below, the saved card is charged reload_amount, at most
-    # reload_monthly_cap a UTC month (core/reloads.py). All three, or none.
+    # reload_monthly_cap a UTC month (money/reloads.py). All three, or none.
     reload_below: int | None = None
     reload_amount: int | None = None
     reload_monthly_cap: int | None = None

@@ -1,4 +1,4 @@
-"""A model's prices as the catalog states them (``handler.core.pricing`` applies them)."""
+"""A model's prices as the catalog states them (``handler.money.pricing`` applies them)."""
 
 from itertools import pairwise
 from typing import Annotated, Literal

@@ -22,10 +22,10 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from handler.aws.clients import dynamodb_client
 from handler.core.deadline import Deadline
 from handler.core.errors import Conflict, IdempotencyKeyReused, StorageError
 from handler.observability import logger
-from handler.stores.clients import dynamodb_client
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

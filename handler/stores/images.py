@@ -4,10 +4,10 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from handler.aws.clients import s3_client
+from handler.aws.errors import aws_errors
 from handler.core.catalog import CONTENT_TYPES, FILE_EXTENSIONS
 from handler.core.inference import GeneratedImage
-from handler.stores.aws_errors import aws_errors
-from handler.stores.clients import s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

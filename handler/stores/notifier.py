@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.aws.clients import events_client, sqs_client
+from handler.aws.errors import aws_errors
 from handler.core.webhooks import WebhookMessage
-from handler.core.work.model import Batch
 from handler.observability import logger
-from handler.stores.aws_errors import aws_errors
-from handler.stores.clients import events_client, sqs_client
+from handler.work.model import Batch
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient

@@ -4,10 +4,10 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from handler.aws.clients import sqs_client
+from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
-from handler.core.work.model import WorkItem
-from handler.stores.aws_errors import aws_errors
-from handler.stores.clients import sqs_client
+from handler.work.model import WorkItem
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

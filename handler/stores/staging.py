@@ -8,9 +8,9 @@ that could still collect it, and the prefix's lifecycle rule expires it all afte
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from handler.aws.clients import s3_client
+from handler.aws.errors import Refused, aws_errors
 from handler.core.errors import StorageError
-from handler.stores.aws_errors import Refused, aws_errors
-from handler.stores.clients import s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

@@ -12,11 +12,8 @@ finalization waits for.
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from handler.core.errors import StorageError
-from handler.core.work.model import FINISHED, Batch, BatchStatus, LineResult
-from handler.stores.aws_errors import aws_errors
-from handler.stores.clients import dynamodb_client
-from handler.stores.dynamo import (
+from handler.aws.clients import dynamodb_client
+from handler.aws.dynamo import (
     ConditionFailed,
     Transaction,
     TransactionRefused,
@@ -24,6 +21,8 @@ from handler.stores.dynamo import (
     queried,
     retry_conflicts,
 )
+from handler.aws.errors import aws_errors
+from handler.core.errors import StorageError
 from handler.stores.work_items import (
     BATCH_SK,
     RESULT,
@@ -36,6 +35,7 @@ from handler.stores.work_items import (
     result_writes,
     transition_update,
 )
+from handler.work.model import FINISHED, Batch, BatchStatus, LineResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

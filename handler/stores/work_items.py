@@ -6,8 +6,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from handler.core.work.model import Batch, BatchKind, BatchStatus, LineResult
-from handler.stores.dynamo import plain
+from handler.aws.dynamo import plain
+from handler.work.model import Batch, BatchKind, BatchStatus, LineResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
@@ -70,7 +70,7 @@ def listed(batch: Batch) -> str:
 
 def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteItemTypeDef]":
     """The writes that record a line's result: the result itself (``RESULT``), new, and its
-    count on the batch. ``stores/ledger.py`` adds them to a settlement's transaction."""
+    count on the batch. ``money/stored/charges.py`` adds them to a settlement's transaction."""
     item = result_item(result, line_sk(result.index))
     counted: Item = {":cost": {"N": str(result.cost)}, ":minus_one": {"N": "-1"}}
     adds = "cost :cost, remaining :minus_one"

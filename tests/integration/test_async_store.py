@@ -4,8 +4,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from handler.aws.clients import s3_client
 from handler.core.errors import StorageError
-from handler.stores.clients import s3_client
 from handler.stores.staging import S3AsyncStore
 
 

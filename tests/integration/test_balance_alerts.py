@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import billing_container
+from handler.aws.clients import sqs_client
 from handler.config import get_settings
 from handler.core.ports import KeyPolicy
 from handler.core.webhooks import WebhookMessage
-from handler.stores.clients import sqs_client
 from handler.stores.notifier import EventNotifier
 from tests.support import top_up
 

@@ -8,15 +8,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
+from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.core.deadline import Deadline
-from handler.core.policy import Meter
 from handler.core.ports import Owner
 from handler.core.schemas import parse_request
 from handler.core.spec import build_spec
-from handler.core.work.model import Batch, WorkItem
 from handler.main import dead_letter_handler, splitter_handler, worker_handler
-from handler.stores.clients import dynamodb_client, s3_client, sqs_client
+from handler.money.policy import Meter
 from handler.stores.queue import from_message
+from handler.work.model import Batch, WorkItem
 from tests.image_samples import data_url, noise
 from tests.support import (
     FakeLambdaContext,

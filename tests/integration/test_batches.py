@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from handler import container
-from handler.core.billing import Billing
-from handler.stores.clients import s3_client
+from handler.aws.clients import s3_client
+from handler.money.charging import Billing
 from tests.integration.conftest import Local
 from tests.support import balance_of, new_key, usage_of
 
@@ -160,7 +160,7 @@ def test_a_file_dropped_in_the_input_prefix_runs_the_same(local: Local, crashes:
 
 
 def _only_batch_of(key_id: str) -> str:
-    from handler.stores.clients import dynamodb_client
+    from handler.aws.clients import dynamodb_client
 
     items = dynamodb_client().scan(TableName=os.environ["IMAGEGATE_JOBS_TABLE"])["Items"]
     ids = {item["pk"]["S"] for item in items if item.get("key_id", {}).get("S") == key_id}

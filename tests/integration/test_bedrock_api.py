@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.stores.clients import s3_client
+from handler.aws.clients import s3_client
 from tests.fakes.bedrock_runtime import FakeBedrock
 from tests.image_samples import data_url, picture, top_half_mask
 from tests.support import (

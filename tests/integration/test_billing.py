@@ -10,17 +10,17 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import billing_container, container
+from handler.aws.clients import dynamodb_client
 from handler.backends.preview import PreviewBackend
-from handler.core.auth import credentials_of
-from handler.core.billing import QUEUED_HOLD_MS, RESERVATION_HOLD_MS, Billing
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, RateLimited, StorageError
-from handler.core.policy import Meter
 from handler.core.ports import Charge, Owner
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
+from handler.keys.auth import credentials_of
+from handler.money.charging import QUEUED_HOLD_MS, RESERVATION_HOLD_MS, Billing
+from handler.money.policy import Meter
 from handler.observability import logger
-from handler.stores.clients import dynamodb_client
 from tests.image_samples import data_url, picture
 from tests.support import (
     assert_error,

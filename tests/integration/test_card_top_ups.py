@@ -266,9 +266,9 @@ def test_a_deployment_without_cards_says_so(client: TestClient) -> None:
 
 
 def _reloads() -> list[Any]:
+    from handler.aws.clients import sqs_client
     from handler.config import get_settings
-    from handler.stores.clients import sqs_client
-    from handler.stores.reloads import reload_of
+    from handler.money.stored.reloads import reload_of
 
     answer = sqs_client().receive_message(
         QueueUrl=get_settings().reload_queue_url, MaxNumberOfMessages=10

@@ -16,7 +16,7 @@ from openai import OpenAI
 from handler import container
 from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.template import Template
-from handler.core.auth import issue_key
+from handler.keys.auth import issue_key
 from handler.main import api_handler
 from tests.image_samples import data_url, noise, picture, top_half_mask
 from tests.integration.conftest import Local

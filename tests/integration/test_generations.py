@@ -6,8 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
+from handler.aws.clients import s3_client
 from handler.core.errors import StorageError
-from handler.stores.clients import s3_client
 from tests.support import (
     FORMATS,
     assert_error,

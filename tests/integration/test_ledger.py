@@ -9,26 +9,26 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import container
-from handler.core.auth import credentials_of
-from handler.core.billing import RESERVATION_HOLD_MS, Billing
-from handler.core.cards import CardTerms, CardTopUps
+from handler.aws.clients import dynamodb_client
 from handler.core.errors import NotFound
-from handler.core.ledger import (
+from handler.core.schemas import GenerationRequest
+from handler.core.spec import build_spec
+from handler.keys.auth import credentials_of
+from handler.main import reconcile_handler
+from handler.money.cards import CardTerms, CardTopUps
+from handler.money.charging import RESERVATION_HOLD_MS, Billing
+from handler.money.ledger import (
     AlreadyPosted,
     LedgerEntry,
     off_ledger,
     operator_entry,
     typed_amount,
 )
-from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
-from handler.core.policy import Meter
-from handler.core.schemas import GenerationRequest
-from handler.core.spec import build_spec
-from handler.main import reconcile_handler
-from handler.stores.audit import FOLD_AFTER_MS
-from handler.stores.clients import dynamodb_client
-from handler.stores.keys import key_record
-from handler.stores.payments import DynamoDBPayments
+from handler.money.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
+from handler.money.policy import Meter
+from handler.money.stored.audit import FOLD_AFTER_MS
+from handler.money.stored.keys import key_record
+from handler.money.stored.payments import DynamoDBPayments
 from tests.support import (
     FakeLambdaContext,
     assert_error,

@@ -12,8 +12,8 @@ from urllib.parse import unquote_plus
 import pytest
 from moto import mock_aws
 
+from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.cli.template import Template, create_resources
-from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 from tests.support import ROOT
 
 if TYPE_CHECKING:

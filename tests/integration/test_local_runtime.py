@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from moto import mock_aws
 
+from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.cli.runtime import LocalRuntime
 from handler.cli.template import Template, create_resources
-from handler.stores.clients import dynamodb_client, s3_client, sqs_client
 from tests.fakes import queue_handlers
 from tests.fakes.queue_handlers import invocations
 from tests.support import ROOT

@@ -15,11 +15,11 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from handler.aws.clients import dynamodb_client
 from handler.cli.main import app
 from handler.cli.stripe_stand_in import StripeStandIn, sign
 from handler.config import get_settings
-from handler.core.policy import MAX_EXPIRES_AT, MAX_PER_MINUTE
-from handler.stores.clients import dynamodb_client
+from handler.money.policy import MAX_EXPIRES_AT, MAX_PER_MINUTE
 from tests.support import STRIPE_WEBHOOK_SECRET, assert_error, cards_through_stripe, signed
 
 URLS = {"success_url": "https://example.com/paid", "cancel_url": "https://example.com/no"}

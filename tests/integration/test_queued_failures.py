@@ -7,11 +7,11 @@ from typing import Any
 import httpx
 import pytest
 
+from handler.aws.clients import dynamodb_client, s3_client
 from handler.backends.preview import PreviewBackend
 from handler.config import get_settings
 from handler.core.errors import BackendError
 from handler.core.spec import GenerationSpec
-from handler.stores.clients import dynamodb_client, s3_client
 from tests.image_samples import noise, picture, top_half_mask
 from tests.integration.conftest import Local
 from tests.support import balance_of, new_key, open_image

@@ -17,8 +17,8 @@ import pytest
 from PIL import Image
 
 from handler import container
+from handler.aws.clients import s3_client
 from handler.backends.sagemaker import client as sagemaker_client
-from handler.stores.clients import s3_client
 from handler.stores.staging import ASYNC_PREFIX
 from tests.integration.conftest import Local
 from tests.support import ROOT, balance_of, endpoint_in_service, new_key, open_image, usage_of

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.template import Template
-from handler.core.auth import issue_key
+from handler.keys.auth import issue_key
 from tests.fakes.bedrock_runtime import picture
 from tests.fakes.sagemaker_runtime import FakeSageMakerRuntime
 from tests.integration.conftest import Local

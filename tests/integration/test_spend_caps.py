@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from handler import billing_container
+from handler.aws.clients import dynamodb_client
 from handler.core.ports import KeyPolicy
-from handler.stores.clients import dynamodb_client
 from tests.support import assert_error, balance_of
 
 URL = "/v1/images/generations"
@@ -104,11 +104,11 @@ def test_a_crashed_request_refunded_by_the_reconciler_gives_the_cap_back(
     client: TestClient,
 ) -> None:
     from handler import container
-    from handler.core.auth import credentials_of
-    from handler.core.billing import RESERVATION_HOLD_MS, Billing
-    from handler.core.policy import Meter
     from handler.core.schemas import GenerationRequest
     from handler.core.spec import build_spec
+    from handler.keys.auth import credentials_of
+    from handler.money.charging import RESERVATION_HOLD_MS, Billing
+    from handler.money.policy import Meter
 
     _, auth = _capped(daily=2 * PRICE_1024)
     now = [time.time()]

@@ -10,9 +10,9 @@ from collections.abc import Sequence
 import pytest
 
 from handler import container
-from handler.core.work.model import WorkItem
-from handler.core.work.splitter import SPLIT_CHUNK
-from handler.stores.clients import s3_client
+from handler.aws.clients import s3_client
+from handler.work.model import WorkItem
+from handler.work.splitter import SPLIT_CHUNK
 from tests.integration.test_batch_handlers import queued
 from tests.support import new_key
 
@@ -92,7 +92,7 @@ def test_line_ends_and_blank_lines_as_before() -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_a_file_over_the_limit_is_refused_unread(monkeypatch: pytest.MonkeyPatch) -> None:
-    from handler.core.work import splitter
+    from handler.work import splitter
 
     monkeypatch.setattr(splitter, "MAX_INPUT_BYTES", 1000)
     key_id, _ = new_key(balance=10**9)

@@ -14,9 +14,9 @@ from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.template import Template
-from handler.core.auth import issue_key
 from handler.core.errors import BackendError
 from handler.core.inference import PartialImage
+from handler.keys.auth import issue_key
 from tests.image_samples import picture
 from tests.integration.conftest import Local
 from tests.support import GENEROUS, ROOT, assert_error, open_image

@@ -8,12 +8,12 @@ from handler.core.errors import (
     PermissionDenied,
     RateLimited,
 )
-from handler.core.money import format_micros, parse_amount
-from handler.core.policy import check_key, refusal
 from handler.core.ports import ApiKeyRecord, Charge, Credentials, KeyPolicy
-from handler.core.pricing import unit_price
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
+from handler.money.amounts import format_micros, parse_amount
+from handler.money.policy import check_key, refusal
+from handler.money.pricing import unit_price
 from tests.support import ROOT
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")

@@ -7,8 +7,8 @@ import pytest
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from handler.aws.dynamo import Transaction, TransactionRefused, plain
 from handler.core.errors import StorageError
-from handler.stores.dynamo import Transaction, TransactionRefused, plain
 
 
 def test_items_read_as_python_values() -> None:

@@ -3,8 +3,8 @@
 from typing import Any
 
 from handler.core.webhooks import WebhookMessage
-from handler.core.work.model import Batch
 from handler.stores.notifier import EventNotifier
+from handler.work.model import Batch
 
 BATCH = Batch(
     "batch_1", "batch", "key1", "completed", 1_795_256_000, webhook_url="https://hooks.example/x"

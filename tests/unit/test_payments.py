@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from handler.core.payments import CardEvent, Disputed, DisputeWon, Paid, Payment, Refunded, apply
+from handler.money.payments import CardEvent, Disputed, DisputeWon, Paid, Payment, Refunded, apply
 
 PAID = Paid("pi_1", "cs_1", "key", 10_000_000, "cus_1")
 
@@ -63,7 +63,7 @@ def test_an_event_seen_before_changes_nothing() -> None:
 
 
 def test_a_dispute_inquiry_takes_nothing() -> None:
-    from handler.stores.stripe_events import card_event
+    from handler.money.stored.stripe_events import card_event
 
     def micros(minor: int, currency: str) -> int:
         return minor * 10_000

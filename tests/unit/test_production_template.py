@@ -98,7 +98,7 @@ def test_dead_letters_are_counted_as_they_arrive_not_sampled() -> None:
     # The dead-letter function drains its queue within seconds: a depth alarm would miss it.
     from handler import main
 
-    source = (ROOT / "handler" / "records.py").read_text()
+    source = (ROOT / "handler" / "queued.py").read_text()
     assert 'name="LinesDeadLettered"' in source
     assert main.dead_letter_handler is not None
     alarm = _of("AWS::CloudWatch::Alarm")["DeadLettersAlarm"]

@@ -2,8 +2,8 @@
 records written before that type (the key in ``url``) still read."""
 
 from handler.core.schemas import ImagesResponse, StoredImages
-from handler.core.work.model import LineResult
-from handler.core.work.views import render_output
+from handler.work.model import LineResult
+from handler.work.views import render_output
 
 KEPT = {
     "id": "req_1",

@@ -7,9 +7,9 @@ import pytest
 
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
-from handler.core.work.model import PENDING_LIMIT_SECONDS, Batch, WorkItem
-from handler.core.work.worker import Worker
 from handler.stores.queue import from_message, to_message
+from handler.work.model import PENDING_LIMIT_SECONDS, Batch, WorkItem
+from handler.work.worker import Worker
 
 NOW = 1_800_000_000
 

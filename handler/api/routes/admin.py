@@ -26,9 +26,9 @@ from handler.api.schemas_admin import (
     Movement,
     Rotation,
 )
-from handler.core.key_admin import KeyAdmin
-from handler.core.ledger import movement_once
-from handler.core.usage import period, totals
+from handler.keys.admin import KeyAdmin
+from handler.money.ledger import movement_once
+from handler.money.usage import period, totals
 
 router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
 

@@ -11,9 +11,9 @@ from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.api.replays import mark_replayed
-from handler.core.cards import CheckoutSession
-from handler.core.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
-from handler.core.money import EITHER_WAY, PositiveMicros
+from handler.money.amounts import EITHER_WAY, PositiveMicros
+from handler.money.cards import CheckoutSession
+from handler.money.ledger import Entries, EntryKind, EntryPage, LedgerEntry, entry_place
 
 router = APIRouter(tags=["billing"], route_class=JsonBodyRoute)
 ReturnUrl = Annotated[

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 
 from handler.api.deps import get_card_top_ups
 from handler.api.errors import ERROR_RESPONSES
-from handler.core.cards import CardTopUps
+from handler.money.cards import CardTopUps
 
 router = APIRouter(tags=["billing"])
 

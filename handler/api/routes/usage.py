@@ -10,7 +10,7 @@ from handler.api.errors import ERROR_RESPONSES
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cursors import place_id, place_of
 from handler.core.ports import ApiKeyRecord, UsageRecord
-from handler.core.usage import UsageTotals, by_day, by_day_and_model, period, totals
+from handler.money.usage import UsageTotals, by_day, by_day_and_model, period, totals
 
 router = APIRouter(tags=["usage"])
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from handler.aws.errors import error_code
 from handler.backends.bedrock import amazon, stability
 from handler.backends.bedrock.client import runtime_client
 from handler.backends.bedrock.errors import (
@@ -30,7 +31,6 @@ from handler.core.errors import BackendError, BackendNotConfigured, BackendTimeo
 from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
 from handler.observability import logger
-from handler.stores.aws_errors import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_bedrock_runtime.client import BedrockRuntimeClient

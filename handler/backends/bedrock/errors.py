@@ -18,6 +18,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from handler.aws.errors import error_code
 from handler.backends.bedrock.grants import Target
 from handler.core.errors import (
     BackendError,
@@ -27,7 +28,6 @@ from handler.core.errors import (
     BackendUnavailable,
     InvalidRequest,
 )
-from handler.stores.aws_errors import error_code
 
 _FILTERED = ("blocked by our content filters", "responsible ai")
 _POINTER = re.compile(r"#(?:/[A-Za-z_][A-Za-z0-9_]*)+")

@@ -3,7 +3,7 @@ botocore's retries off)."""
 
 from typing import TYPE_CHECKING, cast
 
-from handler.stores.clients import invocation_client
+from handler.aws.clients import invocation_client
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime.client import SageMakerRuntimeClient

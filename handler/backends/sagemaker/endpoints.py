@@ -12,8 +12,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handler.aws.errors import error_code
 from handler.observability import logger
-from handler.stores.aws_errors import error_code
 
 LOOK_AGAIN_SECONDS = 300
 # Answers that mean this deployment cannot use the endpoint: there is none of that name, or

@@ -4,7 +4,7 @@ from typing import Any
 
 import boto3
 
-from handler.stores.clients import session_client
+from handler.aws.clients import session_client
 
 
 class Account:

@@ -4,6 +4,7 @@ in that region, on demand or through the granted profile, not past its life, and
 
 from typing import Any
 
+from handler.aws.errors import Refused, aws_errors
 from handler.backends.bedrock.grants import Grants, Target
 from handler.backends.bedrock.params import BedrockParams
 from handler.cli.preflight.account import Account
@@ -11,7 +12,6 @@ from handler.cli.preflight.deployment import Deployment
 from handler.cli.preflight.findings import Finding, fail, ok, unchecked, warn
 from handler.core.catalog import Catalog
 from handler.core.errors import StorageError
-from handler.stores.aws_errors import Refused, aws_errors
 
 GRANTS = "BedrockModelArns"
 # What Bedrock's automatic subscription needs of the role that first invokes a Marketplace

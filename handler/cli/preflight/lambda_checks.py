@@ -1,11 +1,11 @@
 """What Lambda must allow before CloudFormation can make the functions: the concurrency they
 reserve, and SnapStart in the region."""
 
+from handler.aws.errors import Refused, aws_errors
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
 from handler.cli.preflight.findings import Finding, fail, ok, unchecked
 from handler.core.errors import StorageError
-from handler.stores.aws_errors import Refused, aws_errors
 
 # Lambda refuses a reservation that leaves fewer than this many of the account's concurrent
 # executions to the functions that reserve none.

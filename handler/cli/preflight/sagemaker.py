@@ -1,6 +1,7 @@
 """Whether each SageMaker endpoint the catalog names is there and serving, and within the
 names the functions may invoke."""
 
+from handler.aws.errors import Refused, aws_errors
 from handler.backends.sagemaker.endpoints import SERVING
 from handler.backends.sagemaker.params import SageMakerParams
 from handler.cli.preflight.account import Account
@@ -8,7 +9,6 @@ from handler.cli.preflight.deployment import Deployment
 from handler.cli.preflight.findings import Finding, fail, ok, unchecked, warn
 from handler.core.catalog import Catalog
 from handler.core.errors import StorageError
-from handler.stores.aws_errors import Refused, aws_errors
 
 PREFIX = "SageMakerEndpointPrefix"
 _DEPLOY = "deploy it (README, SageMaker endpoints), or ship a catalog without {models}"

@@ -1,11 +1,11 @@
 """Whether the Secrets Manager secrets the stack's parameters name are there: the functions
 read them by name (GetSecretValue), and a missing one fails the first request needing it."""
 
+from handler.aws.errors import Refused, aws_errors
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
 from handler.cli.preflight.findings import Finding, fail, ok, unchecked
 from handler.core.errors import StorageError
-from handler.stores.aws_errors import Refused, aws_errors
 
 REPLICATE = "ReplicateApiTokenSecret"
 CARDS = "StripeSecretKeySecret"  # set: card top-ups are on

@@ -1,0 +1,173 @@
+"""The generation service: one request in, paid for, stored or inline images out.
+
+The HTTP API calls ``GenerationService.generate``; queued lines (``work.lines``) its ``keep``.
+"""
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from handler.core.catalog import Catalog, CatalogModel
+from handler.core.deadline import Deadline
+from handler.core.errors import (
+    InvalidRequest,
+)
+from handler.core.idempotency import idempotency_scope
+from handler.core.image_input import ImageSources, from_request
+from handler.core.inference import GeneratedImage, InferenceBackend
+from handler.core.ports import Credentials, Idempotency, KeyStore
+from handler.core.schemas import (
+    GenerationRequest,
+    ImagesResponse,
+    StoredImages,
+)
+from handler.core.spec import GenerationSpec, build_spec
+from handler.generation.delivery import Delivery
+from handler.generation.offering import Offering
+from handler.generation.streaming import EventKind, ImageStream
+from handler.keys.auth import replayed
+from handler.money.charging import Billing
+from handler.money.paid import delivered, paid
+from handler.money.policy import Meter
+
+Answer = TypeVar("Answer", ImagesResponse, StoredImages)
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationService:
+    catalog: Catalog
+    backends: Mapping[str, InferenceBackend]
+    delivery: Delivery
+    keys: KeyStore
+    billing: Billing
+    idempotency: Idempotency
+    clock: Callable[[], float] = time.time
+
+    def generate(
+        self,
+        request: GenerationRequest,
+        *,
+        credentials: Credentials,
+        request_id: str,
+        deadline: Deadline,
+        sources: ImageSources | None = None,
+        meter: Meter | None = None,
+        idempotency_key: str | None = None,
+    ) -> ImagesResponse:
+        """Validate, reserve the price, generate, deliver, settle what was delivered.
+
+        ``sources``: images that came as files; otherwise the request's data URLs. With an
+        ``idempotency_key``, a retry of the same request replays the first success (its images
+        kept in S3 either way, its URLs signed afresh) instead of paying again.
+        """
+        sources = from_request(request) if sources is None else sources
+        meter = meter or Meter()
+        if request.response_format is None:  # the default of the name the request used
+            default = self.catalog.get(request.model).default_response_format
+            request = request.model_copy(update={"response_format": default})
+        if idempotency_key is None:
+            return self._charged(
+                request, credentials, request_id, deadline, sources, meter, self._deliver
+            )
+        scope = idempotency_scope("generation", credentials, idempotency_key)
+
+        def work() -> dict[str, Any]:
+            kept = self._charged(
+                request, credentials, request_id, deadline, sources, meter, self.keep
+            )
+            return kept.model_dump(mode="json", exclude_none=True)
+
+        kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
+        replayed(credentials, self.keys, meter, now=self.clock())
+        return self.delivery.answer(StoredImages.model_validate(kept), request.response_format)
+
+    def _charged(
+        self,
+        request: GenerationRequest,
+        credentials: Credentials,
+        request_id: str,
+        deadline: Deadline,
+        sources: ImageSources,
+        meter: Meter,
+        deliver: Callable[[GenerationRequest, GenerationSpec, Deadline], Answer],
+    ) -> Answer:
+        spec = build_spec(self.model(request), request, request_id, sources)
+        with paid(self.billing, credentials, spec, meter) as reservation:
+            response = deliver(request, spec, deadline)
+        usage = self.billing.settle(reservation, len(response.data))
+        response.cost = usage.charged
+        response.remaining_balance = reservation.balance + usage.refunded
+        return response
+
+    def open_stream(
+        self,
+        request: GenerationRequest,
+        *,
+        credentials: Credentials,
+        request_id: str,
+        deadline: Deadline,
+        kind: EventKind,
+        sources: ImageSources | None = None,
+        meter: Meter | None = None,
+    ) -> ImageStream:
+        """A ``stream: true`` request checked and its price reserved; its events are made as
+        the response body is read."""
+        sources = from_request(request) if sources is None else sources
+        spec = build_spec(self.model(request), request, request_id, sources)
+        reservation = self.billing.reserve(credentials, spec, meter or Meter())
+        backend = self.backends[spec.model.backend]
+        return ImageStream(spec, kind, backend, self.billing, reservation, deadline, self.clock)
+
+    def model(self, request: GenerationRequest) -> CatalogModel:
+        """The model a synchronous request runs (under the name it used), checked before
+        anything is reserved: served now, and quick enough to wait for."""
+        model = Offering(self.catalog, self.backends).model(request.model)
+        if not model.synchronous:
+            raise InvalidRequest(
+                f"{model.name} works longer than a request can wait: send it as an "
+                'asynchronous job (header Prefer: respond-async, or "async": true) or in a '
+                "batch.",
+                param="model",
+                code="model_requires_async",
+            )
+        return model
+
+    def _generated(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        return delivered(spec, self.backends[spec.model.backend].generate(spec, deadline))
+
+    def _deliver(
+        self, request: GenerationRequest, spec: GenerationSpec, deadline: Deadline
+    ) -> ImagesResponse:
+        if request.response_format != "b64_json":
+            kept = self.keep(request, spec, deadline)
+            return self.delivery.answer(kept, request.response_format)
+        created = int(self.clock())
+        return self.delivery.inline(spec, created, self._generated(spec, deadline))
+
+    def keep(
+        self,
+        request: GenerationRequest,
+        spec: GenerationSpec,
+        deadline: Deadline,
+        prefix: str | None = None,
+    ) -> StoredImages:
+        """Generate and store the images whatever the format (for replays and queued work,
+        under ``prefix`` if given), unpaid: the caller holds the reservation."""
+        created = int(self.clock())
+        generated = self._generated(spec, deadline)
+        if request.response_format == "b64_json":  # refused now, before it is paid for
+            self.delivery.check_inline_size([len(image.data) for image in generated])
+        return self.delivery.keep(spec, created, generated, prefix)
+
+
+def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:
+    """What makes two requests the same one: every field, and the bytes of any files."""
+    digest = hashlib.sha256(request.model_dump_json(exclude_none=True).encode())
+    for source in (*sources.images, sources.mask):
+        if source is not None:
+            digest.update(
+                hashlib.sha256(source.encode() if isinstance(source, str) else source).digest()
+            )
+    return digest.hexdigest()

@@ -1,0 +1,250 @@
+"""What operators do to keys, and the rules it follows, for every way they reach it: the admin
+API (IAM-signed), ``imagegate keys`` and the admin function. Each change is an entry naming
+its actor: a ledger entry when it moves money, an audit entry when it changes the key."""
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from handler.core.catalog import Catalog
+from handler.core.errors import IdempotencyKeyReused, InvalidRequest, NotFound, StorageError
+from handler.core.keys import generate_key
+from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
+from handler.core.webhooks import check_webhook_url
+from handler.keys.auth import issue_key
+from handler.money.alerts import BalanceAlerts, alert_if_crossed
+from handler.money.ledger import AlreadyPosted, Entries, movement_once, operator_entry
+from handler.money.reloads import check_reload_policy
+from handler.money.spend import NO_CAP, day_window, month_window
+
+AuditAction = Literal["created", "updated", "revoked", "rotated"]
+MAX_GRACE_SECONDS = 7 * 86_400
+# What an update may change, by its name in the admin API.
+POLICY_FIELDS = (
+    "name",
+    "requests_per_minute",
+    "images_per_minute",
+    "models",
+    "expires_at",
+    "daily_spend_cap",
+    "monthly_spend_cap",
+    "low_balance_threshold",
+    "webhook_url",
+    "reload_below",
+    "reload_amount",
+    "reload_monthly_cap",
+)
+RELOAD_FIELDS = ("reload_below", "reload_amount", "reload_monthly_cap")
+_CAPS = {"daily_spend_cap": day_window, "monthly_spend_cap": month_window}
+_UPDATE_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    key_id: str
+    action: AuditAction
+    actor: str
+    at: int  # unix milliseconds
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyPage:
+    keys: Sequence[ApiKeyRecord]
+    next_key_id: str | None  # where the next page starts; None: this was the last
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    record: ApiKeyRecord
+    plaintext: str  # its only copy
+
+    def __repr__(self) -> str:
+        return f"IssuedKey(key_id={self.record.key_id!r}, plaintext=<redacted>)"
+
+
+class KeyChanged(Exception):
+    """A spend window moved between the key's reading and the update: read it again."""
+
+
+class KeyChanges(Protocol):
+    """The key writes only operators make, each with its audit entry in the same transaction."""
+
+    def update(
+        self,
+        key_id: str,
+        changes: Mapping[str, Any],
+        audit: AuditEntry,
+        *,
+        windows: Mapping[str, tuple[int, int] | None] | None = None,
+    ) -> ApiKeyRecord:
+        """Set each of ``changes`` (policy attributes; None lifts a limit), and each of
+        ``windows`` (spend window: (left as read, left from now on); None: one not begun,
+        which must still not be), if still as read (``KeyChanged`` if not)."""
+        ...
+
+    def revoke(self, audit: AuditEntry) -> ApiKeyRecord: ...
+
+    def rotate(self, new_secret_hash: str, previous_until: int, audit: AuditEntry) -> ApiKeyRecord:
+        """The new secret in force; the old one still works until ``previous_until``."""
+        ...
+
+    def page(self, *, limit: int, after: str | None) -> KeyPage: ...
+
+    def audit(self, key_id: str, *, limit: int) -> Sequence[AuditEntry]:
+        """The key's audit entries, newest first."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyAdmin:
+    keys: KeyStore
+    changes: KeyChanges
+    entries: Entries
+    # The deployment's catalog, to check a key's models against; None where it is not at hand
+    # (the command line on a keys table): the models are then taken as given.
+    catalog: Catalog | None
+    clock: Callable[[], float] = field(default=time.time)
+    local_webhooks: bool = False  # http webhooks to this machine: the local stack only
+    alerts: BalanceAlerts | None = None
+
+    def create(
+        self,
+        actor: str,
+        name: str,
+        policy: KeyPolicy,
+        *,
+        balance: int = 0,
+        source: TopUpSource = "admin",
+    ) -> IssuedKey:
+        self._check_models(policy.models)
+        check_webhook_url(policy.webhook_url, allow_local=self.local_webhooks)
+        check_reload_policy({name: getattr(policy, name) for name in RELOAD_FIELDS})
+        now = int(self.clock())
+        new = issue_key(
+            self.keys, name, policy, balance=balance, now=now, actor=actor, source=source
+        )
+        return IssuedKey(self.show(new.key_id), new.plaintext)
+
+    def show(self, key_id: str) -> ApiKeyRecord:
+        record = self.keys.get(key_id)
+        if record is None:
+            raise NotFound(f"No API key with id {key_id}.", param="key_id")
+        return record
+
+    def update(self, actor: str, key_id: str, changes: Mapping[str, Any]) -> ApiKeyRecord:
+        unknown = sorted(set(changes) - set(POLICY_FIELDS))
+        if unknown:
+            raise InvalidRequest(f"Not a key's policy: {', '.join(unknown)}.", param=unknown[0])
+        if not changes:
+            raise InvalidRequest("Nothing to change.", param=None)
+        for required in ("name", "requests_per_minute", "images_per_minute"):
+            if required in changes and changes[required] is None:
+                raise InvalidRequest(f"A key always has its {required}.", param=required)
+        if "models" in changes:
+            self._check_models(changes["models"])
+        if changes.get("webhook_url") is not None:
+            check_webhook_url(changes["webhook_url"], allow_local=self.local_webhooks)
+        if changes.keys() & set(RELOAD_FIELDS):
+            current = self.show(key_id).policy
+            check_reload_policy(
+                {n: changes[n] if n in changes else getattr(current, n) for n in RELOAD_FIELDS}
+            )
+        audit = self._audit(key_id, "updated", actor, changes)
+        if not _CAPS.keys() & changes.keys():
+            return self.changes.update(key_id, changes, audit)
+        for _ in range(_UPDATE_ATTEMPTS):
+            windows = self._moved_windows(self.show(key_id), changes)
+            try:
+                return self.changes.update(key_id, changes, audit, windows=windows)
+            except KeyChanged:
+                continue  # spent from meanwhile: read the window again
+        raise StorageError("The key is busy; try the change again.", should_retry=True)
+
+    def _moved_windows(
+        self, record: ApiKeyRecord, changes: Mapping[str, Any]
+    ) -> dict[str, tuple[int, int] | None]:
+        """A new cap applies to what the current window has spent already: its window moves
+        by the difference between the caps (one not begun yet begins at the new cap)."""
+        now = self.clock()
+        moved: dict[str, tuple[int, int] | None] = {}
+        for name, window_of in _CAPS.items():
+            window = window_of(now)
+            if name not in changes:
+                continue
+            if window not in record.spend_left:
+                moved[window] = None
+                continue
+            old = getattr(record.policy, name)
+            new = changes[name]
+            left = record.spend_left[window]
+            moved[window] = (left, left + (NO_CAP if new is None else new) - (old or NO_CAP))
+        return moved
+
+    def move(
+        self,
+        kind: Literal["topup", "adjustment"],
+        actor: str,
+        key_id: str,
+        amount: int,
+        reason: str | None,
+        *,
+        source: TopUpSource = "admin",
+        idempotency_key: str | None = None,
+    ) -> ApiKeyRecord:
+        """A top-up or an adjustment of ``amount`` micro-units: a ledger entry by ``actor``.
+        With ``idempotency_key``, a retry changes nothing again; another movement under it is
+        ``IdempotencyKeyReused``, however late."""
+        at = int(self.clock() * 1000)
+        reference, fingerprint = movement_once(idempotency_key, kind, amount, reason)
+        entry = operator_entry(
+            kind, key_id, amount, reason, actor=actor, at=at, source=source, reference=reference
+        )
+        try:
+            record = self.entries.post(entry, once=fingerprint)
+        except AlreadyPosted as posted:
+            if posted.fingerprint == fingerprint:
+                return self.show(key_id)
+            raise IdempotencyKeyReused() from None
+        alert_if_crossed(self.alerts, record, -amount)
+        return record
+
+    def revoke(self, actor: str, key_id: str) -> ApiKeyRecord:
+        return self.changes.revoke(self._audit(key_id, "revoked", actor))
+
+    def rotate(self, actor: str, key_id: str, grace_seconds: int) -> IssuedKey:
+        """A new secret for the key; the old one keeps working for ``grace_seconds``."""
+        if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+            raise InvalidRequest(
+                f"grace_seconds is 0 to {MAX_GRACE_SECONDS} (seven days).", param="grace_seconds"
+            )
+        new = generate_key(key_id)
+        until = int(self.clock()) + grace_seconds
+        audit = self._audit(key_id, "rotated", actor, {"previous_valid_until": until})
+        return IssuedKey(self.changes.rotate(new.secret_hash, until, audit), new.plaintext)
+
+    def usage(
+        self, ledger: Ledger, *, start_ms: int, end_ms: int
+    ) -> list[tuple[str, list[UsageRecord]]]:
+        """Every key's usage records over a period, by key id."""
+        key_ids = sorted(record.key_id for record in self.keys.list())
+        return [(k, ledger.usage(k, start_ms=start_ms, end_ms=end_ms)) for k in key_ids]
+
+    def _audit(
+        self,
+        key_id: str,
+        action: AuditAction,
+        actor: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        at = int(self.clock() * 1000)
+        return AuditEntry(key_id, action, actor, at, dict(details or {}))
+
+    def _check_models(self, models: object) -> None:
+        if models is None or self.catalog is None:
+            return
+        offered = {model.id for model in self.catalog.models}
+        unknown = sorted(set(models) - offered)  # type: ignore[call-overload]
+        if unknown:
+            raise InvalidRequest(f"Not in the catalog: {', '.join(unknown)}.", param="models")

@@ -1,0 +1,224 @@
+"""How a request is paid for: its price, the reservation before the backend runs, and the
+settlement after it.
+
+The reservation is one conditional write on the key's record (secret, status, expiry, model,
+rate window and balance all checked at once), so concurrent requests can never take a balance
+below zero or a window past its limit. When the write is refused, the key as it stood comes
+back with the refusal and says why. Settlement refunds what was not delivered and writes the
+usage record in one transaction; a reservation that no request settled (its process died) is
+settled by ``reconcile`` as a full refund once no request can still be running.
+"""
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from handler.core.errors import (
+    ImagegateError,
+    StorageError,
+)
+from handler.core.ports import (
+    Admission,
+    ApiKeyRecord,
+    Charge,
+    Credentials,
+    Ledger,
+    Owner,
+    Payer,
+    ReservationClosed,
+    ReservationRefused,
+    UsageRecord,
+    UsageStatus,
+    WindowUpkeep,
+)
+from handler.core.spec import GenerationSpec
+from handler.money.alerts import BalanceAlerts, alert_if_crossed
+from handler.money.policy import Meter, admission_refusal, check_key, rate_window, refusal
+from handler.money.pricing import quote
+from handler.money.reloads import ReloadClaims, reload_if_due
+from handler.money.spend import refund_windows, stale_windows
+from handler.observability import count, logger, record_spend
+from handler.work.model import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
+
+# A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
+# left that could settle it.
+RESERVATION_HOLD_MS = 16 * 60 * 1000
+# A queued line's reservation stays open while its backend work is pending (up to
+# PENDING_LIMIT_SECONDS), and through the worker run that collects it. One whose line died
+# is refunded sooner by the dead-letter path; reconciliation is its backstop.
+QUEUED_HOLD_MS = (PENDING_LIMIT_SECONDS + 16 * 60) * 1000
+
+
+def settlement_status(asked: int, delivered: int) -> UsageStatus:
+    if delivered == 0:
+        return "failed"
+    return "succeeded" if delivered >= asked else "partial"
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    key_id: str
+    charge: Charge
+    balance: int  # the key's balance once this reservation was taken out
+    stale: WindowUpkeep  # past windows on the record, for settlement to clear
+    backend: str = "unknown"  # the model's, for the spend metrics
+
+    def upkeep(self, now: float) -> WindowUpkeep:
+        """The settlement's: clear the past windows; give the refund back to the spend
+        windows the reservation took it from, if they are still the current ones."""
+        return replace(self.stale, refund_to=refund_windows(self.charge.reserved_at, now))
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    ledger: Ledger
+    clock: Callable[[], float] = field(default=time.time)
+    alerts: BalanceAlerts | None = None
+    reloads: ReloadClaims | None = None
+
+    def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
+        now = self.clock()
+        charge = quote(spec, now_ms=int(now * 1000))
+        record, now = self._in_window(
+            payer,
+            meter,
+            lambda minute, now: self.ledger.reserve(payer, charge, minute=minute),
+            lambda known, now: refusal(known, charge, now, windows=isinstance(payer, Credentials)),
+            now,
+        )
+        # A retry that found its own reservation settles that one, as it was priced.
+        charge = record.open_reservations.get(charge.request_id, charge)
+        alert_if_crossed(self.alerts, record, charge.amount)
+        reload_if_due(self.reloads, record, charge.amount, now)
+        return Reservation(
+            record.key_id, charge, record.balance, _stale(record, now), spec.model.backend
+        )
+
+    def admit(self, credentials: Credentials, admission: Admission, meter: Meter) -> ApiKeyRecord:
+        """Let in a submission that costs nothing yet (an async job, a batch): one request of
+        the key's window, and a balance that holds ``admission.balance``; nothing is taken."""
+        record, _ = self._in_window(
+            credentials,
+            meter,
+            lambda minute, now: self.ledger.admit(
+                credentials, admission, minute=minute, now=int(now)
+            ),
+            lambda known, now: admission_refusal(known, admission, now),
+            self.clock(),
+        )
+        return record
+
+    def _in_window(
+        self,
+        payer: Payer,
+        meter: Meter,
+        write: Callable[[int, float], ApiKeyRecord],
+        refused_by: Callable[[ApiKeyRecord, float], ImagegateError | None],
+        now: float,
+    ) -> tuple[ApiKeyRecord, float]:
+        """``write`` in the key's minute window; the key after it, and the time it was in."""
+        minute = int(now // 60)
+        completed = False
+        while True:
+            try:
+                record = write(minute, now)
+            except ReservationRefused as refused:
+                known = check_key(refused.record, payer, now)
+                if not known.caps_stored and not completed:  # a key from before spend caps
+                    self.ledger.complete_caps(known.key_id)
+                    completed = True
+                    continue
+                later = max((*known.requests_left, *known.images_left), default=0)
+                if isinstance(payer, Owner) or later <= minute:
+                    meter.window = rate_window(known, now)
+                    # None: everything passes on the record as it stood; it changed under
+                    # us (a rare race).
+                    raise refused_by(known, now) or StorageError(
+                        "The request could not be charged; try again.", should_retry=True
+                    ) from None
+                # Another clock has begun a later minute: ours is behind; join that window.
+                minute, now = later, later * 60.0
+                continue
+            meter.window = rate_window(record, now)
+            return record, now
+
+    def settle(
+        self,
+        reservation: Reservation,
+        delivered: int,
+        *,
+        error_code: str | None = None,
+        result: LineResult | None = None,
+    ) -> UsageRecord:
+        """Charge what was delivered, refund the rest, and record the line's ``result`` with
+        it. Raises StorageError if the ledger cannot be written: the reservation then stays
+        open, for ``reconcile`` to refund; ``ResultRecorded`` if another attempt recorded the
+        line first (nothing was written: ``release`` the reservation)."""
+        usage = self._usage(reservation, delivered, error_code)
+        try:
+            upkeep = reservation.upkeep(self.clock())
+            self.ledger.settle(usage, windows=upkeep, result=result)
+        except ReservationClosed as exc:
+            raise StorageError(
+                "The request outlived its reservation and was refunded.", should_retry=False
+            ) from exc
+        record_spend(usage.charge.model, reservation.backend, usage.delivered, usage.charged)
+        return usage
+
+    def release(self, reservation: Reservation, *, error_code: str) -> None:
+        """Refund a reservation in full, if no one has settled it yet (a duplicate attempt
+        of a line shares its reservation with the attempt that recorded the line)."""
+        with contextlib.suppress(ReservationClosed):
+            upkeep = reservation.upkeep(self.clock())
+            self.ledger.settle(self._usage(reservation, 0, error_code), windows=upkeep)
+
+    def _usage(
+        self, reservation: Reservation, delivered: int, error_code: str | None
+    ) -> UsageRecord:
+        charge = reservation.charge
+        return UsageRecord(
+            key_id=reservation.key_id,
+            charge=charge,
+            delivered=delivered,
+            status=settlement_status(charge.n, delivered),
+            settled_at=int(self.clock() * 1000),
+            error_code=error_code,
+        )
+
+    def reconcile(self) -> list[UsageRecord]:
+        """Refund every reservation no request can still settle."""
+        now_ms = int(self.clock() * 1000)
+        settled = []
+        for key_id, charge in self.ledger.open_reservations():
+            hold = QUEUED_HOLD_MS if is_queued_request(charge.request_id) else RESERVATION_HOLD_MS
+            if now_ms - charge.reserved_at < hold:
+                continue
+            usage = UsageRecord(key_id, charge, 0, "reconciled", now_ms, "reservation_abandoned")
+            upkeep = WindowUpkeep(refund_to=refund_windows(charge.reserved_at, now_ms / 1000))
+            try:
+                self.ledger.settle(usage, windows=upkeep)
+            except ReservationClosed:
+                continue  # its request settled it after all, between our read and our write
+            except StorageError:
+                logger.exception(
+                    "reconciliation failed", key_id=key_id, request_id=charge.request_id
+                )
+                count("ReconciliationsFailed")
+                continue  # the next run tries again
+            logger.warning(
+                "reservation reconciled",
+                key_id=key_id,
+                request_id=charge.request_id,
+                refunded=charge.amount,
+            )
+            settled.append(usage)
+        return settled
+
+
+def _stale(record: ApiKeyRecord, now: float) -> WindowUpkeep:
+    """Windows of past minutes, days and months still on the record, for the settlement to
+    clear away."""
+    minute = int(now // 60)
+    minutes = tuple(sorted(m for m in {*record.requests_left, *record.images_left} if m < minute))
+    return WindowUpkeep(stale_minutes=minutes, stale_spend=stale_windows(record, now))

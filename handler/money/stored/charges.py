@@ -1,0 +1,209 @@
+"""The money side of a request in DynamoDB.
+
+Reserve: one ``UpdateItem`` on the key's item whose condition checks the secret's hash, status,
+expiry, allowed models, the minute's request and image windows and the balance, and whose
+update spends them and records the open reservation. On refusal the item comes back with the
+error (``ReturnValuesOnConditionCheckFailure``), so explaining it costs no second read.
+
+Settle: one ``TransactWriteItems``: close the reservation on the key (refunding the part not
+delivered) and put the usage record, conditioned on the reservation still being open, so a
+request and the reconciler can never both settle it.
+"""
+
+from typing import TYPE_CHECKING
+
+from handler.aws.clients import dynamodb_client
+from handler.aws.dynamo import (
+    ConditionFailed,
+    TransactionRefused,
+    conditional,
+    holds,
+    retry_conflicts,
+)
+from handler.aws.errors import aws_errors
+from handler.core.ports import (
+    Admission,
+    ApiKeyRecord,
+    Charge,
+    Credentials,
+    Owner,
+    Payer,
+    ReservationClosed,
+    ReservationRefused,
+    UsageRecord,
+    WindowUpkeep,
+)
+from handler.money.spend import NO_CAP
+from handler.money.stored.key_writes import (
+    ADMIT,
+    ADMIT_IF,
+    ADMIT_MODEL_IF,
+    RESERVE,
+    RESERVE_FOR_OWNER,
+    RESERVE_FOR_OWNER_IF,
+    RESERVE_IF,
+    spend_names,
+    window_names,
+)
+from handler.money.stored.keys import (
+    charge_attributes,
+    charge_of,
+    key_record,
+)
+from handler.money.stored.settlement import settlement
+from handler.money.stored.usage_items import recent_records, records_between, usage_sort_key
+from handler.stores.work_items import RESULT, result_writes
+from handler.work.model import LineResult, ResultRecorded
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+
+class DynamoDBLedger:
+    def __init__(
+        self,
+        keys_table: str,
+        usage_table: str,
+        ledger_table: str,
+        client: "DynamoDBClient | None" = None,
+        *,
+        jobs_table: str | None = None,
+    ):
+        self._keys = keys_table
+        self._usage = usage_table
+        self._entries = ledger_table
+        self._jobs = jobs_table  # where line results settled with their charge go
+        self._client = client or dynamodb_client()
+
+    def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
+        names = {"#status": "status", "#request": charge.request_id}
+        names |= spend_names(charge.reserved_at / 1000)
+        values: Item = {
+            ":active": {"S": "active"},
+            ":now": {"N": str(charge.reserved_at // 1000)},
+            ":model": {"S": charge.model},
+            ":price": {"N": str(charge.amount)},
+            ":reservation": {"M": charge_attributes(charge)},
+        }
+        if isinstance(payer, Owner):
+            update, condition = RESERVE_FOR_OWNER, RESERVE_FOR_OWNER_IF
+        else:
+            update, condition = RESERVE, RESERVE_IF
+            names |= window_names(minute)
+            values |= {
+                ":hash": {"S": payer.secret_hash},
+                ":one": {"N": "1"},
+                ":n": {"N": str(charge.n)},
+            }
+        try:
+            return self._update_key(payer.key_id, update, condition, names, values)
+        except ReservationRefused as refused:
+            record = refused.record
+            if record is not None and charge.request_id in record.open_reservations:
+                return record  # our own earlier attempt committed
+            raise
+
+    def admit(
+        self, credentials: Credentials, admission: Admission, *, minute: int, now: int
+    ) -> ApiKeyRecord:
+        names = {"#status": "status", **window_names(minute)}
+        del names["#images"]  # a submission takes no images
+        values: Item = {
+            ":hash": {"S": credentials.secret_hash},
+            ":active": {"S": "active"},
+            ":now": {"N": str(now)},
+            ":one": {"N": "1"},
+            ":balance": {"N": str(admission.balance)},
+        }
+        condition = ADMIT_IF
+        if admission.model is not None:
+            condition += ADMIT_MODEL_IF
+            values[":model"] = {"S": admission.model}
+        return self._update_key(credentials.key_id, ADMIT, condition, names, values)
+
+    def _update_key(
+        self, key_id: str, update: str, condition: str, names: dict[str, str], values: "Item"
+    ) -> ApiKeyRecord:
+        """One conditional write on the key's item: the key after it, or ReservationRefused
+        with the key as it stood."""
+        request: UpdateItemInputTypeDef = {
+            "TableName": self._keys,
+            "Key": {"key_id": {"S": key_id}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        try:
+            with conditional("Could not charge the API key."):
+                response = retry_conflicts(lambda: self._client.update_item(**request))
+        except ConditionFailed as failed:
+            record = None if failed.item is None else key_record(failed.item)
+            raise ReservationRefused(record) from None
+        return key_record(response["Attributes"])
+
+    def settle(
+        self,
+        usage: UsageRecord,
+        *,
+        windows: WindowUpkeep | None = None,
+        result: LineResult | None = None,
+    ) -> None:
+        charge = usage.charge
+        upkeep = windows or WindowUpkeep()
+        transaction = settlement(self._keys, self._usage, self._entries, usage, upkeep)
+        if result is not None:
+            if self._jobs is None:
+                raise ValueError("this ledger has no jobs table to record line results in")
+            transaction.add(result_writes(self._jobs, result))
+        try:
+            transaction.commit(self._client, "Could not settle the charge.")
+        except TransactionRefused as refused:
+            if result is not None and RESULT in refused.failed:
+                raise ResultRecorded(result.request_id) from None
+            raise ReservationClosed(charge.request_id) from None
+
+    def complete_caps(self, key_id: str) -> None:
+        with aws_errors("Could not complete the API key."):
+            self._client.update_item(
+                TableName=self._keys,
+                Key={"key_id": {"S": key_id}},
+                UpdateExpression="SET daily_cap = if_not_exists(daily_cap, :none), "
+                "monthly_cap = if_not_exists(monthly_cap, :none)",
+                ConditionExpression="attribute_exists(key_id)",
+                ExpressionAttributeValues={":none": {"N": str(NO_CAP)}},
+            )
+
+    def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
+        return records_between(self._client, self._usage, key_id, start_ms, end_ms)
+
+    def recent_usage(
+        self, key_id: str, *, limit: int, before: tuple[int, str] | None
+    ) -> tuple[list[UsageRecord], bool]:
+        return recent_records(self._client, self._usage, key_id, limit, before)
+
+    def holds_usage(self, key_id: str, reserved_at: int, request_id: str) -> bool:
+        sort_key = usage_sort_key(reserved_at, request_id)
+        return holds(self._client, self._usage, key_id, sort_key, "Could not read the usage.")
+
+    def open_reservations(self) -> list[tuple[str, Charge]]:
+        found: list[tuple[str, Charge]] = []
+        with aws_errors("Could not read the open reservations."):
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._keys,
+                ProjectionExpression="key_id, reservations",
+                FilterExpression="size(reservations) > :none",
+                ExpressionAttributeValues={":none": {"N": "0"}},
+                ConsistentRead=True,
+            )
+            for page in pages:
+                for item in page["Items"]:
+                    for request_id, entry in item["reservations"]["M"].items():
+                        charge = charge_of(request_id, entry["M"])
+                        found.append((item["key_id"]["S"], charge))
+        return found

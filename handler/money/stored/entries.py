@@ -1,0 +1,109 @@
+"""The credit ledger in DynamoDB (its items: ``money/stored/entry_items.py``)."""
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from handler.aws.clients import dynamodb_client
+from handler.aws.dynamo import Transaction, TransactionRefused, holds
+from handler.aws.errors import aws_errors
+from handler.core.errors import NotFound
+from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord
+from handler.money.ledger import AlreadyPosted, Audit, EntryPage, LedgerEntry
+from handler.money.stored.entry_items import (
+    ENTRIES_BELOW,
+    entry_put,
+    entry_sort_key,
+    ledger_entry,
+    once_place,
+    once_put,
+)
+from handler.money.stored.keys import key_record
+
+# Money put on a key takes its low-balance and reload marks away: the next crossing counts.
+REARM = " REMOVE low_balance_alerted, reload_pending"
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+
+class DynamoDBEntries:
+    def __init__(self, keys_table: str, ledger_table: str, client: "DynamoDBClient | None" = None):
+        self._keys = keys_table
+        self._ledger = ledger_table
+        self._client = client or dynamodb_client()
+
+    def post(self, entry: LedgerEntry, *, once: str | None = None) -> ApiKeyRecord:
+        transaction = Transaction().add(
+            {
+                "key": {
+                    "Update": {
+                        "TableName": self._keys,
+                        "Key": {"key_id": {"S": entry.key_id}},
+                        # Also completes a key made before billing (no limits, no reservations).
+                        "UpdateExpression": "SET rpm = if_not_exists(rpm, :rpm), "
+                        "ipm = if_not_exists(ipm, :ipm), spent = if_not_exists(spent, :zero), "
+                        "reservations = if_not_exists(reservations, :none) ADD balance :amount"
+                        + REARM
+                        * (entry.amount > 0),
+                        "ConditionExpression": "attribute_exists(key_id)",
+                        "ExpressionAttributeValues": {
+                            ":amount": {"N": str(entry.amount)},
+                            ":rpm": {"N": str(DEFAULT_POLICY.requests_per_minute)},
+                            ":ipm": {"N": str(DEFAULT_POLICY.images_per_minute)},
+                            ":zero": {"N": "0"},
+                            ":none": {"M": {}},
+                        },
+                    }
+                }
+            }
+        )
+        transaction.add(entry_put(self._ledger, entry))
+        if once is not None:
+            transaction.add(once_put(self._ledger, entry.key_id, entry.reference, once))
+        try:
+            transaction.commit(self._client, f"Could not change the balance of {entry.key_id}.")
+        except TransactionRefused as refused:
+            if "key" in refused.failed:
+                raise NotFound(f"No API key with id {entry.key_id}.", param="key_id") from None
+            raise AlreadyPosted(entry.reference, self._posted_for(entry)) from None
+        with aws_errors("Could not read the API key."):
+            item = self._client.get_item(
+                TableName=self._keys, Key={"key_id": {"S": entry.key_id}}, ConsistentRead=True
+            )["Item"]
+        return key_record(item)
+
+    def _posted_for(self, entry: LedgerEntry) -> str | None:
+        """The fingerprint kept with the mark of ``entry``'s reference (None: a mark made
+        without one)."""
+        with aws_errors("Could not read the ledger."):
+            mark = self._client.get_item(
+                TableName=self._ledger,
+                Key=once_place(entry.key_id, entry.reference),
+                ConsistentRead=True,
+            ).get("Item", {})
+        return mark.get("fingerprint", {}).get("S")
+
+    def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:
+        below = ENTRIES_BELOW if before is None else entry_sort_key(*before)
+        with aws_errors("Could not read the ledger."):
+            answer = self._client.query(
+                TableName=self._ledger,
+                KeyConditionExpression="key_id = :key AND sk < :below",
+                ExpressionAttributeValues={":key": {"S": key_id}, ":below": {"S": below}},
+                ScanIndexForward=False,
+                Limit=limit + 1,  # one more says whether there is more
+            )
+        items = answer["Items"]
+        return EntryPage([ledger_entry(item) for item in items[:limit]], len(items) > limit)
+
+    def holds(self, key_id: str, at: int, reference: str) -> bool:
+        sort_key = entry_sort_key(at, reference)
+        return holds(self._client, self._ledger, key_id, sort_key, "Could not read the ledger.")
+
+    def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
+        from handler.money.stored.audit import audits  # the reconciler's alone
+
+        return audits(self._client, self._keys, self._ledger, now_ms=now_ms, fold=fold)

@@ -1,0 +1,102 @@
+"""The credit ledger's items: partition ``key_id``, sort ``<at, ms>#<reference>`` for an
+entry, so a key's entries are one range query newest first. Beside them, in the key's
+partition: ``ref#<reference>``, the mark that a reference was posted once (a card payment, say),
+and ``checkpoint``, the audit's running total of the entries it has folded (digits sort before
+both, so a range below ``:`` holds entries only)."""
+
+import json
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from handler.aws.dynamo import plain
+from handler.keys.admin import AuditEntry
+from handler.money.ledger import LedgerEntry
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+AUDIT = "audit#"  # an operator's change of a key: after every entry
+ENTRIES_BELOW = ":"  # the first character after the digits: every entry's sort key is below
+_OPTIONAL = ("source", "reason", "model")
+_OPTIONAL_NUMBERS = ("reserved", "refunded")
+
+
+def entry_sort_key(at: int, reference: str) -> str:
+    return f"{at:013d}#{reference}"
+
+
+def entry_put(table: str, entry: LedgerEntry) -> "dict[str, TransactWriteItemTypeDef]":
+    """The write of an entry, for the transaction that changes the balance by it."""
+    item: Item = {
+        "key_id": {"S": entry.key_id},
+        "sk": {"S": entry_sort_key(entry.at, entry.reference)},
+        "kind": {"S": entry.kind},
+        "amount": {"N": str(entry.amount)},
+        "at": {"N": str(entry.at)},
+        "reference": {"S": entry.reference},
+        "actor": {"S": entry.actor},
+    }
+    for name in _OPTIONAL:
+        if getattr(entry, name) is not None:
+            item[name] = {"S": getattr(entry, name)}
+    for name in _OPTIONAL_NUMBERS:
+        if getattr(entry, name) is not None:
+            item[name] = {"N": str(getattr(entry, name))}
+    return {
+        "entry": {
+            "Put": {
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+    }
+
+
+def once_place(key_id: str, reference: str) -> "Item":
+    return {"key_id": {"S": key_id}, "sk": {"S": f"ref#{reference}"}}
+
+
+def once_put(
+    table: str, key_id: str, reference: str, fingerprint: str
+) -> "dict[str, TransactWriteItemTypeDef]":
+    """The mark that ``reference`` was posted, for the request of ``fingerprint``: a second
+    posting of it is refused."""
+    item: Item = {**once_place(key_id, reference), "fingerprint": {"S": fingerprint}}
+    return {
+        "once": {
+            "Put": {
+                "TableName": table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(sk)",
+            }
+        }
+    }
+
+
+def ledger_entry(item: "dict[str, Any]") -> LedgerEntry:
+    values = plain(item)
+    return LedgerEntry(
+        key_id=values["key_id"],
+        kind=values["kind"],
+        amount=values["amount"],
+        at=values["at"],
+        reference=values["reference"],
+        actor=values["actor"],
+        **{name: values.get(name) for name in (*_OPTIONAL, *_OPTIONAL_NUMBERS)},
+    )
+
+
+def audit_put(table: str, audit: AuditEntry) -> "dict[str, TransactWriteItemTypeDef]":
+    """The write of an operator's change of a key, for the transaction that makes it."""
+    item: Item = {
+        "key_id": {"S": audit.key_id},
+        "sk": {"S": f"{AUDIT}{audit.at:013d}#{secrets.token_hex(4)}"},
+        "action": {"S": audit.action},
+        "actor": {"S": audit.actor},
+        "at": {"N": str(audit.at)},
+        "details": {"S": json.dumps(audit.details, sort_keys=True, default=sorted)},
+    }
+    return {"audit": {"Put": {"TableName": table, "Item": item}}}

@@ -1,0 +1,199 @@
+"""API keys in DynamoDB, one item per key id: the key's policy, balance, open reservations and
+per-minute rate windows all live on that one item, so one conditional write can check and
+spend them together (``money/stored/charges.py``)."""
+
+from typing import TYPE_CHECKING
+
+from handler.aws.clients import dynamodb_client
+from handler.aws.dynamo import (
+    Transaction,
+    TransactionRefused,
+    plain,
+)
+from handler.aws.errors import aws_errors
+from handler.core.errors import StorageError
+from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord, Charge, KeyPolicy, TopUpSource
+from handler.keys.admin import AuditEntry
+from handler.money.ledger import LedgerEntry
+from handler.money.spend import NO_CAP
+from handler.money.stored.entry_items import audit_put, entry_put
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+    Item = dict[str, AttributeValueTypeDef]
+
+# Per-minute windows: what is left of the key's requests and images in that unix minute.
+REQUESTS_LEFT = "rl_r_"
+IMAGES_LEFT = "rl_i_"
+# Spend windows: what is left of the key's daily or monthly cap ("sl_d20261201").
+SPEND_LEFT = "sl_"
+# What the key's card reloads took this month ("rt_m202612").
+RELOADED = "rt_"
+RELOAD_ATTRIBUTES = ("reload_below", "reload_amount", "reload_monthly_cap")
+
+
+class DynamoDBKeyStore:
+    def __init__(self, table: str, ledger_table: str, client: "DynamoDBClient | None" = None):
+        self._table = table
+        self._ledger = ledger_table  # where a new key's opening balance is entered
+        self._client = client or dynamodb_client()
+
+    def get(self, key_id: str) -> ApiKeyRecord | None:
+        with aws_errors("Could not read the API key."):
+            # Consistent: a revoked key must stop working on the next request.
+            item = self._client.get_item(
+                TableName=self._table, Key={"key_id": {"S": key_id}}, ConsistentRead=True
+            ).get("Item")
+        return None if item is None else key_record(item)
+
+    def create(self, record: ApiKeyRecord, *, actor: str, source: TopUpSource) -> None:
+        policy = record.policy
+        item: Item = {
+            "key_id": {"S": record.key_id},
+            "name": {"S": record.name},
+            "secret_hash": {"S": record.secret_hash},
+            "status": {"S": record.status},
+            "created_at": {"N": str(record.created_at)},
+            "rpm": {"N": str(policy.requests_per_minute)},
+            "ipm": {"N": str(policy.images_per_minute)},
+            "balance": {"N": str(record.balance)},
+            "spent": {"N": "0"},
+            "reservations": {"M": {}},
+            "ledgered": {"BOOL": True},  # its ledger begins with it (money/stored/audit.py)
+            "daily_cap": {"N": str(_cap(policy.daily_spend_cap))},
+            "monthly_cap": {"N": str(_cap(policy.monthly_spend_cap))},
+        }
+        if policy.models is not None:
+            if not policy.models:  # DynamoDB has no empty set, and such a key is useless
+                raise ValueError("a key must be allowed at least one model")
+            item["models"] = {"SS": sorted(policy.models)}
+        if policy.expires_at is not None:
+            item["expires_at"] = {"N": str(policy.expires_at)}
+        if policy.low_balance_threshold is not None:
+            item["low_balance"] = {"N": str(policy.low_balance_threshold)}
+        if policy.webhook_url is not None:
+            item["webhook_url"] = {"S": policy.webhook_url}
+        for name in RELOAD_ATTRIBUTES:
+            if getattr(policy, name) is not None:
+                item[name] = {"N": str(getattr(policy, name))}
+        put: TransactWriteItemTypeDef = {
+            "Put": {
+                "TableName": self._table,
+                "Item": item,
+                "ConditionExpression": "attribute_not_exists(key_id)",
+            }
+        }
+        created = AuditEntry(
+            record.key_id,
+            "created",
+            actor,
+            record.created_at * 1000,
+            {"name": record.name, "balance": record.balance, "source": source},
+        )
+        transaction = Transaction().add({"key": put, **audit_put(self._ledger, created)})
+        if record.balance:
+            opening = LedgerEntry(
+                key_id=record.key_id,
+                kind="topup",
+                amount=record.balance,
+                at=record.created_at * 1000,
+                reference="opening",
+                actor=actor,
+                source=source,
+            )
+            transaction.add(entry_put(self._ledger, opening))
+        try:
+            transaction.commit(self._client, f"Could not create key {record.key_id}.")
+        except TransactionRefused:
+            raise StorageError(f"Key {record.key_id} exists already.") from None
+
+    def list(self) -> list[ApiKeyRecord]:
+        records: list[ApiKeyRecord] = []
+        with aws_errors("Could not list API keys."):
+            for page in self._client.get_paginator("scan").paginate(TableName=self._table):
+                records.extend(key_record(item) for item in page["Items"])
+        return sorted(records, key=lambda record: record.created_at)
+
+
+def key_record(item: "Item") -> ApiKeyRecord:
+    """A key's item as a record; a key made before billing reads as unfunded, default limits."""
+    values = plain(item)
+    windows: dict[str, dict[int, int]] = {REQUESTS_LEFT: {}, IMAGES_LEFT: {}}
+    spend_left: dict[str, int] = {}
+    for name, value in values.items():
+        for prefix, window in windows.items():
+            if name.startswith(prefix):
+                window[int(name.removeprefix(prefix))] = value
+        if name.startswith(SPEND_LEFT):
+            spend_left[name.removeprefix(SPEND_LEFT)] = value
+    return ApiKeyRecord(
+        key_id=values["key_id"],
+        name=values["name"],
+        secret_hash=values["secret_hash"],
+        status=values["status"],
+        created_at=values["created_at"],
+        policy=KeyPolicy(
+            requests_per_minute=values.get("rpm", DEFAULT_POLICY.requests_per_minute),
+            images_per_minute=values.get("ipm", DEFAULT_POLICY.images_per_minute),
+            models=values.get("models"),
+            expires_at=values.get("expires_at"),
+            daily_spend_cap=_uncapped(values.get("daily_cap")),
+            monthly_spend_cap=_uncapped(values.get("monthly_cap")),
+            low_balance_threshold=values.get("low_balance"),
+            webhook_url=values.get("webhook_url"),
+            **{name: values.get(name) for name in RELOAD_ATTRIBUTES},
+        ),
+        reload_pending="reload_pending" in values,
+        low_balance_alerted="low_balance_alerted" in values,
+        spend_left=spend_left,
+        caps_stored="daily_cap" in values and "monthly_cap" in values,
+        balance=values.get("balance", 0),
+        spent=values.get("spent", 0),
+        revoked_at=values.get("revoked_at"),
+        stripe_customer=values.get("stripe_customer"),
+        previous_secret_hash=values.get("previous_secret_hash"),
+        previous_until=values.get("previous_until"),
+        requests_left=windows[REQUESTS_LEFT],
+        images_left=windows[IMAGES_LEFT],
+        open_reservations={
+            request_id: charge_of(request_id, entry["M"])
+            for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
+        },
+    )
+
+
+def _cap(cap: int | None) -> int:
+    return NO_CAP if cap is None else cap
+
+
+def _uncapped(stored: int | None) -> int | None:
+    return None if stored is None or stored >= NO_CAP else stored
+
+
+def charge_attributes(charge: Charge) -> "Item":
+    """A charge as stored in a key's open reservations (by request id) and in usage records."""
+    item: Item = {
+        "model": {"S": charge.model},
+        "size": {"S": charge.size},
+        "n": {"N": str(charge.n)},
+        "unit_price": {"N": str(charge.unit_price)},
+        "reserved_at": {"N": str(charge.reserved_at)},
+    }
+    if charge.end_user is not None:
+        item["end_user"] = {"S": charge.end_user}
+    return item
+
+
+def charge_of(request_id: str, entry: "Item") -> Charge:
+    values = plain(entry)
+    return Charge(
+        request_id=request_id,
+        model=values["model"],
+        size=values["size"],
+        n=values["n"],
+        unit_price=values["unit_price"],
+        reserved_at=values["reserved_at"],
+        end_user=values.get("end_user"),
+    )
