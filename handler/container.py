@@ -11,19 +11,25 @@ from handler.aws.secrets import secret_reader
 from handler.backends import Backends
 from handler.config import get_settings
 from handler.core.catalog import Catalog, load_catalog
-from handler.core.ports import Idempotency, KeyStore, Ledger
 from handler.generation.delivery import Delivery
 from handler.generation.offering import Offering
 from handler.generation.service import GenerationService
 from handler.money.charging import Billing
-from handler.money.ledger import Entries
 from handler.money.stored.balance_alerts import DynamoDBBalanceAlerts
 from handler.money.stored.charges import DynamoDBLedger
 from handler.money.stored.entries import DynamoDBEntries
 from handler.money.stored.keys import DynamoDBKeyStore
 from handler.money.stored.reloads import DynamoDBReloadClaims
-from handler.ports.images import AsyncStore, ImageStore
-from handler.ports.work import BatchFiles, Notifier, WorkQueue, WorkStore
+from handler.ports.batch_files import BatchFiles
+from handler.ports.charges import ChargeStore
+from handler.ports.idempotency import Idempotency
+from handler.ports.images import ImageStore
+from handler.ports.keys import KeyStore
+from handler.ports.ledger import Entries
+from handler.ports.notifier import Notifier
+from handler.ports.staging import AsyncStore
+from handler.ports.work_queue import WorkQueue
+from handler.ports.work_store import WorkStore
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
@@ -62,7 +68,7 @@ def key_store() -> KeyStore:
 
 
 @cache
-def ledger() -> Ledger:
+def ledger() -> ChargeStore:
     settings = get_settings()
     return DynamoDBLedger(
         settings.keys_table,

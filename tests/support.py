@@ -22,9 +22,10 @@ from PIL import Image
 
 from handler import container
 from handler.cli.stripe_stand_in import StripeStandIn
-from handler.core.ports import KeyPolicy, UsageRecord
+from handler.core.records.charges import UsageRecord
+from handler.core.records.keys import KeyPolicy
+from handler.core.records.ledger import LedgerEntry
 from handler.keys.auth import issue_key
-from handler.money.ledger import LedgerEntry
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "events"

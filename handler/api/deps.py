@@ -12,15 +12,17 @@ from handler import billing_container, container
 from handler.config import get_settings
 from handler.core.deadline import Deadline
 from handler.core.errors import PermissionDenied
-from handler.core.ports import ApiKeyRecord, Credentials, KeyStore, Ledger
+from handler.core.records.keys import ApiKeyRecord, Credentials
 from handler.generation.offering import Offering
 from handler.generation.service import GenerationService
 from handler.keys.admin import KeyAdmin
 from handler.keys.auth import authenticate, credentials_of
 from handler.money.cards import CardTerms, CardTopUps
-from handler.money.ledger import Entries
 from handler.money.policy import Meter, rate_window
+from handler.ports.charges import ChargeStore
 from handler.ports.images import ImageStore
+from handler.ports.keys import KeyStore
+from handler.ports.ledger import Entries
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
 from handler.work.reader import WorkReader
@@ -34,7 +36,7 @@ async def get_key_store() -> KeyStore:
     return container.key_store()
 
 
-async def get_ledger() -> Ledger:
+async def get_ledger() -> ChargeStore:
     return container.ledger()
 
 
@@ -152,7 +154,7 @@ RequestIdDep = Annotated[str, Depends(get_request_id)]
 MeterDep = Annotated[Meter, Depends(get_meter)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+LedgerDep = Annotated[ChargeStore, Depends(get_ledger)]
 EntriesDep = Annotated[Entries, Depends(get_entries)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 AsyncJobsDep = Annotated[AsyncJobs, Depends(get_async_jobs)]

@@ -23,7 +23,7 @@ from handler.api.schemas import ImageJob
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import ImageSources, data_url
-from handler.core.ports import Credentials
+from handler.core.records.keys import Credentials
 from handler.core.schemas import GenerationRequest
 from handler.generation.service import GenerationService
 from handler.generation.streaming import MEDIA_TYPE, EventKind

@@ -13,7 +13,7 @@ from handler import container
 from handler.api.deps import DeadlineDep
 from handler.core.deadline import Deadline
 from handler.core.idempotency import answered_once, idempotency_scope
-from handler.core.ports import Idempotency
+from handler.ports.idempotency import Idempotency
 
 M = TypeVar("M", bound=BaseModel)
 

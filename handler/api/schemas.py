@@ -5,9 +5,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.api.pages import Listed
+from handler.core.records.work import MAX_LINES
 from handler.core.schemas import ImagesResponse
 from handler.core.validation import Text
-from handler.work.model import MAX_LINES
 
 
 class ImageJob(Listed):

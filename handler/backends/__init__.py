@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from handler.core.inference import InferenceBackend
+    from handler.ports.backends import InferenceBackend
 
 
 class Backends(Mapping[str, "InferenceBackend"]):

@@ -7,8 +7,8 @@ from functools import partial
 from handler.aws.secrets import configured_secret
 from handler.config import get_settings
 from handler.core.errors import BackendNotConfigured
-from handler.core.inference import InferenceBackend
-from handler.ports.images import AsyncStore
+from handler.ports.backends import InferenceBackend
+from handler.ports.staging import AsyncStore
 
 
 def preview() -> InferenceBackend:

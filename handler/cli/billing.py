@@ -23,7 +23,7 @@ from handler.cli.target import (
 from handler.cli.views import Column, print_table, utc
 
 if TYPE_CHECKING:
-    from handler.money.ledger import LedgerEntry
+    from handler.core.records.ledger import LedgerEntry
 
 billing_app = typer.Typer(no_args_is_help=True)
 

@@ -10,7 +10,7 @@ from handler.cli.target import AsJson, err, operator, reported
 
 if TYPE_CHECKING:
     from handler.cli.views import Money
-    from handler.core.ports import ApiKeyRecord
+    from handler.core.records.keys import ApiKeyRecord
 
 ReasonOption = Annotated[str | None, typer.Option(help="Why, for the key's ledger.")]
 

@@ -24,12 +24,12 @@ from handler.cli.target import (
     reported,
 )
 from handler.cli.views import Column, Money, print_table, utc
-from handler.core.ports import DEFAULT_POLICY, KeyPolicy
+from handler.core.records.keys import DEFAULT_POLICY, KeyPolicy
 
 # The stores and the operators' rules are imported by the commands that reach them, so that
 # `imagegate --help` starts at once.
 if TYPE_CHECKING:
-    from handler.core.ports import ApiKeyRecord
+    from handler.core.records.keys import ApiKeyRecord
 
 keys_app = typer.Typer(no_args_is_help=True)
 KeyArgument = Annotated[

@@ -142,7 +142,7 @@ def in_process_stack(prefix: str, catalog_path: Path) -> "NewKey":
     from handler.aws.clients import dynamodb_client, s3_client, sqs_client
     from handler.cli.local_aws import stand_in
     from handler.cli.template import Template, create_resources
-    from handler.core.ports import KeyPolicy
+    from handler.core.records.keys import KeyPolicy
     from handler.keys.auth import issue_key
 
     stand_in()
@@ -185,7 +185,7 @@ def ensure_dev_key(state_dir: Path) -> str:
     """Register the saved dev key in the fresh stack, or issue and save a new one."""
     from handler import container
     from handler.core.errors import AuthenticationFailed
-    from handler.core.ports import KeyPolicy
+    from handler.core.records.keys import KeyPolicy
     from handler.keys.auth import issue_key, register_key
 
     policy = KeyPolicy(requests_per_minute=DEV_KEY_RPM, images_per_minute=DEV_KEY_IPM)

@@ -20,9 +20,10 @@ from handler.core.errors import ImagegateError, InvalidRequest, NotFound
 from handler.core.keys import parse_key
 
 if TYPE_CHECKING:  # the stores are imported when a command reaches for them
-    from handler.core.ports import KeyStore, Ledger
     from handler.keys.admin import KeyAdmin
-    from handler.money.ledger import Entries
+    from handler.ports.charges import ChargeStore
+    from handler.ports.keys import KeyStore
+    from handler.ports.ledger import Entries
 
 err = Console(stderr=True)
 KEY_ID_LENGTH = 16
@@ -129,7 +130,7 @@ class Target:
             return container.entries()
         return DynamoDBEntries(self._keys_table(), self._ledger_table())
 
-    def ledger(self) -> "Ledger":
+    def ledger(self) -> "ChargeStore":
         from handler import container
         from handler.money.stored.charges import DynamoDBLedger
 

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
-from handler.core.ports import Credentials, Idempotency
+from handler.core.records.keys import Credentials
+from handler.ports.idempotency import Idempotency
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 

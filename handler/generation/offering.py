@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from handler.core.catalog import Catalog, CatalogModel
-from handler.core.inference import InferenceBackend
+from handler.ports.backends import InferenceBackend
 
 
 @dataclass(frozen=True, slots=True)

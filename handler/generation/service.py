@@ -11,13 +11,11 @@ from typing import Any, TypeVar
 
 from handler.core.catalog import Catalog, CatalogModel
 from handler.core.deadline import Deadline
-from handler.core.errors import (
-    InvalidRequest,
-)
+from handler.core.errors import InvalidRequest
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
-from handler.core.inference import GeneratedImage, InferenceBackend
-from handler.core.ports import Credentials, Idempotency, KeyStore
+from handler.core.inference import GeneratedImage
+from handler.core.records.keys import Credentials
 from handler.core.schemas import (
     GenerationRequest,
     ImagesResponse,
@@ -31,6 +29,9 @@ from handler.keys.auth import replayed
 from handler.money.charging import Billing
 from handler.money.paid import delivered, paid
 from handler.money.policy import Meter
+from handler.ports.backends import InferenceBackend
+from handler.ports.idempotency import Idempotency
+from handler.ports.keys import KeyStore
 
 Answer = TypeVar("Answer", ImagesResponse, StoredImages)
 

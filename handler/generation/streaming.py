@@ -18,17 +18,13 @@ from typing import Any, Literal
 
 from handler.core.deadline import Deadline
 from handler.core.errors import ImagegateError, envelope
-from handler.core.inference import (
-    GeneratedImage,
-    InferenceBackend,
-    PartialImage,
-    StreamingBackend,
-)
+from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
 from handler.money.charging import Billing, Reservation
 from handler.money.paid import delivered, refunded_on_failure
 from handler.observability import logger
+from handler.ports.backends import InferenceBackend, StreamingBackend
 
 EventKind = Literal["image_generation", "image_edit"]
 MEDIA_TYPE = "text/event-stream"

@@ -3,22 +3,35 @@ API (IAM-signed), ``imagegate keys`` and the admin function. Each change is an e
 its actor: a ledger entry when it moves money, an audit entry when it changes the key."""
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from handler.core.catalog import Catalog
 from handler.core.errors import IdempotencyKeyReused, InvalidRequest, NotFound, StorageError
 from handler.core.keys import generate_key
-from handler.core.ports import ApiKeyRecord, KeyPolicy, KeyStore, Ledger, TopUpSource, UsageRecord
+from handler.core.outcomes import AlreadyPosted, KeyChanged
+from handler.core.records.charges import UsageRecord
+from handler.core.records.keys import (
+    ApiKeyRecord,
+    AuditAction,
+    AuditEntry,
+    IssuedKey,
+    KeyPolicy,
+    TopUpSource,
+)
 from handler.core.webhooks import check_webhook_url
 from handler.keys.auth import issue_key
-from handler.money.alerts import BalanceAlerts, alert_if_crossed
-from handler.money.ledger import AlreadyPosted, Entries, movement_once, operator_entry
+from handler.money.alerts import alert_if_crossed
+from handler.money.ledger import movement_once, operator_entry
 from handler.money.reloads import check_reload_policy
 from handler.money.spend import NO_CAP, day_window, month_window
+from handler.ports.balance_alerts import BalanceAlerts
+from handler.ports.charges import ChargeStore
+from handler.ports.key_changes import KeyChanges
+from handler.ports.keys import KeyStore
+from handler.ports.ledger import Entries
 
-AuditAction = Literal["created", "updated", "revoked", "rotated"]
 MAX_GRACE_SECONDS = 7 * 86_400
 # What an update may change, by its name in the admin API.
 POLICY_FIELDS = (
@@ -38,63 +51,6 @@ POLICY_FIELDS = (
 RELOAD_FIELDS = ("reload_below", "reload_amount", "reload_monthly_cap")
 _CAPS = {"daily_spend_cap": day_window, "monthly_spend_cap": month_window}
 _UPDATE_ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    key_id: str
-    action: AuditAction
-    actor: str
-    at: int  # unix milliseconds
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class KeyPage:
-    keys: Sequence[ApiKeyRecord]
-    next_key_id: str | None  # where the next page starts; None: this was the last
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedKey:
-    record: ApiKeyRecord
-    plaintext: str  # its only copy
-
-    def __repr__(self) -> str:
-        return f"IssuedKey(key_id={self.record.key_id!r}, plaintext=<redacted>)"
-
-
-class KeyChanged(Exception):
-    """A spend window moved between the key's reading and the update: read it again."""
-
-
-class KeyChanges(Protocol):
-    """The key writes only operators make, each with its audit entry in the same transaction."""
-
-    def update(
-        self,
-        key_id: str,
-        changes: Mapping[str, Any],
-        audit: AuditEntry,
-        *,
-        windows: Mapping[str, tuple[int, int] | None] | None = None,
-    ) -> ApiKeyRecord:
-        """Set each of ``changes`` (policy attributes; None lifts a limit), and each of
-        ``windows`` (spend window: (left as read, left from now on); None: one not begun,
-        which must still not be), if still as read (``KeyChanged`` if not)."""
-        ...
-
-    def revoke(self, audit: AuditEntry) -> ApiKeyRecord: ...
-
-    def rotate(self, new_secret_hash: str, previous_until: int, audit: AuditEntry) -> ApiKeyRecord:
-        """The new secret in force; the old one still works until ``previous_until``."""
-        ...
-
-    def page(self, *, limit: int, after: str | None) -> KeyPage: ...
-
-    def audit(self, key_id: str, *, limit: int) -> Sequence[AuditEntry]:
-        """The key's audit entries, newest first."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +181,7 @@ class KeyAdmin:
         return IssuedKey(self.changes.rotate(new.secret_hash, until, audit), new.plaintext)
 
     def usage(
-        self, ledger: Ledger, *, start_ms: int, end_ms: int
+        self, ledger: ChargeStore, *, start_ms: int, end_ms: int
     ) -> list[tuple[str, list[UsageRecord]]]:
         """Every key's usage records over a period, by key id."""
         key_ids = sorted(record.key_id for record in self.keys.list())

@@ -1,8 +1,9 @@
 """Who is calling: the bearer key, and how keys are issued."""
 
 from handler.core.keys import NewKey, generate_key, hash_secret, parse_authorization, parse_key
-from handler.core.ports import ApiKeyRecord, Credentials, KeyPolicy, KeyStore, TopUpSource
+from handler.core.records.keys import ApiKeyRecord, Credentials, KeyPolicy, TopUpSource
 from handler.money.policy import Meter, check_key, rate_window
+from handler.ports.keys import KeyStore
 
 
 def credentials_of(authorization: str | None) -> Credentials:

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from handler.core.errors import ImagegateError, InvalidRequest, envelope
-from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord, KeyPolicy
+from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 from handler.keys.admin import KeyAdmin
 from handler.money.amounts import PositiveMicros, UnsignedMicros, format_micros

@@ -4,18 +4,10 @@ event on the bus. Once per crossing: the key's mark says it was sent, and only a
 takes the mark away, so a balance that hovers at the threshold (refunds lifting it back
 over) is told of once."""
 
-from typing import Protocol
-
 from handler.core.errors import ImagegateError
-from handler.core.ports import ApiKeyRecord
+from handler.core.records.keys import ApiKeyRecord
 from handler.observability import logger
-
-
-class BalanceAlerts(Protocol):
-    def balance_low(self, record: ApiKeyRecord) -> bool:
-        """Mark the key alerted and tell of it, unless it was marked already: whether it
-        was told now."""
-        ...
+from handler.ports.balance_alerts import BalanceAlerts
 
 
 def crossed_below(record: ApiKeyRecord, taken: int) -> bool:

@@ -4,16 +4,22 @@ processor's signed events credit the key (``money/payments.py`` says what each e
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from handler.core.errors import InvalidRequest, StorageError
-from handler.core.ports import ApiKeyRecord, KeyStore
-from handler.money.alerts import BalanceAlerts, alert_if_crossed
+from handler.core.outcomes import NoSuchKey, PaymentChanged
+from handler.core.records.keys import ApiKeyRecord
+from handler.core.records.ledger import LedgerEntry
+from handler.core.records.payments import CheckoutOrder, CheckoutSession, Paid, Payment, Reload
+from handler.money.alerts import alert_if_crossed
 from handler.money.amounts import format_micros
-from handler.money.ledger import LedgerEntry
-from handler.money.payments import CardEvent, Paid, Payment, apply
-from handler.money.reloads import Reload, ReloadClaims, charge
+from handler.money.payments import apply
+from handler.money.reloads import charge
 from handler.observability import count, logger
+from handler.ports.balance_alerts import BalanceAlerts
+from handler.ports.card_processor import CardProcessor
+from handler.ports.keys import KeyStore
+from handler.ports.payments import PaymentStore
+from handler.ports.reload_claims import ReloadClaims
 
 _RECORD_ATTEMPTS = 5  # concurrent deliveries of one payment's events: each re-reads and retries
 # Currencies whose smallest unit is not a hundredth (Stripe's lists).
@@ -32,27 +38,6 @@ def minor_unit(currency: str) -> int:
 
 
 @dataclass(frozen=True, slots=True)
-class CheckoutOrder:
-    key_id: str
-    amount: int  # micro-units
-    success_url: str
-    cancel_url: str
-    customer: str | None  # the key's customer at the processor, once it has one
-    idempotency_key: str | None = None
-    save_card: bool = False  # for the key's auto-reload: the card is kept for off-session use
-
-
-@dataclass(frozen=True, slots=True)
-class CheckoutSession:
-    id: str
-    url: str
-    amount: int  # micro-units
-    currency: str
-    expires_at: int
-    replayed: bool = False  # the first answer to the checkout's Idempotency-Key, again
-
-
-@dataclass(frozen=True, slots=True)
 class CardTerms:
     """What this deployment takes: its currency (ISO 4217, lower case) and the bounds of one
     top-up, in micro-units."""
@@ -65,38 +50,6 @@ class CardTerms:
     @classmethod
     def of(cls, currency: str, minimum: int, maximum: int) -> "CardTerms":
         return cls(currency, minimum, maximum, minor_unit(currency))
-
-
-class CardProcessor(Protocol):
-    def checkout(self, order: CheckoutOrder) -> CheckoutSession: ...
-
-    def charge_saved_card(self, customer: str, reload: Reload) -> str: ...
-
-    def event(self, payload: bytes, signature: str | None) -> CardEvent | None:
-        """The verified event (``InvalidRequest`` if its signature is missing, wrong or
-        stale); None for one that is not about an imagegate payment."""
-        ...
-
-
-class PaymentChanged(Exception):
-    """The payment's record changed since it was read: read it again."""
-
-
-class NoSuchKey(Exception):
-    """The event's entries name a key this deployment does not have (another deployment's on
-    the same Stripe account, say)."""
-
-
-class PaymentStore(Protocol):
-    def get(self, payment_id: str) -> Payment | None: ...
-
-    def record(
-        self, after: Payment, entries: list[LedgerEntry], *, customer: str | None = None
-    ) -> None:
-        """Store ``after`` in place of the version it was read as, change its key's balance
-        by the entries and write them, all at once; ``PaymentChanged`` if it was not the
-        stored version any more, ``NoSuchKey`` if the entries' key is not here."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,32 +14,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from handler.core.errors import (
-    ImagegateError,
-    StorageError,
-)
-from handler.core.ports import (
-    Admission,
-    ApiKeyRecord,
-    Charge,
-    Credentials,
-    Ledger,
-    Owner,
-    Payer,
-    ReservationClosed,
-    ReservationRefused,
-    UsageRecord,
-    UsageStatus,
-    WindowUpkeep,
-)
+from handler.core.errors import ImagegateError, StorageError
+from handler.core.outcomes import ReservationClosed, ReservationRefused
+from handler.core.records.charges import Admission, Charge, UsageRecord, UsageStatus, WindowUpkeep
+from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
+from handler.core.records.work import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
 from handler.core.spec import GenerationSpec
-from handler.money.alerts import BalanceAlerts, alert_if_crossed
+from handler.money.alerts import alert_if_crossed
 from handler.money.policy import Meter, admission_refusal, check_key, rate_window, refusal
 from handler.money.pricing import quote
-from handler.money.reloads import ReloadClaims, reload_if_due
+from handler.money.reloads import reload_if_due
 from handler.money.spend import refund_windows, stale_windows
 from handler.observability import count, logger, record_spend
-from handler.work.model import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
+from handler.ports.balance_alerts import BalanceAlerts
+from handler.ports.charges import ChargeStore
+from handler.ports.reload_claims import ReloadClaims
 
 # A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
 # left that could settle it.
@@ -72,7 +61,7 @@ class Reservation:
 
 @dataclass(frozen=True, slots=True)
 class Billing:
-    ledger: Ledger
+    ledger: ChargeStore
     clock: Callable[[], float] = field(default=time.time)
     alerts: BalanceAlerts | None = None
     reloads: ReloadClaims | None = None

@@ -15,46 +15,24 @@ refunds, and the audit counts what is held.
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
-from handler.core.cursors import Held, place_id, place_of
+from handler.core.cursors import Held, place_of
 from handler.core.errors import InvalidRequest
-from handler.core.ports import ApiKeyRecord, TopUpSource, UsageRecord
+from handler.core.records.charges import UsageRecord
+from handler.core.records.keys import TopUpSource
+from handler.core.records.ledger import ENTRY_ID_PREFIX, Audit, EntryKind, LedgerEntry
 from handler.money.amounts import amount_of
 from handler.observability import logger
+from handler.ports.ledger import Entries
 
-EntryKind = Literal["topup", "adjustment", "charge", "refund", "reversal"]
-_ENTRY_ID_PREFIX = "txn_"
 MAX_REASON = 500
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerEntry:
-    key_id: str
-    kind: EntryKind
-    amount: int  # signed micro-units: what the entry changed the balance by
-    at: int  # unix milliseconds
-    reference: str  # unique within the key: a request id, a payment's, a refund's, or fresh
-    actor: str  # who made the change: an IAM principal, "stripe", "cli:<user>", "imagegate"
-    source: TopUpSource | None = None  # topup only
-    reason: str | None = None  # adjustments and reversals
-    # A settled request: what it reserved and what of that came back.
-    model: str | None = None
-    reserved: int | None = None
-    refunded: int | None = None
-
-    @property
-    def entry_id(self) -> str:
-        """The entry's public id, which is also its place in the key's ledger (a cursor)."""
-        return place_id(_ENTRY_ID_PREFIX, self.at, self.reference)
 
 
 def entry_place(entry_id: str, held: Held | None = None) -> tuple[int, str]:
     """``(at, reference)`` of a public entry id (a page's ``after``), or a clear 400 (also,
     with ``held``, for one not in the caller's ledger)."""
-    return place_of(_ENTRY_ID_PREFIX, entry_id, "a transaction", held)
+    return place_of(ENTRY_ID_PREFIX, entry_id, "a transaction", held)
 
 
 def settled_entry(usage: UsageRecord) -> LedgerEntry:
@@ -142,58 +120,6 @@ def _reason(reason: str | None) -> str | None:
 def fresh_reference() -> str:
     """A reference for an entry that is about nothing else (an operator's)."""
     return f"op_{secrets.token_hex(8)}"
-
-
-@dataclass(frozen=True, slots=True)
-class EntryPage:
-    entries: Sequence[LedgerEntry]
-    has_more: bool
-
-
-class AlreadyPosted(Exception):
-    """An entry of this reference is in the key's ledger already (a retried movement);
-    ``fingerprint``: the request it was posted for, as kept beside it."""
-
-    def __init__(self, reference: str, fingerprint: str | None):
-        super().__init__(reference)
-        self.fingerprint = fingerprint
-
-
-@dataclass(frozen=True, slots=True)
-class Audit:
-    """One key's balance held against its ledger."""
-
-    key_id: str
-    balance: int
-    held: int  # what its open reservations hold
-    entries_total: int
-
-    @property
-    def difference(self) -> int:
-        return self.balance + self.held - self.entries_total
-
-
-class Entries(Protocol):
-    def post(self, entry: LedgerEntry, *, once: str | None = None) -> ApiKeyRecord:
-        """Change the key's balance by ``entry.amount`` and record ``entry`` in one
-        transaction; the key after it. ``NotFound`` for no such key. With ``once`` (the
-        fingerprint of the request it comes from, kept with the reference), an entry of the
-        same reference posted before raises ``AlreadyPosted`` and changes nothing."""
-        ...
-
-    def page(self, key_id: str, *, limit: int, before: tuple[int, str] | None) -> EntryPage:
-        """The key's entries, newest first, from just before ``before`` (an entry's place)."""
-        ...
-
-    def holds(self, key_id: str, at: int, reference: str) -> bool:
-        """Whether the key has the entry of that place (a page's ``after``)."""
-        ...
-
-    def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
-        """Every key's balance against its ledger, each read as of one moment; keys from
-        before the ledger get their opening entry first. ``fold``: old entries go into the
-        key's checkpoint (the reconciler's, by the functions' clock)."""
-        ...
 
 
 def off_ledger(entries: Entries, *, now_ms: int) -> list[Audit]:

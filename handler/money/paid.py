@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from handler.core.errors import BackendError, ImagegateError, StorageError
 from handler.core.inference import GeneratedImage
-from handler.core.ports import Credentials
+from handler.core.records.keys import Credentials
 from handler.core.spec import GenerationSpec
 from handler.money.charging import Billing, Reservation
 from handler.money.policy import Meter

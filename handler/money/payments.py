@@ -9,58 +9,12 @@ dispute that arrives before the payment it is about is kept and taken when the c
 Nothing is ever taken back beyond what was credited.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
-from handler.money.ledger import LedgerEntry
+from handler.core.records.ledger import LedgerEntry
+from handler.core.records.payments import CardEvent, Disputed, DisputeWon, Paid, Payment, Refunded
 
 ACTOR = "stripe"
-
-
-@dataclass(frozen=True, slots=True)
-class Paid:
-    """A checkout was paid: ``amount`` (micro-units) goes on the key the session was for."""
-
-    payment_id: str  # the PaymentIntent's
-    session_id: str
-    key_id: str
-    amount: int
-    customer: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Refunded:
-    payment_id: str
-    charge_id: str
-    total: int  # everything refunded of the charge so far (Stripe's running total)
-
-
-@dataclass(frozen=True, slots=True)
-class Disputed:
-    payment_id: str
-    dispute_id: str
-    amount: int
-
-
-@dataclass(frozen=True, slots=True)
-class DisputeWon:
-    payment_id: str
-    dispute_id: str
-
-
-CardEvent = Paid | Refunded | Disputed | DisputeWon
-
-
-@dataclass(frozen=True, slots=True)
-class Payment:
-    payment_id: str
-    key_id: str | None = None  # None until its checkout completes
-    credited: int = 0
-    refunded: int = 0  # the running total of refunds seen
-    taken: int = 0  # taken back from the key so far
-    disputes: Mapping[str, int] = field(default_factory=dict)  # dispute → amount it holds
-    won: frozenset[str] = frozenset()
-    version: int = 0  # the stored state this one was read as (0: none yet)
 
 
 def apply(

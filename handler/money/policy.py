@@ -18,7 +18,8 @@ from handler.core.errors import (
     PermissionDenied,
     RateLimited,
 )
-from handler.core.ports import Admission, ApiKeyRecord, Charge, Owner, Payer
+from handler.core.records.charges import Admission, Charge
+from handler.core.records.keys import ApiKeyRecord, Owner, Payer
 from handler.money.amounts import format_micros
 from handler.money.spend import spend_refusal
 

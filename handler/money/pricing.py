@@ -4,7 +4,7 @@ import math
 
 from handler.core.catalog import Catalog
 from handler.core.errors import BackendNotConfigured
-from handler.core.ports import Charge
+from handler.core.records.charges import Charge
 from handler.core.spec import GenerationSpec
 
 

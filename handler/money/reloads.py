@@ -12,24 +12,14 @@ the mark: the key is not charged again until it is topped up.
 
 import contextlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
 
 from handler.core.errors import ImagegateError, InvalidRequest
-from handler.core.ports import ApiKeyRecord
+from handler.core.outcomes import CardDeclined
+from handler.core.records.keys import ApiKeyRecord
+from handler.core.records.payments import Reload
 from handler.observability import count, logger
-
-
-@dataclass(frozen=True, slots=True)
-class Reload:
-    key_id: str
-    reference: str  # the crossing's: Stripe's idempotency key for its one charge
-    amount: int  # micro-units
-    month: str  # the month whose total it counts in ("m202612")
-
-
-class CardDeclined(Exception):
-    """The saved card was refused (or there is none): nothing was charged."""
+from handler.ports.reload_claims import ReloadClaims
+from handler.ports.saved_cards import SavedCards
 
 
 def reload_due(record: ApiKeyRecord, taken: int) -> bool:
@@ -43,28 +33,6 @@ def reload_due(record: ApiKeyRecord, taken: int) -> bool:
         and not record.reload_pending
         and record.balance < policy.reload_below <= record.balance + taken
     )
-
-
-class ReloadClaims(Protocol):
-    def claim(self, record: ApiKeyRecord, now: float) -> Reload | None:
-        """Set the key's reload mark and count the reload in its month, if it has no mark
-        and the month's cap allows it; the reload to queue, else None."""
-        ...
-
-    def queue(self, reload: Reload) -> None: ...
-
-    def give_back(self, reload: Reload, *, unmark: bool = False) -> None:
-        """A reload that charged nothing: out of the month's total, once (the mark stays
-        unless ``unmark``: the reload never started)."""
-        ...
-
-
-class SavedCards(Protocol):
-    def charge_saved_card(self, customer: str, reload: Reload) -> str:
-        """Charge the customer's saved card off-session (idempotent by ``reload.reference``);
-        the PaymentIntent's id. ``CardDeclined`` if refused; ``PaymentsUnavailable`` if the
-        processor could not be reached (try again)."""
-        ...
 
 
 def reload_if_due(

@@ -9,7 +9,7 @@ import calendar
 import time
 
 from handler.core.errors import InsufficientQuota
-from handler.core.ports import ApiKeyRecord
+from handler.core.records.keys import ApiKeyRecord
 from handler.money.amounts import format_micros
 
 NO_CAP = 10**18  # micro-units: a cap no key reaches (a trillion currency units)

@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from handler.core.errors import InvalidRequest
-from handler.core.ports import UsageRecord
+from handler.core.records.charges import UsageRecord
 
 DEFAULT_PERIOD_SECONDS = 30 * 86_400
 MAX_PERIOD_SECONDS = 366 * 86_400

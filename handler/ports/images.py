@@ -1,4 +1,4 @@
-"""Where generated images and asynchronous invocations' bodies are kept (``stores/``)."""
+"""Where generated images are kept and signed for (``stores/images.py``)."""
 
 from collections.abc import Sequence
 from typing import Protocol
@@ -15,21 +15,4 @@ class ImageStore(Protocol):
 
     def presign(self, key: str) -> str:
         """A GET URL for ``key`` that expires after the configured TTL."""
-        ...
-
-
-class AsyncStore(Protocol):
-    """Where a backend's asynchronous invocations keep their bodies, tickets and results (an
-    S3 prefix whose objects expire on their own)."""
-
-    def put(self, name: str, body: bytes) -> str:
-        """Store ``body`` under ``name`` (relative to the store's prefix); its s3:// URI."""
-        ...
-
-    def location(self, name: str) -> str:
-        """The s3:// URI ``name`` has (or would have) in the store."""
-        ...
-
-    def read(self, location: str) -> bytes | None:
-        """The object at an s3:// URI; None while it does not exist."""
         ...

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, cast
 from handler.aws.clients import s3_client
 from handler.aws.errors import aws_errors
 from handler.core.errors import InvalidRequest
+from handler.core.records.work import UploadForm
 from handler.observability import logger
-from handler.ports.work import UploadForm
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

@@ -15,9 +15,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.clients import events_client, sqs_client
 from handler.aws.errors import aws_errors
+from handler.core.records.work import Batch
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger
-from handler.work.model import Batch
 
 if TYPE_CHECKING:
     from mypy_boto3_events.client import EventBridgeClient

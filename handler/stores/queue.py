@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from handler.aws.clients import sqs_client
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
-from handler.work.model import WorkItem
+from handler.core.records.work import WorkItem
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient

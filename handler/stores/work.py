@@ -23,6 +23,7 @@ from handler.aws.dynamo import (
 )
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
+from handler.core.records.work import FINISHED, Batch, BatchStatus, LineResult
 from handler.stores.work_items import (
     BATCH_SK,
     RESULT,
@@ -35,7 +36,6 @@ from handler.stores.work_items import (
     result_writes,
     transition_update,
 )
-from handler.work.model import FINISHED, Batch, BatchStatus, LineResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

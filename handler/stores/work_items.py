@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import plain
-from handler.work.model import Batch, BatchKind, BatchStatus, LineResult
+from handler.core.records.work import Batch, BatchKind, BatchStatus, LineResult
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef

@@ -11,8 +11,8 @@ from typing import Any
 from handler.aws.clients import dynamodb_client
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
+from handler.core.records.work import Batch, BatchKind, LineResult
 from handler.stores.work_items import batch_of, line_sk, listed, owner, result_of
-from handler.work.model import Batch, BatchKind, LineResult
 
 INDEX = "by_owner"
 # BatchGetItem reads at most this many items per call.

@@ -12,16 +12,17 @@ from handler.core.deadline import Deadline
 from handler.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, StorageError
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import from_request
-from handler.core.ports import Admission, Credentials
+from handler.core.records.charges import Admission
+from handler.core.records.keys import Credentials
+from handler.core.records.work import FINISHED, MAX_LINE_BYTES, Batch, WorkItem, cancelled_result
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 from handler.generation.service import fingerprint
 from handler.money.policy import Meter
 from handler.money.pricing import quote
-from handler.ports.work import WorkQueue
+from handler.ports.work_queue import WorkQueue
 from handler.work.finish import Finisher
 from handler.work.intake import Intake
-from handler.work.model import FINISHED, MAX_LINE_BYTES, Batch, WorkItem, cancelled_result
 from handler.work.views import describe_job
 
 

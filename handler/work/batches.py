@@ -13,14 +13,16 @@ from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest, StorageError
 from handler.core.idempotency import idempotency_scope
-from handler.core.ports import Admission, Credentials
+from handler.core.records.charges import Admission
+from handler.core.records.keys import Credentials
+from handler.core.records.work import MAX_INPUT_BYTES, Batch, upload_key
 from handler.core.validation import check_metadata
 from handler.money.policy import Meter
 from handler.money.pricing import cheapest_line
 from handler.observability import logger
-from handler.ports.work import BatchFiles, Notifier
+from handler.ports.batch_files import BatchFiles
+from handler.ports.notifier import Notifier
 from handler.work.intake import Intake, missing
-from handler.work.model import MAX_INPUT_BYTES, Batch, upload_key
 from handler.work.views import describe
 
 

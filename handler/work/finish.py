@@ -12,10 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from handler.core.records.work import Batch, BatchStatus, LineResult
 from handler.generation.delivery import Delivery
 from handler.observability import logger
-from handler.ports.work import BatchFiles, Notifier, WorkStore
-from handler.work.model import Batch, BatchStatus, LineResult
+from handler.ports.batch_files import BatchFiles
+from handler.ports.notifier import Notifier
+from handler.ports.work_store import WorkStore
 from handler.work.views import describe, describe_job, output_lines, show_job
 
 # How long a finalization may run before another may take it over: Lambda's longest run.

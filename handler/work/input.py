@@ -13,10 +13,7 @@ from typing import Any
 from handler.core.catalog import Catalog
 from handler.core.errors import ImagegateError, InvalidRequest
 from handler.core.image_input import from_request
-from handler.core.schemas import parse_request
-from handler.core.spec import build_spec
-from handler.core.validation import is_text
-from handler.work.model import (
+from handler.core.records.work import (
     MAX_LINE_BYTES,
     MAX_LINES,
     LineResult,
@@ -24,6 +21,9 @@ from handler.work.model import (
     error_result,
     unrun_result,
 )
+from handler.core.schemas import parse_request
+from handler.core.spec import build_spec
+from handler.core.validation import is_text
 
 ENDPOINT = "/v1/images/generations"
 MAX_CUSTOM_ID_CHARS = 512

@@ -6,13 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from handler.core.errors import NotFound
-from handler.core.ports import Credentials, Idempotency, KeyStore
+from handler.core.records.keys import Credentials
+from handler.core.records.work import Batch, is_queued_request
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
 from handler.keys.auth import authenticate, replayed
 from handler.money.charging import Billing
 from handler.money.policy import Meter
-from handler.ports.work import WorkStore
-from handler.work.model import Batch, is_queued_request
+from handler.ports.idempotency import Idempotency
+from handler.ports.keys import KeyStore
+from handler.ports.work_store import WorkStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,22 +7,18 @@ from dataclasses import dataclass
 from handler.core.deadline import Deadline
 from handler.core.errors import ImagegateError, StorageError, WorkPending
 from handler.core.image_input import from_request
-from handler.core.ports import KeyStore, Owner, WindowUpkeep
+from handler.core.outcomes import ResultRecorded
+from handler.core.records.charges import WindowUpkeep
+from handler.core.records.keys import Owner
+from handler.core.records.work import LineResult, WorkItem, error_result, line_request_id, retryable
 from handler.core.schemas import parse_request
 from handler.core.spec import build_spec
 from handler.generation.service import GenerationService
 from handler.money.charging import Billing, Reservation
 from handler.money.policy import Meter
 from handler.observability import logger
-from handler.ports.work import WorkStore
-from handler.work.model import (
-    LineResult,
-    ResultRecorded,
-    WorkItem,
-    error_result,
-    line_request_id,
-    retryable,
-)
+from handler.ports.keys import KeyStore
+from handler.ports.work_store import WorkStore
 
 
 @dataclass(frozen=True, slots=True)

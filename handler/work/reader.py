@@ -9,12 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from handler.core.errors import InvalidRequest, NotFound
-from handler.core.ports import Credentials
-from handler.generation.delivery import Delivery
-from handler.ports.work import BatchFiles, WorkLists, WorkStore
-from handler.work.batches import Batches
-from handler.work.intake import Intake, is_work_id
-from handler.work.model import (
+from handler.core.records.keys import Credentials
+from handler.core.records.work import (
     FINISHED,
     MAX_INPUT_BYTES,
     UPLOAD_URL_SECONDS,
@@ -22,6 +18,12 @@ from handler.work.model import (
     BatchKind,
     upload_key,
 )
+from handler.generation.delivery import Delivery
+from handler.ports.batch_files import BatchFiles
+from handler.ports.work_lists import WorkLists
+from handler.ports.work_store import WorkStore
+from handler.work.batches import Batches
+from handler.work.intake import Intake, is_work_id
 from handler.work.views import describe, render_output, show_job
 
 

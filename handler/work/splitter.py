@@ -15,14 +15,17 @@ from urllib.parse import unquote_plus
 
 from handler.core.catalog import Catalog
 from handler.core.errors import AuthenticationFailed, InvalidRequest
-from handler.core.ports import KeyStore, Owner
+from handler.core.records.keys import Owner
+from handler.core.records.work import INPUT_PREFIX, MAX_INPUT_BYTES, Batch, WorkItem
 from handler.money.policy import check_key
 from handler.money.pricing import cheapest_line
 from handler.observability import logger
-from handler.ports.work import BatchFiles, WorkQueue, WorkStore
+from handler.ports.batch_files import BatchFiles
+from handler.ports.keys import KeyStore
+from handler.ports.work_queue import WorkQueue
+from handler.ports.work_store import WorkStore
 from handler.work.finish import Finisher
 from handler.work.input import count_lines, parse_lines
-from handler.work.model import INPUT_PREFIX, MAX_INPUT_BYTES, Batch, WorkItem
 
 SPLIT_CHUNK = 500  # lines queued between notes of how far the split got
 

@@ -6,9 +6,9 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from handler.core.records.work import FINISHED, Batch, BatchStatus, LineResult
 from handler.core.schemas import StoredImages
 from handler.generation.delivery import Delivery
-from handler.work.model import FINISHED, Batch, BatchStatus, LineResult
 
 
 def describe(batch: Batch) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Delivery is at least once. A line whose result is recorded is done, whichever attempt
 recorded it; a line charged and not recorded (the attempt died) is run again under the same
-request id, and its reservation is found again rather than taken twice (``Ledger.reserve``).
+request id, and its reservation is found again rather than taken twice (``ChargeStore.reserve``).
 
 A line whose backend work is pending (an asynchronous SageMaker invocation still running) is
 queued again as a new message, delayed, rather than failed: it does not use up the receives
@@ -16,13 +16,8 @@ from dataclasses import dataclass, field, replace
 
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
-from handler.core.ports import Owner
-from handler.generation.delivery import object_prefix
-from handler.observability import logger
-from handler.ports.work import WorkQueue, WorkStore
-from handler.work.finish import Finisher
-from handler.work.lines import LineRunner
-from handler.work.model import (
+from handler.core.records.keys import Owner
+from handler.core.records.work import (
     FINISHED,
     PENDING_LIMIT_SECONDS,
     Batch,
@@ -31,6 +26,12 @@ from handler.work.model import (
     cancelled_result,
     unrun_result,
 )
+from handler.generation.delivery import object_prefix
+from handler.observability import logger
+from handler.ports.work_queue import WorkQueue
+from handler.ports.work_store import WorkStore
+from handler.work.finish import Finisher
+from handler.work.lines import LineRunner
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from handler import billing_container
 from handler.aws.clients import sqs_client
 from handler.config import get_settings
-from handler.core.ports import KeyPolicy
+from handler.core.records.keys import KeyPolicy
 from handler.core.webhooks import WebhookMessage
 from handler.stores.notifier import EventNotifier
 from tests.support import top_up

@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.core.deadline import Deadline
-from handler.core.ports import Owner
+from handler.core.records.keys import Owner
+from handler.core.records.work import Batch, WorkItem
 from handler.core.schemas import parse_request
 from handler.core.spec import build_spec
 from handler.main import dead_letter_handler, splitter_handler, worker_handler
 from handler.money.policy import Meter
 from handler.stores.queue import from_message
-from handler.work.model import Batch, WorkItem
 from tests.image_samples import data_url, noise
 from tests.support import (
     FakeLambdaContext,

@@ -14,7 +14,8 @@ from handler.aws.clients import dynamodb_client
 from handler.backends.preview import PreviewBackend
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, RateLimited, StorageError
-from handler.core.ports import Charge, Owner
+from handler.core.records.charges import Charge
+from handler.core.records.keys import Owner
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
 from handler.keys.auth import credentials_of

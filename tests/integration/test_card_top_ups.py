@@ -280,7 +280,7 @@ def test_auto_reload_charges_the_saved_card_once_per_crossing_within_its_cap(
     client: TestClient, stripe_local: StripeStandIn
 ) -> None:
     from handler import billing_container
-    from handler.core.ports import KeyPolicy
+    from handler.core.records.keys import KeyPolicy
 
     # Given a key that reloads 10.00 below 9.999, at most 20.00 a month, funded by a checkout
     policy = KeyPolicy(
@@ -333,7 +333,7 @@ def test_a_declined_reload_charges_nothing_and_gives_its_month_back(
     client: TestClient, stripe_local: StripeStandIn
 ) -> None:
     from handler import billing_container
-    from handler.core.ports import KeyPolicy
+    from handler.core.records.keys import KeyPolicy
 
     policy = KeyPolicy(
         1000, 1000, reload_below=9_999_000, reload_amount=TEN, reload_monthly_cap=TEN

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from handler import container
+from handler.core.records.work import Batch, LineResult
 from handler.work.finish import FINALIZATION_LEASE_SECONDS, Finisher
-from handler.work.model import Batch, LineResult
 
 NOW = 1_800_000_000
 

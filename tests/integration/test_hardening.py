@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.aws.clients import dynamodb_client
 from handler.config import get_settings
+from handler.core.records.work import MAX_INPUT_BYTES, LineResult, WorkItem
 from handler.work.input import parse_line
-from handler.work.model import MAX_INPUT_BYTES, LineResult, WorkItem
 from tests.image_samples import picture
 from tests.support import assert_error, new_key, within_one_minute
 

@@ -11,20 +11,16 @@ from fastapi.testclient import TestClient
 from handler import container
 from handler.aws.clients import dynamodb_client
 from handler.core.errors import NotFound
+from handler.core.outcomes import AlreadyPosted
+from handler.core.records.ledger import LedgerEntry
+from handler.core.records.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 from handler.keys.auth import credentials_of
 from handler.main import reconcile_handler
 from handler.money.cards import CardTerms, CardTopUps
 from handler.money.charging import RESERVATION_HOLD_MS, Billing
-from handler.money.ledger import (
-    AlreadyPosted,
-    LedgerEntry,
-    off_ledger,
-    operator_entry,
-    typed_amount,
-)
-from handler.money.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
+from handler.money.ledger import off_ledger, operator_entry, typed_amount
 from handler.money.policy import Meter
 from handler.money.stored.audit import FOLD_AFTER_MS
 from handler.money.stored.keys import key_record

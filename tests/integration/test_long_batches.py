@@ -9,11 +9,11 @@ import pytest
 from handler import container
 from handler.aws.clients import dynamodb_client
 from handler.config import get_settings
+from handler.core.records.work import MAX_LINES, Batch, LineResult
 from handler.stores.batch_files import PART_BYTES, S3BatchFiles
 from handler.stores.work import RESULTS_PAGE, DynamoDBWorkStore
 from handler.stores.work_items import BATCH_SK, line_sk, result_item
 from handler.work.finish import Finisher
-from handler.work.model import MAX_LINES, Batch, LineResult
 
 NOW = 1_800_000_000
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from handler import billing_container
 from handler.aws.clients import dynamodb_client
-from handler.core.ports import KeyPolicy
+from handler.core.records.keys import KeyPolicy
 from tests.support import assert_error, balance_of
 
 URL = "/v1/images/generations"

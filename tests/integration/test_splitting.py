@@ -11,7 +11,7 @@ import pytest
 
 from handler import container
 from handler.aws.clients import s3_client
-from handler.work.model import WorkItem
+from handler.core.records.work import WorkItem
 from handler.work.splitter import SPLIT_CHUNK
 from tests.integration.test_batch_handlers import queued
 from tests.support import new_key

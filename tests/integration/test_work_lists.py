@@ -14,7 +14,7 @@ from handler import container
 from handler.backends.preview import PreviewBackend
 from handler.cli.template import Template
 from handler.core.deadline import Deadline
-from handler.work.model import WorkItem
+from handler.core.records.work import WorkItem
 from tests.integration.conftest import Local
 from tests.integration.test_gateway import served
 from tests.support import ROOT, assert_error, balance_of, new_key, usage_of

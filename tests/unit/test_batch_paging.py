@@ -9,11 +9,11 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from handler.core.errors import StorageError
+from handler.core.records.work import LineResult
 from handler.stores import work_lists
 from handler.stores.batch_files import PART_BYTES, S3BatchFiles
 from handler.stores.work import RESULTS_PAGE, DynamoDBWorkStore
 from handler.stores.work_items import line_sk, result_item
-from handler.work.model import LineResult
 
 TABLE = "jobs"
 

@@ -8,7 +8,8 @@ from handler.core.errors import (
     PermissionDenied,
     RateLimited,
 )
-from handler.core.ports import ApiKeyRecord, Charge, Credentials, KeyPolicy
+from handler.core.records.charges import Charge
+from handler.core.records.keys import ApiKeyRecord, Credentials, KeyPolicy
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 from handler.money.amounts import format_micros, parse_amount

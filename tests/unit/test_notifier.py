@@ -2,9 +2,9 @@
 
 from typing import Any
 
+from handler.core.records.work import Batch
 from handler.core.webhooks import WebhookMessage
 from handler.stores.notifier import EventNotifier
-from handler.work.model import Batch
 
 BATCH = Batch(
     "batch_1", "batch", "key1", "completed", 1_795_256_000, webhook_url="https://hooks.example/x"

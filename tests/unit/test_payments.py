@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from handler.money.payments import CardEvent, Disputed, DisputeWon, Paid, Payment, Refunded, apply
+from handler.core.records.payments import CardEvent, Disputed, DisputeWon, Paid, Payment, Refunded
+from handler.money.payments import apply
 
 PAID = Paid("pi_1", "cs_1", "key", 10_000_000, "cus_1")
 

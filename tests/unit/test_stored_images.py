@@ -1,8 +1,8 @@
 """A kept generation names its images by object key, in a type of its own; results and
 records written before that type (the key in ``url``) still read."""
 
+from handler.core.records.work import LineResult
 from handler.core.schemas import ImagesResponse, StoredImages
-from handler.work.model import LineResult
 from handler.work.views import render_output
 
 KEPT = {

@@ -1,6 +1,6 @@
 """GET /v1/usage's days, split by model (the console's charts)."""
 
-from handler.core.ports import Charge, UsageRecord
+from handler.core.records.charges import Charge, UsageRecord
 from handler.money.usage import UsageTotals, by_day, by_day_and_model
 
 DAY_MS = 86_400_000

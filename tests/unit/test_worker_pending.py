@@ -7,8 +7,8 @@ import pytest
 
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
+from handler.core.records.work import PENDING_LIMIT_SECONDS, Batch, WorkItem
 from handler.stores.queue import from_message, to_message
-from handler.work.model import PENDING_LIMIT_SECONDS, Batch, WorkItem
 from handler.work.worker import Worker
 
 NOW = 1_800_000_000

@@ -9,7 +9,8 @@ from handler.api.deps import ApiKeyDep, LedgerDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cursors import place_id, place_of
-from handler.core.ports import ApiKeyRecord, UsageRecord
+from handler.core.records.charges import UsageRecord
+from handler.core.records.keys import ApiKeyRecord
 from handler.money.usage import UsageTotals, by_day, by_day_and_model, period, totals
 
 router = APIRouter(tags=["usage"])

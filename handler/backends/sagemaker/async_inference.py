@@ -23,7 +23,7 @@ from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendNotConfigured, WorkPending
 from handler.core.inference import GeneratedImage
 from handler.core.spec import GenerationSpec
-from handler.ports.images import AsyncStore
+from handler.ports.staging import AsyncStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker_runtime.client import SageMakerRuntimeClient

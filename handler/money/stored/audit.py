@@ -22,7 +22,7 @@ from handler.aws.dynamo import (
     queried,
 )
 from handler.aws.errors import aws_errors
-from handler.money.ledger import Audit, LedgerEntry
+from handler.core.records.ledger import Audit, LedgerEntry
 from handler.money.stored.entry_items import ENTRIES_BELOW, entry_put
 from handler.observability import count, logger
 

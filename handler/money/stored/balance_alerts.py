@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client, sqs_client
 from handler.aws.dynamo import ConditionFailed, conditional
 from handler.aws.errors import aws_errors
-from handler.core.ports import ApiKeyRecord
+from handler.core.records.keys import ApiKeyRecord
 from handler.core.webhooks import WebhookMessage
 from handler.observability import count, logger
 from handler.stores.notifier import EventNotifier

@@ -21,18 +21,10 @@ from handler.aws.dynamo import (
     retry_conflicts,
 )
 from handler.aws.errors import aws_errors
-from handler.core.ports import (
-    Admission,
-    ApiKeyRecord,
-    Charge,
-    Credentials,
-    Owner,
-    Payer,
-    ReservationClosed,
-    ReservationRefused,
-    UsageRecord,
-    WindowUpkeep,
-)
+from handler.core.outcomes import ReservationClosed, ReservationRefused, ResultRecorded
+from handler.core.records.charges import Admission, Charge, UsageRecord, WindowUpkeep
+from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
+from handler.core.records.work import LineResult
 from handler.money.spend import NO_CAP
 from handler.money.stored.key_writes import (
     ADMIT,
@@ -53,7 +45,6 @@ from handler.money.stored.keys import (
 from handler.money.stored.settlement import settlement
 from handler.money.stored.usage_items import recent_records, records_between, usage_sort_key
 from handler.stores.work_items import RESULT, result_writes
-from handler.work.model import LineResult, ResultRecorded
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient

@@ -7,8 +7,9 @@ from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, holds
 from handler.aws.errors import aws_errors
 from handler.core.errors import NotFound
-from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord
-from handler.money.ledger import AlreadyPosted, Audit, EntryPage, LedgerEntry
+from handler.core.outcomes import AlreadyPosted
+from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord
+from handler.core.records.ledger import Audit, EntryPage, LedgerEntry
 from handler.money.stored.entry_items import (
     ENTRIES_BELOW,
     entry_put,

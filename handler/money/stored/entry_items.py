@@ -9,8 +9,8 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import plain
-from handler.keys.admin import AuditEntry
-from handler.money.ledger import LedgerEntry
+from handler.core.records.keys import AuditEntry
+from handler.core.records.ledger import LedgerEntry
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef

@@ -10,8 +10,8 @@ from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, plain
 from handler.aws.errors import aws_errors
 from handler.core.errors import NotFound
-from handler.core.ports import ApiKeyRecord
-from handler.keys.admin import AuditEntry, KeyChanged, KeyPage
+from handler.core.outcomes import KeyChanged
+from handler.core.records.keys import ApiKeyRecord, AuditEntry, KeyPage
 from handler.money.spend import NO_CAP
 from handler.money.stored.entry_items import AUDIT, audit_put
 from handler.money.stored.keys import SPEND_LEFT, key_record

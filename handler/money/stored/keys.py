@@ -12,9 +12,15 @@ from handler.aws.dynamo import (
 )
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
-from handler.core.ports import DEFAULT_POLICY, ApiKeyRecord, Charge, KeyPolicy, TopUpSource
-from handler.keys.admin import AuditEntry
-from handler.money.ledger import LedgerEntry
+from handler.core.records.charges import Charge
+from handler.core.records.keys import (
+    DEFAULT_POLICY,
+    ApiKeyRecord,
+    AuditEntry,
+    KeyPolicy,
+    TopUpSource,
+)
+from handler.core.records.ledger import LedgerEntry
 from handler.money.spend import NO_CAP
 from handler.money.stored.entry_items import audit_put, entry_put
 

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, plain
 from handler.aws.errors import aws_errors
-from handler.money.cards import NoSuchKey, PaymentChanged
-from handler.money.ledger import LedgerEntry
-from handler.money.payments import Payment
+from handler.core.outcomes import NoSuchKey, PaymentChanged
+from handler.core.records.ledger import LedgerEntry
+from handler.core.records.payments import Payment
 from handler.money.stored.entries import REARM
 from handler.money.stored.entry_items import entry_put
 

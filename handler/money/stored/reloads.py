@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from handler.aws.clients import dynamodb_client, sqs_client
 from handler.aws.dynamo import ConditionFailed, conditional
 from handler.aws.errors import aws_errors
-from handler.core.ports import ApiKeyRecord
-from handler.money.reloads import Reload
+from handler.core.records.keys import ApiKeyRecord
+from handler.core.records.payments import Reload
 from handler.money.spend import month_window
 from handler.money.stored.keys import RELOADED
 

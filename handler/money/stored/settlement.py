@@ -3,7 +3,7 @@ key's item, writes its usage record and enters it in the key's ledger
 (``money/stored/charges.py``)."""
 
 from handler.aws.dynamo import Transaction
-from handler.core.ports import UsageRecord, WindowUpkeep
+from handler.core.records.charges import UsageRecord, WindowUpkeep
 from handler.money.ledger import settled_entry
 from handler.money.stored.entry_items import entry_put
 from handler.money.stored.keys import IMAGES_LEFT, REQUESTS_LEFT, SPEND_LEFT

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from handler.core.errors import IdempotencyKeyReused, InvalidRequest, PaymentsUnavailable
-from handler.money.cards import CardTerms, CheckoutOrder, CheckoutSession
-from handler.money.payments import CardEvent
-from handler.money.reloads import CardDeclined, Reload
+from handler.core.outcomes import CardDeclined
+from handler.core.records.payments import CardEvent, CheckoutOrder, CheckoutSession, Reload
+from handler.money.cards import CardTerms
 from handler.money.stored.stripe_events import card_event
 from handler.observability import count, logger
 

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from handler.money.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
+from handler.core.records.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
 
 # Stripe's amounts: up to eight digits of the currency's smallest unit.
 Minor = Annotated[int, Field(ge=0, le=99_999_999)]

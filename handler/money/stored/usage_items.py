@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import plain
 from handler.aws.errors import aws_errors
-from handler.core.ports import UsageRecord
+from handler.core.records.charges import UsageRecord
 from handler.money.stored.keys import charge_attributes, charge_of
 
 if TYPE_CHECKING:

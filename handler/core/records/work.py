@@ -3,7 +3,7 @@
 A batch is a set of lines, each one generation request; an async job is a batch of one line
 whose result is answered like the synchronous call's. Every line ends as exactly one
 ``LineResult``, written once: for a line that was charged, in the same write that settles its
-charge (``Ledger.settle``), so a retried line finds either both or neither.
+charge (``ChargeStore.settle``), so a retried line finds either both or neither.
 """
 
 from collections.abc import Mapping
@@ -155,10 +155,14 @@ def cancelled_result(item: WorkItem, kind: BatchKind) -> LineResult:
     return unrun_result(item, BATCH_CANCELLED, "The batch was cancelled before this line ran.")
 
 
-class ResultRecorded(Exception):
-    """The line has its result already (another attempt recorded it)."""
-
-
 def upload_key(batch: Batch) -> str:
     """Where an API-submitted batch's input goes: the path names the key that pays."""
     return f"{INPUT_PREFIX}/{batch.key_id}/{batch.id}.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadForm:
+    """Where to POST a file (multipart, the ``fields`` first, then the file as ``file``)."""
+
+    url: str
+    fields: dict[str, str]

@@ -1,0 +1,46 @@
+"""Outcomes a caller handles, not errors a client sees: a conditional write refused, a record
+that changed under us, a card declined."""
+
+from handler.core.records.keys import ApiKeyRecord
+
+
+class ReservationRefused(Exception):
+    """The conditional write did not pass; ``record`` is the key as it stood (None: no key)."""
+
+    def __init__(self, record: ApiKeyRecord | None):
+        super().__init__("reservation refused")
+        self.record = record
+
+
+class ReservationClosed(Exception):
+    """Settled already (by the request itself, or by reconciliation)."""
+
+
+class KeyChanged(Exception):
+    """A spend window moved between the key's reading and the update: read it again."""
+
+
+class AlreadyPosted(Exception):
+    """An entry of this reference is in the key's ledger already (a retried movement);
+    ``fingerprint``: the request it was posted for, as kept beside it."""
+
+    def __init__(self, reference: str, fingerprint: str | None):
+        super().__init__(reference)
+        self.fingerprint = fingerprint
+
+
+class PaymentChanged(Exception):
+    """The payment's record changed since it was read: read it again."""
+
+
+class NoSuchKey(Exception):
+    """The event's entries name a key this deployment does not have (another deployment's on
+    the same Stripe account, say)."""
+
+
+class CardDeclined(Exception):
+    """The saved card was refused (or there is none): nothing was charged."""
+
+
+class ResultRecorded(Exception):
+    """The line has its result already (another attempt recorded it)."""

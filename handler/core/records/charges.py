@@ -1,0 +1,61 @@
+"""What a request is charged, as records: the price reserved, what settling it wrote, and
+what a submission that costs nothing yet must show."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """The price of one request, reserved before the backend runs."""
+
+    request_id: str
+    model: str
+    size: str
+    n: int
+    unit_price: int  # micro-units per image
+    reserved_at: int  # unix milliseconds
+    end_user: str | None = None  # the request's safety_identifier (or user), kept for abuse review
+
+    @property
+    def amount(self) -> int:
+        return self.n * self.unit_price
+
+
+UsageStatus = Literal["succeeded", "partial", "failed", "reconciled"]
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRecord:
+    key_id: str
+    charge: Charge
+    delivered: int
+    status: UsageStatus
+    settled_at: int  # unix milliseconds
+    error_code: str | None = None
+
+    @property
+    def charged(self) -> int:
+        return self.delivered * self.charge.unit_price
+
+    @property
+    def refunded(self) -> int:
+        return self.charge.amount - self.charged
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What a submission that costs nothing yet (an async job, a batch) must show: the
+    balance its key must hold for the work to run, and the model it asks for (None: any)."""
+
+    balance: int
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowUpkeep:
+    """What a settlement does to the key's windows besides closing its reservation."""
+
+    stale_minutes: tuple[int, ...] = ()  # past rate windows, cleared away
+    stale_spend: tuple[str, ...] = ()  # past spend windows, cleared away
+    refund_to: tuple[str, ...] = ()  # the current spend windows the refund goes back into

@@ -1,0 +1,13 @@
+"""Who hears of finished batches and jobs (``stores/notifier.py``)."""
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from handler.core.records.work import Batch
+
+
+class Notifier(Protocol):
+    def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
+        """Announce a finished batch or job: ``event`` on the event bus (never images or
+        URLs: the bus's readers are not the key's holder), ``webhook`` to its webhook."""
+        ...
