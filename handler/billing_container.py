@@ -43,7 +43,7 @@ def card_top_ups() -> CardTopUps:
         api_base=settings.stripe_api_base,
     )
     payments = DynamoDBPayments(settings.keys_table, settings.ledger_table)
-    billing = container.billing()
+    billing = container.charging()
     return CardTopUps(
         cards,
         payments,
@@ -64,5 +64,5 @@ def key_admin() -> KeyAdmin:
         container.entries(),
         container.catalog(),
         local_webhooks=settings.local_webhooks,
-        alerts=container.billing().alerts,
+        alerts=container.charging().alerts,
     )

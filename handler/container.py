@@ -1,7 +1,5 @@
-"""Builds the concrete adapters from ``Settings``, once per process. Routes reach these
-through ``handler.api.deps``; tests point the settings at local fakes and ``reset()``.
-What only operators and paying key holders reach (card top-ups, the admin API) is built by
-``billing_container.py``."""
+"""Builds the concrete adapters from ``Settings``, once per process (tests point the settings
+at local fakes and ``reset()``); ``billing_container.py`` builds card top-ups and key admin."""
 
 import sys
 from collections.abc import Collection
@@ -14,9 +12,10 @@ from handler.core.catalog import Catalog, load_catalog
 from handler.generation.delivery import Delivery
 from handler.generation.offering import Offering
 from handler.generation.service import GenerationService
-from handler.money.charging import Billing
+from handler.money.charging import Charging
+from handler.money.paid import PaidGeneration
 from handler.money.stored.balance_alerts import DynamoDBBalanceAlerts
-from handler.money.stored.charges import DynamoDBLedger
+from handler.money.stored.charges import DynamoDBChargeStore
 from handler.money.stored.entries import DynamoDBEntries
 from handler.money.stored.keys import DynamoDBKeyStore
 from handler.money.stored.reloads import DynamoDBReloadClaims
@@ -68,9 +67,9 @@ def key_store() -> KeyStore:
 
 
 @cache
-def ledger() -> ChargeStore:
+def charge_store() -> ChargeStore:
     settings = get_settings()
-    return DynamoDBLedger(
+    return DynamoDBChargeStore(
         settings.keys_table,
         settings.usage_table,
         settings.ledger_table,
@@ -85,13 +84,18 @@ def entries() -> Entries:
 
 
 @cache
-def billing() -> Billing:
+def charging() -> Charging:
     settings = get_settings()
     alerts = DynamoDBBalanceAlerts(
         settings.keys_table, settings.event_bus_name, settings.webhook_queue_url
     )
     reloads = DynamoDBReloadClaims(settings.keys_table, settings.reload_queue_url)
-    return Billing(ledger(), alerts=alerts, reloads=reloads)
+    return Charging(charge_store(), alerts=alerts, reloads=reloads)
+
+
+@cache
+def paid_generation() -> PaidGeneration:
+    return PaidGeneration(charging())
 
 
 @cache
@@ -129,7 +133,7 @@ def generation_service() -> GenerationService:
         backends=backends(),
         delivery=delivery(),
         keys=key_store(),
-        billing=billing(),
+        paid=paid_generation(),
         idempotency=idempotency(),
     )
 
@@ -141,7 +145,7 @@ def delivery() -> Delivery:
 
 @cache
 def line_runner() -> LineRunner:
-    return LineRunner(generation_service(), key_store(), billing(), work_store())
+    return LineRunner(generation_service(), paid_generation(), key_store(), work_store())
 
 
 @cache
@@ -188,7 +192,7 @@ def intake() -> Intake:
         key_store(),
         work_store(),
         idempotency(),
-        billing(),
+        charging(),
         resolve_host,
         local_webhooks=get_settings().local_webhooks,
     )

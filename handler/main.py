@@ -11,7 +11,6 @@ of one snapshot must not share.
 
 import os
 import random
-import time
 from functools import cache
 from typing import Any, cast
 
@@ -30,7 +29,7 @@ from mangum.types import LambdaContext as MangumContext
 from handler import billing_container, container, queued
 from handler.api.lambda_entry import LambdaEntry
 from handler.keys import commands
-from handler.money import ledger
+from handler.money import reconciler
 from handler.observability import count_status, logger, metrics
 
 
@@ -134,13 +133,14 @@ def admin_api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 @logger.inject_lambda_context
 @metrics.log_metrics
 def reconcile_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
-    """Scheduled: refund the reservations no request settled (see ``money/charging.py``), then
-    hold every key's balance against its ledger (``money/ledger.py``)."""
-    reconciled = container.billing().reconcile()
-    metrics.add_metric(name="ReservationsReconciled", unit=MetricUnit.Count, value=len(reconciled))
-    wrong = ledger.off_ledger(container.entries(), now_ms=int(time.time() * 1000))
-    metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=len(wrong))
-    return {"reconciled": len(reconciled), "off_ledger": len(wrong)}
+    """Scheduled: refund the reservations no request settled, then hold every key's balance
+    against its ledger (``money/reconciler.py``)."""
+    found = reconciler.reconcile(container.charge_store(), container.entries())
+    metrics.add_metric(
+        name="ReservationsReconciled", unit=MetricUnit.Count, value=found["reconciled"]
+    )
+    metrics.add_metric(name="LedgerMismatches", unit=MetricUnit.Count, value=found["off_ledger"])
+    return found
 
 
 @logger.inject_lambda_context

@@ -122,7 +122,7 @@ def balance_of(key_id: str) -> int:
 
 def usage_of(key_id: str) -> list[UsageRecord]:
     """Every usage record of the key (sort keys are 13-digit milliseconds)."""
-    return container.ledger().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)
+    return container.charge_store().usage(key_id, start_ms=0, end_ms=9_999_999_999_999)
 
 
 @dataclass

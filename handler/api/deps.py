@@ -36,8 +36,8 @@ async def get_key_store() -> KeyStore:
     return container.key_store()
 
 
-async def get_ledger() -> ChargeStore:
-    return container.ledger()
+async def get_charge_store() -> ChargeStore:
+    return container.charge_store()
 
 
 async def get_entries() -> Entries:
@@ -154,7 +154,7 @@ RequestIdDep = Annotated[str, Depends(get_request_id)]
 MeterDep = Annotated[Meter, Depends(get_meter)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
 ApiKeyDep = Annotated[ApiKeyRecord, Depends(get_api_key)]
-LedgerDep = Annotated[ChargeStore, Depends(get_ledger)]
+ChargeStoreDep = Annotated[ChargeStore, Depends(get_charge_store)]
 EntriesDep = Annotated[Entries, Depends(get_entries)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
 AsyncJobsDep = Annotated[AsyncJobs, Depends(get_async_jobs)]

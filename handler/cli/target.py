@@ -130,13 +130,13 @@ class Target:
             return container.entries()
         return DynamoDBEntries(self._keys_table(), self._ledger_table())
 
-    def ledger(self) -> "ChargeStore":
+    def charge_store(self) -> "ChargeStore":
         from handler import container
-        from handler.money.stored.charges import DynamoDBLedger
+        from handler.money.stored.charges import DynamoDBChargeStore
 
         if self._is_local:
-            return container.ledger()
-        return DynamoDBLedger(
+            return container.charge_store()
+        return DynamoDBChargeStore(
             self._keys_table(),
             self._table("UsageTableName", self.usage_table, "--usage-table"),
             self._ledger_table(),

@@ -59,12 +59,12 @@ def usage(
         err.print(f"[yellow]warning:[/] --since {since} is after today: no usage is there yet.")
     with reported():
         start, end = period(day_start(since, "--since") if since else None, end, now=time.time())
-        ledger = target.ledger()
+        charges = target.charge_store()
         key_ids = [target.key_id(key)] if key else [r.key_id for r in target.key_store().list()]
         records = [
             record
             for key_id in key_ids
-            for record in ledger.usage(key_id, start_ms=start * 1000, end_ms=end * 1000 - 1)
+            for record in charges.usage(key_id, start_ms=start * 1000, end_ms=end * 1000 - 1)
         ]
     days = by_day(records)
     if as_json or as_csv:

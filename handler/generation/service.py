@@ -1,6 +1,7 @@
 """The generation service: one request in, paid for, stored or inline images out.
 
-The HTTP API calls ``GenerationService.generate``; queued lines (``work.lines``) its ``keep``.
+The HTTP API calls ``GenerationService.generate`` (or ``open_stream``); queued lines
+(``work/lines.py``) its ``keep``. Each is paid for through ``money/paid.py``.
 """
 
 import hashlib
@@ -26,8 +27,7 @@ from handler.generation.delivery import Delivery
 from handler.generation.offering import Offering
 from handler.generation.streaming import EventKind, ImageStream
 from handler.keys.auth import replayed
-from handler.money.charging import Billing
-from handler.money.paid import delivered, paid
+from handler.money.paid import PaidGeneration, delivered
 from handler.money.policy import Meter
 from handler.ports.backends import InferenceBackend
 from handler.ports.idempotency import Idempotency
@@ -42,7 +42,7 @@ class GenerationService:
     backends: Mapping[str, InferenceBackend]
     delivery: Delivery
     keys: KeyStore
-    billing: Billing
+    paid: PaidGeneration
     idempotency: Idempotency
     clock: Callable[[], float] = time.time
 
@@ -69,22 +69,20 @@ class GenerationService:
             default = self.catalog.get(request.model).default_response_format
             request = request.model_copy(update={"response_format": default})
         if idempotency_key is None:
-            return self._charged(
-                request, credentials, request_id, deadline, sources, meter, self._deliver
-            )
+            return self._paid(request, credentials, request_id, deadline, sources, meter)
         scope = idempotency_scope("generation", credentials, idempotency_key)
 
         def work() -> dict[str, Any]:
-            kept = self._charged(
-                request, credentials, request_id, deadline, sources, meter, self.keep
-            )
+            spec = build_spec(self.model(request), request, request_id, sources)
+            with self.paid.paying(self.paid.reserve(credentials, spec, meter)) as receipt:
+                kept = receipt.bill(self.keep(request, spec, deadline))
             return kept.model_dump(mode="json", exclude_none=True)
 
         kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
         replayed(credentials, self.keys, meter, now=self.clock())
         return self.delivery.answer(StoredImages.model_validate(kept), request.response_format)
 
-    def _charged(
+    def _paid(
         self,
         request: GenerationRequest,
         credentials: Credentials,
@@ -92,15 +90,14 @@ class GenerationService:
         deadline: Deadline,
         sources: ImageSources,
         meter: Meter,
-        deliver: Callable[[GenerationRequest, GenerationSpec, Deadline], Answer],
-    ) -> Answer:
+    ) -> ImagesResponse:
         spec = build_spec(self.model(request), request, request_id, sources)
-        with paid(self.billing, credentials, spec, meter) as reservation:
-            response = deliver(request, spec, deadline)
-        usage = self.billing.settle(reservation, len(response.data))
-        response.cost = usage.charged
-        response.remaining_balance = reservation.balance + usage.refunded
-        return response
+        with self.paid.paying(self.paid.reserve(credentials, spec, meter)) as receipt:
+            if request.response_format == "b64_json":
+                generated = self._generated(spec, deadline)
+                return receipt.bill(self.delivery.inline(spec, int(self.clock()), generated))
+            kept = receipt.bill(self.keep(request, spec, deadline))
+            return self.delivery.answer(kept, request.response_format)
 
     def open_stream(
         self,
@@ -117,9 +114,9 @@ class GenerationService:
         the response body is read."""
         sources = from_request(request) if sources is None else sources
         spec = build_spec(self.model(request), request, request_id, sources)
-        reservation = self.billing.reserve(credentials, spec, meter or Meter())
+        reservation = self.paid.reserve(credentials, spec, meter or Meter())
         backend = self.backends[spec.model.backend]
-        return ImageStream(spec, kind, backend, self.billing, reservation, deadline, self.clock)
+        return ImageStream(spec, kind, backend, self.paid, reservation, deadline, self.clock)
 
     def model(self, request: GenerationRequest) -> CatalogModel:
         """The model a synchronous request runs (under the name it used), checked before
@@ -135,17 +132,14 @@ class GenerationService:
             )
         return model
 
+    def queued_spec(self, request: GenerationRequest, request_id: str) -> GenerationSpec:
+        """What a queued line (a batch line, an async job) asks for, whatever its model's speed."""
+        return build_spec(
+            self.catalog.get(request.model), request, request_id, from_request(request)
+        )
+
     def _generated(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         return delivered(spec, self.backends[spec.model.backend].generate(spec, deadline))
-
-    def _deliver(
-        self, request: GenerationRequest, spec: GenerationSpec, deadline: Deadline
-    ) -> ImagesResponse:
-        if request.response_format != "b64_json":
-            kept = self.keep(request, spec, deadline)
-            return self.delivery.answer(kept, request.response_format)
-        created = int(self.clock())
-        return self.delivery.inline(spec, created, self._generated(spec, deadline))
 
     def keep(
         self,

@@ -21,8 +21,8 @@ from handler.core.errors import ImagegateError, envelope
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
-from handler.money.charging import Billing, Reservation
-from handler.money.paid import delivered, refunded_on_failure
+from handler.money.charging import Reservation
+from handler.money.paid import PaidGeneration, delivered
 from handler.observability import logger
 from handler.ports.backends import InferenceBackend, StreamingBackend
 
@@ -37,7 +37,7 @@ class ImageStream:
     spec: GenerationSpec
     kind: EventKind
     backend: InferenceBackend
-    billing: Billing
+    paid: PaidGeneration
     reservation: Reservation
     deadline: Deadline
     clock: Callable[[], float] = field(default=time.time)
@@ -45,23 +45,22 @@ class ImageStream:
     def events(self) -> Iterator[bytes]:
         """The response body: one server-sent event at a time, as soon as it is known."""
         spec = self.spec
+        images: list[GeneratedImage] = []
         try:
-            with refunded_on_failure(self.billing, self.reservation, spec.request_id):
-                images: list[GeneratedImage] = []
+            with self.paid.paying(self.reservation) as receipt:
                 for progress in self._progress():
                     if isinstance(progress, PartialImage):
                         yield self._partial(progress)
                     else:
                         images = delivered(spec, progress)
-            usage = self.billing.settle(self.reservation, len(images))
+                receipt.delivered = len(images)
         except ImagegateError as exc:
             logger.warning("stream failed", request_id=spec.request_id, code=exc.code)
             yield _sse("error", {"type": "error", **envelope(exc)})
             return
-        remaining = self.reservation.balance + usage.refunded
         for index, image in enumerate(images):
             last = index == len(images) - 1
-            yield self._completed(image, usage.charged if last else None, remaining)
+            yield self._completed(image, receipt.cost if last else None, receipt.remaining_balance)
 
     def _progress(self) -> Iterator[PartialImage | list[GeneratedImage]]:
         if isinstance(self.backend, StreamingBackend) and self.spec.partial_images:

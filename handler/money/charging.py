@@ -18,25 +18,17 @@ from handler.core.errors import ImagegateError, StorageError
 from handler.core.outcomes import ReservationClosed, ReservationRefused
 from handler.core.records.charges import Admission, Charge, UsageRecord, UsageStatus, WindowUpkeep
 from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
-from handler.core.records.work import PENDING_LIMIT_SECONDS, LineResult, is_queued_request
+from handler.core.records.work import LineResult
 from handler.core.spec import GenerationSpec
 from handler.money.alerts import alert_if_crossed
 from handler.money.policy import Meter, admission_refusal, check_key, rate_window, refusal
 from handler.money.pricing import quote
 from handler.money.reloads import reload_if_due
 from handler.money.spend import refund_windows, stale_windows
-from handler.observability import count, logger, record_spend
+from handler.observability import record_spend
 from handler.ports.balance_alerts import BalanceAlerts
 from handler.ports.charges import ChargeStore
 from handler.ports.reload_claims import ReloadClaims
-
-# A reservation older than Lambda's longest run (15 minutes), plus a margin, has no request
-# left that could settle it.
-RESERVATION_HOLD_MS = 16 * 60 * 1000
-# A queued line's reservation stays open while its backend work is pending (up to
-# PENDING_LIMIT_SECONDS), and through the worker run that collects it. One whose line died
-# is refunded sooner by the dead-letter path; reconciliation is its backstop.
-QUEUED_HOLD_MS = (PENDING_LIMIT_SECONDS + 16 * 60) * 1000
 
 
 def settlement_status(asked: int, delivered: int) -> UsageStatus:
@@ -60,8 +52,8 @@ class Reservation:
 
 
 @dataclass(frozen=True, slots=True)
-class Billing:
-    ledger: ChargeStore
+class Charging:
+    store: ChargeStore
     clock: Callable[[], float] = field(default=time.time)
     alerts: BalanceAlerts | None = None
     reloads: ReloadClaims | None = None
@@ -72,7 +64,7 @@ class Billing:
         record, now = self._in_window(
             payer,
             meter,
-            lambda minute, now: self.ledger.reserve(payer, charge, minute=minute),
+            lambda minute, now: self.store.reserve(payer, charge, minute=minute),
             lambda known, now: refusal(known, charge, now, windows=isinstance(payer, Credentials)),
             now,
         )
@@ -90,7 +82,7 @@ class Billing:
         record, _ = self._in_window(
             credentials,
             meter,
-            lambda minute, now: self.ledger.admit(
+            lambda minute, now: self.store.admit(
                 credentials, admission, minute=minute, now=int(now)
             ),
             lambda known, now: admission_refusal(known, admission, now),
@@ -115,7 +107,7 @@ class Billing:
             except ReservationRefused as refused:
                 known = check_key(refused.record, payer, now)
                 if not known.caps_stored and not completed:  # a key from before spend caps
-                    self.ledger.complete_caps(known.key_id)
+                    self.store.complete_caps(known.key_id)
                     completed = True
                     continue
                 later = max((*known.requests_left, *known.images_left), default=0)
@@ -147,7 +139,7 @@ class Billing:
         usage = self._usage(reservation, delivered, error_code)
         try:
             upkeep = reservation.upkeep(self.clock())
-            self.ledger.settle(usage, windows=upkeep, result=result)
+            self.store.settle(usage, windows=upkeep, result=result)
         except ReservationClosed as exc:
             raise StorageError(
                 "The request outlived its reservation and was refunded.", should_retry=False
@@ -160,7 +152,7 @@ class Billing:
         of a line shares its reservation with the attempt that recorded the line)."""
         with contextlib.suppress(ReservationClosed):
             upkeep = reservation.upkeep(self.clock())
-            self.ledger.settle(self._usage(reservation, 0, error_code), windows=upkeep)
+            self.store.settle(self._usage(reservation, 0, error_code), windows=upkeep)
 
     def _usage(
         self, reservation: Reservation, delivered: int, error_code: str | None
@@ -174,35 +166,6 @@ class Billing:
             settled_at=int(self.clock() * 1000),
             error_code=error_code,
         )
-
-    def reconcile(self) -> list[UsageRecord]:
-        """Refund every reservation no request can still settle."""
-        now_ms = int(self.clock() * 1000)
-        settled = []
-        for key_id, charge in self.ledger.open_reservations():
-            hold = QUEUED_HOLD_MS if is_queued_request(charge.request_id) else RESERVATION_HOLD_MS
-            if now_ms - charge.reserved_at < hold:
-                continue
-            usage = UsageRecord(key_id, charge, 0, "reconciled", now_ms, "reservation_abandoned")
-            upkeep = WindowUpkeep(refund_to=refund_windows(charge.reserved_at, now_ms / 1000))
-            try:
-                self.ledger.settle(usage, windows=upkeep)
-            except ReservationClosed:
-                continue  # its request settled it after all, between our read and our write
-            except StorageError:
-                logger.exception(
-                    "reconciliation failed", key_id=key_id, request_id=charge.request_id
-                )
-                count("ReconciliationsFailed")
-                continue  # the next run tries again
-            logger.warning(
-                "reservation reconciled",
-                key_id=key_id,
-                request_id=charge.request_id,
-                refunded=charge.amount,
-            )
-            settled.append(usage)
-        return settled
 
 
 def _stale(record: ApiKeyRecord, now: float) -> WindowUpkeep:

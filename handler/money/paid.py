@@ -1,20 +1,135 @@
-"""The paid path's two ends: the price reserved before the work, refunded if the work fails,
-and what a backend delivered counted within what was reserved for.
+"""The paid path, the one way any generation is paid for: the price reserved before the work,
+the work done inside ``paying``, and on leaving it what was delivered charged and the rest
+refunded, or everything refunded if the work failed.
 
-A synchronous request, buffered or streamed, runs its work inside ``paid`` (or
-``refunded_on_failure`` once it holds its reservation) and settles what ``delivered`` kept.
+A synchronous request (buffered or streamed), an async job and a batch line all take it. A
+queued line passes its ``WorkItem``: its result, good or bad, is then written in the same
+transaction that settles its charge, so a retried line finds either both or neither.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
-from handler.core.errors import BackendError, ImagegateError, StorageError
+from handler.core.errors import BackendError, ImagegateError, StorageError, WorkPending
 from handler.core.inference import GeneratedImage
-from handler.core.records.keys import Credentials
+from handler.core.outcomes import ResultRecorded
+from handler.core.records.keys import Payer
+from handler.core.records.work import LineResult, WorkItem, error_result, retryable
 from handler.core.spec import GenerationSpec
-from handler.money.charging import Billing, Reservation
+from handler.money.charging import Charging, Reservation
 from handler.money.policy import Meter
 from handler.observability import logger
+
+
+class Answer(Protocol):
+    """What a delivery answers with: its images, and room for what they cost."""
+
+    @property
+    def data(self) -> Sequence[object]: ...
+
+    cost: int | None
+    remaining_balance: int | None
+
+    def model_dump(self, *, mode: str, exclude_none: bool) -> dict[str, Any]: ...
+
+
+A = TypeVar("A", bound=Answer)
+
+
+@dataclass
+class Receipt:
+    """What the work inside ``paying`` delivered; once it is left, what that cost and, for a
+    queued line, its result as recorded."""
+
+    reservation: Reservation
+    delivered: int = 0
+    answer: Answer | None = None
+    result: LineResult | None = None
+
+    @property
+    def cost(self) -> int:
+        return self.delivered * self.reservation.charge.unit_price
+
+    @property
+    def remaining_balance(self) -> int:
+        """The key's balance once this request is settled."""
+        return self.reservation.balance + self.reservation.charge.amount - self.cost
+
+    def bill(self, answer: A) -> A:
+        """Count ``answer``'s images as delivered and write their cost on it."""
+        self.delivered = len(answer.data)
+        answer.cost, answer.remaining_balance = self.cost, self.remaining_balance
+        self.answer = answer
+        return answer
+
+    def line_result(self, line: WorkItem) -> LineResult:
+        body = self.answer.model_dump(mode="json", exclude_none=True) if self.answer else {}
+        return LineResult(line.batch_id, line.index, line.custom_id, 200, body, self.cost)
+
+
+@dataclass(frozen=True, slots=True)
+class PaidGeneration:
+    charging: Charging
+
+    def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
+        return self.charging.reserve(payer, spec, meter)
+
+    @contextmanager
+    def paying(self, reservation: Reservation, line: WorkItem | None = None) -> Iterator[Receipt]:
+        """Settle the reservation for what the work inside delivered (``Receipt.bill``), or
+        refund it all if the work fails or is abandoned (a stream its client closed).
+
+        For a queued ``line``, its result is written with the settlement: its answer, or a
+        failure that is the line's own (the client's mistake, filtered content). A failure of
+        ours is refunded with no result, for the queue to try the line again; ``WorkPending``
+        leaves the reservation open for the attempt that collects the work."""
+        receipt = Receipt(reservation)
+        try:
+            yield receipt
+        except BaseException as exc:
+            if line is not None and isinstance(exc, WorkPending):
+                raise
+            if not isinstance(exc, ImagegateError):
+                self._refund(reservation, "internal_error", None)
+                raise
+            failed = error_result(line, exc) if line and not retryable(exc) else None
+            self._refund(reservation, exc.code, failed)
+            raise
+        receipt.result = receipt.line_result(line) if line else None
+        self.settle(reservation, receipt.delivered, None, receipt.result)
+
+    def _refund(
+        self, reservation: Reservation, code: str | None, failed: LineResult | None
+    ) -> None:
+        """Settle a failed attempt as nothing delivered. If that cannot be written, the client
+        (or the queue) hears of the first failure and reconciliation refunds; a line's result
+        that could not be written fails the attempt instead, to be tried again."""
+        try:
+            self.settle(reservation, 0, code, failed)
+        except StorageError:
+            if failed is not None:
+                raise
+            request_id = reservation.charge.request_id
+            logger.exception("settling a failed request failed", request_id=request_id)
+
+    def settle(
+        self,
+        reservation: Reservation,
+        delivered: int,
+        code: str | None,
+        result: LineResult | None = None,
+    ) -> None:
+        """Settle for ``delivered`` images, recording a line's ``result`` in the same write; if
+        another attempt recorded the line first, release this one's reservation instead."""
+        try:
+            self.charging.settle(reservation, delivered, error_code=code, result=result)
+        except ResultRecorded:
+            self.charging.release(reservation, error_code="duplicate_attempt")
+            logger.info(
+                "line recorded by another attempt", request_id=reservation.charge.request_id
+            )
 
 
 def delivered(spec: GenerationSpec, generated: list[GeneratedImage]) -> list[GeneratedImage]:
@@ -32,31 +147,3 @@ def delivered(spec: GenerationSpec, generated: list[GeneratedImage]) -> list[Gen
             delivered=len(generated),
         )
     return generated
-
-
-@contextmanager
-def paid(
-    billing: Billing, payer: Credentials, spec: GenerationSpec, meter: Meter
-) -> Iterator[Reservation]:
-    """The request's price reserved for the work inside, refunded if that work fails. The
-    caller settles what was delivered once the block is done."""
-    reservation = billing.reserve(payer, spec, meter)
-    with refunded_on_failure(billing, reservation, spec.request_id):
-        yield reservation
-
-
-@contextmanager
-def refunded_on_failure(
-    billing: Billing, reservation: Reservation, request_id: str
-) -> Iterator[None]:
-    """If the work inside fails (or is abandoned: a stream its client closed), the
-    reservation is settled as nothing delivered."""
-    try:
-        yield
-    except BaseException as exc:
-        code = exc.code if isinstance(exc, ImagegateError) else "internal_error"
-        try:
-            billing.settle(reservation, 0, error_code=code)
-        except StorageError:  # the client hears of the first failure; reconcile refunds
-            logger.exception("settling a failed request failed", request_id=request_id)
-        raise

@@ -114,7 +114,7 @@ class AsyncJobs:
             )
         charge = quote(job, now_ms=int(now * 1000))
         self.intake.check_webhook_host(webhook_url, credentials)
-        self.intake.billing.admit(credentials, Admission(charge.amount, job.model.id), meter)
+        self.intake.charging.admit(credentials, Admission(charge.amount, job.model.id), meter)
         batch = Batch(
             id=job_id,
             kind="job",

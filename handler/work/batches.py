@@ -89,7 +89,7 @@ class Batches:
                 raise InvalidRequest("input is over a batch's size limit.", param="input")
         # Checked like a request: a bad body never reaches the ledger.
         self.intake.check_webhook_host(webhook_url, credentials)
-        self.intake.billing.admit(credentials, Admission(cheapest_line(self.catalog)), meter)
+        self.intake.charging.admit(credentials, Admission(cheapest_line(self.catalog)), meter)
         batch = Batch(
             id=f"batch_{secrets.token_hex(12)}",
             kind="batch",

@@ -10,7 +10,7 @@ from handler.core.records.keys import Credentials
 from handler.core.records.work import Batch, is_queued_request
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
 from handler.keys.auth import authenticate, replayed
-from handler.money.charging import Billing
+from handler.money.charging import Charging
 from handler.money.policy import Meter
 from handler.ports.idempotency import Idempotency
 from handler.ports.keys import KeyStore
@@ -22,7 +22,7 @@ class Intake:
     keys: KeyStore
     store: WorkStore
     idempotency: Idempotency
-    billing: Billing
+    charging: Charging
     resolve: Resolver  # DNS, to check webhook hosts are public
     local_webhooks: bool = False  # http webhooks to this machine: the local stack only
     clock: Callable[[], float] = field(default=time.time)

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 
 from handler.core.deadline import Deadline
 from handler.core.errors import ImagegateError, StorageError, WorkPending
-from handler.core.image_input import from_request
-from handler.core.outcomes import ResultRecorded
 from handler.core.records.charges import WindowUpkeep
 from handler.core.records.keys import Owner
 from handler.core.records.work import LineResult, WorkItem, error_result, line_request_id, retryable
 from handler.core.schemas import parse_request
-from handler.core.spec import build_spec
 from handler.generation.service import GenerationService
-from handler.money.charging import Billing, Reservation
+from handler.money.charging import Reservation
+from handler.money.paid import PaidGeneration
 from handler.money.policy import Meter
 from handler.observability import logger
 from handler.ports.keys import KeyStore
@@ -23,58 +21,40 @@ from handler.ports.work_store import WorkStore
 
 @dataclass(frozen=True, slots=True)
 class LineRunner:
-    generation: GenerationService  # the paid path's generate-and-keep
+    generation: GenerationService  # generates and keeps, unpaid
+    paid: PaidGeneration
     keys: KeyStore
-    billing: Billing
     store: WorkStore
 
     def run(self, item: WorkItem, *, owner: Owner, deadline: Deadline, prefix: str) -> LineResult:
         """Run one line of queued work (a batch line, an async job) paid for by ``owner``.
 
         Its images are kept under ``prefix`` and its result is recorded in the write that
-        settles its charge. A mistake of the client's (a bad request, a refused charge,
-        filtered content) is the line's result, recorded unpaid; a failure of ours raises,
-        refunded, for the queue to try the line again. ``WorkPending`` raises with the charge
-        still reserved: the attempt that collects the work settles it (should none come, the
-        dead-letter path or reconciliation refunds it).
+        settles its charge (``money/paid.py``). A mistake of the client's (a bad request, a
+        refused charge, filtered content) is the line's result, recorded unpaid; a failure of
+        ours raises, refunded, for the queue to try the line again. ``WorkPending`` raises
+        with the charge still reserved: the attempt that collects the work settles it (should
+        none come, the dead-letter path or reconciliation refunds it).
         """
-        request_id = line_request_id(item.batch_id, item.index)
+        reservation = None
         try:
             request = parse_request(item.body)
-            sources = from_request(request)
-            spec = build_spec(
-                self.generation.catalog.get(request.model), request, request_id, sources
-            )
-            reservation = self.billing.reserve(owner, spec, Meter())
-        except ImagegateError as exc:
-            if retryable(exc):
-                self._note_failure(item, exc)
-                raise
-            refused = error_result(item, exc)
-            self.store.record(refused)
-            return refused
-        try:
-            kept = self.generation.keep(request, spec, deadline, prefix)
+            spec = self.generation.queued_spec(request, line_request_id(item.batch_id, item.index))
+            reservation = self.paid.reserve(owner, spec, Meter())
+            with self.paid.paying(reservation, line=item) as receipt:
+                receipt.bill(self.generation.keep(request, spec, deadline, prefix))
         except WorkPending:
             raise  # its reservation stays open for the attempt that collects the work
         except ImagegateError as exc:
             if retryable(exc):
-                self.settle(reservation, 0, None, exc.code)
                 self._note_failure(item, exc)
                 raise
             failed = error_result(item, exc)
-            self.settle(reservation, 0, failed, exc.code)
+            if reservation is None:  # refused before it was charged: recorded on its own
+                self.store.record(failed)
             return failed
-        except BaseException:
-            self.settle(reservation, 0, None, "internal_error")
-            raise
-        cost = len(kept.data) * reservation.charge.unit_price
-        kept.cost = cost
-        kept.remaining_balance = reservation.balance + reservation.charge.amount - cost
-        body = kept.model_dump(mode="json", exclude_none=True)
-        result = LineResult(item.batch_id, item.index, item.custom_id, 200, body, cost)
-        self.settle(reservation, len(kept.data), result, None)
-        return result
+        assert receipt.result is not None  # paying records a line's result
+        return receipt.result
 
     def _note_failure(self, item: WorkItem, exc: ImagegateError) -> None:
         """What this attempt failed with, for the line's result should no attempt pass."""
@@ -92,19 +72,4 @@ class LineRunner:
             self.store.record(result)
             return
         reservation = Reservation(owner.key_id, charge, record.balance, WindowUpkeep())
-        self.settle(reservation, 0, result, code)
-
-    def settle(
-        self, reservation: Reservation, delivered: int, result: LineResult | None, code: str | None
-    ) -> None:
-        """Settle an attempt's reservation for ``delivered`` images, recording ``result`` in
-        the same write; if another attempt recorded the line first, release ours instead."""
-        try:
-            self.billing.settle(reservation, delivered, error_code=code, result=result)
-        except ResultRecorded:
-            # Another attempt recorded the line, settling its charge: release ours, if it was
-            # not that same reservation.
-            self.billing.release(reservation, error_code="duplicate_attempt")
-            logger.info(
-                "line recorded by another attempt", request_id=reservation.charge.request_id
-            )
+        self.paid.settle(reservation, 0, code, result)

@@ -123,7 +123,7 @@ def test_a_dead_letter_records_its_error_refunds_its_hold_and_finishes_the_batch
     item = from_message(load_event("sqs_dead_letter")["Records"][0]["body"])
     request = parse_request(item.body)
     job = build_spec(container.catalog().get(None), request, f"{SAMPLE_BATCH}-2")
-    container.billing().reserve(Owner(SAMPLE_KEY_ID), job, Meter())
+    container.charging().reserve(Owner(SAMPLE_KEY_ID), job, Meter())
     assert balance_of(SAMPLE_KEY_ID) == before - 3 * PRICE
     # When its message comes off the dead-letter queue
     assert dead_letter_handler(load_event("sqs_dead_letter"), CONTEXT) == {"batchItemFailures": []}
@@ -224,10 +224,10 @@ def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> No
     item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})
     lines = container.line_runner()
     job = build_spec(container.catalog().get(None), parse_request(item.body), "batch_dup-0")
-    b_reservation = lines.billing.reserve(Owner(key_id), job, Meter())
+    b_reservation = lines.paid.reserve(Owner(key_id), job, Meter())
     recorded = lines.run(item, owner=Owner(key_id), deadline=Deadline.after(60), prefix="x")
     # When B finishes too, and finds the line recorded
-    lines.settle(b_reservation, 1, recorded, None)
+    lines.paid.settle(b_reservation, 1, None, recorded)
     # Then the line was paid for once, and nothing is left reserved
     assert balance_of(key_id) == 10_000 - PRICE
     record = container.key_store().get(key_id)

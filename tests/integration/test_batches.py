@@ -10,7 +10,7 @@ import pytest
 
 from handler import container
 from handler.aws.clients import s3_client
-from handler.money.charging import Billing
+from handler.money.charging import Charging
 from tests.integration.conftest import Local
 from tests.support import balance_of, new_key, usage_of
 
@@ -50,9 +50,9 @@ def crashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     it (its reservation stays open), one right after line 120's settlement committed (its
     message is never deleted)."""
     crashed: list[str] = []
-    settle = Billing.settle
+    settle = Charging.settle
 
-    def dying(self: Billing, reservation: Any, *args: Any, **kwargs: Any) -> Any:
+    def dying(self: Charging, reservation: Any, *args: Any, **kwargs: Any) -> Any:
         request_id = reservation.charge.request_id
         if request_id.endswith("-57") and request_id not in crashed:
             crashed.append(request_id)
@@ -63,7 +63,7 @@ def crashes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise SystemExit("worker killed after settling")
         return settled
 
-    monkeypatch.setattr(Billing, "settle", dying)
+    monkeypatch.setattr(Charging, "settle", dying)
     return crashed
 
 

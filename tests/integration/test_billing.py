@@ -19,8 +19,9 @@ from handler.core.records.keys import Owner
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
 from handler.keys.auth import credentials_of
-from handler.money.charging import QUEUED_HOLD_MS, RESERVATION_HOLD_MS, Billing
+from handler.money.charging import Charging
 from handler.money.policy import Meter
+from handler.money.reconciler import QUEUED_HOLD_MS, RESERVATION_HOLD_MS, refund_abandoned
 from handler.observability import logger
 from tests.image_samples import data_url, picture
 from tests.support import (
@@ -164,17 +165,17 @@ def test_a_queued_lines_reservation_outlives_its_pending_backend_work(
     # Given a batch line charged, its asynchronous backend work pending for a while
     key_id, _ = new_key(balance=100_000)
     now = [1_800_000_000.0]
-    billing = Billing(container.ledger(), clock=lambda: now[0])
+    billing = Charging(container.charge_store(), clock=lambda: now[0])
     spec = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "batch_x-0")
     billing.reserve(Owner(key_id), spec, Meter())
     # When reconciliation runs long after a request would have died, but while the line may
     # still be pending: the reservation is left for the attempt that collects the work
     now[0] += 2 * 3600
-    assert billing.reconcile() == []
+    assert refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000)) == []
     assert balance_of(key_id) == 100_000 - PRICE_1024
     # Then, past the longest pending and the run that collects it, it is refunded
     now[0] += QUEUED_HOLD_MS / 1000
-    [reconciled] = billing.reconcile()
+    [reconciled] = refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000))
     assert reconciled.charge.request_id == "batch_x-0"
     assert balance_of(key_id) == 100_000
 
@@ -184,19 +185,19 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
     plaintext = auth["Authorization"].removeprefix("Bearer ")
     # Given a reservation whose process died before settling (reserve, then nothing)
     now = [1_800_000_000.0]
-    billing = Billing(container.ledger(), clock=lambda: now[0])
+    billing = Charging(container.charge_store(), clock=lambda: now[0])
     model = container.catalog().get(None)
     request = GenerationRequest(prompt="a fox", n=2)
     job = build_spec(model, request, "req_crashed")
     reservation = billing.reserve(credentials_of(f"Bearer {plaintext}"), job, Meter())
     assert balance_of(key_id) == 100_000 - 2 * PRICE_1024
     # When reconciliation runs while the request could still be running: it waits
-    assert billing.reconcile() == []
+    assert refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000)) == []
     # Then, once no request can still be running, the reservation is refunded, once
     now[0] += RESERVATION_HOLD_MS / 1000
-    [reconciled] = billing.reconcile()
+    [reconciled] = refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000))
     assert (reconciled.status, reconciled.refunded) == ("reconciled", 2 * PRICE_1024)
-    assert billing.reconcile() == []
+    assert refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000)) == []
     assert balance_of(key_id) == 100_000
     [record] = usage_of(key_id)
     assert (record.status, record.error_code) == ("reconciled", "reservation_abandoned")
@@ -213,7 +214,7 @@ def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> Non
     key_id, auth = new_key(balance=100_000)
     # Given a reservation abandoned 17 minutes ago
     then = time.time() - 17 * 60
-    billing = Billing(container.ledger(), clock=lambda: then)
+    billing = Charging(container.charge_store(), clock=lambda: then)
     job = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "req_old")
     billing.reserve(credentials_of(auth["Authorization"]), job, Meter())
     # When the scheduled event arrives, it is refunded; the next tick finds nothing
@@ -252,7 +253,7 @@ def test_rate_window_rolls_over_and_old_windows_are_cleared(client: TestClient) 
     key_id, auth = new_key(balance=1_000_000, rpm=1, ipm=10)
     credentials = credentials_of(auth["Authorization"])
     now = [1_800_000_000.0]
-    billing = Billing(container.ledger(), clock=lambda: now[0])
+    billing = Charging(container.charge_store(), clock=lambda: now[0])
     job = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "req_1")
     billing.settle(billing.reserve(credentials, job, Meter()), 1)
     with pytest.raises(Exception, match="Rate limit"):
@@ -362,8 +363,8 @@ def test_a_resent_reservation_is_taken_once(client: TestClient) -> None:
     job = build_spec(container.catalog().get(None), GenerationRequest(prompt="a"), "req_resent")
     charge = Charge("req_resent", job.model.id, "1024x1024", 1, PRICE_1024, 1_800_000_000_000)
     credentials = credentials_of(auth["Authorization"])
-    first = container.ledger().reserve(credentials, charge, minute=30_000_000)
-    again = container.ledger().reserve(credentials, charge, minute=30_000_000)
+    first = container.charge_store().reserve(credentials, charge, minute=30_000_000)
+    again = container.charge_store().reserve(credentials, charge, minute=30_000_000)
     assert first.balance == again.balance == balance_of(key_id) == 100_000 - PRICE_1024
 
 
@@ -371,8 +372,8 @@ def test_a_clock_behind_joins_the_later_window(client: TestClient) -> None:
     key_id, auth = new_key(balance=100_000, rpm=2)
     credentials = credentials_of(auth["Authorization"])
     model = container.catalog().get(None)
-    ahead = Billing(container.ledger(), clock=lambda: 1_800_000_060.0)
-    behind = Billing(container.ledger(), clock=lambda: 1_800_000_059.0)
+    ahead = Charging(container.charge_store(), clock=lambda: 1_800_000_060.0)
+    behind = Charging(container.charge_store(), clock=lambda: 1_800_000_059.0)
     ahead.reserve(credentials, build_spec(model, GenerationRequest(prompt="a"), "r1"), Meter())
     behind.reserve(credentials, build_spec(model, GenerationRequest(prompt="a"), "r2"), Meter())
     # The window of the later minute took both; the earlier one was not reopened
@@ -430,7 +431,7 @@ def test_a_ledger_outage_after_a_failure_keeps_the_first_error(
 
     monkeypatch.setattr(PreviewBackend, "generate", broken)
     key_id, auth = new_key(balance=100_000)
-    monkeypatch.setattr(container.ledger(), "settle", unreachable)
+    monkeypatch.setattr(container.charge_store(), "settle", unreachable)
     response = client.post(URL, headers=auth, json={"prompt": "a"})
     # The client hears what went wrong first; the reservation waits for reconciliation
     assert (response.status_code, response.json()["error"]["code"]) == (502, "backend_error")

@@ -19,9 +19,10 @@ from handler.core.spec import build_spec
 from handler.keys.auth import credentials_of
 from handler.main import reconcile_handler
 from handler.money.cards import CardTerms, CardTopUps
-from handler.money.charging import RESERVATION_HOLD_MS, Billing
+from handler.money.charging import Charging
 from handler.money.ledger import off_ledger, operator_entry, typed_amount
 from handler.money.policy import Meter
+from handler.money.reconciler import RESERVATION_HOLD_MS, refund_abandoned
 from handler.money.stored.audit import FOLD_AFTER_MS
 from handler.money.stored.keys import key_record
 from handler.money.stored.payments import DynamoDBPayments
@@ -151,14 +152,14 @@ def test_holds_count_until_settled_and_a_crash_is_refunded_into_the_ledger(
 ) -> None:
     key_id, auth = new_key(balance=100_000)
     now = [time.time()]
-    billing = Billing(container.ledger(), clock=lambda: now[0])
+    billing = Charging(container.charge_store(), clock=lambda: now[0])
     spec = build_spec(container.catalog().get(None), GenerationRequest(prompt="a", n=3), "req_x")
     billing.reserve(credentials_of(auth["Authorization"]), spec, Meter())
     # The hold is out of the balance, not yet an entry: the audit counts it
     assert balance_of(key_id) == 100_000 - 3 * PRICE_1024
     assert _audits()[key_id] == 0
     now[0] += RESERVATION_HOLD_MS / 1000
-    [settled] = billing.reconcile()
+    [settled] = refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000))
     assert settled.refunded == 3 * PRICE_1024
     assert _audits()[key_id] == 0
 
@@ -238,7 +239,7 @@ def test_after_a_random_run_every_balance_is_its_ledger(
     monkeypatch.setattr(PreviewBackend, "generate", flaky)
     keys = [new_key(balance=rng.randint(0, 60_000)) for _ in range(4)]
     now = [time.time()]
-    billing = Billing(container.ledger(), clock=lambda: now[0])
+    billing = Charging(container.charge_store(), clock=lambda: now[0])
     cards = _CardEvents()
     payments: list[tuple[str, str, int]] = []  # (payment, key, amount)
     top_ups = CardTopUps(
@@ -284,7 +285,7 @@ def test_after_a_random_run_every_balance_is_its_ledger(
                 billing.reserve(credentials_of(auth["Authorization"]), spec, Meter())
         assert set(_audits().values()) == {0}
     now[0] += RESERVATION_HOLD_MS / 1000
-    billing.reconcile()
+    refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000))
     assert set(_audits().values()) == {0}
     for key_id, _ in keys:
         assert not container.key_store().get(key_id).open_reservations  # type: ignore[union-attr]

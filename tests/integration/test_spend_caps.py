@@ -107,17 +107,18 @@ def test_a_crashed_request_refunded_by_the_reconciler_gives_the_cap_back(
     from handler.core.schemas import GenerationRequest
     from handler.core.spec import build_spec
     from handler.keys.auth import credentials_of
-    from handler.money.charging import RESERVATION_HOLD_MS, Billing
+    from handler.money.charging import Charging
     from handler.money.policy import Meter
+    from handler.money.reconciler import RESERVATION_HOLD_MS, refund_abandoned
 
     _, auth = _capped(daily=2 * PRICE_1024)
     now = [time.time()]
-    billing = Billing(container.ledger(), clock=lambda: now[0])
+    billing = Charging(container.charge_store(), clock=lambda: now[0])
     spec = build_spec(container.catalog().get(None), GenerationRequest(prompt="a", n=2), "req_x")
     billing.reserve(credentials_of(auth["Authorization"]), spec, Meter())  # then it died
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 402
     now[0] += RESERVATION_HOLD_MS / 1000
-    [refunded] = billing.reconcile()
+    [refunded] = refund_abandoned(container.charge_store(), now_ms=int(billing.clock() * 1000))
     assert refunded.refunded == 2 * PRICE_1024
     if time.gmtime(now[0]).tm_mday == time.gmtime().tm_mday:  # the same day's window
         assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from handler.api.deps import EntriesDep, KeyAdminDep, LedgerDep, OperatorDep
+from handler.api.deps import ChargeStoreDep, EntriesDep, KeyAdminDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import PageAfter, PageLimit
@@ -151,7 +151,7 @@ class UsageAcrossKeys(BaseModel):
 @router.get("/usage")
 def usage_across_keys(
     admin: KeyAdminDep,
-    ledger: LedgerDep,
+    ledger: ChargeStoreDep,
     operator: OperatorDep,
     start_time: Annotated[
         int | None, Query(ge=0, description="Unix seconds (30 days ago).")

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from handler.api.deps import ApiKeyDep, LedgerDep
+from handler.api.deps import ApiKeyDep, ChargeStoreDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cursors import place_id, place_of
@@ -78,7 +78,7 @@ class Usage(UsageCounts):
 @router.get("/usage", responses=ERROR_RESPONSES)
 def get_usage(
     key: ApiKeyDep,
-    ledger: LedgerDep,
+    ledger: ChargeStoreDep,
     start_time: Annotated[
         int | None, Query(ge=0, description="Unix seconds, inclusive (default: 30 days ago).")
     ] = None,
@@ -134,7 +134,7 @@ class UsageRequest(Listed):
 @router.get("/usage/requests", responses=ERROR_RESPONSES)
 def list_usage_requests(
     key: ApiKeyDep,
-    ledger: LedgerDep,
+    ledger: ChargeStoreDep,
     limit: PageLimit = 20,
     after: PageAfter = None,
 ) -> CursorPage[UsageRequest]:

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     Item = dict[str, AttributeValueTypeDef]
 
 
-class DynamoDBLedger:
+class DynamoDBChargeStore:
     def __init__(
         self,
         keys_table: str,
