@@ -4,7 +4,7 @@ again."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from handler import container
 from handler.api.deps import DeadlineDep
 from handler.core.deadline import Deadline
-from handler.core.idempotency import answered_once, idempotency_scope
+from handler.core.idempotency import idempotency_scope
 from handler.ports.idempotency import Idempotency
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,3 +55,22 @@ async def get_replays(request: Request, response: Response, deadline: DeadlineDe
 
 
 ReplaysDep = Annotated[Replays, Depends(get_replays)]
+
+
+def answered_once(
+    idempotency: Idempotency,
+    scope: str,
+    fingerprint: str,
+    work: Callable[[], dict[str, Any]],
+    deadline: Deadline,
+) -> tuple[dict[str, Any], bool]:
+    """``work()``'s answer, run once for ``scope``; and whether it is the first run's,
+    replayed (this call did not run it)."""
+    ran = False
+
+    def first() -> dict[str, Any]:
+        nonlocal ran
+        ran = True
+        return work()
+
+    return idempotency.once(scope, fingerprint, first, deadline), not ran

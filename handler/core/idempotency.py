@@ -1,15 +1,13 @@
 """``Idempotency-Key``: one rule for every route that takes it. The same key with the same
 request answers the first answer again, marked as replayed; the same key with another request
 is a 409 ``idempotency_key_reused``; a duplicate while the first still runs, a 409
-``idempotency_in_progress``. The records are the ``Idempotency`` port's (24 hours)."""
+``idempotency_in_progress``. The records are the ``Idempotency`` port's (24 hours);
+``api/replays.py`` answers with them."""
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Literal
 
-from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.records.keys import Credentials
-from handler.ports.idempotency import Idempotency
 
 MAX_IDEMPOTENCY_KEY_CHARS = 255
 
@@ -29,22 +27,3 @@ def idempotency_scope(
     if isinstance(owner, Credentials):
         return f"{kind}:{owner.key_id}:{owner.secret_hash}:{key}"
     return f"{kind}:{owner}:{key}"
-
-
-def answered_once(
-    idempotency: Idempotency,
-    scope: str,
-    fingerprint: str,
-    work: Callable[[], dict[str, Any]],
-    deadline: Deadline,
-) -> tuple[dict[str, Any], bool]:
-    """``work()``'s answer, run once for ``scope``; and whether it is the first run's,
-    replayed (this call did not run it)."""
-    ran = False
-
-    def first() -> dict[str, Any]:
-        nonlocal ran
-        ran = True
-        return work()
-
-    return idempotency.once(scope, fingerprint, first, deadline), not ran

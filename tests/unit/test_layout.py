@@ -21,6 +21,8 @@ def _imported(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "handler":
+            names |= {f"handler.{alias.name}" for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             names.add(node.module)
     return names
@@ -95,3 +97,59 @@ def test_the_unit_tier_opens_no_connection_and_starts_no_moto() -> None:
         socket.create_connection(("127.0.0.1", 9))
     unit = sorted((ROOT / "tests" / "unit").glob("*.py"))
     assert not [path.name for path in unit if "moto" in {n.split(".")[0] for n in _imported(path)}]
+
+
+# The layers of what ships, and what each may import (a package imports itself freely). The
+# composition root (main, app, container, billing_container, queued) may import anything.
+# Rules and records never reach AWS or a vendor SDK themselves: they name a port, and an
+# adapter below implements it.
+MAY_IMPORT: dict[str, set[str]] = {
+    "observability": set(),
+    "core": {"observability"},  # errors, records, and rules that need nothing outside
+    "ports": {"core"},
+    "aws": {"core.errors", "observability"},  # the leaf every adapter calls AWS through
+    "money": {"core", "ports", "observability"},
+    "keys": {"core", "ports", "money", "observability"},
+    "generation": {"core", "ports", "money", "keys", "observability"},
+    "work": {"core", "ports", "money", "keys", "generation", "observability"},
+    "stores": {"core", "ports", "aws", "observability"},
+    "money.stored": {"core", "ports", "aws", "stores", "money", "observability"},
+    "backends": {"core", "ports", "aws", "config", "observability"},
+    "config": {"money.amounts"},
+    "api": {"core", "ports", "money", "keys", "generation", "work", "config", "observability"},
+}
+COMPOSITION = {"main", "app", "container", "billing_container", "queued"}
+VENDOR_SDKS = {"boto3", "botocore", "mypy_boto3_dynamodb", "stripe", "replicate"}
+VENDOR_LAYERS = {"aws", "stores", "money.stored", "backends"}
+
+
+def _layer(module: str) -> str:
+    parts = module.split(".")[1:]
+    return "money.stored" if parts[:2] == ["money", "stored"] else parts[0]
+
+
+def _allowed(target: str, allowed: set[str]) -> bool:
+    inside = target.removeprefix("handler.")
+    return any(inside == rule or inside.startswith(rule + ".") for rule in allowed)
+
+
+def test_every_shipped_package_has_its_place_in_the_layers() -> None:
+    layers = {_layer(".".join(path.relative_to(ROOT).with_suffix("").parts)) for path in SHIPPED}
+    assert layers - {"__init__"} <= MAY_IMPORT.keys() | COMPOSITION
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda path: str(path.relative_to(ROOT)))
+def test_imports_go_down_the_layers_only(path: Path) -> None:
+    layer = _layer(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    imported = _imported(path)
+    vendors = {name.split(".")[0] for name in imported} & VENDOR_SDKS
+    assert layer in VENDOR_LAYERS or not vendors, f"{layer} may not import {sorted(vendors)}"
+    if layer in COMPOSITION or layer == "__init__":
+        return
+    allowed = MAY_IMPORT[layer] | {layer}
+    upward = sorted(
+        name
+        for name in imported
+        if name.startswith("handler.") and _layer(name) != layer and not _allowed(name, allowed)
+    )
+    assert not upward, f"{layer} may not import {upward}"
