@@ -1,0 +1,114 @@
+"""The walk one warm request takes through imagegate's modules: every call into a module of
+``handler`` from another module (or from outside) is an entry. Reports how many modules the
+request crosses, how many functions it calls, and which modules it enters more than once
+(the money package, where a request's charge lives, counted apart).
+
+One ``POST /v1/images/generations`` (the sample event, ``url`` answers) through
+``handler.main.api_handler`` against moto in process, after one warm-up request:
+
+    .venv/bin/python bench/request_walk.py [--format url|b64_json] [--all]
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+from collections import Counter
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MONEY = "handler.money"
+
+
+class Context:
+    function_name = "imagegate-ApiFunction"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:imagegate-api"
+    aws_request_id = "walk"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def _ours(frame: FrameType | None) -> str | None:
+    """The handler module a frame runs in (the CLI's local stack is not the request's)."""
+    name = frame.f_globals.get("__name__", "") if frame is not None else ""
+    if name == "handler" or (name.startswith("handler.") and not name.startswith("handler.cli")):
+        return str(name)
+    return None
+
+
+class Walk:
+    def __init__(self) -> None:
+        self.entries: list[str] = []  # modules, in the order they were entered
+        self.functions: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
+        if event != "call":
+            return
+        module = _ours(frame)
+        if module is None:
+            return
+        with self._lock:
+            self.functions.add((module, frame.f_code.co_qualname))
+            if _ours(frame.f_back) != module:
+                self.entries.append(module)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--format", choices=["url", "b64_json"], default="url")
+    parser.add_argument("--all", action="store_true", help="list every module's entries")
+    args = parser.parse_args()
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="walk", AWS_SECRET_ACCESS_KEY="walk", AWS_DEFAULT_REGION="us-east-1"
+    )
+    from moto import mock_aws
+
+    from handler import main as entry
+    from handler.cli.local import in_process_stack
+    from handler.observability import logger
+
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(open(os.devnull, "w"))  # noqa: SIM115
+    report, sys.stdout = sys.stdout, open(os.devnull, "w")  # noqa: SIM115
+    with mock_aws():
+        key = in_process_stack("walk", ROOT / "infra" / "catalog.json")
+        event = json.loads((ROOT / "events" / "api_generate_url.json").read_text())
+        body = json.loads(event["body"])
+        body["response_format"] = args.format
+        event["body"] = json.dumps(body)
+        event["headers"]["Authorization"] = f"Bearer {key.plaintext}"
+        event["multiValueHeaders"]["Authorization"] = [f"Bearer {key.plaintext}"]
+        assert entry.api_handler(event, Context())["statusCode"] == 200  # warm
+        walk = Walk()
+        threading.setprofile_all_threads(walk)
+        sys.setprofile(walk)
+        try:
+            assert entry.api_handler(event, Context())["statusCode"] == 200
+        finally:
+            sys.setprofile(None)
+            threading.setprofile_all_threads(None)
+    sys.stdout = report
+    entered = Counter(walk.entries)
+    outside = {m: n for m, n in entered.items() if not m.startswith(MONEY)}
+    again = {m: n for m, n in outside.items() if n > 1}
+    print(f"POST /v1/images/generations ({args.format}), warm, through the Lambda entry:")
+    print(f"  modules crossed: {len(entered)} ({len(entered) - len(outside)} in the money package)")
+    print(f"  functions called: {len(walk.functions)}")
+    print(f"  entries: {len(walk.entries)}; modules outside money entered more than once: ")
+    for module, times in sorted(again.items(), key=lambda item: (-item[1], item[0])):
+        print(f"    {module}: {times}")
+    if args.all:
+        for module, times in sorted(entered.items()):
+            print(f"  {module}: {times}")
+
+
+if __name__ == "__main__":
+    main()
