@@ -88,13 +88,15 @@ def main() -> None:
         event["multiValueHeaders"]["Authorization"] = [f"Bearer {key.plaintext}"]
         assert entry.api_handler(event, Context())["statusCode"] == 200  # warm
         walk = Walk()
-        threading.setprofile_all_threads(walk)
+        # Python 3.12+: threads already running too (the app's worker threads)
+        every_thread = getattr(threading, "setprofile_all_threads", threading.setprofile)
+        every_thread(walk)
         sys.setprofile(walk)
         try:
             assert entry.api_handler(event, Context())["statusCode"] == 200
         finally:
             sys.setprofile(None)
-            threading.setprofile_all_threads(None)
+            every_thread(None)
     sys.stdout = report
     entered = Counter(walk.entries)
     outside = {m: n for m, n in entered.items() if not m.startswith(MONEY)}
