@@ -8,7 +8,7 @@ A synchronous request, buffered or streamed, runs its work inside ``paid`` (or
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from handler.core.errors import BackendError, ImagegateError, StorageError
+from handler.core.errors import ApiError, BackendError, StorageError
 from handler.core.inference import GeneratedImage
 from handler.core.records.keys import Credentials
 from handler.core.spec import GenerationSpec
@@ -54,7 +54,7 @@ def refunded_on_failure(
     try:
         yield
     except BaseException as exc:
-        code = exc.code if isinstance(exc, ImagegateError) else "internal_error"
+        code = exc.code if isinstance(exc, ApiError) else "internal_error"
         try:
             billing.settle(reservation, 0, error_code=code)
         except StorageError:  # the client hears of the first failure; reconcile refunds

@@ -5,7 +5,7 @@ both or neither."""
 from dataclasses import dataclass
 
 from handler.core.deadline import Deadline
-from handler.core.errors import ImagegateError, StorageError, WorkPending
+from handler.core.errors import ApiError, StorageError, WorkPending
 from handler.core.image_input import from_request
 from handler.core.outcomes import ResultRecorded
 from handler.core.records.charges import WindowUpkeep
@@ -46,7 +46,7 @@ class LineRunner:
                 self.generation.catalog.get(request.model), request, request_id, sources
             )
             reservation = self.billing.reserve(owner, spec, Meter())
-        except ImagegateError as exc:
+        except ApiError as exc:
             if retryable(exc):
                 self._note_failure(item, exc)
                 raise
@@ -57,7 +57,7 @@ class LineRunner:
             kept = self.generation.keep(request, spec, deadline, prefix)
         except WorkPending:
             raise  # its reservation stays open for the attempt that collects the work
-        except ImagegateError as exc:
+        except ApiError as exc:
             if retryable(exc):
                 self.settle(reservation, 0, None, exc.code)
                 self._note_failure(item, exc)
@@ -76,7 +76,7 @@ class LineRunner:
         self.settle(reservation, len(kept.data), result, None)
         return result
 
-    def _note_failure(self, item: WorkItem, exc: ImagegateError) -> None:
+    def _note_failure(self, item: WorkItem, exc: ApiError) -> None:
         """What this attempt failed with, for the line's result should no attempt pass."""
         try:
             self.store.note_failure(error_result(item, exc))
