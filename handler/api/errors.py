@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from handler.core.errors import ImagegateError, status_of
+from handler.core.errors import ApiError, status_of
 from handler.core.validation import invalid_request
 from handler.observability import logger
 
@@ -52,8 +52,8 @@ def _envelope(status: int, body: ErrorBody, headers: dict[str, str] | None = Non
     return JSONResponse(ErrorResponse(error=body).model_dump(), status_code=status, headers=headers)
 
 
-async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ImagegateError)
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
     status = status_of(exc)
     log = logger.warning if status < 500 else logger.error
     log(
@@ -75,7 +75,7 @@ async def _imagegate_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return await _imagegate_error(request, invalid_request(exc.errors()))
+    return await _api_error(request, invalid_request(exc.errors()))
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -122,7 +122,7 @@ def unexpected_error_response() -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ImagegateError, _imagegate_error)
+    app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     generate_openapi = app.openapi

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from botocore.exceptions import ClientError
 
 from handler.aws.errors import Refused, aws_errors, error_code
-from handler.core.errors import StorageError
+from handler.core.errors import Outcome, StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -26,7 +26,7 @@ _CONFLICT_ATTEMPTS = 6
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-class ConditionFailed(Exception):
+class ConditionFailed(Outcome):
     """A write's condition did not hold. ``item``: the item as it stood, if the write asked
     for it (``ReturnValuesOnConditionCheckFailure``)."""
 
@@ -35,7 +35,7 @@ class ConditionFailed(Exception):
         self.item = item
 
 
-class TransactionRefused(Exception):
+class TransactionRefused(Outcome):
     """A transaction's conditions did not hold: ``failed`` names the writes whose did not."""
 
     def __init__(self, failed: frozenset[str]):

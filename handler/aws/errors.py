@@ -6,10 +6,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.core.errors import StorageError
+from handler.core.errors import Outcome, StorageError
 
 
-class Refused(Exception):
+class Refused(Outcome):
     """An AWS error the caller expects and handles (a failed condition, a missing object)."""
 
     def __init__(self, code: str, response: Mapping[str, Any]):

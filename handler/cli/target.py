@@ -16,7 +16,7 @@ from rich.console import Console
 from handler.cli.local import LocalStack
 from handler.cli.local_stacks import StackNotFound, find_stack
 from handler.cli.views import Money
-from handler.core.errors import ImagegateError, InvalidRequest, NotFound
+from handler.core.errors import ApiError, InvalidRequest, NotFound
 from handler.core.keys import parse_key
 
 if TYPE_CHECKING:  # the stores are imported when a command reaches for them
@@ -50,7 +50,7 @@ def reported() -> Iterator[None]:
     """An operator sees one line saying what went wrong, not a traceback."""
     try:
         yield
-    except (ImagegateError, FileNotFoundError, StackNotFound) as exc:
+    except (ApiError, FileNotFoundError, StackNotFound) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
 

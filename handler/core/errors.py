@@ -1,37 +1,66 @@
-"""The project's exception tree.
-
-Every error a client can see is an ``ImagegateError``: it carries OpenAI's ``type``, ``code``
-and ``param``; ``handler.api.errors`` alone decides the HTTP status. Adapters translate vendor
-exceptions (botocore, httpx, replicate) into these at their boundary.
-
-    ImagegateError
-    ├── InvalidRequest          bad JSON or parameter (param names it)
-    │   ├── PayloadTooLarge     body or inline result over the limits
-    │   └── ContentFiltered     the model's safety filter removed every image
-    ├── AuthenticationFailed    missing, malformed, unknown, expired or revoked key
-    ├── InsufficientQuota       the key's balance is below the request's price
-    ├── PermissionDenied        the key may not use this model
-    ├── NotFound
-    │   └── ModelNotFound
-    ├── Conflict                an Idempotency-Key still running, or a job past cancelling
-    │   └── IdempotencyKeyReused    an Idempotency-Key sent again with another request
-    ├── RateLimited             the key's per-minute limit is spent; retry_after says when
-    └── ServiceError            our side failed
-        ├── StorageError        DynamoDB or S3 did not do what was asked
-        └── BackendError        the inference backend failed
-            ├── BackendRefused       it refused the work (a bad token, no such model, the
-            │                        request itself): trying again cannot help
-            ├── BackendUnavailable   not ready or throttled; nothing ran, retry later
-            │   └── BackendNotConfigured   this deployment cannot reach it at all
-            └── BackendTimeout       the deadline passed; the work was cancelled
-                └── WorkPending     the deadline passed; the backend goes on, and a later
-                                    attempt of the same request collects its work
-"""
+"""The project's exception tree, drawn in ``ImagegateError``'s docstring."""
 
 from typing import Any, ClassVar
 
 
 class ImagegateError(Exception):
+    """Every exception the project raises: an error a client sees (``ApiError``), or an outcome
+    its caller handles (``Outcome``). Adapters translate vendor exceptions (botocore, httpx,
+    replicate, stripe) into these at their boundary.
+
+    ImagegateError
+    ├── ApiError                a client sees it: OpenAI's type, code and param, a status
+    │   ├── InvalidRequest          bad JSON or parameter (param names it)
+    │   │   ├── PayloadTooLarge     body or inline result over the limits
+    │   │   ├── ContentFiltered     the model's safety filter removed every image
+    │   │   └── ModelShutDown       the model is past its shutdown date
+    │   ├── AuthenticationFailed    missing, malformed, unknown, expired or revoked key
+    │   ├── InsufficientQuota       the key's balance is below the request's price
+    │   ├── PermissionDenied        the key may not use this model
+    │   ├── NotFound                no such key, job, batch or file
+    │   │   └── ModelNotFound       no such model
+    │   ├── Conflict                an Idempotency-Key still running, or a job past cancelling
+    │   │   └── IdempotencyKeyReused    an Idempotency-Key sent again with another request
+    │   ├── RateLimited             the key's per-minute limit is spent; retry_after says when
+    │   └── ServiceError            our side failed
+    │       ├── StorageError        DynamoDB, S3 or SQS did not do what was asked
+    │       ├── PaymentsUnavailable     the card processor is out of reach, or refuses us
+    │       └── BackendError        the inference backend failed
+    │           ├── BackendRefused       it refused the work: trying again cannot help
+    │           ├── BackendUnavailable   not ready or throttled; nothing ran, retry later
+    │           │   └── BackendNotConfigured   this deployment cannot reach it at all
+    │           ├── BackendTimeout       the deadline passed; the work was cancelled
+    │           │   └── WorkPending      it goes on; a later attempt collects the work
+    │           └── ModelTimedOut        Bedrock ended one image at the model's own limit
+    └── Outcome                 it did not happen as asked, and the caller handles that
+        ├── ReservationRefused  the key's conditional write did not pass; ``record`` says why
+        ├── ReservationClosed   the reservation was settled already
+        ├── KeyChanged          a spend window moved under the update: read the key again
+        ├── AlreadyPosted       a ledger entry of this reference is there already (a retry)
+        ├── PaymentChanged      the payment's record changed since it was read
+        ├── NoSuchKey           a card event names a key this deployment does not have
+        ├── CardDeclined        the saved card was refused (or there is none): nothing charged
+        ├── ResultRecorded      another attempt recorded the line's result first
+        ├── Refused             an AWS error code the caller expects (a failed condition, say)
+        ├── ConditionFailed     a DynamoDB write's condition did not hold
+        ├── TransactionRefused  a transaction's conditions did not hold; names the writes
+        ├── WebhookFailed       a webhook attempt got no 2xx: the queue tries again later
+        ├── WebhookRefused      a webhook URL leads to an address not public: never sent
+        ├── Deferred            Replicate asked to be called again later (429, 503)
+        ├── Filtered            Bedrock's content filter removed one image
+        └── _OtherCurrency      a Stripe event in a currency this deployment does not take
+
+    Outcomes live beside what raises them (``core.outcomes`` holds the shared ones). Not ours,
+    so not in the tree: ``_NotJson`` (``api.json_body``) and ``_Refused`` (``api.forms``) keep
+    a library's base (``ValueError``, ``MultiPartException``) for the library to carry them;
+    ``handler.cli``'s own never ship.
+    """
+
+
+class ApiError(ImagegateError):
+    """An error a client sees: ``handler.api.errors`` answers it with its status and
+    ``envelope``; a queued line records that answer as its result."""
+
     type: ClassVar[str] = "server_error"
     default_code: ClassVar[str | None] = None
     # False once GPU work may have run: a blind retry would pay for it again.
@@ -54,7 +83,7 @@ class ImagegateError(Exception):
         self.retry_after = retry_after
 
 
-class InvalidRequest(ImagegateError):
+class InvalidRequest(ApiError):
     type = "invalid_request_error"
     default_code = "invalid_value"
 
@@ -68,24 +97,24 @@ class ContentFiltered(InvalidRequest):
     default_should_retry = False
 
 
-class AuthenticationFailed(ImagegateError):
+class AuthenticationFailed(ApiError):
     type = "authentication_error"
     default_code = "invalid_api_key"
 
 
-class InsufficientQuota(ImagegateError):
+class InsufficientQuota(ApiError):
     type = "insufficient_quota"
     default_code = "insufficient_quota"
     default_should_retry = False
 
 
-class PermissionDenied(ImagegateError):
+class PermissionDenied(ApiError):
     type = "permission_error"
     default_code = "model_not_allowed"
     default_should_retry = False
 
 
-class Conflict(ImagegateError):
+class Conflict(ApiError):
     type = "conflict"
 
 
@@ -104,13 +133,13 @@ class IdempotencyKeyReused(Conflict):
         super().__init__(message)
 
 
-class RateLimited(ImagegateError):
+class RateLimited(ApiError):
     type = "rate_limit_error"
     default_code = "rate_limit_exceeded"
     default_should_retry = True
 
 
-class NotFound(ImagegateError):
+class NotFound(ApiError):
     type = "not_found_error"
 
 
@@ -138,7 +167,7 @@ class ModelShutDown(InvalidRequest):
         )
 
 
-class ServiceError(ImagegateError):
+class ServiceError(ApiError):
     type = "server_error"
 
 
@@ -180,7 +209,13 @@ class PaymentsUnavailable(ServiceError):
     default_code = "payments_unavailable"
 
 
-_STATUS: dict[type[ImagegateError], int] = {
+class Outcome(ImagegateError):
+    """Not an error a client sees: something the caller asked for did not happen as asked,
+    and the caller handles it. One that escapes is a bug, answered as any other: a logged 500
+    ``server_error`` whose message says nothing of it."""
+
+
+_STATUS: dict[type[ApiError], int] = {
     PayloadTooLarge: 413,
     ModelShutDown: 410,
     InvalidRequest: 400,
@@ -198,7 +233,7 @@ _STATUS: dict[type[ImagegateError], int] = {
 }
 
 
-def status_of(exc: ImagegateError) -> int:
+def status_of(exc: ApiError) -> int:
     """The HTTP status of an error, for responses and for batch output lines alike."""
     for cls in type(exc).__mro__:
         if cls in _STATUS:
@@ -206,7 +241,7 @@ def status_of(exc: ImagegateError) -> int:
     return 500
 
 
-def envelope(exc: ImagegateError) -> dict[str, Any]:
+def envelope(exc: ApiError) -> dict[str, Any]:
     """OpenAI's error body, all four keys present."""
     return {
         "error": {"message": exc.message, "type": exc.type, "param": exc.param, "code": exc.code}

@@ -1,10 +1,11 @@
 """Outcomes a caller handles, not errors a client sees: a conditional write refused, a record
 that changed under us, a card declined."""
 
+from handler.core.errors import Outcome
 from handler.core.records.keys import ApiKeyRecord
 
 
-class ReservationRefused(Exception):
+class ReservationRefused(Outcome):
     """The conditional write did not pass; ``record`` is the key as it stood (None: no key)."""
 
     def __init__(self, record: ApiKeyRecord | None):
@@ -12,15 +13,15 @@ class ReservationRefused(Exception):
         self.record = record
 
 
-class ReservationClosed(Exception):
+class ReservationClosed(Outcome):
     """Settled already (by the request itself, or by reconciliation)."""
 
 
-class KeyChanged(Exception):
+class KeyChanged(Outcome):
     """A spend window moved between the key's reading and the update: read it again."""
 
 
-class AlreadyPosted(Exception):
+class AlreadyPosted(Outcome):
     """An entry of this reference is in the key's ledger already (a retried movement);
     ``fingerprint``: the request it was posted for, as kept beside it."""
 
@@ -29,18 +30,18 @@ class AlreadyPosted(Exception):
         self.fingerprint = fingerprint
 
 
-class PaymentChanged(Exception):
+class PaymentChanged(Outcome):
     """The payment's record changed since it was read: read it again."""
 
 
-class NoSuchKey(Exception):
+class NoSuchKey(Outcome):
     """The event's entries name a key this deployment does not have (another deployment's on
     the same Stripe account, say)."""
 
 
-class CardDeclined(Exception):
+class CardDeclined(Outcome):
     """The saved card was refused (or there is none): nothing was charged."""
 
 
-class ResultRecorded(Exception):
+class ResultRecorded(Outcome):
     """The line has its result already (another attempt recorded it)."""

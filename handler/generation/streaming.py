@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from handler.core.deadline import Deadline
-from handler.core.errors import ImagegateError, envelope
+from handler.core.errors import ApiError, envelope
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
@@ -54,7 +54,7 @@ class ImageStream:
                     else:
                         images = delivered(spec, progress)
                 receipt.delivered = len(images)
-        except ImagegateError as exc:
+        except ApiError as exc:
             logger.warning("stream failed", request_id=spec.request_id, code=exc.code)
             yield _sse("error", {"type": "error", **envelope(exc)})
             return

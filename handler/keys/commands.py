@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from handler.core.errors import ImagegateError, InvalidRequest, envelope
+from handler.core.errors import ApiError, InvalidRequest, envelope
 from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 from handler.keys.admin import KeyAdmin
@@ -80,7 +80,7 @@ def run(event: Mapping[str, Any], admin: KeyAdmin) -> dict[str, Any]:
             moved = admin.move("topup", ACTOR, command.key_id, command.amount, command.reason)
             return _shown(moved)
         return _shown(admin.revoke(ACTOR, command.key_id))
-    except ImagegateError as exc:
+    except ApiError as exc:
         return envelope(exc)
 
 

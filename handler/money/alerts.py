@@ -4,7 +4,7 @@ event on the bus. Once per crossing: the key's mark says it was sent, and only a
 takes the mark away, so a balance that hovers at the threshold (refunds lifting it back
 over) is told of once."""
 
-from handler.core.errors import ImagegateError
+from handler.core.errors import ApiError
 from handler.core.records.keys import ApiKeyRecord
 from handler.observability import logger
 from handler.ports.balance_alerts import BalanceAlerts
@@ -27,5 +27,5 @@ def alert_if_crossed(alerts: BalanceAlerts | None, record: ApiKeyRecord, taken: 
         return
     try:
         alerts.balance_low(record)
-    except ImagegateError:
+    except ApiError:
         logger.exception("low-balance alert not sent", key_id=record.key_id)

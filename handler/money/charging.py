@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from handler.core.errors import ImagegateError, StorageError
+from handler.core.errors import ApiError, StorageError
 from handler.core.outcomes import ReservationClosed, ReservationRefused
 from handler.core.records.charges import Admission, Charge, UsageRecord, UsageStatus, WindowUpkeep
 from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
@@ -95,7 +95,7 @@ class Charging:
         payer: Payer,
         meter: Meter,
         write: Callable[[int, float], ApiKeyRecord],
-        refused_by: Callable[[ApiKeyRecord, float], ImagegateError | None],
+        refused_by: Callable[[ApiKeyRecord, float], ApiError | None],
         now: float,
     ) -> tuple[ApiKeyRecord, float]:
         """``write`` in the key's minute window; the key after it, and the time it was in."""

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from handler.core.errors import BackendError, ImagegateError, StorageError, WorkPending
+from handler.core.errors import ApiError, BackendError, StorageError, WorkPending
 from handler.core.inference import GeneratedImage
 from handler.core.outcomes import ResultRecorded
 from handler.core.records.keys import Payer
@@ -91,7 +91,7 @@ class PaidGeneration:
         except BaseException as exc:
             if line is not None and isinstance(exc, WorkPending):
                 raise
-            if not isinstance(exc, ImagegateError):
+            if not isinstance(exc, ApiError):
                 self._refund(reservation, "internal_error", None)
                 raise
             failed = error_result(line, exc) if line and not retryable(exc) else None

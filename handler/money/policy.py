@@ -11,8 +11,8 @@ from typing import Annotated
 from pydantic import Field
 
 from handler.core.errors import (
+    ApiError,
     AuthenticationFailed,
-    ImagegateError,
     InsufficientQuota,
     InvalidRequest,
     PermissionDenied,
@@ -85,7 +85,7 @@ def _secret_matches(record: ApiKeyRecord, secret_hash: str, now: float) -> bool:
 
 def refusal(
     record: ApiKeyRecord, charge: Charge, now: float, *, windows: bool = True
-) -> ImagegateError | None:
+) -> ApiError | None:
     """Why ``record`` (a key that passed ``check_key``) cannot pay for ``charge``, or None if
     it can; ``windows``: whether the per-minute limits apply."""
     models = record.policy.models
@@ -108,9 +108,7 @@ def refusal(
     return None
 
 
-def admission_refusal(
-    record: ApiKeyRecord, admission: Admission, now: float
-) -> ImagegateError | None:
+def admission_refusal(record: ApiKeyRecord, admission: Admission, now: float) -> ApiError | None:
     """Why ``record`` (a key that passed ``check_key``) cannot submit ``admission``."""
     models = record.policy.models
     if admission.model is not None and models is not None and admission.model not in models:
@@ -133,7 +131,7 @@ def admission_refusal(
     return None
 
 
-def _window_refusal(window: RateWindow, charge: Charge) -> ImagegateError | None:
+def _window_refusal(window: RateWindow, charge: Charge) -> ApiError | None:
     if charge.n > window.images_limit:
         return InvalidRequest(
             f"n={charge.n} is over this key's limit of {window.images_limit} images per minute.",

@@ -13,7 +13,7 @@ the mark: the key is not charged again until it is topped up.
 import contextlib
 from collections.abc import Mapping
 
-from handler.core.errors import ImagegateError, InvalidRequest
+from handler.core.errors import ApiError, InvalidRequest
 from handler.core.outcomes import CardDeclined
 from handler.core.records.keys import ApiKeyRecord
 from handler.core.records.payments import Reload
@@ -44,16 +44,16 @@ def reload_if_due(
         return
     try:
         reload = claims.claim(record, now)
-    except ImagegateError:
+    except ApiError:
         logger.exception("reload not claimed", key_id=record.key_id)
         return
     if reload is None:
         return
     try:
         claims.queue(reload)
-    except ImagegateError:
+    except ApiError:
         logger.exception("reload not queued", key_id=record.key_id)
-        with contextlib.suppress(ImagegateError):  # the next crossing may try again
+        with contextlib.suppress(ApiError):  # the next crossing may try again
             claims.give_back(reload, unmark=True)
         return
     logger.info("reload queued", key_id=record.key_id, amount=reload.amount)

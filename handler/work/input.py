@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from handler.core.catalog import Catalog
-from handler.core.errors import ImagegateError, InvalidRequest
+from handler.core.errors import ApiError, InvalidRequest
 from handler.core.image_input import from_request
 from handler.core.records.work import (
     MAX_LINE_BYTES,
@@ -103,7 +103,7 @@ def parse_line(
         return unrun_result(item, "invalid_url", f"Batch lines are POST {ENDPOINT} requests.")
     try:
         check_body(item.body, catalog)
-    except ImagegateError as exc:
+    except ApiError as exc:
         return error_result(item, exc)
     return item
 

@@ -5,7 +5,7 @@ both or neither."""
 from dataclasses import dataclass
 
 from handler.core.deadline import Deadline
-from handler.core.errors import ImagegateError, StorageError, WorkPending
+from handler.core.errors import ApiError, StorageError, WorkPending
 from handler.core.records.charges import WindowUpkeep
 from handler.core.records.keys import Owner
 from handler.core.records.work import LineResult, WorkItem, error_result, line_request_id, retryable
@@ -45,7 +45,7 @@ class LineRunner:
                 receipt.bill(self.generation.keep(request, spec, deadline, prefix))
         except WorkPending:
             raise  # its reservation stays open for the attempt that collects the work
-        except ImagegateError as exc:
+        except ApiError as exc:
             if retryable(exc):
                 self._note_failure(item, exc)
                 raise
@@ -56,7 +56,7 @@ class LineRunner:
         assert receipt.result is not None  # paying records a line's result
         return receipt.result
 
-    def _note_failure(self, item: WorkItem, exc: ImagegateError) -> None:
+    def _note_failure(self, item: WorkItem, exc: ApiError) -> None:
         """What this attempt failed with, for the line's result should no attempt pass."""
         try:
             self.store.note_failure(error_result(item, exc))

@@ -22,13 +22,13 @@ from handler.backends.bedrock.stability import aspect_ratio
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import (
+    ApiError,
     BackendError,
     BackendNotConfigured,
     BackendRefused,
     BackendTimeout,
     BackendUnavailable,
     ContentFiltered,
-    ImagegateError,
     InvalidRequest,
 )
 from handler.core.image_input import ImageSources
@@ -283,7 +283,7 @@ def test_bedrock_errors(
     bedrock: Stubbed,
     code: str,
     status: int,
-    error: type[ImagegateError],
+    error: type[ApiError],
     api_code: str,
     retry_after: int | None,
 ) -> None:

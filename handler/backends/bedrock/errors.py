@@ -27,6 +27,7 @@ from handler.core.errors import (
     BackendTimeout,
     BackendUnavailable,
     InvalidRequest,
+    Outcome,
 )
 
 _FILTERED = ("blocked by our content filters", "responsible ai")
@@ -52,7 +53,7 @@ _PARAMS = (
 UNUSABLE = frozenset({"AccessDeniedException", "ResourceNotFoundException"})
 
 
-class Filtered(Exception):
+class Filtered(Outcome):
     """Bedrock's content filters removed this image (or refused its request)."""
 
 

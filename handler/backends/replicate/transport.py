@@ -6,11 +6,12 @@ from contextvars import ContextVar
 import httpx
 
 from handler.core.deadline import Deadline
+from handler.core.errors import Outcome
 
 CANCEL_SECONDS = 2.0  # a cancel's allowance, even past the deadline: it stops the GPU
 
 
-class Deferred(Exception):
+class Deferred(Outcome):
     """Replicate asked to be called again later (429 or 503; 504 too on a GET)."""
 
     def __init__(self, status: int, retry_after: int):

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from handler.core.errors import (
+    ApiError,
     BackendNotConfigured,
     BackendRefused,
-    ImagegateError,
     ServiceError,
     envelope,
     status_of,
@@ -126,17 +126,18 @@ def is_queued_request(request_id: str) -> bool:
 
 
 def retryable(exc: BaseException) -> bool:
-    """Whether a line that failed so should run again: failures of ours (and crashes) may
-    pass; the client's mistakes, and a backend that refuses the work or that this
-    deployment cannot reach, will not, and are the line's result."""
-    if not isinstance(exc, ImagegateError):
+    """Whether a line that failed so should run again: failures of ours (and crashes, an
+    ``Outcome`` that escaped its caller among them) may pass; the client's mistakes, and a
+    backend that refuses the work or that this deployment cannot reach, will not, and are the
+    line's result."""
+    if not isinstance(exc, ApiError):
         return True
     return isinstance(exc, ServiceError) and not isinstance(
         exc, BackendRefused | BackendNotConfigured
     )
 
 
-def error_result(item: WorkItem, exc: ImagegateError) -> LineResult:
+def error_result(item: WorkItem, exc: ApiError) -> LineResult:
     """A line that ended in an error the API would have answered, with that answer."""
     return LineResult(item.batch_id, item.index, item.custom_id, status_of(exc), envelope(exc))
 

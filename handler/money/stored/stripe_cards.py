@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
-from handler.core.errors import IdempotencyKeyReused, InvalidRequest, PaymentsUnavailable
+from handler.core.errors import IdempotencyKeyReused, InvalidRequest, Outcome, PaymentsUnavailable
 from handler.core.outcomes import CardDeclined
 from handler.core.records.payments import CardEvent, CheckoutOrder, CheckoutSession, Reload
 from handler.money.cards import CardTerms
@@ -177,8 +177,8 @@ class StripeCards:
             return self._client
 
 
-class _OtherCurrency(Exception):
-    pass
+class _OtherCurrency(Outcome):
+    """An event in a currency this deployment does not take: acknowledged, not applied."""
 
 
 def _replayed(response: "stripe.StripeResponse | None") -> bool:
