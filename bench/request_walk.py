@@ -45,6 +45,7 @@ def _ours(frame: FrameType | None) -> str | None:
 class Walk:
     def __init__(self) -> None:
         self.entries: list[str] = []  # modules, in the order they were entered
+        self.called: list[str] = []  # those entered from another of our modules
         self.functions: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
@@ -56,8 +57,20 @@ class Walk:
             return
         with self._lock:
             self.functions.add((module, frame.f_code.co_qualname))
-            if _ours(frame.f_back) != module:
+            caller = _ours(frame.f_back)
+            if caller != module:
                 self.entries.append(module)
+            if caller not in (None, module):
+                self.called.append(module)
+
+
+def _again(what: str, entries: list[str]) -> None:
+    """How many ``entries`` there were, and the modules outside money entered more than once."""
+    again = Counter(m for m in entries if not m.startswith(MONEY))
+    print(f"  {what}: {len(entries)}; modules outside money entered more than once:")
+    for module, times in sorted(again.items(), key=lambda item: (-item[1], item[0])):
+        if times > 1:
+            print(f"    {module}: {times}")
 
 
 def main() -> None:
@@ -100,13 +113,11 @@ def main() -> None:
     sys.stdout = report
     entered = Counter(walk.entries)
     outside = {m: n for m, n in entered.items() if not m.startswith(MONEY)}
-    again = {m: n for m, n in outside.items() if n > 1}
     print(f"POST /v1/images/generations ({args.format}), warm, through the Lambda entry:")
     print(f"  modules crossed: {len(entered)} ({len(entered) - len(outside)} in the money package)")
     print(f"  functions called: {len(walk.functions)}")
-    print(f"  entries: {len(walk.entries)}; modules outside money entered more than once: ")
-    for module, times in sorted(again.items(), key=lambda item: (-item[1], item[0])):
-        print(f"    {module}: {times}")
+    _again("entries", walk.entries)
+    _again("entries from another of our modules (no library callbacks)", walk.called)
     if args.all:
         for module, times in sorted(entered.items()):
             print(f"  {module}: {times}")

@@ -1,5 +1,4 @@
-"""Builds the concrete adapters from ``Settings``, once per process (tests point the settings
-at local fakes and ``reset()``); ``billing_container.py`` builds card top-ups and key admin."""
+"""The process's objects from ``Settings``, each built once (``reset()`` forgets them)."""
 
 import sys
 from collections.abc import Collection
@@ -131,6 +130,7 @@ def generation_service() -> GenerationService:
     return GenerationService(
         catalog=catalog(),
         backends=backends(),
+        offering=offering(),
         delivery=delivery(),
         keys=key_store(),
         paid=paid_generation(),

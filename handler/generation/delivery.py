@@ -29,6 +29,19 @@ class Delivery:
     images: ImageStore
     max_response_bytes: int
 
+    def deliver(
+        self,
+        spec: GenerationSpec,
+        created: int,
+        generated: Sequence[GeneratedImage],
+        response_format: str | None,
+    ) -> ImagesResponse:
+        """The images as the client asked for them now: base64 at once (never stored), or
+        kept and answered by presigned URL."""
+        if response_format == "b64_json":
+            return self.inline(spec, created, generated)
+        return self.answer(self.keep(spec, created, generated), response_format)
+
     def keep(
         self,
         spec: GenerationSpec,

@@ -40,6 +40,7 @@ Answer = TypeVar("Answer", ImagesResponse, StoredImages)
 class GenerationService:
     catalog: Catalog
     backends: Mapping[str, InferenceBackend]
+    offering: Offering
     delivery: Delivery
     keys: KeyStore
     paid: PaidGeneration
@@ -93,11 +94,10 @@ class GenerationService:
     ) -> ImagesResponse:
         spec = build_spec(self.model(request), request, request_id, sources)
         with self.paid.paying(self.paid.reserve(credentials, spec, meter)) as receipt:
-            if request.response_format == "b64_json":
-                generated = self._generated(spec, deadline)
-                return receipt.bill(self.delivery.inline(spec, int(self.clock()), generated))
-            kept = receipt.bill(self.keep(request, spec, deadline))
-            return self.delivery.answer(kept, request.response_format)
+            created = int(self.clock())
+            generated = self._generated(spec, deadline)
+            answer = self.delivery.deliver(spec, created, generated, request.response_format)
+            return receipt.bill(answer)
 
     def open_stream(
         self,
@@ -121,7 +121,7 @@ class GenerationService:
     def model(self, request: GenerationRequest) -> CatalogModel:
         """The model a synchronous request runs (under the name it used), checked before
         anything is reserved: served now, and quick enough to wait for."""
-        model = Offering(self.catalog, self.backends).model(request.model)
+        model = self.offering.model(request.model)
         if not model.synchronous:
             raise InvalidRequest(
                 f"{model.name} works longer than a request can wait: send it as an "
