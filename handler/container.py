@@ -1,5 +1,6 @@
 """Builds the concrete adapters from ``Settings``, once per process. Routes reach these
-through ``handler.api.deps``; tests point the settings at local fakes and ``reset()``.
+through the services ``app.py`` gives the app; tests point the settings at local fakes and
+``reset()``.
 What only operators and paying key holders reach (card top-ups, the admin API) is built by
 ``billing_container.py``."""
 
