@@ -1,4 +1,6 @@
-"""The one typed configuration object, read from the environment on first use.
+"""The one reader of the process environment: the typed configuration object, read on first
+use, and what the runtime around the code says of itself (``lambda_runtime``,
+``local_s3_endpoint``), readable before the settings and without them.
 
 Resource names have no defaults: a function deployed without them fails its first request
 with a message naming the missing variable instead of quietly talking to another resource.
@@ -6,6 +8,7 @@ with a message naming the missing variable instead of quietly talking to another
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -171,6 +174,40 @@ class Settings(BaseSettings):
 @cache
 def get_settings() -> Settings:
     return Settings()
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaRuntime:
+    """What a Lambda function is told of itself. Outside Lambda (tests, the local stack) the
+    variables are absent: no init phase, no handler, the default service name."""
+
+    # AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, provisioned-concurrency or snap-start
+    initialization_type: str
+    # _HANDLER: the entry point this function runs ("handler.main.api_handler")
+    handler: str
+    # POWERTOOLS_SERVICE_NAME: the stack's name in Lambda (template.yaml), else "imagegate"
+    service_name: str
+
+    @property
+    def in_lambda(self) -> bool:
+        """Whether this process is a Lambda function's (set from its init phase on)."""
+        return bool(self.initialization_type)
+
+
+def lambda_runtime() -> LambdaRuntime:
+    """Read each time (cheap): never fails, whatever the settings lack, so the logger and the
+    init phase may ask for it at import."""
+    return LambdaRuntime(
+        initialization_type=os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", ""),
+        handler=os.environ.get("_HANDLER", ""),
+        service_name=os.environ.get("POWERTOOLS_SERVICE_NAME") or "imagegate",
+    )
+
+
+def local_s3_endpoint() -> str | None:
+    """Where S3 answers when it is not AWS's (boto3's ``AWS_ENDPOINT_URL_S3``, set by the local
+    stack); None in AWS."""
+    return os.environ.get("AWS_ENDPOINT_URL_S3") or None
 
 
 def export_environment(variables: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> None:

@@ -1,4 +1,5 @@
-"""The process's objects from ``Settings``, each built once (``reset()`` forgets them)."""
+"""The process's objects from ``Settings``, each built once (``reset()`` forgets them); the
+app reaches them through the services ``app.py`` gives it."""
 
 import sys
 from collections.abc import Collection
@@ -93,11 +94,6 @@ def charging() -> Charging:
 
 
 @cache
-def paid_generation() -> PaidGeneration:
-    return PaidGeneration(charging())
-
-
-@cache
 def idempotency() -> Idempotency:
     return DynamoDBIdempotency(get_settings().idempotency_table)
 
@@ -133,7 +129,7 @@ def generation_service() -> GenerationService:
         offering=offering(),
         delivery=delivery(),
         keys=key_store(),
-        paid=paid_generation(),
+        paid=PaidGeneration(charging()),
         idempotency=idempotency(),
     )
 
@@ -145,7 +141,7 @@ def delivery() -> Delivery:
 
 @cache
 def line_runner() -> LineRunner:
-    return LineRunner(generation_service(), paid_generation(), key_store(), work_store())
+    return LineRunner(generation_service(), PaidGeneration(charging()), key_store(), work_store())
 
 
 @cache

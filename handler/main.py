@@ -9,12 +9,10 @@ clients, so the first request does none of it; ``after_restore`` renews what res
 of one snapshot must not share.
 """
 
-import os
 import random
 from functools import cache
 from typing import Any, cast
 
-import boto3
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import (
@@ -28,6 +26,8 @@ from mangum.types import LambdaContext as MangumContext
 
 from handler import billing_container, container, queued
 from handler.api.lambda_entry import LambdaEntry
+from handler.aws.clients import forget_sessions
+from handler.config import lambda_runtime
 from handler.keys import commands
 from handler.money import reconciler
 from handler.observability import count_status, logger, metrics
@@ -65,7 +65,7 @@ def initialize() -> None:
     serves imported, the clients made. A failure is logged, not raised: the first request
     meets it again and answers with it."""
     try:
-        serving = os.environ.get("_HANDLER", "")
+        serving = lambda_runtime().handler
         if serving.endswith(".api_handler"):
             _asgi()
         elif serving.endswith(".admin_api_handler"):
@@ -80,7 +80,7 @@ def after_restore() -> None:
     random sequence and makes its own clients (connections, credentials and their clocks are
     not to be shared). The app, the catalog and the imported modules are kept."""
     random.seed()
-    boto3.DEFAULT_SESSION = None  # its credentials, resolved before the snapshot
+    forget_sessions()  # the default session's credentials, resolved before the snapshot
     container.reset(keep=(_asgi, _admin_asgi, container.catalog))
     try:
         _warm()
@@ -217,8 +217,8 @@ def _processor(function: str) -> BatchProcessor:
     return BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-# Set by Lambda only (on-demand, provisioned-concurrency, snap-start): importing this module
-# elsewhere (tests, the local stack) does no work.
-if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE"):
+# Lambda's init phase only: importing this module elsewhere (tests, the local stack) does no
+# work.
+if lambda_runtime().in_lambda:
     initialize()
     _snapstart_hooks()

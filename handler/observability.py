@@ -6,17 +6,17 @@ SDK in the process: its import alone cost more than half the rest of a cold star
 (``bench/cold_start.py``), for subsegments of the AWS calls.
 """
 
-import os
-
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import (
     AmazonCloudWatchEMFProvider,
 )
 
+from handler.config import lambda_runtime
+
 # The stack's name in Lambda (template.yaml), so the alarms of two stacks in one account each
 # select their own; one namespace for all, so a dashboard can set them side by side.
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "imagegate"
+SERVICE = lambda_runtime().service_name
 NAMESPACE = "imagegate"
 
 

@@ -1,6 +1,6 @@
-"""Dependencies the routes declare; each defaults to the process-wide adapter.
+"""Dependencies the routes declare; the services come from the app's (``api/services.py``).
 
-The ones that only read the request or the container are ``async``: FastAPI runs a plain
+The ones that only read the request or the services are ``async``: FastAPI runs a plain
 ``def`` dependency in a worker thread, a hand-off per dependency per request."""
 
 import time
@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from handler import billing_container, container
+from handler.api.services import services_of
 from handler.config import get_settings
 from handler.core.deadline import Deadline
 from handler.core.errors import PermissionDenied
@@ -28,57 +28,57 @@ from handler.work.batches import Batches
 from handler.work.reader import WorkReader
 
 
-async def get_offering() -> Offering:
-    return container.offering()
+async def get_offering(request: Request) -> Offering:
+    return services_of(request).offering()
 
 
-async def get_key_store() -> KeyStore:
-    return container.key_store()
+async def get_key_store(request: Request) -> KeyStore:
+    return services_of(request).key_store()
 
 
-async def get_charge_store() -> ChargeStore:
-    return container.charge_store()
+async def get_charge_store(request: Request) -> ChargeStore:
+    return services_of(request).charge_store()
 
 
-async def get_entries() -> Entries:
-    return container.entries()
+async def get_entries(request: Request) -> Entries:
+    return services_of(request).entries()
 
 
-async def get_generation_service() -> GenerationService:
-    return container.generation_service()
+async def get_generation_service(request: Request) -> GenerationService:
+    return services_of(request).generation_service()
 
 
-async def get_async_jobs() -> AsyncJobs:
-    return container.async_jobs()
+async def get_async_jobs(request: Request) -> AsyncJobs:
+    return services_of(request).async_jobs()
 
 
-async def get_batches() -> Batches:
-    return container.batches()
+async def get_batches(request: Request) -> Batches:
+    return services_of(request).batches()
 
 
-async def get_work_reader() -> WorkReader:
-    return container.work_reader()
+async def get_work_reader(request: Request) -> WorkReader:
+    return services_of(request).work_reader()
 
 
-async def get_image_store() -> ImageStore:
-    return container.image_store()
+async def get_image_store(request: Request) -> ImageStore:
+    return services_of(request).image_store()
 
 
-def get_card_top_ups() -> CardTopUps:
+def get_card_top_ups(request: Request) -> CardTopUps:
     # Configured or not: a deployment without cards answers 404 here.
-    return billing_container.card_top_ups()
+    return services_of(request).card_top_ups()
 
 
-async def get_card_terms() -> CardTerms | None:
-    return billing_container.card_terms()
+async def get_card_terms(request: Request) -> CardTerms | None:
+    return services_of(request).card_terms()
 
 
 async def get_currency() -> str:
     return get_settings().card_currency
 
 
-async def get_key_admin() -> KeyAdmin:
-    return billing_container.key_admin()
+async def get_key_admin(request: Request) -> KeyAdmin:
+    return services_of(request).key_admin()
 
 
 async def get_operator(request: Request) -> str:
@@ -96,9 +96,9 @@ async def get_operator(request: Request) -> str:
     return arn
 
 
-def get_webhook_master_secret() -> str:
+def get_webhook_master_secret(request: Request) -> str:
     # Secrets Manager, the first time: blocking, so in a worker thread.
-    return container.webhook_master_secret()
+    return services_of(request).webhook_master_secret()
 
 
 async def get_deadline(request: Request) -> Deadline:

@@ -175,8 +175,8 @@ async def generation_call(request: Request) -> GenerationCall:
     return GenerationCall(
         request,
         credentials=await get_credentials(request),
-        service=await get_generation_service(),
-        jobs=await get_async_jobs(),
+        service=await get_generation_service(request),
+        jobs=await get_async_jobs(request),
         request_id=await get_request_id(request),
         deadline=await get_deadline(request),
         meter=await get_meter(request),

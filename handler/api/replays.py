@@ -9,8 +9,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
-from handler import container
 from handler.api.deps import DeadlineDep
+from handler.api.services import services_of
 from handler.core.deadline import Deadline
 from handler.core.idempotency import idempotency_scope
 from handler.ports.idempotency import Idempotency
@@ -51,7 +51,7 @@ class Replays:
 
 async def get_replays(request: Request, response: Response, deadline: DeadlineDep) -> Replays:
     key = request.headers.get("idempotency-key")
-    return Replays(container.idempotency(), deadline, key, response)
+    return Replays(services_of(request).idempotency(), deadline, key, response)
 
 
 ReplaysDep = Annotated[Replays, Depends(get_replays)]

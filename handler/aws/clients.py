@@ -1,7 +1,8 @@
 """Cached boto3 clients with explicit timeouts and retries.
 
 boto3 finds region, credentials and endpoint (``AWS_ENDPOINT_URL``, set by the local stack)
-in the standard places. Clients are built on first use, never at import.
+in the standard places. Clients are built on first use, never at import; ``forget_sessions``
+makes the next use build them again.
 """
 
 import threading
@@ -77,3 +78,16 @@ def invocation_client(service: str, read_timeout: int, region: str | None = None
     )
     with _making:
         return boto3.client(service, region_name=region, config=config)  # type: ignore[call-overload]
+
+
+def forget_sessions() -> None:
+    """Forget boto3's default session (its credentials, resolved when it was made) and every
+    client cached in this module, whichever are added, so the next use resolves and connects
+    afresh: what a SnapStart copy restored from a snapshot must do (``main.after_restore``),
+    copies not sharing connections, credentials or their clocks."""
+    with _making:
+        boto3.DEFAULT_SESSION = None
+        for value in list(globals().values()):
+            clear = getattr(value, "cache_clear", None)
+            if callable(clear) and getattr(value, "__module__", None) == __name__:
+                clear()

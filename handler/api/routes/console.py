@@ -7,7 +7,6 @@ Gateway as UTF-8; images are base64, which API Gateway turns back into bytes for
 because the template lists ``image/*`` as binary (browsers ask for images first).
 """
 
-import os
 from functools import cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 
+from handler.config import local_s3_endpoint
 from handler.core.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
@@ -41,7 +41,7 @@ def security_headers() -> dict[str, str]:
     """The page runs only its own scripts, talks only to its own API, shows images from the
     bucket's presigned URLs, and is never framed."""
     images = "'self' data: https:"
-    local_s3 = os.environ.get("AWS_ENDPOINT_URL_S3")  # the local stack's S3
+    local_s3 = local_s3_endpoint()
     if local_s3:
         parts = urlsplit(local_s3)
         images += f" {parts.scheme}://{parts.netloc}"
