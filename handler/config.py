@@ -16,7 +16,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handler.money.amounts import parse_amount
+from handler.core.amounts import parse_amount
 
 # Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
 # envelope and headers around the body, so a body may take at most a little less.

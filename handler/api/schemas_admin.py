@@ -5,9 +5,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from handler.core.amounts import EITHER_WAY, Micros, PositiveMicros, UnsignedMicros
 from handler.core.records.keys import ApiKeyRecord, AuditEntry, IssuedKey, KeyPage, KeyPolicy
 from handler.keys.admin import MAX_GRACE_SECONDS
-from handler.money.amounts import EITHER_WAY, Micros, PositiveMicros, UnsignedMicros
 from handler.money.policy import ExpiresAt, PerMinute
 from handler.money.spend import NO_CAP, day_window, month_window
 

@@ -21,13 +21,13 @@ class Money:
     decimals: int = 2
 
     def fitting(self, amounts: Iterable[int | None]) -> "Money":
-        from handler.money.amounts import decimals_of
+        from handler.core.amounts import decimals_of
 
         needed = [decimals_of(amount) for amount in amounts if amount is not None]
         return replace(self, decimals=max([self.decimals, *needed]))
 
     def __call__(self, amount: int) -> str:
-        from handler.money.amounts import format_micros
+        from handler.core.amounts import format_micros
 
         return f"{format_micros(amount, self.decimals)} {self.currency.upper()}"
 

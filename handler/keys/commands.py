@@ -6,7 +6,7 @@ invoke the function: IAM decides, as it does for the tables themselves.
     {"action": "top_up", "key_id": "…", "amount": 5000000}
     {"action": "revoke_key", "key_id": "…"}
 
-Amounts are read as everywhere (``handler.money.amounts``): a string in the deployment's currency
+Amounts are read as everywhere (``handler.core.amounts``): a string in the deployment's currency
 with a decimal point ("10.00"), or an integer of micro-units (10000000); "10" is refused.
 """
 
@@ -15,11 +15,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from handler.core.amounts import PositiveMicros, UnsignedMicros, format_micros
 from handler.core.errors import ApiError, InvalidRequest, envelope
 from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord, KeyPolicy
 from handler.core.validation import invalid_request
 from handler.keys.admin import KeyAdmin
-from handler.money.amounts import PositiveMicros, UnsignedMicros, format_micros
 from handler.money.policy import PerMinute
 
 

@@ -5,13 +5,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from handler.core.amounts import format_micros
 from handler.core.errors import InvalidRequest, StorageError
 from handler.core.outcomes import NoSuchKey, PaymentChanged
 from handler.core.records.keys import ApiKeyRecord
 from handler.core.records.ledger import LedgerEntry
 from handler.core.records.payments import CheckoutOrder, CheckoutSession, Paid, Payment, Reload
 from handler.money.alerts import alert_if_crossed
-from handler.money.amounts import format_micros
 from handler.money.payments import apply
 from handler.money.reloads import charge
 from handler.observability import count, logger

@@ -17,12 +17,12 @@ import json
 import secrets
 from typing import Literal
 
+from handler.core.amounts import amount_of
 from handler.core.cursors import Held, place_of
 from handler.core.errors import InvalidRequest
 from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import TopUpSource
 from handler.core.records.ledger import ENTRY_ID_PREFIX, Audit, EntryKind, LedgerEntry
-from handler.money.amounts import amount_of
 from handler.observability import logger
 from handler.ports.ledger import Entries
 

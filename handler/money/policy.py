@@ -10,6 +10,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from handler.core.amounts import format_micros
 from handler.core.errors import (
     ApiError,
     AuthenticationFailed,
@@ -20,7 +21,6 @@ from handler.core.errors import (
 )
 from handler.core.records.charges import Admission, Charge
 from handler.core.records.keys import ApiKeyRecord, Owner, Payer
-from handler.money.amounts import format_micros
 from handler.money.spend import spend_refusal
 
 _UNKNOWN_KEY = "Incorrect API key provided. Check the key, or ask the operator for a new one."

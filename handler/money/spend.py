@@ -8,9 +8,9 @@ for every key."""
 import calendar
 import time
 
+from handler.core.amounts import format_micros
 from handler.core.errors import InsufficientQuota
 from handler.core.records.keys import ApiKeyRecord
-from handler.money.amounts import format_micros
 
 NO_CAP = 10**18  # micro-units: a cap no key reaches (a trillion currency units)
 

@@ -9,7 +9,7 @@ import httpx
 from typer.testing import CliRunner
 
 from handler.cli.main import app
-from handler.money.amounts import format_micros
+from handler.core.amounts import format_micros
 from tests.e2e.conftest import Stack
 
 

@@ -8,8 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from fastapi.testclient import TestClient
 
 from handler import container
+from handler.core.amounts import format_micros
 from handler.main import admin_handler
-from handler.money.amounts import format_micros
 from tests.support import FakeLambdaContext, assert_error, balance_of
 
 pytestmark = pytest.mark.usefixtures("aws")

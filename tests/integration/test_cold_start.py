@@ -127,7 +127,7 @@ def test_imagegate_help_loads_neither_the_aws_sdk_nor_pydantic_nor_the_stores() 
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith(("
             "'boto3', 'botocore', 'pydantic', 'aws_lambda_powertools', 'httpx', "
-            "'handler.stores', 'handler.money.ledger', 'handler.money.amounts')))))",
+            "'handler.stores', 'handler.money.ledger', 'handler.core.amounts')))))",
         ],
         cwd=ROOT,
         capture_output=True,

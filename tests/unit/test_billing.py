@@ -1,5 +1,6 @@
 import pytest
 
+from handler.core.amounts import format_micros, parse_amount
 from handler.core.catalog import load_catalog
 from handler.core.errors import (
     AuthenticationFailed,
@@ -12,7 +13,6 @@ from handler.core.records.charges import Charge
 from handler.core.records.keys import ApiKeyRecord, Credentials, KeyPolicy
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
-from handler.money.amounts import format_micros, parse_amount
 from handler.money.policy import check_key, refusal
 from handler.money.pricing import unit_price
 from tests.support import ROOT

@@ -2,7 +2,7 @@
 
 import pytest
 
-from handler.money.amounts import amount_of, decimals_of, format_micros, parse_amount
+from handler.core.amounts import amount_of, decimals_of, format_micros, parse_amount
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.api.replays import mark_replayed
+from handler.core.amounts import EITHER_WAY, PositiveMicros
 from handler.core.records.ledger import EntryKind, EntryPage, LedgerEntry
 from handler.core.records.payments import CheckoutSession
-from handler.money.amounts import EITHER_WAY, PositiveMicros
 from handler.money.ledger import entry_place
 from handler.ports.ledger import Entries
 
