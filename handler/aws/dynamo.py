@@ -1,5 +1,6 @@
 """What every DynamoDB adapter here shares: conditional writes, transactions whose writes
-have names, the retry of transaction conflicts, and items read as Python values."""
+have names, the retry of transaction conflicts, and items read as Python values and made of
+them (their expressions: ``aws/expressions.py``)."""
 
 import random
 import time
@@ -136,6 +137,37 @@ def _number(text: str) -> int:
         return int(text)
     except ValueError:  # a fraction or an exponent: what Decimal reads, truncated
         return int(Decimal(text))
+
+
+def attribute_value(value: object) -> "AttributeValueTypeDef":
+    """A Python value as DynamoDB's: ``bool`` BOOL, ``int`` N, ``str`` S, ``bytes`` B, a
+    mapping M (its None values left out, as an item's), a set of strings SS or of ints NS, a
+    list or tuple L. None and floats (never money) are refused: say what is meant."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, Mapping):
+        return {"M": item_of(value)}
+    if isinstance(value, set | frozenset):
+        if not value:
+            raise ValueError("DynamoDB has no empty set")
+        if all(isinstance(member, str) for member in value):
+            return {"SS": sorted(value)}
+        if all(isinstance(member, int) and not isinstance(member, bool) for member in value):
+            return {"NS": [str(member) for member in sorted(value)]}
+    if isinstance(value, list | tuple):
+        return {"L": [attribute_value(inner) for inner in value]}
+    raise TypeError(f"no DynamoDB attribute value for {value!r}")
+
+
+def item_of(values: Mapping[str, object]) -> "Item":
+    """An item (or a map's attributes) of Python values, as DynamoDB's; None values left out."""
+    return {name: attribute_value(value) for name, value in values.items() if value is not None}
 
 
 def _reasons(response: Mapping[str, Any]) -> list[dict[str, Any]]:

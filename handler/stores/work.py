@@ -22,6 +22,7 @@ from handler.aws.dynamo import (
     retry_conflicts,
 )
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Put, Update, attr
 from handler.core.errors import StorageError
 from handler.core.records.work import FINISHED, Batch, BatchStatus, LineResult
 from handler.stores.work_items import (
@@ -34,7 +35,7 @@ from handler.stores.work_items import (
     result_item,
     result_of,
     result_writes,
-    transition_update,
+    transition,
 )
 
 if TYPE_CHECKING:
@@ -53,12 +54,10 @@ class DynamoDBWorkStore:
         self._client = client or dynamodb_client()
 
     def create(self, batch: Batch) -> bool:
-        item = batch_item(batch)
+        put = Put(self._table, batch_item(batch)).require(attr("pk").not_exists())
         try:
             with conditional("Could not record the batch."):
-                self._client.put_item(
-                    TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-                )
+                self._client.put_item(**put.request())
         except ConditionFailed:
             return False
         return True
@@ -76,49 +75,37 @@ class DynamoDBWorkStore:
         changes: Mapping[str, Any] | None = None,
         absent: Sequence[str] = (),
     ) -> Batch | None:
-        return self._update(batch_id, *transition_update(from_, to, changes or {}, absent))
+        return self._apply(transition(self._batch(batch_id), from_, to, changes or {}, absent))
 
     def note_split(self, batch_id: str, through: int) -> None:
-        self._update(
-            batch_id,
-            "SET #through = :through",
-            "attribute_not_exists(#through) OR #through < :through",  # never backwards
-            {"#through": "split_through"},
-            {":through": {"N": str(through)}},
-        )
+        split = attr("split_through")
+        noted = self._batch(batch_id).set(split, through)
+        self._apply(noted.require(split.not_exists() | split.lt(through)))  # never backwards
 
     def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
-        return self._update(
-            batch_id,
-            "SET #status = :finalizing, finalizing_at = :now",
+        status = attr("status")
+        claim = (
+            self._batch(batch_id)
+            .set(status, "finalizing")
+            .set("finalizing_at", now)
             # total > 0: split, so remaining counts every line (a batch has at least one).
-            "#total > :zero AND remaining <= :zero AND (#status IN (:in_progress, :cancelling) "
-            "OR (#status = :finalizing AND finalizing_at < :stale))",
-            {"#status": "status", "#total": "total"},
-            {
-                ":finalizing": {"S": "finalizing"},
-                ":in_progress": {"S": "in_progress"},
-                ":cancelling": {"S": "cancelling"},
-                ":now": {"N": str(now)},
-                ":stale": {"N": str(now - lease_seconds)},
-                ":zero": {"N": "0"},
-            },
+            .require(attr("total").gt(0) & attr("remaining").lte(0))
+            .require(
+                status.is_in("in_progress", "cancelling")
+                | (status.eq("finalizing") & attr("finalizing_at").lt(now - lease_seconds))
+            )
         )
+        return self._apply(claim)
 
     def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
-        finished = sorted(FINISHED)
-        return self._update(
-            batch_id,
-            "SET announcing_at = :now",
-            f"#status IN ({', '.join(f':s{i}' for i in range(len(finished)))}) "
-            "AND attribute_not_exists(announced_at) AND announcing_at < :stale",
-            {"#status": "status"},
-            {
-                **{f":s{i}": {"S": status} for i, status in enumerate(finished)},
-                ":now": {"N": str(now)},
-                ":stale": {"N": str(now - lease_seconds)},
-            },
+        claim = (
+            self._batch(batch_id)
+            .set("announcing_at", now)
+            .require(attr("status").is_in(*sorted(FINISHED)))
+            .require(attr("announced_at").not_exists())
+            .require(attr("announcing_at").lt(now - lease_seconds))
         )
+        return self._apply(claim)
 
     def record(self, result: LineResult) -> bool:
         transaction = Transaction().add(result_writes(self._table, result))
@@ -168,27 +155,16 @@ class DynamoDBWorkStore:
             for item in queried(self._client, query, limit=limit, page=RESULTS_PAGE):
                 yield result_of(item)
 
-    def _update(
-        self,
-        batch_id: str,
-        update: str,
-        condition: str,
-        names: dict[str, str],
-        values: "Item",
-    ) -> Batch | None:
+    def _batch(self, batch_id: str) -> Update:
+        """A change of the batch's item, which must be there."""
+        return Update(self._table, {"pk": batch_id, "sk": BATCH_SK}).require(attr("pk").exists())
+
+    def _apply(self, update: Update) -> Batch | None:
+        """The batch after ``update``, or None if its conditions did not hold."""
+        request = update.request(ReturnValues="ALL_NEW")
         try:
             with conditional("Could not update the batch."):
-                response = retry_conflicts(
-                    lambda: self._client.update_item(
-                        TableName=self._table,
-                        Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
-                        UpdateExpression=update,
-                        ConditionExpression=f"attribute_exists(pk) AND ({condition})",
-                        ExpressionAttributeNames=names,
-                        ExpressionAttributeValues=values,
-                        ReturnValues="ALL_NEW",
-                    )
-                )
+                response = retry_conflicts(lambda: self._client.update_item(**request))
         except ConditionFailed:
             return None
         return batch_of(response["Attributes"])

@@ -6,7 +6,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from handler.aws.dynamo import plain
+from handler.aws.dynamo import item_of, plain
+from handler.aws.expressions import Put, Update, attr
 from handler.core.records.work import Batch, BatchKind, BatchStatus, LineResult
 
 if TYPE_CHECKING:
@@ -18,44 +19,36 @@ BATCH_SK = "batch"
 RESULT = "result"  # the write of a line's result, in a transaction
 # Records outlive their batch's files (kept 30 days by default) so status stays answerable.
 RETENTION_SECONDS = 45 * 24 * 3600
-_OPTIONAL_STRINGS = ("input_key", "output_key", "webhook_url", "error", "response_format")
-_OPTIONAL_NUMBERS = (
-    "created_ms",
-    "finished_at",
-    "cancelled_at",
-    "started_at",
-    "announcing_at",
-    "announced_at",
+_OPTIONAL = (
+    *("input_key", "output_key", "webhook_url", "error", "response_format"),
+    *("created_ms", "finished_at", "cancelled_at", "started_at", "announcing_at", "announced_at"),
 )
 _BATCH_FIELDS = frozenset(field.name for field in dataclasses.fields(Batch))
 
 
 def batch_item(batch: Batch) -> "Item":
     """A batch as its item: counters at zero, the lines to record from its total if known."""
-    item: Item = {
-        "pk": {"S": batch.id},
-        "sk": {"S": BATCH_SK},
-        "kind": {"S": batch.kind},
-        "key_id": {"S": batch.key_id},
-        "status": {"S": batch.status},
-        "created_at": {"N": str(batch.created_at)},
-        "total": {"N": str(batch.total)},
-        "succeeded": {"N": "0"},
-        "failed": {"N": "0"},
-        "cost": {"N": "0"},
-        # Lines not yet recorded; set from the total once the input is split.
-        "remaining": {"N": str(batch.total if batch.status == "in_progress" else 0)},
-        "metadata": {"M": {k: {"S": v} for k, v in batch.metadata.items()}},
-        "expires_at": {"N": str(batch.created_at + RETENTION_SECONDS)},
-        **listing_attributes(batch),
-    }
-    item.update(_optional_attributes(batch))
-    return item
-
-
-def listing_attributes(batch: Batch) -> "Item":
-    """What puts a batch in its key's list (``by_owner``)."""
-    return {"owner": {"S": owner(batch.key_id, batch.kind)}, "listed": {"S": listed(batch)}}
+    return item_of(
+        {
+            "pk": batch.id,
+            "sk": BATCH_SK,
+            "kind": batch.kind,
+            "key_id": batch.key_id,
+            "status": batch.status,
+            "created_at": batch.created_at,
+            "total": batch.total,
+            "succeeded": 0,
+            "failed": 0,
+            "cost": 0,
+            # Lines not yet recorded; set from the total once the input is split.
+            "remaining": batch.total if batch.status == "in_progress" else 0,
+            "metadata": dict(batch.metadata),
+            "expires_at": batch.created_at + RETENTION_SECONDS,
+            "owner": owner(batch.key_id, batch.kind),  # what puts it in its key's list
+            "listed": listed(batch),
+            **{name: getattr(batch, name) for name in _OPTIONAL},
+        }
+    )
 
 
 def owner(key_id: str, kind: BatchKind) -> str:
@@ -72,46 +65,34 @@ def result_writes(table: str, result: LineResult) -> "dict[str, TransactWriteIte
     """The writes that record a line's result: the result itself (``RESULT``), new, and its
     count on the batch. ``money/stored/charges.py`` adds them to a settlement's transaction."""
     item = result_item(result, line_sk(result.index))
-    counted: Item = {":cost": {"N": str(result.cost)}, ":minus_one": {"N": "-1"}}
-    adds = "cost :cost, remaining :minus_one"
+    count = (
+        Update(table, {"pk": result.batch_id, "sk": BATCH_SK})
+        .add("cost", result.cost)
+        .add("remaining", -1)
+        .require(attr("pk").exists())
+    )
     # As OpenAI's request_counts: a line its batch's cancel stopped is neither of the two.
     if not result.cancelled:
-        counted[":one"] = {"N": "1"}
-        adds = f"{'succeeded' if result.succeeded else 'failed'} :one, {adds}"
+        count.add("succeeded" if result.succeeded else "failed", 1)
     return {
-        RESULT: {
-            "Put": {
-                "TableName": table,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        },
-        "result_count": {
-            "Update": {
-                "TableName": table,
-                "Key": {"pk": {"S": result.batch_id}, "sk": {"S": BATCH_SK}},
-                "UpdateExpression": f"ADD {adds}",
-                "ConditionExpression": "attribute_exists(pk)",
-                "ExpressionAttributeValues": counted,
-            }
-        },
+        RESULT: Put(table, item).require(attr("sk").not_exists()).write(),
+        "result_count": count.write(),
     }
 
 
 def result_item(result: LineResult, sk: str) -> "Item":
-    item: Item = {
-        "pk": {"S": result.batch_id},
-        "sk": {"S": sk},
-        "index": {"N": str(result.index)},
-        "body": {"S": json.dumps(result.body, separators=(",", ":"))},
-        "cost": {"N": str(result.cost)},
-        "expires_at": {"N": str(int(time.time()) + RETENTION_SECONDS)},
-    }
-    if result.custom_id is not None:
-        item["custom_id"] = {"S": result.custom_id}
-    if result.status_code is not None:
-        item["status_code"] = {"N": str(result.status_code)}
-    return item
+    return item_of(
+        {
+            "pk": result.batch_id,
+            "sk": sk,
+            "index": result.index,
+            "body": json.dumps(result.body, separators=(",", ":")),
+            "cost": result.cost,
+            "expires_at": int(time.time()) + RETENTION_SECONDS,
+            "custom_id": result.custom_id,
+            "status_code": result.status_code,
+        }
+    )
 
 
 def line_sk(index: int) -> str:
@@ -121,19 +102,6 @@ def line_sk(index: int) -> str:
 def failure_sk(index: int) -> str:
     """Apart from ``line#``: a failed attempt is not a result, and paging never sees it."""
     return f"failure#{index:06d}"
-
-
-def _optional_attributes(batch: Batch) -> "Item":
-    item: Item = {}
-    for name in _OPTIONAL_STRINGS:
-        value = getattr(batch, name)
-        if value is not None:
-            item[name] = {"S": value}
-    for name in _OPTIONAL_NUMBERS:
-        value = getattr(batch, name)
-        if value is not None:
-            item[name] = {"N": str(value)}
-    return item
 
 
 def batch_of(item: "Item") -> Batch:
@@ -154,32 +122,23 @@ def result_of(item: "Item") -> LineResult:
     )
 
 
-def transition_update(
+def transition(
+    batch: Update,
     from_: Sequence[BatchStatus],
     to: BatchStatus,
     changes: Mapping[str, Any],
     absent: Sequence[str] = (),
-) -> "tuple[str, str, dict[str, str], Item]":
+) -> Update:
     """The update that moves a batch from one of ``from_`` to ``to``, setting ``changes``
-    (Batch fields), if it has none of ``absent``: its expression, condition, names and
-    values."""
+    (Batch fields), if it has none of ``absent``."""
     changes = dict(changes)
-    names = {"#status": "status"}
-    values: Item = {":to": {"S": to}}
-    sets = ["#status = :to"]
-    conditions = []
+    batch.set("status", to).require(attr("status").is_in(*from_))
     if "total" in changes:  # the input is split: the lines still to record are known
         total = int(changes.pop("total"))
-        values |= {":total": {"N": str(total)}, ":zero": {"N": "0"}}
-        sets += ["#total = :total", "remaining = remaining + :total"]
-        names["#total"] = "total"
-        conditions.append("#total = :zero")  # once: a second split must not add it again
-    for index, (name, value) in enumerate(changes.items()):
-        names[f"#c{index}"] = name
-        values[f":c{index}"] = {"N": str(value)} if isinstance(value, int) else {"S": value}
-        sets.append(f"#c{index} = :c{index}")
-    statuses = ", ".join(f":from{i}" for i in range(len(from_)))
-    values.update({f":from{i}": {"S": status} for i, status in enumerate(from_)})
-    conditions.append(f"#status IN ({statuses})")
-    conditions += [f"attribute_not_exists({name})" for name in absent]
-    return f"SET {', '.join(sets)}", " AND ".join(conditions), names, values
+        batch.set("total", total).set("remaining", attr("remaining") + total)
+        batch.require(attr("total").eq(0))  # once: a second split must not add it again
+    for name, value in changes.items():
+        batch.set(name, value)
+    for name in absent:
+        batch.require(attr(name).not_exists())
+    return batch

@@ -18,10 +18,12 @@ from handler.aws.dynamo import (
     Transaction,
     TransactionRefused,
     conditional,
+    item_of,
     plain,
     queried,
 )
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Put, Update, attr
 from handler.core.records.ledger import Audit, LedgerEntry
 from handler.money.stored.entry_items import ENTRIES_BELOW, entry_put
 from handler.observability import count, logger
@@ -141,24 +143,14 @@ def _fold(
     old = [(sk, amount) for sk, amount in entries if int(sk[:13]) < now_ms - FOLD_AFTER_MS]
     if not old:
         return checkpoint
-    previous = checkpoint.get("through")
-    condition = "attribute_not_exists(sk)" if previous is None else "through = :previous"
-    request: dict[str, Any] = {
-        "TableName": ledger,
-        "Item": {
-            "key_id": {"S": key_id},
-            "sk": {"S": CHECKPOINT},
-            "through": {"S": old[-1][0]},
-            "total": {"N": str(checkpoint.get("total", 0) + sum(a for _, a in old))},
-        },
-        "ConditionExpression": condition,
-    }
-    if previous is not None:
-        request["ExpressionAttributeValues"] = {":previous": {"S": previous}}
     folded = {"through": old[-1][0], "total": checkpoint.get("total", 0) + sum(a for _, a in old)}
+    previous = checkpoint.get("through")
+    put = Put(ledger, item_of({"key_id": key_id, "sk": CHECKPOINT, **folded})).require(
+        attr("sk").not_exists() if previous is None else attr("through").eq(previous)
+    )
     try:
         with conditional("Could not fold the ledger."):
-            client.put_item(**request)
+            client.put_item(**put.request())
     except ConditionFailed:  # another run folded them first: read from where it is now
         fresh = client.get_item(
             TableName=ledger,
@@ -179,27 +171,14 @@ def _opened(
 ) -> Audit | None:
     """Start the ledger of a key from before it: an opening entry of what it holds beyond
     its entries, if nothing changed the key since it was read (else the next run)."""
-    values: dict[str, Any] = {":yes": {"BOOL": True}}
-    condition = "attribute_not_exists(ledgered)"
-    for name in ("balance", "spent"):
-        if name in key:
-            condition += f" AND {name} = :{name}"
-            values[f":{name}"] = {"N": str(key[name])}
-        else:
-            condition += f" AND attribute_not_exists({name})"
-    transaction = Transaction().add(
-        {
-            "key": {
-                "Update": {
-                    "TableName": keys,
-                    "Key": {"key_id": {"S": audit.key_id}},
-                    "UpdateExpression": "SET ledgered = :yes",
-                    "ConditionExpression": condition,
-                    "ExpressionAttributeValues": values,
-                }
-            }
-        }
+    mark = (
+        Update(keys, {"key_id": audit.key_id})
+        .set("ledgered", True)
+        .require(attr("ledgered").not_exists())
     )
+    for name in ("balance", "spent"):
+        mark.require(attr(name).eq(key[name]) if name in key else attr(name).not_exists())
+    transaction = Transaction().add({"key": mark.write()})
     if audit.difference:
         opening = LedgerEntry(
             key_id=audit.key_id,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client, sqs_client
 from handler.aws.dynamo import ConditionFailed, conditional
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Update, attr
 from handler.core.records.keys import ApiKeyRecord
 from handler.core.webhooks import WebhookMessage
 from handler.observability import count, logger
@@ -33,17 +34,16 @@ class DynamoDBBalanceAlerts:
 
     def balance_low(self, record: ApiKeyRecord) -> bool:
         at = int(time.time() * 1000)
+        mark = (
+            Update(self._keys, {"key_id": record.key_id})
+            .set("low_balance_alerted", at)
+            .require(attr("low_balance_alerted").not_exists())
+            # Still low: a top-up that came in between leaves nothing to tell.
+            .require(attr("balance").lt(attr("low_balance")))
+        )
         try:
             with conditional("Could not mark the key's low balance."):
-                self._client.update_item(
-                    TableName=self._keys,
-                    Key={"key_id": {"S": record.key_id}},
-                    UpdateExpression="SET low_balance_alerted = :at",
-                    # Still low: a top-up that came in between leaves nothing to tell.
-                    ConditionExpression="attribute_not_exists(low_balance_alerted) AND "
-                    "balance < low_balance",
-                    ExpressionAttributeValues={":at": {"N": str(at)}},
-                )
+                self._client.update_item(**mark.request())
         except ConditionFailed:
             return False  # told already, by the request that crossed first
         detail = {

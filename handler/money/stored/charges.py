@@ -21,36 +21,20 @@ from handler.aws.dynamo import (
     retry_conflicts,
 )
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Update, attr, if_not_exists
 from handler.core.outcomes import ReservationClosed, ReservationRefused, ResultRecorded
 from handler.core.records.charges import Admission, Charge, UsageRecord, WindowUpkeep
-from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
+from handler.core.records.keys import ApiKeyRecord, Credentials, Payer
 from handler.core.records.work import LineResult
 from handler.money.spend import NO_CAP
-from handler.money.stored.key_writes import (
-    ADMIT,
-    ADMIT_IF,
-    ADMIT_MODEL_IF,
-    RESERVE,
-    RESERVE_FOR_OWNER,
-    RESERVE_FOR_OWNER_IF,
-    RESERVE_IF,
-    spend_names,
-    window_names,
-)
-from handler.money.stored.keys import (
-    charge_attributes,
-    charge_of,
-    key_record,
-)
+from handler.money.stored.key_writes import admitting, reserving
+from handler.money.stored.keys import charge_of, key_record
 from handler.money.stored.settlement import settlement
 from handler.money.stored.usage_items import recent_records, records_between, usage_sort_key
 from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateItemInputTypeDef
-
-    Item = dict[str, AttributeValueTypeDef]
 
 
 class DynamoDBChargeStore:
@@ -70,27 +54,8 @@ class DynamoDBChargeStore:
         self._client = client or dynamodb_client()
 
     def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
-        names = {"#status": "status", "#request": charge.request_id}
-        names |= spend_names(charge.reserved_at / 1000)
-        values: Item = {
-            ":active": {"S": "active"},
-            ":now": {"N": str(charge.reserved_at // 1000)},
-            ":model": {"S": charge.model},
-            ":price": {"N": str(charge.amount)},
-            ":reservation": {"M": charge_attributes(charge)},
-        }
-        if isinstance(payer, Owner):
-            update, condition = RESERVE_FOR_OWNER, RESERVE_FOR_OWNER_IF
-        else:
-            update, condition = RESERVE, RESERVE_IF
-            names |= window_names(minute)
-            values |= {
-                ":hash": {"S": payer.secret_hash},
-                ":one": {"N": "1"},
-                ":n": {"N": str(charge.n)},
-            }
         try:
-            return self._update_key(payer.key_id, update, condition, names, values)
+            return self._update_key(reserving(self._keys, payer, charge, minute=minute))
         except ReservationRefused as refused:
             record = refused.record
             if record is not None and charge.request_id in record.open_reservations:
@@ -100,36 +65,15 @@ class DynamoDBChargeStore:
     def admit(
         self, credentials: Credentials, admission: Admission, *, minute: int, now: int
     ) -> ApiKeyRecord:
-        names = {"#status": "status", **window_names(minute)}
-        del names["#images"]  # a submission takes no images
-        values: Item = {
-            ":hash": {"S": credentials.secret_hash},
-            ":active": {"S": "active"},
-            ":now": {"N": str(now)},
-            ":one": {"N": "1"},
-            ":balance": {"N": str(admission.balance)},
-        }
-        condition = ADMIT_IF
-        if admission.model is not None:
-            condition += ADMIT_MODEL_IF
-            values[":model"] = {"S": admission.model}
-        return self._update_key(credentials.key_id, ADMIT, condition, names, values)
+        update = admitting(self._keys, credentials, admission, minute=minute, now=now)
+        return self._update_key(update)
 
-    def _update_key(
-        self, key_id: str, update: str, condition: str, names: dict[str, str], values: "Item"
-    ) -> ApiKeyRecord:
+    def _update_key(self, update: Update) -> ApiKeyRecord:
         """One conditional write on the key's item: the key after it, or ReservationRefused
         with the key as it stood."""
-        request: UpdateItemInputTypeDef = {
-            "TableName": self._keys,
-            "Key": {"key_id": {"S": key_id}},
-            "UpdateExpression": update,
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
+        request = update.request(
+            ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
+        )
         try:
             with conditional("Could not charge the API key."):
                 response = retry_conflicts(lambda: self._client.update_item(**request))
@@ -160,15 +104,14 @@ class DynamoDBChargeStore:
             raise ReservationClosed(charge.request_id) from None
 
     def complete_caps(self, key_id: str) -> None:
+        completion = (
+            Update(self._keys, {"key_id": key_id})
+            .set("daily_cap", if_not_exists("daily_cap", NO_CAP))
+            .set("monthly_cap", if_not_exists("monthly_cap", NO_CAP))
+            .require(attr("key_id").exists())
+        )
         with aws_errors("Could not complete the API key."):
-            self._client.update_item(
-                TableName=self._keys,
-                Key={"key_id": {"S": key_id}},
-                UpdateExpression="SET daily_cap = if_not_exists(daily_cap, :none), "
-                "monthly_cap = if_not_exists(monthly_cap, :none)",
-                ConditionExpression="attribute_exists(key_id)",
-                ExpressionAttributeValues={":none": {"N": str(NO_CAP)}},
-            )
+            self._client.update_item(**completion.request())
 
     def usage(self, key_id: str, *, start_ms: int, end_ms: int) -> list[UsageRecord]:
         return records_between(self._client, self._usage, key_id, start_ms, end_ms)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, holds
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Update, attr, if_not_exists
 from handler.core.errors import NotFound
 from handler.core.outcomes import AlreadyPosted
 from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord
@@ -20,14 +21,15 @@ from handler.money.stored.entry_items import (
 )
 from handler.money.stored.keys import key_record
 
-# Money put on a key takes its low-balance and reload marks away: the next crossing counts.
-REARM = " REMOVE low_balance_alerted, reload_pending"
-
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
-    Item = dict[str, AttributeValueTypeDef]
+
+def credited(key: Update, amount: int) -> Update:
+    """``amount`` added to the key's balance. Money put on a key takes its low-balance and
+    reload marks away: the next crossing counts."""
+    key.add("balance", amount)
+    return key.remove("low_balance_alerted", "reload_pending") if amount > 0 else key
 
 
 class DynamoDBEntries:
@@ -37,30 +39,16 @@ class DynamoDBEntries:
         self._client = client or dynamodb_client()
 
     def post(self, entry: LedgerEntry, *, once: str | None = None) -> ApiKeyRecord:
-        transaction = Transaction().add(
-            {
-                "key": {
-                    "Update": {
-                        "TableName": self._keys,
-                        "Key": {"key_id": {"S": entry.key_id}},
-                        # Also completes a key made before billing (no limits, no reservations).
-                        "UpdateExpression": "SET rpm = if_not_exists(rpm, :rpm), "
-                        "ipm = if_not_exists(ipm, :ipm), spent = if_not_exists(spent, :zero), "
-                        "reservations = if_not_exists(reservations, :none) ADD balance :amount"
-                        + REARM
-                        * (entry.amount > 0),
-                        "ConditionExpression": "attribute_exists(key_id)",
-                        "ExpressionAttributeValues": {
-                            ":amount": {"N": str(entry.amount)},
-                            ":rpm": {"N": str(DEFAULT_POLICY.requests_per_minute)},
-                            ":ipm": {"N": str(DEFAULT_POLICY.images_per_minute)},
-                            ":zero": {"N": "0"},
-                            ":none": {"M": {}},
-                        },
-                    }
-                }
-            }
+        key = (
+            Update(self._keys, {"key_id": entry.key_id})
+            # Also completes a key made before billing (no limits, no reservations).
+            .set("rpm", if_not_exists("rpm", DEFAULT_POLICY.requests_per_minute))
+            .set("ipm", if_not_exists("ipm", DEFAULT_POLICY.images_per_minute))
+            .set("spent", if_not_exists("spent", 0))
+            .set("reservations", if_not_exists("reservations", {}))
+            .require(attr("key_id").exists())
         )
+        transaction = Transaction().add({"key": credited(key, entry.amount).write()})
         transaction.add(entry_put(self._ledger, entry))
         if once is not None:
             transaction.add(once_put(self._ledger, entry.key_id, entry.reference, once))

@@ -8,7 +8,8 @@ import json
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from handler.aws.dynamo import plain
+from handler.aws.dynamo import item_of, plain
+from handler.aws.expressions import Put, attr
 from handler.core.records.keys import AuditEntry
 from handler.core.records.ledger import LedgerEntry
 
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
 
 AUDIT = "audit#"  # an operator's change of a key: after every entry
 ENTRIES_BELOW = ":"  # the first character after the digits: every entry's sort key is below
-_OPTIONAL = ("source", "reason", "model")
-_OPTIONAL_NUMBERS = ("reserved", "refunded")
+_OPTIONAL = ("source", "reason", "model", "reserved", "refunded")
 
 
 def entry_sort_key(at: int, reference: str) -> str:
@@ -29,34 +29,21 @@ def entry_sort_key(at: int, reference: str) -> str:
 
 def entry_put(table: str, entry: LedgerEntry) -> "dict[str, TransactWriteItemTypeDef]":
     """The write of an entry, for the transaction that changes the balance by it."""
-    item: Item = {
-        "key_id": {"S": entry.key_id},
-        "sk": {"S": entry_sort_key(entry.at, entry.reference)},
-        "kind": {"S": entry.kind},
-        "amount": {"N": str(entry.amount)},
-        "at": {"N": str(entry.at)},
-        "reference": {"S": entry.reference},
-        "actor": {"S": entry.actor},
+    item = {
+        "key_id": entry.key_id,
+        "sk": entry_sort_key(entry.at, entry.reference),
+        "kind": entry.kind,
+        "amount": entry.amount,
+        "at": entry.at,
+        "reference": entry.reference,
+        "actor": entry.actor,
+        **{name: getattr(entry, name) for name in _OPTIONAL},
     }
-    for name in _OPTIONAL:
-        if getattr(entry, name) is not None:
-            item[name] = {"S": getattr(entry, name)}
-    for name in _OPTIONAL_NUMBERS:
-        if getattr(entry, name) is not None:
-            item[name] = {"N": str(getattr(entry, name))}
-    return {
-        "entry": {
-            "Put": {
-                "TableName": table,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        }
-    }
+    return {"entry": Put(table, item_of(item)).require(attr("sk").not_exists()).write()}
 
 
 def once_place(key_id: str, reference: str) -> "Item":
-    return {"key_id": {"S": key_id}, "sk": {"S": f"ref#{reference}"}}
+    return item_of({"key_id": key_id, "sk": f"ref#{reference}"})
 
 
 def once_put(
@@ -64,16 +51,8 @@ def once_put(
 ) -> "dict[str, TransactWriteItemTypeDef]":
     """The mark that ``reference`` was posted, for the request of ``fingerprint``: a second
     posting of it is refused."""
-    item: Item = {**once_place(key_id, reference), "fingerprint": {"S": fingerprint}}
-    return {
-        "once": {
-            "Put": {
-                "TableName": table,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(sk)",
-            }
-        }
-    }
+    item = {**once_place(key_id, reference), **item_of({"fingerprint": fingerprint})}
+    return {"once": Put(table, item).require(attr("sk").not_exists()).write()}
 
 
 def ledger_entry(item: "dict[str, Any]") -> LedgerEntry:
@@ -85,18 +64,18 @@ def ledger_entry(item: "dict[str, Any]") -> LedgerEntry:
         at=values["at"],
         reference=values["reference"],
         actor=values["actor"],
-        **{name: values.get(name) for name in (*_OPTIONAL, *_OPTIONAL_NUMBERS)},
+        **{name: values.get(name) for name in _OPTIONAL},
     )
 
 
 def audit_put(table: str, audit: AuditEntry) -> "dict[str, TransactWriteItemTypeDef]":
     """The write of an operator's change of a key, for the transaction that makes it."""
-    item: Item = {
-        "key_id": {"S": audit.key_id},
-        "sk": {"S": f"{AUDIT}{audit.at:013d}#{secrets.token_hex(4)}"},
-        "action": {"S": audit.action},
-        "actor": {"S": audit.actor},
-        "at": {"N": str(audit.at)},
-        "details": {"S": json.dumps(audit.details, sort_keys=True, default=sorted)},
+    item = {
+        "key_id": audit.key_id,
+        "sk": f"{AUDIT}{audit.at:013d}#{secrets.token_hex(4)}",
+        "action": audit.action,
+        "actor": audit.actor,
+        "at": audit.at,
+        "details": json.dumps(audit.details, sort_keys=True, default=sorted),
     }
-    return {"audit": {"Put": {"TableName": table, "Item": item}}}
+    return {"audit": Put(table, item_of(item)).write()}

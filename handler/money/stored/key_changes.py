@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, plain
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Update, attr, if_not_exists
 from handler.core.errors import NotFound
 from handler.core.outcomes import KeyChanged
 from handler.core.records.keys import ApiKeyRecord, AuditEntry, KeyPage
@@ -18,9 +19,6 @@ from handler.money.stored.keys import SPEND_LEFT, key_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, UpdateTypeDef
-
-    Item = dict[str, AttributeValueTypeDef]
 
 # A policy's fields in the admin API, by their attribute on the key's item.
 _ATTRIBUTES = {
@@ -40,16 +38,6 @@ _ATTRIBUTES = {
 _CAPS = {"daily_cap", "monthly_cap"}  # lifted: NO_CAP, not removed (money/stored/key_writes.py)
 
 
-def _value(value: Any) -> "AttributeValueTypeDef":
-    if isinstance(value, bool) or value is None:
-        raise TypeError(f"not a policy value: {value!r}")
-    if isinstance(value, int):
-        return {"N": str(value)}
-    if isinstance(value, str):
-        return {"S": value}
-    return {"SS": sorted(value)}  # a set of model ids
-
-
 class DynamoDBKeyChanges:
     def __init__(self, keys_table: str, ledger_table: str, client: "DynamoDBClient | None" = None):
         self._keys = keys_table
@@ -64,81 +52,53 @@ class DynamoDBKeyChanges:
         *,
         windows: Mapping[str, tuple[int, int] | None] | None = None,
     ) -> ApiKeyRecord:
-        names: dict[str, str] = {}
-        values: Item = {}
-        sets, removes = [], []
-        for i, (field, value) in enumerate(sorted(changes.items())):
-            names[f"#a{i}"] = _ATTRIBUTES[field]
-            if value is None and _ATTRIBUTES[field] in _CAPS:
+        key = self._key(key_id)
+        for field, value in sorted(changes.items()):
+            name = _ATTRIBUTES[field]
+            if value is None and name in _CAPS:
                 value = NO_CAP
             if value is None:
-                removes.append(f"#a{i}")
+                key.remove(name)
             else:
-                values[f":v{i}"] = _value(value)
-                sets.append(f"#a{i} = :v{i}")
-        condition = "attribute_exists(key_id)"
-        for i, (window, moved) in enumerate(sorted((windows or {}).items())):
-            names[f"#w{i}"] = f"{SPEND_LEFT}{window}"
+                key.set(name, value)
+        for window, moved in sorted((windows or {}).items()):
+            left = attr(f"{SPEND_LEFT}{window}")
             if moved is None:  # not begun: the first charge begins it at the new cap
-                condition += f" AND attribute_not_exists(#w{i})"
+                key.require(left.not_exists())
                 continue
             was, now = moved
-            values |= {f":was{i}": {"N": str(was)}, f":now{i}": {"N": str(now)}}
-            sets.append(f"#w{i} = :now{i}")
-            condition += f" AND #w{i} = :was{i}"
-        expression = " ".join(
-            part
-            for part in (
-                f"SET {', '.join(sets)}" if sets else "",
-                f"REMOVE {', '.join(removes)}" if removes else "",
-            )
-            if part
-        )
+            key.set(left, now).require(left.eq(was))
         try:
-            return self._change(audit, expression, names, values, condition)
+            return self._change(audit, key)
         except NotFound:
             if windows:
                 raise KeyChanged(key_id) from None
             raise
 
     def revoke(self, audit: AuditEntry) -> ApiKeyRecord:
-        return self._change(
-            audit,
-            "SET #status = :revoked, revoked_at = if_not_exists(revoked_at, :at)",
-            {"#status": "status"},
-            {":revoked": {"S": "revoked"}, ":at": {"N": str(audit.at // 1000)}},
+        revoked = (
+            self._key(audit.key_id)
+            .set("status", "revoked")
+            .set("revoked_at", if_not_exists("revoked_at", audit.at // 1000))
         )
+        return self._change(audit, revoked)
 
     def rotate(self, new_secret_hash: str, previous_until: int, audit: AuditEntry) -> ApiKeyRecord:
-        # The old secret's hash moves aside, in force until its grace ends (stores/key_writes).
-        return self._change(
-            audit,
-            "SET previous_secret_hash = secret_hash, previous_until = :until, secret_hash = :new",
-            {},
-            {":until": {"N": str(previous_until)}, ":new": {"S": new_secret_hash}},
+        # The old secret's hash moves aside, in force until its grace ends (key_writes.py).
+        rotated = (
+            self._key(audit.key_id)
+            .set("previous_secret_hash", attr("secret_hash"))
+            .set("previous_until", previous_until)
+            .set("secret_hash", new_secret_hash)
         )
+        return self._change(audit, rotated)
 
-    def _change(
-        self,
-        audit: AuditEntry,
-        expression: str,
-        names: dict[str, str],
-        values: "Item",
-        condition: str = "attribute_exists(key_id)",
-    ) -> ApiKeyRecord:
-        update: UpdateTypeDef = {
-            "TableName": self._keys,
-            "Key": {"key_id": {"S": audit.key_id}},
-            "UpdateExpression": expression,
-            "ConditionExpression": condition,
-        }
-        if names:
-            update["ExpressionAttributeNames"] = names
-        if values:
-            update["ExpressionAttributeValues"] = values
-        transaction = Transaction().add(
-            {"key": {"Update": update}, **audit_put(self._ledger, audit)}
-        )
+    def _key(self, key_id: str) -> Update:
+        """A change of the key's item, which must be there."""
+        return Update(self._keys, {"key_id": key_id}).require(attr("key_id").exists())
+
+    def _change(self, audit: AuditEntry, key: Update) -> ApiKeyRecord:
+        transaction = Transaction().add({"key": key.write(), **audit_put(self._ledger, audit)})
         try:
             transaction.commit(self._client, f"Could not change key {audit.key_id}.")
         except TransactionRefused:

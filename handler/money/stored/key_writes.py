@@ -1,88 +1,97 @@
 """The conditional writes on a key's item that spend from it (see ``money/stored/charges.py``): each
 checks everything its refusal could be about in its condition, in one write."""
 
+from handler.aws.expressions import Condition, Update, attr, if_not_exists
+from handler.core.records.charges import Admission, Charge
+from handler.core.records.keys import Credentials, Owner, Payer
 from handler.money.spend import day_window, month_window, previous_windows
-from handler.money.stored.keys import IMAGES_LEFT, REQUESTS_LEFT, SPEND_LEFT
+from handler.money.stored.keys import IMAGES_LEFT, REQUESTS_LEFT, SPEND_LEFT, charge_attributes
 
-# The day's and the month's spend windows: each starts at its cap and takes the price.
-_SPEND = (
-    "#day_left = if_not_exists(#day_left, daily_cap) - :price, "
-    "#month_left = if_not_exists(#month_left, monthly_cap) - :price "
-)
-_SPEND_IF = (
-    "AND attribute_exists(daily_cap) AND attribute_exists(monthly_cap) "
-    "AND ((attribute_not_exists(#day_left) AND daily_cap >= :price) OR #day_left >= :price) "
-    "AND ((attribute_not_exists(#month_left) AND monthly_cap >= :price) "
-    "OR #month_left >= :price) "
-)
-RESERVE = (
-    "SET balance = balance - :price, reservations.#request = :reservation, "
-    "#requests = if_not_exists(#requests, rpm) - :one, "
-    "#images = if_not_exists(#images, ipm) - :n, " + _SPEND + ""
-    "REMOVE #past_requests, #past_images, #past_day, #past_month"
-)
-# The key's secret, or a rotated one's old secret in its grace period.
-PRESENTED_HASH_IF = (
-    "(secret_hash = :hash OR (previous_secret_hash = :hash AND previous_until > :now)) "
-)
-RESERVE_IF = (
-    PRESENTED_HASH_IF + "AND #status = :active "
-    # Written already: botocore resent a write that had committed. Never take it twice.
-    "AND attribute_not_exists(reservations.#request) "
+
+def reserving(table: str, payer: Payer, charge: Charge, *, minute: int) -> Update:
+    """Take the charge's price from the balance and the spend windows, and record it as an
+    open reservation; for a presented key, take the request and its images from the minute's
+    windows too. An owner's standing instruction (a batch line, an async job) has no secret
+    and no minute windows."""
+    now, price = charge.reserved_at // 1000, charge.amount
+    reserved = attr("reservations", charge.request_id)
+    update = (
+        Update(table, {"key_id": payer.key_id})
+        .set("balance", attr("balance") - price)
+        .set(reserved, charge_attributes(charge))
+        .require(_usable(now))
+        # Written already: botocore resent a write that had committed. Never take it twice.
+        .require(reserved.not_exists())
+        .require(_allows(charge.model))
+        .require(attr("balance").gte(price))
+    )
+    _spend(update, price, charge.reserved_at / 1000)
+    if not isinstance(payer, Owner):
+        update.require(_presented(payer.secret_hash, now))
+        _take_minute(update, minute, images=charge.n)
+    return update
+
+
+def admitting(
+    table: str, credentials: Credentials, admission: Admission, *, minute: int, now: int
+) -> Update:
+    """A submission (an async job, a batch): one request of the minute's window, and the
+    balance it must hold checked (and the model, if it names one)."""
+    update = (
+        Update(table, {"key_id": credentials.key_id})
+        .require(_presented(credentials.secret_hash, now))
+        .require(_usable(now))
+        .require(attr("balance").gte(admission.balance))
+    )
+    _take_minute(update, minute, images=None)
+    if admission.model is not None:
+        update.require(_allows(admission.model))
+    return update
+
+
+def _usable(now: int) -> Condition:
+    """Active, and not expired."""
+    expires_at = attr("expires_at")
+    return attr("status").eq("active") & (expires_at.not_exists() | expires_at.gt(now))
+
+
+def _allows(model: str) -> Condition:
+    models = attr("models")
+    return models.not_exists() | models.contains(model)
+
+
+def _presented(secret_hash: str, now: int) -> Condition:
+    """The key's secret, or a rotated one's old secret in its grace period."""
+    return attr("secret_hash").eq(secret_hash) | (
+        attr("previous_secret_hash").eq(secret_hash) & attr("previous_until").gt(now)
+    )
+
+
+def _take_minute(update: Update, minute: int, *, images: int | None) -> None:
+    """One request (and ``images``, unless None) from the minute's windows; the minute
+    before's cleared away."""
     # A later minute has begun on another clock: this one's window is closed (and may have
     # been cleared away, which must not reopen it).
-    "AND attribute_not_exists(#next_requests) "
-    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-    "AND (attribute_not_exists(models) OR contains(models, :model)) "
-    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
-    "AND ((attribute_not_exists(#images) AND ipm >= :n) OR #images >= :n) "
-    + _SPEND_IF
-    + "AND balance >= :price"
-)
-# An owner's standing instruction (a batch line, an async job): no secret, no minute windows.
-RESERVE_FOR_OWNER = (
-    "SET balance = balance - :price, reservations.#request = :reservation, "
-    + _SPEND
-    + "REMOVE #past_day, #past_month"
-)
-RESERVE_FOR_OWNER_IF = (
-    "#status = :active "
-    "AND attribute_not_exists(reservations.#request) "
-    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-    "AND (attribute_not_exists(models) OR contains(models, :model)) "
-    + _SPEND_IF
-    + "AND balance >= :price"
-)
-
-# A submission (an async job, a batch): one request of the window, and the balance checked.
-ADMIT = "SET #requests = if_not_exists(#requests, rpm) - :one REMOVE #past_requests, #past_images"
-ADMIT_IF = (
-    PRESENTED_HASH_IF + "AND #status = :active "
-    "AND attribute_not_exists(#next_requests) "
-    "AND (attribute_not_exists(expires_at) OR expires_at > :now) "
-    "AND ((attribute_not_exists(#requests) AND rpm >= :one) OR #requests >= :one) "
-    "AND balance >= :balance"
-)
-ADMIT_MODEL_IF = " AND (attribute_not_exists(models) OR contains(models, :model))"
+    update.require(attr(f"{REQUESTS_LEFT}{minute + 1}").not_exists())
+    update.remove(f"{REQUESTS_LEFT}{minute - 1}", f"{IMAGES_LEFT}{minute - 1}")
+    _take(update, f"{REQUESTS_LEFT}{minute}", "rpm", 1)
+    if images is not None:
+        _take(update, f"{IMAGES_LEFT}{minute}", "ipm", images)
 
 
-def window_names(minute: int) -> dict[str, str]:
-    """The key item's attributes of the minute's window, and of the minutes around it."""
-    return {
-        "#requests": f"{REQUESTS_LEFT}{minute}",
-        "#images": f"{IMAGES_LEFT}{minute}",
-        "#past_requests": f"{REQUESTS_LEFT}{minute - 1}",
-        "#past_images": f"{IMAGES_LEFT}{minute - 1}",
-        "#next_requests": f"{REQUESTS_LEFT}{minute + 1}",
-    }
-
-
-def spend_names(now: float) -> dict[str, str]:
-    """The key item's spend windows now (``money/spend.py``), and the ones before them."""
+def _spend(update: Update, price: int, now: float) -> None:
+    """``price`` from the day's and the month's spend windows (``money/spend.py``); the ones
+    before them cleared away."""
     yesterday, last_month = previous_windows(now)
-    return {
-        "#day_left": f"{SPEND_LEFT}{day_window(now)}",
-        "#month_left": f"{SPEND_LEFT}{month_window(now)}",
-        "#past_day": f"{SPEND_LEFT}{yesterday}",
-        "#past_month": f"{SPEND_LEFT}{last_month}",
-    }
+    update.require(attr("daily_cap").exists() & attr("monthly_cap").exists())
+    update.remove(f"{SPEND_LEFT}{yesterday}", f"{SPEND_LEFT}{last_month}")
+    _take(update, f"{SPEND_LEFT}{day_window(now)}", "daily_cap", price)
+    _take(update, f"{SPEND_LEFT}{month_window(now)}", "monthly_cap", price)
+
+
+def _take(update: Update, window: str, limit: str, amount: int) -> None:
+    """``amount`` from a window that begins, when first taken from, at the key's ``limit``:
+    the window must hold it."""
+    left, start = attr(window), attr(limit)
+    update.set(left, if_not_exists(left, start) - amount)
+    update.require((left.not_exists() & start.gte(amount)) | left.gte(amount))

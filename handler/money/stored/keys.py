@@ -5,12 +5,9 @@ spend them together (``money/stored/charges.py``)."""
 from typing import TYPE_CHECKING
 
 from handler.aws.clients import dynamodb_client
-from handler.aws.dynamo import (
-    Transaction,
-    TransactionRefused,
-    plain,
-)
+from handler.aws.dynamo import Transaction, TransactionRefused, item_of, plain
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Put, attr
 from handler.core.errors import StorageError
 from handler.core.records.charges import Charge
 from handler.core.records.keys import (
@@ -26,7 +23,7 @@ from handler.money.stored.entry_items import audit_put, entry_put
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
 
     Item = dict[str, AttributeValueTypeDef]
 
@@ -56,41 +53,29 @@ class DynamoDBKeyStore:
 
     def create(self, record: ApiKeyRecord, *, actor: str, source: TopUpSource) -> None:
         policy = record.policy
-        item: Item = {
-            "key_id": {"S": record.key_id},
-            "name": {"S": record.name},
-            "secret_hash": {"S": record.secret_hash},
-            "status": {"S": record.status},
-            "created_at": {"N": str(record.created_at)},
-            "rpm": {"N": str(policy.requests_per_minute)},
-            "ipm": {"N": str(policy.images_per_minute)},
-            "balance": {"N": str(record.balance)},
-            "spent": {"N": "0"},
-            "reservations": {"M": {}},
-            "ledgered": {"BOOL": True},  # its ledger begins with it (money/stored/audit.py)
-            "daily_cap": {"N": str(_cap(policy.daily_spend_cap))},
-            "monthly_cap": {"N": str(_cap(policy.monthly_spend_cap))},
+        if policy.models is not None and not policy.models:  # such a key is useless
+            raise ValueError("a key must be allowed at least one model")
+        item = {
+            "key_id": record.key_id,
+            "name": record.name,
+            "secret_hash": record.secret_hash,
+            "status": record.status,
+            "created_at": record.created_at,
+            "rpm": policy.requests_per_minute,
+            "ipm": policy.images_per_minute,
+            "balance": record.balance,
+            "spent": 0,
+            "reservations": {},
+            "ledgered": True,  # its ledger begins with it (money/stored/audit.py)
+            "daily_cap": _cap(policy.daily_spend_cap),
+            "monthly_cap": _cap(policy.monthly_spend_cap),
+            "models": policy.models,
+            "expires_at": policy.expires_at,
+            "low_balance": policy.low_balance_threshold,
+            "webhook_url": policy.webhook_url,
+            **{name: getattr(policy, name) for name in RELOAD_ATTRIBUTES},
         }
-        if policy.models is not None:
-            if not policy.models:  # DynamoDB has no empty set, and such a key is useless
-                raise ValueError("a key must be allowed at least one model")
-            item["models"] = {"SS": sorted(policy.models)}
-        if policy.expires_at is not None:
-            item["expires_at"] = {"N": str(policy.expires_at)}
-        if policy.low_balance_threshold is not None:
-            item["low_balance"] = {"N": str(policy.low_balance_threshold)}
-        if policy.webhook_url is not None:
-            item["webhook_url"] = {"S": policy.webhook_url}
-        for name in RELOAD_ATTRIBUTES:
-            if getattr(policy, name) is not None:
-                item[name] = {"N": str(getattr(policy, name))}
-        put: TransactWriteItemTypeDef = {
-            "Put": {
-                "TableName": self._table,
-                "Item": item,
-                "ConditionExpression": "attribute_not_exists(key_id)",
-            }
-        }
+        put = Put(self._table, item_of(item)).require(attr("key_id").not_exists())
         created = AuditEntry(
             record.key_id,
             "created",
@@ -98,7 +83,7 @@ class DynamoDBKeyStore:
             record.created_at * 1000,
             {"name": record.name, "balance": record.balance, "source": source},
         )
-        transaction = Transaction().add({"key": put, **audit_put(self._ledger, created)})
+        transaction = Transaction().add({"key": put.write(), **audit_put(self._ledger, created)})
         if record.balance:
             opening = LedgerEntry(
                 key_id=record.key_id,
@@ -178,18 +163,16 @@ def _uncapped(stored: int | None) -> int | None:
     return None if stored is None or stored >= NO_CAP else stored
 
 
-def charge_attributes(charge: Charge) -> "Item":
+def charge_attributes(charge: Charge) -> dict[str, object]:
     """A charge as stored in a key's open reservations (by request id) and in usage records."""
-    item: Item = {
-        "model": {"S": charge.model},
-        "size": {"S": charge.size},
-        "n": {"N": str(charge.n)},
-        "unit_price": {"N": str(charge.unit_price)},
-        "reserved_at": {"N": str(charge.reserved_at)},
+    return {
+        "model": charge.model,
+        "size": charge.size,
+        "n": charge.n,
+        "unit_price": charge.unit_price,
+        "reserved_at": charge.reserved_at,
+        "end_user": charge.end_user,
     }
-    if charge.end_user is not None:
-        item["end_user"] = {"S": charge.end_user}
-    return item
 
 
 def charge_of(request_id: str, entry: "Item") -> Charge:

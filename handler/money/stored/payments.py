@@ -6,29 +6,24 @@ was read as, so concurrent deliveries of a payment's events apply one at a time.
 from typing import TYPE_CHECKING
 
 from handler.aws.clients import dynamodb_client
-from handler.aws.dynamo import Transaction, TransactionRefused, plain
+from handler.aws.dynamo import Transaction, TransactionRefused, item_of, plain
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Put, Update, attr, if_not_exists
 from handler.core.outcomes import NoSuchKey, PaymentChanged
 from handler.core.records.ledger import LedgerEntry
 from handler.core.records.payments import Payment
-from handler.money.stored.entries import REARM
+from handler.money.stored.entries import credited
 from handler.money.stored.entry_items import entry_put
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import (
-        AttributeValueTypeDef,
-        PutTypeDef,
-        TransactWriteItemTypeDef,
-    )
-
-    Item = dict[str, AttributeValueTypeDef]
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 SORT = "payment"
 
 
-def _place(payment_id: str) -> "Item":
-    return {"key_id": {"S": f"payment#{payment_id}"}, "sk": {"S": SORT}}
+def _place(payment_id: str) -> dict[str, str]:
+    return {"key_id": f"payment#{payment_id}", "sk": SORT}
 
 
 class DynamoDBPayments:
@@ -40,7 +35,7 @@ class DynamoDBPayments:
     def get(self, payment_id: str) -> Payment | None:
         with aws_errors("Could not read the payment."):
             item = self._client.get_item(
-                TableName=self._ledger, Key=_place(payment_id), ConsistentRead=True
+                TableName=self._ledger, Key=item_of(_place(payment_id)), ConsistentRead=True
             ).get("Item")
         if item is None:
             return None
@@ -59,25 +54,20 @@ class DynamoDBPayments:
     def record(
         self, after: Payment, entries: list[LedgerEntry], *, customer: str | None = None
     ) -> None:
-        item: Item = {
+        state = {
             **_place(after.payment_id),
-            "credited": {"N": str(after.credited)},
-            "refunded": {"N": str(after.refunded)},
-            "taken": {"N": str(after.taken)},
-            "disputes": {"M": {d: {"N": str(amount)} for d, amount in after.disputes.items()}},
-            "version": {"N": str(after.version + 1)},
+            "owner": after.key_id,
+            "credited": after.credited,
+            "refunded": after.refunded,
+            "taken": after.taken,
+            "disputes": dict(after.disputes),
+            "won": after.won or None,  # DynamoDB has no empty set
+            "version": after.version + 1,
         }
-        if after.key_id is not None:
-            item["owner"] = {"S": after.key_id}
-        if after.won:
-            item["won"] = {"SS": sorted(after.won)}
-        put: PutTypeDef = {"TableName": self._ledger, "Item": item}
-        if after.version:
-            put["ConditionExpression"] = "version = :read"
-            put["ExpressionAttributeValues"] = {":read": {"N": str(after.version)}}
-        else:
-            put["ConditionExpression"] = "attribute_not_exists(sk)"
-        transaction = Transaction().add({"payment": {"Put": put}})
+        put = Put(self._ledger, item_of(state)).require(
+            attr("version").eq(after.version) if after.version else attr("sk").not_exists()
+        )
+        transaction = Transaction().add({"payment": put.write()})
         if entries:
             transaction.add(self._balance_change(entries, customer))
         for i, entry in enumerate(entries):
@@ -92,20 +82,7 @@ class DynamoDBPayments:
     def _balance_change(
         self, entries: list[LedgerEntry], customer: str | None
     ) -> "dict[str, TransactWriteItemTypeDef]":
-        change = sum(entry.amount for entry in entries)
-        update = "ADD balance :change" + REARM * (change > 0)
-        values: Item = {":change": {"N": str(change)}}
+        key = Update(self._keys, {"key_id": entries[0].key_id}).require(attr("key_id").exists())
         if customer is not None:  # the key's checkouts reuse it (and its saved card)
-            update = "SET stripe_customer = if_not_exists(stripe_customer, :customer) " + update
-            values[":customer"] = {"S": customer}
-        return {
-            "key": {
-                "Update": {
-                    "TableName": self._keys,
-                    "Key": {"key_id": {"S": entries[0].key_id}},
-                    "UpdateExpression": update,
-                    "ConditionExpression": "attribute_exists(key_id)",
-                    "ExpressionAttributeValues": values,
-                }
-            }
-        }
+            key.set("stripe_customer", if_not_exists("stripe_customer", customer))
+        return {"key": credited(key, sum(entry.amount for entry in entries)).write()}

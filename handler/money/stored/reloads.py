@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from handler.aws.clients import dynamodb_client, sqs_client
 from handler.aws.dynamo import ConditionFailed, conditional
 from handler.aws.errors import aws_errors
+from handler.aws.expressions import Update, attr
 from handler.core.records.keys import ApiKeyRecord
 from handler.core.records.payments import Reload
 from handler.money.spend import month_window
@@ -45,23 +46,19 @@ class DynamoDBReloadClaims:
         if amount is None or cap is None or cap < amount:
             return None
         reload = Reload(record.key_id, f"reload_{secrets.token_hex(8)}", amount, month_window(now))
+        month = attr(f"{RELOADED}{reload.month}")
+        claim = (
+            Update(self._keys, {"key_id": record.key_id})
+            .set("reload_pending", reload.reference)
+            .add(month, amount)
+            .require(attr("reload_pending").not_exists())
+            # Still below it: a top-up that came in between leaves nothing to reload.
+            .require(attr("balance").lt(attr("reload_below")))
+            .require(month.not_exists() | month.lte(cap - amount))
+        )
         try:
             with conditional("Could not claim the key's reload."):
-                self._client.update_item(
-                    TableName=self._keys,
-                    Key={"key_id": {"S": record.key_id}},
-                    UpdateExpression="SET reload_pending = :reference ADD #month :amount",
-                    # Still below it: a top-up that came in between leaves nothing to reload.
-                    ConditionExpression="attribute_not_exists(reload_pending) AND "
-                    "balance < reload_below AND "
-                    "(attribute_not_exists(#month) OR #month <= :room)",
-                    ExpressionAttributeNames={"#month": f"{RELOADED}{reload.month}"},
-                    ExpressionAttributeValues={
-                        ":reference": {"S": reload.reference},
-                        ":amount": {"N": str(amount)},
-                        ":room": {"N": str(cap - amount)},
-                    },
-                )
+                self._client.update_item(**claim.request())
         except ConditionFailed:
             return None  # under way already, or the month's cap is reached
         return reload
@@ -73,25 +70,17 @@ class DynamoDBReloadClaims:
     def give_back(self, reload: Reload, *, unmark: bool = False) -> None:
         """Once per reload (a redelivered message gives nothing back twice); ``unmark``: the
         reload never started, so the crossing may reload again."""
-        update = "ADD #month :back, reloads_returned :reference"
-        condition = "attribute_exists(key_id) AND NOT contains(reloads_returned, :one)"
-        values: dict[str, Any] = {
-            ":back": {"N": str(-reload.amount)},
-            ":reference": {"SS": [reload.reference]},
-            ":one": {"S": reload.reference},
-        }
+        back = (
+            Update(self._keys, {"key_id": reload.key_id})
+            .add(f"{RELOADED}{reload.month}", -reload.amount)
+            .add("reloads_returned", {reload.reference})
+            .require(attr("key_id").exists())
+            .require(~attr("reloads_returned").contains(reload.reference))
+        )
         if unmark:
-            update += " REMOVE reload_pending"
-            condition += " AND reload_pending = :one"
+            back.remove("reload_pending").require(attr("reload_pending").eq(reload.reference))
         try:
             with conditional("Could not give the reload back."):
-                self._client.update_item(
-                    TableName=self._keys,
-                    Key={"key_id": {"S": reload.key_id}},
-                    UpdateExpression=update,
-                    ConditionExpression=condition,
-                    ExpressionAttributeNames={"#month": f"{RELOADED}{reload.month}"},
-                    ExpressionAttributeValues=values,
-                )
+                self._client.update_item(**back.request())
         except ConditionFailed:
             pass  # given back already

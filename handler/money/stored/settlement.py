@@ -3,11 +3,14 @@ key's item, writes its usage record and enters it in the key's ledger
 (``money/stored/charges.py``)."""
 
 from handler.aws.dynamo import Transaction
+from handler.aws.expressions import Put, Update, attr
 from handler.core.records.charges import UsageRecord, WindowUpkeep
 from handler.money.ledger import settled_entry
 from handler.money.stored.entry_items import entry_put
 from handler.money.stored.keys import IMAGES_LEFT, REQUESTS_LEFT, SPEND_LEFT
 from handler.money.stored.usage_items import usage_item
+
+_MINUTE_WINDOWS = (REQUESTS_LEFT, IMAGES_LEFT)
 
 
 def settlement(
@@ -20,41 +23,26 @@ def settlement(
     """Close the reservation on the key (refunding what was not delivered, into the balance
     and the current spend windows; clearing past windows), put the usage record and the
     ledger's entry, if the reservation is still open."""
-    charge = usage.charge
+    reservation = attr("reservations", usage.charge.request_id)
     stale = [
-        f"{prefix}{minute}"
-        for minute in windows.stale_minutes
-        for prefix in (REQUESTS_LEFT, IMAGES_LEFT)
-    ] + [f"{SPEND_LEFT}{window}" for window in windows.stale_spend]
-    names = {"#request": charge.request_id} | {f"#s{i}": name for i, name in enumerate(stale)}
-    remove = ", ".join(["reservations.#request", *(f"#s{i}" for i in range(len(stale)))])
-    add = "balance :refund, spent :charged"
+        *(f"{prefix}{minute}" for minute in windows.stale_minutes for prefix in _MINUTE_WINDOWS),
+        *(f"{SPEND_LEFT}{window}" for window in windows.stale_spend),
+    ]
+    close = (
+        Update(keys_table, {"key_id": usage.key_id})
+        .remove(reservation, *stale)
+        .add("balance", usage.refunded)
+        .add("spent", usage.charged)
+        .require(reservation.exists())
+    )
     if usage.refunded:
-        for i, window in enumerate(windows.refund_to):
-            names[f"#r{i}"] = f"{SPEND_LEFT}{window}"
-            add += f", #r{i} :refund"
+        for window in windows.refund_to:
+            close.add(f"{SPEND_LEFT}{window}", usage.refunded)
+    record = Put(usage_table, usage_item(usage)).require(attr("sk").not_exists())
     return Transaction().add(
         {
-            "reservation": {
-                "Update": {
-                    "TableName": keys_table,
-                    "Key": {"key_id": {"S": usage.key_id}},
-                    "UpdateExpression": f"REMOVE {remove} ADD {add}",
-                    "ConditionExpression": "attribute_exists(reservations.#request)",
-                    "ExpressionAttributeNames": names,
-                    "ExpressionAttributeValues": {
-                        ":refund": {"N": str(usage.refunded)},
-                        ":charged": {"N": str(usage.charged)},
-                    },
-                }
-            },
-            "usage": {
-                "Put": {
-                    "TableName": usage_table,
-                    "Item": usage_item(usage),
-                    "ConditionExpression": "attribute_not_exists(sk)",
-                }
-            },
+            "reservation": close.write(),
+            "usage": record.write(),
             **entry_put(ledger_table, settled_entry(usage)),
         }
     )

@@ -3,7 +3,7 @@
 
 from typing import TYPE_CHECKING, Any
 
-from handler.aws.dynamo import plain
+from handler.aws.dynamo import item_of, plain
 from handler.aws.errors import aws_errors
 from handler.core.records.charges import UsageRecord
 from handler.money.stored.keys import charge_attributes, charge_of
@@ -18,21 +18,20 @@ def usage_sort_key(reserved_at: int, request_id: str) -> str:
 
 def usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
     charge = usage.charge
-    item: dict[str, AttributeValueTypeDef] = {
+    record = {
         **charge_attributes(charge),
-        "key_id": {"S": usage.key_id},
-        "sk": {"S": usage_sort_key(charge.reserved_at, charge.request_id)},
-        "request_id": {"S": charge.request_id},
-        "delivered": {"N": str(usage.delivered)},
-        "price": {"N": str(charge.amount)},
-        "charged": {"N": str(usage.charged)},
-        "refunded": {"N": str(usage.refunded)},
-        "status": {"S": usage.status},
-        "settled_at": {"N": str(usage.settled_at)},
+        "key_id": usage.key_id,
+        "sk": usage_sort_key(charge.reserved_at, charge.request_id),
+        "request_id": charge.request_id,
+        "delivered": usage.delivered,
+        "price": charge.amount,
+        "charged": usage.charged,
+        "refunded": usage.refunded,
+        "status": usage.status,
+        "settled_at": usage.settled_at,
+        "error_code": usage.error_code or None,  # "" is no error
     }
-    if usage.error_code:
-        item["error_code"] = {"S": usage.error_code}
-    return item
+    return item_of(record)
 
 
 def usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
