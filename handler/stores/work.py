@@ -23,7 +23,7 @@ from handler.aws.dynamo import (
 )
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
-from handler.core.records.work import FINISHED, Batch, BatchStatus, LineResult
+from handler.core.records.work import FINISHED, BatchStatus, LineResult, Work
 from handler.stores.work_items import (
     BATCH_SK,
     RESULT,
@@ -52,7 +52,7 @@ class DynamoDBWorkStore:
         self._table = table
         self._client = client or dynamodb_client()
 
-    def create(self, batch: Batch) -> bool:
+    def create(self, batch: Work) -> bool:
         item = batch_item(batch)
         try:
             with conditional("Could not record the batch."):
@@ -63,7 +63,7 @@ class DynamoDBWorkStore:
             return False
         return True
 
-    def get(self, batch_id: str) -> Batch | None:
+    def get(self, batch_id: str) -> Work | None:
         item = self._item(batch_id, BATCH_SK)
         return None if item is None else batch_of(item)
 
@@ -75,7 +75,7 @@ class DynamoDBWorkStore:
         to: BatchStatus,
         changes: Mapping[str, Any] | None = None,
         absent: Sequence[str] = (),
-    ) -> Batch | None:
+    ) -> Work | None:
         return self._update(batch_id, *transition_update(from_, to, changes or {}, absent))
 
     def note_split(self, batch_id: str, through: int) -> None:
@@ -87,7 +87,7 @@ class DynamoDBWorkStore:
             {":through": {"N": str(through)}},
         )
 
-    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Work | None:
         return self._update(
             batch_id,
             "SET #status = :finalizing, finalizing_at = :now",
@@ -105,7 +105,7 @@ class DynamoDBWorkStore:
             },
         )
 
-    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Work | None:
         finished = sorted(FINISHED)
         return self._update(
             batch_id,
@@ -175,7 +175,7 @@ class DynamoDBWorkStore:
         condition: str,
         names: dict[str, str],
         values: "Item",
-    ) -> Batch | None:
+    ) -> Work | None:
         try:
             with conditional("Could not update the batch."):
                 response = retry_conflicts(

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import plain
-from handler.core.records.work import Batch, BatchKind, BatchStatus, LineResult
+from handler.core.records.work import Batch, BatchStatus, Job, LineResult, QueuedWork, Work
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
@@ -27,15 +27,19 @@ _OPTIONAL_NUMBERS = (
     "announcing_at",
     "announced_at",
 )
-_BATCH_FIELDS = frozenset(field.name for field in dataclasses.fields(Batch))
+_FIELDS = frozenset(field.name for field in dataclasses.fields(QueuedWork))
+# The ``kind`` each type is stored with, and the type each stored ``kind`` is read back as:
+# the one place that tells them apart by a name.
+KINDS: Mapping[type[Work], str] = {Batch: "batch", Job: "job"}
+_TYPES: Mapping[str, type[Work]] = {kind: type_ for type_, kind in KINDS.items()}
 
 
-def batch_item(batch: Batch) -> "Item":
+def batch_item(batch: Work) -> "Item":
     """A batch as its item: counters at zero, the lines to record from its total if known."""
     item: Item = {
         "pk": {"S": batch.id},
         "sk": {"S": BATCH_SK},
-        "kind": {"S": batch.kind},
+        "kind": {"S": KINDS[type(batch)]},
         "key_id": {"S": batch.key_id},
         "status": {"S": batch.status},
         "created_at": {"N": str(batch.created_at)},
@@ -53,16 +57,17 @@ def batch_item(batch: Batch) -> "Item":
     return item
 
 
-def listing_attributes(batch: Batch) -> "Item":
+def listing_attributes(batch: Work) -> "Item":
     """What puts a batch in its key's list (``by_owner``)."""
-    return {"owner": {"S": owner(batch.key_id, batch.kind)}, "listed": {"S": listed(batch)}}
+    return {"owner": {"S": owner(batch.key_id, type(batch))}, "listed": {"S": listed(batch)}}
 
 
-def owner(key_id: str, kind: BatchKind) -> str:
-    return f"{key_id}#{kind}"
+def owner(key_id: str, of: type[Work]) -> str:
+    """The list of the key's batches, or of its jobs: ``<key id>#<stored kind>``."""
+    return f"{key_id}#{KINDS[of]}"
 
 
-def listed(batch: Batch) -> str:
+def listed(batch: Work) -> str:
     """Its place in its key's list: milliseconds, then the id (one list, one order)."""
     at = batch.created_ms if batch.created_ms is not None else batch.created_at * 1000
     return f"{at:013d}#{batch.id}"
@@ -123,7 +128,7 @@ def failure_sk(index: int) -> str:
     return f"failure#{index:06d}"
 
 
-def _optional_attributes(batch: Batch) -> "Item":
+def _optional_attributes(batch: Work) -> "Item":
     item: Item = {}
     for name in _OPTIONAL_STRINGS:
         value = getattr(batch, name)
@@ -136,10 +141,11 @@ def _optional_attributes(batch: Batch) -> "Item":
     return item
 
 
-def batch_of(item: "Item") -> Batch:
+def batch_of(item: "Item") -> Work:
+    """A batch's item as a ``Batch``, an async job's as a ``Job``, by its stored ``kind``."""
     values = plain(item)
     values["id"] = values.pop("pk")
-    return Batch(**{name: values[name] for name in _BATCH_FIELDS if name in values})
+    return _TYPES[values["kind"]](**{name: values[name] for name in _FIELDS if name in values})
 
 
 def result_of(item: "Item") -> LineResult:
