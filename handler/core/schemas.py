@@ -5,6 +5,7 @@ depend on the model (sizes, n, steps, prompt length) are checked against the cat
 ``handler.core.spec``; these models hold what is true of every model.
 """
 
+import time
 from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
@@ -131,6 +132,11 @@ class StoredImage(BaseModel):
     # "url": how results written before this type named the key.
     s3_key: Annotated[str, Field(validation_alias=AliasChoices("s3_key", "url"))]
     seed: int | None = None
+
+
+def object_prefix(created: int, request_id: str) -> str:
+    """``images/YYYY/MM/DD/<request id>``: one request's images side by side, by day."""
+    return f"images/{time.strftime('%Y/%m/%d', time.gmtime(created))}/{request_id}"
 
 
 class _Images(BaseModel):

@@ -3,7 +3,6 @@
 response limit."""
 
 import base64
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from handler.core.schemas import (
     ImagesUsage,
     StoredImage,
     StoredImages,
+    object_prefix,
 )
 from handler.core.spec import GenerationSpec
 from handler.ports.images import ImageStore
@@ -128,8 +128,3 @@ def _described(spec: GenerationSpec, created: int, images: int) -> dict[str, Any
         "output_format": spec.output_format,
         "usage": ImagesUsage(images=images),
     }
-
-
-def object_prefix(created: int, request_id: str) -> str:
-    """``images/YYYY/MM/DD/<request id>``: one request's images side by side, by day."""
-    return f"images/{time.strftime('%Y/%m/%d', time.gmtime(created))}/{request_id}"

@@ -3,17 +3,17 @@
 from collections.abc import Sequence
 from typing import Protocol
 
-from handler.core.records.work import Batch, BatchKind, LineResult
+from handler.core.records.work import LineResult, WorkT
 
 
 class WorkLists(Protocol):
     """A key's batches and jobs, newest first."""
 
     def owned(
-        self, key_id: str, kind: BatchKind, *, limit: int, after: Batch | None
-    ) -> tuple[list[Batch], bool]:
-        """Up to ``limit`` of the key's batches (or async jobs) made before ``after``, newest
-        first, and whether there are more."""
+        self, key_id: str, of: type[WorkT], *, limit: int, after: WorkT | None
+    ) -> tuple[list[WorkT], bool]:
+        """Up to ``limit`` of the key's batches (``of`` ``Batch``) or async jobs (``Job``)
+        made before ``after``, newest first, and whether there are more."""
         ...
 
     def first_results(self, batch_ids: Sequence[str]) -> dict[str, LineResult]:

@@ -3,15 +3,17 @@
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from handler.core.records.work import Batch, BatchStatus, LineResult
+from handler.core.records.work import BatchStatus, LineResult, Work
 
 
 class WorkStore(Protocol):
-    def create(self, batch: Batch) -> bool:
+    def create(self, batch: Work) -> bool:
         """Store a new batch; False if one with its id exists."""
         ...
 
-    def get(self, batch_id: str) -> Batch | None: ...
+    def get(self, batch_id: str) -> Work | None:
+        """The batch (a ``Batch``) or async job (a ``Job``) of that id, as stored."""
+        ...
 
     def transition(
         self,
@@ -21,18 +23,18 @@ class WorkStore(Protocol):
         to: BatchStatus,
         changes: Mapping[str, Any] | None = None,
         absent: Sequence[str] = (),
-    ) -> Batch | None:
+    ) -> Work | None:
         """Move a batch from one of ``from_`` to ``to`` (and set ``changes``, Batch fields)
         if it has none of the fields ``absent``; the batch after, or None if it was in
         another status or had one of them."""
         ...
 
-    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Work | None:
         """Take the batch to ``finalizing`` if all its lines are recorded and no live claim
         holds it; the batch as claimed, or None."""
         ...
 
-    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Work | None:
         """Take a finished batch whose announcing began over ``lease_seconds`` ago and never
         ended (its finalizer died), to announce it again; the batch, or None."""
         ...

@@ -15,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from handler.aws.clients import events_client, sqs_client
 from handler.aws.errors import aws_errors
-from handler.core.records.work import Batch
+from handler.core.records.work import Work
 from handler.core.webhooks import WebhookMessage
 from handler.observability import logger
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
 
 EVENT_SOURCE = "imagegate"
-_DETAIL_TYPES = {"batch": "Batch Finished", "job": "Image Job Finished"}
 
 
 class EventNotifier:
@@ -40,13 +39,13 @@ class EventNotifier:
         self._client = client or events_client()
         self._sqs = sqs or sqs_client()
 
-    def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
+    def finished(self, batch: Work, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
         self._event(batch, event)
         if batch.webhook_url:
             self._queue_webhook(batch, batch.webhook_url, webhook)
 
-    def _event(self, batch: Batch, payload: Mapping[str, Any]) -> None:
-        self.announce(_DETAIL_TYPES[batch.kind], payload, about=batch.id)
+    def _event(self, batch: Work, payload: Mapping[str, Any]) -> None:
+        self.announce(batch.detail_type, payload, about=batch.id)
 
     def announce(self, detail_type: str, detail: Mapping[str, Any], *, about: str) -> None:
         """One event on the bus (source ``imagegate``); one it refuses is logged."""
@@ -68,9 +67,9 @@ class EventNotifier:
         if response.get("FailedEntryCount"):
             logger.error("event not accepted", about=about, entries=response["Entries"])
 
-    def _queue_webhook(self, batch: Batch, url: str, payload: Mapping[str, Any]) -> None:
+    def _queue_webhook(self, batch: Work, url: str, payload: Mapping[str, Any]) -> None:
         body = json.dumps(
-            {"type": f"{batch.kind}.{payload['status']}", "data": payload}, separators=(",", ":")
+            {"type": batch.webhook_type(payload["status"]), "data": payload}, separators=(",", ":")
         )
         message = WebhookMessage(url, batch.key_id, f"msg_{batch.id}", body)
         # Raised: the finalization is retried, and announces again (at least once).

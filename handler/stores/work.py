@@ -24,7 +24,7 @@ from handler.aws.dynamo import (
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import Put, Update, attr
 from handler.core.errors import StorageError
-from handler.core.records.work import FINISHED, Batch, BatchStatus, LineResult
+from handler.core.records.work import FINISHED, BatchStatus, LineResult, Work
 from handler.stores.work_items import (
     BATCH_SK,
     RESULT,
@@ -53,7 +53,7 @@ class DynamoDBWorkStore:
         self._table = table
         self._client = client or dynamodb_client()
 
-    def create(self, batch: Batch) -> bool:
+    def create(self, batch: Work) -> bool:
         put = Put(self._table, batch_item(batch)).require(attr("pk").not_exists())
         try:
             with conditional("Could not record the batch."):
@@ -62,7 +62,7 @@ class DynamoDBWorkStore:
             return False
         return True
 
-    def get(self, batch_id: str) -> Batch | None:
+    def get(self, batch_id: str) -> Work | None:
         item = self._item(batch_id, BATCH_SK)
         return None if item is None else batch_of(item)
 
@@ -74,7 +74,7 @@ class DynamoDBWorkStore:
         to: BatchStatus,
         changes: Mapping[str, Any] | None = None,
         absent: Sequence[str] = (),
-    ) -> Batch | None:
+    ) -> Work | None:
         return self._apply(transition(self._batch(batch_id), from_, to, changes or {}, absent))
 
     def note_split(self, batch_id: str, through: int) -> None:
@@ -82,7 +82,7 @@ class DynamoDBWorkStore:
         noted = self._batch(batch_id).set(split, through)
         self._apply(noted.require(split.not_exists() | split.lt(through)))  # never backwards
 
-    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+    def claim_finalization(self, batch_id: str, *, now: int, lease_seconds: int) -> Work | None:
         status = attr("status")
         claim = (
             self._batch(batch_id)
@@ -97,7 +97,7 @@ class DynamoDBWorkStore:
         )
         return self._apply(claim)
 
-    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Batch | None:
+    def claim_announcement(self, batch_id: str, *, now: int, lease_seconds: int) -> Work | None:
         claim = (
             self._batch(batch_id)
             .set("announcing_at", now)
@@ -159,7 +159,7 @@ class DynamoDBWorkStore:
         """A change of the batch's item, which must be there."""
         return Update(self._table, {"pk": batch_id, "sk": BATCH_SK}).require(attr("pk").exists())
 
-    def _apply(self, update: Update) -> Batch | None:
+    def _apply(self, update: Update) -> Work | None:
         """The batch after ``update``, or None if its conditions did not hold."""
         request = update.request(ReturnValues="ALL_NEW")
         try:

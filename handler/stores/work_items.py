@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import item_of, plain
 from handler.aws.expressions import Put, Update, attr
-from handler.core.records.work import Batch, BatchKind, BatchStatus, LineResult
+from handler.core.records.work import Batch, BatchStatus, Job, LineResult, QueuedWork, Work
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
@@ -23,16 +23,20 @@ _OPTIONAL = (
     *("input_key", "output_key", "webhook_url", "error", "response_format"),
     *("created_ms", "finished_at", "cancelled_at", "started_at", "announcing_at", "announced_at"),
 )
-_BATCH_FIELDS = frozenset(field.name for field in dataclasses.fields(Batch))
+_FIELDS = frozenset(field.name for field in dataclasses.fields(QueuedWork))
+# The ``kind`` each type is stored with, and the type each stored ``kind`` is read back as:
+# the one place that tells them apart by a name.
+KINDS: Mapping[type[Work], str] = {Batch: "batch", Job: "job"}
+_TYPES: Mapping[str, type[Work]] = {kind: type_ for type_, kind in KINDS.items()}
 
 
-def batch_item(batch: Batch) -> "Item":
+def batch_item(batch: Work) -> "Item":
     """A batch as its item: counters at zero, the lines to record from its total if known."""
     return item_of(
         {
             "pk": batch.id,
             "sk": BATCH_SK,
-            "kind": batch.kind,
+            "kind": KINDS[type(batch)],
             "key_id": batch.key_id,
             "status": batch.status,
             "created_at": batch.created_at,
@@ -44,18 +48,19 @@ def batch_item(batch: Batch) -> "Item":
             "remaining": batch.total if batch.status == "in_progress" else 0,
             "metadata": dict(batch.metadata),
             "expires_at": batch.created_at + RETENTION_SECONDS,
-            "owner": owner(batch.key_id, batch.kind),  # what puts it in its key's list
+            "owner": owner(batch.key_id, type(batch)),  # what puts it in its key's list
             "listed": listed(batch),
             **{name: getattr(batch, name) for name in _OPTIONAL},
         }
     )
 
 
-def owner(key_id: str, kind: BatchKind) -> str:
-    return f"{key_id}#{kind}"
+def owner(key_id: str, of: type[Work]) -> str:
+    """The list of the key's batches, or of its jobs: ``<key id>#<stored kind>``."""
+    return f"{key_id}#{KINDS[of]}"
 
 
-def listed(batch: Batch) -> str:
+def listed(batch: Work) -> str:
     """Its place in its key's list: milliseconds, then the id (one list, one order)."""
     at = batch.created_ms if batch.created_ms is not None else batch.created_at * 1000
     return f"{at:013d}#{batch.id}"
@@ -104,10 +109,11 @@ def failure_sk(index: int) -> str:
     return f"failure#{index:06d}"
 
 
-def batch_of(item: "Item") -> Batch:
+def batch_of(item: "Item") -> Work:
+    """A batch's item as a ``Batch``, an async job's as a ``Job``, by its stored ``kind``."""
     values = plain(item)
     values["id"] = values.pop("pk")
-    return Batch(**{name: values[name] for name in _BATCH_FIELDS if name in values})
+    return _TYPES[values["kind"]](**{name: values[name] for name in _FIELDS if name in values})
 
 
 def result_of(item: "Item") -> LineResult:

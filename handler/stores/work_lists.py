@@ -1,6 +1,6 @@
 """A key's batches and async jobs, newest first, through the jobs table's ``by_owner`` index.
 
-Each batch item carries ``owner`` (``<key id>#<kind>``) and ``listed``
+Each batch item carries ``owner`` (``<key id>#<stored kind>``) and ``listed``
 (``<created at, 13 digits of ms>#<id>``); line results carry neither, so the index holds only the
 batches themselves and a page is one query that reads no more than it returns."""
 
@@ -11,7 +11,7 @@ from typing import Any
 from handler.aws.clients import dynamodb_client
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
-from handler.core.records.work import Batch, BatchKind, LineResult
+from handler.core.records.work import LineResult, Work, WorkT
 from handler.stores.work_items import batch_of, line_sk, listed, owner, result_of
 
 INDEX = "by_owner"
@@ -22,8 +22,8 @@ _ROUNDS = 5
 
 
 def owned_page(
-    client: Any, table: str, key_id: str, kind: BatchKind, *, limit: int, after: Batch | None
-) -> tuple[list[Batch], bool]:
+    client: Any, table: str, key_id: str, of: type[WorkT], *, limit: int, after: WorkT | None
+) -> tuple[list[WorkT], bool]:
     """Up to ``limit`` of the key's batches (or jobs) older than ``after``, newest first, and
     whether there are more."""
     below = "~" if after is None else listed(after)  # '~' sorts after every digit
@@ -34,14 +34,21 @@ def owned_page(
             KeyConditionExpression="#owner = :owner AND listed < :below",
             ExpressionAttributeNames={"#owner": "owner"},
             ExpressionAttributeValues={
-                ":owner": {"S": owner(key_id, kind)},
+                ":owner": {"S": owner(key_id, of)},
                 ":below": {"S": below},
             },
             ScanIndexForward=False,
             Limit=limit + 1,  # one more says whether there is more
         )
     items = answer["Items"]
-    return [batch_of(item) for item in items[:limit]], len(items) > limit
+    # The list holds only ``of``'s items: reading them back as it is a check, never a filter.
+    return [_as(of, batch_of(item)) for item in items[:limit]], len(items) > limit
+
+
+def _as(of: type[WorkT], work: Work) -> WorkT:
+    if not isinstance(work, of):
+        raise StorageError(f"The list of {of.noun}s holds {work.id}, which is not one.")
+    return work
 
 
 def first_results(client: Any, table: str, batch_ids: Sequence[str]) -> dict[str, LineResult]:
@@ -74,9 +81,9 @@ class DynamoDBWorkLists:
         self._client = client or dynamodb_client()
 
     def owned(
-        self, key_id: str, kind: BatchKind, *, limit: int, after: Batch | None
-    ) -> tuple[list[Batch], bool]:
-        return owned_page(self._client, self._table, key_id, kind, limit=limit, after=after)
+        self, key_id: str, of: type[WorkT], *, limit: int, after: WorkT | None
+    ) -> tuple[list[WorkT], bool]:
+        return owned_page(self._client, self._table, key_id, of, limit=limit, after=after)
 
     def first_results(self, batch_ids: Sequence[str]) -> dict[str, LineResult]:
         return first_results(self._client, self._table, batch_ids)

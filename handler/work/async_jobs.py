@@ -9,12 +9,12 @@ from typing import Any
 
 from handler.core.catalog import Catalog
 from handler.core.deadline import Deadline
-from handler.core.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge, StorageError
+from handler.core.errors import Conflict, InvalidRequest, PayloadTooLarge, StorageError
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import from_request
 from handler.core.records.charges import Admission
 from handler.core.records.keys import Credentials
-from handler.core.records.work import FINISHED, MAX_LINE_BYTES, Batch, WorkItem, cancelled_result
+from handler.core.records.work import FINISHED, MAX_LINE_BYTES, Job, WorkItem
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 from handler.generation.service import fingerprint
@@ -72,9 +72,7 @@ class AsyncJobs:
     def cancel(self, job_id: str, credentials: Credentials) -> dict[str, Any]:
         """Cancel a job the worker has not started: it ends cancelled now and costs nothing.
         Cancelling it again answers the same; a started or finished job is a 409."""
-        job = self.intake.owned(job_id, credentials)
-        if job.kind != "job":
-            raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
+        job = self.intake.owned_as(Job, job_id, credentials)
         cancelled = self.intake.store.transition(
             job_id,
             from_=["in_progress"],
@@ -91,7 +89,7 @@ class AsyncJobs:
                     code="job_not_cancellable",
                 )
         if cancelled.status not in FINISHED:  # this call's cancel, or one that died midway
-            self.intake.store.record(cancelled_result(WorkItem(job_id, 0, None, {}), "job"))
+            self.intake.store.record(job.cancelled_line(WorkItem(job_id, 0, None, {})))
             cancelled = self.finisher.finish(job_id) or self.intake.owned(job_id, credentials)
         return describe_job(cancelled, None, None)
 
@@ -102,7 +100,7 @@ class AsyncJobs:
         credentials: Credentials,
         webhook_url: str | None,
         meter: Meter,
-    ) -> Batch:
+    ) -> Job:
         now = self.intake.clock()
         job_id = f"imgjob_{secrets.token_hex(12)}"
         job = build_spec(self.catalog.get(request.model), request, job_id, from_request(request))
@@ -115,9 +113,8 @@ class AsyncJobs:
         charge = quote(job, now_ms=int(now * 1000))
         self.intake.check_webhook_host(webhook_url, credentials)
         self.intake.charging.admit(credentials, Admission(charge.amount, job.model.id), meter)
-        batch = Batch(
+        batch = Job(
             id=job_id,
-            kind="job",
             key_id=credentials.key_id,
             status="in_progress",
             created_at=int(now),

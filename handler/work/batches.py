@@ -15,7 +15,7 @@ from handler.core.errors import InvalidRequest, StorageError
 from handler.core.idempotency import idempotency_scope
 from handler.core.records.charges import Admission
 from handler.core.records.keys import Credentials
-from handler.core.records.work import MAX_INPUT_BYTES, Batch, upload_key
+from handler.core.records.work import MAX_INPUT_BYTES, Batch, Work, upload_key
 from handler.core.validation import check_metadata
 from handler.money.policy import Meter
 from handler.money.pricing import cheapest_line
@@ -66,7 +66,7 @@ class Batches:
         if made:  # the first submission: the batch is in hand, no need to read it back
             return made[0]
         self.intake.replayed(credentials, meter)
-        return self.intake.owned(str(kept.get("id")), credentials)
+        return self.intake.owned_as(Batch, str(kept.get("id")), credentials)
 
     def _record_batch(
         self,
@@ -92,7 +92,6 @@ class Batches:
         self.intake.charging.admit(credentials, Admission(cheapest_line(self.catalog)), meter)
         batch = Batch(
             id=f"batch_{secrets.token_hex(12)}",
-            kind="batch",
             key_id=credentials.key_id,
             status="awaiting_upload" if lines is None else "validating",
             created_at=now,
@@ -109,11 +108,10 @@ class Batches:
         )
         return batch
 
-    def cancel(self, batch_id: str, credentials: Credentials) -> Batch:
+    def cancel(self, batch_id: str, credentials: Credentials) -> Work:
         """Lines not yet started end as cancelled and cost nothing; running ones finish."""
-        batch = self.intake.owned(batch_id, credentials)
-        if batch.kind != "batch":
-            raise missing(batch_id)
+        if not isinstance(self.intake.owned(batch_id, credentials), Batch):
+            raise missing(batch_id)  # a job's id reads as missing, as another key's does
         now = int(self.intake.clock())
         # Not uploaded yet: nothing will ever run, so it is over now.
         unstarted = self.intake.store.transition(

@@ -8,11 +8,11 @@ the same file.
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, assert_never
 
-from handler.core.records.work import Batch, BatchStatus, LineResult
+from handler.core.records.work import Batch, BatchStatus, Job, Work
 from handler.generation.delivery import Delivery
 from handler.observability import logger
 from handler.ports.batch_files import BatchFiles
@@ -32,7 +32,7 @@ class Finisher:
     delivery: Delivery  # a job's webhook carries its result, by URL
     clock: Callable[[], float] = field(default=time.time)
 
-    def finish(self, batch_id: str) -> Batch | None:
+    def finish(self, batch_id: str) -> Work | None:
         """Finalize the batch if all its lines are recorded and no one else is at it."""
         now = int(self.clock())
         claimed = self.store.claim_finalization(
@@ -47,12 +47,11 @@ class Finisher:
                 self._announce_final(unannounced, now)
             return unannounced
         changes: dict[str, Any] = {"finished_at": now, "announcing_at": now}
-        if claimed.kind == "batch":
+        output = claimed.output_file  # None for a job: it answers like the synchronous call
+        if output is not None:
             # Streamed: a page of results and a part of the file in memory, however long.
-            changes["output_key"] = f"batches/{batch_id}/output.jsonl"
-            self.files.write_output(
-                changes["output_key"], output_lines(self.store.results(batch_id))
-            )
+            changes["output_key"] = output
+            self.files.write_output(output, output_lines(self.store.results(batch_id)))
         status = final_status(claimed)
         # Final in the store before it is announced: a receiver that reads the batch on
         # hearing of it finds it finished. Should this die before the announcement is done,
@@ -70,27 +69,32 @@ class Finisher:
         )
         return done
 
-    def _announce_final(self, batch: Batch, now: int) -> None:
-        # A batch's announcement carries its counts; a job's, its one result.
-        results = list(self.store.results(batch.id, limit=1)) if batch.kind == "job" else []
-        self.announce(batch, results)
+    def _announce_final(self, batch: Work, now: int) -> None:
+        self.announce(batch)
         self.store.transition(
             batch.id, from_=[batch.status], to=batch.status, changes={"announced_at": now}
         )
 
-    def announce(self, batch: Batch, results: Sequence[LineResult]) -> None:
-        """The event carries no images nor URLs; a job's webhook, its result by URL (its
-        receiver asked for it, signed; base64 stays with ``GET /v1/images/jobs/{id}``)."""
-        if batch.kind == "batch":
-            self.notifier.finished(batch, describe(batch), describe(batch))
-            return
-        result = results[0] if results else None
-        self.notifier.finished(
-            batch, describe_job(batch, result, None), show_job(batch, result, self.delivery, "url")
-        )
+    def announce(self, work: Work) -> None:
+        """A batch's announcement carries its counts; a job's, its one result. The event
+        carries no images nor URLs; a job's webhook, its result by URL (its receiver asked
+        for it, signed; base64 stays with ``GET /v1/images/jobs/{id}``)."""
+        match work:
+            case Batch():
+                self.notifier.finished(work, describe(work), describe(work))
+            case Job():
+                results = list(self.store.results(work.id, limit=1))
+                result = results[0] if results else None
+                self.notifier.finished(
+                    work,
+                    describe_job(work, result, None),
+                    show_job(work, result, self.delivery, "url"),
+                )
+            case _:
+                assert_never(work)
 
 
-def final_status(batch: Batch) -> BatchStatus:
+def final_status(batch: Work) -> BatchStatus:
     if batch.cancelled_at is not None:
         return "cancelled"
     return "completed" if batch.failed == 0 else "completed_with_errors"

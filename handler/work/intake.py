@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from handler.core.errors import NotFound
 from handler.core.records.keys import Credentials
-from handler.core.records.work import Batch, is_queued_request
+from handler.core.records.work import Work, WorkT, is_queued_request
 from handler.core.webhooks import Resolver, check_webhook_host, check_webhook_url
 from handler.keys.auth import authenticate, replayed
 from handler.money.charging import Charging
@@ -27,7 +27,7 @@ class Intake:
     local_webhooks: bool = False  # http webhooks to this machine: the local stack only
     clock: Callable[[], float] = field(default=time.time)
 
-    def owned(self, batch_id: str, credentials: Credentials) -> Batch:
+    def owned(self, batch_id: str, credentials: Credentials) -> Work:
         """The caller's own batch or job; another key's reads as missing."""
         authenticate(credentials, self.keys, now=self.clock())
         if not is_work_id(batch_id):  # not one of ours: no need to ask (DynamoDB would refuse)
@@ -36,6 +36,14 @@ class Intake:
         if batch is None or batch.key_id != credentials.key_id:
             raise missing(batch_id)
         return batch
+
+    def owned_as(self, of: type[WorkT], work_id: str, credentials: Credentials) -> WorkT:
+        """The caller's own batch (``of`` ``Batch``) or job (``Job``): one of the other type
+        is missing too, as that type says (``of.not_found``)."""
+        work = self.owned(work_id, credentials)
+        if not isinstance(work, of):
+            raise of.not_found(work_id)
+        return work
 
     def replayed(self, credentials: Credentials, meter: Meter) -> None:
         replayed(credentials, self.keys, meter, now=self.clock())

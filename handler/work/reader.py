@@ -8,14 +8,16 @@ URLs) are signed here, when they are shown.
 from dataclasses import dataclass
 from typing import Any
 
-from handler.core.errors import InvalidRequest, NotFound
+from handler.core.errors import InvalidRequest
 from handler.core.records.keys import Credentials
 from handler.core.records.work import (
     FINISHED,
     MAX_INPUT_BYTES,
     UPLOAD_URL_SECONDS,
     Batch,
-    BatchKind,
+    Job,
+    Work,
+    WorkT,
     upload_key,
 )
 from handler.generation.delivery import Delivery
@@ -44,9 +46,7 @@ class WorkReader:
 
     def job(self, job_id: str, credentials: Credentials) -> dict[str, Any]:
         """The caller's async job, with its result once it succeeded (URLs signed afresh)."""
-        job = self.intake.owned(job_id, credentials)
-        if job.kind != "job":
-            raise NotFound(f"No image job with id '{job_id}'.", code="not_found")
+        job = self.intake.owned_as(Job, job_id, credentials)
         return show_job(job, self.store.result(job_id, 0), self.delivery)
 
     def job_page(
@@ -54,7 +54,7 @@ class WorkReader:
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of the key's async jobs, newest first, each as ``job`` shows it but by URL
         whatever its format (a page of base64 images would outgrow the response)."""
-        jobs, more = self._page(key_id, "job", limit=limit, after=after)
+        jobs, more = self._page(key_id, Job, limit=limit, after=after)
         results = self.lists.first_results([job.id for job in jobs if job.status in FINISHED])
         return [show_job(job, results.get(job.id), self.delivery, "url") for job in jobs], more
 
@@ -62,7 +62,7 @@ class WorkReader:
         self, key_id: str, *, limit: int, after: str | None
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of the key's batches, newest first."""
-        batches, more = self._page(key_id, "batch", limit=limit, after=after)
+        batches, more = self._page(key_id, Batch, limit=limit, after=after)
         return [self.shown(batch) for batch in batches], more
 
     def batch(self, batch_id: str, credentials: Credentials) -> dict[str, Any]:
@@ -82,7 +82,7 @@ class WorkReader:
             render_output(results[:limit], sign=self.delivery.images.presign), next_start
         )
 
-    def shown(self, batch: Batch) -> dict[str, Any]:
+    def shown(self, batch: Work) -> dict[str, Any]:
         """The batch as its routes show it: with the upload form while it waits for its
         file, and a URL of its output once written."""
         view = describe(batch)
@@ -96,18 +96,15 @@ class WorkReader:
         return view
 
     def _page(
-        self, key_id: str, kind: BatchKind, *, limit: int, after: str | None
-    ) -> tuple[list[Batch], bool]:
+        self, key_id: str, of: type[WorkT], *, limit: int, after: str | None
+    ) -> tuple[list[WorkT], bool]:
         anchor = None
         if after is not None:  # the last id of the page before: it must be one of the key's
-            anchor = self.store.get(after) if is_work_id(after) else None
-            if anchor is None or (anchor.key_id, anchor.kind) != (key_id, kind):
-                what = "batch" if kind == "batch" else "image job"
-                raise InvalidRequest(f"'{after}' is not a {what} of this key.", param="after")
-        return self.lists.owned(key_id, kind, limit=limit, after=anchor)
+            found = self.store.get(after) if is_work_id(after) else None
+            if not isinstance(found, of) or found.key_id != key_id:
+                raise InvalidRequest(f"'{after}' is not a {of.noun} of this key.", param="after")
+            anchor = found
+        return self.lists.owned(key_id, of, limit=limit, after=anchor)
 
     def _batch(self, batch_id: str, credentials: Credentials) -> Batch:
-        batch = self.intake.owned(batch_id, credentials)
-        if batch.kind != "batch":
-            raise NotFound(f"No batch with id '{batch_id}'.", code="not_found")
-        return batch
+        return self.intake.owned_as(Batch, batch_id, credentials)

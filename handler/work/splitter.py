@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from handler.core.catalog import Catalog
 from handler.core.errors import AuthenticationFailed, InvalidRequest
 from handler.core.records.keys import Owner
-from handler.core.records.work import INPUT_PREFIX, MAX_INPUT_BYTES, Batch, WorkItem
+from handler.core.records.work import INPUT_PREFIX, MAX_INPUT_BYTES, Batch, Work, WorkItem
 from handler.money.policy import check_key
 from handler.money.pricing import cheapest_line
 from handler.observability import logger
@@ -41,7 +41,7 @@ class Splitter:
     finisher: Finisher
     clock: Callable[[], float] = field(default=time.time)
 
-    def split(self, bucket: str, object_key: str, etag: str) -> Batch | None:
+    def split(self, bucket: str, object_key: str, etag: str) -> Work | None:
         """Validate and queue the file's lines; the batch, or None if the file was refused."""
         if bucket != self.bucket:  # the queue's policy admits any bucket of the account
             logger.warning("input from another bucket ignored", bucket=bucket)
@@ -56,7 +56,7 @@ class Splitter:
         self.finisher.finish(batch.id)
         return self.store.get(batch.id)
 
-    def _queue_lines(self, batch: Batch, key: str) -> None:
+    def _queue_lines(self, batch: Work, key: str) -> None:
         """Read the file twice as it streams: once to check it whole (nothing is queued from
         a file refused at its last line), then to queue its lines a chunk at a time, noting
         how far it got after each, so a redelivered notification resumes there."""
@@ -71,7 +71,7 @@ class Splitter:
             )
             logger.warning("batch input refused", batch_id=batch.id, reason=exc.message)
             if failed is not None:
-                self.finisher.announce(failed, [])
+                self.finisher.announce(failed)
             return
         lines = self.files.input_lines(key, max_bytes=MAX_INPUT_BYTES)
         queued = invalid = 0
@@ -122,7 +122,7 @@ class Splitter:
             return f"the key's balance is below the cheapest line ({cheapest} micro-units)"
         return None
 
-    def _batch_of(self, key: str, etag: str) -> Batch | None:
+    def _batch_of(self, key: str, etag: str) -> Work | None:
         parts = key.removeprefix(f"{INPUT_PREFIX}/").split("/")
         if len(parts) != 2 or not all(parts) or not key.startswith(f"{INPUT_PREFIX}/"):
             logger.error("batch input refused: its path names no key id", object_key=key)
@@ -130,7 +130,7 @@ class Splitter:
         key_id, name = parts
         stem = name.removesuffix(".jsonl")
         submitted = self.store.get(stem) if stem.startswith("batch_") else None
-        if submitted is not None and submitted.key_id == key_id and submitted.kind == "batch":
+        if isinstance(submitted, Batch) and submitted.key_id == key_id:
             started = self.store.transition(
                 stem, from_=["awaiting_upload"], to="validating", changes={"input_key": key}
             )
@@ -143,7 +143,6 @@ class Splitter:
         now = self.clock()
         batch = Batch(
             id=f"batch_{digest[:24]}",
-            kind="batch",
             key_id=key_id,
             status="validating",
             created_at=int(now),

@@ -6,12 +6,12 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from handler.core.records.work import FINISHED, Batch, BatchStatus, LineResult
+from handler.core.records.work import FINISHED, BatchStatus, LineResult, Work
 from handler.core.schemas import StoredImages
 from handler.generation.delivery import Delivery
 
 
-def describe(batch: Batch) -> dict[str, Any]:
+def describe(batch: Work) -> dict[str, Any]:
     """A batch as the API, its events and its webhooks show it (OpenAI's batch object, plus
     what it cost)."""
     view: dict[str, Any] = {
@@ -50,7 +50,7 @@ JOB_STATUSES: Mapping[BatchStatus, str] = {
 
 
 def describe_job(
-    job: Batch, result: LineResult | None, answer: Mapping[str, Any] | None
+    job: Work, result: LineResult | None, answer: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     """An async job as ``GET /v1/images/jobs/{id}`` and its webhook show it: with, once it
     succeeded, ``result``, the body the synchronous call would have answered."""
@@ -129,7 +129,7 @@ def _output_image(kept: Mapping[str, Any], sign: Callable[[str], str] | None) ->
 
 
 def show_job(
-    job: Batch, result: LineResult | None, delivery: Delivery, response_format: str | None = None
+    job: Work, result: LineResult | None, delivery: Delivery, response_format: str | None = None
 ) -> dict[str, Any]:
     """The job as its route and webhook show it: once it succeeded, with the body the
     synchronous call would have answered in ``response_format`` (the job's own unless

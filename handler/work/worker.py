@@ -20,13 +20,11 @@ from handler.core.records.keys import Owner
 from handler.core.records.work import (
     FINISHED,
     PENDING_LIMIT_SECONDS,
-    Batch,
     LineResult,
+    Work,
     WorkItem,
-    cancelled_result,
     unrun_result,
 )
-from handler.generation.delivery import object_prefix
 from handler.observability import logger
 from handler.ports.work_queue import WorkQueue
 from handler.ports.work_store import WorkStore
@@ -51,7 +49,7 @@ class Worker:
             return
         if batch.status not in FINISHED and self.store.result(item.batch_id, item.index) is None:
             if batch.cancelled_at is not None or not self._starts(batch):
-                result = cancelled_result(item, batch.kind)
+                result = batch.cancelled_line(item)
                 self.lines.abandon(result, owner=Owner(batch.key_id), code=result.body["code"])
             else:
                 try:
@@ -59,7 +57,7 @@ class Worker:
                         item,
                         owner=Owner(batch.key_id),
                         deadline=deadline,
-                        prefix=images_prefix(batch, item),
+                        prefix=batch.images_prefix(item.index),
                     )
                 except WorkPending:
                     if not self._look_again(item):
@@ -86,10 +84,10 @@ class Worker:
         logger.error("line failed on every attempt", batch_id=item.batch_id, index=item.index)
         self.finisher.finish(item.batch_id)
 
-    def _starts(self, batch: Batch) -> bool:
+    def _starts(self, batch: Work) -> bool:
         """Whether the line may run: an async job is marked started first, so a cancel
         either comes before it (and it never runs) or is refused."""
-        if batch.kind != "job":
+        if not batch.marked_started:
             return True
         started = self.store.transition(
             batch.id,
@@ -124,9 +122,3 @@ def every_attempt_failed(item: WorkItem, last: LineResult | None) -> LineResult:
     error = dict(last.body["error"])
     error["message"] = f"Every attempt failed; the last: {error['message']}"
     return replace(last, body={"error": error})
-
-
-def images_prefix(batch: Batch, item: WorkItem) -> str:
-    if batch.kind == "job":  # beside the synchronous calls' images, kept as long
-        return object_prefix(batch.created_at, batch.id)
-    return f"batches/{batch.id}/images/{item.index}"

@@ -49,7 +49,7 @@ def queued() -> list[WorkItem]:
 
 def sample_batch(total: int) -> None:
     created = container.work_store().create(
-        Batch(SAMPLE_BATCH, "batch", SAMPLE_KEY_ID, "in_progress", 1_795_256_000, total=total)
+        Batch(SAMPLE_BATCH, SAMPLE_KEY_ID, "in_progress", 1_795_256_000, total=total)
     )
     assert created
 
@@ -218,9 +218,7 @@ def test_a_cancel_while_splitting_and_a_second_split_still_end_the_batch_whole(
 def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> None:
     # Given a line two deliveries run at once: B reserved first, A then ran it through
     key_id, _ = new_key(balance=10_000)
-    container.work_store().create(
-        Batch("batch_dup", "batch", key_id, "in_progress", 1_795_256_000, total=1)
-    )
+    container.work_store().create(Batch("batch_dup", key_id, "in_progress", 1_795_256_000, total=1))
     item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})
     lines = container.line_runner()
     job = build_spec(container.catalog().get(None), parse_request(item.body), "batch_dup-0")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from handler import container
-from handler.core.records.work import Batch, LineResult
+from handler.core.records.work import Job, LineResult, Work
 from handler.work.finish import FINALIZATION_LEASE_SECONDS, Finisher
 
 NOW = 1_800_000_000
@@ -20,7 +20,7 @@ class Spy:
         self.seen: list[str] = []
         self._fail = fail_first
 
-    def finished(self, batch: Batch, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
+    def finished(self, batch: Work, event: Mapping[str, Any], webhook: Mapping[str, Any]) -> None:
         stored = container.work_store().get(batch.id)
         assert stored is not None
         self.seen.append(stored.status)
@@ -31,7 +31,7 @@ class Spy:
 
 def _job() -> str:
     jobs = container.work_store()
-    jobs.create(Batch("imgjob_1", "job", "key1", "in_progress", NOW, total=1))
+    jobs.create(Job("imgjob_1", "key1", "in_progress", NOW, total=1))
     jobs.record(LineResult("imgjob_1", 0, None, 400, {"error": {"message": "x"}}))
     return "imgjob_1"
 

@@ -81,7 +81,7 @@ def _results(batch_id: str, lines: int) -> list[dict[str, Any]]:
 
 def _split(batch_id: str, lines: int) -> None:
     """The batch item as the worker leaves it once its last line is recorded."""
-    container.work_store().create(Batch(batch_id, "batch", "key1", "in_progress", NOW, total=lines))
+    container.work_store().create(Batch(batch_id, "key1", "in_progress", NOW, total=lines))
     dynamodb_client().update_item(
         TableName=get_settings().jobs_table,
         Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},

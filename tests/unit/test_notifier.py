@@ -6,9 +6,7 @@ from handler.core.records.work import Batch
 from handler.core.webhooks import WebhookMessage
 from handler.stores.notifier import EventNotifier
 
-BATCH = Batch(
-    "batch_1", "batch", "key1", "completed", 1_795_256_000, webhook_url="https://hooks.example/x"
-)
+BATCH = Batch("batch_1", "key1", "completed", 1_795_256_000, webhook_url="https://hooks.example/x")
 
 
 class Events:
@@ -57,7 +55,7 @@ def test_the_webhook_is_queued_with_its_id_key_and_body() -> None:
 
 def test_without_a_webhook_url_only_the_event_goes_out() -> None:
     notifier, events, queue = _notifier()
-    quiet = Batch("batch_2", "batch", "key1", "completed", 1_795_256_000)
+    quiet = Batch("batch_2", "key1", "completed", 1_795_256_000)
     notifier.finished(quiet, {"id": "batch_2"}, {"id": "batch_2", "status": "completed"})
     assert len(events.entries) == 1
     assert queue.sent == []

@@ -7,7 +7,7 @@ import pytest
 
 from handler.core.deadline import Deadline
 from handler.core.errors import WorkPending
-from handler.core.records.work import PENDING_LIMIT_SECONDS, Batch, WorkItem
+from handler.core.records.work import PENDING_LIMIT_SECONDS, Job, WorkItem
 from handler.stores.queue import from_message, to_message
 from handler.work.worker import Worker
 
@@ -22,13 +22,13 @@ class Pending:
 
 
 class Jobs:
-    def get(self, batch_id: str) -> Batch:
-        return Batch(batch_id, "job", "key1", "in_progress", NOW - 60, total=1)
+    def get(self, batch_id: str) -> Job:
+        return Job(batch_id, "key1", "in_progress", NOW - 60, total=1)
 
     def result(self, batch_id: str, index: int) -> None:
         return None
 
-    def transition(self, batch_id: str, **kwargs: Any) -> Batch:  # the job's start
+    def transition(self, batch_id: str, **kwargs: Any) -> Job:  # the job's start
         return self.get(batch_id)
 
 

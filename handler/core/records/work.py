@@ -8,18 +8,19 @@ charge (``ChargeStore.settle``), so a retried line finds either both or neither.
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, TypeVar
 
 from handler.core.errors import (
     ApiError,
     BackendNotConfigured,
     BackendRefused,
+    NotFound,
     ServiceError,
     envelope,
     status_of,
 )
+from handler.core.schemas import object_prefix
 
-BatchKind = Literal["batch", "job"]
 BatchStatus = Literal[
     "awaiting_upload",  # an API submission waiting for its input file
     "validating",  # the splitter is reading the input and queuing its lines
@@ -78,9 +79,11 @@ class LineResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Batch:
+class QueuedWork:
+    """What a batch and an async job share, as stored. Never made itself: each type answers
+    what differs between them (``Batch``, ``Job``); ``Work`` is either."""
+
     id: str
-    kind: BatchKind
     key_id: str  # the key that pays
     status: BatchStatus
     created_at: int  # unix seconds
@@ -102,6 +105,71 @@ class Batch:
     announcing_at: int | None = None
     announced_at: int | None = None
     split_through: int = 0  # lines of the input queued so far (see WorkStore.note_split)
+
+    noun: ClassVar[str]  # what messages call it
+    detail_type: ClassVar[str]  # its event's, once finished
+    webhook_prefix: ClassVar[str]  # its webhook's type is ``<prefix>.<status>``
+    # Whether its line is marked started before it runs, so that a cancel either comes first
+    # (and it never runs) or is refused; without, a cancel stops the lines not yet started.
+    marked_started: ClassVar[bool]
+    _cancelled: ClassVar[tuple[str, str]]  # a line's code and message when it was cancelled
+
+    def cancelled_line(self, item: "WorkItem") -> LineResult:
+        """A line of it that was cancelled before it ran: unpaid."""
+        return unrun_result(item, *self._cancelled)
+
+    def webhook_type(self, status: str) -> str:
+        return f"{self.webhook_prefix}.{status}"
+
+    @classmethod
+    def not_found(cls, work_id: str) -> NotFound:
+        """Looked up as this type, an id that is not one (another key's, or the other type)."""
+        return NotFound(f"No {cls.noun} with id '{work_id}'.", code="not_found")
+
+
+@dataclass(frozen=True, slots=True)
+class Batch(QueuedWork):
+    """Lines from a file or a request, each run, charged and answered on its own; finished,
+    their results are one output file (OpenAI's Batch API)."""
+
+    noun = "batch"
+    detail_type = "Batch Finished"
+    webhook_prefix = "batch"
+    marked_started = False
+    _cancelled = (BATCH_CANCELLED, "The batch was cancelled before this line ran.")
+
+    def images_prefix(self, index: int) -> str:
+        return f"batches/{self.id}/images/{index}"
+
+    @property
+    def output_file(self) -> str | None:
+        """Where finishing writes its output: a line per result."""
+        return f"batches/{self.id}/output.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Job(QueuedWork):
+    """An async image job: one generation, queued, answered like the synchronous call once it
+    has run (``GET /v1/images/jobs/{id}``, its webhook)."""
+
+    noun = "image job"
+    detail_type = "Image Job Finished"
+    webhook_prefix = "job"
+    marked_started = True
+    _cancelled = (JOB_CANCELLED, "The job was cancelled before it ran.")
+
+    def images_prefix(self, index: int) -> str:
+        """Beside the synchronous calls' images, kept as long."""
+        return object_prefix(self.created_at, self.id)
+
+    @property
+    def output_file(self) -> str | None:
+        """None: its one result is answered like the synchronous call's, not as a file."""
+        return None
+
+
+Work = Batch | Job
+WorkT = TypeVar("WorkT", Batch, Job)  # a lookup or a list of one type answers that type
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,14 +217,7 @@ def unrun_result(item: WorkItem, code: str, message: str) -> LineResult:
     )
 
 
-def cancelled_result(item: WorkItem, kind: BatchKind) -> LineResult:
-    """A line whose batch (or job) was cancelled before it ran: unpaid."""
-    if kind == "job":
-        return unrun_result(item, JOB_CANCELLED, "The job was cancelled before it ran.")
-    return unrun_result(item, BATCH_CANCELLED, "The batch was cancelled before this line ran.")
-
-
-def upload_key(batch: Batch) -> str:
+def upload_key(batch: Work) -> str:
     """Where an API-submitted batch's input goes: the path names the key that pays."""
     return f"{INPUT_PREFIX}/{batch.key_id}/{batch.id}.jsonl"
 
