@@ -43,29 +43,51 @@ def _ours(frame: FrameType | None) -> str | None:
 
 
 class Walk:
+    """Every entry into a module, and the entries on the walk's spine: those whose function
+    went on into another of our modules (a record's property or a helper that calls nothing
+    of ours is a leaf, not a step of the walk)."""
+
     def __init__(self) -> None:
         self.entries: list[str] = []  # modules, in the order they were entered
         self.called: list[str] = []  # those entered from another of our modules
+        self.spine: list[str] = []  # those of ``called`` that went on into another module
         self.functions: set[tuple[str, str]] = set()
+        self._stacks: dict[int, list[list[Any]]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> None:
-        if event != "call":
+        if event not in ("call", "return"):
             return
         module = _ours(frame)
         if module is None:
             return
         with self._lock:
-            self.functions.add((module, frame.f_code.co_qualname))
+            stack = self._stacks.setdefault(threading.get_ident(), [])
+            if event == "return":
+                if stack and stack[-1][0] is frame:
+                    _, place, went_on = stack.pop()
+                    if place is not None and went_on:
+                        self.spine[place] = self.called[place]
+                return
             caller = _ours(frame.f_back)
+            self.functions.add((module, frame.f_code.co_qualname))
             if caller != module:
                 self.entries.append(module)
+            place = None
             if caller not in (None, module):
+                place = len(self.called)
                 self.called.append(module)
+                self.spine.append("")
+                for entry in reversed(stack):  # the nearest caller still running goes on
+                    if entry[1] is not None:
+                        entry[2] = True
+                        break
+            stack.append([frame, place, False])
 
 
 def _again(what: str, entries: list[str]) -> None:
     """How many ``entries`` there were, and the modules outside money entered more than once."""
+    entries = [m for m in entries if m]
     again = Counter(m for m in entries if not m.startswith(MONEY))
     print(f"  {what}: {len(entries)}; modules outside money entered more than once:")
     for module, times in sorted(again.items(), key=lambda item: (-item[1], item[0])):
@@ -118,6 +140,7 @@ def main() -> None:
     print(f"  functions called: {len(walk.functions)}")
     _again("entries", walk.entries)
     _again("entries from another of our modules (no library callbacks)", walk.called)
+    _again("entries on the spine (calls that went on into another module)", walk.spine)
     if args.all:
         for module, times in sorted(entered.items()):
             print(f"  {module}: {times}")
