@@ -1,31 +1,27 @@
-"""DynamoDB writes said as what they write and what they require: an ``Update``'s actions
-(``set``, ``add``, ``remove``, ``delete``) or a ``Put``'s item, and their conditions
-(``require``). Each renders its request for the client (``request()``) or a transaction
-(``write()``) with a placeholder (``#n0``, ``:v0``) for every name and value its expressions
-use, and for nothing else: DynamoDB refuses one declared but unused.
+"""The expressions of DynamoDB writes: paths, values and conditions, each rendered with a
+placeholder (``#n0``, ``:v0``) for every name and value it uses, and for nothing else
+(DynamoDB refuses one declared but unused). ``handler/aws/writes.py`` puts them together.
 
 Conditions read as boto3's ``Attr`` (``attr("balance").gte(price)``, ``&``, ``|``, ``~``);
 boto3's own (``boto3.dynamodb.conditions``) makes no update expressions, and its values are
-the resource layer's, not the client's attribute values.
+the resource layer's, not the client's attribute values. ``given`` values and ``named``
+attributes are supplied with each request of a template.
 """
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Self, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from handler.aws.dynamo import attribute_value, item_of
+from handler.aws.dynamo import attribute_value
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import (
         AttributeValueTypeDef,
-        PutItemInputTypeDef,
-        TransactWriteItemTypeDef,
-        UpdateItemInputTypeDef,
     )
 
     Item = dict[str, AttributeValueTypeDef]
 
 
-class _Placeholders:
+class Placeholders:
     """The names and values one request's expressions use, each under one placeholder."""
 
     def __init__(self) -> None:
@@ -49,15 +45,15 @@ class _Placeholders:
         return declared
 
 
-class _Part:
+class Part:
     """A piece of an expression: ``template`` with its parts rendered into its ``{}``."""
 
-    def __init__(self, template: str, *parts: "_Part"):
+    def __init__(self, template: str, *parts: "Part"):
         self._template = template
         self._parts = parts
 
-    def render(self, placeholders: _Placeholders) -> str:
-        return self._template.format(*(part.render(placeholders) for part in self._parts))
+    def render(self, placeholders: Placeholders) -> str:
+        return self._template.format(*[part.render(placeholders) for part in self._parts])
 
 
 def _comparison(symbol: str) -> "Callable[[Operand, object], Condition]":
@@ -67,7 +63,7 @@ def _comparison(symbol: str) -> "Callable[[Operand, object], Condition]":
     return compare
 
 
-class Operand(_Part):
+class Operand(Part):
     """What an expression reads: a path, a value, ``if_not_exists``, or two of them added."""
 
     def __add__(self, other: object) -> "Operand":  # DynamoDB adds two, no more
@@ -84,18 +80,22 @@ class Operand(_Part):
     gte = _comparison(">=")
 
 
-class _Value(Operand):
+class Value(Operand):
     def __init__(self, value: object):
         super().__init__("")
         self._value = attribute_value(value)  # refused here, where it was given
 
-    def render(self, placeholders: _Placeholders) -> str:
+    def render(self, placeholders: Placeholders) -> str:
         return placeholders.value(self._value)
+
+
+class Named(str):
+    """An attribute name given with each request of a ``Template`` (``#request``)."""
 
 
 class Path(Operand):
     """An attribute, or one inside a map (``attr("reservations", request_id)``): each name is
-    taken whole, dots and all."""
+    taken whole, dots and all; a ``named`` one is given with each request of a template."""
 
     def __init__(self, *names: str):
         if not names:
@@ -103,8 +103,11 @@ class Path(Operand):
         super().__init__("")
         self._names = names
 
-    def render(self, placeholders: _Placeholders) -> str:
-        return ".".join(placeholders.name(name) for name in self._names)
+    def render(self, placeholders: Placeholders) -> str:
+        return ".".join(
+            f"#{name}" if isinstance(name, Named) else placeholders.name(name)
+            for name in self._names
+        )
 
     def exists(self) -> "Condition":
         return Condition("attribute_exists({})", self)
@@ -121,11 +124,26 @@ class Path(Operand):
         return Condition(f"{{}} IN ({listed})", self, *(operand(value) for value in values))
 
 
-class Condition(_Part):
+class _Given(Operand):
+    def __init__(self, name: str):
+        super().__init__(f":{name}")
+
+
+def given(name: str) -> Operand:
+    """A value given with each request of a ``Template`` (``given("price")`` is ``:price``)."""
+    return _Given(name)
+
+
+def named(name: str) -> Path:
+    """An attribute whose name is given with each request of a ``Template``."""
+    return Path(Named(name))
+
+
+class Condition(Part):
     """What a write requires: ``&``, ``|`` and ``~`` make AND, OR and NOT of them, grouped as
     written (``a & (b | c)`` stays so)."""
 
-    def __init__(self, template: str, *parts: _Part, joined_by: str | None = None):
+    def __init__(self, template: str, *parts: Part, joined_by: str | None = None):
         super().__init__(template, *parts)
         self._joined_by = joined_by  # AND or OR
         self._slot = "({})" if joined_by else "{}"  # its place inside another condition
@@ -140,6 +158,8 @@ class Condition(_Part):
         return Condition(f"NOT {self._slot}", self)
 
     def _join(self, word: str, other: "Condition") -> "Condition":
+        if word == "AND":
+            return all_of(self, other)
         parts = [
             part
             for condition in (self, other)
@@ -152,97 +172,26 @@ class Condition(_Part):
 attr = Path  # attr("balance"), as boto3's Attr
 
 
+def all_of(*conditions: Condition) -> Condition:
+    """Every one of ``conditions`` (an AND of them all, in one step)."""
+    parts = [
+        part
+        for condition in conditions
+        for part in (condition._parts if condition._joined_by == "AND" else (condition,))
+    ]
+    slots = [part._slot if isinstance(part, Condition) else "{}" for part in parts]
+    return Condition(" AND ".join(slots), *parts, joined_by="AND")
+
+
 def operand(value: object) -> Operand:
     """``value`` as it stands if it is already an operand (a path, say), else as a value."""
-    return value if isinstance(value, Operand) else _Value(value)
+    return value if isinstance(value, Operand) else Value(value)
 
 
 def if_not_exists(path: "str | Path", default: object) -> Operand:
     """The attribute at ``path``, or ``default`` (a value or another path) where it has none."""
-    return Operand("if_not_exists({}, {})", _path(path), operand(default))
+    return Operand("if_not_exists({}, {})", path_of(path), operand(default))
 
 
-def _path(path: "str | Path") -> Path:
+def path_of(path: "str | Path") -> Path:
     return path if isinstance(path, Path) else Path(path)
-
-
-class _Write:
-    """A write of one item, and what it requires."""
-
-    def __init__(self, kind: str, **fields: Any):
-        self._kind = kind  # its name as one of a transaction's writes
-        self._fields = fields
-        self._condition: Condition | None = None
-
-    def require(self, condition: Condition) -> Self:
-        """Add ``condition`` to what the write requires: all of them must hold."""
-        self._condition = condition if self._condition is None else self._condition & condition
-        return self
-
-    def write(self) -> "TransactWriteItemTypeDef":
-        """The write as one of a transaction's (``TransactWriteItems``)."""
-        return cast("TransactWriteItemTypeDef", {self._kind: self._request()})
-
-    def _request(self) -> dict[str, Any]:
-        placeholders = _Placeholders()
-        request = self._fields | self._expressions(placeholders)
-        if self._condition is not None:
-            request["ConditionExpression"] = self._condition.render(placeholders)
-        return request | placeholders.declared()
-
-    def _expressions(self, placeholders: _Placeholders) -> dict[str, str]:
-        return {}
-
-
-class Update(_Write):
-    """An update of the item at ``key`` of ``table``: what it sets, adds, removes and
-    deletes, and what it requires. Each method returns the update, to chain."""
-
-    def __init__(self, table: str, key: Mapping[str, object]):
-        super().__init__("Update", TableName=table, Key=item_of(key))
-        self._actions: dict[str, list[_Part]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
-
-    def set(self, path: "str | Path", value: object) -> "Update":
-        """``path`` becomes ``value``: a Python value, a path, ``if_not_exists``, or a sum."""
-        return self._act("SET", "{} = {}", _path(path), operand(value))
-
-    def add(self, path: "str | Path", value: object) -> "Update":
-        """A number added to ``path`` (from 0 if it has none), or a set's members to its set."""
-        return self._act("ADD", "{} {}", _path(path), _Value(value))
-
-    def remove(self, *paths: "str | Path") -> "Update":
-        for path in paths:
-            self._act("REMOVE", "{}", _path(path))
-        return self
-
-    def delete(self, path: "str | Path", members: object) -> "Update":
-        """A set's members taken out of the set at ``path``."""
-        return self._act("DELETE", "{} {}", _path(path), _Value(members))
-
-    def request(self, **options: Any) -> "UpdateItemInputTypeDef":
-        """The ``UpdateItem`` request, with ``options`` (``ReturnValues``, say)."""
-        return cast("UpdateItemInputTypeDef", self._request() | options)
-
-    def _act(self, action: str, template: str, *parts: _Part) -> "Update":
-        self._actions[action].append(_Part(template, *parts))
-        return self
-
-    def _expressions(self, placeholders: _Placeholders) -> dict[str, str]:
-        clauses = [
-            f"{action} {', '.join(part.render(placeholders) for part in parts)}"
-            for action, parts in self._actions.items()
-            if parts
-        ]
-        if not clauses:
-            raise ValueError("an update changes something")
-        return {"UpdateExpression": " ".join(clauses)}
-
-
-class Put(_Write):
-    """A put of ``item`` (``item_of`` makes one) in ``table``, and what it requires."""
-
-    def __init__(self, table: str, item: "Item"):
-        super().__init__("Put", TableName=table, Item=item)
-
-    def request(self) -> "PutItemInputTypeDef":
-        return cast("PutItemInputTypeDef", self._request())

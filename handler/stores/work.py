@@ -22,7 +22,8 @@ from handler.aws.dynamo import (
     retry_conflicts,
 )
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Put, Update, attr
+from handler.aws.expressions import attr
+from handler.aws.writes import Put, Update
 from handler.core.errors import StorageError
 from handler.core.records.work import FINISHED, BatchStatus, LineResult, Work
 from handler.stores.work_items import (

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import item_of, plain
-from handler.aws.expressions import Put, Update, attr
+from handler.aws.expressions import attr
+from handler.aws.writes import Put, Update
 from handler.core.records.work import Batch, BatchStatus, Job, LineResult, QueuedWork, Work
 
 if TYPE_CHECKING:

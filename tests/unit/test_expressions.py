@@ -6,7 +6,8 @@ from typing import Any
 import pytest
 
 from handler.aws.dynamo import attribute_value, item_of
-from handler.aws.expressions import Put, Update, attr, if_not_exists
+from handler.aws.expressions import attr, if_not_exists
+from handler.aws.writes import Put, Update
 
 
 def test_each_name_and_value_gets_one_placeholder_in_the_order_used() -> None:

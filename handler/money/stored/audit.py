@@ -23,7 +23,8 @@ from handler.aws.dynamo import (
     queried,
 )
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Put, Update, attr
+from handler.aws.expressions import attr
+from handler.aws.writes import Put, Update
 from handler.core.records.ledger import Audit, LedgerEntry
 from handler.money.stored.entry_items import ENTRIES_BELOW, entry_put
 from handler.observability import count, logger

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client, sqs_client
 from handler.aws.dynamo import ConditionFailed, conditional
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Update, attr
+from handler.aws.expressions import attr
+from handler.aws.writes import Update
 from handler.core.records.keys import ApiKeyRecord
 from handler.core.webhooks import WebhookMessage
 from handler.observability import count, logger

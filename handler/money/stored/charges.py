@@ -21,7 +21,8 @@ from handler.aws.dynamo import (
     retry_conflicts,
 )
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Update, attr, if_not_exists
+from handler.aws.expressions import attr, if_not_exists
+from handler.aws.writes import Update
 from handler.core.outcomes import ReservationClosed, ReservationRefused, ResultRecorded
 from handler.core.records.charges import Admission, Charge, UsageRecord, WindowUpkeep
 from handler.core.records.keys import ApiKeyRecord, Credentials, Payer
@@ -35,6 +36,7 @@ from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
 
 
 class DynamoDBChargeStore:
@@ -65,15 +67,17 @@ class DynamoDBChargeStore:
     def admit(
         self, credentials: Credentials, admission: Admission, *, minute: int, now: int
     ) -> ApiKeyRecord:
-        update = admitting(self._keys, credentials, admission, minute=minute, now=now)
-        return self._update_key(update)
+        request = admitting(self._keys, credentials, admission, minute=minute, now=now)
+        return self._update_key(request)
 
-    def _update_key(self, update: Update) -> ApiKeyRecord:
+    def _update_key(self, request: "UpdateItemInputTypeDef") -> ApiKeyRecord:
         """One conditional write on the key's item: the key after it, or ReservationRefused
         with the key as it stood."""
-        request = update.request(
-            ReturnValues="ALL_NEW", ReturnValuesOnConditionCheckFailure="ALL_OLD"
-        )
+        request = {
+            **request,
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
         try:
             with conditional("Could not charge the API key."):
                 response = retry_conflicts(lambda: self._client.update_item(**request))

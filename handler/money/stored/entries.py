@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, holds
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Update, attr, if_not_exists
+from handler.aws.expressions import attr, if_not_exists
+from handler.aws.writes import Update
 from handler.core.errors import NotFound
 from handler.core.outcomes import AlreadyPosted
 from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord

@@ -9,7 +9,8 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import item_of, plain
-from handler.aws.expressions import Put, attr
+from handler.aws.expressions import attr
+from handler.aws.writes import Put
 from handler.core.records.keys import AuditEntry
 from handler.core.records.ledger import LedgerEntry
 

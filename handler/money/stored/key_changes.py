@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, plain
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Update, attr, if_not_exists
+from handler.aws.expressions import attr, if_not_exists
+from handler.aws.writes import Update
 from handler.core.errors import NotFound
 from handler.core.outcomes import KeyChanged
 from handler.core.records.keys import ApiKeyRecord, AuditEntry, KeyPage

@@ -1,97 +1,167 @@
 """The conditional writes on a key's item that spend from it (see ``money/stored/charges.py``): each
 checks everything its refusal could be about in its condition, in one write."""
 
-from handler.aws.expressions import Condition, Update, attr, if_not_exists
+from functools import cache
+from typing import TYPE_CHECKING
+
+from handler.aws.expressions import (
+    Condition,
+    Named,
+    Operand,
+    Path,
+    attr,
+    given,
+    if_not_exists,
+    named,
+    operand,
+)
+from handler.aws.writes import Template, Update
 from handler.core.records.charges import Admission, Charge
 from handler.core.records.keys import Credentials, Owner, Payer
 from handler.money.spend import day_window, month_window, previous_windows
 from handler.money.stored.keys import IMAGES_LEFT, REQUESTS_LEFT, SPEND_LEFT, charge_attributes
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
 
-def reserving(table: str, payer: Payer, charge: Charge, *, minute: int) -> Update:
+
+def reserving(table: str, payer: Payer, charge: Charge, *, minute: int) -> "UpdateItemInputTypeDef":
     """Take the charge's price from the balance and the spend windows, and record it as an
     open reservation; for a presented key, take the request and its images from the minute's
     windows too. An owner's standing instruction (a batch line, an async job) has no secret
     and no minute windows."""
-    now, price = charge.reserved_at // 1000, charge.amount
-    reserved = attr("reservations", charge.request_id)
-    update = (
-        Update(table, {"key_id": payer.key_id})
-        .set("balance", attr("balance") - price)
-        .set(reserved, charge_attributes(charge))
-        .require(_usable(now))
-        # Written already: botocore resent a write that had committed. Never take it twice.
-        .require(reserved.not_exists())
-        .require(_allows(charge.model))
-        .require(attr("balance").gte(price))
+    now = charge.reserved_at // 1000
+    names = {"request": charge.request_id, **_spend_names(charge.reserved_at / 1000)}
+    values: dict[str, object] = {
+        "price": charge.amount,
+        "now": now,
+        "model": charge.model,
+        "reservation": charge_attributes(charge),
+    }
+    if isinstance(payer, Owner):
+        return _reserve(presented=False).request(
+            table, {"key_id": payer.key_id}, names=names, values=values
+        )
+    names |= _minute_names(minute, images=True)
+    values |= {"hash": payer.secret_hash, "n": charge.n}
+    return _reserve(presented=True).request(
+        table, {"key_id": payer.key_id}, names=names, values=values
     )
-    _spend(update, price, charge.reserved_at / 1000)
-    if not isinstance(payer, Owner):
-        update.require(_presented(payer.secret_hash, now))
-        _take_minute(update, minute, images=charge.n)
-    return update
 
 
 def admitting(
     table: str, credentials: Credentials, admission: Admission, *, minute: int, now: int
-) -> Update:
+) -> "UpdateItemInputTypeDef":
     """A submission (an async job, a batch): one request of the minute's window, and the
     balance it must hold checked (and the model, if it names one)."""
-    update = (
-        Update(table, {"key_id": credentials.key_id})
-        .require(_presented(credentials.secret_hash, now))
-        .require(_usable(now))
-        .require(attr("balance").gte(admission.balance))
-    )
-    _take_minute(update, minute, images=None)
+    values: dict[str, object] = {"hash": credentials.secret_hash, "now": now}
+    values |= {"balance": admission.balance}
     if admission.model is not None:
-        update.require(_allows(admission.model))
-    return update
+        values["model"] = admission.model
+    template = _admit(model=admission.model is not None)
+    names = _minute_names(minute, images=False)
+    return template.request(table, {"key_id": credentials.key_id}, names=names, values=values)
 
 
-def _usable(now: int) -> Condition:
+@cache
+def _reserve(*, presented: bool) -> Template:
+    price, reserved = given("price"), attr("reservations", Named("request"))
+    update = (
+        Update.template()
+        .set("balance", attr("balance") - price)
+        .set(reserved, given("reservation"))
+        .require(_usable(given("now")))
+        # Written already: botocore resent a write that had committed. Never take it twice.
+        .require(reserved.not_exists())
+        .require(_allows(given("model")))
+        .require(attr("balance").gte(price))
+    )
+    _spend(update, price)
+    if presented:
+        update.require(_presented(given("hash"), given("now")))
+        _take_minute(update, images=given("n"))
+    return Template(update)
+
+
+@cache
+def _admit(*, model: bool) -> Template:
+    update = (
+        Update.template()
+        .require(_presented(given("hash"), given("now")))
+        .require(_usable(given("now")))
+        .require(attr("balance").gte(given("balance")))
+    )
+    _take_minute(update, images=None)
+    if model:
+        update.require(_allows(given("model")))
+    return Template(update)
+
+
+def _minute_names(minute: int, *, images: bool) -> dict[str, str]:
+    """The key item's attributes of the minute's windows (the images' one too, if it is
+    taken from), and of the minutes around it."""
+    names = {
+        "requests": f"{REQUESTS_LEFT}{minute}",
+        "past_requests": f"{REQUESTS_LEFT}{minute - 1}",
+        "past_images": f"{IMAGES_LEFT}{minute - 1}",
+        "next_requests": f"{REQUESTS_LEFT}{minute + 1}",
+    }
+    return names | {"images": f"{IMAGES_LEFT}{minute}"} if images else names
+
+
+def _spend_names(now: float) -> dict[str, str]:
+    """The key item's spend windows now (``money/spend.py``), and the ones before them."""
+    yesterday, last_month = previous_windows(now)
+    return {
+        "day_left": f"{SPEND_LEFT}{day_window(now)}",
+        "month_left": f"{SPEND_LEFT}{month_window(now)}",
+        "past_day": f"{SPEND_LEFT}{yesterday}",
+        "past_month": f"{SPEND_LEFT}{last_month}",
+    }
+
+
+def _usable(now: Operand) -> Condition:
     """Active, and not expired."""
     expires_at = attr("expires_at")
     return attr("status").eq("active") & (expires_at.not_exists() | expires_at.gt(now))
 
 
-def _allows(model: str) -> Condition:
+def _allows(model: Operand) -> Condition:
     models = attr("models")
     return models.not_exists() | models.contains(model)
 
 
-def _presented(secret_hash: str, now: int) -> Condition:
+def _presented(secret_hash: Operand, now: Operand) -> Condition:
     """The key's secret, or a rotated one's old secret in its grace period."""
     return attr("secret_hash").eq(secret_hash) | (
         attr("previous_secret_hash").eq(secret_hash) & attr("previous_until").gt(now)
     )
 
 
-def _take_minute(update: Update, minute: int, *, images: int | None) -> None:
+def _take_minute(update: Update, *, images: Operand | None) -> None:
     """One request (and ``images``, unless None) from the minute's windows; the minute
     before's cleared away."""
     # A later minute has begun on another clock: this one's window is closed (and may have
     # been cleared away, which must not reopen it).
-    update.require(attr(f"{REQUESTS_LEFT}{minute + 1}").not_exists())
-    update.remove(f"{REQUESTS_LEFT}{minute - 1}", f"{IMAGES_LEFT}{minute - 1}")
-    _take(update, f"{REQUESTS_LEFT}{minute}", "rpm", 1)
+    update.require(named("next_requests").not_exists())
+    update.remove(named("past_requests"), named("past_images"))
+    _take(update, named("requests"), "rpm", operand(1))
     if images is not None:
-        _take(update, f"{IMAGES_LEFT}{minute}", "ipm", images)
+        _take(update, named("images"), "ipm", images)
 
 
-def _spend(update: Update, price: int, now: float) -> None:
+def _spend(update: Update, price: Operand) -> None:
     """``price`` from the day's and the month's spend windows (``money/spend.py``); the ones
     before them cleared away."""
-    yesterday, last_month = previous_windows(now)
     update.require(attr("daily_cap").exists() & attr("monthly_cap").exists())
-    update.remove(f"{SPEND_LEFT}{yesterday}", f"{SPEND_LEFT}{last_month}")
-    _take(update, f"{SPEND_LEFT}{day_window(now)}", "daily_cap", price)
-    _take(update, f"{SPEND_LEFT}{month_window(now)}", "monthly_cap", price)
+    update.remove(named("past_day"), named("past_month"))
+    _take(update, named("day_left"), "daily_cap", price)
+    _take(update, named("month_left"), "monthly_cap", price)
 
 
-def _take(update: Update, window: str, limit: str, amount: int) -> None:
+def _take(update: Update, left: Path, limit: str, amount: Operand) -> None:
     """``amount`` from a window that begins, when first taken from, at the key's ``limit``:
     the window must hold it."""
-    left, start = attr(window), attr(limit)
+    start = attr(limit)
     update.set(left, if_not_exists(left, start) - amount)
     update.require((left.not_exists() & start.gte(amount)) | left.gte(amount))

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, item_of, plain
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Put, attr
+from handler.aws.expressions import attr
+from handler.aws.writes import Put
 from handler.core.errors import StorageError
 from handler.core.records.charges import Charge
 from handler.core.records.keys import (

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, item_of, plain
 from handler.aws.errors import aws_errors
-from handler.aws.expressions import Put, Update, attr, if_not_exists
+from handler.aws.expressions import attr, if_not_exists
+from handler.aws.writes import Put, Update
 from handler.core.outcomes import NoSuchKey, PaymentChanged
 from handler.core.records.ledger import LedgerEntry
 from handler.core.records.payments import Payment

@@ -1,0 +1,158 @@
+"""DynamoDB writes said as what they write and what they require: an ``Update``'s actions
+(``set``, ``add``, ``remove``, ``delete``) or a ``Put``'s item, and their conditions
+(``require``, ``handler/aws/expressions.py``). Each renders its request for the client
+(``request()``) or a transaction (``write()``). A write on the hot path is rendered once as a
+``Template``, the values and names of each request given to it."""
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Self, cast
+
+from handler.aws.dynamo import attribute_value, item_of
+from handler.aws.expressions import (
+    Condition,
+    Part,
+    Path,
+    Placeholders,
+    all_of,
+    operand,
+    path_of,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import (
+        PutItemInputTypeDef,
+        TransactWriteItemTypeDef,
+        UpdateItemInputTypeDef,
+    )
+
+    from handler.aws.expressions import Item
+
+
+class _Write:
+    """A write of one item, and what it requires."""
+
+    def __init__(self, kind: str, **fields: Any):
+        self._kind = kind  # its name as one of a transaction's writes
+        self._fields = fields
+        self._conditions: list[Condition] = []  # all of them must hold
+
+    def require(self, condition: Condition) -> Self:
+        """Add ``condition`` to what the write requires: all of them must hold."""
+        self._conditions.append(condition)
+        return self
+
+    def write(self) -> "TransactWriteItemTypeDef":
+        """The write as one of a transaction's (``TransactWriteItems``)."""
+        return cast("TransactWriteItemTypeDef", {self._kind: self._request()})
+
+    def _request(self) -> dict[str, Any]:
+        placeholders = Placeholders()
+        request = self._fields | self._expressions(placeholders)
+        if self._conditions:
+            conditions = self._conditions
+            condition = conditions[0] if len(conditions) == 1 else all_of(*conditions)
+            request["ConditionExpression"] = condition.render(placeholders)
+        return request | placeholders.declared()
+
+    def _expressions(self, placeholders: Placeholders) -> dict[str, str]:
+        return {}
+
+
+class Update(_Write):
+    """An update of the item at ``key`` of ``table``: what it sets, adds, removes and
+    deletes, and what it requires. Each method returns the update, to chain."""
+
+    def __init__(self, table: str, key: Mapping[str, object]):
+        super().__init__("Update", TableName=table, Key=item_of(key))
+        self._actions: dict[str, list[Part]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
+
+    def set(self, path: "str | Path", value: object) -> "Update":
+        """``path`` becomes ``value``: a Python value, a path, ``if_not_exists``, or a sum."""
+        return self._act("SET", "{} = {}", path_of(path), operand(value))
+
+    def add(self, path: "str | Path", value: object) -> "Update":
+        """A number added to ``path`` (from 0 if it has none), or a set's members to its set."""
+        return self._act("ADD", "{} {}", path_of(path), operand(value))
+
+    def remove(self, *paths: "str | Path") -> "Update":
+        for path in paths:
+            self._act("REMOVE", "{}", path_of(path))
+        return self
+
+    def delete(self, path: "str | Path", members: object) -> "Update":
+        """A set's members taken out of the set at ``path``."""
+        return self._act("DELETE", "{} {}", path_of(path), operand(members))
+
+    def request(self, **options: Any) -> "UpdateItemInputTypeDef":
+        """The ``UpdateItem`` request, with ``options`` (``ReturnValues``, say)."""
+        return cast("UpdateItemInputTypeDef", self._request() | options)
+
+    @classmethod
+    def template(cls) -> "Update":
+        """An update of no item yet, to render once as a ``Template``."""
+        return cls("", {})
+
+    def _act(self, action: str, template: str, *parts: Part) -> "Update":
+        self._actions[action].append(Part(template, *parts))
+        return self
+
+    def _expressions(self, placeholders: Placeholders) -> dict[str, str]:
+        clauses = [
+            f"{action} {', '.join(part.render(placeholders) for part in parts)}"
+            for action, parts in self._actions.items()
+            if parts
+        ]
+        if not clauses:
+            raise ValueError("an update changes something")
+        return {"UpdateExpression": " ".join(clauses)}
+
+
+class Template:
+    """An update rendered once, its ``given`` values and ``named`` attributes supplied with
+    each request: the shape of a write on the hot path is not built again for every request."""
+
+    def __init__(self, update: "Update"):
+        self._rendered = update._request()
+        del self._rendered["TableName"], self._rendered["Key"]
+
+    def request(
+        self,
+        table: str,
+        key: Mapping[str, object],
+        *,
+        names: Mapping[str, str],
+        values: Mapping[str, object],
+        **options: Any,
+    ) -> "UpdateItemInputTypeDef":
+        request = {**self._rendered, "TableName": table, "Key": item_of(key), **options}
+        request["ExpressionAttributeNames"] = {
+            **self._rendered.get("ExpressionAttributeNames", {}),
+            **{f"#{name}": value for name, value in names.items()},
+        }
+        request["ExpressionAttributeValues"] = {
+            **self._rendered.get("ExpressionAttributeValues", {}),
+            **{f":{name}": attribute_value(value) for name, value in values.items()},
+        }
+        return cast("UpdateItemInputTypeDef", request)
+
+    def write(
+        self,
+        table: str,
+        key: Mapping[str, object],
+        *,
+        names: Mapping[str, str],
+        values: Mapping[str, object],
+    ) -> "TransactWriteItemTypeDef":
+        """The update as one of a transaction's writes."""
+        update = self.request(table, key, names=names, values=values)
+        return cast("TransactWriteItemTypeDef", {"Update": update})
+
+
+class Put(_Write):
+    """A put of ``item`` (``item_of`` makes one) in ``table``, and what it requires."""
+
+    def __init__(self, table: str, item: "Item"):
+        super().__init__("Put", TableName=table, Item=item)
+
+    def request(self) -> "PutItemInputTypeDef":
+        return cast("PutItemInputTypeDef", self._request())
