@@ -51,6 +51,7 @@ class Walk:
         self.entries: list[str] = []  # modules, in the order they were entered
         self.called: list[str] = []  # those entered from another of our modules
         self.spine: list[str] = []  # those of ``called`` that went on into another module
+        self.callers: list[str] = []  # the module each of ``called`` was entered from
         self.functions: set[tuple[str, str]] = set()
         self._stacks: dict[int, list[list[Any]]] = {}
         self._lock = threading.Lock()
@@ -77,6 +78,7 @@ class Walk:
             if caller not in (None, module):
                 place = len(self.called)
                 self.called.append(module)
+                self.callers.append(str(caller))
                 self.spine.append("")
                 for entry in reversed(stack):  # the nearest caller still running goes on
                     if entry[1] is not None:
@@ -90,9 +92,11 @@ def _again(what: str, entries: list[str]) -> None:
     entries = [m for m in entries if m]
     again = Counter(m for m in entries if not m.startswith(MONEY))
     print(f"  {what}: {len(entries)}; modules outside money entered more than once:")
-    for module, times in sorted(again.items(), key=lambda item: (-item[1], item[0])):
-        if times > 1:
-            print(f"    {module}: {times}")
+    repeated = sorted((m, n) for m, n in again.items() if n > 1)
+    for module, times in sorted(repeated, key=lambda item: -item[1]):
+        print(f"    {module}: {times}")
+    if not repeated:
+        print("    none")
 
 
 def main() -> None:
@@ -141,6 +145,13 @@ def main() -> None:
     _again("entries", walk.entries)
     _again("entries from another of our modules (no library callbacks)", walk.called)
     _again("entries on the spine (calls that went on into another module)", walk.spine)
+    # The money package's own storage writes through the aws leaf as often as it writes: what
+    # the walk must not do is come back to a module outside money from outside money.
+    from_outside = [
+        module if not caller.startswith(MONEY) else ""
+        for module, caller in zip(walk.spine, walk.callers, strict=True)
+    ]
+    _again("of those, entries from outside the money package", from_outside)
     if args.all:
         for module, times in sorted(entered.items()):
             print(f"  {module}: {times}")

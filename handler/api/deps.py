@@ -4,7 +4,7 @@ The ones that only read the request or the services are ``async``: FastAPI runs 
 ``def`` dependency in a worker thread, a hand-off per dependency per request."""
 
 import time
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request
 
@@ -134,6 +134,27 @@ async def get_meter(request: Request) -> Meter:
     """Where the request's rate window goes for its headers (the middleware made it)."""
     meter: Meter = request.state.meter
     return meter
+
+
+class GenerationNeeds(NamedTuple):
+    credentials: Credentials
+    service: GenerationService
+    jobs: AsyncJobs
+    request_id: str
+    deadline: Deadline
+    meter: Meter
+
+
+async def generation_needs(request: Request) -> GenerationNeeds:
+    """What a generating route needs (``api/generating.py``), got in one call."""
+    return GenerationNeeds(
+        await get_credentials(request),
+        await get_generation_service(request),
+        await get_async_jobs(request),
+        await get_request_id(request),
+        await get_deadline(request),
+        await get_meter(request),
+    )
 
 
 def get_api_key(

@@ -9,14 +9,7 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from handler.api.deps import (
-    get_async_jobs,
-    get_credentials,
-    get_deadline,
-    get_generation_service,
-    get_meter,
-    get_request_id,
-)
+from handler.api.deps import generation_needs
 from handler.api.middleware import public_path
 from handler.api.replays import mark_replayed
 from handler.api.schemas import ImageJob
@@ -172,15 +165,7 @@ def as_data_urls(sources: ImageSources) -> dict[str, Any]:
 async def generation_call(request: Request) -> GenerationCall:
     """What a generating route needs, got at once: one dependency for FastAPI to solve
     instead of seven, on the path whose every request is paid for."""
-    return GenerationCall(
-        request,
-        credentials=await get_credentials(request),
-        service=await get_generation_service(request),
-        jobs=await get_async_jobs(request),
-        request_id=await get_request_id(request),
-        deadline=await get_deadline(request),
-        meter=await get_meter(request),
-    )
+    return GenerationCall(request, *await generation_needs(request))
 
 
 GenerationCallDep = Annotated[GenerationCall, Depends(generation_call)]
