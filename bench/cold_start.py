@@ -38,7 +38,7 @@ SETTINGS = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
     **{
         f"IMAGEGATE_{name}": f"bench-{name.lower()}"
-        for name in ("KEYS_TABLE", "USAGE_TABLE", "IDEMPOTENCY_TABLE", "JOBS_TABLE")
+        for name in ("KEYS_TABLE", "USAGE_TABLE", "IDEMPOTENCY_TABLE", "WORK_TABLE")
     },
     "IMAGEGATE_IMAGES_BUCKET": "bench-images",
     "IMAGEGATE_WORK_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/bench-work",

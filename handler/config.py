@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     idempotency_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of Idempotency-Key records")
     ]
-    jobs_table: Annotated[
+    work_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of batches, their lines and jobs")
     ]
     work_queue_url: Annotated[

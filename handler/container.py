@@ -73,7 +73,7 @@ def charge_store() -> ChargeStore:
         settings.keys_table,
         settings.usage_table,
         settings.ledger_table,
-        jobs_table=settings.jobs_table,
+        work_table=settings.work_table,
     )
 
 
@@ -146,7 +146,7 @@ def line_runner() -> LineRunner:
 
 @cache
 def work_store() -> WorkStore:
-    return DynamoDBWorkStore(get_settings().jobs_table)
+    return DynamoDBWorkStore(get_settings().work_table)
 
 
 @cache
@@ -167,7 +167,7 @@ def webhook_master_secret() -> str:
 
 @cache
 def work_reader() -> WorkReader:
-    lists = DynamoDBWorkLists(get_settings().jobs_table)
+    lists = DynamoDBWorkLists(get_settings().work_table)
     return WorkReader(intake(), batches(), work_store(), lists, batch_files(), delivery())
 
 

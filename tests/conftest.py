@@ -54,7 +54,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("IMAGEGATE_USAGE_TABLE", f"{TABLES_PREFIX}-usagetable")
     monkeypatch.setenv("IMAGEGATE_LEDGER_TABLE", f"{TABLES_PREFIX}-ledgertable")
     monkeypatch.setenv("IMAGEGATE_IDEMPOTENCY_TABLE", f"{TABLES_PREFIX}-idempotencytable")
-    monkeypatch.setenv("IMAGEGATE_JOBS_TABLE", f"{TABLES_PREFIX}-jobstable")
+    monkeypatch.setenv("IMAGEGATE_WORK_TABLE", f"{TABLES_PREFIX}-jobstable")
     monkeypatch.setenv(
         "IMAGEGATE_WORK_QUEUE_URL",
         f"https://sqs.us-east-1.amazonaws.com/123456789012/{TABLES_PREFIX}-workqueue",

@@ -80,7 +80,7 @@ def test_the_sample_s3_event_splits_its_file_once(
     assert [(item.index, item.custom_id) for item in queued()] == [(0, "a"), (1, "b")]
     [batch_id] = {
         item["pk"]["S"]
-        for item in dynamodb_client().scan(TableName=os.environ["IMAGEGATE_JOBS_TABLE"])["Items"]
+        for item in dynamodb_client().scan(TableName=os.environ["IMAGEGATE_WORK_TABLE"])["Items"]
     }
     batch = container.work_store().get(batch_id)
     assert batch is not None

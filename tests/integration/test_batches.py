@@ -162,7 +162,7 @@ def test_a_file_dropped_in_the_input_prefix_runs_the_same(local: Local, crashes:
 def _only_batch_of(key_id: str) -> str:
     from handler.aws.clients import dynamodb_client
 
-    items = dynamodb_client().scan(TableName=os.environ["IMAGEGATE_JOBS_TABLE"])["Items"]
+    items = dynamodb_client().scan(TableName=os.environ["IMAGEGATE_WORK_TABLE"])["Items"]
     ids = {item["pk"]["S"] for item in items if item.get("key_id", {}).get("S") == key_id}
     assert len(ids) == 1, ids
     return ids.pop()

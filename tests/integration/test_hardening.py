@@ -261,7 +261,7 @@ def test_a_key_that_cannot_pay_for_one_line_cannot_submit_a_batch(client: TestCl
     for response in (inline, upload):
         assert response.status_code == 402, response.text
         assert response.json()["error"]["code"] == "insufficient_quota"
-    assert dynamodb_client().scan(TableName=get_settings().jobs_table)["Count"] == 0
+    assert dynamodb_client().scan(TableName=get_settings().work_table)["Count"] == 0
 
 
 @pytest.mark.usefixtures("aws")

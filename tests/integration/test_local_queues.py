@@ -72,7 +72,7 @@ def test_the_functions_environment_names_the_local_queue(names: dict[str, str]) 
     env = TEMPLATE.function_environment("ApiFunction", names)
     # Then the work queue is the local one, and the secret the stand-in lacks resolves empty
     assert env["IMAGEGATE_WORK_QUEUE_URL"] == names["WorkQueue"]
-    assert env["IMAGEGATE_JOBS_TABLE"] == "test-jobstable"
+    assert env["IMAGEGATE_WORK_TABLE"] == "test-jobstable"
     assert env["IMAGEGATE_WEBHOOK_SECRET_NAME"] == ""
     sent = sqs_client().send_message(QueueUrl=env["IMAGEGATE_WORK_QUEUE_URL"], MessageBody="{}")
     assert [m["MessageId"] for m in _receive_all(names["WorkQueue"])] == [sent["MessageId"]]

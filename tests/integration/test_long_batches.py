@@ -83,7 +83,7 @@ def _split(batch_id: str, lines: int) -> None:
     """The batch item as the worker leaves it once its last line is recorded."""
     container.work_store().create(Batch(batch_id, "key1", "in_progress", NOW, total=lines))
     dynamodb_client().update_item(
-        TableName=get_settings().jobs_table,
+        TableName=get_settings().work_table,
         Key={"pk": {"S": batch_id}, "sk": {"S": BATCH_SK}},
         UpdateExpression="SET remaining = :zero, succeeded = :lines",
         ExpressionAttributeValues={":zero": {"N": "0"}, ":lines": {"N": str(lines)}},
@@ -94,7 +94,7 @@ def _split(batch_id: str, lines: int) -> None:
 def test_a_50000_line_finalization_holds_a_part_of_the_file_at_a_time() -> None:
     _split("batch_long", MAX_LINES)
     table = Paged(dynamodb_client(), _results("batch_long", MAX_LINES))
-    store = DynamoDBWorkStore(get_settings().jobs_table, cast(Any, table))
+    store = DynamoDBWorkStore(get_settings().work_table, cast(Any, table))
     s3 = CountingS3()
     files = S3BatchFiles("bucket", 300, client=s3)  # type: ignore[arg-type]
     finisher = Finisher(store, files, Silent(), container.delivery(), clock=lambda: NOW)

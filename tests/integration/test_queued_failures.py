@@ -93,7 +93,7 @@ def test_a_file_dropped_for_a_key_that_cannot_pay_starts_no_batch(local: Local) 
     )
     local.wait()
     # Then no batch was made, and nothing ran
-    assert dynamodb_client().scan(TableName=get_settings().jobs_table)["Count"] == 0
+    assert dynamodb_client().scan(TableName=get_settings().work_table)["Count"] == 0
     assert balance_of(broke) == 50
 
 

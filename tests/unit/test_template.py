@@ -41,7 +41,7 @@ def test_function_environment_resolves_refs_to_local_names_and_defaults() -> Non
     assert env["IMAGEGATE_USAGE_TABLE"] == "local-usage"
     assert env["IMAGEGATE_IMAGES_BUCKET"] == "local-images"
     assert env["IMAGEGATE_URL_TTL_SECONDS"] == "300"
-    assert env["IMAGEGATE_JOBS_TABLE"] == "local-jobs"
+    assert env["IMAGEGATE_WORK_TABLE"] == "local-jobs"
     assert env["IMAGEGATE_WORK_QUEUE_URL"] == "http://sqs.local/local-WorkQueue"
     assert env["IMAGEGATE_WEBHOOK_SECRET_NAME"] == ""
     assert env["IMAGEGATE_EVENT_BUS_NAME"] == "default"

@@ -47,12 +47,12 @@ class DynamoDBChargeStore:
         ledger_table: str,
         client: "DynamoDBClient | None" = None,
         *,
-        jobs_table: str | None = None,
+        work_table: str | None = None,
     ):
         self._keys = keys_table
         self._usage = usage_table
         self._entries = ledger_table
-        self._jobs = jobs_table  # where line results settled with their charge go
+        self._work = work_table  # where line results settled with their charge go
         self._client = client or dynamodb_client()
 
     def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
@@ -97,9 +97,9 @@ class DynamoDBChargeStore:
         upkeep = windows or WindowUpkeep()
         transaction = settlement(self._keys, self._usage, self._entries, usage, upkeep)
         if result is not None:
-            if self._jobs is None:
+            if self._work is None:
                 raise ValueError("this ledger has no jobs table to record line results in")
-            transaction.add(result_writes(self._jobs, result))
+            transaction.add(result_writes(self._work, result))
         try:
             transaction.commit(self._client, "Could not settle the charge.")
         except TransactionRefused as refused:
