@@ -1,10 +1,12 @@
 """Whether a resource policy of template.yaml lets a service principal act, evaluated as IAM
-does for the parts the template uses: Allow and Deny, Action wildcards, and the conditions
-StringEquals, ArnEquals, ArnLike and Bool, with the template's !Sub written out for one
+does for the parts the template uses: Allow and Deny, Action and Resource wildcards, service
+and federated principals, and the conditions StringEquals, ArnEquals, ArnLike, Bool and
+ForAnyValue:StringLike, with the template's !Sub written out for one
 deployed stack. The tests ask it what AWS will be asked: may CloudWatch, publishing this
 stack's alarm, use the topic's key? May S3, for another bucket, feed the batch queue?"""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -50,9 +52,11 @@ def written_out(value: Any, names: dict[str, str] | None = None) -> Any:
 
 @dataclass(frozen=True)
 class Request:
-    service: str  # the calling principal, e.g. "cloudwatch.amazonaws.com"
+    service: str  # the calling principal, e.g. "cloudwatch.amazonaws.com" (or a federation's)
     action: str
-    context: dict[str, str]  # aws:SourceArn, aws:SourceAccount, aws:SecureTransport
+    context: Mapping[
+        str, str | list[str]
+    ]  # aws:SourceArn, aws:SourceAccount, ...; lists many-valued
 
 
 def allows(document: dict[str, Any], request: Request, names: dict[str, str]) -> bool:
@@ -65,7 +69,7 @@ def allows(document: dict[str, Any], request: Request, names: dict[str, str]) ->
 
 def _applies(statement: dict[str, Any], request: Request) -> bool:
     principal = statement["Principal"]
-    services = [] if principal == "*" else principal.get("Service", [])
+    services = [] if principal == "*" else principal.get("Service", principal.get("Federated"))
     if principal != "*" and request.service not in _listed(services):
         return False
     if not any(fnmatchcase(request.action, a) for a in _listed(statement["Action"])):
@@ -77,10 +81,14 @@ def _applies(statement: dict[str, Any], request: Request) -> bool:
     )
 
 
-def _holds(operator: str, key: str, expected: Any, context: dict[str, str]) -> bool:
+def _holds(operator: str, key: str, expected: Any, context: Mapping[str, str | list[str]]) -> bool:
     if key not in context:
         return False
     actual, options = context[key], _listed(expected)
+    if operator == "ForAnyValue:StringLike":
+        return any(fnmatchcase(value, option) for value in _listed(actual) for option in options)
+    if isinstance(actual, list):
+        raise AssertionError(f"{operator} of the many-valued {key}")
     if operator in ("StringEquals", "ArnEquals", "Bool"):
         return actual in options
     if operator == "ArnLike":
@@ -90,3 +98,18 @@ def _holds(operator: str, key: str, expected: Any, context: dict[str, str]) -> b
 
 def _listed(value: Any) -> list[str]:
     return value if isinstance(value, list) else [value]
+
+
+def grants(document: dict[str, Any], action: str, resource: str, names: dict[str, str]) -> bool:
+    """Whether an identity-based policy (no principal, no condition) allows ``action`` on
+    ``resource``."""
+    statements = [written_out(s, names) for s in document["Statement"]]
+    matching = [
+        s
+        for s in statements
+        if any(fnmatchcase(action, a) for a in _listed(s["Action"]))
+        and any(fnmatchcase(resource, r) for r in _listed(s["Resource"]))
+    ]
+    if any(s["Effect"] == "Deny" for s in matching):
+        return False
+    return any(s["Effect"] == "Allow" for s in matching)

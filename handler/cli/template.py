@@ -18,9 +18,14 @@ if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sqs.client import SQSClient
 
-# Resources the local stand-in does not play; they resolve to "" and the local stack
-# provides what they would (the webhook signing secret, say) another way.
-NOT_LOCAL = ("AWS::SecretsManager::Secret",)
+# Resources not made with the tables and queues; they resolve to "" and the local stack
+# provides what they would (the webhook signing secret, say) another way, the members' pool
+# included (``members.create_user_pool``, where the stack plays Cognito).
+NOT_LOCAL = (
+    "AWS::SecretsManager::Secret",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient",
+)
 
 
 class _CfnLoader(yaml.SafeLoader):

@@ -275,7 +275,10 @@ def _actions(statement: dict[str, Any]) -> list[str]:
 
 def _all_statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
     properties = resource.get("Properties", {})
-    documents = [policy.get("PolicyDocument", policy) for policy in properties.get("Policies", [])]
+    policies = properties.get("Policies", [])
+    if not isinstance(policies, list):
+        return []  # a user pool's Policies: its password policy, no IAM
+    documents = [policy.get("PolicyDocument", policy) for policy in policies]
     return [
         statement
         for document in documents

@@ -30,6 +30,8 @@ NAMES = {
     "JobsTable": "local-jobs",
     "ImagesBucket": "local-images",
     "WebhookSigningSecret": "",
+    "UserPool": "us-east-1_local",
+    "ConsoleClient": "local-console-client",
     **{queue: f"http://sqs.local/local-{queue}" for queue in QUEUES},
     **{f"{queue}.Arn": ARN.format(queue) for queue in QUEUES},
 }
