@@ -1,6 +1,6 @@
-"""The local stack: moto's server (``local_aws``) as DynamoDB, S3, SQS and EventBridge,
-resources read from ``template.yaml``; the template's queue-triggered functions run in a local
-runtime.
+"""The local stack: moto's server (``local_aws``) as DynamoDB, S3, SQS, EventBridge and
+Cognito, resources read from ``template.yaml``; the template's queue-triggered functions run
+in a local runtime.
 
 Each running stack describes itself in its own file of the state dir (``local_stacks``); the
 dev key's plaintext is kept in ``<state dir>/dev-key`` (mode 0600), shared, so it survives
@@ -32,7 +32,14 @@ DEV_KEY_NAME = "local dev key"
 DEV_KEY_RPM, DEV_KEY_IPM = 600, 6000
 DEV_KEY_BALANCE = 100 * 1_000_000
 # The services the stand-in plays; every other one (SageMaker, say) is AWS's own.
-LOCAL_SERVICES = ("DYNAMODB", "S3", "SQS", "EVENTBRIDGE")
+LOCAL_SERVICES = (
+    "DYNAMODB",
+    "S3",
+    "SQS",
+    "EVENTBRIDGE",
+    "COGNITO_IDENTITY_PROVIDER",
+    "COGNITO_IDENTITY",
+)
 # moto accepts any credentials; fixed fake ones keep a real AWS profile out of the picture.
 _FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 _IGNORED_AWS_SETTINGS = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
@@ -86,6 +93,7 @@ def provision(
     """Create the template's tables and buckets; return the API function's environment (with
     card top-ups through ``cards``, the local Stripe, where it is given)."""
     from handler.aws.clients import dynamodb_client, s3_client, sqs_client
+    from handler.cli.members import create_pools
     from handler.cli.template import Template, create_resources
 
     bootstrap = LocalStack(aws_endpoint_url, REGION, {}, real_aws)
@@ -94,7 +102,10 @@ def provision(
     names = create_resources(
         template, dynamodb_client(), s3_client(), sqs_client(), RESOURCE_PREFIX
     )
+    pools = create_pools(template, RESOURCE_PREFIX, aws_endpoint_url)
+    names |= pools.names
     environment = local_environment(template, names, catalog_path, real_aws=real_aws)
+    environment["IMAGEGATE_USER_POOL_JWKS_URL"] = pools.jwks_url  # moto's, not AWS's
     if cards is not None:
         environment |= {
             "IMAGEGATE_STRIPE_SECRET_KEY": cards.secret_key,

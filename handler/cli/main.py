@@ -57,6 +57,7 @@ def dev(
     from pydantic import ValidationError
 
     from handler.cli.gateway import Gateway, GatewayServer, RestApi
+    from handler.cli.members import ensure_operator
     from handler.cli.template import Template
     from handler.core.catalog import load_catalog
 
@@ -96,6 +97,7 @@ def dev(
         stack.save(described)
         runtime = start_runtime(stack, template_path)
         api_key = ensure_dev_key(state_dir)
+        operator = ensure_operator(stack.environment["IMAGEGATE_USER_POOL_ID"], state_dir)
         server.start(Gateway(api))
         # Stripe's events reach the API as they would deployed: through the gateway.
         reachable = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104
@@ -108,6 +110,10 @@ def dev(
             )
             console = f"http://{host}:{server.port}/{api.stage}/console/"
             err.print(f"Console: {console} (sign in with the key below)")
+            err.print(
+                f"Operator (Cognito, group operators): {operator[0]}, password {operator[1]} "
+                f"(kept in {state_dir / 'operator-password'})"
+            )
             err.print(
                 f"Described in {described}: `imagegate keys --local` finds it there "
                 f"(with --port {server.port} where several stacks run from {state_dir})."
