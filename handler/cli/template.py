@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # Resources not made with the tables and queues; they resolve to "" and the local stack
 # provides what they would (the webhook signing secret, say) another way, the members' pool
-# included (``members.create_user_pool``, where the stack plays Cognito).
+# included (``members.create_pools``, where the stack plays Cognito).
 NOT_LOCAL = (
     "AWS::SecretsManager::Secret",
     "AWS::Cognito::UserPool",
