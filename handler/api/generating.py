@@ -9,20 +9,15 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from handler.api.deps import generation_needs
+from handler.api.deps import GenerationNeeds, generation_needs
 from handler.api.middleware import public_path
 from handler.api.replays import mark_replayed
 from handler.api.schemas import ImageJob
-from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import ImageSources, data_url
-from handler.core.records.keys import Credentials
 from handler.core.schemas import GenerationRequest
-from handler.generation.service import GenerationService
 from handler.generation.streaming import MEDIA_TYPE, EventKind
-from handler.money.policy import Meter
 from handler.observability import logger
-from handler.work.async_jobs import AsyncJobs
 
 T = TypeVar("T")
 
@@ -32,12 +27,7 @@ class GenerationCall:
     """One call of a generating route, with what it needs."""
 
     request: Request
-    credentials: Credentials
-    service: GenerationService
-    jobs: AsyncJobs
-    request_id: str
-    deadline: Deadline
-    meter: Meter
+    needs: GenerationNeeds
 
     async def answer(
         self,
@@ -72,19 +62,19 @@ class GenerationCall:
                 param="Idempotency-Key",
             )
         stream = await self._blocking(
-            self.service.open_stream,
+            self.needs.service.open_stream,
             body,
-            credentials=self.credentials,
-            request_id=self.request_id,
-            deadline=self.deadline,
+            credentials=self.needs.credentials,
+            request_id=self.needs.request_id,
+            deadline=self.needs.deadline,
             kind=kind,
             sources=sources,
-            meter=self.meter,
+            meter=self.needs.meter,
         )
         logger.info(
             "image stream opened",
-            request_id=self.request_id,
-            key_id=self.credentials.key_id,
+            request_id=self.needs.request_id,
+            key_id=self.needs.credentials.key_id,
             model=stream.spec.model.id,
             size=stream.spec.size,
             n=stream.spec.n,
@@ -97,19 +87,19 @@ class GenerationCall:
     async def _generate(self, body: GenerationRequest, sources: ImageSources | None) -> Response:
         """Run it (it blocks on backends and S3) and answer the images."""
         result = await self._blocking(
-            self.service.generate,
+            self.needs.service.generate,
             body,
-            credentials=self.credentials,
-            request_id=self.request_id,
-            deadline=self.deadline,
+            credentials=self.needs.credentials,
+            request_id=self.needs.request_id,
+            deadline=self.needs.deadline,
             sources=sources,
-            meter=self.meter,
+            meter=self.needs.meter,
             idempotency_key=self.request.headers.get("idempotency-key"),
         )
         logger.info(
             "images generated",
-            request_id=self.request_id,
-            key_id=self.credentials.key_id,
+            request_id=self.needs.request_id,
+            key_id=self.needs.credentials.key_id,
             cost=result.cost,
             model=result.model,
             size=result.size,
@@ -121,7 +111,7 @@ class GenerationCall:
             result.model_dump_json(exclude_none=True), media_type="application/json"
         )
         # The first response to this Idempotency-Key, replayed: it has its own id.
-        mark_replayed(response, result.id != self.request_id)
+        mark_replayed(response, result.id != self.needs.request_id)
         return response
 
     async def _blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -134,14 +124,14 @@ class GenerationCall:
     async def _queue(self, body: GenerationRequest) -> Response:
         """202, the job, and where to poll it."""
         job = await self._blocking(
-            self.jobs.submit,
+            self.needs.jobs.submit,
             body,
-            self.credentials,
-            deadline=self.deadline,
-            meter=self.meter,
+            self.needs.credentials,
+            deadline=self.needs.deadline,
+            meter=self.needs.meter,
             idempotency_key=self.request.headers.get("idempotency-key"),
         )
-        logger.info("job queued", job_id=job["id"], key_id=self.credentials.key_id)
+        logger.info("job queued", job_id=job["id"], key_id=self.needs.credentials.key_id)
         return Response(
             ImageJob.model_validate(job).model_dump_json(),
             status_code=202,
@@ -165,7 +155,7 @@ def as_data_urls(sources: ImageSources) -> dict[str, Any]:
 async def generation_call(request: Request) -> GenerationCall:
     """What a generating route needs, got at once: one dependency for FastAPI to solve
     instead of seven, on the path whose every request is paid for."""
-    return GenerationCall(request, *await generation_needs(request))
+    return GenerationCall(request, await generation_needs(request))
 
 
 GenerationCallDep = Annotated[GenerationCall, Depends(generation_call)]

@@ -8,7 +8,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from handler.core.catalog import Catalog, CatalogModel
 from handler.core.deadline import Deadline
@@ -32,8 +32,6 @@ from handler.money.policy import Meter
 from handler.ports.backends import InferenceBackend
 from handler.ports.idempotency import Idempotency
 from handler.ports.keys import KeyStore
-
-Answer = TypeVar("Answer", ImagesResponse, StoredImages)
 
 
 @dataclass(frozen=True, slots=True)

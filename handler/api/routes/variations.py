@@ -35,7 +35,7 @@ async def create_variation(request: Request, call: GenerationCallDep) -> Respons
     """Variations of one image (OpenAI's ``images.create_variation``): multipart ``image``,
     ``n``, ``size``, ``response_format``, ``user``."""
     body, sources = await _variation_request(request)
-    model = call.service.model(body)  # served, and quick enough: as every route checks
+    model = call.needs.service.model(body)  # served, and quick enough: as every route checks
     if not model.max_input_images:
         raise InvalidRequest(
             f"{model.name} makes images from text only: it cannot vary an image. GET "
