@@ -3,11 +3,6 @@
 
 import logging
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from wsgiref.types import StartResponse, WSGIEnvironment
 
 
 def stand_in() -> None:
@@ -19,11 +14,8 @@ def stand_in() -> None:
 
 
 class LocalAws:
-    """moto's server on a thread, taking DynamoDB requests one at a time.
-
-    DynamoDB applies each write to an item atomically, and billing relies on it; moto's
-    handlers read, modify and write in Python, so two threads could both pass one condition.
-    """
+    """moto's server on a thread, as changed by ``stand_in()`` (DynamoDB's requests one at
+    a time: ``moto_dynamodb``)."""
 
     def __init__(self, port: int = 0):
         from moto.moto_server.werkzeug_app import (
@@ -35,17 +27,8 @@ class LocalAws:
 
         stand_in()
         moto = DomainDispatcherApplication(create_backend_app)
-        dynamodb = threading.Lock()
-
-        def app(environ: "WSGIEnvironment", start_response: "StartResponse") -> "Iterable[bytes]":
-            if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-                body: Iterable[bytes] = moto(environ, start_response)
-                return body
-            with dynamodb:
-                return list(moto(environ, start_response))
-
         self._server = make_server(
-            "127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler
+            "127.0.0.1", port, moto, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 

@@ -1,10 +1,12 @@
-"""The local stack's DynamoDB is moto's, changed so that every write is atomic, as
+"""The local stack's DynamoDB is moto's, changed so that every request is atomic, as
 DynamoDB's are, and a long batch runs in bounded memory at a flat cost per write
 (``install()``):
 
-- Each write (put, update, delete, transaction) runs alone: moto checks a write's condition
-  and then applies it with nothing in between held, so two threads' conditional writes to
-  one item could both pass (two reservations both taking the last of a spend cap).
+- Each request runs alone, in this process and in the local stack's server alike: moto
+  checks a write's condition and then applies it with nothing in between held, so two
+  threads' conditional writes to one item could both pass (two reservations both taking the
+  last of a spend cap); and a read copies the item a write is changing, which fails
+  ("dictionary changed size during iteration") where DynamoDB would answer.
 
 - ``TransactWriteItems`` keeps, to roll back, a copy of each item it writes, not of every
   table it touches: moto's copies whole tables, once per transaction, so each write cost
@@ -41,6 +43,7 @@ from moto.dynamodb.exceptions import (
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType, Item
 from moto.dynamodb.models.table import Table
+from moto.dynamodb.responses import DynamoHandler
 
 from handler.cli import moto_query
 
@@ -186,19 +189,18 @@ def _tracked_weakly(cls: type, *args: Any, **kwargs: Any) -> Any:
     return instance
 
 
-WRITES_LOCK = threading.RLock()
-_ATOMIC = ("put_item", "update_item", "delete_item", "transact_write_items")
+REQUESTS_LOCK = threading.RLock()
 
 
-def _atomic(write: Callable[..., Any]) -> Callable[..., Any]:
-    if getattr(write, "atomic", False):
-        return write
+def _alone(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    if getattr(call_action, "alone", False):
+        return call_action
 
     def alone(*args: Any, **kwargs: Any) -> Any:
-        with WRITES_LOCK:
-            return write(*args, **kwargs)
+        with REQUESTS_LOCK:
+            return call_action(*args, **kwargs)
 
-    alone.atomic = True  # type: ignore[attr-defined]
+    alone.alone = True  # type: ignore[attr-defined]
     return alone
 
 
@@ -206,8 +208,7 @@ def install() -> None:
     """Change moto's DynamoDB in this process (idempotent)."""
     moto_query.install()
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    for name in _ATOMIC:
-        setattr(DynamoDBBackend, name, _atomic(getattr(DynamoDBBackend, name)))
+    DynamoHandler.call_action = _alone(DynamoHandler.call_action)  # type: ignore[method-assign]
     models: list[Any] = list(model_data["dynamodb"].values())
     for model in models:
         model.__new__ = staticmethod(_tracked_weakly)

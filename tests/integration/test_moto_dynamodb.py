@@ -186,10 +186,13 @@ def test_items_no_longer_held_are_freed() -> None:
         assert len(Item.instances_tracked) < 20  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("write", ["put_item", "update_item", "delete_item", "transact"])
-def test_a_write_waits_for_the_one_before_it(write: str) -> None:
-    """A conditional write is checked and applied with no other write in between: while one
-    holds the stand-in's writes, another does not run."""
+@pytest.mark.parametrize(
+    "request_name", ["put_item", "update_item", "delete_item", "transact", "get_item", "query"]
+)
+def test_a_request_waits_for_the_one_before_it(request_name: str) -> None:
+    """A conditional write is checked and applied with no other request in between, and a
+    read never copies an item a write is changing: while one request holds the stand-in's
+    DynamoDB, another does not run."""
     import threading
 
     with mock_aws():
@@ -208,17 +211,23 @@ def test_a_write_waits_for_the_one_before_it(write: str) -> None:
             "transact": lambda: client.transact_write_items(
                 TransactItems=[{"Put": {"TableName": "keys", "Item": key}}]
             ),
+            "get_item": lambda: client.get_item(TableName="keys", Key=key),
+            "query": lambda: client.query(
+                TableName="keys",
+                KeyConditionExpression="id = :a",
+                ExpressionAttributeValues={":a": {"S": "a"}},
+            ),
         }
         done = threading.Event()
 
         def run() -> None:
-            calls[write]()
+            calls[request_name]()
             done.set()
 
         writer = threading.Thread(target=run)
-        with moto_dynamodb.WRITES_LOCK:
+        with moto_dynamodb.REQUESTS_LOCK:
             writer.start()
-            # Then it has not run while another write holds the table
+            # Then it has not run while another request holds the tables
             assert not done.wait(0.5)
         writer.join(10)
         assert done.is_set()
