@@ -117,7 +117,7 @@ def top_up(key_id: str, amount: int) -> None:
 def balance_of(key_id: str) -> int:
     record = container.key_store().get(key_id)
     assert record is not None
-    return record.balance
+    return record.funds.balance
 
 
 def usage_of(key_id: str) -> list[UsageRecord]:

@@ -117,7 +117,7 @@ class AdminKey(BaseModel):
             id=record.key_id,
             name=record.name,
             status=record.status,
-            balance=record.balance,
+            balance=record.funds.balance,
             spent=record.spent,
             requests_per_minute=policy.requests_per_minute,
             images_per_minute=policy.images_per_minute,
@@ -134,7 +134,7 @@ class AdminKey(BaseModel):
             reload_monthly_cap=policy.reload_monthly_cap,
             created_at=record.created_at,
             revoked_at=record.revoked_at,
-            open_reservations=len(record.open_reservations),
+            open_reservations=len(record.funds.open_reservations),
             previous_secret_valid_until=record.previous_until,
         )
 

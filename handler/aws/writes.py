@@ -4,6 +4,7 @@
 (``request()``) or a transaction (``write()``). A write on the hot path is rendered once as a
 ``Template``, the values and names of each request given to it."""
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Self, cast
 
@@ -107,13 +108,38 @@ class Update(_Write):
         return {"UpdateExpression": " ".join(clauses)}
 
 
-class Template:
-    """An update rendered once, its ``given`` values and ``named`` attributes supplied with
-    each request: the shape of a write on the hot path is not built again for every request."""
+class Check(_Write):
+    """What the item at ``key`` of ``table`` must be for a transaction to go through; it
+    writes nothing (``ConditionCheck``)."""
 
-    def __init__(self, update: "Update"):
-        self._rendered = update._request()
+    def __init__(self, table: str, key: Mapping[str, object]):
+        super().__init__("ConditionCheck", TableName=table, Key=item_of(key))
+
+    @classmethod
+    def template(cls) -> "Check":
+        return cls("", {})
+
+
+_GIVEN = re.compile(r"([#:])([A-Za-z_]\w*)")
+
+
+class Template:
+    """An update (or a check) rendered once, its ``given`` values and ``named`` attributes
+    supplied with each request: the shape of a write on the hot path is not built again for
+    every request. Of what a request supplies, only what the template uses is sent (DynamoDB
+    refuses a placeholder an expression does not use), so writes that share a request's
+    values can each be given all of them."""
+
+    def __init__(self, write: "Update | Check"):
+        self._kind = write._kind
+        self._rendered = write._request()
         del self._rendered["TableName"], self._rendered["Key"]
+        expressions = " ".join(
+            text for field, text in self._rendered.items() if field.endswith("Expression")
+        )
+        used = {(sign, name) for sign, name in _GIVEN.findall(expressions)}
+        self._names = frozenset(name for sign, name in used if sign == "#")
+        self._values = frozenset(name for sign, name in used if sign == ":")
 
     def request(
         self,
@@ -127,12 +153,19 @@ class Template:
         request = {**self._rendered, "TableName": table, "Key": item_of(key), **options}
         request["ExpressionAttributeNames"] = {
             **self._rendered.get("ExpressionAttributeNames", {}),
-            **{f"#{name}": value for name, value in names.items()},
+            **{f"#{name}": value for name, value in names.items() if name in self._names},
         }
         request["ExpressionAttributeValues"] = {
             **self._rendered.get("ExpressionAttributeValues", {}),
-            **{f":{name}": attribute_value(value) for name, value in values.items()},
+            **{
+                f":{name}": attribute_value(value)
+                for name, value in values.items()
+                if name in self._values
+            },
         }
+        for field in ("ExpressionAttributeNames", "ExpressionAttributeValues"):
+            if not request[field]:  # DynamoDB refuses an empty one
+                del request[field]
         return cast("UpdateItemInputTypeDef", request)
 
     def write(
@@ -143,9 +176,9 @@ class Template:
         names: Mapping[str, str],
         values: Mapping[str, object],
     ) -> "TransactWriteItemTypeDef":
-        """The update as one of a transaction's writes."""
-        update = self.request(table, key, names=names, values=values)
-        return cast("TransactWriteItemTypeDef", {"Update": update})
+        """The write as one of a transaction's."""
+        write = self.request(table, key, names=names, values=values)
+        return cast("TransactWriteItemTypeDef", {self._kind: write})
 
 
 class Put(_Write):

@@ -51,11 +51,11 @@ def keys_adjust(
 
 
 def _posted(record: "ApiKeyRecord", kind: str, amount: int, money: "Money") -> None:
-    money = money.fitting((amount, record.balance))
+    money = money.fitting((amount, record.funds.balance))
     sign = "+" if amount >= 0 else "-"
     err.print(
         f"Key [bold]{record.key_id}[/] ({record.name}): {kind} "
-        f"{sign}{money(abs(amount))}, balance {money(record.balance)}."
+        f"{sign}{money(abs(amount))}, balance {money(record.funds.balance)}."
     )
     status = status_of(record)
     if status != "active":

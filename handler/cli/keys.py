@@ -175,13 +175,13 @@ def _show(record: "ApiKeyRecord", money: Money) -> None:
     from rich.table import Table
 
     policy = record.policy
-    amounts = (record.balance, record.spent, policy.daily_spend_cap, policy.monthly_spend_cap)
+    amounts = (record.funds.balance, record.spent, policy.daily_spend_cap, policy.monthly_spend_cap)
     money = money.fitting(amounts)
     fields = {
         "key id": record.key_id,
         "name": record.name,
         "status": status_of(record),
-        "balance": money(record.balance),
+        "balance": money(record.funds.balance),
         "spent": money(record.spent),
         "requests per minute": str(policy.requests_per_minute),
         "images per minute": str(policy.images_per_minute),
@@ -193,7 +193,7 @@ def _show(record: "ApiKeyRecord", money: Money) -> None:
         ),
         "created": _at(record.created_at),
         "revoked": _at(record.revoked_at),
-        "open reservations": str(len(record.open_reservations)),
+        "open reservations": str(len(record.funds.open_reservations)),
     }
     view = Table(show_header=False)
     for field, value in fields.items():
@@ -208,7 +208,7 @@ def _key_json(record: "ApiKeyRecord") -> dict[str, object]:
         "key_id": record.key_id,
         "name": record.name,
         "status": status_of(record),
-        "balance": record.balance,
+        "balance": record.funds.balance,
         "spent": record.spent,
         "requests_per_minute": policy.requests_per_minute,
         "images_per_minute": policy.images_per_minute,
@@ -218,7 +218,7 @@ def _key_json(record: "ApiKeyRecord") -> dict[str, object]:
         "monthly_spend_cap": policy.monthly_spend_cap,
         "created_at": record.created_at,
         "revoked_at": record.revoked_at,
-        "open_reservations": len(record.open_reservations),
+        "open_reservations": len(record.funds.open_reservations),
     }
 
 

@@ -3,13 +3,13 @@ API (IAM-signed), ``imagegate keys`` and the admin function. Each change is an e
 its actor: a ledger entry when it moves money, an audit entry when it changes the key."""
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from handler.core.catalog import Catalog
 from handler.core.errors import IdempotencyKeyReused, InvalidRequest, NotFound, StorageError
-from handler.core.keys import generate_key
+from handler.core.keys import ACCOUNT_ID, account_of, generate_key
 from handler.core.outcomes import AlreadyPosted, KeyChanged
 from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import (
@@ -73,13 +73,25 @@ class KeyAdmin:
         *,
         balance: int = 0,
         source: TopUpSource = "admin",
+        account_id: str | None = None,
     ) -> IssuedKey:
+        """A new account's first key, or (``account_id``) one more key of an account: that
+        one has its own limits and budget, and spends the account's balance."""
+        if account_id is not None:
+            _check_for_account(account_id, policy, balance)
         self._check_models(policy.models)
         check_webhook_url(policy.webhook_url, allow_local=self.local_webhooks)
         check_reload_policy({name: getattr(policy, name) for name in RELOAD_FIELDS})
         now = int(self.clock())
         new = issue_key(
-            self.keys, name, policy, balance=balance, now=now, actor=actor, source=source
+            self.keys,
+            name,
+            policy,
+            balance=balance,
+            now=now,
+            actor=actor,
+            source=source,
+            account_id=account_id,
         )
         return IssuedKey(self.show(new.key_id), new.plaintext)
 
@@ -98,6 +110,8 @@ class KeyAdmin:
         for required in ("name", "requests_per_minute", "images_per_minute"):
             if required in changes and changes[required] is None:
                 raise InvalidRequest(f"A key always has its {required}.", param=required)
+        if account_of(key_id) != key_id:
+            _refuse_account_fields(changes.keys())
         if "models" in changes:
             self._check_models(changes["models"])
         if changes.get("webhook_url") is not None:
@@ -111,32 +125,12 @@ class KeyAdmin:
         if not _CAPS.keys() & changes.keys():
             return self.changes.update(key_id, changes, audit)
         for _ in range(_UPDATE_ATTEMPTS):
-            windows = self._moved_windows(self.show(key_id), changes)
+            windows = moved_windows(self.show(key_id), changes, self.clock())
             try:
                 return self.changes.update(key_id, changes, audit, windows=windows)
             except KeyChanged:
                 continue  # spent from meanwhile: read the window again
         raise StorageError("The key is busy; try the change again.", should_retry=True)
-
-    def _moved_windows(
-        self, record: ApiKeyRecord, changes: Mapping[str, Any]
-    ) -> dict[str, tuple[int, int] | None]:
-        """A new cap applies to what the current window has spent already: its window moves
-        by the difference between the caps (one not begun yet begins at the new cap)."""
-        now = self.clock()
-        moved: dict[str, tuple[int, int] | None] = {}
-        for name, window_of in _CAPS.items():
-            window = window_of(now)
-            if name not in changes:
-                continue
-            if window not in record.spend_left:
-                moved[window] = None
-                continue
-            old = getattr(record.policy, name)
-            new = changes[name]
-            left = record.spend_left[window]
-            moved[window] = (left, left + (NO_CAP if new is None else new) - (old or NO_CAP))
-        return moved
 
     def move(
         self,
@@ -204,3 +198,47 @@ class KeyAdmin:
         unknown = sorted(set(models) - offered)  # type: ignore[call-overload]
         if unknown:
             raise InvalidRequest(f"Not in the catalog: {', '.join(unknown)}.", param="models")
+
+
+# What belongs to an account, not to each of its keys.
+ACCOUNT_FIELDS = ("low_balance_threshold", "webhook_url", *RELOAD_FIELDS)
+
+
+def _check_for_account(account_id: str, policy: KeyPolicy, balance: int) -> None:
+    if not ACCOUNT_ID.fullmatch(account_id):
+        raise InvalidRequest(f"No account with id {account_id}.", param="account_id")
+    if balance:
+        raise InvalidRequest(
+            "A key of an account spends the account's balance: top up the account instead.",
+            param="balance",
+        )
+    _refuse_account_fields(name for name in ACCOUNT_FIELDS if getattr(policy, name) is not None)
+
+
+def _refuse_account_fields(names: Iterable[str]) -> None:
+    for name in names:
+        if name in ACCOUNT_FIELDS:
+            raise InvalidRequest(
+                f"{name} is the account's, not a key's: set it on the account.",
+                param=name,
+            )
+
+
+def moved_windows(
+    record: ApiKeyRecord, changes: Mapping[str, Any], now: float
+) -> dict[str, tuple[int, int] | None]:
+    """A new cap applies to what the current window has spent already: its window moves by
+    the difference between the caps (one not begun yet begins at the new cap)."""
+    moved: dict[str, tuple[int, int] | None] = {}
+    for name, window_of in _CAPS.items():
+        window = window_of(now)
+        if name not in changes:
+            continue
+        if window not in record.spend_left:
+            moved[window] = None
+            continue
+        old = getattr(record.policy, name)
+        new = changes[name]
+        left = record.spend_left[window]
+        moved[window] = (left, left + (NO_CAP if new is None else new) - (old or NO_CAP))
+    return moved

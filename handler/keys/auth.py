@@ -33,10 +33,12 @@ def issue_key(
     now: int,
     actor: str,
     source: TopUpSource,
+    account_id: str | None = None,
 ) -> NewKey:
-    """Create a key (its balance the ledger's opening top-up, by ``actor`` from ``source``);
-    the returned plaintext is the only copy there will ever be."""
-    new = generate_key()
+    """Create a key: a new account's first (its balance the ledger's opening top-up, by
+    ``actor`` from ``source``), or one more of ``account_id``'s. The returned plaintext is the
+    only copy there will ever be."""
+    new = generate_key(account_id=account_id)
     record = ApiKeyRecord(new.key_id, name, new.secret_hash, "active", now, policy, balance)
     keys.create(record, actor=actor, source=source)
     return new

@@ -105,5 +105,5 @@ def _shown(record: ApiKeyRecord) -> dict[str, Any]:
         "key_id": record.key_id,
         "name": record.name,
         "status": record.status,
-        "balance": format_micros(record.balance),
+        "balance": format_micros(record.funds.balance),
     }

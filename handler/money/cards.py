@@ -77,7 +77,7 @@ class CardTopUps:
         *,
         idempotency_key: str | None = None,
     ) -> CheckoutSession:
-        terms = self.terms
+        terms, account = self.terms, key.funds  # the account's money the card tops up
         if not terms.minimum <= amount <= terms.maximum:
             raise InvalidRequest(
                 f"A top-up is {format_micros(terms.minimum)} to {format_micros(terms.maximum)} "
@@ -91,13 +91,13 @@ class CardTopUps:
                 param="amount",
             )
         order = CheckoutOrder(
-            key.key_id,
+            account.key_id,
             amount,
             success_url,
             cancel_url,
-            key.stripe_customer,
-            None if idempotency_key is None else f"{key.key_id}:{idempotency_key}",
-            save_card=key.policy.reload_below is not None,
+            account.stripe_customer,
+            None if idempotency_key is None else f"{account.key_id}:{idempotency_key}",
+            save_card=account.policy.reload_below is not None,
         )
         return self.processor.checkout(order)
 

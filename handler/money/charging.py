@@ -41,7 +41,7 @@ def settlement_status(asked: int, delivered: int) -> UsageStatus:
 class Reservation:
     key_id: str
     charge: Charge
-    balance: int  # the key's balance once this reservation was taken out
+    balance: int  # the account's balance once this reservation was taken out
     stale: WindowUpkeep  # past windows on the record, for settlement to clear
     backend: str = "unknown"  # the model's, for the spend metrics
 
@@ -69,11 +69,12 @@ class Charging:
             now,
         )
         # A retry that found its own reservation settles that one, as it was priced.
-        charge = record.open_reservations.get(charge.request_id, charge)
-        alert_if_crossed(self.alerts, record, charge.amount)
-        reload_if_due(self.reloads, record, charge.amount, now)
+        funds = record.funds  # the account's
+        charge = funds.open_reservations.get(charge.request_id, charge)
+        alert_if_crossed(self.alerts, funds, charge.amount)
+        reload_if_due(self.reloads, funds, charge.amount, now)
         return Reservation(
-            record.key_id, charge, record.balance, _stale(record, now), spec.model.backend
+            record.key_id, charge, funds.balance, _stale(record, now), spec.model.backend
         )
 
     def admit(self, credentials: Credentials, admission: Admission, meter: Meter) -> ApiKeyRecord:

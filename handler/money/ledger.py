@@ -1,6 +1,7 @@
-"""The credit ledger: every change of a key's balance is an entry, written in the same
-transaction as the change, so a key's balance plus what its open reservations hold always
-equals the sum of its entries.
+"""The credit ledger: every change of an account's balance is an entry, written in the same
+transaction as the change, so an account's balance plus what its open reservations hold always
+equals the sum of its entries. An entry's ``key_id`` is the account's (``core/keys.py``): for
+every key from before accounts, the key's own.
 
 - ``topup``: money put on the key (by card, an operator, the command line);
 - ``adjustment``: an operator's correction, either sign, with its reason;
@@ -20,6 +21,7 @@ from typing import Literal
 from handler.core.amounts import amount_of
 from handler.core.cursors import Held, place_of
 from handler.core.errors import InvalidRequest
+from handler.core.keys import account_of
 from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import TopUpSource
 from handler.core.records.ledger import ENTRY_ID_PREFIX, Audit, EntryKind, LedgerEntry
@@ -40,7 +42,7 @@ def settled_entry(usage: UsageRecord) -> LedgerEntry:
     nothing, a refund of all it held (an entry of 0, so the key holder sees it)."""
     charge = usage.charge
     return LedgerEntry(
-        key_id=usage.key_id,
+        key_id=account_of(usage.key_id),
         kind="charge" if usage.charged else "refund",
         amount=-usage.charged,
         at=usage.settled_at,
@@ -73,7 +75,7 @@ def operator_entry(
     if kind == "adjustment" and reason is None:
         raise InvalidRequest("An adjustment needs its reason.", param="reason")
     return LedgerEntry(
-        key_id,
+        account_of(key_id),
         kind,
         amount,
         at,

@@ -63,6 +63,11 @@ def check_key(record: ApiKeyRecord | None, payer: Payer, now: float) -> ApiKeyRe
             raise AuthenticationFailed("The API key that submitted this work no longer exists.")
     elif record is None or not _secret_matches(record, payer.secret_hash, now):
         raise AuthenticationFailed(_UNKNOWN_KEY)
+    if record.funds.suspended_at is not None:
+        raise AuthenticationFailed(
+            "This API key's account is suspended. Its owner can ask the operator why.",
+            code="account_suspended",
+        )
     if record.status != "active":
         raise AuthenticationFailed("This API key has been revoked.")
     if record.policy.expires_at is not None and record.policy.expires_at <= now:
@@ -100,10 +105,11 @@ def refusal(
     capped = spend_refusal(record, charge.amount, now)
     if capped is not None:
         return capped
-    if record.balance < charge.amount:
+    balance = record.funds.balance
+    if balance < charge.amount:
         return InsufficientQuota(
             f"This request costs {format_micros(charge.amount)} and the key's balance is "
-            f"{format_micros(record.balance)}. Top up the key to continue.",
+            f"{format_micros(balance)}. Top up the key to continue.",
         )
     return None
 
@@ -123,10 +129,11 @@ def admission_refusal(record: ApiKeyRecord, admission: Admission, now: float) ->
             f"minute. Try again in {window.reset_seconds}s.",
             retry_after=window.reset_seconds,
         )
-    if record.balance < admission.balance:
+    balance = record.funds.balance
+    if balance < admission.balance:
         return InsufficientQuota(
             f"This work needs a balance of at least {format_micros(admission.balance)} to run "
-            f"and the key's balance is {format_micros(record.balance)}. Top up the key first.",
+            f"and the key's balance is {format_micros(balance)}. Top up the key first.",
         )
     return None
 

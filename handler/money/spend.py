@@ -41,7 +41,17 @@ def resets_at(window: str) -> int:
 
 
 def spend_refusal(record: ApiKeyRecord, amount: int, now: float) -> InsufficientQuota | None:
-    """Why ``record`` cannot spend ``amount`` more now under its caps, or None."""
+    """Why ``record`` cannot spend ``amount`` more now under its caps (its own budget, then
+    its account's where that is another item), or None."""
+    for holder, whose in ((record, "this key's"), (record.account, "the account's")):
+        if holder is not None:
+            refused = _capped(holder, amount, now, whose)
+            if refused is not None:
+                return refused
+    return None
+
+
+def _capped(record: ApiKeyRecord, amount: int, now: float, whose: str) -> InsufficientQuota | None:
     policy = record.policy
     for window, cap, per in (
         (day_window(now), policy.daily_spend_cap, "daily"),
@@ -53,7 +63,7 @@ def spend_refusal(record: ApiKeyRecord, amount: int, now: float) -> Insufficient
         if left < amount:
             reset = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(resets_at(window)))
             return InsufficientQuota(
-                f"This request costs {format_micros(amount)} and this key's {per} spend limit "
+                f"This request costs {format_micros(amount)} and {whose} {per} spend limit "
                 f"of {format_micros(cap)} has {format_micros(max(left, 0))} left; it resets "
                 f"at {reset}.",
                 code="spend_limit_reached",
@@ -71,6 +81,8 @@ def refund_windows(reserved_at_ms: int, now: float) -> tuple[str, ...]:
 
 
 def stale_windows(record: ApiKeyRecord, now: float) -> tuple[str, ...]:
-    """Spend windows on the record that are not the current day's or month's."""
+    """Spend windows on the record (and its account's) that are not the current day's or
+    month's."""
     current = {day_window(now), month_window(now)}
-    return tuple(sorted(window for window in record.spend_left if window not in current))
+    held = {*record.spend_left, *(record.account.spend_left if record.account else ())}
+    return tuple(sorted(window for window in held if window not in current))

@@ -67,9 +67,10 @@ class LineRunner:
         """Record a line that will not run again, refunding in the same write whatever
         reservation its last attempt left open (it died, or its work was pending)."""
         record = self.keys.get(owner.key_id)
-        charge = record.open_reservations.get(result.request_id) if record else None
-        if record is None or charge is None:
+        funds = record.funds if record else None
+        charge = funds.open_reservations.get(result.request_id) if funds else None
+        if funds is None or charge is None:
             self.store.record(result)
             return
-        reservation = Reservation(owner.key_id, charge, record.balance, WindowUpkeep())
+        reservation = Reservation(owner.key_id, charge, funds.balance, WindowUpkeep())
         self.paid.settle(reservation, 0, code, result)

@@ -118,7 +118,7 @@ class Splitter:
         except AuthenticationFailed as exc:
             return exc.message
         cheapest = cheapest_line(self.catalog)
-        if owner.balance < cheapest:
+        if owner.funds.balance < cheapest:
             return f"the key's balance is below the cheapest line ({cheapest} micro-units)"
         return None
 

@@ -124,7 +124,7 @@ def get_billing(key: ApiKeyDep, terms: CardTermsDep, currency: CurrencyDep) -> B
         offered = CardTopUpTerms(
             currency=terms.currency, minimum=terms.minimum, maximum=terms.maximum
         )
-    return BillingAccount(balance=key.balance, currency=currency, card_top_ups=offered)
+    return BillingAccount(balance=key.funds.balance, currency=currency, card_top_ups=offered)
 
 
 class CheckoutCreate(BaseModel):

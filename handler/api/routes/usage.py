@@ -67,7 +67,7 @@ class Usage(UsageCounts):
         ]
         return cls(
             key_id=key.key_id,
-            balance=key.balance,
+            balance=key.funds.balance,
             start_time=start,
             end_time=end,
             daily=daily,

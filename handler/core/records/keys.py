@@ -5,10 +5,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from handler.core.keys import account_of
 from handler.core.records.charges import Charge
 
 KeyStatus = Literal["active", "revoked"]
-AuditAction = Literal["created", "updated", "revoked", "rotated"]
+AuditAction = Literal["created", "updated", "revoked", "rotated", "suspended", "reinstated"]
 
 
 TopUpSource = Literal["card", "admin", "cli"]
@@ -59,6 +60,19 @@ class ApiKeyRecord:
     # A rotated key's old secret, in force until previous_until (unix seconds).
     previous_secret_hash: str | None = None
     previous_until: int | None = None
+    suspended_at: int | None = None  # its account's: an operator suspended it (unix seconds)
+    # The account's item, where the key is not its account's first key (``core/keys.py``):
+    # the balance, reservations, caps and card are the account's, the windows the key's own.
+    account: "ApiKeyRecord | None" = None
+
+    @property
+    def account_id(self) -> str:
+        return account_of(self.key_id)
+
+    @property
+    def funds(self) -> "ApiKeyRecord":
+        """The record that holds the money the key spends: its account's."""
+        return self.account or self
 
     def __repr__(self) -> str:  # keep the hash out of any log line that prints a record
         return f"ApiKeyRecord(key_id={self.key_id!r}, name={self.name!r}, status={self.status!r})"

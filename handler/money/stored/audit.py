@@ -7,7 +7,9 @@ folded into the key's checkpoint, so a run reads only recent entries; no write c
 long after the time in its sort key (Lambda's longest run is 15 minutes).
 
 A key from before the ledger gets an opening entry, at its first audit, of whatever its
-balance and holds are beyond the entries it has: from then on it is held to its ledger.
+balance and holds are beyond the entries it has: from then on it is held to its ledger. A key
+from before accounts gets its account named (its own id: ``accounts.backfill_account``), so the
+account's list of keys shows it. Both are done once, and the next run does what one left.
 """
 
 from collections.abc import Iterator
@@ -25,7 +27,9 @@ from handler.aws.dynamo import (
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr
 from handler.aws.writes import Put, Update
+from handler.core.keys import account_of
 from handler.core.records.ledger import Audit, LedgerEntry
+from handler.money.stored.accounts import backfill_account
 from handler.money.stored.entry_items import ENTRIES_BELOW, entry_put
 from handler.observability import count, logger
 
@@ -44,11 +48,16 @@ def audits(
     with aws_errors("Could not read the API keys."):
         pages = client.get_paginator("scan").paginate(
             TableName=keys,
-            ProjectionExpression="key_id, balance, spent, reservations, ledgered",
+            ProjectionExpression="key_id, account_id, balance, spent, reservations, ledgered",
             ConsistentRead=True,
         )
         for page in pages:
             for item in page["Items"]:
+                key_id = item["key_id"]["S"]
+                if "account_id" not in item and backfill_account(client, keys, key_id):
+                    logger.info("account named", key_id=key_id)
+                if account_of(key_id) != key_id:
+                    continue  # a key apart from its account holds no money of its own
                 audit = _audited(client, keys, ledger, plain(item), now_ms, fold)
                 if audit is not None:
                     yield audit

@@ -3,18 +3,22 @@
 Reserve: one ``UpdateItem`` on the key's item whose condition checks the secret's hash, status,
 expiry, allowed models, the minute's request and image windows and the balance, and whose
 update spends them and records the open reservation. On refusal the item comes back with the
-error (``ReturnValuesOnConditionCheckFailure``), so explaining it costs no second read.
+error (``ReturnValuesOnConditionCheckFailure``), so explaining it costs no second read. A key
+that is not its account's item (``core/keys.py``) spends in one ``TransactWriteItems`` of two
+writes, the key's and the account's (``key_writes.py``), then reads both: what a transaction
+does not answer.
 
-Settle: one ``TransactWriteItems``: close the reservation on the key (refunding the part not
-delivered) and put the usage record, conditioned on the reservation still being open, so a
+Settle: one ``TransactWriteItems``: close the reservation on the account (refunding the part
+not delivered) and put the usage record, conditioned on the reservation still being open, so a
 request and the reconciler can never both settle it.
 """
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import (
     ConditionFailed,
+    Transaction,
     TransactionRefused,
     conditional,
     holds,
@@ -23,20 +27,21 @@ from handler.aws.dynamo import (
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr, if_not_exists
 from handler.aws.writes import Update
+from handler.core.errors import StorageError
 from handler.core.outcomes import ReservationClosed, ReservationRefused, ResultRecorded
 from handler.core.records.charges import Admission, Charge, UsageRecord, WindowUpkeep
 from handler.core.records.keys import ApiKeyRecord, Credentials, Payer
 from handler.core.records.work import LineResult
 from handler.money.spend import NO_CAP
 from handler.money.stored.key_writes import admitting, reserving
-from handler.money.stored.keys import charge_of, key_record
+from handler.money.stored.keys import charge_of, key_record, spender
 from handler.money.stored.settlement import settlement
 from handler.money.stored.usage_items import recent_records, records_between, usage_sort_key
 from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, UpdateItemInputTypeDef
 
 
 class DynamoDBChargeStore:
@@ -57,29 +62,43 @@ class DynamoDBChargeStore:
 
     def reserve(self, payer: Payer, charge: Charge, *, minute: int) -> ApiKeyRecord:
         try:
-            return self._update_key(reserving(self._keys, payer, charge, minute=minute))
+            return self._spend(payer.key_id, reserving(self._keys, payer, charge, minute=minute))
         except ReservationRefused as refused:
             record = refused.record
-            if record is not None and charge.request_id in record.open_reservations:
+            if record is not None and charge.request_id in record.funds.open_reservations:
                 return record  # our own earlier attempt committed
             raise
 
     def admit(
         self, credentials: Credentials, admission: Admission, *, minute: int, now: int
     ) -> ApiKeyRecord:
-        request = admitting(self._keys, credentials, admission, minute=minute, now=now)
-        return self._update_key(request)
+        writes = admitting(self._keys, credentials, admission, minute=minute, now=now)
+        return self._spend(credentials.key_id, writes)
 
-    def _update_key(self, request: "UpdateItemInputTypeDef") -> ApiKeyRecord:
-        """One conditional write on the key's item: the key after it, or ReservationRefused
+    def _spend(self, key_id: str, writes: "list[TransactWriteItemTypeDef]") -> ApiKeyRecord:
+        """The key's write (and its account's): the key after it, or ReservationRefused
         with the key as it stood."""
-        request = {
-            **request,
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
+        message = "Could not charge the API key."
+        if len(writes) == 2:
+            key, account = writes
+            try:
+                Transaction().add({"key": key, "account": account}).commit(self._client, message)
+            except TransactionRefused:
+                raise ReservationRefused(spender(self._client, self._keys, key_id)) from None
+            record = spender(self._client, self._keys, key_id)
+            if record is None:
+                raise StorageError(message)
+            return record
+        request = cast(
+            "UpdateItemInputTypeDef",
+            {
+                **writes[0]["Update"],
+                "ReturnValues": "ALL_NEW",
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            },
+        )
         try:
-            with conditional("Could not charge the API key."):
+            with conditional(message):
                 response = retry_conflicts(lambda: self._client.update_item(**request))
         except ConditionFailed as failed:
             record = None if failed.item is None else key_record(failed.item)
@@ -143,5 +162,7 @@ class DynamoDBChargeStore:
                 for item in page["Items"]:
                     for request_id, entry in item["reservations"]["M"].items():
                         charge = charge_of(request_id, entry["M"])
-                        found.append((item["key_id"]["S"], charge))
+                        # The key that reserved it: one of the account's, or the account's own.
+                        key_id = entry["M"].get("key_id", item["key_id"])["S"]
+                        found.append((key_id, charge))
         return found

@@ -1,6 +1,14 @@
-"""The conditional writes on a key's item that spend from it (see ``money/stored/charges.py``): each
-checks everything its refusal could be about in its condition, in one write."""
+"""The conditional writes that spend from a key and its account (see
+``money/stored/charges.py``): each checks everything its refusal could be about in its
+condition.
 
+Where the key is its account's first, one item is both (``core/keys.py``) and the write is one
+``UpdateItem``. Otherwise it is a transaction of two writes: on the key's item, its secret,
+status, expiry, models, minute windows and its own budget; on the account's, that it is not
+suspended, its balance and caps, and the open reservation.
+"""
+
+from enum import Enum
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -15,85 +23,113 @@ from handler.aws.expressions import (
     named,
     operand,
 )
-from handler.aws.writes import Template, Update
+from handler.aws.writes import Check, Template, Update
+from handler.core.keys import account_of
 from handler.core.records.charges import Admission, Charge
-from handler.core.records.keys import Credentials, Owner, Payer
+from handler.core.records.keys import Credentials, Payer
 from handler.money.spend import day_window, month_window, previous_windows
 from handler.money.stored.keys import IMAGES_LEFT, REQUESTS_LEFT, SPEND_LEFT, charge_attributes
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import UpdateItemInputTypeDef
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
-def reserving(table: str, payer: Payer, charge: Charge, *, minute: int) -> "UpdateItemInputTypeDef":
-    """Take the charge's price from the balance and the spend windows, and record it as an
-    open reservation; for a presented key, take the request and its images from the minute's
-    windows too. An owner's standing instruction (a batch line, an async job) has no secret
-    and no minute windows."""
-    now = charge.reserved_at // 1000
+class Part(Enum):
+    """Which item a write is on: the one that is both the key and its account, or one of
+    the two."""
+
+    BOTH = "both"
+    KEY = "key"
+    ACCOUNT = "account"
+
+
+def reserving(
+    table: str, payer: Payer, charge: Charge, *, minute: int
+) -> "list[TransactWriteItemTypeDef]":
+    """Take the charge's price from the balance and the spend windows (the account's, and
+    the key's own budget), and record it as an open reservation on the account; for a
+    presented key, take the request and its images from the minute's windows too. An owner's
+    standing instruction (a batch line, an async job) has no secret and no minute windows.
+    One write, or the key's and the account's."""
+    presented = isinstance(payer, Credentials)
     names = {"request": charge.request_id, **_spend_names(charge.reserved_at / 1000)}
-    values: dict[str, object] = {
-        "price": charge.amount,
-        "now": now,
-        "model": charge.model,
-        "reservation": charge_attributes(charge),
-    }
-    if isinstance(payer, Owner):
-        return _reserve(presented=False).request(
-            table, {"key_id": payer.key_id}, names=names, values=values
-        )
-    names |= _minute_names(minute, images=True)
-    values |= {"hash": payer.secret_hash, "n": charge.n}
-    return _reserve(presented=True).request(
-        table, {"key_id": payer.key_id}, names=names, values=values
-    )
+    reservation = charge_attributes(charge)
+    values: dict[str, object] = {"price": charge.amount, "now": charge.reserved_at // 1000}
+    values |= {"model": charge.model, "reservation": reservation}
+    if isinstance(payer, Credentials):
+        names |= _minute_names(minute, images=True)
+        values |= {"hash": payer.secret_hash, "n": charge.n}
+    account_id = account_of(payer.key_id)
+    if account_id == payer.key_id:
+        template = _reserve(presented=presented, part=Part.BOTH)
+        return [template.write(table, {"key_id": payer.key_id}, names=names, values=values)]
+    values["reservation"] = {**reservation, "key_id": payer.key_id}
+    key = _reserve(presented=presented, part=Part.KEY)
+    account = _reserve(presented=presented, part=Part.ACCOUNT)
+    return [
+        key.write(table, {"key_id": payer.key_id}, names=names, values=values),
+        account.write(table, {"key_id": account_id}, names=names, values=values),
+    ]
 
 
 def admitting(
     table: str, credentials: Credentials, admission: Admission, *, minute: int, now: int
-) -> "UpdateItemInputTypeDef":
+) -> "list[TransactWriteItemTypeDef]":
     """A submission (an async job, a batch): one request of the minute's window, and the
     balance it must hold checked (and the model, if it names one)."""
     values: dict[str, object] = {"hash": credentials.secret_hash, "now": now}
     values |= {"balance": admission.balance}
     if admission.model is not None:
         values["model"] = admission.model
-    template = _admit(model=admission.model is not None)
     names = _minute_names(minute, images=False)
-    return template.request(table, {"key_id": credentials.key_id}, names=names, values=values)
+    model = admission.model is not None
+    key_id, account_id = credentials.key_id, account_of(credentials.key_id)
+    if key_id == account_id:
+        template = _admit(model=model, part=Part.BOTH)
+        return [template.write(table, {"key_id": key_id}, names=names, values=values)]
+    return [
+        _admit(model=model, part=Part.KEY).write(
+            table, {"key_id": key_id}, names=names, values=values
+        ),
+        _admit(model=model, part=Part.ACCOUNT).write(
+            table, {"key_id": account_id}, names=names, values=values
+        ),
+    ]
 
 
 @cache
-def _reserve(*, presented: bool) -> Template:
+def _reserve(*, presented: bool, part: Part) -> Template:
     price, reserved = given("price"), attr("reservations", Named("request"))
-    update = (
-        Update.template()
-        .set("balance", attr("balance") - price)
-        .set(reserved, given("reservation"))
-        .require(_usable(given("now")))
+    update = Update.template()
+    if part is not Part.ACCOUNT:
+        update.require(_usable(given("now"))).require(_allows(given("model")))
+        if presented:
+            update.require(_presented(given("hash"), given("now")))
+            _take_minute(update, images=given("n"))
+    if part is not Part.KEY:
+        update.set("balance", attr("balance") - price).set(reserved, given("reservation"))
+        update.require(_in_good_standing())
         # Written already: botocore resent a write that had committed. Never take it twice.
-        .require(reserved.not_exists())
-        .require(_allows(given("model")))
-        .require(attr("balance").gte(price))
-    )
-    _spend(update, price)
-    if presented:
-        update.require(_presented(given("hash"), given("now")))
-        _take_minute(update, images=given("n"))
+        update.require(reserved.not_exists()).require(attr("balance").gte(price))
+    _spend(update, price)  # the one item's caps, the key's budget, or the account's caps
     return Template(update)
 
 
 @cache
-def _admit(*, model: bool) -> Template:
+def _admit(*, model: bool, part: Part) -> Template:
+    if part is Part.ACCOUNT:
+        check = Check.template().require(_in_good_standing())
+        return Template(check.require(attr("balance").gte(given("balance"))))
     update = (
         Update.template()
         .require(_presented(given("hash"), given("now")))
         .require(_usable(given("now")))
-        .require(attr("balance").gte(given("balance")))
     )
     _take_minute(update, images=None)
     if model:
         update.require(_allows(given("model")))
+    if part is Part.BOTH:
+        update.require(_in_good_standing()).require(attr("balance").gte(given("balance")))
     return Template(update)
 
 
@@ -118,6 +154,11 @@ def _spend_names(now: float) -> dict[str, str]:
         "past_day": f"{SPEND_LEFT}{yesterday}",
         "past_month": f"{SPEND_LEFT}{last_month}",
     }
+
+
+def _in_good_standing() -> Condition:
+    """The account: not suspended."""
+    return attr("suspended_at").not_exists()
 
 
 def _usable(now: Operand) -> Condition:

@@ -1,6 +1,8 @@
-"""API keys in DynamoDB, one item per key id: the key's policy, balance, open reservations and
-per-minute rate windows all live on that one item, so one conditional write can check and
-spend them together (``money/stored/charges.py``)."""
+"""API keys and their accounts in DynamoDB, one item per id: a key's policy, per-minute rate
+windows and budget; an account's balance, open reservations, caps and card. An account's
+first key is the account's item (every key from before accounts is one), so one conditional
+write checks and spends them together (``money/stored/charges.py``); a key an account made
+later is an item of its own, spending from the account's in one transaction."""
 
 from typing import TYPE_CHECKING
 
@@ -8,8 +10,9 @@ from handler.aws.clients import dynamodb_client
 from handler.aws.dynamo import Transaction, TransactionRefused, item_of, plain
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr
-from handler.aws.writes import Put
-from handler.core.errors import StorageError
+from handler.aws.writes import Check, Put
+from handler.core.errors import NotFound, StorageError
+from handler.core.keys import account_of
 from handler.core.records.charges import Charge
 from handler.core.records.keys import (
     DEFAULT_POLICY,
@@ -45,37 +48,35 @@ class DynamoDBKeyStore:
         self._client = client or dynamodb_client()
 
     def get(self, key_id: str) -> ApiKeyRecord | None:
-        with aws_errors("Could not read the API key."):
-            # Consistent: a revoked key must stop working on the next request.
-            item = self._client.get_item(
-                TableName=self._table, Key={"key_id": {"S": key_id}}, ConsistentRead=True
-            ).get("Item")
-        return None if item is None else key_record(item)
+        return spender(self._client, self._table, key_id)
 
     def create(self, record: ApiKeyRecord, *, actor: str, source: TopUpSource) -> None:
+        """An account's first key is the account's item, its balance the ledger's opening
+        top-up; a later key of the account holds no money, and is made only while its
+        account exists and is not suspended."""
         policy = record.policy
         if policy.models is not None and not policy.models:  # such a key is useless
             raise ValueError("a key must be allowed at least one model")
+        first = record.account_id == record.key_id
+        if not first and record.balance:
+            raise ValueError("a key that is not its account's first holds no balance")
         item = {
             "key_id": record.key_id,
+            "account_id": record.account_id,
             "name": record.name,
             "secret_hash": record.secret_hash,
             "status": record.status,
             "created_at": record.created_at,
             "rpm": policy.requests_per_minute,
             "ipm": policy.images_per_minute,
-            "balance": record.balance,
             "spent": 0,
-            "reservations": {},
-            "ledgered": True,  # its ledger begins with it (money/stored/audit.py)
             "daily_cap": _cap(policy.daily_spend_cap),
             "monthly_cap": _cap(policy.monthly_spend_cap),
             "models": policy.models,
             "expires_at": policy.expires_at,
-            "low_balance": policy.low_balance_threshold,
-            "webhook_url": policy.webhook_url,
-            **{name: getattr(policy, name) for name in RELOAD_ATTRIBUTES},
         }
+        if first:
+            item |= account_attributes(record.balance, policy)
         put = Put(self._table, item_of(item)).require(attr("key_id").not_exists())
         created = AuditEntry(
             record.key_id,
@@ -85,20 +86,24 @@ class DynamoDBKeyStore:
             {"name": record.name, "balance": record.balance, "source": source},
         )
         transaction = Transaction().add({"key": put.write(), **audit_put(self._ledger, created)})
+        if not first:
+            account = Check(self._table, {"key_id": record.account_id})
+            account.require(attr("key_id").exists() & attr("suspended_at").not_exists())
+            transaction.add({"account": account.write()})
         if record.balance:
-            opening = LedgerEntry(
-                key_id=record.key_id,
-                kind="topup",
-                amount=record.balance,
-                at=record.created_at * 1000,
-                reference="opening",
-                actor=actor,
-                source=source,
+            opening = opening_entry(
+                record.account_id, record.balance, record.created_at, actor, source
             )
             transaction.add(entry_put(self._ledger, opening))
         try:
             transaction.commit(self._client, f"Could not create key {record.key_id}.")
-        except TransactionRefused:
+        except TransactionRefused as refused:
+            if "account" in refused.failed:
+                raise NotFound(
+                    f"No account with id {record.account_id} that may make keys (it does not "
+                    "exist, or it is suspended).",
+                    param="account_id",
+                ) from None
             raise StorageError(f"Key {record.key_id} exists already.") from None
 
     def list(self) -> list[ApiKeyRecord]:
@@ -109,8 +114,30 @@ class DynamoDBKeyStore:
         return sorted(records, key=lambda record: record.created_at)
 
 
-def key_record(item: "Item") -> ApiKeyRecord:
-    """A key's item as a record; a key made before billing reads as unfunded, default limits."""
+def spender(client: "DynamoDBClient", table: str, key_id: str) -> ApiKeyRecord | None:
+    """A key as it spends: its item, with its account's where that is another; None if
+    either is missing."""
+    key = _item(client, table, key_id)
+    account_id = account_of(key_id)
+    if key is None or account_id == key_id:
+        return None if key is None else key_record(key)
+    account = _item(client, table, account_id)
+    return None if account is None else key_record(key, key_record(account))
+
+
+def _item(client: "DynamoDBClient", table: str, key_id: str) -> "Item | None":
+    with aws_errors("Could not read the API key."):
+        # Consistent: a revoked key must stop working on the next request.
+        return client.get_item(
+            TableName=table, Key={"key_id": {"S": key_id}}, ConsistentRead=True
+        ).get("Item")
+
+
+def key_record(item: "Item", account: ApiKeyRecord | None = None) -> ApiKeyRecord:
+    """A key's item (with its ``account``'s, where that is another) as a record; a key made
+    before billing reads as unfunded, default limits. An account's item that is no key (its
+    account was signed up for) has no name, secret or status: it reads as a key no secret
+    opens."""
     values = plain(item)
     windows: dict[str, dict[int, int]] = {REQUESTS_LEFT: {}, IMAGES_LEFT: {}}
     spend_left: dict[str, int] = {}
@@ -122,9 +149,9 @@ def key_record(item: "Item") -> ApiKeyRecord:
             spend_left[name.removeprefix(SPEND_LEFT)] = value
     return ApiKeyRecord(
         key_id=values["key_id"],
-        name=values["name"],
-        secret_hash=values["secret_hash"],
-        status=values["status"],
+        name=values.get("name", ""),
+        secret_hash=values.get("secret_hash", ""),
+        status=values.get("status", "revoked"),
         created_at=values["created_at"],
         policy=KeyPolicy(
             requests_per_minute=values.get("rpm", DEFAULT_POLICY.requests_per_minute),
@@ -147,12 +174,41 @@ def key_record(item: "Item") -> ApiKeyRecord:
         stripe_customer=values.get("stripe_customer"),
         previous_secret_hash=values.get("previous_secret_hash"),
         previous_until=values.get("previous_until"),
+        suspended_at=values.get("suspended_at"),
+        account=account,
         requests_left=windows[REQUESTS_LEFT],
         images_left=windows[IMAGES_LEFT],
         open_reservations={
             request_id: charge_of(request_id, entry["M"])
             for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
         },
+    )
+
+
+def account_attributes(balance: int, policy: KeyPolicy) -> dict[str, object]:
+    """What an account's item holds besides a key's: its money, alerts and reloads."""
+    return {
+        "balance": balance,
+        "reservations": {},
+        "ledgered": True,  # its ledger begins with it (money/stored/audit.py)
+        "low_balance": policy.low_balance_threshold,
+        "webhook_url": policy.webhook_url,
+        **{name: getattr(policy, name) for name in RELOAD_ATTRIBUTES},
+    }
+
+
+def opening_entry(
+    account_id: str, balance: int, created_at: int, actor: str, source: TopUpSource
+) -> LedgerEntry:
+    """A new account's balance, as its ledger's first top-up."""
+    return LedgerEntry(
+        key_id=account_id,
+        kind="topup",
+        amount=balance,
+        at=created_at * 1000,
+        reference="opening",
+        actor=actor,
+        source=source,
     )
 
 

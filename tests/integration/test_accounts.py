@@ -1,0 +1,123 @@
+"""Accounts: several keys spend one balance, each within its own budget, and an operator can
+stop them all at once."""
+
+import threading
+
+from fastapi.testclient import TestClient
+
+from handler import billing_container, container
+from handler.core.keys import account_of
+from handler.core.records.keys import KeyPolicy
+from handler.money.ledger import off_ledger
+from handler.money.stored.accounts import DynamoDBAccounts
+from tests.support import GENEROUS, assert_error, balance_of, usage_of
+
+URL = "/v1/images/generations"
+PRICE = 4000  # imagegate-preview, 1024x1024 (infra/catalog.json)
+
+
+def _account(balance: int) -> tuple[str, dict[str, str]]:
+    issued = billing_container.key_admin().create("test", "first", GENEROUS, balance=balance)
+    return issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
+
+
+def _another(account_id: str, *, daily: int | None = None) -> tuple[str, dict[str, str]]:
+    policy = KeyPolicy(10_000, 100_000, daily_spend_cap=daily)
+    issued = billing_container.key_admin().create("test", "another", policy, account_id=account_id)
+    return issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
+
+
+def _accounts() -> DynamoDBAccounts:
+    settings = container.get_settings()
+    return DynamoDBAccounts(settings.keys_table, settings.ledger_table)
+
+
+def test_three_keys_spend_one_balance_at_once_and_none_passes_its_budget(
+    client: TestClient,
+) -> None:
+    account_id, first = _account(10 * PRICE)
+    budgeted, second = _another(account_id, daily=3 * PRICE)
+    third_id, third = _another(account_id)
+    keys = {account_id: first, budgeted: second, third_id: third}
+    codes: dict[str, list[int]] = {key_id: [] for key_id in keys}
+
+    def spend(key_id: str) -> None:
+        answer = client.post(URL, headers=keys[key_id], json={"prompt": "a"})
+        codes[key_id].append(answer.status_code)
+
+    threads = [threading.Thread(target=spend, args=(key_id,)) for _ in range(17) for key_id in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    succeeded = {key_id: got.count(200) for key_id, got in codes.items()}
+    assert sum(succeeded.values()) == 10  # the balance paid for ten, and no more
+    assert succeeded[budgeted] <= 3  # the key's own budget held
+    assert all(code in (200, 402) for got in codes.values() for code in got)
+    assert balance_of(account_id) == 0 == balance_of(budgeted)
+    # Each key's usage is its own; the account's ledger holds them all, and its balance
+    for key_id, count in succeeded.items():
+        assert sum(u.charged for u in usage_of(key_id)) == count * PRICE
+    entries = container.entries().page(account_id, limit=100, before=None).entries
+    assert sum(e.amount for e in entries) == 0  # 10 images' top-up, 10 charges
+    assert not off_ledger(container.entries(), now_ms=2**41)
+
+
+def test_a_key_past_its_budget_is_told_so_while_the_account_has_money(
+    client: TestClient,
+) -> None:
+    account_id, _ = _account(100 * PRICE)
+    _, budgeted = _another(account_id, daily=PRICE)
+    assert client.post(URL, headers=budgeted, json={"prompt": "a"}).status_code == 200
+    refused = client.post(URL, headers=budgeted, json={"prompt": "a"})
+    assert refused.status_code == 402
+    assert_error(refused.json(), type_="insufficient_quota", param=None, code="spend_limit_reached")
+    assert "this key's daily spend limit" in refused.json()["error"]["message"]
+
+
+def test_an_account_cap_holds_across_its_keys(client: TestClient) -> None:
+    account_id, first = _account(100 * PRICE)
+    admin = billing_container.key_admin()
+    admin.update("test", account_id, {"daily_spend_cap": 2 * PRICE})
+    _, second = _another(account_id)
+    assert client.post(URL, headers=first, json={"prompt": "a"}).status_code == 200
+    assert client.post(URL, headers=second, json={"prompt": "a"}).status_code == 200
+    refused = client.post(URL, headers=second, json={"prompt": "a"})
+    assert refused.status_code == 402
+    assert "the account's daily spend limit" in refused.json()["error"]["message"]
+
+
+def test_a_suspended_accounts_keys_get_401_until_it_is_reinstated(client: TestClient) -> None:
+    account_id, first = _account(100 * PRICE)
+    _, second = _another(account_id)
+    _accounts().suspend(account_id, reason="chargebacks", actor="test", now=1_800_000_000)
+    for auth in (first, second):
+        for call in (
+            lambda: client.post(URL, headers=auth, json={"prompt": "a"}),
+            lambda: client.get("/v1/usage", headers=auth),
+        ):
+            refused = call()
+            assert refused.status_code == 401
+            assert_error(
+                refused.json(), type_="authentication_error", param=None, code="account_suspended"
+            )
+    assert balance_of(account_id) == 100 * PRICE  # refused at no cost
+    _accounts().reinstate(account_id, actor="test", now=1_800_000_100)
+    assert client.post(URL, headers=second, json={"prompt": "a"}).status_code == 200
+
+
+def test_a_revoked_first_key_leaves_the_accounts_other_keys_working(client: TestClient) -> None:
+    account_id, first = _account(100 * PRICE)
+    _, second = _another(account_id)
+    billing_container.key_admin().revoke("test", account_id)
+    assert client.post(URL, headers=first, json={"prompt": "a"}).status_code == 401
+    assert client.post(URL, headers=second, json={"prompt": "a"}).status_code == 200
+
+
+def test_the_accounts_keys_are_listed_with_it(aws: None) -> None:
+    account_id, _ = _account(0)
+    others = {_another(account_id)[0] for _ in range(2)}
+    listed = [key.key_id for key in _accounts().keys(account_id)]
+    assert listed[0] == account_id and set(listed[1:]) == others
+    assert all(account_of(key_id) == account_id for key_id in listed)
