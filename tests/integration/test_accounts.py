@@ -121,3 +121,35 @@ def test_the_accounts_keys_are_listed_with_it(aws: None) -> None:
     listed = [key.key_id for key in _accounts().keys(account_id)]
     assert listed[0] == account_id and set(listed[1:]) == others
     assert all(account_of(key_id) == account_id for key_id in listed)
+
+
+def test_keys_from_before_accounts_become_accounts_with_their_money_and_ledger_exactly(
+    client: TestClient,
+) -> None:
+    """The reconciler's pass names each old key's account (its own id) and moves nothing:
+    balance, holds and ledger read the same through the account, and again on a second run."""
+    from handler.aws.clients import dynamodb_client
+    from handler.money.reconciler import reconcile
+
+    account_id, auth = _account(50 * PRICE)
+    assert client.post(URL, headers=auth, json={"prompt": "a", "n": 2}).status_code == 200
+    dynamo, table = dynamodb_client(), container.get_settings().keys_table
+    # As the version before accounts wrote it: no account named on the item
+    dynamo.update_item(
+        TableName=table, Key={"key_id": {"S": account_id}}, UpdateExpression="REMOVE account_id"
+    )
+    before = dynamo.get_item(TableName=table, Key={"key_id": {"S": account_id}})["Item"]
+    ledger = container.entries().page(account_id, limit=100, before=None).entries
+    assert _accounts().keys(account_id) == []  # the index does not know it yet
+
+    for _ in range(2):  # the migration, and the same again
+        reconcile(container.charge_store(), container.entries())
+        after = dynamo.get_item(TableName=table, Key={"key_id": {"S": account_id}})["Item"]
+        assert after == {**before, "account_id": {"S": account_id}}
+
+    account = _accounts().get(account_id)
+    assert (account.balance, account.held, account.spent) == (48 * PRICE, 0, 2 * PRICE)
+    assert container.entries().page(account_id, limit=100, before=None).entries == ledger
+    assert [key.key_id for key in _accounts().keys(account_id)] == [account_id]
+    # and the key spends as before
+    assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
