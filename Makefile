@@ -151,7 +151,7 @@ $(ARTIFACT)/.built: $(SHIPPED)
 	fi
 	touch $@
 
-build-ApiFunction build-StreamFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-ReloadFunction build-AdminFunction build-AdminApiFunction: $(ARTIFACT)/.built
+build-ApiFunction build-StreamFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-ReloadFunction build-AdminFunction build-AdminApiFunction build-MemberApiFunction: $(ARTIFACT)/.built
 	cp -R -l $(ARTIFACT)/. "$(ARTIFACTS_DIR)" 2>/dev/null || cp -R $(ARTIFACT)/. "$(ARTIFACTS_DIR)"
 	rm -f "$(ARTIFACTS_DIR)/.built"
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"

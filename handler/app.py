@@ -4,19 +4,23 @@ by the container's objects (``ContainerServices``)."""
 from fastapi import APIRouter, FastAPI
 
 from handler import billing_container, container
+from handler.accounts.keys import AccountKeys
+from handler.accounts.membership import AccountMembers
 from handler.api.errors import install_error_handlers
 from handler.api.middleware import GatewayPathMiddleware, RequestContextMiddleware
-from handler.api.routes import ADMIN_ROUTERS, ROUTERS
+from handler.api.routes import ADMIN_ROUTERS, MEMBER_ROUTERS, ROUTERS
 from handler.api.services import Services
 from handler.generation.offering import Offering
 from handler.generation.service import GenerationService
 from handler.keys.admin import KeyAdmin
 from handler.money.cards import CardTerms, CardTopUps
+from handler.ports.accounts import Accounts
 from handler.ports.charges import ChargeStore
 from handler.ports.idempotency import Idempotency
 from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
+from handler.ports.member_tokens import MemberTokenVerifier
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
 from handler.work.reader import WorkReader
@@ -68,6 +72,18 @@ class ContainerServices:
     def key_admin(self) -> KeyAdmin:
         return billing_container.key_admin()
 
+    def accounts(self) -> Accounts:
+        return billing_container.accounts()
+
+    def account_members(self) -> AccountMembers:
+        return billing_container.account_members()
+
+    def account_keys(self) -> AccountKeys:
+        return billing_container.account_keys()
+
+    def member_tokens(self) -> MemberTokenVerifier:
+        return billing_container.member_tokens()
+
 
 def create_app(routers: list[tuple[APIRouter, str]] = ROUTERS) -> FastAPI:
     """The public app by default; ``create_admin_app`` serves the operators' routes."""
@@ -92,3 +108,9 @@ def create_admin_app() -> FastAPI:
     """``/admin/v1``: the routes API Gateway lets through only when IAM-signed, served by a
     function whose role may make keys and move credit, which the public one may not."""
     return create_app(ADMIN_ROUTERS)
+
+
+def create_member_app() -> FastAPI:
+    """``/v1/me`` and ``/v1/account``: the routes of people signed in to the console, served
+    by a function whose role may make an account's keys, which the public one may not."""
+    return create_app(MEMBER_ROUTERS)

@@ -1,17 +1,22 @@
-"""Builds what only operators and paying key holders reach, from ``Settings``, once per
-process: card top-ups and the admin API (``container.py`` builds the rest)."""
+"""Builds what only operators, members and paying key holders reach, from ``Settings``, once
+per process: card top-ups, the admin API and the members' (``container.py`` builds the rest)."""
 
 from functools import cache
 
 from handler import container
+from handler.accounts.keys import AccountKeys
+from handler.accounts.membership import AccountMembers
 from handler.aws.secrets import secret_reader
-from handler.config import get_settings
+from handler.config import get_settings, get_sign_in_settings
 from handler.core.errors import NotFound
 from handler.keys.admin import KeyAdmin
 from handler.money.cards import CardTerms, CardTopUps
+from handler.money.stored.accounts import DynamoDBAccounts
 from handler.money.stored.key_changes import DynamoDBKeyChanges
 from handler.money.stored.payments import DynamoDBPayments
 from handler.money.stored.stripe_cards import StripeCards
+from handler.stores.member_tokens import MemberTokens, PublishedKeys, pool_issuer
+from handler.stores.members import DynamoDBMembers
 
 
 @cache
@@ -66,3 +71,33 @@ def key_admin() -> KeyAdmin:
         local_webhooks=settings.local_webhooks,
         alerts=container.charging().alerts,
     )
+
+
+@cache
+def accounts() -> DynamoDBAccounts:
+    settings = get_settings()
+    return DynamoDBAccounts(settings.keys_table, settings.ledger_table, settings.members_table)
+
+
+@cache
+def account_members() -> AccountMembers:
+    settings, sign_in = get_settings(), get_sign_in_settings()
+    members = DynamoDBMembers(settings.members_table, settings.keys_table)
+    return AccountMembers(members, accounts(), sign_in.sign_up, sign_in.sign_up_starting_credit)
+
+
+@cache
+def account_keys() -> AccountKeys:
+    return AccountKeys(account_members(), accounts(), key_admin(), container.charge_store())
+
+
+@cache
+def member_tokens() -> MemberTokens:
+    """The console's sign-in tokens, checked against the members' pool (404 where the
+    deployment has none)."""
+    sign_in = get_sign_in_settings()
+    if sign_in.user_pool_id is None or sign_in.user_pool_client_id is None:
+        raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
+    issuer = pool_issuer(sign_in.user_pool_id)
+    jwks = sign_in.user_pool_jwks_url or f"{issuer}/.well-known/jwks.json"
+    return MemberTokens(sign_in.user_pool_id, sign_in.user_pool_client_id, PublishedKeys(jwks))

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     idempotency_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of Idempotency-Key records")
     ]
+    members_table: Annotated[str, Field(min_length=3, description="DynamoDB table of members")]
     work_table: Annotated[
         str, Field(min_length=3, description="DynamoDB table of batches, their lines and jobs")
     ]

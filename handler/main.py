@@ -50,6 +50,13 @@ def _admin_asgi() -> LambdaEntry:
     return LambdaEntry(create_admin_app())
 
 
+@cache
+def _member_asgi() -> LambdaEntry:
+    from handler.app import create_member_app
+
+    return LambdaEntry(create_member_app())
+
+
 def stream_app() -> Any:
     """The streaming function's app (``StreamFunction``): the same app, served by uvicorn
     behind the Lambda Web Adapter (``infra/web-adapter/run.sh``), which streams what it
@@ -70,6 +77,8 @@ def initialize() -> None:
             _asgi()
         elif serving.endswith(".admin_api_handler"):
             _admin_asgi()
+        elif serving.endswith(".member_api_handler"):
+            _member_asgi()
         _warm()
     except Exception:  # noqa: BLE001 - whatever it is, the first request reports it
         logger.exception("initialization failed; requests will report it")
@@ -81,7 +90,7 @@ def after_restore() -> None:
     not to be shared). The app, the catalog and the imported modules are kept."""
     random.seed()
     forget_sessions()  # the default session's credentials, resolved before the snapshot
-    container.reset(keep=(_asgi, _admin_asgi, container.catalog))
+    container.reset(keep=(_asgi, _admin_asgi, _member_asgi, container.catalog))
     try:
         _warm()
     except Exception:  # noqa: BLE001 - as at init: the first request reports it
@@ -126,6 +135,15 @@ def api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]
 def admin_api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """``/admin/v1``, IAM-signed: the operators' routes (``create_admin_app``)."""
     response: dict[str, Any] = _admin_asgi()(event, cast(MangumContext, context))
+    count_status(int(response["statusCode"]))
+    return response
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def member_api_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """``/v1/me`` and ``/v1/account``, members signed in to the console (``create_member_app``)."""
+    response: dict[str, Any] = _member_asgi()(event, cast(MangumContext, context))
     count_status(int(response["statusCode"]))
     return response
 

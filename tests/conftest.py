@@ -53,6 +53,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("IMAGEGATE_KEYS_TABLE", f"{TABLES_PREFIX}-keystable")
     monkeypatch.setenv("IMAGEGATE_USAGE_TABLE", f"{TABLES_PREFIX}-usagetable")
     monkeypatch.setenv("IMAGEGATE_LEDGER_TABLE", f"{TABLES_PREFIX}-ledgertable")
+    monkeypatch.setenv("IMAGEGATE_MEMBERS_TABLE", f"{TABLES_PREFIX}-memberstable")
     monkeypatch.setenv("IMAGEGATE_IDEMPOTENCY_TABLE", f"{TABLES_PREFIX}-idempotencytable")
     monkeypatch.setenv("IMAGEGATE_WORK_TABLE", f"{TABLES_PREFIX}-jobstable")
     monkeypatch.setenv(

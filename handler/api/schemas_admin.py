@@ -15,13 +15,16 @@ Cap = PositiveMicros
 ModelIds = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
     # strict, as the generation bodies: "60" is not a number, and a typo is not a default.
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-class KeyCreate(_Body):
+class KeyCreate(Body):
     name: Annotated[str, Field(min_length=1, max_length=128)]
+    account_id: Annotated[
+        str | None, Field(description="One more key of this account; none: a new account.")
+    ] = None
     balance: Annotated[UnsignedMicros, Field(description=EITHER_WAY)] = 0
     requests_per_minute: PerMinute = 60
     images_per_minute: PerMinute = 240
@@ -45,12 +48,12 @@ class KeyCreate(_Body):
 
     def policy(self) -> KeyPolicy:
         return KeyPolicy(
-            **self.model_dump(exclude={"name", "balance", "models"}),
+            **self.model_dump(exclude={"name", "balance", "models", "account_id"}),
             models=frozenset(self.models) if self.models else None,
         )
 
 
-class KeyUpdate(_Body):
+class KeyUpdate(Body):
     """Only the fields given change; ``null`` lifts a limit (every model, no expiry)."""
 
     name: Annotated[str | None, Field(min_length=1, max_length=128)] = None
@@ -73,12 +76,12 @@ class KeyUpdate(_Body):
         return given
 
 
-class Movement(_Body):
+class Movement(Body):
     amount: Annotated[Micros, Field(description=f"Signed for an adjustment. {EITHER_WAY}")]
     reason: Annotated[str | None, Field(max_length=500)] = None
 
 
-class Rotation(_Body):
+class Rotation(Body):
     grace_seconds: Annotated[
         int, Field(ge=0, le=MAX_GRACE_SECONDS, description="How long the old secret still works.")
     ] = 86_400
@@ -125,8 +128,8 @@ class AdminKey(BaseModel):
             expires_at=policy.expires_at,
             daily_spend_cap=policy.daily_spend_cap,
             monthly_spend_cap=policy.monthly_spend_cap,
-            spent_today=_spent(record, policy.daily_spend_cap, day_window(now)),
-            spent_this_month=_spent(record, policy.monthly_spend_cap, month_window(now)),
+            spent_today=spent_in(record, policy.daily_spend_cap, day_window(now)),
+            spent_this_month=spent_in(record, policy.monthly_spend_cap, month_window(now)),
             low_balance_threshold=policy.low_balance_threshold,
             webhook_url=policy.webhook_url,
             reload_below=policy.reload_below,
@@ -139,7 +142,7 @@ class AdminKey(BaseModel):
         )
 
 
-def _spent(record: ApiKeyRecord, cap: int | None, window: str) -> int:
+def spent_in(record: ApiKeyRecord, cap: int | None, window: str) -> int:
     """What the window took of the cap (of NO_CAP, uncapped)."""
     left = record.spend_left.get(window)
     return 0 if left is None else (cap or NO_CAP) - left

@@ -9,15 +9,19 @@ from typing import Protocol
 
 from fastapi import Request
 
+from handler.accounts.keys import AccountKeys
+from handler.accounts.membership import AccountMembers
 from handler.generation.offering import Offering
 from handler.generation.service import GenerationService
 from handler.keys.admin import KeyAdmin
 from handler.money.cards import CardTerms, CardTopUps
+from handler.ports.accounts import Accounts
 from handler.ports.charges import ChargeStore
 from handler.ports.idempotency import Idempotency
 from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
+from handler.ports.member_tokens import MemberTokenVerifier
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
 from handler.work.reader import WorkReader
@@ -55,6 +59,16 @@ class Services(Protocol):
     def card_terms(self) -> CardTerms | None: ...
 
     def key_admin(self) -> KeyAdmin: ...
+
+    def accounts(self) -> Accounts: ...
+
+    def account_members(self) -> AccountMembers: ...
+
+    def account_keys(self) -> AccountKeys: ...
+
+    def member_tokens(self) -> MemberTokenVerifier:
+        """Raises ``NotFound`` where the deployment has no members' sign-in."""
+        ...
 
 
 def services_of(request: Request) -> Services:

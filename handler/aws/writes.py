@@ -120,6 +120,13 @@ class Check(_Write):
         return cls("", {})
 
 
+class Delete(_Write):
+    """A delete of the item at ``key`` of ``table``, and what it requires."""
+
+    def __init__(self, table: str, key: Mapping[str, object]):
+        super().__init__("Delete", TableName=table, Key=item_of(key))
+
+
 _GIVEN = re.compile(r"([#:])([A-Za-z_]\w*)")
 
 

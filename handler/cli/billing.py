@@ -56,7 +56,10 @@ def transactions(
 
     with reported():
         before = None if after is None else entry_place(after)
-        page = ctx.obj.entries().page(ctx.obj.key_id(key), limit=limit, before=before)
+        from handler.core.keys import account_of  # a key's money is its account's
+
+        account_id = account_of(ctx.obj.key_id(key))
+        page = ctx.obj.entries().page(account_id, limit=limit, before=before)
     if as_json:
         from handler.api.routes.billing import transaction_list  # the API's own shape
 

@@ -3,15 +3,16 @@
 import json
 from pathlib import Path
 
-from handler.api.routes import ADMIN_ROUTERS, ROUTERS
+from handler.api.routes import ADMIN_ROUTERS, MEMBER_ROUTERS, ROUTERS
 from handler.app import create_app
 
 CHECKED_IN = Path(__file__).parents[1] / "api" / "openapi.json"
 
 
 def render() -> str:
-    """One document for both functions' routes: the public app's and the admin app's."""
-    everything = create_app(ROUTERS + ADMIN_ROUTERS)
+    """One document for the three functions' routes: the public app's, the admin app's and
+    the members' app's."""
+    everything = create_app(ROUTERS + ADMIN_ROUTERS + MEMBER_ROUTERS)
     return json.dumps(everything.openapi(), indent=2, sort_keys=True) + "\n"
 
 

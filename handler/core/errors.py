@@ -41,6 +41,7 @@ class ImagegateError(Exception):
         ├── NoSuchKey           a card event names a key this deployment does not have
         ├── CardDeclined        the saved card was refused (or there is none): nothing charged
         ├── ResultRecorded      another attempt recorded the line's result first
+        ├── AccountRefused      an account's making was refused; names what stood in the way
         ├── Refused             an AWS error code the caller expects (a failed condition, say)
         ├── ConditionFailed     a DynamoDB write's condition did not hold
         ├── TransactionRefused  a transaction's conditions did not hold; names the writes

@@ -45,3 +45,12 @@ class CardDeclined(Outcome):
 
 class ResultRecorded(Outcome):
     """The line has its result already (another attempt recorded it)."""
+
+
+class AccountRefused(Outcome):
+    """An account's making was refused: ``failed`` names the writes whose conditions did not
+    hold (``account``: its id is taken; ``member``: its first member has an account)."""
+
+    def __init__(self, failed: frozenset[str]):
+        super().__init__(", ".join(sorted(failed)))
+        self.failed = failed

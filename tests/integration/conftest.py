@@ -17,7 +17,7 @@ from handler.cli.local import provision, start_runtime
 from handler.cli.local_aws import LocalAws
 from handler.cli.runtime import LocalRuntime
 from handler.cli.template import Template
-from handler.main import admin_api_handler, api_handler
+from handler.main import admin_api_handler, api_handler, member_api_handler
 from tests.support import ROOT
 
 
@@ -66,7 +66,12 @@ def origin(local: Local) -> Iterator[str]:
     stage (``http://127.0.0.1:<port>/prod``)."""
     server = GatewayServer("127.0.0.1", 0)
     api = RestApi.from_template(Template.load(ROOT / "template.yaml"))
-    server.start(Gateway(api, {"ApiFunction": api_handler, "AdminApiFunction": admin_api_handler}))
+    functions = {
+        "ApiFunction": api_handler,
+        "AdminApiFunction": admin_api_handler,
+        "MemberApiFunction": member_api_handler,
+    }
+    server.start(Gateway(api, functions))
     try:
         yield f"http://127.0.0.1:{server.port}/{api.stage}"
     finally:

@@ -6,6 +6,7 @@ import threading
 from fastapi.testclient import TestClient
 
 from handler import billing_container, container
+from handler.config import get_settings
 from handler.core.keys import account_of
 from handler.core.records.keys import KeyPolicy
 from handler.money.ledger import off_ledger
@@ -28,8 +29,7 @@ def _another(account_id: str, *, daily: int | None = None) -> tuple[str, dict[st
 
 
 def _accounts() -> DynamoDBAccounts:
-    settings = container.get_settings()
-    return DynamoDBAccounts(settings.keys_table, settings.ledger_table)
+    return billing_container.accounts()
 
 
 def test_three_keys_spend_one_balance_at_once_and_none_passes_its_budget(
@@ -93,11 +93,10 @@ def test_a_suspended_accounts_keys_get_401_until_it_is_reinstated(client: TestCl
     _, second = _another(account_id)
     _accounts().suspend(account_id, reason="chargebacks", actor="test", now=1_800_000_000)
     for auth in (first, second):
-        for call in (
-            lambda: client.post(URL, headers=auth, json={"prompt": "a"}),
-            lambda: client.get("/v1/usage", headers=auth),
+        for refused in (
+            client.post(URL, headers=auth, json={"prompt": "a"}),
+            client.get("/v1/usage", headers=auth),
         ):
-            refused = call()
             assert refused.status_code == 401
             assert_error(
                 refused.json(), type_="authentication_error", param=None, code="account_suspended"
@@ -119,7 +118,8 @@ def test_the_accounts_keys_are_listed_with_it(aws: None) -> None:
     account_id, _ = _account(0)
     others = {_another(account_id)[0] for _ in range(2)}
     listed = [key.key_id for key in _accounts().keys(account_id)]
-    assert listed[0] == account_id and set(listed[1:]) == others
+    assert listed[0] == account_id
+    assert set(listed[1:]) == others
     assert all(account_of(key_id) == account_id for key_id in listed)
 
 
@@ -133,7 +133,7 @@ def test_keys_from_before_accounts_become_accounts_with_their_money_and_ledger_e
 
     account_id, auth = _account(50 * PRICE)
     assert client.post(URL, headers=auth, json={"prompt": "a", "n": 2}).status_code == 200
-    dynamo, table = dynamodb_client(), container.get_settings().keys_table
+    dynamo, table = dynamodb_client(), get_settings().keys_table
     # As the version before accounts wrote it: no account named on the item
     dynamo.update_item(
         TableName=table, Key={"key_id": {"S": account_id}}, UpdateExpression="REMOVE account_id"

@@ -77,6 +77,9 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
         ("/", "ANY", "ApiFunction"),
         ("/{proxy+}", "ANY", "ApiFunction"),
         ("/admin/{proxy+}", "ANY", "AdminApiFunction"),
+        ("/v1/me", "ANY", "MemberApiFunction"),
+        ("/v1/me/{proxy+}", "ANY", "MemberApiFunction"),
+        ("/v1/account/{proxy+}", "ANY", "MemberApiFunction"),
         ("/v1/images/generations", "POST", "StreamFunction"),
         ("/v1/images/edits", "POST", "StreamFunction"),
     }
@@ -86,6 +89,8 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
             assert (route.handler, route.web_app) == ("run.sh", "handler.main:stream_app")
         elif route.function == "AdminApiFunction":
             assert (route.handler, route.web_app) == ("handler.main.admin_api_handler", None)
+        elif route.function == "MemberApiFunction":
+            assert (route.handler, route.web_app) == ("handler.main.member_api_handler", None)
         else:
             assert (route.handler, route.web_app) == ("handler.main.api_handler", None)
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "REQUEST_TOO_LARGE", "INTEGRATION_TIMEOUT"} <= set(

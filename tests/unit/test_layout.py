@@ -112,11 +112,22 @@ MAY_IMPORT: dict[str, set[str]] = {
     "keys": {"core", "ports", "money", "observability"},
     "generation": {"core", "ports", "money", "keys", "observability"},
     "work": {"core", "ports", "money", "keys", "generation", "observability"},
+    "accounts": {"core", "ports", "money", "keys", "observability"},
     "stores": {"core", "ports", "aws", "observability"},
     "money.stored": {"core", "ports", "aws", "stores", "money", "observability"},
     "backends": {"core", "ports", "aws", "config", "observability"},
     "config": {"core.amounts"},  # the one rule for amounts, a leaf
-    "api": {"core", "ports", "money", "keys", "generation", "work", "config", "observability"},
+    "api": {
+        "core",
+        "ports",
+        "money",
+        "keys",
+        "generation",
+        "work",
+        "accounts",
+        "config",
+        "observability",
+    },
 }
 COMPOSITION = {"main", "app", "container", "billing_container", "queued"}
 VENDOR_SDKS = {"boto3", "botocore", "mypy_boto3_dynamodb", "stripe", "replicate"}

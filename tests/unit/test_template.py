@@ -26,6 +26,7 @@ NAMES = {
     "KeysTable": "local-keys",
     "UsageTable": "local-usage",
     "LedgerTable": "local-ledger",
+    "MembersTable": "local-members",
     "IdempotencyTable": "local-idempotency",
     "JobsTable": "local-jobs",
     "ImagesBucket": "local-images",

@@ -1,5 +1,6 @@
 """All routers and their prefixes, in the order requests are matched against them: the public
-app's, and the admin app's (a function and role of its own, so the public one cannot make keys).
+app's, the admin app's and the members' (each a function and role of its own, so the public
+one cannot make keys).
 
 Each is included in the app directly: FastAPI matches an included router by asking each of
 its routers in turn, twice (to choose, then to handle), so a router of routers doubles the
@@ -9,7 +10,9 @@ matching, and the generation routes, whose every request is paid for, come first
 from fastapi import APIRouter
 
 from handler.api.routes import (
+    account,
     admin,
+    admin_accounts,
     batches,
     billing,
     console,
@@ -35,4 +38,9 @@ ROUTERS: list[tuple[APIRouter, str]] = [
     (console.router, ""),
 ]
 
-ADMIN_ROUTERS: list[tuple[APIRouter, str]] = [(admin.router, "/admin/v1")]
+ADMIN_ROUTERS: list[tuple[APIRouter, str]] = [
+    (admin.router, "/admin/v1"),
+    (admin_accounts.router, "/admin/v1"),
+]
+
+MEMBER_ROUTERS: list[tuple[APIRouter, str]] = [(account.router, "/v1")]

@@ -26,6 +26,7 @@ from handler.api.schemas_admin import (
     Movement,
     Rotation,
 )
+from handler.core.keys import account_of
 from handler.keys.admin import KeyAdmin
 from handler.money.ledger import movement_once
 from handler.money.usage import period, totals
@@ -35,8 +36,11 @@ router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RE
 
 @router.post("/keys")
 def create_key(body: KeyCreate, admin: KeyAdminDep, operator: OperatorDep) -> IssuedKeyView:
-    """A new key; its plaintext is in this answer only."""
-    return IssuedKeyView.of(admin.create(operator, body.name, body.policy(), balance=body.balance))
+    """A new account's first key, or (``account_id``) one more key of an account; its
+    plaintext is in this answer only."""
+    policy, account_id = body.policy(), body.account_id
+    issued = admin.create(operator, body.name, policy, balance=body.balance, account_id=account_id)
+    return IssuedKeyView.of(issued)
 
 
 @router.get("/keys")
@@ -133,8 +137,8 @@ def key_transactions(
     limit: PageLimit = 20,
     after: PageAfter = None,
 ) -> TransactionList:
-    """The key's ledger, newest first, as its holder sees it."""
-    return transactions(entries, key_id, limit=limit, after=after)
+    """The ledger of the key's account, newest first, as its holder sees it."""
+    return transactions(entries, account_of(key_id), limit=limit, after=after)
 
 
 class KeyUsage(UsageCounts):

@@ -80,7 +80,7 @@ def list_transactions(
 ) -> TransactionList:
     """The calling key's ledger, newest first: every top-up, adjustment, charge, refund and
     reversal of its balance."""
-    return transactions(entries, key.key_id, limit=limit, after=after)
+    return transactions(entries, key.account_id, limit=limit, after=after)
 
 
 def transactions(

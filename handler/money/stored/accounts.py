@@ -16,33 +16,53 @@ from handler.aws.dynamo import (
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr
 from handler.aws.writes import Put, Update
-from handler.core.errors import NotFound, StorageError
+from handler.core.errors import NotFound
 from handler.core.keys import account_of
+from handler.core.outcomes import AccountRefused
 from handler.core.records.accounts import Account
 from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord, AuditEntry, TopUpSource
+from handler.core.records.members import Membership
 from handler.money.spend import NO_CAP
 from handler.money.stored.entry_items import audit_put, entry_put
 from handler.money.stored.keys import account_attributes, key_record, opening_entry
+from handler.stores.members import OWNERS, joining
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
 INDEX = "by_account"
+AWAITING_APPROVAL = "awaiting approval"
 _SHOWN = "key_id, account_name, #name, created_at, balance, spent, reservations, suspended_at, "
 _SHOWN += "suspended_because"
 
 
 class DynamoDBAccounts:
-    def __init__(self, keys_table: str, ledger_table: str, client: "DynamoDBClient | None" = None):
+    def __init__(
+        self,
+        keys_table: str,
+        ledger_table: str,
+        members_table: str,
+        client: "DynamoDBClient | None" = None,
+    ):
         self._keys = keys_table
         self._ledger = ledger_table
+        self._members = members_table
         self._client = client or dynamodb_client()
 
-    def create(
-        self, account_id: str, name: str, *, balance: int, now: int, actor: str, source: TopUpSource
+    def open(
+        self,
+        account_id: str,
+        name: str,
+        owner: Membership,
+        *,
+        balance: int,
+        pending: bool,
+        source: TopUpSource,
     ) -> Account:
-        """An account with no key yet (one signed up for); its balance, if any, its ledger's
-        opening top-up."""
+        """A new account with no key yet, and its first owner, in one transaction; its
+        balance, if any, its ledger's opening top-up; ``pending``: suspended until an
+        operator approves it."""
+        now, actor = owner.joined_at, f"member:{owner.email}"
         item = {
             "key_id": account_id,
             "account_id": account_id,
@@ -52,19 +72,25 @@ class DynamoDBAccounts:
             "daily_cap": NO_CAP,
             "monthly_cap": NO_CAP,
             **account_attributes(balance, DEFAULT_POLICY),
+            **({"suspended_at": now, "suspended_because": AWAITING_APPROVAL} if pending else {}),
+            OWNERS: 1,  # the first member: counted as the item is put
         }
         put = Put(self._keys, item_of(item)).require(attr("key_id").not_exists())
         created = AuditEntry(account_id, "created", actor, now * 1000, {"name": name})
         transaction = Transaction().add(
-            {"account": put.write(), **audit_put(self._ledger, created)}
+            {
+                "account": put.write(),
+                **audit_put(self._ledger, created),
+                **joining(self._members, self._keys, owner, counted=False),
+            }
         )
         if balance:
             opening = opening_entry(account_id, balance, now, actor, source)
             transaction.add(entry_put(self._ledger, opening))
         try:
-            transaction.commit(self._client, f"Could not create account {account_id}.")
-        except TransactionRefused:
-            raise StorageError(f"Account {account_id} exists already.") from None
+            transaction.commit(self._client, f"Could not open account {account_id}.")
+        except TransactionRefused as refused:
+            raise AccountRefused(refused.failed) from None
         return self.get(account_id)
 
     def get(self, account_id: str) -> Account:

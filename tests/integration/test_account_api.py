@@ -1,0 +1,218 @@
+"""The members' API in the deployed shape: HTTP → the local API Gateway → the members'
+function, each request carrying the ID token the local stack's Cognito (moto's cognito-idp)
+issued at sign-in, as the console sends it."""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from handler import container
+from handler.config import get_sign_in_settings
+from tests.support import assert_error, signed
+
+PASSWORD = "Correct-Horse-9-Battery"
+PRICE = 4000  # imagegate-preview, 1024x1024 (infra/catalog.json)
+
+SignIn = Callable[[str], dict[str, str]]
+
+
+def _sign_up(mode: str, credit: int = 0) -> None:
+    """The deployment's SignUp parameter, as the members' function reads it."""
+    os.environ["IMAGEGATE_SIGN_UP"] = mode
+    # As the template's parameter: an amount of the currency ("0.04")
+    os.environ["IMAGEGATE_SIGN_UP_STARTING_CREDIT"] = f"{credit // 10**6}.{credit % 10**6:06d}"
+    container.reset()
+
+
+@pytest.fixture
+def sign_in(origin: str) -> SignIn:
+    """A person with a confirmed login in the members' pool: their Authorization header."""
+    idp = boto3.client("cognito-idp")
+    settings = get_sign_in_settings()
+
+    def signed_in(email: str) -> dict[str, str]:
+        idp.admin_create_user(
+            UserPoolId=settings.user_pool_id,
+            Username=email,
+            UserAttributes=[{"Name": "email", "Value": email}],
+            MessageAction="SUPPRESS",
+        )
+        idp.admin_set_user_password(
+            UserPoolId=settings.user_pool_id, Username=email, Password=PASSWORD, Permanent=True
+        )
+        answer = idp.initiate_auth(
+            ClientId=settings.user_pool_client_id,
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+        )
+        return {"Authorization": f"Bearer {answer['AuthenticationResult']['IdToken']}"}
+
+    return signed_in
+
+
+def _call(origin: str, method: str, path: str, auth: dict[str, str], body: Any = None) -> Any:
+    return httpx.request(method, f"{origin}/v1{path}", headers=auth, json=body, timeout=30)
+
+
+def test_an_open_sign_up_opens_an_account_that_makes_a_key_that_spends_its_credit(
+    origin: str, sign_in: SignIn
+) -> None:
+    _sign_up("open", 10 * PRICE)
+    ada = sign_in("ada@example.com")
+    # Given a person signed in with no account
+    me = _call(origin, "GET", "/me", ada).json()
+    assert (me["email"], me["member"], me["account"], me["sign_up"]) == (
+        "ada@example.com",
+        None,
+        None,
+        "open",
+    )
+    # When they open one, they are its owner, with the starting credit
+    opened = _call(origin, "POST", "/me/account", ada, {"name": "Ada's studio"})
+    assert opened.status_code == 200, opened.text
+    account = opened.json()
+    assert (account["balance"], account["currency"], account["status"]) == (
+        10 * PRICE,
+        "usd",
+        "active",
+    )
+    assert _call(origin, "GET", "/me", ada).json()["member"]["role"] == "owner"
+    again = _call(origin, "POST", "/me/account", ada, {"name": "another"})
+    assert again.status_code == 409
+    assert_error(again.json(), type_="conflict", param=None, code="already_a_member")
+    # And a key they make (shown once) spends the account's credit
+    made = _call(origin, "POST", "/account/keys", ada, {"name": "shop", "daily_spend_cap": PRICE})
+    assert made.status_code == 200, made.text
+    key, secret = made.json()["key"], made.json()["api_key"]
+    assert key["id"].startswith(account["id"] + "-")
+    bearer = {"Authorization": f"Bearer {secret}"}
+    generated = _call(origin, "POST", "/images/generations", bearer, {"prompt": "a"})
+    assert generated.status_code == 200, generated.text
+    over = _call(origin, "POST", "/images/generations", bearer, {"prompt": "a"})
+    assert over.json()["error"]["code"] == "spend_limit_reached"  # its own budget
+    usage = _call(origin, "GET", "/account/usage", ada).json()
+    assert [
+        (row["key_id"], row["model"], row["images"], row["spend"]) for row in usage["data"]
+    ] == [(key["id"], "imagegate-preview", 1, PRICE)]
+    assert usage["currency"] == "usd"
+    assert _call(origin, "GET", "/me", ada).json()["account"]["balance"] == 9 * PRICE
+    # Revoked, the key stops working
+    assert _call(origin, "DELETE", f"/account/keys/{key['id']}", ada).json()["status"] == "revoked"
+    assert _call(origin, "POST", "/images/generations", bearer, {"prompt": "a"}).status_code == 401
+
+
+def test_invitation_only_refuses_opening_and_an_invited_member_joins_with_their_role(
+    origin: str, sign_in: SignIn
+) -> None:
+    _sign_up("open")
+    owner = sign_in("owner@example.com")
+    _call(origin, "POST", "/me/account", owner, {"name": "team"})
+    _sign_up("invitation")
+    dev = sign_in("dev@example.com")
+    closed = _call(origin, "POST", "/me/account", dev, {"name": "mine"})
+    assert closed.status_code == 403
+    assert_error(closed.json(), type_="permission_error", param=None, code="sign_up_closed")
+    # Given an owner's invitation to dev@ as a developer
+    invited = _call(
+        origin,
+        "POST",
+        "/account/invitations",
+        owner,
+        {"email": "Dev@Example.com", "role": "developer"},
+    )
+    assert invited.status_code == 200, invited.text
+    twice = _call(
+        origin, "POST", "/account/invitations", owner, {"email": "dev@example.com", "role": "owner"}
+    )
+    assert twice.json()["error"]["code"] == "invitation_pending"
+    assert _call(origin, "GET", "/me", dev).json()["invitation"]["role"] == "developer"
+    # When they accept it they are a developer: keys and usage, not members or billing
+    assert _call(origin, "POST", "/me/invitation", dev).json()["role"] == "developer"
+    assert _call(origin, "POST", "/account/keys", dev, {"name": "ci"}).status_code == 200
+    assert _call(origin, "GET", "/account/usage", dev).status_code == 200
+    for method, path, body in (
+        ("POST", "/account/invitations", {"email": "x@example.com", "role": "owner"}),
+        ("GET", "/account/billing/transactions", None),
+    ):
+        refused = _call(origin, method, path, dev, body)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "role_not_allowed"
+    # And the invitation is spent
+    assert _call(origin, "POST", "/me/invitation", dev).json()["error"]["code"] == "invitation_gone"
+
+
+def test_the_last_owner_stays_and_no_one_reaches_another_accounts_keys(
+    origin: str, sign_in: SignIn
+) -> None:
+    _sign_up("open")
+    ada, bob = sign_in("ada@example.com"), sign_in("bob@example.com")
+    for person in (ada, bob):
+        _call(origin, "POST", "/me/account", person, {"name": "own"})
+    ada_sub = _call(origin, "GET", "/me", ada).json()["member"]["id"]
+    for method, body in (("PATCH", {"role": "developer"}), ("DELETE", None)):
+        refused = _call(origin, method, f"/account/members/{ada_sub}", ada, body)
+        assert refused.status_code == 409
+        assert_error(refused.json(), type_="conflict", param=None, code="last_owner")
+    assert _call(origin, "GET", "/me", ada).json()["member"]["role"] == "owner"  # unchanged
+    bobs_key = _call(origin, "POST", "/account/keys", bob, {"name": "b"}).json()["key"]["id"]
+    for method, path in (
+        ("DELETE", f"/account/keys/{bobs_key}"),
+        ("PATCH", f"/account/keys/{bobs_key}"),
+    ):
+        refused = _call(
+            origin, method, path, ada, {"name": "mine now"} if method == "PATCH" else None
+        )
+        assert refused.status_code == 404
+    # An invitation of a member of another account cannot be taken up
+    _call(
+        origin, "POST", "/account/invitations", ada, {"email": "bob@example.com", "role": "billing"}
+    )
+    taken = _call(origin, "POST", "/me/invitation", bob)
+    assert taken.status_code == 409
+    assert taken.json()["error"]["code"] == "already_a_member"
+
+
+def test_an_account_awaiting_approval_spends_nothing_until_an_operator_approves_it(
+    origin: str, sign_in: SignIn
+) -> None:
+    _sign_up("approval", 5 * PRICE)
+    ada = sign_in("ada@example.com")
+    account = _call(origin, "POST", "/me/account", ada, {"name": "new"}).json()
+    assert (account["status"], account["balance"]) == ("awaiting_approval", 0)
+    refused = _call(origin, "POST", "/account/keys", ada, {"name": "k"})
+    assert refused.status_code == 404
+    # The operator sees it, approves it, then suspends it
+    listed = signed("GET", f"{origin}/admin/v1/accounts").json()["data"]
+    assert [a["status"] for a in listed if a["id"] == account["id"]] == ["awaiting_approval"]
+    approved = signed("POST", f"{origin}/admin/v1/accounts/{account['id']}/reinstate")
+    assert approved.json()["status"] == "active"
+    secret = _call(origin, "POST", "/account/keys", ada, {"name": "k"}).json()["api_key"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert _call(origin, "GET", "/usage", bearer).status_code == 200
+    signed("POST", f"{origin}/admin/v1/accounts/{account['id']}/suspend", {"reason": "fraud"})
+    suspended = _call(origin, "GET", "/usage", bearer)
+    assert suspended.status_code == 401
+    assert suspended.json()["error"]["code"] == "account_suspended"
+    shown = signed("GET", f"{origin}/admin/v1/accounts/{account['id']}").json()
+    assert (shown["status"], shown["suspended_because"], len(shown["keys"])) == (
+        "suspended",
+        "fraud",
+        1,
+    )
+    assert [m["email"] for m in shown["members"]] == ["ada@example.com"]
+
+
+def test_the_members_api_wants_a_valid_sign_in(origin: str, sign_in: SignIn) -> None:
+    missing = _call(origin, "GET", "/me", {})
+    assert missing.status_code == 401
+    assert_error(missing.json(), type_="authentication_error", param=None, code="sign_in_required")
+    forged = _call(origin, "GET", "/me", {"Authorization": "Bearer eyJhbGciOiJub25lIn0.e30."})
+    assert forged.status_code == 401
+    assert forged.json()["error"]["code"] == "invalid_token"
+    no_account = _call(origin, "GET", "/account/keys", sign_in("eve@example.com"))
+    assert no_account.status_code == 403
+    assert no_account.json()["error"]["code"] == "no_account"
