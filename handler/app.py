@@ -21,6 +21,7 @@ from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
 from handler.ports.member_tokens import MemberTokenVerifier
+from handler.ports.sign_in import SignIn
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
 from handler.work.reader import WorkReader
@@ -83,6 +84,9 @@ class ContainerServices:
 
     def member_tokens(self) -> MemberTokenVerifier:
         return billing_container.member_tokens()
+
+    def sign_in(self) -> SignIn:
+        return billing_container.sign_in()
 
 
 def create_app(routers: list[tuple[APIRouter, str]] = ROUTERS) -> FastAPI:

@@ -6,6 +6,7 @@ from functools import cache
 from handler import container
 from handler.accounts.keys import AccountKeys
 from handler.accounts.membership import AccountMembers
+from handler.aws.clients import cognito_client
 from handler.aws.secrets import secret_reader
 from handler.config import get_settings, get_sign_in_settings
 from handler.core.errors import NotFound
@@ -17,6 +18,7 @@ from handler.money.stored.payments import DynamoDBPayments
 from handler.money.stored.stripe_cards import StripeCards
 from handler.stores.member_tokens import MemberTokens, PublishedKeys, pool_issuer
 from handler.stores.members import DynamoDBMembers
+from handler.stores.sign_in import CognitoSignIn
 
 
 @cache
@@ -95,9 +97,19 @@ def account_keys() -> AccountKeys:
 def member_tokens() -> MemberTokens:
     """The console's sign-in tokens, checked against the members' pool (404 where the
     deployment has none)."""
-    sign_in = get_sign_in_settings()
-    if sign_in.user_pool_id is None or sign_in.user_pool_client_id is None:
+    settings = get_sign_in_settings()
+    if settings.user_pool_id is None or settings.user_pool_client_id is None:
         raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
-    issuer = pool_issuer(sign_in.user_pool_id)
-    jwks = sign_in.user_pool_jwks_url or f"{issuer}/.well-known/jwks.json"
-    return MemberTokens(sign_in.user_pool_id, sign_in.user_pool_client_id, PublishedKeys(jwks))
+    issuer = pool_issuer(settings.user_pool_id)
+    jwks = settings.user_pool_jwks_url or f"{issuer}/.well-known/jwks.json"
+    return MemberTokens(settings.user_pool_id, settings.user_pool_client_id, PublishedKeys(jwks))
+
+
+@cache
+def sign_in() -> CognitoSignIn:
+    """Members' sign-up and sign-in through the pool (404 where the deployment has none)."""
+    settings = get_sign_in_settings()
+    if settings.user_pool_id is None or settings.user_pool_client_id is None:
+        raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
+    region = settings.user_pool_id.split("_", 1)[0]
+    return CognitoSignIn(settings.user_pool_client_id, cognito_client(region))

@@ -22,6 +22,7 @@ from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
 from handler.ports.member_tokens import MemberTokenVerifier
+from handler.ports.sign_in import SignIn
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
 from handler.work.reader import WorkReader
@@ -67,6 +68,10 @@ class Services(Protocol):
     def account_keys(self) -> AccountKeys: ...
 
     def member_tokens(self) -> MemberTokenVerifier:
+        """Raises ``NotFound`` where the deployment has no members' sign-in."""
+        ...
+
+    def sign_in(self) -> SignIn:
         """Raises ``NotFound`` where the deployment has no members' sign-in."""
         ...
 

@@ -52,6 +52,12 @@ def sqs_client() -> "SQSClient":
 
 
 @cache
+def cognito_client(region: str) -> Any:
+    """The members' user pool's service, in the pool's region (its id starts with it)."""
+    return boto3.client("cognito-idp", region_name=region, config=_config(read_timeout=5))
+
+
+@cache
 def events_client() -> "EventBridgeClient":
     return boto3.client("events", config=_config(read_timeout=5))
 

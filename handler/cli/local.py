@@ -89,16 +89,18 @@ def provision(
     *,
     real_aws: bool = False,
     cards: "StripeStandIn | None" = None,
+    parameters: dict[str, str] | None = None,
 ) -> LocalStack:
     """Create the template's tables and buckets; return the API function's environment (with
-    card top-ups through ``cards``, the local Stripe, where it is given)."""
+    card top-ups through ``cards``, the local Stripe, where it is given), the template's
+    ``parameters`` overridden as a deploy would."""
     from handler.aws.clients import dynamodb_client, s3_client, sqs_client
     from handler.cli.members import create_pools
     from handler.cli.template import Template, create_resources
 
     bootstrap = LocalStack(aws_endpoint_url, REGION, {}, real_aws)
     bootstrap.activate()
-    template = Template.load(template_path)
+    template = Template.load(template_path, parameters)
     names = create_resources(
         template, dynamodb_client(), s3_client(), sqs_client(), RESOURCE_PREFIX
     )

@@ -6,11 +6,13 @@ import threading
 
 
 def stand_in() -> None:
-    """moto in this process as the local stack runs it: its DynamoDB and SQS changed."""
-    from handler.cli import moto_dynamodb, moto_sqs
+    """moto in this process as the local stack runs it: its DynamoDB, SQS and Cognito
+    changed."""
+    from handler.cli import moto_cognito, moto_dynamodb, moto_sqs
 
     moto_dynamodb.install()
     moto_sqs.install()
+    moto_cognito.install()
 
 
 class LocalAws:

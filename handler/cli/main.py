@@ -33,6 +33,19 @@ from handler.cli.versions import prune_versions
 app = typer.Typer(no_args_is_help=True, help="imagegate: local stack, API keys, usage and batches.")
 
 
+def _parameters(overrides: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` pairs, each given alone or several in one space-separated string."""
+    pairs: dict[str, str] = {}
+    for given in (pair for override in overrides for pair in override.split()):
+        name, sep, value = given.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(
+                f"{given!r} is not NAME=VALUE", param_hint="--parameter-overrides"
+            )
+        pairs[name] = value
+    return pairs
+
+
 @app.command()
 def dev(
     host: Annotated[str, typer.Option(help="Interface the API listens on.")] = "127.0.0.1",
@@ -50,6 +63,14 @@ def dev(
         ),
     ] = False,
     state_dir: StateDir = DEFAULT_STATE_DIR,
+    parameter_overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--parameter-overrides",
+            help="NAME=VALUE of a template parameter, as sam deploy takes it "
+            "(SignUp=open SignUpStartingCredit=5.00); repeat for more.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the API on the local stack: moto for DynamoDB/S3/SQS, the preview backend, the
     API function behind a local API Gateway, and the queue-fed functions polling their
@@ -68,7 +89,11 @@ def dev(
         load_catalog(catalog.resolve())
     except (OSError, ValidationError) as exc:
         raise typer.BadParameter(f"{catalog}: {exc}", param_hint="--catalog") from None
-    template = Template.load(template_path)
+    parameters = _parameters(parameter_overrides or [])
+    try:
+        template = Template.load(template_path, parameters)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--parameter-overrides") from None
     api = RestApi.from_template(template)
     try:
         server = GatewayServer(host, port)
@@ -92,6 +117,7 @@ def dev(
             catalog.resolve(),
             real_aws=real_aws,
             cards=cards,
+            parameters=parameters,
         )
         stack = replace(stack, api_base_url=f"http://{host}:{server.port}/{api.stage}/v1")
         stack.save(described)

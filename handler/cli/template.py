@@ -53,8 +53,19 @@ class Template:
     body: dict[str, Any]
 
     @classmethod
-    def load(cls, path: Path) -> "Template":
-        return cls(yaml.load(path.read_text(), Loader=_CfnLoader))  # noqa: S506 - safe subclass
+    def load(cls, path: Path, parameters: dict[str, str] | None = None) -> "Template":
+        """The template, its ``parameters`` given values in place of their defaults (what
+        ``sam deploy --parameter-overrides`` gives the stack)."""
+        template = cls(yaml.load(path.read_text(), Loader=_CfnLoader))  # noqa: S506 - safe subclass
+        declared = template.body.get("Parameters", {})
+        for name, value in (parameters or {}).items():
+            if name not in declared:
+                raise ValueError(f"template.yaml has no parameter {name}")
+            allowed = declared[name].get("AllowedValues")
+            if allowed is not None and value not in [str(a) for a in allowed]:
+                raise ValueError(f"{name} is one of {', '.join(map(str, allowed))}, not {value!r}")
+            declared[name]["Default"] = value
+        return template
 
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {

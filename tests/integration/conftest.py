@@ -36,6 +36,9 @@ def local(request: pytest.FixtureRequest) -> Iterator[Local]:
     # A failed line shows again after 5 s, not the template's 30 minutes (or as marked).
     marked = request.node.get_closest_marker("visibility_timeout")
     visibility_timeout = 5 if marked is None else int(marked.args[0])
+    # The template's parameters, as a deploy would override them.
+    given = request.node.get_closest_marker("parameters")
+    parameters = None if given is None else dict(given.kwargs)
     saved = dict(os.environ)
     aws = LocalAws().start()
     try:
@@ -43,6 +46,7 @@ def local(request: pytest.FixtureRequest) -> Iterator[Local]:
             f"http://127.0.0.1:{aws.port}",
             ROOT / "template.yaml",
             ROOT / "infra" / "catalog.json",
+            parameters=parameters,
         )
         runtime = start_runtime(
             stack, ROOT / "template.yaml", visibility_timeout=visibility_timeout

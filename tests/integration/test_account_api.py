@@ -3,6 +3,7 @@ function, each request carrying the ID token the local stack's Cognito (moto's c
 issued at sign-in, as the console sends it."""
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -216,3 +217,67 @@ def test_the_members_api_wants_a_valid_sign_in(origin: str, sign_in: SignIn) -> 
     no_account = _call(origin, "GET", "/account/keys", sign_in("eve@example.com"))
     assert no_account.status_code == 403
     assert no_account.json()["error"]["code"] == "no_account"
+
+
+def _code(capsys: pytest.CaptureFixture[str], email: str) -> str:
+    """The confirmation code the local stack showed on its terminal for ``email``."""
+    shown = capsys.readouterr().err
+    codes: list[str] = re.findall(rf"confirmation code for {re.escape(email)}: (\d{{6}})", shown)
+    return codes[-1]
+
+
+@pytest.mark.parameters(SignUp="open", SignUpStartingCredit="0.04")
+def test_sign_up_confirm_and_sign_in_through_the_api(
+    origin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    credentials = {"email": "Grace@Example.com", "password": PASSWORD}
+    signed_up = _call(origin, "POST", "/me/sign-up", {}, credentials)
+    assert signed_up.status_code == 200, signed_up.text
+    taken = _call(origin, "POST", "/me/sign-up", {}, credentials)
+    assert_error(taken.json(), type_="conflict", param=None, code="email_taken")
+    weak = _call(origin, "POST", "/me/sign-up", {}, {"email": "x@example.com", "password": "short"})
+    assert weak.status_code == 400
+    assert_error(weak.json(), type_="invalid_request_error", param="password", code="weak_password")
+    # Not confirmed yet: no sign-in; a wrong code is refused
+    early = _call(origin, "POST", "/me/sign-in", {}, credentials)
+    assert early.json()["error"]["code"] == "email_not_confirmed"
+    code = _code(capsys, "grace@example.com")
+    wrong = _call(
+        origin,
+        "POST",
+        "/me/confirm",
+        {},
+        {"email": "grace@example.com", "code": "000000" if code != "000000" else "111111"},
+    )
+    assert_error(wrong.json(), type_="invalid_request_error", param="code", code="invalid_code")
+    # A new code replaces the first
+    assert (
+        _call(origin, "POST", "/me/confirm/resend", {}, {"email": "grace@example.com"}).status_code
+        == 200
+    )
+    fresh = _code(capsys, "grace@example.com")
+    confirmed = _call(
+        origin, "POST", "/me/confirm", {}, {"email": "grace@example.com", "code": fresh}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    bad = _call(
+        origin, "POST", "/me/sign-in", {}, {**credentials, "password": "Not-The-Password-1"}
+    )
+    assert bad.status_code == 401
+    assert_error(bad.json(), type_="authentication_error", param=None, code="wrong_credentials")
+    tokens = _call(origin, "POST", "/me/sign-in", {}, credentials).json()
+    member = {"Authorization": f"Bearer {tokens['id_token']}"}
+    assert _call(origin, "GET", "/me", member).json()["email"] == "grace@example.com"
+    account = _call(origin, "POST", "/me/account", member, {"name": "Grace"}).json()
+    assert account["balance"] == 40_000  # the starting credit, 0.04
+    refreshed = _call(origin, "POST", "/me/refresh", {}, {"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["refresh_token"] is None
+
+
+def test_invitation_only_takes_no_sign_up(origin: str) -> None:
+    refused = _call(
+        origin, "POST", "/me/sign-up", {}, {"email": "z@example.com", "password": PASSWORD}
+    )
+    assert refused.status_code == 403
+    assert_error(refused.json(), type_="permission_error", param=None, code="sign_up_closed")

@@ -65,11 +65,13 @@ def test_the_pool_client_and_group_are_the_templates(idp: Any) -> None:
     )
 
 
+@pytest.mark.parameters(SignUp="open")
 def test_a_member_signed_up_and_confirmed_is_verified_from_the_token_cognito_issued(
     idp: Any,
 ) -> None:
     settings = get_sign_in_settings()
-    # Given a member who signed up, confirmed (by an operator: moto sends no code) and signed in
+    # Given a member who signed up (the pool takes sign-ups), was confirmed by an operator,
+    # and signed in
     email = "ada@example.com"
     signed_up = idp.sign_up(
         ClientId=settings.user_pool_client_id,

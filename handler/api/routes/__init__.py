@@ -20,6 +20,7 @@ from handler.api.routes import (
     health,
     images,
     models,
+    sign_in,
     stripe_events,
     usage,
     variations,
@@ -43,4 +44,4 @@ ADMIN_ROUTERS: list[tuple[APIRouter, str]] = [
     (admin_accounts.router, "/admin/v1"),
 ]
 
-MEMBER_ROUTERS: list[tuple[APIRouter, str]] = [(account.router, "/v1")]
+MEMBER_ROUTERS: list[tuple[APIRouter, str]] = [(sign_in.router, "/v1"), (account.router, "/v1")]

@@ -1,0 +1,19 @@
+"""Members' sign-up and sign-in, as the user pool does them (``stores/sign_in.py``)."""
+
+from typing import Protocol
+
+from handler.core.records.sign_in import Tokens
+
+
+class SignIn(Protocol):
+    def sign_up(self, email: str, password: str) -> None:
+        """A login awaiting the code the pool sends to ``email``."""
+        ...
+
+    def confirm(self, email: str, code: str) -> None: ...
+
+    def resend(self, email: str) -> None: ...
+
+    def sign_in(self, email: str, password: str) -> Tokens: ...
+
+    def refresh(self, refresh_token: str) -> Tokens: ...
