@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from handler.api.routes.billing import CardTopUpTerms
 from handler.api.routes.usage import UsageCounts
 from handler.api.schemas_admin import Body, Cap, ModelIds, spent_in
 from handler.core.records.accounts import Account
@@ -186,6 +187,10 @@ class Me(BaseModel):
     member: MemberView | None
     account: AccountView | None
     invitation: Annotated[InvitationView | None, Field(description="One waiting for you.")]
+    card_top_ups: Annotated[
+        CardTopUpTerms | None,
+        Field(description="What POST /v1/account/billing/checkout takes; null: no cards here."),
+    ]
 
 
 class KeyModelUsage(UsageCounts):

@@ -186,6 +186,7 @@ function refused(message) {
 // A fresh page: nothing the key saw (its secret, its tables) stays for the next one.
 function signOut(reason) {
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem("imagegate.member");  // a person's sign-in (members.js)
   if (reason) sessionStorage.setItem(SIGNED_OUT, reason);
   location.replace(location.pathname);
 }

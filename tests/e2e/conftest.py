@@ -6,17 +6,20 @@ same tests against a deployed stack instead.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from openai import OpenAI
 
+from tests.e2e.browser import CHROMIUM_FLAGS, WAIT_MS
 from tests.fakes.bedrock_runtime import FakeBedrock
 from tests.fakes.replicate_api import FakeReplicate
 from tests.support import ROOT
@@ -71,6 +74,9 @@ class LocalStackProcess:
             "0",
             "--state-dir",
             str(state_dir),
+            # People sign up for themselves here (the console's tests do)
+            "--parameter-overrides",
+            "SignUp=open",
         ]
         self.stderr = (log or state_dir.parent / f"{state_dir.name}.stderr").open("w")
         self.process = subprocess.Popen(
@@ -174,3 +180,35 @@ def local_stack(stack: Stack) -> Stack:
     if stack.state_dir is None:
         pytest.skip("needs the local stack (IMAGEGATE_E2E_BASE_URL points elsewhere)")
     return stack
+
+
+def _chromium() -> str:
+    found = os.environ.get("IMAGEGATE_CHROMIUM") or shutil.which("chromium")
+    if found:
+        return found
+    if os.environ.get("CI"):
+        pytest.fail("no Chromium: `make test` installs Debian's (or set IMAGEGATE_CHROMIUM)")
+    pytest.skip("no Chromium here (Debian's package `chromium`, or set IMAGEGATE_CHROMIUM)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Debian's), driven by Playwright."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = _chromium()
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    opened.set_default_timeout(WAIT_MS)
+    yield opened
+    context.close()
+    assert not errors, errors  # the console's own script never threw

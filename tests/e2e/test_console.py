@@ -5,83 +5,24 @@ and a phone's width, is kept in build/test-artifacts/console/."""
 import json
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, console_url, shot
 from tests.e2e.conftest import Stack
 from tests.support import ROOT
 
-playwright = pytest.importorskip("playwright.sync_api")
-
-SHOTS = ROOT / "build" / "test-artifacts" / "console"
 AXE = ROOT / "tests" / "e2e" / "js" / "node_modules" / "axe-core" / "axe.min.js"
-# A browser as root, on a machine with no network but loopback: no sandbox, and none of
-# Chromium's own connections out.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-WAIT_MS = 60_000
-# Every amount, as the console writes it: the local stack's currency, then the amount with
-# two decimals, more only where it has a fraction of a cent.
-AMOUNT = re.compile(r"^-?\$\d{1,3}(,\d{3})*\.\d{2}(\d{0,4})$")
-WIDTHS = {"desktop": 1280, "phone": 390}
 VIEWS = ("overview", "playground", "requests", "work", "billing", "webhooks")
 BUSY = ("validating", "in_progress", "finalizing", "cancelling")
 
 
-def _chromium() -> str:
-    found = os.environ.get("IMAGEGATE_CHROMIUM") or shutil.which("chromium")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("no Chromium: `make test` installs Debian's (or set IMAGEGATE_CHROMIUM)")
-    pytest.skip("no Chromium here (Debian's package `chromium`, or set IMAGEGATE_CHROMIUM)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.set_default_timeout(WAIT_MS)
-    yield opened
-    context.close()
-    assert not errors, errors  # the console's own script never threw
-
-
-def _console(stack: Stack) -> str:
-    return stack.base_url.removesuffix("/v1") + "/console/"
-
-
-def _shot(page: Any, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
 def _sign_in(page: Any, stack: Stack, key: str) -> None:
-    page.goto(_console(stack))
+    page.goto(console_url(stack))
     page.get_by_label("API key", exact=True).fill(key)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def test_a_wrong_key_is_refused_with_a_clear_message(page: Any, local_stack: Stack) -> None:
@@ -91,7 +32,7 @@ def test_a_wrong_key_is_refused_with_a_clear_message(page: Any, local_stack: Sta
     assert error.inner_text().startswith("This key was refused:")
     assert page.locator("#app").is_hidden()
     assert page.evaluate("sessionStorage.length") == 0  # nothing kept of a refused key
-    _shot(page, "01-wrong-key")
+    shot(page, "01-wrong-key")
 
 
 def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> None:
@@ -101,7 +42,7 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
     assert "api_key" not in page.url
     assert local_stack.api_key not in page.url
     assert page.context.cookies() == []
-    _shot(page, "02-signed-in")
+    shot(page, "02-signed-in")
     page.locator("#ledger-table tbody tr").first.wait_for()
     last_entry = page.locator("#ledger-table tbody tr").first.get_attribute("data-entry-id")
     # When the playground makes two images
@@ -123,7 +64,7 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
     assert re.fullmatch(r"2 image\(s\), cost (\S+); balance (\S+)\.", status)
     cost = int(page.locator("#play-status").get_attribute("data-cost"))
     assert all(AMOUNT.match(shown) for shown in re.findall(r"\$[\d,.]+\d", status))
-    _shot(page, "03-playground")
+    shot(page, "03-playground")
     # And the request is in the list, and in the chart under its model
     first = page.locator("#requests-table tbody tr").first
     assert "imagegate-preview" in first.inner_text()
@@ -145,7 +86,7 @@ def test_sign_in_generate_and_see_it_counted(page: Any, local_stack: Stack) -> N
     page.locator("#period").select_option("7")
     page.wait_for_function("() => document.getElementById('overview').dataset.days === '7'")
     _assert_numbers_match_the_api(page, local_stack)
-    _shot(page, "04-overview")
+    shot(page, "04-overview")
     # And signing out forgets the key and everything it was shown (its secret among them)
     page.get_by_role("button", name="Reveal signing secret").click()
     assert page.get_by_label("Signing secret", exact=True).input_value().startswith("whsec_")
@@ -167,7 +108,7 @@ def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: 
     page.get_by_role("button", name="Submit batch").click()
     batch_id = page.locator("#work-status[data-batch-id]").get_attribute("data-batch-id")
     row = page.locator(f'#batches-table tr[data-batch-id="{batch_id}"]')
-    _shot(page, "05-batch-submitted")
+    shot(page, "05-batch-submitted")
     # The console polls on its own until the batch is final
     row.locator(".status", has_text="completed").wait_for()
     assert row.locator(".status").inner_text() == "completed"
@@ -184,7 +125,7 @@ def test_a_small_batch_submitted_and_watched_to_the_end(page: Any, local_stack: 
         ".every(i => i.complete && i.naturalWidth > 0)"
     )
     assert row.get_by_role("link", name="output.jsonl").get_attribute("href")
-    _shot(page, "06-batch-finished")
+    shot(page, "06-batch-finished")
 
 
 def test_a_card_top_up_through_checkout_credits_the_key(page: Any, local_stack: Stack) -> None:
@@ -205,7 +146,7 @@ def test_a_card_top_up_through_checkout_credits_the_key(page: Any, local_stack: 
     page.get_by_role("button", name="Pay").click()
     page.wait_for_url("**/pay/**")
     assert "stand-in" in page.title()
-    _shot(page, "07-checkout")
+    shot(page, "07-checkout")
     page.get_by_role("button", name="Pay").click()
     # Then the console says what came of it, at the top, once Stripe's event has credited it
     page.locator('#notice[data-outcome="paid"]').wait_for()
@@ -213,17 +154,20 @@ def test_a_card_top_up_through_checkout_credits_the_key(page: Any, local_stack: 
     assert notice.evaluate("n => n.getBoundingClientRect().bottom <= innerHeight")
     assert int(balance.get_attribute("data-value") or 0) == before + 10_000_000
     page.locator("#ledger-table tbody tr", has_text="card").first.wait_for()  # its source
-    _shot(page, "08-topped-up")
+    shot(page, "08-topped-up")
 
 
 def test_the_page_works_on_a_phone_and_by_keyboard(browser: Any, local_stack: Stack) -> None:
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     phone = context.new_page()
-    phone.goto(_console(local_stack))
-    # Tab reaches the key field after the skip link; Enter submits the form
-    phone.keyboard.press("Tab")
-    phone.keyboard.press("Tab")
-    assert phone.evaluate("document.activeElement.id") == "api-key"
+    phone.goto(console_url(local_stack))
+    # Tab reaches the key field, after the skip link and the email sign-in; Enter submits
+    reached: list[str] = []
+    while "api-key" not in reached and len(reached) < 10:
+        phone.keyboard.press("Tab")
+        reached.append(phone.evaluate("document.activeElement.id"))
+    assert reached[1:4] == ["member-email", "member-password", ""]  # its button next
+    assert reached[-1] == "api-key"
     phone.keyboard.type(local_stack.api_key)
     phone.keyboard.press("Enter")
     phone.locator("#stat-balance[data-value]").wait_for()
@@ -231,7 +175,7 @@ def test_the_page_works_on_a_phone_and_by_keyboard(browser: Any, local_stack: St
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     # The icon came through API Gateway as the PNG it is (image/* is binary there)
     assert phone.evaluate("document.getElementById('logo').naturalWidth") == 64
-    _shot(phone, "09-phone")
+    shot(phone, "09-phone")
     context.close()
 
 
@@ -283,7 +227,7 @@ def test_every_view_signed_in_with_data(
     assert page.get_by_label("Signing secret", exact=True).input_value().startswith("whsec_")
     # Screenshots of the whole page and of each view, as a customer sees them
     name = "desktop" if width > 600 else "phone"
-    _shot(page, f"10-{name}")
+    shot(page, f"10-{name}")
     for view in VIEWS:
         page.locator(f"#{view}").screenshot(path=str(SHOTS / f"11-{name}-{view}.png"))
     # Then every table has its column headers, one for each of its rows' cells
@@ -352,7 +296,7 @@ def test_every_view_signed_in_with_data(
 
 
 def test_the_console_files_pass_the_gateway_byte_for_byte(local_stack: Stack) -> None:
-    console = _console(local_stack)
+    console = console_url(local_stack)
     browser_accept = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
     for name in ("index.html", "console.js", "console.css", "vendor/chart.umd.min.js", "icon.png"):
         accept = browser_accept if name.endswith(".png") else "*/*"
@@ -384,7 +328,7 @@ def test_axe_finds_no_accessibility_violations(
         page.locator("#stat-balance[data-value]").wait_for()
         page.locator("details").evaluate("details => { details.open = true; }")
     else:
-        page.goto(_console(local_stack))
+        page.goto(console_url(local_stack))
     page.evaluate(AXE.read_text())
     violations = page.evaluate(
         """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',

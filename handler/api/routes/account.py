@@ -9,12 +9,18 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from handler.api.deps import CardTopUpsDep, CurrencyDep, EntriesDep, KeyStoreDep
+from handler.api.deps import CardTermsDep, CardTopUpsDep, CurrencyDep, EntriesDep, KeyStoreDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.member_deps import AccountKeysDep, AccountMembersDep, MemberDep
 from handler.api.pages import PageAfter, PageLimit
-from handler.api.routes.billing import Checkout, CheckoutCreate, TransactionList, transactions
+from handler.api.routes.billing import (
+    CardTopUpTerms,
+    Checkout,
+    CheckoutCreate,
+    TransactionList,
+    transactions,
+)
 from handler.api.schemas_account import (
     AccountKey,
     AccountKeyCreate,
@@ -43,8 +49,11 @@ class Deleted(BaseModel):
 
 
 @router.get("/me")
-def me(member: MemberDep, members: AccountMembersDep, currency: CurrencyDep) -> Me:
-    """Who is signed in, their account and role, and an invitation waiting for them."""
+def me(
+    member: MemberDep, members: AccountMembersDep, currency: CurrencyDep, terms: CardTermsDep
+) -> Me:
+    """Who is signed in, their account and role, an invitation waiting for them, and what a
+    card top-up may be here."""
     membership, account, waiting = members.me(member)
     return Me(
         email=member.email,
@@ -53,6 +62,7 @@ def me(member: MemberDep, members: AccountMembersDep, currency: CurrencyDep) -> 
         member=None if membership is None else MemberView.of(membership),
         account=None if account is None else AccountView.of(account, currency),
         invitation=None if waiting is None else InvitationView.of(waiting),
+        card_top_ups=None if terms is None else CardTopUpTerms.of(terms),
     )
 
 

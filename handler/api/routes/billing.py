@@ -14,6 +14,7 @@ from handler.api.replays import mark_replayed
 from handler.core.amounts import EITHER_WAY, PositiveMicros
 from handler.core.records.ledger import EntryKind, EntryPage, LedgerEntry
 from handler.core.records.payments import CheckoutSession
+from handler.money.cards import CardTerms
 from handler.money.ledger import entry_place
 from handler.ports.ledger import Entries
 
@@ -98,6 +99,10 @@ class CardTopUpTerms(BaseModel):
     minimum: Annotated[int, Field(description="The smallest top-up, in micro-units.")]
     maximum: Annotated[int, Field(description="The largest top-up, in micro-units.")]
 
+    @classmethod
+    def of(cls, terms: CardTerms) -> "CardTopUpTerms":
+        return cls(currency=terms.currency, minimum=terms.minimum, maximum=terms.maximum)
+
 
 class BillingAccount(BaseModel):
     object: Literal["billing.account"] = "billing.account"
@@ -119,11 +124,7 @@ class BillingAccount(BaseModel):
 def get_billing(key: ApiKeyDep, terms: CardTermsDep, currency: CurrencyDep) -> BillingAccount:
     """The calling key's balance and the deployment's currency, and whether (and within
     what) the key can be topped up by card."""
-    offered = None
-    if terms is not None:
-        offered = CardTopUpTerms(
-            currency=terms.currency, minimum=terms.minimum, maximum=terms.maximum
-        )
+    offered = None if terms is None else CardTopUpTerms.of(terms)
     return BillingAccount(balance=key.funds.balance, currency=currency, card_top_ups=offered)
 
 

@@ -1,0 +1,129 @@
+"""A customer who signs themselves up, in a real browser (headless Chromium, Playwright)
+against the local stack started as `imagegate dev --parameter-overrides SignUp=open`: sign up,
+confirm with the code the stack's terminal shows, open an account, make a key, top it up by
+card on the Stripe stand-in, spend from the OpenAI SDK, see it under that key; an operator
+suspends the account and the key gets 401. Screenshots of every view, at a desktop's and a
+phone's width, go to build/test-artifacts/console/."""
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from tests.e2e.browser import AMOUNT, SHOTS, WIDTHS, console_url, shot
+from tests.e2e.conftest import Stack
+from tests.support import signed
+
+PASSWORD = "Correct-Horse-9-Battery"
+VIEWS = ("account", "keys", "account-usage", "account-billing", "members")
+
+
+def _code(stack: Stack, email: str) -> str:
+    """The confirmation code the stack's terminal showed for ``email`` (its stderr log)."""
+    assert stack.state_dir is not None
+    log = stack.state_dir.parent / f"{stack.state_dir.name}.stderr"
+    pattern = rf"confirmation code for {re.escape(email)}: (\d{{6}})"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.findall(pattern, Path(log).read_text())
+        if found:
+            return str(found[-1])
+        time.sleep(0.2)
+    raise AssertionError(f"no code for {email} in {log}")
+
+
+def _tables_have_their_headers(page: Any) -> None:
+    tables = page.evaluate(
+        """() => [...document.querySelectorAll('#account-app table')]
+          .filter(t => t.offsetParent !== null && t.tBodies[0].rows.length).map(t => ({
+            id: t.id, headers: [...t.tHead.rows[0].cells].map(th => th.textContent),
+            cells: Math.max(...[...t.tBodies[0].rows].map(r => r.cells.length))}))"""
+    )
+    assert {t["id"] for t in tables} >= {
+        "keys-table",
+        "account-usage-table",
+        "account-ledger-table",
+    }
+    for table in tables:
+        assert len(table["headers"]) == table["cells"], table
+
+
+def test_a_customer_signs_up_pays_spends_and_an_operator_suspends_them(
+    page: Any, local_stack: Stack
+) -> None:
+    email = f"ada-{time.time_ns()}@example.com"
+    page.goto(console_url(local_stack))
+    # Sign up, and confirm with the code the stack's terminal shows (an email, deployed)
+    page.get_by_role("button", name="Create a login").click()
+    page.get_by_label("Your email").fill(email)
+    page.get_by_label("A password").fill(PASSWORD)
+    page.get_by_role("button", name="Create login").click()
+    page.get_by_label("The code sent to").fill(_code(local_stack, email))
+    shot(page, "20-confirm")
+    page.get_by_role("button", name="Confirm").click()
+    # Signed in: no account yet, so one is opened
+    page.get_by_label("Name of your new account").fill("Ada's studio")
+    page.get_by_role("button", name="Open the account").click()
+    page.locator('#account-status[data-value="active"]').wait_for()
+    assert page.evaluate("sessionStorage.getItem('imagegate.member')")
+    assert page.context.cookies() == []
+    # A key, its secret shown once, with a budget of its own
+    page.get_by_label("Name", exact=True).fill("shop")
+    page.get_by_label("Budget a day (USD, optional)").fill("5")
+    page.get_by_role("button", name="Create key").click()
+    secret = page.get_by_label("The new key", exact=True).input_value()
+    assert secret.startswith("ig_")
+    page.locator("#keys-table tbody tr", has_text="shop").wait_for()
+    shot(page, "21-key-made")
+    # Top up by card on the Stripe stand-in, and back
+    page.get_by_label("Top up the account by card (USD)").fill("10")
+    page.get_by_role("button", name="Pay").click()
+    page.wait_for_url("**/pay/**")
+    page.get_by_role("button", name="Pay").click()
+    page.locator('#account-notice[data-outcome="paid"]').wait_for()
+    assert page.locator("#account-notice").inner_text() == (
+        "Payment received: $10.00 added to the account."
+    )
+    assert page.locator("#account-balance").get_attribute("data-value") == "10000000"
+    # The new key spends from the OpenAI SDK, and the account's usage shows it under the key
+    client = local_stack.client(api_key=secret)
+    client.images.generate(model="imagegate-preview", prompt="a lighthouse", size="256x256")
+    page.reload()
+    row = page.locator("#account-usage-table tbody tr", has_text="shop")
+    row.wait_for()
+    assert row.locator("td").all_text_contents()[:4] == ["shop", "imagegate-preview", "1", "1"]
+    _tables_have_their_headers(page)
+    shown = "#account-app td.amount, #account-balance, #account-held, #account-spent"
+    amounts = page.evaluate(
+        f"() => [...document.querySelectorAll('{shown}, #account-usage-spend')]"
+        ".map(n => n.textContent)"
+    )
+    assert amounts
+    assert [a for a in amounts if not AMOUNT.match(a.split(" of ")[0])] == []
+    # Every view, at a desktop's and a phone's width
+    for name, width in WIDTHS.items():
+        page.set_viewport_size({"width": width, "height": 900})
+        shot(page, f"22-account-{name}")
+        for view in VIEWS:
+            page.locator(f"#{view}").screenshot(path=str(SHOTS / f"23-{name}-{view}.png"))
+        wide = page.evaluate(
+            f"() => [...document.querySelectorAll('#account-app *')].filter(e =>"
+            f" !e.closest('thead') && e.getBoundingClientRect().right > {width} + 1)"
+            f".map(e => e.id || e.tagName"
+            f" + '.' + e.className).slice(0, 12)"
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
+    # An operator suspends the account: the key is refused, the console says so
+    account_id = secret.split("_")[1].split("-")[0]
+    admin = f"{local_stack.base_url.removesuffix('/v1')}/admin/v1/accounts/{account_id}"
+    assert signed("POST", f"{admin}/suspend", {"reason": "chargebacks"}).status_code == 200
+    with pytest.raises(openai.AuthenticationError) as refused:
+        client.images.generate(model="imagegate-preview", prompt="again", size="256x256")
+    assert refused.value.code == "account_suspended"
+    page.reload()
+    page.locator('#account-status[data-value="suspended"]').wait_for()
+    assert "chargebacks" in page.locator("#account-status-text").inner_text()
+    shot(page, "24-suspended")
