@@ -21,6 +21,7 @@ from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
 from handler.ports.member_tokens import MemberTokenVerifier
+from handler.ports.operator_credentials import OperatorCredentialSource
 from handler.ports.sign_in import SignIn
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
@@ -84,6 +85,9 @@ class ContainerServices:
 
     def member_tokens(self) -> MemberTokenVerifier:
         return billing_container.member_tokens()
+
+    def operator_credentials(self) -> OperatorCredentialSource:
+        return billing_container.operator_credentials()
 
     def sign_in(self) -> SignIn:
         return billing_container.sign_in()

@@ -6,7 +6,7 @@ from functools import cache
 from handler import container
 from handler.accounts.keys import AccountKeys
 from handler.accounts.membership import AccountMembers
-from handler.aws.clients import cognito_client
+from handler.aws.clients import cognito_client, cognito_identity_client
 from handler.aws.secrets import secret_reader
 from handler.config import get_settings, get_sign_in_settings
 from handler.core.errors import NotFound
@@ -18,6 +18,7 @@ from handler.money.stored.payments import DynamoDBPayments
 from handler.money.stored.stripe_cards import StripeCards
 from handler.stores.member_tokens import MemberTokens, PublishedKeys, pool_issuer
 from handler.stores.members import DynamoDBMembers
+from handler.stores.operator_credentials import IdentityPoolCredentials
 from handler.stores.sign_in import CognitoSignIn
 
 
@@ -113,3 +114,14 @@ def sign_in() -> CognitoSignIn:
         raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
     region = settings.user_pool_id.split("_", 1)[0]
     return CognitoSignIn(settings.user_pool_client_id, cognito_client(region))
+
+
+@cache
+def operator_credentials() -> IdentityPoolCredentials:
+    """Operators' console credentials (404 where the deployment has no identity pool)."""
+    settings = get_sign_in_settings()
+    if settings.user_pool_id is None or settings.identity_pool_id is None:
+        raise NotFound("This deployment has no operators' console.", code="sign_in_not_configured")
+    region = settings.user_pool_id.split("_", 1)[0]
+    client = cognito_identity_client(region)
+    return IdentityPoolCredentials(settings.identity_pool_id, settings.user_pool_id, client)

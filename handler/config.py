@@ -189,9 +189,8 @@ class SignInSettings(BaseSettings):
         _Unset, Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$", description="members' Cognito pool")
     ] = None
     user_pool_client_id: Annotated[_Unset, Field(description="the console's app client")] = None
-    user_pool_jwks_url: Annotated[
-        _Unset, Field(description="the pool's keys when not its issuer's: the local stack")
-    ] = None
+    user_pool_jwks_url: Annotated[_Unset, Field(description="its keys, if not its issuer's")] = None
+    identity_pool_id: Annotated[_Unset, Field(description="operators' console credentials")] = None
     sign_up: Annotated[
         Literal["invitation", "approval", "open"], Field(description="who may open an account")
     ] = "invitation"

@@ -22,7 +22,9 @@ def get_member(request: Request) -> Member:
             "Sign in to the console: send your ID token as Authorization: Bearer <token>.",
             code="sign_in_required",
         )
-    return services_of(request).member_tokens().verify(token.strip())
+    member = services_of(request).member_tokens().verify(token.strip())
+    request.state.id_token = token.strip()  # what the identity pool takes as the login
+    return member
 
 
 async def get_account_members(request: Request) -> AccountMembers:

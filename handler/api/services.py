@@ -22,6 +22,7 @@ from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
 from handler.ports.member_tokens import MemberTokenVerifier
+from handler.ports.operator_credentials import OperatorCredentialSource
 from handler.ports.sign_in import SignIn
 from handler.work.async_jobs import AsyncJobs
 from handler.work.batches import Batches
@@ -69,6 +70,10 @@ class Services(Protocol):
 
     def member_tokens(self) -> MemberTokenVerifier:
         """Raises ``NotFound`` where the deployment has no members' sign-in."""
+        ...
+
+    def operator_credentials(self) -> OperatorCredentialSource:
+        """Raises ``NotFound`` where the deployment has no identity pool."""
         ...
 
     def sign_in(self) -> SignIn:

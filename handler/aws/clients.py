@@ -58,6 +58,12 @@ def cognito_client(region: str) -> Any:
 
 
 @cache
+def cognito_identity_client(region: str) -> Any:
+    """The identity pool's service (operators' console credentials), in the pool's region."""
+    return boto3.client("cognito-identity", region_name=region, config=_config(read_timeout=5))
+
+
+@cache
 def events_client() -> "EventBridgeClient":
     return boto3.client("events", config=_config(read_timeout=5))
 

@@ -1,17 +1,25 @@
-"""The local stack's Cognito is moto's cognito-idp, changed to do what a person signing up
-meets (``install()``):
+"""The local stack's Cognito is moto's cognito-idp and cognito-identity, changed to do what a
+person signing up, and an operator signing in to the console, meet (``install()``):
 
 - ``SignUp`` makes a confirmation code, valid 24 hours as Cognito's are, and shows it on the
   dev terminal (stderr), where AWS would email it; ``ResendConfirmationCode`` makes a new one.
 - ``ConfirmSignUp`` takes only that code, and only in time (moto confirms any code).
 - A pool that only admins may add users to refuses ``SignUp`` as Cognito does.
+- The identity pool's ``GetCredentialsForIdentity`` gives an operator's login temporary
+  credentials (moto gives everyone the same fixed ones), which the local gateway then takes
+  as OperatorRole's, and refuses any other login, as the template's role mapping does.
 """
 
+import gzip
+import json
 import secrets
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
+import moto.cognitoidp
+from moto.cognitoidentity.responses import CognitoIdentityResponse
 from moto.cognitoidp.exceptions import (
     CodeMismatchException,
     ExpiredCodeException,
@@ -19,7 +27,12 @@ from moto.cognitoidp.exceptions import (
     UserNotFoundError,
 )
 from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
+
+from handler.cli.gateway.events import ACCOUNT_ID
+from handler.cli.gateway.iam import SigningKeys, issue
+from handler.core.records.members import OPERATORS_GROUP
 
 CODE_SECONDS = 24 * 3600
 MOTO_SIGN_UP = CognitoIdpResponse.sign_up
@@ -80,8 +93,67 @@ def resend_confirmation_code(self: CognitoIdpResponse) -> ActionResult:
     return ActionResult({"CodeDeliveryDetails": email})
 
 
+# ---- cognito-identity: the console's operator credentials ----
+
+ROLE_SECONDS = 3600  # OperatorRole's MaxSessionDuration
+
+
+class CognitoNotAuthorized(JsonRESTError):
+    """cognito-identity's refusal of a login (moto has none of its own)."""
+
+    def __init__(self, message: str):
+        super().__init__(error_type="NotAuthorizedException", message=message)
+
+
+def _moto_keys() -> Any:
+    """The keys moto's user pools sign their tokens with (its public JWKS)."""
+    from joserfc.jwk import KeySet
+
+    resources = Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-public.json.gz"
+    return KeySet.import_key_set(json.loads(gzip.decompress(resources.read_bytes())))
+
+
+def get_credentials_for_identity(self: CognitoIdentityResponse) -> str:
+    """Credentials for OperatorRole when the login is a member of the operators' group, as
+    the template's role mapping gives them (none to anyone else); the local gateway takes
+    their signatures until they expire, as the operator's."""
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+
+    logins: dict[str, str] = self._get_param("Logins") or {}
+    if len(logins) != 1:
+        raise CognitoNotAuthorized("Logins must name the members' user pool and its ID token.")
+    [(provider, token)] = logins.items()
+    try:
+        claims = jwt.decode(token, _moto_keys(), algorithms=["RS256"]).claims
+    except (JoseError, ValueError):
+        raise CognitoNotAuthorized("Invalid login token.") from None
+    if claims.get("iss") != f"https://{provider}" or claims.get("exp", 0) < time.time():
+        raise CognitoNotAuthorized("Invalid login token: not this pool's, or expired.")
+    if OPERATORS_GROUP not in claims.get("cognito:groups", []):
+        raise CognitoNotAuthorized(
+            "No role for this login: the pool's rules give one to operators only."
+        )
+    keys = SigningKeys(
+        access_key="ASIA" + secrets.token_hex(8).upper(),
+        secret_key=secrets.token_urlsafe(30),
+        session_token=secrets.token_urlsafe(48),
+        expires_at=time.time() + ROLE_SECONDS,
+        arn=f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/OperatorRole/CognitoIdentityCredentials",
+    )
+    issue(keys)
+    credentials = {
+        "AccessKeyId": keys.access_key,
+        "SecretKey": keys.secret_key,
+        "SessionToken": keys.session_token,
+        "Expiration": keys.expires_at,
+    }
+    return json.dumps({"IdentityId": self._get_param("IdentityId"), "Credentials": credentials})
+
+
 def install() -> None:
     """Change moto's cognito-idp in this process (idempotent)."""
     CognitoIdpResponse.sign_up = sign_up  # type: ignore[method-assign]
     CognitoIdpResponse.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign]
     CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code  # type: ignore[attr-defined]
+    CognitoIdentityResponse.get_credentials_for_identity = get_credentials_for_identity  # type: ignore[method-assign]

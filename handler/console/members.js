@@ -131,7 +131,7 @@ async function loadAccount() {
   $("account-who").textContent = me.member
     ? `${me.email}, ${me.member.role} of ${account.name}.`
     : `Signed in as ${me.email}.`;
-  $("open-form").hidden = Boolean(me.member) || Boolean(me.invitation) || me.sign_up === "invitation";
+  $("open-form").hidden = Boolean(me.member) || Boolean(me.invitation) || me.sign_up === "invitation" || me.operator;
   $("invitation-offer").hidden = Boolean(me.member) || !me.invitation;
   if (me.invitation) {
     const i = me.invitation;
@@ -139,6 +139,7 @@ async function loadAccount() {
   } else if (!me.member && me.sign_up === "invitation") {
     say("account-status-text", "This deployment opens accounts by invitation: ask an account's owner to invite you.");
   }
+  if (me.operator) showOperator();  // operator.js
   $("account-stats").hidden = !account;
   for (const [section, permission] of [["keys", "keys"], ["account-usage", "usage"], ["account-billing", "billing"], ["members", null]]) {
     $(section).hidden = permission ? !may(permission) : !me.member;

@@ -24,6 +24,10 @@ class Entries(Protocol):
         """Whether the key has the entry of that place (a page's ``after``)."""
         ...
 
+    def between(self, start_ms: int, end_ms: int) -> list[LedgerEntry]:
+        """Every account's entries made in ``[start_ms, end_ms)``, oldest first."""
+        ...
+
     def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
         """Every key's balance against its ledger, each read as of one moment; keys from
         before the ledger get their opening entry first. ``fold``: old entries go into the

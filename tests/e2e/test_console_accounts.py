@@ -2,8 +2,9 @@
 against the local stack started as `imagegate dev --parameter-overrides SignUp=open`: sign up,
 confirm with the code the stack's terminal shows, open an account, make a key, top it up by
 card on the Stripe stand-in, spend from the OpenAI SDK, see it under that key; an operator
-suspends the account and the key gets 401. Screenshots of every view, at a desktop's and a
-phone's width, go to build/test-artifacts/console/."""
+signs in, sees the account and its revenue, suspends it (the console signs the admin API with
+the identity pool's credentials), and the key gets 401. Screenshots of every view, at a
+desktop's and a phone's width, go to build/test-artifacts/console/."""
 
 import re
 import time
@@ -13,9 +14,9 @@ from typing import Any
 import openai
 import pytest
 
-from tests.e2e.browser import AMOUNT, SHOTS, WIDTHS, console_url, shot
+from handler.cli.members import OPERATOR_EMAIL
+from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, console_url, shot
 from tests.e2e.conftest import Stack
-from tests.support import signed
 
 PASSWORD = "Correct-Horse-9-Battery"
 VIEWS = ("account", "keys", "account-usage", "account-billing", "members")
@@ -116,14 +117,40 @@ def test_a_customer_signs_up_pays_spends_and_an_operator_suspends_them(
             f" + '.' + e.className).slice(0, 12)"
         )
         assert page.evaluate("document.documentElement.scrollWidth") <= width, wide
-    # An operator suspends the account: the key is refused, the console says so
+    # An operator signs in, sees the account and its revenue, and suspends it from the console
     account_id = secret.split("_")[1].split("-")[0]
-    admin = f"{local_stack.base_url.removesuffix('/v1')}/admin/v1/accounts/{account_id}"
-    assert signed("POST", f"{admin}/suspend", {"reason": "chargebacks"}).status_code == 200
+    operator = page.context.browser.new_context(viewport={"width": 1280, "height": 900})
+    desk = operator.new_page()
+    desk.set_default_timeout(WAIT_MS)
+    desk.goto(console_url(local_stack))
+    desk.get_by_label("Email", exact=True).fill(OPERATOR_EMAIL)
+    assert local_stack.state_dir is not None
+    password = (local_stack.state_dir / "operator-password").read_text().strip()
+    desk.get_by_label("Password", exact=True).fill(password)
+    desk.get_by_role("button", name="Sign in with email").click()
+    row = desk.locator(f'#operator-accounts-table tr[data-account-id="{account_id}"]')
+    row.wait_for()
+    assert row.locator("td").all_text_contents()[1:5] == [
+        "Ada's studio",
+        "active",
+        "$9.9995",
+        "$0.0005",
+    ]
+    paid_in = int(desk.locator("#operator-paid-in").get_attribute("data-value") or 0)
+    assert paid_in >= 10_000_000  # this account's card top-up among them
+    assert desk.locator("#operator-days-table tbody tr").count() >= 1
+    shot(desk, "24-operator")
+    desk.get_by_label("Reason for a suspension").fill("chargebacks")
+    row.get_by_role("button", name="Suspend Ada's studio").click()
+    desk.locator(
+        f'#operator-accounts-table tr[data-account-id="{account_id}"]', has_text="suspended"
+    ).wait_for()
+    operator.close()
     with pytest.raises(openai.AuthenticationError) as refused:
         client.images.generate(model="imagegate-preview", prompt="again", size="256x256")
     assert refused.value.code == "account_suspended"
+    # And the customer's console says so
     page.reload()
     page.locator('#account-status[data-value="suspended"]').wait_for()
     assert "chargebacks" in page.locator("#account-status-text").inner_text()
-    shot(page, "24-suspended")
+    shot(page, "25-suspended")

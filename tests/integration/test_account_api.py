@@ -281,3 +281,65 @@ def test_invitation_only_takes_no_sign_up(origin: str) -> None:
     )
     assert refused.status_code == 403
     assert_error(refused.json(), type_="permission_error", param=None, code="sign_up_closed")
+
+
+def test_the_operators_report_says_what_came_in_and_went_out_per_day(origin: str) -> None:
+    admin = f"{origin}/admin/v1"
+    made = signed("POST", f"{admin}/keys", {"name": "shop", "balance": 10 * PRICE}).json()
+    key_id, bearer = made["key"]["id"], {"Authorization": f"Bearer {made['api_key']}"}
+    signed("POST", f"{admin}/keys/{key_id}/adjustments", {"amount": -PRICE, "reason": "fix"})
+    for n in (1, 2):
+        assert _call(
+            origin, "POST", "/images/generations", bearer, {"prompt": "a", "n": n}
+        ).is_success
+    answer = signed("GET", f"{admin}/report")
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["currency"] == "usd"
+    totals = report["totals"]
+    assert (totals["credited"], totals["adjusted"], totals["charged"], totals["requests"]) == (
+        10 * PRICE,
+        -PRICE,
+        3 * PRICE,
+        2,
+    )
+    assert [day["charged"] for day in report["days"]] == [3 * PRICE]
+    assert report["top_accounts"] == [{"account_id": key_id, "charged": 3 * PRICE}]
+
+
+def test_an_operator_signs_the_admin_api_with_the_identity_pools_credentials(
+    origin: str, sign_in: SignIn
+) -> None:
+    """The console's operator: signed in to the members' pool, in the operators' group, gets
+    OperatorRole's temporary credentials from the identity pool and signs admin calls with
+    them (SigV4, their session token); no one else gets any."""
+    from botocore.credentials import Credentials
+
+    settings = get_sign_in_settings()
+    operator = sign_in("op@example.com")
+    idp = boto3.client("cognito-idp")
+    idp.admin_add_user_to_group(
+        UserPoolId=settings.user_pool_id, Username="op@example.com", GroupName="operators"
+    )
+    operator = sign_in_again(origin, "op@example.com")  # a token that names the group
+    answer = _call(origin, "POST", "/me/operator-credentials", operator)
+    assert answer.status_code == 200, answer.text
+    given = answer.json()
+    assert given["access_key_id"].startswith("ASIA")
+    assert given["region"] == "us-east-1"
+    keys = Credentials(given["access_key_id"], given["secret_access_key"], given["session_token"])
+    listed = signed("GET", f"{origin}/admin/v1/accounts", credentials=keys)
+    assert listed.status_code == 200, listed.text
+    # Without their session token, the gateway refuses them
+    bare = Credentials(given["access_key_id"], given["secret_access_key"])
+    assert signed("GET", f"{origin}/admin/v1/accounts", credentials=bare).status_code == 403
+    # A member who is no operator gets none
+    member = sign_in("member@example.com")
+    refused = _call(origin, "POST", "/me/operator-credentials", member)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "not_an_operator"
+
+
+def sign_in_again(origin: str, email: str) -> dict[str, str]:
+    tokens = _call(origin, "POST", "/me/sign-in", {}, {"email": email, "password": PASSWORD})
+    return {"Authorization": f"Bearer {tokens.json()['id_token']}"}

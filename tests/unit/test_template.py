@@ -33,6 +33,7 @@ NAMES = {
     "WebhookSigningSecret": "",
     "UserPool": "us-east-1_local",
     "ConsoleClient": "local-console-client",
+    "ConsoleIdentityPool": "us-east-1:local-identity-pool",
     **{queue: f"http://sqs.local/local-{queue}" for queue in QUEUES},
     **{f"{queue}.Arn": ARN.format(queue) for queue in QUEUES},
 }

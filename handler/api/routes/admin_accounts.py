@@ -1,18 +1,21 @@
 """The operators' view of accounts (IAM-signed, as the rest of the admin API): every account
-with its money, one with its keys and members, and suspending, reinstating and approving."""
+with its money, one with its keys and members, suspending, reinstating and approving, and the
+report of what came in and went out per day."""
 
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from handler.api.deps import CurrencyDep, OperatorDep
+from handler.api.deps import CurrencyDep, EntriesDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.member_deps import AccountMembersDep, AccountsDep
 from handler.api.schemas_account import AccountKey, AccountView, MemberView
 from handler.api.schemas_admin import Body
+from handler.money.report import DayTotals, Report, report
+from handler.money.usage import period
 
 router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
 
@@ -75,3 +78,75 @@ def reinstate_account(
     """Lift a suspension, or approve an account awaiting approval."""
     reinstated = accounts.reinstate(account_id, actor=operator, now=int(time.time()))
     return AccountView.of(reinstated, currency)
+
+
+class Totals(BaseModel):
+    paid_in: Annotated[int, Field(description="Card top-ups: what customers paid in.")]
+    credited: Annotated[int, Field(description="Operators' top-ups.")]
+    adjusted: Annotated[int, Field(description="Operators' corrections, signed.")]
+    charged: Annotated[int, Field(description="What requests were charged.")]
+    reversed: Annotated[int, Field(description="Card payments taken back, signed.")]
+    requests: int
+    refunded_requests: Annotated[int, Field(description="Requests refunded in full.")]
+
+    @classmethod
+    def of(cls, totals: DayTotals) -> "Totals":
+        return cls(
+            paid_in=totals.paid_in,
+            credited=totals.credited,
+            adjusted=totals.adjusted,
+            charged=totals.charged,
+            reversed=totals.reversed,
+            requests=totals.requests,
+            refunded_requests=totals.refunded_requests,
+        )
+
+
+class DayReport(Totals):
+    date: str
+
+
+class TopAccount(BaseModel):
+    account_id: str
+    charged: int
+
+
+class MoneyReport(BaseModel):
+    object: Literal["admin.report"] = "admin.report"
+    start_time: int
+    end_time: int
+    currency: Annotated[str, Field(description="ISO 4217, lower case: of every amount here.")]
+    totals: Totals
+    days: list[DayReport]
+    top_accounts: Annotated[list[TopAccount], Field(description="Who spent most, 10 at most.")]
+
+    @classmethod
+    def of(cls, start: int, end: int, currency: str, found: Report) -> "MoneyReport":
+        days = [DayReport(date=d, **Totals.of(t).model_dump()) for d, t in found.days.items()]
+        top = [TopAccount(account_id=a, charged=c) for a, c in found.top_accounts]
+        totals = Totals.of(found.totals)
+        return cls(
+            start_time=start,
+            end_time=end,
+            currency=currency,
+            totals=totals,
+            days=days,
+            top_accounts=top,
+        )
+
+
+@router.get("/report")
+def money_report(
+    entries: EntriesDep,
+    operator: OperatorDep,
+    currency: CurrencyDep,
+    start_time: Annotated[
+        int | None, Query(ge=0, description="Unix seconds (30 days ago).")
+    ] = None,
+    end_time: Annotated[int | None, Query(ge=1, description="Unix seconds (now).")] = None,
+) -> MoneyReport:
+    """Revenue and spend per UTC day across every account, refunds and adjustments among
+    them, and the accounts that spent most."""
+    start, end = period(start_time, end_time, now=time.time())
+    found = report(entries.between(start * 1000, end * 1000))
+    return MoneyReport.of(start, end, currency, found)

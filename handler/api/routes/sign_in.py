@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
-from handler.api.member_deps import AccountMembersDep
+from handler.api.member_deps import AccountMembersDep, MemberDep
 from handler.api.schemas_admin import Body
 from handler.api.services import services_of
 from handler.core.errors import PermissionDenied
+from handler.core.records.operators import OperatorCredentials
 from handler.core.records.sign_in import Tokens
 from handler.ports.sign_in import SignIn
 
@@ -99,6 +100,37 @@ def resend(body: Resend, pool: SignInDep) -> Done:
 @router.post("/me/sign-in")
 def sign_in(body: Credentials, pool: SignInDep) -> SignedIn:
     return SignedIn.of(pool.sign_in(body.login, body.password))
+
+
+class OperatorKeys(BaseModel):
+    object: Literal["operator.credentials"] = "operator.credentials"
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expires_at: Annotated[int, Field(description="Unix seconds.")]
+    region: Annotated[str, Field(description="The signature's scope: the API's region.")]
+
+    @classmethod
+    def of(cls, given: OperatorCredentials) -> "OperatorKeys":
+        return cls(
+            access_key_id=given.access_key_id,
+            secret_access_key=given.secret_access_key,
+            session_token=given.session_token,
+            expires_at=given.expires_at,
+            region=given.region,
+        )
+
+
+@router.post("/me/operator-credentials")
+def operator_credentials(request: Request, member: MemberDep) -> OperatorKeys:
+    """An operator's temporary credentials for the admin API (SigV4, service execute-api),
+    from the identity pool: the console signs its admin calls with them."""
+    if not member.is_operator:
+        raise PermissionDenied(
+            "Only operators get the admin API's credentials.", code="not_an_operator"
+        )
+    source = services_of(request).operator_credentials()
+    return OperatorKeys.of(source.for_token(request.state.id_token))
 
 
 @router.post("/me/refresh")

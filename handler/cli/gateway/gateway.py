@@ -19,7 +19,7 @@ from handler.cli.gateway.answers import (
     proxy_answer,
 )
 from handler.cli.gateway.events import ACCOUNT_ID, first_header, proxy_event
-from handler.cli.gateway.iam import Refusal, SigningKeys, process_signing_keys, verify
+from handler.cli.gateway.iam import Refusal, SigningKeys, keys_for, process_signing_keys, verify
 from handler.cli.gateway.rest_api import RestApi, Route
 from handler.cli.gateway.streaming import streamed_answer, web_app
 from handler.cli.sqs_event import LambdaContext
@@ -108,7 +108,8 @@ class Gateway:
         if route.authorization == "AWS_IAM":
             host = first_header(headers, "host") or "localhost"
             url = f"http://{host}{path}" + (f"?{query}" if query else "")
-            checked = verify(self._signing_keys, method=method, url=url, headers=headers, body=body)
+            keys = keys_for(first_header(headers, "authorization"), self._signing_keys)
+            checked = verify(keys, method=method, url=url, headers=headers, body=body)
             if isinstance(checked, Refusal):
                 kind = _Kind(403, checked.message, checked.error_type)
                 return self._respond(kind, request_id, checked.kind)

@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +53,28 @@ class SigningKeys:
     access_key: str
     secret_key: str
     region: str = LOCAL_REGION  # where the API is: a signature for another region is refused
+    # Temporary credentials (the console's operator, from the local identity pool): the
+    # request must carry their token, before they expire; the caller is their role.
+    session_token: str | None = None
+    expires_at: float | None = None
+    arn: str = LOCAL_OPERATOR
+
+
+# Temporary credentials the local stack issued (``moto_cognito``), by access key.
+_ISSUED: dict[str, SigningKeys] = {}
+
+
+def issue(keys: SigningKeys) -> None:
+    _ISSUED[keys.access_key] = keys
+
+
+def keys_for(authorization: str | None, own: SigningKeys | None) -> SigningKeys | None:
+    """The credentials a request names: the local stack's own, or ones it issued."""
+    parts = _AUTHORIZATION.fullmatch((authorization or "").strip())
+    if parts is None or own is None or parts["key"] == own.access_key:
+        return own
+    issued = _ISSUED.get(parts["key"])
+    return None if issued is None else replace(issued, region=own.region)
 
 
 def verify(
@@ -76,6 +98,13 @@ def verify(
     if refused is not None:
         return refused
     assert keys is not None  # no keys: every signature was refused above
+    token = given.get("x-amz-security-token")
+    if keys.session_token is not None and (
+        token is None or not hmac.compare_digest(token, keys.session_token)
+    ):
+        return _invalid("The security token included in the request is invalid.")
+    if keys.expires_at is not None and keys.expires_at < (now if now is not None else time.time()):
+        return _invalid("The security token included in the request is expired")
     signed = parts["headers"].split(";")
     payload = hashlib.sha256(body).hexdigest()
     if given.get("x-amz-content-sha256", payload) != payload:
@@ -99,7 +128,7 @@ def verify(
         "accountId": ACCOUNT_ID,
         "caller": f"AIDALOCALOPERATOR:{keys.access_key}",
         "user": "AIDALOCALOPERATOR",
-        "userArn": LOCAL_OPERATOR,
+        "userArn": keys.arn,
     }
 
 

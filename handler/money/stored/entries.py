@@ -93,6 +93,24 @@ class DynamoDBEntries:
         sort_key = entry_sort_key(at, reference)
         return holds(self._client, self._ledger, key_id, sort_key, "Could not read the ledger.")
 
+    def between(self, start_ms: int, end_ms: int) -> list[LedgerEntry]:
+        """Every account's entries made in ``[start_ms, end_ms)``: a scan, for the operators'
+        report (money moves far less often than it is read)."""
+        found: list[LedgerEntry] = []
+        with aws_errors("Could not read the ledger."):
+            pages = self._client.get_paginator("scan").paginate(
+                TableName=self._ledger,
+                FilterExpression="attribute_exists(kind) AND #at >= :start AND #at < :end",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues={
+                    ":start": {"N": str(start_ms)},
+                    ":end": {"N": str(end_ms)},
+                },
+            )
+            for page in pages:
+                found.extend(ledger_entry(item) for item in page["Items"])
+        return sorted(found, key=lambda entry: (entry.at, entry.reference))
+
     def audits(self, *, now_ms: int, fold: bool = True) -> Iterator[Audit]:
         from handler.money.stored.audit import audits  # the reconciler's alone
 
