@@ -90,7 +90,7 @@ class ContainerServices:
         return billing_container.operator_credentials()
 
     def sign_in(self) -> SignIn:
-        return billing_container.sign_in()
+        return billing_container.sign_in_service()
 
 
 def create_app(routers: list[tuple[APIRouter, str]] = ROUTERS) -> FastAPI:

@@ -86,7 +86,10 @@ def accounts() -> DynamoDBAccounts:
 def account_members() -> AccountMembers:
     settings, sign_in = get_settings(), get_sign_in_settings()
     members = DynamoDBMembers(settings.members_table, settings.keys_table)
-    return AccountMembers(members, accounts(), sign_in.sign_up, sign_in.sign_up_starting_credit)
+    logins = sign_in_service() if sign_in.user_pool_id is not None else None
+    return AccountMembers(
+        members, accounts(), sign_in.sign_up, sign_in.sign_up_starting_credit, logins=logins
+    )
 
 
 @cache
@@ -107,13 +110,14 @@ def member_tokens() -> MemberTokens:
 
 
 @cache
-def sign_in() -> CognitoSignIn:
+def sign_in_service() -> CognitoSignIn:
     """Members' sign-up and sign-in through the pool (404 where the deployment has none)."""
     settings = get_sign_in_settings()
     if settings.user_pool_id is None or settings.user_pool_client_id is None:
         raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
     region = settings.user_pool_id.split("_", 1)[0]
-    return CognitoSignIn(settings.user_pool_client_id, cognito_client(region))
+    client = cognito_client(region)
+    return CognitoSignIn(settings.user_pool_id, settings.user_pool_client_id, client)
 
 
 @cache

@@ -7,13 +7,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from handler.core.errors import Conflict, InvalidRequest, NotFound, PermissionDenied
+from handler.core.errors import (
+    Conflict,
+    ImagegateError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+)
 from handler.core.keys import new_account_id
 from handler.core.outcomes import AccountRefused
 from handler.core.records.accounts import Account
 from handler.core.records.members import Invitation, Member, Membership, Permission, Role
 from handler.ports.accounts import Accounts
 from handler.ports.members import Members
+from handler.ports.sign_in import SignIn
 
 SignUp = Literal["invitation", "approval", "open"]
 INVITATION_SECONDS = 7 * 86_400
@@ -34,6 +41,7 @@ class AccountMembers:
     sign_up: SignUp = "invitation"
     starting_credit: int = 0  # micro-units an account opened by sign-up starts with
     clock: Callable[[], float] = field(default=time.time)
+    logins: SignIn | None = None  # where an invitation makes the invitee's login
 
     def of(self, member: Member, permission: Permission = "account") -> Membership:
         """The person's membership, if their role allows ``permission`` (403 if not)."""
@@ -89,12 +97,52 @@ class AccountMembers:
         return owner, account
 
     def invite(self, member: Member, email: str, role: Role) -> Invitation:
+        """An invitation for ``email`` and, where it has no login, one made for it, whose
+        temporary password the pool emails: the invitation by email."""
         inviter = self.of(member, "members")
+        email = email.strip().lower()
+        if any(m.email == email for m in self.members.members(inviter.account_id)):
+            raise Conflict(f"{email} is a member of this account already.", code="already_a_member")
         now = int(self.clock())
+        expires = now + INVITATION_SECONDS
         invitation = Invitation(
-            email.strip().lower(), inviter.account_id, role, inviter.email, now + INVITATION_SECONDS
+            email.strip().lower(), inviter.account_id, role, inviter.email, expires
         )
+        return self._offer(invitation, now)
+
+    def open_for(
+        self, actor: str, name: str, owner: str, *, balance: int
+    ) -> tuple[Account, Invitation]:
+        """An account an operator opens, its owner invited by email (what an invitation-only
+        deployment begins with), its balance, if any, the ledger's opening top-up."""
+        now = int(self.clock())
+        account = self.accounts.open(
+            new_account_id(),
+            name,
+            None,
+            balance=balance,
+            pending=False,
+            source="admin",
+            actor=actor,
+            now=now,
+        )
+        invitation = Invitation(
+            owner.strip().lower(),
+            account.account_id,
+            "owner",
+            "the operator",
+            now + INVITATION_SECONDS,
+        )
+        return account, self._offer(invitation, now)
+
+    def _offer(self, invitation: Invitation, now: int) -> Invitation:
         self.members.invite(invitation, now=now)
+        if self.logins is not None:
+            try:
+                self.logins.invite(invitation.email)  # Cognito emails its temporary password
+            except ImagegateError:
+                self.members.withdraw(invitation.email, invitation.account_id)
+                raise
         return invitation
 
     def accept(self, member: Member) -> Membership:

@@ -77,7 +77,8 @@ def create_pools(template: Template, prefix: str, endpoint: str) -> LocalPools:
         PoolName=local_name(prefix, logical_id),
         **(arguments | {"UserPoolTags": tags}),
         AdminCreateUserConfig={
-            "AllowAdminCreateUserOnly": _invitation_only(template, pool["AdminCreateUserConfig"])
+            "AllowAdminCreateUserOnly": _invitation_only(template, pool["AdminCreateUserConfig"]),
+            "InviteMessageTemplate": pool["AdminCreateUserConfig"]["InviteMessageTemplate"],
         },
     )
     pool_id = created["UserPool"]["Id"]

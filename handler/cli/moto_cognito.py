@@ -5,6 +5,8 @@ person signing up, and an operator signing in to the console, meet (``install()`
   dev terminal (stderr), where AWS would email it; ``ResendConfirmationCode`` makes a new one.
 - ``ConfirmSignUp`` takes only that code, and only in time (moto confirms any code).
 - A pool that only admins may add users to refuses ``SignUp`` as Cognito does.
+- ``AdminCreateUser`` (an invitation) makes a temporary password, when none is given and the
+  message is not suppressed, and shows it on the dev terminal, where Cognito would email it.
 - The identity pool's ``GetCredentialsForIdentity`` gives an operator's login temporary
   credentials (moto gives everyone the same fixed ones), which the local gateway then takes
   as OperatorRole's, and refuses any other login, as the template's role mapping does.
@@ -83,6 +85,24 @@ def confirm_sign_up(self: CognitoIdpResponse) -> ActionResult:
     return MOTO_CONFIRM(self)
 
 
+def admin_create_user(self: CognitoIdpResponse) -> ActionResult:
+    username = self._get_param("Username")
+    temporary = self._get_param("TemporaryPassword")
+    action = self._get_param("MessageAction")
+    shown = temporary is None and action != "SUPPRESS"
+    if shown:  # as Cognito's: every class of character its password policy may ask for
+        temporary = f"Tmp-{secrets.token_urlsafe(9)}-9aZ"
+    pool_id, attributes = self._get_param("UserPoolId"), self._get_param("UserAttributes", [])
+    user = self.backend.admin_create_user(pool_id, username, action, temporary, attributes)
+    if shown:
+        print(  # noqa: T201 - the dev terminal is where the invitation goes, as an email would
+            f"Cognito (local): invitation for {username}: temporary password {temporary}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return ActionResult({"User": user.to_json(extended=True)})
+
+
 def resend_confirmation_code(self: CognitoIdpResponse) -> ActionResult:
     username = self._get_param("Username")
     _, user = _pool_and_user(self, username)
@@ -156,4 +176,5 @@ def install() -> None:
     CognitoIdpResponse.sign_up = sign_up  # type: ignore[method-assign]
     CognitoIdpResponse.confirm_sign_up = confirm_sign_up  # type: ignore[method-assign]
     CognitoIdpResponse.resend_confirmation_code = resend_confirmation_code  # type: ignore[attr-defined]
+    CognitoIdpResponse.admin_create_user = admin_create_user  # type: ignore[method-assign]
     CognitoIdentityResponse.get_credentials_for_identity = get_credentials_for_identity  # type: ignore[method-assign]

@@ -54,6 +54,25 @@ async function memberSignIn(event) {
       pending = { email, password };
       return askForCode(email);
     }
+    if (error.code === "new_password_required") {
+      pending = { email, password };
+      $("new-password-form").hidden = false;
+      return $("new-password").focus();
+    }
+    memberRefused(error.message);
+  }
+}
+
+// An invited login's first sign-in: the emailed temporary password for one of its own.
+async function setNewPassword(event) {
+  event.preventDefault();
+  $("member-error").hidden = true;
+  const body = { ...pending, new_password: $("new-password").value };
+  try {
+    const signed = await call("me/new-password", { method: "POST", body, key: "" });
+    sessionStorage.setItem(MEMBER, JSON.stringify({ id_token: signed.id_token, refresh_token: signed.refresh_token }));
+    showAccount();
+  } catch (error) {
     memberRefused(error.message);
   }
 }
@@ -435,6 +454,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-up-form").addEventListener("submit", signUp);
   $("confirm-form").addEventListener("submit", confirmCode);
   $("confirm-resend").addEventListener("click", resendCode);
+  $("new-password-form").addEventListener("submit", setNewPassword);
   $("open-form").addEventListener("submit", openAccount);
   $("invitation-accept").addEventListener("click", acceptInvitation);
   $("key-form").addEventListener("submit", createKey);

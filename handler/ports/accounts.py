@@ -12,14 +12,17 @@ class Accounts(Protocol):
         self,
         account_id: str,
         name: str,
-        owner: Membership,
+        owner: Membership | None,
         *,
         balance: int,
         pending: bool,
         source: TopUpSource,
+        actor: str | None = None,
+        now: int | None = None,
     ) -> Account:
-        """A new account with its first owner, in one write; ``pending``: suspended until an
-        operator approves it. ``AccountRefused`` names what stood in the way."""
+        """A new account with its first owner (None: an operator's, by ``actor`` at ``now``,
+        its owner invited), in one write; ``pending``: suspended until an operator approves
+        it. ``AccountRefused`` names what stood in the way."""
         ...
 
     def get(self, account_id: str) -> Account:

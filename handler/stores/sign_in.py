@@ -74,9 +74,53 @@ def _refused() -> Iterator[None]:
 
 
 class CognitoSignIn:
-    def __init__(self, client_id: str, client: Any):
+    def __init__(self, user_pool_id: str, client_id: str, client: Any):
+        self._pool = user_pool_id
         self._client_id = client_id
         self._client = client
+
+    def invite(self, email: str) -> bool:
+        """A login for ``email``, its temporary password emailed by Cognito; False if it has
+        one already (it sees the invitation when it signs in)."""
+        try:
+            self._client.admin_create_user(
+                UserPoolId=self._pool,
+                Username=email,
+                UserAttributes=[
+                    {"Name": "email", "Value": email},
+                    {"Name": "email_verified", "Value": "true"},  # the invitation reached it
+                ],
+                DesiredDeliveryMediums=["EMAIL"],
+            )
+        except ClientError as exc:
+            if error_code(exc) == "UsernameExistsException":
+                return False
+            raise StorageError("The invitation's login could not be made.") from exc
+        except BotoCoreError as exc:
+            raise StorageError("The invitation's login could not be made.") from exc
+        return True
+
+    def new_password(self, email: str, temporary: str, password: str) -> Tokens:
+        """The first sign-in of an invited login: its temporary password for one of its own."""
+        with _refused():
+            answer = self._client.initiate_auth(
+                ClientId=self._client_id,
+                AuthFlow="USER_PASSWORD_AUTH",
+                AuthParameters={"USERNAME": email, "PASSWORD": temporary},
+            )
+            if answer.get("ChallengeName") != "NEW_PASSWORD_REQUIRED":
+                raise InvalidRequest(
+                    "This login has its own password already: sign in with it.",
+                    param=None,
+                    code="no_new_password_needed",
+                )
+            answer = self._client.respond_to_auth_challenge(
+                ClientId=self._client_id,
+                ChallengeName="NEW_PASSWORD_REQUIRED",
+                Session=answer["Session"],
+                ChallengeResponses={"USERNAME": email, "NEW_PASSWORD": password},
+            )
+        return _tokens(answer)
 
     def sign_up(self, email: str, password: str) -> None:
         with _refused():
@@ -109,16 +153,25 @@ class CognitoSignIn:
             answer = self._client.initiate_auth(
                 ClientId=self._client_id, AuthFlow=flow, AuthParameters=parameters
             )
-        result = answer.get("AuthenticationResult")
-        if result is None:  # a challenge (a new password, a second factor)
-            step = answer.get("ChallengeName")
+        if answer.get("ChallengeName") == "NEW_PASSWORD_REQUIRED":
             raise PermissionDenied(
-                f"Signing in needs a step the console does not take yet ({step}).",
-                code="sign_in_challenge",
+                "Choose your own password: this login came with an invitation's temporary one.",
+                code="new_password_required",
             )
-        return Tokens(
-            id_token=result["IdToken"],
-            access_token=result["AccessToken"],
-            refresh_token=result.get("RefreshToken"),
-            expires_in=int(result.get("ExpiresIn", 3600)),
+        return _tokens(answer)
+
+
+def _tokens(answer: dict[str, Any]) -> Tokens:
+    result = answer.get("AuthenticationResult")
+    if result is None:  # another challenge (a second factor)
+        step = answer.get("ChallengeName")
+        raise PermissionDenied(
+            f"Signing in needs a step the console does not take yet ({step}).",
+            code="sign_in_challenge",
         )
+    return Tokens(
+        id_token=result["IdToken"],
+        access_token=result["AccessToken"],
+        refresh_token=result.get("RefreshToken"),
+        expires_in=int(result.get("ExpiresIn", 3600)),
+    )

@@ -17,23 +17,28 @@ import pytest
 from handler.cli.members import OPERATOR_EMAIL
 from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, console_url, shot
 from tests.e2e.conftest import Stack
+from tests.support import signed
 
 PASSWORD = "Correct-Horse-9-Battery"
 VIEWS = ("account", "keys", "account-usage", "account-billing", "members")
 
 
 def _code(stack: Stack, email: str) -> str:
-    """The confirmation code the stack's terminal showed for ``email`` (its stderr log)."""
+    """The confirmation code the stack's terminal showed for ``email``."""
+    return _shown(stack, rf"confirmation code for {re.escape(email)}: (\d{{6}})")
+
+
+def _shown(stack: Stack, pattern: str) -> str:
+    """What the stack's terminal (its stderr log) showed last that ``pattern`` finds."""
     assert stack.state_dir is not None
     log = stack.state_dir.parent / f"{stack.state_dir.name}.stderr"
-    pattern = rf"confirmation code for {re.escape(email)}: (\d{{6}})"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         found = re.findall(pattern, Path(log).read_text())
         if found:
             return str(found[-1])
         time.sleep(0.2)
-    raise AssertionError(f"no code for {email} in {log}")
+    raise AssertionError(f"nothing like {pattern} in {log}")
 
 
 def _tables_have_their_headers(page: Any) -> None:
@@ -154,3 +159,25 @@ def test_a_customer_signs_up_pays_spends_and_an_operator_suspends_them(
     page.locator('#account-status[data-value="suspended"]').wait_for()
     assert "chargebacks" in page.locator("#account-status-text").inner_text()
     shot(page, "25-suspended")
+
+
+def test_an_invited_owner_sets_a_password_and_takes_up_the_account(
+    page: Any, local_stack: Stack
+) -> None:
+    email = f"owner-{time.time_ns()}@example.com"
+    admin = f"{local_stack.base_url.removesuffix('/v1')}/admin/v1/accounts"
+    opened = signed("POST", admin, {"name": "Invited studio", "owner_email": email})
+    assert opened.status_code == 200, opened.text
+    temporary = _shown(local_stack, rf"invitation for {re.escape(email)}: temporary password (\S+)")
+    page.goto(console_url(local_stack))
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(temporary)
+    page.get_by_role("button", name="Sign in with email").click()
+    page.get_by_label("Your invitation's password was temporary").fill(PASSWORD)
+    shot(page, "26-new-password")
+    page.get_by_role("button", name="Set the password and sign in").click()
+    page.locator("#invitation-text", has_text="as owner").wait_for()
+    page.get_by_role("button", name="Accept the invitation").click()
+    page.locator('#account-status[data-value="active"]').wait_for()
+    assert "owner of Invited studio" in page.locator("#account-who").inner_text()
+    shot(page, "27-invited-owner")

@@ -343,3 +343,49 @@ def test_an_operator_signs_the_admin_api_with_the_identity_pools_credentials(
 def sign_in_again(origin: str, email: str) -> dict[str, str]:
     tokens = _call(origin, "POST", "/me/sign-in", {}, {"email": email, "password": PASSWORD})
     return {"Authorization": f"Bearer {tokens.json()['id_token']}"}
+
+
+def _temporary_password(capsys: pytest.CaptureFixture[str], email: str) -> str:
+    """The temporary password the local stack showed for an invitation (Cognito emails it)."""
+    shown = capsys.readouterr().err
+    found: list[str] = re.findall(
+        rf"invitation for {re.escape(email)}: temporary password (\S+)", shown
+    )
+    return found[-1]
+
+
+def test_invitation_only_begins_with_an_operator_opening_an_account_for_its_owner(
+    origin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The operator opens an account and invites its owner, who gets a login by email
+    opened = signed(
+        "POST",
+        f"{origin}/admin/v1/accounts",
+        {"name": "Studio", "owner_email": "Owner@Example.com", "balance": 5 * PRICE},
+    )
+    assert opened.status_code == 200, opened.text
+    account = opened.json()["account"]
+    assert (account["balance"], opened.json()["invitation"]["role"]) == (5 * PRICE, "owner")
+    temporary = _temporary_password(capsys, "owner@example.com")
+    # Signing in with it asks for a password of their own first
+    first = {"email": "owner@example.com", "password": temporary}
+    asked = _call(origin, "POST", "/me/sign-in", {}, first)
+    assert asked.status_code == 403
+    assert asked.json()["error"]["code"] == "new_password_required"
+    weak = _call(origin, "POST", "/me/new-password", {}, {**first, "new_password": "short"})
+    assert weak.json()["error"]["code"] == "weak_password"
+    tokens = _call(origin, "POST", "/me/new-password", {}, {**first, "new_password": PASSWORD})
+    assert tokens.status_code == 200, tokens.text
+    owner = {"Authorization": f"Bearer {tokens.json()['id_token']}"}
+    # Then they take up the invitation and own the account, its credit theirs to spend
+    assert _call(origin, "GET", "/me", owner).json()["invitation"]["account_id"] == account["id"]
+    assert _call(origin, "POST", "/me/invitation", owner).json()["role"] == "owner"
+    secret = _call(origin, "POST", "/account/keys", owner, {"name": "k"}).json()["api_key"]
+    bearer = {"Authorization": f"Bearer {secret}"}
+    assert _call(origin, "POST", "/images/generations", bearer, {"prompt": "a"}).is_success
+    # A member is not invited again, and no second login is made
+    again = {"email": "owner@example.com", "role": "billing"}
+    twice = _call(origin, "POST", "/account/invitations", owner, again)
+    assert twice.status_code == 409
+    assert twice.json()["error"]["code"] == "already_a_member"
+    assert "temporary password" not in capsys.readouterr().err

@@ -12,8 +12,9 @@ from handler.api.deps import CurrencyDep, EntriesDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.member_deps import AccountMembersDep, AccountsDep
-from handler.api.schemas_account import AccountKey, AccountView, MemberView
+from handler.api.schemas_account import AccountKey, AccountView, InvitationView, MemberView
 from handler.api.schemas_admin import Body
+from handler.core.amounts import UnsignedMicros
 from handler.money.report import DayTotals, Report, report
 from handler.money.usage import period
 
@@ -30,6 +31,19 @@ class AccountDetail(AccountView):
     members: list[MemberView]
 
 
+class AccountCreate(Body):
+    name: Annotated[str, Field(min_length=1, max_length=128)]
+    owner_email: Annotated[
+        str, Field(min_length=3, max_length=254, pattern=r"^\s*[^@\s]+@[^@\s]+\s*$")
+    ]
+    balance: Annotated[UnsignedMicros, Field(description="Its opening credit, micro-units.")] = 0
+
+
+class OpenedAccount(BaseModel):
+    account: AccountView
+    invitation: Annotated[InvitationView, Field(description="Its owner's, emailed by Cognito.")]
+
+
 class Suspension(Body):
     reason: Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -41,6 +55,21 @@ def list_accounts(
     """Every account: its balance, holds and spend, and whether it is suspended or awaiting
     approval."""
     return AccountList(data=[AccountView.of(a, currency) for a in accounts.all()])
+
+
+@router.post("/accounts")
+def open_account(
+    body: AccountCreate,
+    members: AccountMembersDep,
+    operator: OperatorDep,
+    currency: CurrencyDep,
+) -> OpenedAccount:
+    """Open an account and invite its owner by email (an invitation-only deployment's start)."""
+    opened = members.open_for(operator, body.name, body.owner_email, balance=body.balance)
+    account, invitation = opened
+    return OpenedAccount(
+        account=AccountView.of(account, currency), invitation=InvitationView.of(invitation)
+    )
 
 
 @router.get("/accounts/{account_id}")

@@ -48,6 +48,10 @@ class Resend(Body):
     email: Email
 
 
+class NewPassword(Credentials):
+    new_password: Password
+
+
 class Refresh(Body):
     refresh_token: Annotated[str, Field(min_length=1)]
 
@@ -131,6 +135,12 @@ def operator_credentials(request: Request, member: MemberDep) -> OperatorKeys:
         )
     source = services_of(request).operator_credentials()
     return OperatorKeys.of(source.for_token(request.state.id_token))
+
+
+@router.post("/me/new-password")
+def new_password(body: NewPassword, pool: SignInDep) -> SignedIn:
+    """An invited login's first sign-in: the emailed temporary password, and one of its own."""
+    return SignedIn.of(pool.new_password(body.login, body.password, body.new_password))
 
 
 @router.post("/me/refresh")

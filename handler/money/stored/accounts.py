@@ -53,16 +53,21 @@ class DynamoDBAccounts:
         self,
         account_id: str,
         name: str,
-        owner: Membership,
+        owner: Membership | None,
         *,
         balance: int,
         pending: bool,
         source: TopUpSource,
+        actor: str | None = None,
+        now: int | None = None,
     ) -> Account:
-        """A new account with no key yet, and its first owner, in one transaction; its
-        balance, if any, its ledger's opening top-up; ``pending``: suspended until an
-        operator approves it."""
-        now, actor = owner.joined_at, f"member:{owner.email}"
+        """A new account with no key yet, and its first owner (None: one an operator opens,
+        its owner invited), in one transaction; its balance, if any, its ledger's opening
+        top-up; ``pending``: suspended until an operator approves it."""
+        if owner is not None:
+            now, actor = owner.joined_at, f"member:{owner.email}"
+        if now is None or actor is None:
+            raise ValueError("an account an operator opens names its actor and time")
         item = {
             "key_id": account_id,
             "account_id": account_id,
@@ -73,17 +78,15 @@ class DynamoDBAccounts:
             "monthly_cap": NO_CAP,
             **account_attributes(balance, DEFAULT_POLICY),
             **({"suspended_at": now, "suspended_because": AWAITING_APPROVAL} if pending else {}),
-            OWNERS: 1,  # the first member: counted as the item is put
+            OWNERS: 0 if owner is None else 1,  # the first member: counted as the item is put
         }
         put = Put(self._keys, item_of(item)).require(attr("key_id").not_exists())
         created = AuditEntry(account_id, "created", actor, now * 1000, {"name": name})
         transaction = Transaction().add(
-            {
-                "account": put.write(),
-                **audit_put(self._ledger, created),
-                **joining(self._members, self._keys, owner, counted=False),
-            }
+            {"account": put.write(), **audit_put(self._ledger, created)}
         )
+        if owner is not None:
+            transaction.add(joining(self._members, self._keys, owner, counted=False))
         if balance:
             opening = opening_entry(account_id, balance, now, actor, source)
             transaction.add(entry_put(self._ledger, opening))
