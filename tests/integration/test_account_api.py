@@ -389,3 +389,30 @@ def test_invitation_only_begins_with_an_operator_opening_an_account_for_its_owne
     assert twice.status_code == 409
     assert twice.json()["error"]["code"] == "already_a_member"
     assert "temporary password" not in capsys.readouterr().err
+
+
+@pytest.mark.parameters(SignUp="open")
+def test_an_expired_code_is_refused_and_a_new_one_works(
+    origin: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from moto.cognitoidp.models import cognitoidp_backends
+
+    email = "late@example.com"
+    _call(origin, "POST", "/me/sign-up", {}, {"email": email, "password": PASSWORD})
+    code = _code(capsys, email)
+    # A day later: the code (24 hours, as Cognito's) has expired
+    pool = get_sign_in_settings().user_pool_id
+    assert pool is not None
+    backend = next(
+        regions["us-east-1"] for regions in cognitoidp_backends.values() if "us-east-1" in regions
+    )
+    [user] = [
+        u for u in backend.user_pools[pool].users.values() if u.attribute_lookup["email"] == email
+    ]
+    user.confirmation_expires -= 24 * 3600 + 1  # type: ignore[attr-defined]  # moto_cognito's
+    late = _call(origin, "POST", "/me/confirm", {}, {"email": email, "code": code})
+    assert late.status_code == 400
+    assert_error(late.json(), type_="invalid_request_error", param="code", code="expired_code")
+    _call(origin, "POST", "/me/confirm/resend", {}, {"email": email})
+    fresh = _call(origin, "POST", "/me/confirm", {}, {"email": email, "code": _code(capsys, email)})
+    assert fresh.status_code == 200, fresh.text

@@ -3,6 +3,7 @@ stop them all at once."""
 
 import threading
 
+import pytest
 from fastapi.testclient import TestClient
 
 from handler import billing_container, container
@@ -153,3 +154,23 @@ def test_keys_from_before_accounts_become_accounts_with_their_money_and_ledger_e
     assert [key.key_id for key in _accounts().keys(account_id)] == [account_id]
     # and the key spends as before
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
+
+
+def test_a_key_is_made_only_in_an_account_that_can_have_it(aws: None) -> None:
+    from handler.core.errors import InvalidRequest, NotFound
+
+    admin = billing_container.key_admin()
+    account_id, _ = _account(100 * PRICE)
+    with pytest.raises(NotFound, match="No account with id 0123456789abcdef"):
+        admin.create("test", "k", GENEROUS, account_id="0123456789abcdef")
+    with pytest.raises(InvalidRequest, match="top up the account instead"):
+        admin.create("test", "k", GENEROUS, balance=1, account_id=account_id)
+    with_alert = KeyPolicy(60, 240, low_balance_threshold=PRICE)
+    with pytest.raises(InvalidRequest, match="low_balance_threshold is the account's"):
+        admin.create("test", "k", with_alert, account_id=account_id)
+    other, _ = _another(account_id)
+    with pytest.raises(InvalidRequest, match="webhook_url is the account's"):
+        admin.update("test", other, {"webhook_url": "https://example.com/hook"})
+    _accounts().suspend(account_id, reason="review", actor="test", now=1_800_000_000)
+    with pytest.raises(NotFound, match="it is suspended"):
+        _another(account_id)
