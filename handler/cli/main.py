@@ -135,7 +135,11 @@ def dev(
                 "a model). Ctrl-C stops it."
             )
             console = f"http://{host}:{server.port}/{api.stage}/console/"
-            err.print(f"Console: {console} (sign in with the key below)")
+            sign_up = stack.environment.get("IMAGEGATE_SIGN_UP", "invitation")
+            err.print(
+                f"Console: {console} (members sign in by email, sign-up: {sign_up}; or with "
+                "the key below)"
+            )
             err.print(
                 f"Operator (Cognito, group operators): {operator[0]}, password {operator[1]} "
                 f"(kept in {state_dir / 'operator-password'})"

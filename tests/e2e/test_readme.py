@@ -81,3 +81,38 @@ def test_the_curl_examples_run(local_stack: Stack, command: str) -> None:
     assert run.returncode == 0, run.stderr
     assert not re.search(r'"error":\s*\{', run.stdout), run.stdout
     assert re.search(r"^HTTP/1.1 (200|202)|^\{", run.stdout, flags=re.MULTILINE), run.stdout
+
+
+def test_the_members_example_runs(local_stack: Stack) -> None:
+    """The accounts section's shell session, against the stack (open sign-up), with the
+    confirmation code its terminal shows where the README has ``123456``."""
+    [block] = [b for b in _blocks("sh") if "/me/sign-up" in b]
+    script = block.replace(README_ORIGIN, _origin(local_stack))
+    lines = script.splitlines()
+    signed_up = "\n".join(
+        line
+        for line in lines
+        if not line.startswith(
+            (
+                "code=",
+                "curl -s $api/me/confirm",
+                "token=",
+                "curl -s $api/account",
+                "curl -s $api/me/account",
+            )
+        )
+    )
+    run = subprocess.run(["bash", "-c", signed_up], capture_output=True, text=True, timeout=60)
+    assert '"next"' in run.stdout, run.stdout + run.stderr
+    assert local_stack.state_dir is not None
+    log = local_stack.state_dir.parent / f"{local_stack.state_dir.name}.stderr"
+    code = re.findall(r"confirmation code for ada@example.com: (\d{6})", log.read_text())[-1]
+    rest = "\n".join(line for line in lines if "/me/sign-up" not in line)
+    run = subprocess.run(
+        ["bash", "-c", rest.replace("code=123456", f"code={code}")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert '"api_key":"ig_' in run.stdout.replace(" ", ""), run.stdout + run.stderr
