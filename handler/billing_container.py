@@ -8,7 +8,7 @@ from handler.accounts.keys import AccountKeys
 from handler.accounts.membership import AccountMembers
 from handler.aws.clients import cognito_client, cognito_identity_client
 from handler.aws.secrets import secret_reader
-from handler.config import get_settings, get_sign_in_settings
+from handler.config import SignInSettings, get_settings, get_sign_in_settings
 from handler.core.errors import NotFound
 from handler.keys.admin import KeyAdmin
 from handler.money.cards import CardTerms, CardTopUps
@@ -101,31 +101,35 @@ def account_keys() -> AccountKeys:
 def member_tokens() -> MemberTokens:
     """The console's sign-in tokens, checked against the members' pool (404 where the
     deployment has none)."""
-    settings = get_sign_in_settings()
-    if settings.user_pool_id is None or settings.user_pool_client_id is None:
-        raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
-    issuer = pool_issuer(settings.user_pool_id)
-    jwks = settings.user_pool_jwks_url or f"{issuer}/.well-known/jwks.json"
-    return MemberTokens(settings.user_pool_id, settings.user_pool_client_id, PublishedKeys(jwks))
+    settings, pool, client_id = _members_pool()
+    jwks = settings.user_pool_jwks_url or f"{pool_issuer(pool)}/.well-known/jwks.json"
+    return MemberTokens(pool, client_id, PublishedKeys(jwks))
 
 
 @cache
 def sign_in_service() -> CognitoSignIn:
     """Members' sign-up and sign-in through the pool (404 where the deployment has none)."""
-    settings = get_sign_in_settings()
-    if settings.user_pool_id is None or settings.user_pool_client_id is None:
-        raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
-    region = settings.user_pool_id.split("_", 1)[0]
-    client = cognito_client(region)
-    return CognitoSignIn(settings.user_pool_id, settings.user_pool_client_id, client)
+    _, pool, client_id = _members_pool()
+    return CognitoSignIn(pool, client_id, cognito_client(_region(pool)))
 
 
 @cache
 def operator_credentials() -> IdentityPoolCredentials:
     """Operators' console credentials (404 where the deployment has no identity pool)."""
-    settings = get_sign_in_settings()
-    if settings.user_pool_id is None or settings.identity_pool_id is None:
+    settings, pool, _ = _members_pool()
+    if settings.identity_pool_id is None:
         raise NotFound("This deployment has no operators' console.", code="sign_in_not_configured")
-    region = settings.user_pool_id.split("_", 1)[0]
-    client = cognito_identity_client(region)
-    return IdentityPoolCredentials(settings.identity_pool_id, settings.user_pool_id, client)
+    client = cognito_identity_client(_region(pool))
+    return IdentityPoolCredentials(settings.identity_pool_id, pool, client)
+
+
+def _members_pool() -> tuple[SignInSettings, str, str]:
+    """The sign-in settings, the members' pool and its console client (a 404 without them)."""
+    settings = get_sign_in_settings()
+    if settings.user_pool_id is None or settings.user_pool_client_id is None:
+        raise NotFound("This deployment has no members' sign-in.", code="sign_in_not_configured")
+    return settings, settings.user_pool_id, settings.user_pool_client_id
+
+
+def _region(pool: str) -> str:
+    return pool.split("_", 1)[0]  # a pool's id begins with its region: us-east-1_AbC

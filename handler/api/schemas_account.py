@@ -1,20 +1,18 @@
 """The members' API's bodies and answers (``routes/account.py``). Every amount is in
 micro-units of the deployment's currency, which each answer that holds money names."""
 
-import time
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from handler.api.routes.billing import CardTopUpTerms
 from handler.api.routes.usage import UsageCounts
-from handler.api.schemas_admin import Body, Cap, ModelIds, spent_in
+from handler.api.schemas_admin import Body, Cap, KeyView, ModelIds
 from handler.core.records.accounts import Account
 from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import ApiKeyRecord, IssuedKey
 from handler.core.records.members import Invitation, Membership, Role
 from handler.money.policy import ExpiresAt
-from handler.money.spend import day_window, month_window
 from handler.money.usage import UsageTotals, totals
 
 Name = Annotated[str, Field(min_length=1, max_length=128)]
@@ -129,40 +127,7 @@ class InvitationView(BaseModel):
         )
 
 
-class AccountKey(BaseModel):
-    id: str
-    object: Literal["account.key"] = "account.key"
-    name: str
-    status: str
-    models: list[str] | None
-    expires_at: int | None
-    daily_spend_cap: int | None
-    monthly_spend_cap: int | None
-    spent_today: int
-    spent_this_month: int
-    spent: int
-    created_at: int
-    revoked_at: int | None
-    previous_secret_valid_until: int | None
-
-    @classmethod
-    def of(cls, record: ApiKeyRecord) -> "AccountKey":
-        policy, now = record.policy, time.time()
-        return cls(
-            id=record.key_id,
-            name=record.name,
-            status=record.status,
-            models=sorted(policy.models) if policy.models is not None else None,
-            expires_at=policy.expires_at,
-            daily_spend_cap=policy.daily_spend_cap,
-            monthly_spend_cap=policy.monthly_spend_cap,
-            spent_today=spent_in(record, policy.daily_spend_cap, day_window(now)),
-            spent_this_month=spent_in(record, policy.monthly_spend_cap, month_window(now)),
-            spent=record.spent,
-            created_at=record.created_at,
-            revoked_at=record.revoked_at,
-            previous_secret_valid_until=record.previous_until,
-        )
+AccountKey = KeyView  # a key as its account's members see it
 
 
 class AccountKeyList(BaseModel):

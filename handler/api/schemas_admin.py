@@ -1,7 +1,7 @@
 """The admin API's bodies and answers (``routes/admin.py``)."""
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,59 +87,75 @@ class Rotation(Body):
     ] = 86_400
 
 
-class AdminKey(BaseModel):
+class KeyView(BaseModel):
+    """A key as a member of its account sees it; the admin API's shows its money too."""
+
     id: str
-    object: Literal["admin.key"] = "admin.key"
+    object: Literal["account.key"] = "account.key"
     name: str
     status: str
-    balance: int
-    spent: int
-    requests_per_minute: int
-    images_per_minute: int
     models: list[str] | None
     expires_at: int | None
     daily_spend_cap: int | None
     monthly_spend_cap: int | None
     spent_today: Annotated[int, Field(description="Charged so far this UTC day (capped keys).")]
     spent_this_month: int
+    spent: int
+    created_at: int
+    revoked_at: int | None
+    previous_secret_valid_until: int | None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> "Self":
+        return cls(**cls.fields_of(record))
+
+    @staticmethod
+    def fields_of(record: ApiKeyRecord) -> dict[str, Any]:
+        policy, now = record.policy, time.time()
+        return {
+            "id": record.key_id,
+            "name": record.name,
+            "status": record.status,
+            "models": sorted(policy.models) if policy.models is not None else None,
+            "expires_at": policy.expires_at,
+            "daily_spend_cap": policy.daily_spend_cap,
+            "monthly_spend_cap": policy.monthly_spend_cap,
+            "spent_today": spent_in(record, policy.daily_spend_cap, day_window(now)),
+            "spent_this_month": spent_in(record, policy.monthly_spend_cap, month_window(now)),
+            "spent": record.spent,
+            "created_at": record.created_at,
+            "revoked_at": record.revoked_at,
+            "previous_secret_valid_until": record.previous_until,
+        }
+
+
+class AdminKey(KeyView):
+    object: Literal["admin.key"] = "admin.key"  # type: ignore[assignment]
+    balance: Annotated[int, Field(description="Its account's.")]
+    requests_per_minute: int
+    images_per_minute: int
     low_balance_threshold: int | None
     webhook_url: str | None
     reload_below: int | None
     reload_amount: int | None
     reload_monthly_cap: int | None
-    created_at: int
-    revoked_at: int | None
     open_reservations: int
-    previous_secret_valid_until: int | None
 
-    @classmethod
-    def of(cls, record: ApiKeyRecord) -> "AdminKey":
+    @staticmethod
+    def fields_of(record: ApiKeyRecord) -> dict[str, Any]:
         policy = record.policy
-        now = time.time()
-        return cls(
-            id=record.key_id,
-            name=record.name,
-            status=record.status,
-            balance=record.funds.balance,
-            spent=record.spent,
-            requests_per_minute=policy.requests_per_minute,
-            images_per_minute=policy.images_per_minute,
-            models=sorted(policy.models) if policy.models is not None else None,
-            expires_at=policy.expires_at,
-            daily_spend_cap=policy.daily_spend_cap,
-            monthly_spend_cap=policy.monthly_spend_cap,
-            spent_today=spent_in(record, policy.daily_spend_cap, day_window(now)),
-            spent_this_month=spent_in(record, policy.monthly_spend_cap, month_window(now)),
-            low_balance_threshold=policy.low_balance_threshold,
-            webhook_url=policy.webhook_url,
-            reload_below=policy.reload_below,
-            reload_amount=policy.reload_amount,
-            reload_monthly_cap=policy.reload_monthly_cap,
-            created_at=record.created_at,
-            revoked_at=record.revoked_at,
-            open_reservations=len(record.funds.open_reservations),
-            previous_secret_valid_until=record.previous_until,
-        )
+        return {
+            **KeyView.fields_of(record),
+            "balance": record.funds.balance,
+            "requests_per_minute": policy.requests_per_minute,
+            "images_per_minute": policy.images_per_minute,
+            "low_balance_threshold": policy.low_balance_threshold,
+            "webhook_url": policy.webhook_url,
+            "reload_below": policy.reload_below,
+            "reload_amount": policy.reload_amount,
+            "reload_monthly_cap": policy.reload_monthly_cap,
+            "open_reservations": len(record.funds.open_reservations),
+        }
 
 
 def spent_in(record: ApiKeyRecord, cap: int | None, window: str) -> int:
