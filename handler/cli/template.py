@@ -25,6 +25,7 @@ NOT_LOCAL = (
     "AWS::SecretsManager::Secret",
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::IdentityPool",
 )
 
 
