@@ -223,6 +223,8 @@ async function loadKeys() {
       actions.append(keyAction("Rotate", key, rotateKey), keyAction("Revoke", key, revokeKey));
     }
   }
+  $("keys-none").hidden = keys.length > 0;
+  $("keys-table").hidden = keys.length === 0;
   labelRows($("keys-table"));
 }
 
@@ -310,6 +312,7 @@ async function loadAccountUsage() {
     amount(tr, row.refunded);
   }
   $("account-usage-empty").hidden = usage.data.length > 0;
+  $("account-usage-table").hidden = usage.data.length === 0;
   labelRows($("account-usage-table"));
 }
 
@@ -337,6 +340,8 @@ async function loadAccountLedger() {
     amount(row, t.amount);
     cell(row, t.reason || t.model || t.source || t.reference);
   }
+  $("account-ledger-none").hidden = entries.length > 0;
+  $("account-ledger-table").hidden = entries.length === 0;
   labelRows($("account-ledger-table"));
   return entries;
 }
@@ -391,7 +396,7 @@ async function loadMembers() {
   for (const person of people) {
     const row = body.insertRow();
     cell(row, person.email);
-    cell(row, person.role);
+    cell(row, owner && person.id !== me.member.id ? roleChoice(person) : person.role);
     cell(row, when(person.joined_at));
     const actions = cell(row, "");
     if (owner && person.id !== me.member.id) {
@@ -415,6 +420,23 @@ async function loadMembers() {
   $("invitations-none").hidden = invitations.length > 0;
   $("invitations-table").hidden = invitations.length === 0;
   labelRows($("invitations-table"));
+}
+
+// An owner gives another member a role: the change is made as soon as it is chosen.
+function roleChoice(person) {
+  const choice = document.createElement("select");
+  choice.setAttribute("aria-label", `Role of ${person.email}`);
+  choice.append(...["owner", "developer", "billing"].map((r) => new Option(r, r, r === person.role, r === person.role)));
+  choice.addEventListener("change", async () => {
+    try {
+      await member(`account/members/${person.id}`, { method: "PATCH", body: { role: choice.value } });
+      say("members-status", `${person.email} is ${choice.value} now.`);
+    } catch (error) {
+      say("members-status", error.message, true);
+      choice.value = person.role;
+    }
+  });
+  return choice;
 }
 
 async function removeMember(person) {

@@ -2,8 +2,11 @@
 how an amount must read, and the page's address on a stack (the browser and page fixtures
 are ``conftest.py``'s)."""
 
+import os
 import re
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from tests.support import ROOT
 
@@ -11,6 +14,7 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import Stack
 
 SHOTS = ROOT / "build" / "test-artifacts" / "console"
+AXE = ROOT / "tests" / "e2e" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 WAIT_MS = 60_000
 # Every amount, as the console writes it: the local stack's currency, then the amount with
 # two decimals, more only where it has a fraction of a cent.
@@ -36,3 +40,19 @@ def console_url(stack: "Stack") -> str:
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def axe_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 A and AA rules (labels, names, contrast, landmarks, ...), run in
+    the page by the driver (the page's own policy admits no script from elsewhere)."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no {AXE}: `make test` installs it with npm")
+        pytest.skip("axe-core is installed with npm (tests/e2e/js)")
+    page.evaluate(AXE.read_text())
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',
+            'wcag21aa', 'best-practice']})).violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"""
+    )
+    return found

@@ -3,18 +3,16 @@ the local stack through its API Gateway. Each step's screenshot, and every view'
 and a phone's width, is kept in build/test-artifacts/console/."""
 
 import json
-import os
 import re
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, console_url, shot
+from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, axe_violations, console_url, shot
 from tests.e2e.conftest import Stack
 from tests.support import ROOT
 
-AXE = ROOT / "tests" / "e2e" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 VIEWS = ("overview", "playground", "requests", "work", "billing", "webhooks")
 BUSY = ("validating", "in_progress", "finalizing", "cancelling")
 
@@ -317,24 +315,13 @@ def test_the_console_files_pass_the_gateway_byte_for_byte(local_stack: Stack) ->
 def test_axe_finds_no_accessibility_violations(
     page: Any, local_stack: Stack, signed_in: bool
 ) -> None:
-    # axe-core's WCAG 2.1 A and AA rules (labels, names, contrast, landmarks, ...), run in the
-    # page by the driver (the page's own policy admits no script from elsewhere)
-    if not AXE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"no {AXE}: `make test` installs it with npm")
-        pytest.skip("axe-core is installed with npm (tests/e2e/js)")
     if signed_in:
         _sign_in(page, local_stack, local_stack.api_key)
         page.locator("#stat-balance[data-value]").wait_for()
         page.locator("details").evaluate("details => { details.open = true; }")
     else:
         page.goto(console_url(local_stack))
-    page.evaluate(AXE.read_text())
-    violations = page.evaluate(
-        """async () => (await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a',
-            'wcag21aa', 'best-practice']})).violations.map(v => ({id: v.id, impact: v.impact,
-            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))"""
-    )
+    violations = axe_violations(page)
     assert violations == []
 
 

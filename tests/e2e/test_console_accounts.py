@@ -11,11 +11,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
 from handler.cli.members import OPERATOR_EMAIL
-from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, console_url, shot
+from tests.e2e.browser import AMOUNT, SHOTS, WAIT_MS, WIDTHS, axe_violations, console_url, shot
 from tests.e2e.conftest import Stack
 from tests.support import signed
 
@@ -181,3 +182,25 @@ def test_an_invited_owner_sets_a_password_and_takes_up_the_account(
     page.locator('#account-status[data-value="active"]').wait_for()
     assert "owner of Invited studio" in page.locator("#account-who").inner_text()
     shot(page, "27-invited-owner")
+    # The owner invites a developer, who joins; the owner then makes them billing
+    colleague = f"dev-{time.time_ns()}@example.com"
+    page.get_by_label("Invite by email").fill(colleague)
+    page.get_by_label("Role", exact=True).select_option("developer")
+    page.get_by_role("button", name="Invite", exact=True).click()
+    page.locator("#invitations-table tbody tr", has_text=colleague).wait_for()
+    temporary = _shown(
+        local_stack, rf"invitation for {re.escape(colleague)}: temporary password (\S+)"
+    )
+    login = {"email": colleague, "password": temporary, "new_password": PASSWORD}
+    tokens = httpx.post(f"{local_stack.base_url}/me/new-password", json=login).json()
+    joined = httpx.post(
+        f"{local_stack.base_url}/me/invitation",
+        headers={"Authorization": f"Bearer {tokens['id_token']}"},
+    )
+    assert joined.json()["role"] == "developer"
+    page.reload()
+    page.get_by_label(f"Role of {colleague}").select_option("billing")
+    page.locator("#members-status", has_text=f"{colleague} is billing now.").wait_for()
+    shot(page, "28-members")
+    # And the signed-in member's view passes axe-core's WCAG 2.1 AA rules
+    assert axe_violations(page) == []
