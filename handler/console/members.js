@@ -220,7 +220,7 @@ async function loadKeys() {
     cell(row, when(key.created_at));
     const actions = cell(row, "");
     if (key.status === "active") {
-      actions.append(keyAction("Rotate", key, rotateKey), keyAction("Revoke", key, revokeKey));
+      actions.append(keyAction("Change", key, editKey), keyAction("Rotate", key, rotateKey), keyAction("Revoke", key, revokeKey));
     }
   }
   $("keys-none").hidden = keys.length > 0;
@@ -257,6 +257,34 @@ async function createKey(event) {
     showSecret(made.api_key);
     say("keys-status", `Key ${made.key.name} made.`);
     $("key-form").reset();
+    await loadKeys();
+  } catch (error) {
+    say("keys-status", error.message, true);
+  }
+}
+
+let editing = null;  // the key the edit form is for
+
+function editKey(key) {
+  editing = key;
+  const units = (micros) => (micros === null ? "" : String(micros / 1e6));
+  $("edit-name").value = key.name;
+  $("edit-daily").value = units(key.daily_spend_cap);
+  $("edit-monthly").value = units(key.monthly_spend_cap);
+  $("key-edit-title").textContent = `Change ${key.name}`;
+  $("key-edit-form").hidden = false;
+  $("edit-name").focus();
+}
+
+// What the form says of the key: its name, and its budgets (an empty one lifted).
+async function saveKey(event) {
+  event.preventDefault();
+  const micros = (id) => ($(id).value ? Math.round(Number($(id).value) * 1e6) : null);
+  const body = { name: $("edit-name").value.trim(), daily_spend_cap: micros("edit-daily"), monthly_spend_cap: micros("edit-monthly") };
+  try {
+    await member(`account/keys/${editing.id}`, { method: "PATCH", body });
+    say("keys-status", `${body.name} is saved.`);
+    $("key-edit-form").hidden = true;
     await loadKeys();
   } catch (error) {
     say("keys-status", error.message, true);
@@ -480,6 +508,8 @@ document.addEventListener("DOMContentLoaded", () => {
   $("open-form").addEventListener("submit", openAccount);
   $("invitation-accept").addEventListener("click", acceptInvitation);
   $("key-form").addEventListener("submit", createKey);
+  $("key-edit-form").addEventListener("submit", saveKey);
+  $("key-edit-cancel").addEventListener("click", () => { $("key-edit-form").hidden = true; });
   $("account-period").addEventListener("change", () => loadAccountUsage().catch((e) => say("account-notice", e.message, true)));
   $("account-topup-form").addEventListener("submit", accountTopUp);
   $("invite-form").addEventListener("submit", invite);

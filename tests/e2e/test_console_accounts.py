@@ -85,6 +85,13 @@ def test_a_customer_signs_up_pays_spends_and_an_operator_suspends_them(
     assert secret.startswith("ig_")
     page.locator("#keys-table tbody tr", has_text="shop").wait_for()
     shot(page, "21-key-made")
+    # Its budget changed afterwards: a day's raised, a month's set
+    page.get_by_role("button", name="Change shop").click()
+    page.get_by_label("Its budget a day").fill("6")
+    page.get_by_label("Its budget a month").fill("50")
+    page.get_by_role("button", name="Save the key").click()
+    page.locator("#keys-table tbody tr", has_text="of $6.00").wait_for()
+    assert "of $50.00" in page.locator("#keys-table tbody tr", has_text="shop").inner_text()
     # Top up by card on the Stripe stand-in, and back
     page.get_by_label("Top up the account by card (USD)").fill("10")
     page.get_by_role("button", name="Pay").click()
