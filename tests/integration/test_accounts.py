@@ -174,3 +174,25 @@ def test_a_key_is_made_only_in_an_account_that_can_have_it(aws: None) -> None:
     _accounts().suspend(account_id, reason="review", actor="test", now=1_800_000_000)
     with pytest.raises(NotFound, match="it is suspended"):
         _another(account_id)
+
+
+def test_key_lists_show_keys_only_each_with_its_accounts_money(aws: None) -> None:
+    """An account opened for its owner has an item and no key yet: the operators' lists of
+    keys leave it out, and a key of it shows the account's balance."""
+    opened = _accounts().open(
+        "00000000000000aa",
+        "Studio",
+        None,
+        balance=7 * PRICE,
+        pending=False,
+        source="admin",
+        actor="test",
+        now=1_800_000_000,
+    )
+    key_id, _ = _another(opened.account_id)
+    listed = {record.key_id: record for record in container.key_store().list()}
+    assert opened.account_id not in listed
+    assert listed[key_id].funds.balance == 7 * PRICE
+    page = billing_container.key_admin().changes.page(limit=100, after=None)
+    assert [r.funds.balance for r in page.keys if r.key_id == key_id] == [7 * PRICE]
+    assert opened.account_id not in {r.key_id for r in page.keys}

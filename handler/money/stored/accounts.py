@@ -23,8 +23,9 @@ from handler.core.records.accounts import Account
 from handler.core.records.keys import DEFAULT_POLICY, ApiKeyRecord, AuditEntry, TopUpSource
 from handler.core.records.members import Membership
 from handler.money.spend import NO_CAP
+from handler.money.stored.account_items import account_attributes, opening_entry
 from handler.money.stored.entry_items import audit_put, entry_put
-from handler.money.stored.keys import account_attributes, key_record, opening_entry
+from handler.money.stored.keys import key_record
 from handler.stores.members import OWNERS, joining
 
 if TYPE_CHECKING:

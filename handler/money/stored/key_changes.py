@@ -12,11 +12,12 @@ from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr, if_not_exists
 from handler.aws.writes import Update
 from handler.core.errors import NotFound
+from handler.core.keys import account_of
 from handler.core.outcomes import KeyChanged
 from handler.core.records.keys import ApiKeyRecord, AuditEntry, KeyPage
 from handler.money.spend import NO_CAP
 from handler.money.stored.entry_items import AUDIT, audit_put
-from handler.money.stored.keys import SPEND_LEFT, key_record
+from handler.money.stored.keys import SPEND_LEFT, key_record, spender
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -112,13 +113,22 @@ class DynamoDBKeyChanges:
 
     def page(self, *, limit: int, after: str | None) -> KeyPage:
         request: dict[str, Any] = {"TableName": self._keys, "Limit": limit}
+        # Keys only: an account opened by sign-up has an item and no key (no secret)
+        request["FilterExpression"] = "attribute_exists(secret_hash)"
         if after is not None:
             request["ExclusiveStartKey"] = {"key_id": {"S": after}}
         with aws_errors("Could not list API keys."):
             answer = self._client.scan(**request)
-        records = [key_record(item) for item in answer["Items"]]
+        records = [self._spending(item) for item in answer["Items"]]
         last = answer.get("LastEvaluatedKey")
         return KeyPage(records, None if last is None else last["key_id"]["S"])
+
+    def _spending(self, item: dict[str, Any]) -> ApiKeyRecord:
+        """The key, with its account's money where that is another item."""
+        key_id = item["key_id"]["S"]
+        if account_of(key_id) == key_id:
+            return key_record(item)
+        return spender(self._client, self._keys, key_id) or key_record(item)
 
     def audit(self, key_id: str, *, limit: int) -> Sequence[AuditEntry]:
         with aws_errors("Could not read the key's audit entries."):

@@ -21,8 +21,12 @@ from handler.core.records.keys import (
     KeyPolicy,
     TopUpSource,
 )
-from handler.core.records.ledger import LedgerEntry
 from handler.money.spend import NO_CAP
+from handler.money.stored.account_items import (
+    RELOAD_ATTRIBUTES,
+    account_attributes,
+    opening_entry,
+)
 from handler.money.stored.entry_items import audit_put, entry_put
 
 if TYPE_CHECKING:
@@ -38,7 +42,6 @@ IMAGES_LEFT = "rl_i_"
 SPEND_LEFT = "sl_"
 # What the key's card reloads took this month ("rt_m202612").
 RELOADED = "rt_"
-RELOAD_ATTRIBUTES = ("reload_below", "reload_amount", "reload_monthly_cap")
 
 
 class DynamoDBKeyStore:
@@ -107,11 +110,23 @@ class DynamoDBKeyStore:
             raise StorageError(f"Key {record.key_id} exists already.") from None
 
     def list(self) -> list[ApiKeyRecord]:
-        records: list[ApiKeyRecord] = []
+        """Every key (an account opened by sign-up has an item and no key), with its
+        account's money."""
+        items: dict[str, Item] = {}
         with aws_errors("Could not list API keys."):
             for page in self._client.get_paginator("scan").paginate(TableName=self._table):
-                records.extend(key_record(item) for item in page["Items"])
+                items.update((item["key_id"]["S"], item) for item in page["Items"])
+        records = [
+            key_record(item, None if account_of(key_id) == key_id else _account(items, key_id))
+            for key_id, item in items.items()
+            if "secret_hash" in item
+        ]
         return sorted(records, key=lambda record: record.created_at)
+
+
+def _account(items: "dict[str, Item]", key_id: str) -> ApiKeyRecord | None:
+    account = items.get(account_of(key_id))
+    return None if account is None else key_record(account)
 
 
 def spender(client: "DynamoDBClient", table: str, key_id: str) -> ApiKeyRecord | None:
@@ -182,33 +197,6 @@ def key_record(item: "Item", account: ApiKeyRecord | None = None) -> ApiKeyRecor
             request_id: charge_of(request_id, entry["M"])
             for request_id, entry in item.get("reservations", {"M": {}})["M"].items()
         },
-    )
-
-
-def account_attributes(balance: int, policy: KeyPolicy) -> dict[str, object]:
-    """What an account's item holds besides a key's: its money, alerts and reloads."""
-    return {
-        "balance": balance,
-        "reservations": {},
-        "ledgered": True,  # its ledger begins with it (money/stored/audit.py)
-        "low_balance": policy.low_balance_threshold,
-        "webhook_url": policy.webhook_url,
-        **{name: getattr(policy, name) for name in RELOAD_ATTRIBUTES},
-    }
-
-
-def opening_entry(
-    account_id: str, balance: int, created_at: int, actor: str, source: TopUpSource
-) -> LedgerEntry:
-    """A new account's balance, as its ledger's first top-up."""
-    return LedgerEntry(
-        key_id=account_id,
-        kind="topup",
-        amount=balance,
-        at=created_at * 1000,
-        reference="opening",
-        actor=actor,
-        source=source,
     )
 
 
