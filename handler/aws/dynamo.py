@@ -4,7 +4,7 @@ them (their expressions: ``aws/expressions.py``)."""
 
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -190,6 +190,34 @@ def queried(client: Any, query: dict[str, Any], *, limit: int | None, page: int)
         if "LastEvaluatedKey" not in answer:
             return
         query = {**query, "ExclusiveStartKey": answer["LastEvaluatedKey"]}
+
+
+_BATCH_GET = 100  # BatchGetItem's most keys a call
+_BATCH_ROUNDS = 5  # calls for what DynamoDB left unprocessed (throttled), backing off
+
+
+def batch_items(
+    client: Any, table: str, keys: Sequence[Mapping[str, Any]], message: str
+) -> "list[dict[str, Any]]":
+    """The items of ``keys`` that exist, read consistently in as few ``BatchGetItem`` calls
+    as they take (in no particular order); ``StorageError(message)`` if DynamoDB keeps
+    leaving some unread."""
+    found: list[dict[str, Any]] = []
+    with aws_errors(message):
+        for start in range(0, len(keys), _BATCH_GET):
+            wanted: dict[str, Any] = {
+                table: {"Keys": list(keys[start : start + _BATCH_GET]), "ConsistentRead": True}
+            }
+            for round_ in range(_BATCH_ROUNDS):
+                answer = client.batch_get_item(RequestItems=wanted)
+                found.extend(answer["Responses"].get(table, []))
+                wanted = answer.get("UnprocessedKeys") or {}
+                if not wanted:
+                    break
+                time.sleep(0.05 * 2**round_)
+            else:
+                raise StorageError(f"{message.rstrip('.')}: DynamoDB is throttling.")
+    return found
 
 
 def holds(client: Any, table: str, key_id: str, sort_key: str, message: str) -> bool:

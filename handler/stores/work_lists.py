@@ -4,21 +4,17 @@ Each batch item carries ``owner`` (``<key id>#<stored kind>``) and ``listed``
 (``<created at, 13 digits of ms>#<id>``); line results carry neither, so the index holds only the
 batches themselves and a page is one query that reads no more than it returns."""
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from handler.aws.clients import dynamodb_client
+from handler.aws.dynamo import batch_items
 from handler.aws.errors import aws_errors
 from handler.core.errors import StorageError
 from handler.core.records.work import LineResult, Work, WorkT
 from handler.stores.work_items import batch_of, line_sk, listed, owner, result_of
 
 INDEX = "by_owner"
-# BatchGetItem reads at most this many items per call.
-_BATCH_GET = 100
-# Rounds of asking again for what BatchGetItem left unread (it is throttled), backing off.
-_ROUNDS = 5
 
 
 def owned_page(
@@ -53,25 +49,13 @@ def _as(of: type[WorkT], work: Work) -> WorkT:
 
 def first_results(client: Any, table: str, batch_ids: Sequence[str]) -> dict[str, LineResult]:
     """The result of line 0 of each batch that has one (an async job's only line), by id."""
-    found: dict[str, LineResult] = {}
     keys = [{"pk": {"S": batch_id}, "sk": {"S": line_sk(0)}} for batch_id in batch_ids]
     # Consistent: the index said the job is finished, so its result is there to read.
-    with aws_errors("Could not read the jobs' results."):
-        for start in range(0, len(keys), _BATCH_GET):
-            wanted: dict[str, Any] = {
-                table: {"Keys": keys[start : start + _BATCH_GET], "ConsistentRead": True}
-            }
-            for round_ in range(_ROUNDS):
-                answer = client.batch_get_item(RequestItems=wanted)
-                for item in answer["Responses"].get(table, []):
-                    result = result_of(item)
-                    found[result.batch_id] = result
-                wanted = answer.get("UnprocessedKeys") or {}
-                if not wanted:
-                    break
-                time.sleep(0.05 * 2**round_)
-            else:
-                raise StorageError("Could not read the jobs' results: DynamoDB is throttling.")
+    items = batch_items(client, table, keys, "Could not read the jobs' results.")
+    found: dict[str, LineResult] = {}
+    for item in items:
+        result = result_of(item)
+        found[result.batch_id] = result
     return found
 
 

@@ -3,6 +3,8 @@ calls and reaches only the admin function, API Gateway invokes it itself (not wi
 caller's credentials), the policy operators get reaches the admin routes and nothing else,
 and the public functions' role cannot make or list keys."""
 
+from collections.abc import Mapping, Sequence
+
 from handler.cli.gateway import RestApi
 from handler.cli.template import Template
 from tests.support import ROOT, function_statements
@@ -42,9 +44,48 @@ def _key_actions(function: str) -> set[str]:
 
 def test_only_the_admin_function_may_make_or_list_keys() -> None:
     assert {"dynamodb:PutItem", "dynamodb:Scan"} <= _key_actions("AdminApiFunction")
-    # The public functions (StreamFunction runs with ApiFunction's role) charge and settle
+    # The public functions (StreamFunction runs with ApiFunction's role) charge and settle,
+    # and check an account's item when one of its keys submits work
     for public in ("ApiFunction", "StreamFunction"):
-        assert _key_actions(public) == {"dynamodb:GetItem", "dynamodb:UpdateItem"}, public
+        assert _key_actions(public) == {
+            "dynamodb:GetItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:ConditionCheckItem",
+        }, public
+
+
+_ACTIONS = {"Update": "UpdateItem", "ConditionCheck": "ConditionCheckItem", "Put": "PutItem"}
+
+
+def _granted(function: str, writes: Sequence[Mapping[str, object]]) -> set[str]:
+    """The actions ``writes`` (a transaction's) need on the keys table that ``function``'s
+    role does not grant."""
+    needed = {f"dynamodb:{_ACTIONS[kind]}" for write in writes for kind in write}
+    return needed - _key_actions(function)
+
+
+def test_the_roles_grant_every_write_a_key_of_an_account_makes() -> None:
+    """A key apart from its account reserves and is admitted in a transaction whose parts IAM
+    authorizes one by one: a ConditionCheck needs ConditionCheckItem, as a key made in an
+    account does (its account's standing is checked)."""
+    from handler.core.records.charges import Admission, Charge
+    from handler.core.records.keys import Credentials
+    from handler.money.stored.key_writes import admitting, reserving
+
+    key = Credentials("0123456789abcdef-01234567", "hash")
+    charge = Charge("req_1", "imagegate-preview", "1024x1024", 1, 4000, 1_800_000_000_000)
+    for writes in (
+        reserving("keys", key, charge, minute=1),
+        admitting("keys", key, Admission(4000), minute=1, now=1),
+    ):
+        assert len(writes) == 2  # the key's and the account's
+        assert _granted("ApiFunction", writes) == set()
+    made: list[dict[str, object]] = [
+        {"Put": {}},
+        {"ConditionCheck": {}},
+    ]  # money/stored/keys.py, a key of an account
+    for function in ("MemberApiFunction", "AdminApiFunction"):
+        assert _granted(function, made) == set(), function
 
 
 def test_the_operators_policy_invokes_the_admin_routes_only() -> None:

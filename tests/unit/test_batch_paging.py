@@ -159,7 +159,7 @@ def test_job_results_left_unread_are_asked_again(
     dynamodb: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # BatchGetItem leaves keys unread when throttled: asked again, consistently, until read
-    monkeypatch.setattr("handler.stores.work_lists.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("handler.aws.dynamo.time.sleep", lambda seconds: None)
     client, stubber = dynamodb
     one, two = (
         result_item(LineResult(job, 0, None, 200, {"data": []}, 5), line_sk(0))
@@ -180,7 +180,7 @@ def test_job_results_left_unread_are_asked_again(
 def test_job_results_throttled_throughout_are_a_storage_error(
     dynamodb: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("handler.stores.work_lists.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("handler.aws.dynamo.time.sleep", lambda seconds: None)
     client, stubber = dynamodb
     keys = [{"pk": {"S": "imgjob_a"}, "sk": {"S": line_sk(0)}}]
     wanted = {TABLE: {"Keys": keys, "ConsistentRead": True}}

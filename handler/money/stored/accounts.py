@@ -9,6 +9,7 @@ from handler.aws.dynamo import (
     ConditionFailed,
     Transaction,
     TransactionRefused,
+    batch_items,
     conditional,
     item_of,
     plain,
@@ -133,14 +134,9 @@ class DynamoDBAccounts:
                 KeyConditionExpression="account_id = :account",
                 ExpressionAttributeValues={":account": {"S": account_id}},
             )
-            ids = [item["key_id"]["S"] for page in pages for item in page["Items"]]
-            items = [
-                self._client.get_item(
-                    TableName=self._keys, Key={"key_id": {"S": key_id}}, ConsistentRead=True
-                ).get("Item")
-                for key_id in ids
-            ]
-        keys = [key_record(item) for item in items if item is not None and "secret_hash" in item]
+            ids = [{"key_id": item["key_id"]} for page in pages for item in page["Items"]]
+        items = batch_items(self._client, self._keys, ids, "Could not read the account's keys.")
+        keys = [key_record(item) for item in items if "secret_hash" in item]
         return sorted(keys, key=lambda key: (key.created_at, key.key_id))
 
     def suspend(self, account_id: str, *, reason: str, actor: str, now: int) -> Account:
@@ -161,8 +157,9 @@ class DynamoDBAccounts:
         )
 
     def _change(self, account_id: str, change: Update, audit: AuditEntry) -> Account:
-        self.get(account_id)  # NotFound, for an id that names no account
-        change.require(attr("balance").exists())
+        if account_of(account_id) != account_id:  # a key's id, not an account's
+            raise NotFound(f"No account with id {account_id}.", param="account_id")
+        change.require(attr("balance").exists())  # an account's item: not a key's, nor none
         transaction = Transaction().add(
             {"account": change.write(), **audit_put(self._ledger, audit)}
         )

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.clients import dynamodb_client
-from handler.aws.dynamo import Transaction, TransactionRefused, plain
+from handler.aws.dynamo import Transaction, TransactionRefused, batch_items, plain
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr, if_not_exists
 from handler.aws.writes import Update
@@ -17,7 +17,7 @@ from handler.core.outcomes import KeyChanged
 from handler.core.records.keys import ApiKeyRecord, AuditEntry, KeyPage
 from handler.money.spend import NO_CAP
 from handler.money.stored.entry_items import AUDIT, audit_put
-from handler.money.stored.keys import SPEND_LEFT, key_record, spender
+from handler.money.stored.keys import SPEND_LEFT, key_record
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -119,16 +119,24 @@ class DynamoDBKeyChanges:
             request["ExclusiveStartKey"] = {"key_id": {"S": after}}
         with aws_errors("Could not list API keys."):
             answer = self._client.scan(**request)
-        records = [self._spending(item) for item in answer["Items"]]
+        records = self._spending(answer["Items"])
         last = answer.get("LastEvaluatedKey")
         return KeyPage(records, None if last is None else last["key_id"]["S"])
 
-    def _spending(self, item: dict[str, Any]) -> ApiKeyRecord:
-        """The key, with its account's money where that is another item."""
-        key_id = item["key_id"]["S"]
-        if account_of(key_id) == key_id:
-            return key_record(item)
-        return spender(self._client, self._keys, key_id) or key_record(item)
+    def _spending(self, items: list[dict[str, Any]]) -> list[ApiKeyRecord]:
+        """The keys, each with its account's money where that is another item (the accounts
+        not on the page read in one go)."""
+        ids = [item["key_id"]["S"] for item in items]
+        apart = sorted({account_of(key_id) for key_id in ids} - set(ids))
+        wanted = [{"key_id": {"S": account_id}} for account_id in apart]
+        found = batch_items(self._client, self._keys, wanted, "Could not read the accounts.")
+        records = {item["key_id"]["S"]: key_record(item) for item in [*items, *found]}
+        return [
+            records[key_id]
+            if account_of(key_id) == key_id
+            else key_record(item, records.get(account_of(key_id)))
+            for key_id, item in zip(ids, items, strict=True)
+        ]
 
     def audit(self, key_id: str, *, limit: int) -> Sequence[AuditEntry]:
         with aws_errors("Could not read the key's audit entries."):
