@@ -220,7 +220,7 @@ async function loadKeys() {
     cell(row, when(key.created_at));
     const actions = cell(row, "");
     if (key.status === "active") {
-      actions.append(keyAction("Change", key, editKey), keyAction("Rotate", key, rotateKey), keyAction("Revoke", key, revokeKey));
+      actions.append(actionButton("Change", key, editKey), actionButton("Rotate", key, rotateKey), actionButton("Revoke", key, revokeKey));
     }
   }
   $("keys-none").hidden = keys.length > 0;
@@ -234,10 +234,11 @@ function budget(row, spent, cap) {
   if (cap !== null) td.textContent = `${money(spent)} of ${money(cap)}`;
 }
 
-function keyAction(name, key, act) {
+// A row's button: `name` is what it does, and a screen reader hears what to (its `name`).
+function actionButton(name, subject, act) {
   const button = Object.assign(document.createElement("button"), { type: "button", className: "secondary", textContent: name });
-  button.setAttribute("aria-label", `${name} ${key.name}`);
-  button.addEventListener("click", () => act(key, button));
+  button.setAttribute("aria-label", `${name} ${subject.name}`);
+  button.addEventListener("click", () => act(subject, button));
   return button;
 }
 
@@ -428,7 +429,7 @@ async function loadMembers() {
     cell(row, when(person.joined_at));
     const actions = cell(row, "");
     if (owner && person.id !== me.member.id) {
-      const remove = keyAction("Remove", { name: person.email }, () => removeMember(person));
+      const remove = actionButton("Remove", { name: person.email }, () => removeMember(person));
       actions.append(remove);
     }
   }
@@ -443,7 +444,7 @@ async function loadMembers() {
     cell(row, invitation.email);
     cell(row, invitation.role);
     cell(row, when(invitation.expires_at));
-    cell(row, keyAction("Withdraw", { name: invitation.email }, () => withdraw(invitation)));
+    cell(row, actionButton("Withdraw", { name: invitation.email }, () => withdraw(invitation)));
   }
   $("invitations-none").hidden = invitations.length > 0;
   $("invitations-table").hidden = invitations.length === 0;

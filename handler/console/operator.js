@@ -101,7 +101,7 @@ async function loadOperator() {
     amount(row, a.spent);
     cell(row, when(a.created_at));
     const act = a.status === "active" ? ["Suspend", suspend] : [a.status === "awaiting_approval" ? "Approve" : "Reinstate", reinstate];
-    cell(row, keyAction(act[0], { name: a.name }, () => act[1](a)));
+    cell(row, actionButton(act[0], { name: a.name }, () => act[1](a)));
   }
   labelRows($("operator-accounts-table"));
 }
