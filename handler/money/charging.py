@@ -11,12 +11,19 @@ settled by ``reconcile`` as a full refund once no request can still be running.
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from handler.core.errors import ApiError, StorageError
 from handler.core.outcomes import ReservationClosed, ReservationRefused
-from handler.core.records.charges import Admission, Charge, UsageRecord, UsageStatus, WindowUpkeep
+from handler.core.records.charges import (
+    Admission,
+    Attempt,
+    Charge,
+    UsageRecord,
+    UsageStatus,
+    WindowUpkeep,
+)
 from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
 from handler.core.records.work import LineResult
 from handler.core.spec import GenerationSpec
@@ -132,12 +139,14 @@ class Charging:
         *,
         error_code: str | None = None,
         result: LineResult | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> UsageRecord:
-        """Charge what was delivered, refund the rest, and record the line's ``result`` with
-        it. Raises StorageError if the ledger cannot be written: the reservation then stays
-        open, for ``reconcile`` to refund; ``ResultRecorded`` if another attempt recorded the
-        line first (nothing was written: ``release`` the reservation)."""
-        usage = self._usage(reservation, delivered, error_code)
+        """Charge what was delivered, refund the rest, and record the line's ``result`` and
+        what the request's ``attempts`` cost the operator with it. Raises StorageError if the
+        ledger cannot be written: the reservation then stays open, for ``reconcile`` to refund;
+        ``ResultRecorded`` if another attempt recorded the line first (nothing was written:
+        ``release`` the reservation)."""
+        usage = self._usage(reservation, delivered, error_code, attempts)
         try:
             upkeep = reservation.upkeep(self.clock())
             self.store.settle(usage, windows=upkeep, result=result)
@@ -156,10 +165,16 @@ class Charging:
             self.store.settle(self._usage(reservation, 0, error_code), windows=upkeep)
 
     def _usage(
-        self, reservation: Reservation, delivered: int, error_code: str | None
+        self,
+        reservation: Reservation,
+        delivered: int,
+        error_code: str | None,
+        attempts: Sequence[Attempt] = (),
     ) -> UsageRecord:
         charge = reservation.charge
         return UsageRecord(
+            placement=attempts[-1].placement if attempts else None,
+            operator_cost=sum(attempt.cost for attempt in attempts),
             key_id=reservation.key_id,
             charge=charge,
             delivered=delivered,

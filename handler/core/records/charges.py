@@ -26,6 +26,16 @@ UsageStatus = Literal["succeeded", "partial", "failed", "reconciled"]
 
 
 @dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try of a request on one of its model's placements, and what it cost the operator
+    (micro-units: declared by the placement, or reported by its backend)."""
+
+    placement: str
+    cost: int
+    error_code: str | None = None  # None: it delivered
+
+
+@dataclass(frozen=True, slots=True)
 class UsageRecord:
     key_id: str
     charge: Charge
@@ -33,10 +43,17 @@ class UsageRecord:
     status: UsageStatus
     settled_at: int  # unix milliseconds
     error_code: str | None = None
+    placement: str | None = None  # where it ran: the placement that delivered, or last tried
+    operator_cost: int = 0  # micro-units: what its attempts cost the operator
 
     @property
     def charged(self) -> int:
         return self.delivered * self.charge.unit_price
+
+    @property
+    def margin(self) -> int:
+        """What the request earned the operator: its charge less its cost (either sign)."""
+        return self.charged - self.operator_cost
 
     @property
     def refunded(self) -> int:
