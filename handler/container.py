@@ -5,12 +5,14 @@ import sys
 from collections.abc import Collection
 from functools import cache
 
+from handler.aws.regions import aws_regions
 from handler.aws.secrets import secret_reader
 from handler.backends import Backends
 from handler.config import get_settings
 from handler.core.catalog import Catalog, load_catalog
 from handler.generation.delivery import Delivery
 from handler.generation.offering import Offering
+from handler.generation.routing import Router
 from handler.generation.service import GenerationService
 from handler.money.charging import Charging
 from handler.money.paid import PaidGeneration
@@ -30,6 +32,7 @@ from handler.ports.staging import AsyncStore
 from handler.ports.work_queue import WorkQueue
 from handler.ports.work_store import WorkStore
 from handler.stores.batch_files import S3BatchFiles
+from handler.stores.circuits import DynamoDBCircuits
 from handler.stores.idempotency import DynamoDBIdempotency
 from handler.stores.images import S3ImageStore
 from handler.stores.notifier import EventNotifier
@@ -54,10 +57,10 @@ def catalog() -> Catalog:
     """The catalog this deployment serves: the preview stand-in only where it is asked for
     (it is no model, and would be sold at the catalog's prices)."""
     settings = get_settings()
-    loaded = load_catalog(settings.catalog_file)
+    loaded = load_catalog(settings.catalog_file).checked_regions(aws_regions)
     if settings.serve_preview:
         return loaded
-    return loaded.serving(lambda model: model.backend != "preview")
+    return loaded.serving(lambda placement: placement.backend != "preview")
 
 
 @cache
@@ -108,7 +111,12 @@ def image_store() -> ImageStore:
 def backends() -> Backends:
     from handler.backends.makers import backend_makers  # no backend module until needed
 
-    return Backends(backend_makers(async_store), {model.backend for model in catalog().models})
+    return Backends(backend_makers(async_store), catalog().backend_names())
+
+
+@cache
+def router() -> Router:
+    return Router(backends(), DynamoDBCircuits(get_settings().idempotency_table))
 
 
 @cache
@@ -125,7 +133,7 @@ def async_store() -> AsyncStore:
 def generation_service() -> GenerationService:
     return GenerationService(
         catalog=catalog(),
-        backends=backends(),
+        router=router(),
         offering=offering(),
         delivery=delivery(),
         keys=key_store(),
@@ -224,13 +232,8 @@ def splitter() -> Splitter:
 
 @cache
 def worker() -> Worker:
-    return Worker(
-        line_runner(),
-        work_store(),
-        finisher(),
-        work_queue(),
-        get_settings().pending_check_seconds,
-    )
+    pending_check = get_settings().pending_check_seconds
+    return Worker(line_runner(), work_store(), finisher(), work_queue(), pending_check)
 
 
 def reset(*, keep: Collection[object] = ()) -> None:

@@ -22,6 +22,7 @@ from PIL import Image
 
 from handler import container
 from handler.cli.stripe_stand_in import StripeStandIn
+from handler.core.catalog import CatalogModel
 from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import KeyPolicy
 from handler.core.records.ledger import LedgerEntry
@@ -49,6 +50,14 @@ def catalog_kept_running(folder: Path) -> Path:
     path = folder / "catalog-kept-running.json"
     path.write_text(json.dumps(catalog))
     return path
+
+
+def with_placement(
+    model: CatalogModel, backend_params: dict[str, Any], **fields: Any
+) -> CatalogModel:
+    """``model``, changed by ``fields``, on its one placement with other ``backend_params``."""
+    placement = model.placements[0].model_dump() | {"backend_params": backend_params}
+    return CatalogModel.model_validate(model.model_dump() | fields | {"placements": [placement]})
 
 
 def load_event(name: str) -> dict[str, Any]:

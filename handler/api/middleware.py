@@ -45,6 +45,8 @@ class RequestContextMiddleware:
                 headers["x-request-id"] = request_id
                 if meter.window is not None:
                     headers.update(ratelimit_headers(meter.window))
+                if meter.placement is not None:
+                    headers["x-imagegate-placement"] = meter.placement
             await send(message)
 
         try:

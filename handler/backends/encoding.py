@@ -4,8 +4,8 @@ import io
 
 from PIL import Image, ImageOps
 
-from handler.core.catalog import OutputFormat
 from handler.core.errors import BackendError
+from handler.core.model_card import OutputFormat
 
 
 def encode(image: Image.Image, output_format: OutputFormat, compression: int) -> bytes:

@@ -32,5 +32,7 @@ def gather(futures: Sequence[Future[T]]) -> tuple[list[T], list[BackendError]]:
 
 def worst(errors: Sequence[BackendError]) -> BackendError:
     """The error to report when nothing was delivered: one that forbids a retry, if any does,
-    since its call may have run on a GPU."""
-    return next((error for error in errors if error.should_retry is False), errors[0])
+    since its call may have run on a GPU; it says nothing ran only if that is true of all."""
+    chosen = next((error for error in errors if error.should_retry is False), errors[0])
+    chosen.nothing_ran = all(error.nothing_ran for error in errors)
+    return chosen

@@ -14,10 +14,11 @@ from functools import cache
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from handler.backends.encoding import edit_region, encode
-from handler.core.catalog import CatalogModel, OutputFormat
+from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendNotConfigured
 from handler.core.inference import GeneratedImage, PartialImage
+from handler.core.model_card import OutputFormat
 from handler.core.spec import GenerationSpec
 
 _DIRECTIONS = list(Image.Transpose)

@@ -1,150 +1,60 @@
 """The model catalog: which models are served, on which backend, within which limits."""
 
-from collections.abc import Callable
-from datetime import UTC, date, datetime
+from collections.abc import Callable, Collection, Iterator
+from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, Self, TypeVar
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, model_validator
 
 from handler.core.errors import InvalidRequest, ModelNotFound, ModelShutDown
-from handler.core.price_tables import Prices, Quality
-from handler.core.sizes import FreeSizes, parse_size
-
-OutputFormat = Literal["png", "jpeg", "webp"]
-Background = Literal["auto", "opaque", "transparent"]
-Style = Literal["vivid", "natural"]
-# What OpenAI's answers say of a quality: a model's own tiers are reported in these terms.
-ReportedQuality = Literal["low", "medium", "high"]
-ResponseFormat = Literal["url", "b64_json"]
-# Parameters a model may take and ignore, because they only choose a rendering flavour.
-Flavour = Literal["style", "input_fidelity"]
-BackendName = Literal["bedrock", "preview", "replicate", "sagemaker"]
-N = TypeVar("N", int, float)
-MAX_SEED = 2**32 - 1  # the largest seed any model takes
-
-CONTENT_TYPES: dict[OutputFormat, str] = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-}
-FILE_EXTENSIONS: dict[OutputFormat, str] = {"png": "png", "jpeg": "jpg", "webp": "webp"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Strict, Generic[N]):
-    min: N
-    max: N
-    default: N
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        if not self.min <= self.default <= self.max:
-            raise ValueError("need min <= default <= max")
-        return self
-
-
-class ModelCard(_Strict):
-    """What a client may know of a model: ``GET /v1/models`` shows exactly this."""
-
-    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
-    description: str
-    owned_by: str = "imagegate"
-    created: Annotated[int, Field(ge=0, description="unix time the entry was added")]
-    sizes: Annotated[list[str], Field(min_length=1)]
-    default_size: str
-    max_n: Annotated[int, Field(ge=1, le=16)]
-    max_prompt_chars: Annotated[int, Field(ge=1)]
-    max_negative_prompt_chars: Annotated[
-        int | None, Field(ge=1, description="null: negative prompts not supported")
-    ] = None
-    steps: Annotated[Range[int] | None, Field(description="null: steps not adjustable")] = None
-    guidance_scale: Annotated[Range[float] | None, Field(description="null: not adjustable")] = None
-    seed: Annotated[bool, Field(description="whether a seed reproduces an image")] = True
-    max_seed: Annotated[int, Field(ge=1, le=MAX_SEED, description="seeds run from 0 to this")] = (
-        MAX_SEED
-    )
-    synchronous: Annotated[
-        bool,
-        Field(
-            description="false: its work outlasts an HTTP request, so it is served only as "
-            "async jobs (Prefer: respond-async) and batch lines"
-        ),
-    ] = True
-    output_formats: Annotated[list[OutputFormat], Field(min_length=1)]
-    max_input_images: Annotated[
-        int, Field(ge=0, le=16, description="0: text to image only; else image to image")
-    ] = 0
-    inpainting: Annotated[bool, Field(description="whether it takes a mask")] = False
-    backgrounds: tuple[Background, ...] = ("auto", "opaque")
-    qualities: tuple[Quality, ...] = ("auto", "standard")
-    default_quality: Annotated[
-        Quality | None,
-        Field(description="the tier 'auto' (or no quality) runs; null: standard, else the first"),
-    ] = None
-    quality_map: Annotated[
-        dict[Quality, Quality],
-        Field(description="qualities taken as another of its tiers (DALL-E's hd, say)"),
-    ] = Field(default_factory=dict)
-    styles: tuple[Style, ...] = ()
-    ignored_params: Annotated[
-        tuple[Flavour, ...],
-        Field(description="taken and ignored: they only choose a rendering flavour"),
-    ] = ()
-    free_sizes: Annotated[
-        FreeSizes | None,
-        Field(description="any WIDTHxHEIGHT within these bounds, beside sizes; null: sizes only"),
-    ] = None
-    default_response_format: Annotated[
-        ResponseFormat, Field(description="what a request without response_format gets")
-    ] = "url"
-    aliases: Annotated[
-        list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]],
-        Field(description="other names it answers to (OpenAI's, say), each as its namesake"),
-    ] = Field(default_factory=list)
-    shutdown_date: Annotated[
-        date | None, Field(description="from this day (UTC) requests are refused: 410")
-    ] = None
-    successor: Annotated[str | None, Field(description="the model to use instead")] = None
-    prices: Prices
-
-    @property
-    def auto_quality(self) -> Quality:
-        """The tier a request without a quality (or with "auto") runs."""
-        if self.default_quality is not None:
-            return self.default_quality
-        tiers = [tier for tier in self.qualities if tier != "auto"]
-        return "standard" if "standard" in tiers or not tiers else tiers[0]
-
-    def shut_down(self, today: date | None = None) -> bool:
-        """Whether the model has reached its shutdown date (today, UTC, by default)."""
-        return self.shutdown_date is not None and self.shutdown_date <= (today or _today())
-
-    def size_refusal(self, width: int, height: int) -> str | None:
-        """Why the model cannot make ``width`` x ``height``, or None."""
-        if f"{width}x{height}" in self.sizes:
-            return None
-        if self.free_sizes is None:
-            return "it is not one of the sizes offered"
-        return self.free_sizes.refusal(width, height)
+from handler.core.model_card import ModelCard, Strict
+from handler.core.placements import BackendName, Placement, Routing, placements_of
+from handler.core.sizes import parse_size
 
 
 class CatalogModel(ModelCard):
-    """A model card plus how to reach the model, which clients never see."""
+    """A model card plus where the model runs, which clients never see."""
 
-    backend: BackendName
-    backend_params: dict[str, Any] = Field(default_factory=dict)
+    placements: Annotated[list[Placement], Field(min_length=1)]
+    routing: Routing = "priority"
+    # A copy bound to one placement (``at``): what a backend runs.
+    placement: Annotated[Placement | None, Field(exclude=True)] = None
     # Under one of its aliases: the name the request used (its rules are that name's).
     called: Annotated[str | None, Field(exclude=True)] = None
     streaming: Annotated[bool, Field(exclude=True)] = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placed(cls, data: Any) -> Any:
+        return placements_of(data)
 
     @property
     def name(self) -> str:
         """The name the request used: an alias, or the id."""
         return self.called or self.id
+
+    @property
+    def bound(self) -> Placement:
+        """The placement it runs on: the one bound, else its first."""
+        return self.placement or self.placements[0]
+
+    @property
+    def backend(self) -> BackendName:
+        return self.bound.backend
+
+    @property
+    def backend_params(self) -> dict[str, Any]:
+        return self.bound.params()
+
+    def at(self, placement: Placement) -> Self:
+        """The model bound to ``placement``, as its backend runs it there."""
+        return self.model_copy(update={"placement": placement})
+
+    @property
+    def where(self) -> str:
+        """The model, and its placement if it has several: ``id@placement``."""
+        return self.id if len(self.placements) == 1 else f"{self.id}@{self.bound.id}"
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -164,7 +74,17 @@ class CatalogModel(ModelCard):
             if asked in self.qualities or taken not in self.qualities or taken == "auto":
                 raise ValueError(f"quality_map.{asked}: maps a quality not offered onto a tier")
         self._priced()
+        self._placements_priced()
         return self
+
+    def _placements_priced(self) -> None:
+        ids = [placement.id for placement in self.placements]
+        if len(ids) != len(set(ids)):
+            raise ValueError("placement ids must be unique within a model")
+        for placement in self.placements:
+            unpriced = placement.cost.unpriced([*self.sizes, *(["*"] * bool(self.free_sizes))])
+            if unpriced:
+                raise ValueError(f"placement {placement.id!r}: cost.per_image omits {unpriced}")
 
     def _priced(self) -> None:
         """A model without a price for everything it offers cannot be served."""
@@ -183,7 +103,7 @@ class CatalogModel(ModelCard):
         self.prices.check_bands(self.free_sizes)
 
 
-class Catalog(_Strict):
+class Catalog(Strict):
     default_model: str | None  # None: requests must name their model
     models: Annotated[list[CatalogModel], Field(min_length=1)]
     _names: dict[str, CatalogModel] = PrivateAttr(default_factory=dict)
@@ -208,12 +128,38 @@ class Catalog(_Strict):
         self._names.update(names)
         return self
 
-    def serving(self, served: Callable[[CatalogModel], bool]) -> "Catalog":
-        """The catalog less the models ``served`` refuses (and so maybe with none, or no
-        default)."""
-        models = [model for model in self.models if served(model)]
+    def serving(self, kept: Callable[[Placement], bool]) -> "Catalog":
+        """The catalog with only the placements ``kept`` keeps, less the models left without
+        one (and so maybe with none, or no default)."""
+        models = []
+        for model in self.models:
+            placements = [placement for placement in model.placements if kept(placement)]
+            if placements:
+                models.append(model.model_copy(update={"placements": placements}))
         default = self.default_model if any(m.id == self.default_model for m in models) else None
         return Catalog(default_model=default, models=models)
+
+    def checked_regions(self, known: Callable[[], Collection[str]]) -> Self:
+        """The catalog, if every region its placements name is one of ``known()`` (read only
+        if one names a region)."""
+        for model in self.models:
+            for placement in model.placements:
+                if placement.region is not None and placement.region not in known():
+                    raise ValueError(
+                        f"{model.id}: placement {placement.id!r} names region "
+                        f"{placement.region!r}, which AWS does not have"
+                    )
+        return self
+
+    def placed(self, backend: str) -> Iterator[CatalogModel]:
+        """Each running model bound to each of its placements on ``backend``."""
+        for model in self.models:
+            if not model.shut_down():
+                yield from (model.at(p) for p in model.placements if p.backend == backend)
+
+    def backend_names(self) -> set[str]:
+        """The backends its placements run on."""
+        return {placement.backend for model in self.models for placement in model.placements}
 
     def names(self) -> list[CatalogModel]:
         """Every model under each of its names (an alias after the model it names)."""
@@ -236,10 +182,6 @@ class Catalog(_Strict):
             assert model.shutdown_date is not None
             raise ModelShutDown(wanted, model.shutdown_date.isoformat(), model.successor)
         return model
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 def load_catalog(path: Path) -> Catalog:

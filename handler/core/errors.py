@@ -51,11 +51,9 @@ class ImagegateError(Exception):
         ├── Filtered            Bedrock's content filter removed one image
         └── _OtherCurrency      a Stripe event in a currency this deployment does not take
 
-    Outcomes live beside what raises them (``core.outcomes`` holds the shared ones). Not ours,
-    so not in the tree: ``_NotJson`` (``api.json_body``) and ``_Refused`` (``api.forms``) keep
-    a library's base (``ValueError``, ``MultiPartException``) for the library to carry them;
-    ``handler.cli``'s own never ship.
-    """
+    Outcomes live beside what raises them (``core.outcomes`` holds the shared ones). Not in
+    the tree: ``_NotJson`` (``api.json_body``), ``_Refused`` (``api.forms``): a library's base
+    (``ValueError``, ``MultiPartException``) carries them; ``handler.cli``'s never ship."""
 
 
 class ApiError(ImagegateError):
@@ -179,15 +177,17 @@ class StorageError(ServiceError):
 class BackendError(ServiceError):
     default_code = "backend_error"
     default_should_retry = False
+    nothing_ran = False  # True: provably nothing billable ran; another placement may take it
 
 
 class BackendUnavailable(BackendError):
     default_code = "backend_unavailable"
     default_should_retry = True
+    nothing_ran = True
 
 
 class BackendRefused(BackendError):
-    pass
+    nothing_ran = True
 
 
 class BackendNotConfigured(BackendUnavailable):

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from handler.core.catalog import OutputFormat
+from handler.core.model_card import OutputFormat
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,6 +12,9 @@ class GeneratedImage:
     seed: int | None  # None: no seed reproduces it (the backend takes none)
     width: int
     height: int
+    # The seconds of GPU its provider billed for it, where the provider says (Replicate's
+    # predict time): what a placement priced per second costs.
+    billed_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,8 @@ another name, with the model's own rules.
 
 from dataclasses import dataclass
 
-from handler.core.catalog import CatalogModel, ResponseFormat
+from handler.core.catalog import CatalogModel
+from handler.core.model_card import ResponseFormat
 from handler.core.price_tables import Prices, Quality
 from handler.core.sizes import FreeSizes, parse_size
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
-from handler.core.catalog import MAX_SEED, Background, OutputFormat, Style
+from handler.core.model_card import MAX_SEED, Background, OutputFormat, Style
 from handler.core.price_tables import Quality
 from handler.core.validation import Text, invalid_request
 

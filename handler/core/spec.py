@@ -5,14 +5,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handler.core import spec_limits as limits
-from handler.core.catalog import (
-    CatalogModel,
-    OutputFormat,
-    ReportedQuality,
-    ResponseFormat,
-)
+from handler.core.catalog import CatalogModel
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import NO_INPUTS, NO_SOURCES, ImageInputs, ImageSources
+from handler.core.model_card import OutputFormat, ReportedQuality, ResponseFormat
 from handler.core.price_tables import Quality
 from handler.core.schemas import GenerationRequest
 from handler.core.sizes import parse_size

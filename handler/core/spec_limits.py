@@ -3,9 +3,10 @@ steps, guidance, seeds, negative prompt and the strength of image inputs."""
 
 import secrets
 
-from handler.core.catalog import CatalogModel, N, Range
+from handler.core.catalog import CatalogModel
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import ImageSources
+from handler.core.model_card import N, Range
 from handler.core.schemas import GenerationRequest
 
 DEFAULT_STRENGTH = 0.8

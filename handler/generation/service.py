@@ -6,7 +6,7 @@ The HTTP API calls ``GenerationService.generate`` (or ``open_stream``); queued l
 
 import hashlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,6 @@ from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
-from handler.core.inference import GeneratedImage
 from handler.core.records.keys import Credentials
 from handler.core.schemas import (
     GenerationRequest,
@@ -25,11 +24,11 @@ from handler.core.schemas import (
 from handler.core.spec import GenerationSpec, build_spec
 from handler.generation.delivery import Delivery
 from handler.generation.offering import Offering
+from handler.generation.routing import Routed, Router
 from handler.generation.streaming import EventKind, ImageStream
 from handler.keys.auth import replayed
 from handler.money.paid import PaidGeneration, delivered
 from handler.money.policy import Meter
-from handler.ports.backends import InferenceBackend
 from handler.ports.idempotency import Idempotency
 from handler.ports.keys import KeyStore
 
@@ -37,7 +36,7 @@ from handler.ports.keys import KeyStore
 @dataclass(frozen=True, slots=True)
 class GenerationService:
     catalog: Catalog
-    backends: Mapping[str, InferenceBackend]
+    router: Router
     offering: Offering
     delivery: Delivery
     keys: KeyStore
@@ -73,8 +72,11 @@ class GenerationService:
 
         def work() -> dict[str, Any]:
             spec = build_spec(self.model(request), request, request_id, sources)
-            with self.paid.paying(self.paid.reserve(credentials, spec, meter)) as receipt:
-                kept = receipt.bill(self.keep(request, spec, deadline))
+            routed = self.router.route(spec, deadline)
+            reservation = self.paid.reserve(credentials, spec, meter)
+            with self.paid.paying(reservation, attempts=routed.attempts) as receipt:
+                kept = receipt.bill(self.keep(request, spec, routed, deadline))
+            meter.placement = routed.placement
             return kept.model_dump(mode="json", exclude_none=True)
 
         kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
@@ -91,9 +93,14 @@ class GenerationService:
         meter: Meter,
     ) -> ImagesResponse:
         spec = build_spec(self.model(request), request, request_id, sources)
-        with self.paid.paying(self.paid.reserve(credentials, spec, meter)) as receipt:
+        routed = self.router.route(spec, deadline)
+        reservation = self.paid.reserve(credentials, spec, meter)
+        with self.paid.paying(reservation, attempts=routed.attempts) as receipt:
             created = int(self.clock())
-            generated = self._generated(spec, deadline)
+            try:
+                generated = delivered(spec, routed.generate(spec, deadline))
+            finally:
+                meter.placement = routed.placement
             answer = self.delivery.deliver(spec, created, generated, request.response_format)
             return receipt.bill(answer)
 
@@ -112,9 +119,11 @@ class GenerationService:
         the response body is read."""
         sources = from_request(request) if sources is None else sources
         spec = build_spec(self.model(request), request, request_id, sources)
-        reservation = self.paid.reserve(credentials, spec, meter or Meter())
-        backend = self.backends[spec.model.backend]
-        return ImageStream(spec, kind, backend, self.paid, reservation, deadline, self.clock)
+        routed = self.router.route(spec, deadline)
+        meter = meter or Meter()
+        reservation = self.paid.reserve(credentials, spec, meter)
+        meter.placement = routed.placement  # the first choice: a stream's headers go first
+        return ImageStream(spec, kind, routed, self.paid, reservation, deadline, self.clock)
 
     def model(self, request: GenerationRequest) -> CatalogModel:
         """The model a synchronous request runs (under the name it used), checked before
@@ -136,20 +145,22 @@ class GenerationService:
             self.catalog.get(request.model), request, request_id, from_request(request)
         )
 
-    def _generated(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
-        return delivered(spec, self.backends[spec.model.backend].generate(spec, deadline))
+    def route(self, spec: GenerationSpec, deadline: Deadline) -> Routed:
+        return self.router.route(spec, deadline)
 
     def keep(
         self,
         request: GenerationRequest,
         spec: GenerationSpec,
+        routed: Routed,
         deadline: Deadline,
         prefix: str | None = None,
     ) -> StoredImages:
-        """Generate and store the images whatever the format (for replays and queued work,
-        under ``prefix`` if given), unpaid: the caller holds the reservation."""
+        """Generate where ``routed`` says and store the images whatever the format (for
+        replays and queued work, under ``prefix`` if given), unpaid: the caller holds the
+        reservation."""
         created = int(self.clock())
-        generated = self._generated(spec, deadline)
+        generated = delivered(spec, routed.generate(spec, deadline))
         if request.response_format == "b64_json":  # refused now, before it is paid for
             self.delivery.check_inline_size([len(image.data) for image in generated])
         return self.delivery.keep(spec, created, generated, prefix)

@@ -21,10 +21,10 @@ from handler.core.errors import ApiError, envelope
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
+from handler.generation.routing import Routed
 from handler.money.charging import Reservation
 from handler.money.paid import PaidGeneration, delivered
 from handler.observability import logger
-from handler.ports.backends import InferenceBackend, StreamingBackend
 
 EventKind = Literal["image_generation", "image_edit"]
 MEDIA_TYPE = "text/event-stream"
@@ -36,7 +36,7 @@ class ImageStream:
 
     spec: GenerationSpec
     kind: EventKind
-    backend: InferenceBackend
+    backend: Routed
     paid: PaidGeneration
     reservation: Reservation
     deadline: Deadline
@@ -47,7 +47,7 @@ class ImageStream:
         spec = self.spec
         images: list[GeneratedImage] = []
         try:
-            with self.paid.paying(self.reservation) as receipt:
+            with self.paid.paying(self.reservation, attempts=self.backend.attempts) as receipt:
                 for progress in self._progress():
                     if isinstance(progress, PartialImage):
                         yield self._partial(progress)
@@ -63,7 +63,7 @@ class ImageStream:
             yield self._completed(image, receipt.cost if last else None, receipt.remaining_balance)
 
     def _progress(self) -> Iterator[PartialImage | list[GeneratedImage]]:
-        if isinstance(self.backend, StreamingBackend) and self.spec.partial_images:
+        if self.spec.partial_images:
             yield from self.backend.stream(self.spec, self.deadline)
         else:
             yield self.backend.generate(self.spec, self.deadline)

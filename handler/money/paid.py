@@ -9,12 +9,13 @@ transaction that settles its charge, so a retried line finds either both or neit
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from handler.core.errors import ApiError, BackendError, StorageError, WorkPending
 from handler.core.inference import GeneratedImage
 from handler.core.outcomes import ResultRecorded
+from handler.core.records.charges import Attempt
 from handler.core.records.keys import Payer
 from handler.core.records.work import LineResult, WorkItem, error_result, retryable
 from handler.core.spec import GenerationSpec
@@ -47,6 +48,7 @@ class Receipt:
     delivered: int = 0
     answer: Answer | None = None
     result: LineResult | None = None
+    attempts: list[Attempt] = field(default_factory=list)  # each placement tried, its cost
 
     @property
     def cost(self) -> int:
@@ -77,37 +79,42 @@ class PaidGeneration:
         return self.charging.reserve(payer, spec, meter)
 
     @contextmanager
-    def paying(self, reservation: Reservation, line: WorkItem | None = None) -> Iterator[Receipt]:
+    def paying(
+        self,
+        reservation: Reservation,
+        line: WorkItem | None = None,
+        attempts: list[Attempt] | None = None,
+    ) -> Iterator[Receipt]:
         """Settle the reservation for what the work inside delivered (``Receipt.bill``), or
         refund it all if the work fails or is abandoned (a stream its client closed).
 
         For a queued ``line``, its result is written with the settlement: its answer, or a
         failure that is the line's own (the client's mistake, filtered content). A failure of
         ours is refunded with no result, for the queue to try the line again; ``WorkPending``
-        leaves the reservation open for the attempt that collects the work."""
-        receipt = Receipt(reservation)
+        leaves the reservation open for the attempt that collects the work. ``attempts``: where
+        the work records each placement it tried, and its cost, settled with it."""
+        receipt = Receipt(reservation, attempts=[] if attempts is None else attempts)
         try:
             yield receipt
         except BaseException as exc:
             if line is not None and isinstance(exc, WorkPending):
                 raise
             if not isinstance(exc, ApiError):
-                self._refund(reservation, "internal_error", None)
+                self._refund(receipt, "internal_error", None)
                 raise
             failed = error_result(line, exc) if line and not retryable(exc) else None
-            self._refund(reservation, exc.code, failed)
+            self._refund(receipt, exc.code, failed)
             raise
         receipt.result = receipt.line_result(line) if line else None
-        self.settle(reservation, receipt.delivered, None, receipt.result)
+        self.settle(reservation, receipt.delivered, None, receipt.result, receipt.attempts)
 
-    def _refund(
-        self, reservation: Reservation, code: str | None, failed: LineResult | None
-    ) -> None:
+    def _refund(self, receipt: Receipt, code: str | None, failed: LineResult | None) -> None:
         """Settle a failed attempt as nothing delivered. If that cannot be written, the client
         (or the queue) hears of the first failure and reconciliation refunds; a line's result
         that could not be written fails the attempt instead, to be tried again."""
+        reservation = receipt.reservation
         try:
-            self.settle(reservation, 0, code, failed)
+            self.settle(reservation, 0, code, failed, receipt.attempts)
         except StorageError:
             if failed is not None:
                 raise
@@ -120,11 +127,14 @@ class PaidGeneration:
         delivered: int,
         code: str | None,
         result: LineResult | None = None,
+        attempts: Sequence[Attempt] = (),
     ) -> None:
         """Settle for ``delivered`` images, recording a line's ``result`` in the same write; if
         another attempt recorded the line first, release this one's reservation instead."""
         try:
-            self.charging.settle(reservation, delivered, error_code=code, result=result)
+            self.charging.settle(
+                reservation, delivered, error_code=code, result=result, attempts=attempts
+            )
         except ResultRecorded:
             self.charging.release(reservation, error_code="duplicate_attempt")
             logger.info(

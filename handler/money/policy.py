@@ -155,6 +155,8 @@ def _window_refusal(window: RateWindow, charge: Charge) -> ApiError | None:
 
 @dataclass
 class Meter:
-    """Where the request's rate window is left for the HTTP layer, success or failure."""
+    """Where the request's rate window is left for the HTTP layer, success or failure, and
+    the placement that ran it and why (a response header)."""
 
     window: RateWindow | None = None
+    placement: str | None = None

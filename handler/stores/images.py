@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from handler.aws.clients import s3_client
 from handler.aws.errors import aws_errors
-from handler.core.catalog import CONTENT_TYPES, FILE_EXTENSIONS
 from handler.core.inference import GeneratedImage
+from handler.core.model_card import CONTENT_TYPES, FILE_EXTENSIONS
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client

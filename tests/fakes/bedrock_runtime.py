@@ -227,6 +227,7 @@ class FakeBedrock(PostServer):
     def __init__(self) -> None:
         super().__init__()
         self.invocations: list[dict[str, Any]] = []
+        self.failing: str | None = None  # an ERRORS marker every invocation answers with
         self._lock = threading.Lock()
 
     def bodies(self, model: str | None = None) -> list[dict[str, Any]]:
@@ -265,7 +266,7 @@ class FakeBedrock(PostServer):
         for params in ("textToImageParams", "imageVariationParams", "inPaintingParams"):
             prompt = prompt or str((body.get(params) or {}).get("text", ""))
         for marker, (status, code, message) in ERRORS.items():
-            if marker in prompt:
+            if marker in prompt or marker == self.failing:
                 raise Refusal(status, code, message)
         if "[slow]" in prompt:
             time.sleep(30)

@@ -66,7 +66,7 @@ def test_models_list_the_catalog_in_openai_shape(client: TestClient, auth: dict[
     assert [model["id"] for model in listing["data"]] == [m.name for m in offered]
     for model in listing["data"]:
         assert model["object"] == "model"
-        assert not {"backend", "backend_params"} & set(model)
+        assert not {"backend", "backend_params", "placements", "routing", "cost"} & set(model)
         # What a client needs to build and budget a request
         assert {"sizes", "max_n", "steps", "output_formats", "prices"} <= set(model)
         assert set(model["prices"]["image"]) == set(model["sizes"])

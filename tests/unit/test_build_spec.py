@@ -2,8 +2,9 @@ from typing import Any
 
 import pytest
 
-from handler.core.catalog import MAX_SEED, Catalog
+from handler.core.catalog import Catalog
 from handler.core.errors import InvalidRequest
+from handler.core.model_card import MAX_SEED
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 

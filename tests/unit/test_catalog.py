@@ -1,10 +1,12 @@
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
+from handler.aws.regions import aws_regions
 from handler.core.catalog import Catalog, load_catalog
 from handler.core.errors import ModelNotFound
 from tests.support import ROOT
@@ -129,3 +131,105 @@ def test_aliases_answer_as_their_openai_namesake_and_never_collide(tmp_path: Pat
     path.write_text(json.dumps({"default_model": "m", "models": [_model(), clash]}))
     with pytest.raises(ValidationError):
         load_catalog(path)
+
+
+def _placed(*placements: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    model = {k: v for k, v in _model(**fields).items() if k != "backend"}
+    return {"default_model": "m", "models": [{**model, "placements": list(placements)}]}
+
+
+BEDROCK = {"model_id": "stability.stable-image-core-v1:1", "family": "stability"}
+REPLICATE = {"model": "black-forest-labs/flux-schnell", "inputs": "flux"}
+
+
+@pytest.mark.parametrize(
+    ("catalog", "said"),
+    [
+        (
+            _placed({"id": "r", "backend": "replicate", "backend_params": REPLICATE}),
+            "placement 'r' has no cost: give cost.per_image, cost.per_second or "
+            "cost.per_instance_hour",
+        ),
+        (
+            {"default_model": "m", "models": [_model(backend="replicate")]},
+            "placement 'replicate' has no cost",
+        ),
+        (
+            _placed({"id": "r", "backend": "replicate", "cost": {"per_image": 1, "per_second": 1}}),
+            "give exactly one of per_image, per_second, per_instance_hour",
+        ),
+        (
+            _placed(
+                {"id": "b", "backend": "bedrock", "region": "moon-1", "cost": {"per_image": 1}}
+            ),
+            "String should match pattern",
+        ),
+        (
+            _placed(
+                {
+                    "id": "r",
+                    "backend": "replicate",
+                    "region": "us-west-2",
+                    "cost": {"per_second": 1},
+                }
+            ),
+            "region applies to bedrock placements",
+        ),
+        (_placed(), "List should have at least 1 item"),
+        (
+            _placed({"id": "p", "backend": "preview"}, {"id": "p", "backend": "preview"}),
+            "placement ids must be unique within a model",
+        ),
+        (
+            _placed({"id": "r", "backend": "replicate", "cost": {"per_image": {"1024x1024": 1}}}),
+            "placement 'r': cost.per_image omits ['512x512']",
+        ),
+        (
+            {"default_model": "m", "models": [{**_model(), "placements": []}]},
+            "give placements, or backend for one, not both",
+        ),
+    ],
+)
+def test_placements_without_what_routing_needs_are_refused(
+    catalog: dict[str, Any], said: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    with pytest.raises(ValidationError, match=re.escape(said)):
+        load_catalog(path)
+
+
+def test_a_region_aws_does_not_have_is_refused_at_load(tmp_path: Path) -> None:
+    bedrock = {"id": "b", "backend": "bedrock", "backend_params": BEDROCK}
+    catalog = _placed({**bedrock, "region": "us-west-9", "cost": {"per_image": 1}})
+    path = tmp_path / "catalog.json"
+    path.write_text(json.dumps(catalog))
+    with pytest.raises(ValueError, match="placement 'b' names region 'us-west-9', which AWS"):
+        load_catalog(path).checked_regions(aws_regions)
+    path.write_text(
+        json.dumps(_placed({**bedrock, "region": "eu-west-1", "cost": {"per_image": 1}}))
+    )
+    assert load_catalog(path).checked_regions(aws_regions).get("m").bound.region == "eu-west-1"
+
+
+def test_preview_costs_nothing_and_one_placement_is_named_after_its_backend() -> None:
+    catalog = Catalog.model_validate({"default_model": "m", "models": [_model()]})
+    model = catalog.get("m")
+    assert (model.bound.id, model.bound.cost.of("512x512", 3, 10.0)) == ("preview", 0)
+
+
+def test_dropping_placements_drops_models_left_without_one() -> None:
+    placements: list[dict[str, Any]] = [
+        {"id": "p", "backend": "preview"},
+        {"id": "r", "backend": "replicate", "backend_params": REPLICATE, "cost": {"per_image": 1}},
+    ]
+    catalog = Catalog.model_validate(
+        {
+            "default_model": "m",
+            "models": [_model(), {**_placed(*placements)["models"][0], "id": "two"}],
+        }
+    )
+    served = catalog.serving(lambda placement: placement.backend != "preview")
+    assert [m.id for m in served.models] == ["two"]
+    assert [p.id for p in served.get("two").placements] == ["r"]
+    assert served.default_model is None

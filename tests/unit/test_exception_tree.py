@@ -95,7 +95,13 @@ def test_a_request_an_outcome_escapes_is_refunded_as_an_internal_error() -> None
 
     class Charges:
         def settle(
-            self, reservation: Reservation, delivered: int, *, error_code: str, result: object
+            self,
+            reservation: Reservation,
+            delivered: int,
+            *,
+            error_code: str,
+            result: object,
+            attempts: object,
         ) -> None:
             settled.append(error_code)
 

@@ -10,7 +10,7 @@ from handler.cli.preflight.deployment import Deployment
 from handler.cli.preflight.findings import Finding, Status
 from handler.cli.preflight.lambda_checks import concurrency, snapstart
 from handler.cli.preflight.sagemaker import sagemaker
-from handler.core.catalog import load_catalog
+from handler.core.catalog import Catalog, CatalogModel, load_catalog
 from tests.preflight_account import FakeAccount, deployment
 from tests.support import ROOT
 
@@ -254,3 +254,23 @@ def test_a_call_the_credentials_may_not_make_is_said_not_checked(account: FakeAc
         "not checked: could not read Lambda's account settings in us-east-1 ("
     )
     assert "AccessDeniedException" in found.message
+
+
+def test_each_placement_is_checked_where_it_runs(account: FakeAccount) -> None:
+    # Given SD3.5 Large on two placements: us-west-2, granted, and eu-west-1, not granted
+    entry = CATALOG.get("sd3.5-large")
+    bedrock_at = entry.placements[0].model_dump(exclude={"region"})
+    placements = [
+        {**bedrock_at, "id": "west", "region": "us-west-2"},
+        {**bedrock_at, "id": "europe", "region": "eu-west-1"},
+    ]
+    card = entry.model_dump(exclude={"placements", "placement"}) | {"placements": placements}
+    catalog = Catalog(default_model=None, models=[CatalogModel.model_validate(card)])
+    plan = deployment(BedrockModelArns=f"arn:aws:bedrock:us-west-2::foundation-model/{SD35}")
+    account.offers(SD35)
+    west, europe = bedrock(plan, catalog, account)
+    account.answered()
+    # Then the one granted is asked about, and the other is named as never used
+    assert (west.check, west.status) == ("bedrock sd3.5-large@west", Status.OK)
+    assert (europe.check, europe.status) == ("bedrock sd3.5-large@europe", Status.FAIL)
+    assert europe.message == f"{SD35} is not granted in eu-west-1: this placement is never used"

@@ -33,7 +33,7 @@ from handler.core.errors import (
 )
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
-from tests.support import FORMATS, ROOT, open_image
+from tests.support import FORMATS, ROOT, open_image, with_placement
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")
 
@@ -162,17 +162,10 @@ def test_jumpstart_images_are_converted_to_the_asked_format() -> None:
 
 
 def test_hugging_face_toolkit_images_have_no_seed(stub: tuple[Any, Stubber]) -> None:
-    from handler.core.catalog import CatalogModel
 
     client, stubber = stub
-    model = CatalogModel.model_validate(
-        {
-            **CATALOG.get("sd-imagegate").model_dump(),
-            "id": "hf",
-            "seed": False,
-            "backend_params": {"endpoint_name": "hf-sd", "contract": "hf-diffusers"},
-        }
-    )
+    hf = {"endpoint_name": "hf-sd", "contract": "hf-diffusers"}
+    model = with_placement(CATALOG.get("sd-imagegate"), hf, id="hf", seed=False)
     request = GenerationRequest.model_validate({"prompt": "a fox", "size": "512x512"})
     stubber.add_response("invoke_endpoint", {"Body": _body(_picture((512, 512), "PNG"))})
     [image] = _backend(client).generate(build_spec(model, request, "req"), Deadline.after(25))
@@ -325,11 +318,8 @@ ASYNC_PARAMS = {
 
 
 def _async_job(request_id: str = "req_async", **body: Any) -> GenerationSpec:
-    from handler.core.catalog import CatalogModel
 
-    model = CatalogModel.model_validate(
-        {**CATALOG.get("sd-imagegate").model_dump(), "backend_params": ASYNC_PARAMS}
-    )
+    model = with_placement(CATALOG.get("sd-imagegate"), ASYNC_PARAMS)
     request = GenerationRequest.model_validate({"prompt": "a fox", "size": "512x512", **body})
     return build_spec(model, request, request_id)
 
@@ -484,19 +474,15 @@ def test_asynchronous_submission_errors_are_translated() -> None:
 def _large_input_job(backend_params: dict[str, Any]) -> GenerationSpec:
     """A job whose endpoint body is over 6 MB: a model that works at 2048x2048, and a
     picture of noise as its input (PNG cannot shrink it)."""
-    from handler.core.catalog import CatalogModel
     from handler.core.image_input import ImageInputs, InputImage
 
-    entry = CATALOG.get("sd-imagegate").model_dump()
     prices = {"image": {"2048x2048": 9000}, "edit": {"2048x2048": 9000}}
-    model = CatalogModel.model_validate(
-        {
-            **entry,
-            "sizes": ["2048x2048"],
-            "default_size": "2048x2048",
-            "prices": prices,
-            "backend_params": backend_params,
-        }
+    model = with_placement(
+        CATALOG.get("sd-imagegate"),
+        backend_params,
+        sizes=["2048x2048"],
+        default_size="2048x2048",
+        prices=prices,
     )
     side = 2048
     noise = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))

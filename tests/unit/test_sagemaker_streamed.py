@@ -19,10 +19,10 @@ from handler.core.errors import BackendError, BackendTimeout
 from handler.core.inference import PartialImage
 from handler.core.schemas import GenerationRequest
 from handler.core.spec import GenerationSpec, build_spec
-from tests.support import ROOT
+from tests.support import ROOT, with_placement
 
 ENTRY = load_catalog(ROOT / "infra" / "catalog.json").get("sd-imagegate")
-STREAMING = ENTRY.model_copy(update={"backend_params": {**ENTRY.backend_params, "streaming": True}})
+STREAMING = with_placement(ENTRY, {**ENTRY.backend_params, "streaming": True})
 
 
 @pytest.mark.parametrize(

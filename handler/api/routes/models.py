@@ -5,7 +5,8 @@ from pydantic import BaseModel, Field
 
 from handler.api.deps import ApiKeyDep, OfferingDep
 from handler.api.errors import ERROR_RESPONSES
-from handler.core.catalog import CatalogModel, ModelCard
+from handler.core.catalog import CatalogModel
+from handler.core.model_card import ModelCard
 
 router = APIRouter(tags=["models"])
 
@@ -19,7 +20,7 @@ class ModelInfo(ModelCard):
 
     @classmethod
     def of(cls, model: CatalogModel) -> "ModelInfo":
-        card = model.model_dump(exclude={"backend", "backend_params"})
+        card = model.model_dump(include=set(ModelCard.model_fields))
         if model.called is not None:
             card.update(id=model.called, alias_of=model.id)
         return cls.model_validate(card)

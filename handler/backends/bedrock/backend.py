@@ -52,27 +52,28 @@ class BedrockBackend:
         self._grants = grants
         self._client = client
         self._now = now
-        # model id → when Bedrock said it cannot be used, and what it said
-        self._unusable: dict[str, tuple[float, BackendNotConfigured]] = {}
+        # (model id, region) → when Bedrock said it cannot be used, and what it said
+        self._unusable: dict[tuple[str, str | None], tuple[float, BackendNotConfigured]] = {}
         self._lock = threading.Lock()
 
     def unserved(self, model: CatalogModel) -> BackendNotConfigured | None:
         """Served while the stack grants its ARN, and Bedrock has not said (in the last
         LOOK_AGAIN_SECONDS) that it cannot be used."""
-        model_id = BedrockParams.model_validate(model.backend_params).model_id
-        if self._grants.target(model_id) is None:
-            return _not_granted(model_id)
+        params = BedrockParams.model_validate(model.backend_params)
+        model_id = params.model_id
+        if self._grants.target(model_id, params.region) is None:
+            return _not_granted(model_id, params.region)
         with self._lock:
-            since, said = self._unusable.get(model_id, (None, None))
+            since, said = self._unusable.get((model_id, params.region), (None, None))
         if since is not None and self._now() - since < LOOK_AGAIN_SECONDS:
             return said
         return None
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
         params = BedrockParams.model_validate(spec.model.backend_params)
-        target = self._grants.target(params.model_id)
+        target = self._grants.target(params.model_id, params.region)
         if target is None:
-            raise _not_granted(params.model_id)
+            raise _not_granted(params.model_id, params.region)
         family = FAMILIES[params.family]
         # The body made once (its inputs encoded once, and checked before the first image
         # is paid for), then one per image with its seed.
@@ -91,7 +92,7 @@ class BedrockBackend:
         for error in filter(_unusable, errors):
             said = error if isinstance(error, BackendNotConfigured) else None
             with self._lock:
-                self._unusable[params.model_id] = (
+                self._unusable[params.model_id, params.region] = (
                     self._now(),
                     said or BackendNotConfigured(error.message),
                 )
@@ -135,9 +136,10 @@ class BedrockBackend:
         return GeneratedImage(image, spec.output_format, seed, spec.width, spec.height)
 
 
-def _not_granted(model_id: str) -> BackendNotConfigured:
+def _not_granted(model_id: str, region: str | None = None) -> BackendNotConfigured:
+    where = f" in {region}" if region else ""
     return BackendNotConfigured(
-        f"This deployment grants no Bedrock ARN for {model_id}: list it in the stack's "
+        f"This deployment grants no Bedrock ARN for {model_id}{where}: list it in the stack's "
         "BedrockModelArns parameter."
     )
 

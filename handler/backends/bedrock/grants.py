@@ -32,11 +32,16 @@ class Grants:
     def __init__(self, arns: str):
         """``arns``: comma-separated, as the stack passes them (empty: Bedrock is off)."""
         self._targets: dict[str, Target] = {}
+        self._regional: dict[tuple[str, str], Target] = {}  # (model id, region) → target
         for arn in (part.strip() for part in arns.split(",")):
             if arn:
                 self._add(arn)
 
-    def target(self, model_id: str) -> Target | None:
+    def target(self, model_id: str, region: str | None = None) -> Target | None:
+        """Where to invoke ``model_id``: in ``region`` if a placement names one (granted
+        there), else where the grants say."""
+        if region is not None:
+            return self._regional.get((model_id, region))
         return self._targets.get(model_id)
 
     def _add(self, arn: str) -> None:
@@ -49,6 +54,10 @@ class Grants:
         if match["kind"] == "inference-profile":
             geography = _GEOGRAPHY.match(match["id"])
             model = match["id"][geography.end() :] if geography else match["id"]
-            self._targets[model] = Target(match["id"], match["region"])
+            target = Target(match["id"], match["region"])
+            self._targets[model] = target
+            self._regional[model, match["region"]] = target
         else:
-            self._targets.setdefault(match["id"], Target(match["id"], match["region"]))
+            target = Target(match["id"], match["region"])
+            self._targets.setdefault(match["id"], target)
+            self._regional.setdefault((match["id"], match["region"]), target)

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from handler.core.catalog import OutputFormat
+from handler.core.model_card import OutputFormat
 
 
 class BedrockParams(BaseModel):
@@ -16,3 +16,4 @@ class BedrockParams(BaseModel):
     formats: tuple[OutputFormat, ...] = ("png",)
     # Stability: image to image is named in a ``mode`` field (SD3.5 Large), not inferred.
     image_mode: bool = False
+    region: str | None = None  # a placement's: invoked there (granted there), else as granted

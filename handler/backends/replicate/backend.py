@@ -140,6 +140,7 @@ class ReplicateBackend:
             seed=seed,
             width=spec.width,
             height=spec.height,
+            billed_seconds=_predict_time(prediction),
         )
 
     def _until_done(
@@ -195,6 +196,12 @@ def _create(
         raise BackendError(
             "Lost the connection to the model's provider.", should_retry=False
         ) from exc
+
+
+def _predict_time(prediction: Prediction) -> float | None:
+    """The seconds Replicate billed the prediction, if it says."""
+    seconds = (prediction.metrics or {}).get("predict_time")
+    return float(seconds) if isinstance(seconds, int | float) else None
 
 
 def _cancel(client: Client, prediction_id: str) -> None:

@@ -39,7 +39,9 @@ def translate(exc: ClientError) -> BackendError:
     if code in ("ThrottlingException", "ServiceUnavailable", "InternalDependencyException"):
         return BackendUnavailable("The model's endpoint is busy; retry shortly.", retry_after=2)
     if code == "InternalFailure":
-        return BackendUnavailable("SageMaker failed internally; retry shortly.")
+        failed = BackendUnavailable("SageMaker failed internally; retry shortly.")
+        failed.nothing_ran = False  # it may have failed after the model ran
+        return failed
     if code == "ModelError":
         original = exc.response.get("OriginalStatusCode", "?")
         detail = exc.response.get("OriginalMessage") or message

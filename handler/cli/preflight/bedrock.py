@@ -23,13 +23,21 @@ _MARKETPLACE = "aws-marketplace:Subscribe, Unsubscribe and ViewSubscriptions"
 def bedrock(deployment: Deployment, catalog: Catalog, account: Account) -> list[Finding]:
     grants = Grants(",".join(deployment.value({"Ref": GRANTS})))
     findings = []
-    for model in catalog.models:
-        if model.backend != "bedrock" or model.shut_down():
-            continue
-        model_id = BedrockParams.model_validate(model.backend_params).model_id
-        target = grants.target(model_id)
+    for placed in catalog.placed("bedrock"):
+        params = BedrockParams.model_validate(placed.backend_params)
+        target = grants.target(params.model_id, params.region)
+        check = f"bedrock {placed.where}"
         if target is not None:
-            findings.append(_model(f"bedrock {model.id}", model_id, target, deployment, account))
+            findings.append(_model(check, params.model_id, target, deployment, account))
+        elif params.region is not None:  # a placement named a region the stack does not grant
+            findings.append(
+                fail(
+                    check,
+                    f"{params.model_id} is not granted in {params.region}: this placement "
+                    "is never used",
+                    f"grant its ARN in {params.region} ({GRANTS}), or drop the placement",
+                )
+            )
     return findings or [ok("bedrock", f"no catalog model is granted ({GRANTS})")]
 
 

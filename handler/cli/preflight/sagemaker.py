@@ -16,10 +16,9 @@ _DEPLOY = "deploy it (README, SageMaker endpoints), or ship a catalog without {m
 
 def sagemaker(deployment: Deployment, catalog: Catalog, account: Account) -> list[Finding]:
     served: dict[str, list[str]] = {}
-    for model in catalog.models:
-        if model.backend == "sagemaker" and not model.shut_down():
-            endpoint = SageMakerParams.model_validate(model.backend_params).endpoint_name
-            served.setdefault(endpoint, []).append(model.id)
+    for placed in catalog.placed("sagemaker"):
+        endpoint = SageMakerParams.model_validate(placed.backend_params).endpoint_name
+        served.setdefault(endpoint, []).append(placed.where)
     prefix = deployment.parameters[PREFIX]
     return [
         _endpoint(name, ", ".join(models), prefix, account) for name, models in served.items()
