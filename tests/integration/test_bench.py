@@ -37,3 +37,13 @@ def test_the_streaming_benchmark_runs_every_case_through_the_gateway() -> None:
     rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
     assert len(rows) == 4, out
     assert "buffered b64_json:" in out, out
+
+
+def test_the_routing_benchmark_times_the_decision_and_every_failover_case() -> None:
+    out = _run("routing.py")
+    assert [line.split(":")[0].strip() for line in out.splitlines() if " µs" in line] == [
+        "imagegate-preview  1 placement",
+        "fox                2 placements",
+    ], out
+    rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
+    assert len(rows) == 4, out
