@@ -79,6 +79,7 @@ class GenerationCall:
             size=stream.spec.size,
             n=stream.spec.n,
             partial_images=stream.spec.partial_images,
+            placement=self.needs.meter.placement,
         )
         # No buffering on the way (a proxy that honours it), and no transformation.
         headers = {"cache-control": "no-cache, no-transform", "x-accel-buffering": "no"}
@@ -105,6 +106,7 @@ class GenerationCall:
             size=result.size,
             n=len(result.data),
             response_format=body.response_format,
+            placement=self.needs.meter.placement,
         )
         # Serialised by pydantic directly: a re-validation of megabytes of base64 buys nothing.
         response = Response(
