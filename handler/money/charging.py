@@ -154,7 +154,13 @@ class Charging:
             raise StorageError(
                 "The request outlived its reservation and was refunded.", should_retry=False
             ) from exc
-        record_spend(usage.charge.model, reservation.backend, usage.delivered, usage.charged)
+        record_spend(
+            usage.charge.model,
+            reservation.backend,
+            usage.delivered,
+            usage.charged,
+            usage.operator_cost,
+        )
         return usage
 
     def release(self, reservation: Reservation, *, error_code: str) -> None:

@@ -30,6 +30,8 @@ def usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
         "status": usage.status,
         "settled_at": usage.settled_at,
         "error_code": usage.error_code or None,  # "" is no error
+        "placement": usage.placement,
+        "operator_cost": usage.operator_cost,
     }
     return item_of(record)
 
@@ -43,6 +45,8 @@ def usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
         status=values["status"],
         settled_at=values["settled_at"],
         error_code=values.get("error_code"),
+        placement=values.get("placement"),
+        operator_cost=values.get("operator_cost", 0),
     )
 
 
