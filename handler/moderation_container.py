@@ -16,7 +16,7 @@ from handler.ports.keys import KeyStore
 def moderation(charging: Charging, keys: KeyStore) -> Moderation | None:
     """Built once, with the generation service that holds it."""
     settings, chosen = get_settings(), get_moderation_settings()
-    if chosen.guardrail_id is None:
+    if not chosen.enabled or chosen.guardrail_id is None:
         return None
     rules = ModerationRules(
         default=ModerationPolicy(),

@@ -125,6 +125,8 @@ def local_environment(
     """The API function's environment as the template sets it, resolved to the local
     resources ``names``, with what a machine without AWS gives instead."""
     environment = template.function_environment("ApiFunction", names)
+    # Bedrock Guardrails is not played here: moderation is off unless a guardrail is given.
+    environment["IMAGEGATE_GUARDRAIL_ID"] = os.environ.get("IMAGEGATE_GUARDRAIL_ID", "")
     if "IMAGEGATE_BEDROCK_MODEL_ARNS" in os.environ:  # the grants asked for, as a deploy would
         environment["IMAGEGATE_BEDROCK_MODEL_ARNS"] = os.environ["IMAGEGATE_BEDROCK_MODEL_ARNS"]
     elif not (real_aws or os.environ.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME")):

@@ -26,6 +26,7 @@ NOT_LOCAL = (
     "AWS::Cognito::UserPool",
     "AWS::Cognito::UserPoolClient",
     "AWS::Cognito::IdentityPool",
+    "AWS::Bedrock::Guardrail",
 )
 
 
@@ -105,6 +106,9 @@ class Template:
             attribute = ".".join(value["Fn::GetAtt"])
             if attribute in names:
                 return names[attribute]
+            resource = self.body["Resources"].get(value["Fn::GetAtt"][0], {})
+            if resource.get("Type") in NOT_LOCAL:  # not played locally: none of it
+                return ""
         if isinstance(value, dict) and set(value) == {"Fn::Join"}:
             delimiter, parts = value["Fn::Join"]
             if isinstance(parts, list):

@@ -3,7 +3,7 @@ operator's account), what accounts may relax, and when an account is suspended f
 asks for. No guardrail: nothing is moderated here (a backend may still filter)."""
 
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +14,7 @@ from handler.config.sign_in import Unset
 class ModerationSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="IMAGEGATE_", frozen=True, extra="ignore")
 
+    moderation: Annotated[Literal["on", "off"], Field(description="off: nothing checked")] = "on"
     guardrail_id: Annotated[Unset, Field(description="the guardrail's id or ARN")] = None
     guardrail_version: Annotated[
         str, Field(pattern=r"^([1-9][0-9]{0,7}|DRAFT)$", description="its version")
@@ -31,7 +32,7 @@ class ModerationSettings(BaseSettings):
 
     @property
     def enabled(self) -> bool:
-        return self.guardrail_id is not None
+        return self.moderation == "on" and self.guardrail_id is not None
 
 
 @cache

@@ -34,6 +34,7 @@ NAMES = {
     "UserPool": "us-east-1_local",
     "ConsoleClient": "local-console-client",
     "ConsoleIdentityPool": "us-east-1:local-identity-pool",
+    "Guardrail": "",
     **{queue: f"http://sqs.local/local-{queue}" for queue in QUEUES},
     **{f"{queue}.Arn": ARN.format(queue) for queue in QUEUES},
 }
@@ -49,6 +50,7 @@ def test_function_environment_resolves_refs_to_local_names_and_defaults() -> Non
     assert env["IMAGEGATE_WORK_QUEUE_URL"] == "http://sqs.local/local-WorkQueue"
     assert env["IMAGEGATE_WEBHOOK_SECRET_NAME"] == ""
     assert env["IMAGEGATE_EVENT_BUS_NAME"] == "default"
+    assert env["IMAGEGATE_GUARDRAIL_ID"] == ""  # not played locally: no moderation here
 
 
 @pytest.mark.parametrize(
