@@ -27,6 +27,8 @@ from handler.ports.accounts import Accounts
 from handler.ports.keys import KeyStore
 from handler.ports.moderation import AccountModeration, Guardrail
 
+POLICY_SECONDS = 30  # an account's new policy applies within this
+
 
 @dataclass(frozen=True, slots=True)
 class ModerationRules:
@@ -49,6 +51,8 @@ class Moderation:
     charging: Charging
     rules: ModerationRules = field(default_factory=ModerationRules)
     clock: Callable[[], float] = time.time
+    # account id -> (its policy, until when this instance may use it without reading it again)
+    _policies: dict[str, tuple[ModerationPolicy, float]] = field(default_factory=dict)
 
     def screen(self, payer: Payer, spec: GenerationSpec) -> "Screen":
         """Check the prompt and its input images; raises ContentFiltered if they are blocked.
@@ -56,7 +60,7 @@ class Moderation:
         if isinstance(payer, Credentials):
             authenticate(payer, self.keys, now=self.clock())
         account_id = account_of(payer.key_id)
-        policy = self.accounts.policy(account_id) or self.rules.default
+        policy = self._policy(account_id)
         low = spec.moderation == "low" and self.rules.low_allowed
         images = [image.data for image in spec.inputs.images]
         found = self.guardrail.assess("INPUT", spec.prompt, images)
@@ -71,6 +75,15 @@ class Moderation:
             )
         outputs = policy.check_outputs or not self.rules.outputs_optional
         return Screen(self, account_id, policy, low, outputs, [verdict])
+
+    def _policy(self, account_id: str) -> ModerationPolicy:
+        """The account's policy, read at most every ``POLICY_SECONDS`` by this instance."""
+        now = self.clock()
+        policy, until = self._policies.get(account_id, (None, 0.0))
+        if policy is None or until <= now:
+            policy = self.accounts.policy(account_id) or self.rules.default
+            self._policies[account_id] = (policy, now + POLICY_SECONDS)
+        return policy
 
     def violated(self, account_id: str, verdict: Verdict, spec: GenerationSpec) -> None:
         count = self.accounts.count_violation(account_id)

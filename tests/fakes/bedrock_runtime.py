@@ -232,6 +232,7 @@ class FakeBedrock(PostServer):
         self.failing: str | None = None  # an ERRORS marker every invocation answers with
         self.guardrail_calls: list[dict[str, Any]] = []  # ApplyGuardrail's, with answers
         self.guardrail_failing: str | None = None  # an ERRORS marker ApplyGuardrail answers
+        self.guardrail_delay = 0.0  # seconds each ApplyGuardrail takes (benchmarks)
         self._lock = threading.Lock()
 
     def bodies(self, model: str | None = None) -> list[dict[str, Any]]:
@@ -272,6 +273,7 @@ class FakeBedrock(PostServer):
 
     def _apply_guardrail(self, request: BaseHTTPRequestHandler, raw: bytes) -> None:
         body = json.loads(raw)
+        time.sleep(self.guardrail_delay)
         try:
             if self.guardrail_failing is not None:
                 raise guardrails.GuardrailRefusal(*ERRORS[self.guardrail_failing])

@@ -47,3 +47,11 @@ def test_the_routing_benchmark_times_the_decision_and_every_failover_case() -> N
     ], out
     rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
     assert len(rows) == 4, out
+
+
+def test_the_moderation_benchmark_times_each_case() -> None:
+    out = _run("moderation.py")
+    rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
+    labels = [row.split("  ")[1].strip() for row in rows if row.startswith("  ")]
+    assert len(labels) == 5, out
+    assert labels[0] == "moderation off, n=1"

@@ -17,7 +17,8 @@ from PIL import Image, PngImagePlugin
 
 from handler import container
 from tests.fakes.bedrock_runtime import FakeBedrock
-from tests.support import signed
+from tests.integration.conftest import Local
+from tests.support import balance_of, new_key, signed, usage_of
 
 URL = "/v1/images/generations"
 TEN = 10_000_000
@@ -185,6 +186,7 @@ def test_a_stricter_account_blocks_what_the_guardrail_lets_through(
     changed = signed("PUT", place, strict)
     assert changed.status_code == 200, changed.text
     assert changed.json()["policy"] == strict
+    container.reset()  # warm instances read it within POLICY_SECONDS; a fresh one at once
     # Then the same prompt is blocked, naming the category
     blocked = moderated.post(auth, prompt="a duel [edgy]")
     assert blocked.status_code == 400, blocked.text
@@ -200,3 +202,40 @@ def test_a_stricter_account_blocks_what_the_guardrail_lets_through(
     wrong = signed("PUT", place, {"strengths": {"gore": "high"}})
     assert wrong.status_code == 400
     assert wrong.json()["error"]["param"] == "strengths"
+
+
+@pytest.fixture
+def moderated_local(request: pytest.FixtureRequest) -> Iterator[tuple[Local, FakeBedrock]]:
+    """The local stack with its queue functions, the guardrail's stand-in given to it."""
+    with FakeBedrock() as guardrail, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", guardrail.endpoint_url)
+        patch.setenv("IMAGEGATE_GUARDRAIL_ID", "abcdef123456")
+        yield request.getfixturevalue("local"), guardrail
+
+
+def test_batch_lines_are_moderated_as_requests_are(
+    moderated_local: tuple[Local, FakeBedrock],
+) -> None:
+    local, guardrail = moderated_local
+    funded = 1_000_000
+    key_id, headers = new_key(balance=funded)
+    # Given a batch of a fine line, one with a blocked prompt and one whose image is blocked
+    prompts = ["a fox", "a fight [unsafe]", "a fox [unsafe-image]"]
+    lines = [
+        {"custom_id": f"line-{i}", "body": {"prompt": p, "size": "256x256", "seed": i}}
+        for i, p in enumerate(prompts)
+    ]
+    created = local.client.post("/v1/batches", json={}, headers=headers).json()
+    data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    upload = httpx.post(created["upload_url"], data=created["upload_fields"], files={"file": data})
+    assert upload.is_success, upload.text
+    local.wait()
+    # Then the first line is made and charged; the other two fail with the policy error
+    batch = local.client.get(f"/v1/batches/{created['id']}", headers=headers).json()
+    assert batch["request_counts"] == {"total": 3, "completed": 1, "failed": 2}
+    output = [json.loads(line) for line in httpx.get(batch["output_url"]).text.splitlines()]
+    codes = [line["response"]["body"].get("error", {}).get("code") for line in output]
+    assert codes == [None, "content_policy_violation", "content_policy_violation"]
+    assert balance_of(key_id) == funded - batch["cost"]
+    assert batch["cost"] == sum(usage.charged for usage in usage_of(key_id)) > 0
+    assert {call["body"]["source"] for call in guardrail.guardrail_calls} == {"INPUT", "OUTPUT"}

@@ -100,3 +100,31 @@ def test_an_intervention_with_no_finding_still_blocks() -> None:
         "usage": {},
     }
     assert [f.blocked for f in findings(answer)] == [True]
+
+
+def test_an_accounts_policy_is_read_once_per_instance_until_it_may_have_changed() -> None:
+    from handler.generation.moderating import POLICY_SECONDS, Moderation
+
+    reads: list[str] = []
+    now = [1000.0]
+
+    class Policies:
+        def policy(self, account_id: str) -> ModerationPolicy | None:
+            reads.append(account_id)
+            return STRICT
+
+    moderation = Moderation(
+        guardrail=None,  # type: ignore[arg-type]
+        accounts=Policies(),  # type: ignore[arg-type]
+        suspensions=None,  # type: ignore[arg-type]
+        keys=None,  # type: ignore[arg-type]
+        charging=None,  # type: ignore[arg-type]
+        clock=lambda: now[0],
+    )
+    assert moderation._policy("a") is STRICT
+    now[0] += POLICY_SECONDS - 1
+    assert moderation._policy("a") is STRICT
+    assert reads == ["a"]
+    now[0] += 1
+    moderation._policy("a")
+    assert reads == ["a", "a"]
