@@ -3,7 +3,6 @@
 
 from functools import cache
 
-from handler.backends.guardrails import BedrockGuardrail
 from handler.config import get_moderation_settings, get_settings
 from handler.core.records.moderation import ModerationPolicy
 from handler.generation.moderating import Moderation, ModerationRules
@@ -18,6 +17,7 @@ def moderation(charging: Charging, keys: KeyStore) -> Moderation | None:
     settings, chosen = get_settings(), get_moderation_settings()
     if not chosen.enabled or chosen.guardrail_id is None:
         return None
+    from handler.backends.guardrails import BedrockGuardrail  # loaded only where it is used
     rules = ModerationRules(
         default=ModerationPolicy(),
         low_allowed=chosen.moderation_low_allowed,

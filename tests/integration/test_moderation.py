@@ -7,6 +7,7 @@ policy error; an account is suspended after the operator's number of blocked req
 import base64
 import io
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -205,12 +206,14 @@ def test_a_stricter_account_blocks_what_the_guardrail_lets_through(
 
 
 @pytest.fixture
-def moderated_local(request: pytest.FixtureRequest) -> Iterator[tuple[Local, FakeBedrock]]:
-    """The local stack with its queue functions, the guardrail's stand-in given to it."""
-    with FakeBedrock() as guardrail, pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", guardrail.endpoint_url)
-        patch.setenv("IMAGEGATE_GUARDRAIL_ID", "abcdef123456")
-        yield request.getfixturevalue("local"), guardrail
+def moderated_local(local: Local) -> Iterator[tuple[Local, FakeBedrock]]:
+    """The local stack with its queue functions, the guardrail's stand-in given to it (the
+    stack gives the process its environment back when it stops)."""
+    with FakeBedrock() as guardrail:
+        os.environ["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"] = guardrail.endpoint_url
+        os.environ["IMAGEGATE_GUARDRAIL_ID"] = "abcdef123456"
+        container.reset()
+        yield local, guardrail
 
 
 def test_batch_lines_are_moderated_as_requests_are(
