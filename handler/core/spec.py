@@ -36,6 +36,9 @@ class GenerationSpec:
     response_format: ResponseFormat = "url"
     partial_images: int = 0  # with stream: previews before each image
     end_user: str | None = None  # stored with the usage record, never sent to a backend
+    # The client's terms on the price (``money/quotes.py``), never sent to a backend either.
+    quote_id: str | None = None  # charged this quote's price
+    max_cost: int | None = None  # micro-units: a dearer request is refused
 
     @property
     def size(self) -> str:
@@ -156,6 +159,8 @@ def build_spec(
         response_format=request.response_format or model.default_response_format,
         partial_images=(request.partial_images or 0) if stream else 0,
         end_user=request.safety_identifier or request.user,
+        quote_id=request.quote_id,
+        max_cost=request.max_cost,
     )
 
 
