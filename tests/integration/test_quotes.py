@@ -14,9 +14,11 @@ import pytest
 from handler import container
 from handler.config import get_settings
 from handler.core.errors import StorageError
+from handler.core.image_input import data_url
 from handler.money.paid import PaidGeneration
 from handler.money.quotes import QUOTE_SECONDS, Quotes
 from handler.money.stored.quotes import DynamoDBQuotes
+from tests.image_samples import picture
 from tests.integration.conftest import Local
 from tests.integration.test_streaming import events
 from tests.support import ROOT, assert_error, signed
@@ -24,6 +26,7 @@ from tests.support import ROOT, assert_error, signed
 TEN = 10_000_000  # 10.00 in micro-units
 PRICE = 1_000  # the shipped catalog's price of one 512x512 preview image
 DEARER = 3_000  # the price once the operator raises it
+EDIT_PRICE = 2_000  # the shipped catalog's price of one 512x512 preview edit
 BODY = {"prompt": "a fox", "size": "512x512", "n": 2, "response_format": "b64_json"}
 
 
@@ -237,6 +240,38 @@ def test_a_quoted_generation_that_delivers_nothing_gives_its_quote_back(
     retried = api.generate(auth, response_format="url", quote_id=quote["id"])
     assert retried.status_code == 200, retried.text
     assert retried.json()["cost"] == 2 * PRICE
+
+
+def test_edits_and_variations_take_the_terms_as_form_fields(api: Api) -> None:
+    key_id, auth = api.key()
+    image = picture((512, 512))
+    files = {"image": ("otter.png", image, "image/png")}
+    # Given a quote of an edit: its JSON body, the image as a data URL
+    quote = api.quote(auth, prompt="an otter", n=1, image=data_url(image))
+    assert quote["unit_price"] == EDIT_PRICE
+    # When the edit comes as a form with the quote and a max_cost in units
+    fields = {"prompt": "an otter", "size": "512x512", "quote_id": quote["id"]}
+    edited = httpx.post(
+        f"{api.origin}/v1/images/edits",
+        headers=auth,
+        files=files,
+        data={**fields, "max_cost": "0.002"},
+        timeout=60,
+    )
+    # Then it is charged the quote
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["cost"] == EDIT_PRICE
+    # and a variation whose max_cost (in micro-units) is below its price is refused
+    varied = httpx.post(
+        f"{api.origin}/v1/images/variations",
+        headers=auth,
+        files=files,
+        data={"size": "512x512", "max_cost": str(EDIT_PRICE - 1)},
+        timeout=60,
+    )
+    assert varied.status_code == 402, varied.text
+    assert varied.json()["error"]["code"] == "max_cost_exceeded"
+    assert api.money(key_id) == (TEN - EDIT_PRICE, [("charge", -EDIT_PRICE), ("topup", TEN)])
 
 
 @pytest.mark.parametrize(
