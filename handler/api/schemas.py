@@ -110,7 +110,9 @@ class ImageQuote(BaseModel):
     model: Annotated[str, Field(description="The model priced (the catalog's id).")]
     size: Annotated[str, Field(description="WIDTHxHEIGHT, as the request makes it.")]
     quality: Annotated[str, Field(description="The model's quality tier it is priced at.")]
-    steps: Annotated[int | None, Field(description="Steps asked; null: the model's.")] = None
+    steps: Annotated[
+        int | None, Field(description="Steps priced (the model's default if not asked).")
+    ] = None
     n: int
     unit_price: Annotated[int, Field(description="Per image, in micro-units.")]
     amount: Annotated[int, Field(description="n times unit_price: the most it charges.")]
