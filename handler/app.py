@@ -3,7 +3,7 @@ by the container's objects (``ContainerServices``)."""
 
 from fastapi import APIRouter, FastAPI
 
-from handler import billing_container, container
+from handler import billing_container, container, moderation_container
 from handler.accounts.keys import AccountKeys
 from handler.accounts.membership import AccountMembers
 from handler.api.errors import install_error_handlers
@@ -21,6 +21,7 @@ from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
 from handler.ports.member_tokens import MemberTokenVerifier
+from handler.ports.moderation import AccountModeration
 from handler.ports.operator_credentials import OperatorCredentialSource
 from handler.ports.sign_in import SignIn
 from handler.work.async_jobs import AsyncJobs
@@ -76,6 +77,9 @@ class ContainerServices:
 
     def accounts(self) -> Accounts:
         return billing_container.accounts()
+
+    def account_moderation(self) -> AccountModeration:
+        return moderation_container.account_moderation()
 
     def account_members(self) -> AccountMembers:
         return billing_container.account_members()

@@ -14,6 +14,7 @@ from handler.generation.delivery import Delivery
 from handler.generation.offering import Offering
 from handler.generation.routing import Router
 from handler.generation.service import GenerationService
+from handler.moderation_container import moderation
 from handler.money.charging import Charging
 from handler.money.paid import PaidGeneration
 from handler.money.quotes import Quotes
@@ -144,6 +145,7 @@ def generation_service() -> GenerationService:
         keys=key_store(),
         paid=paid(),
         idempotency=idempotency(),
+        moderation=moderation(charging(), key_store()),
     )
 
 
@@ -237,9 +239,8 @@ def worker() -> Worker:
 
 
 def reset(*, keep: Collection[object] = ()) -> None:
-    """Forget every cached object (tests, and the local stack after it sets the env): every
-    ``functools.cache`` of every imported module of the package but those in ``keep``, so a
-    new factory cannot be left out."""
+    """Forget every cached object (tests, the local stack after it sets the env): every cache
+    of every imported module of the package but those in ``keep``; none is left out."""
     for name, module in list(sys.modules.items()):
         if name != "handler" and not name.startswith("handler."):
             continue

@@ -46,13 +46,19 @@ def count_status(status: int) -> None:
     count(f"Http{status // 100}xx")
 
 
-def record_spend(model: str, backend: str, images: int, charged: int) -> None:
-    """A settled request's images and charge (micro-units), in one EMF object of their own with
-    two dimension sets: by service (what the alarms read) and by service, model and backend
-    (the dashboard's). Not in the invocation's object: an invocation may settle several
-    models' work, and its other metrics are not wanted by model."""
+def record_spend(model: str, backend: str, images: int, charged: int, cost: int) -> None:
+    """A settled request's images, charge and what it cost the operator (micro-units), in one
+    EMF object of their own with two dimension sets: by service (what the alarms read) and by
+    service, model and backend (the dashboard's). ``NegativeMargin`` is what a request that
+    delivered lost the operator (its cost above its charge: a price set below cost); a failed
+    request's cost shows in ``OperatorCost`` and the margin report. Not in the invocation's
+    object: an invocation may settle several models' work, and its other metrics are not
+    wanted by model."""
     spend = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
     spend.add_metric(name="Images", unit=MetricUnit.Count, value=images)
     spend.add_metric(name="Spend", unit=MetricUnit.Count, value=charged)
+    spend.add_metric(name="OperatorCost", unit=MetricUnit.Count, value=cost)
+    loss = cost - charged if charged else 0
+    spend.add_metric(name="NegativeMargin", unit=MetricUnit.Count, value=max(loss, 0))
     spend.add_dimensions(service=SERVICE, model=model, backend=backend)
     spend.flush_metrics()  # printed now; nothing where metrics are off (the local stack)

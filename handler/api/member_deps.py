@@ -11,6 +11,7 @@ from handler.api.services import services_of
 from handler.core.errors import AuthenticationFailed
 from handler.core.records.members import Member
 from handler.ports.accounts import Accounts
+from handler.ports.moderation import AccountModeration
 
 
 def get_member(request: Request) -> Member:
@@ -39,7 +40,12 @@ async def get_accounts(request: Request) -> Accounts:
     return services_of(request).accounts()
 
 
+async def get_account_moderation(request: Request) -> AccountModeration:
+    return services_of(request).account_moderation()
+
+
 MemberDep = Annotated[Member, Depends(get_member)]
 AccountMembersDep = Annotated[AccountMembers, Depends(get_account_members)]
 AccountKeysDep = Annotated[AccountKeys, Depends(get_account_keys)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+AccountModerationDep = Annotated[AccountModeration, Depends(get_account_moderation)]

@@ -22,6 +22,7 @@ from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
 from handler.ports.member_tokens import MemberTokenVerifier
+from handler.ports.moderation import AccountModeration
 from handler.ports.operator_credentials import OperatorCredentialSource
 from handler.ports.sign_in import SignIn
 from handler.work.async_jobs import AsyncJobs
@@ -63,6 +64,8 @@ class Services(Protocol):
     def key_admin(self) -> KeyAdmin: ...
 
     def accounts(self) -> Accounts: ...
+
+    def account_moderation(self) -> AccountModeration: ...
 
     def account_members(self) -> AccountMembers: ...
 

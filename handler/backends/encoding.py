@@ -2,19 +2,32 @@
 
 import io
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from handler.core.errors import BackendError
 from handler.core.model_card import OutputFormat
 
+IMAGE_DESCRIPTION = 0x010E  # EXIF's tag
 
-def encode(image: Image.Image, output_format: OutputFormat, compression: int) -> bytes:
-    """``compression`` is OpenAI's output_compression: 100 keeps the most detail."""
+
+def encode(
+    image: Image.Image, output_format: OutputFormat, compression: int, description: str = ""
+) -> bytes:
+    """``compression`` is OpenAI's output_compression: 100 keeps the most detail.
+    ``description``: what the image shows, in its metadata (PNG's ``Description`` text,
+    EXIF's ImageDescription in JPEG and WebP)."""
     if output_format == "jpeg" and image.mode != "RGB":
         image = image.convert("RGB")  # JPEG has no alpha channel
     options: dict[str, object] = {}
     if output_format in ("jpeg", "webp"):
         options["quality"] = max(1, compression)
+    if description and output_format == "png":
+        options["pnginfo"] = PngImagePlugin.PngInfo()
+        options["pnginfo"].add_text("Description", description)  # type: ignore[attr-defined]
+    elif description:
+        exif = Image.Exif()
+        exif[IMAGE_DESCRIPTION] = description
+        options["exif"] = exif
     buffer = io.BytesIO()
     image.save(buffer, format=output_format.upper(), **options)
     return buffer.getvalue()

@@ -51,10 +51,16 @@ class PreviewBackend:
                 block = 2 ** (spec.partial_images - step + 1)
                 small = picture.resize((max(1, spec.width // block), max(1, spec.height // block)))
                 preview = small.resize(picture.size, Image.Resampling.NEAREST)
-                data = encode(preview, spec.output_format, spec.output_compression)
+                data = encode(
+                    preview, spec.output_format, spec.output_compression, _said(spec, seed)
+                )
                 yield PartialImage(data, index, step)
             images.append(
-                _image(spec, seed, encode(picture, spec.output_format, spec.output_compression))
+                _image(
+                    spec,
+                    seed,
+                    encode(picture, spec.output_format, spec.output_compression, _said(spec, seed)),
+                )
             )
         yield images
 
@@ -66,7 +72,14 @@ def _image(spec: GenerationSpec, seed: int, data: bytes) -> GeneratedImage:
 
 
 def _drawn(spec: GenerationSpec, seed: int) -> bytes:
-    return encode(_render(spec, seed), spec.output_format, spec.output_compression)
+    picture = _render(spec, seed)
+    return encode(picture, spec.output_format, spec.output_compression, _said(spec, seed))
+
+
+def _said(spec: GenerationSpec, seed: int) -> str:
+    """What a preview picture was drawn from, in its metadata (as diffusion tools write their
+    parameters), so what reads it (a test's stand-in moderation, say) knows it."""
+    return f"{spec.prompt} | seed {seed}"
 
 
 def _flat(spec: GenerationSpec, seed: int) -> bytes:

@@ -89,6 +89,16 @@ async function loadOperator() {
     amount(row, t.charged);
   }
   labelRows($("operator-top-table"));
+  const margins = $("operator-margin-table").tBodies[0];
+  margins.replaceChildren();
+  for (const m of report.margins.by_placement) {
+    const row = margins.insertRow();
+    cell(row, m.model);
+    cell(row, m.placement ?? "none");
+    cell(row, m.requests);
+    for (const value of [m.revenue, m.cost, m.margin]) amount(row, value);
+  }
+  labelRows($("operator-margin-table"));
   const rows = $("operator-accounts-table").tBodies[0];
   rows.replaceChildren();
   for (const a of accounts.data) {

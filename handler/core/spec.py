@@ -3,6 +3,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from handler.core import spec_limits as limits
 from handler.core.catalog import CatalogModel
@@ -36,6 +37,7 @@ class GenerationSpec:
     response_format: ResponseFormat = "url"
     partial_images: int = 0  # with stream: previews before each image
     end_user: str | None = None  # stored with the usage record, never sent to a backend
+    moderation: Literal["auto", "low"] = "auto"  # "low": the operator's guardrail alone
     # The client's terms on the price (``money/quotes.py``), never sent to a backend either.
     quote_id: str | None = None  # charged this quote's price
     max_cost: int | None = None  # micro-units: a dearer request is refused
@@ -159,6 +161,7 @@ def build_spec(
         response_format=request.response_format or model.default_response_format,
         partial_images=(request.partial_images or 0) if stream else 0,
         end_user=request.safety_identifier or request.user,
+        moderation=request.moderation or "auto",
         quote_id=request.quote_id,
         max_cost=request.max_cost,
     )

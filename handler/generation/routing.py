@@ -24,8 +24,10 @@ from handler.core.errors import (
 )
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.placements import Placement, circuit_id
-from handler.core.records.charges import Attempt
+from handler.core.records.charges import Attempt, Trail
 from handler.core.spec import GenerationSpec
+from handler.generation.moderating import Screen
+from handler.money.paid import delivered
 from handler.observability import logger
 from handler.ports.backends import InferenceBackend, StreamingBackend
 from handler.ports.circuits import Circuits
@@ -121,7 +123,18 @@ class Routed:
     spec: GenerationSpec
     models: list[CatalogModel]  # each bound to its placement, best first
     reason: str
-    attempts: list[Attempt] = field(default_factory=list)  # each try, and its cost
+    trail: Trail = field(default_factory=Trail)  # each try and its cost; the verdicts
+    screen: Screen | None = None  # moderation's hold on the images made
+
+    @property
+    def attempts(self) -> list[Attempt]:
+        return self.trail.attempts
+
+    def made(self, spec: GenerationSpec, images: list[GeneratedImage]) -> list[GeneratedImage]:
+        """What the request gets of the images its placement returned: never more than it
+        asked for, and only those moderation lets through."""
+        images = delivered(spec, images)
+        return images if self.screen is None else self.screen.sift(spec, images)
 
     @property
     def placement(self) -> str:

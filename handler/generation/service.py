@@ -15,7 +15,7 @@ from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
-from handler.core.records.keys import ApiKeyRecord, Credentials
+from handler.core.records.keys import ApiKeyRecord, Credentials, Payer
 from handler.core.records.quotes import Quote
 from handler.core.schemas import (
     GenerationRequest,
@@ -24,11 +24,12 @@ from handler.core.schemas import (
 )
 from handler.core.spec import GenerationSpec, build_spec
 from handler.generation.delivery import Delivery
+from handler.generation.moderating import Moderation
 from handler.generation.offering import Offering
 from handler.generation.routing import Routed, Router
 from handler.generation.streaming import EventKind, ImageStream
 from handler.keys.auth import replayed
-from handler.money.paid import PaidGeneration, delivered
+from handler.money.paid import PaidGeneration
 from handler.money.policy import Meter
 from handler.ports.idempotency import Idempotency
 from handler.ports.keys import KeyStore
@@ -43,6 +44,7 @@ class GenerationService:
     keys: KeyStore
     paid: PaidGeneration
     idempotency: Idempotency
+    moderation: Moderation | None = None
     clock: Callable[[], float] = time.time
 
     def generate(
@@ -73,9 +75,9 @@ class GenerationService:
 
         def work() -> dict[str, Any]:
             spec = build_spec(self.model(request), request, request_id, sources)
-            routed = self.router.route(spec, deadline)
+            routed = self.route(spec, deadline, credentials)
             reservation = self.paid.reserve(credentials, spec, meter)
-            with self.paid.paying(reservation, attempts=routed.attempts) as receipt:
+            with self.paid.paying(reservation, trail=routed.trail) as receipt:
                 kept = receipt.bill(self.keep(request, spec, routed, deadline))
             meter.placement = routed.placement
             return kept.model_dump(mode="json", exclude_none=True)
@@ -94,12 +96,12 @@ class GenerationService:
         meter: Meter,
     ) -> ImagesResponse:
         spec = build_spec(self.model(request), request, request_id, sources)
-        routed = self.router.route(spec, deadline)
+        routed = self.route(spec, deadline, credentials)
         reservation = self.paid.reserve(credentials, spec, meter)
-        with self.paid.paying(reservation, attempts=routed.attempts) as receipt:
+        with self.paid.paying(reservation, trail=routed.trail) as receipt:
             created = int(self.clock())
             try:
-                generated = delivered(spec, routed.generate(spec, deadline))
+                generated = routed.made(spec, routed.generate(spec, deadline))
             finally:
                 meter.placement = routed.placement
             answer = self.delivery.deliver(spec, created, generated, request.response_format)
@@ -120,7 +122,7 @@ class GenerationService:
         the response body is read."""
         sources = from_request(request) if sources is None else sources
         spec = build_spec(self.model(request), request, request_id, sources)
-        routed = self.router.route(spec, deadline)
+        routed = self.route(spec, deadline, credentials)
         meter = meter or Meter()
         reservation = self.paid.reserve(credentials, spec, meter)
         meter.placement = routed.placement  # the first choice: a stream's headers go first
@@ -153,8 +155,13 @@ class GenerationService:
             self.catalog.get(request.model), request, request_id, from_request(request)
         )
 
-    def route(self, spec: GenerationSpec, deadline: Deadline) -> Routed:
-        return self.router.route(spec, deadline)
+    def route(self, spec: GenerationSpec, deadline: Deadline, payer: Payer) -> Routed:
+        """Where ``spec`` runs, its prompt moderated first (before anything is reserved)."""
+        screen = self.moderation.screen(payer, spec) if self.moderation else None
+        routed = self.router.route(spec, deadline)
+        if screen is not None:
+            routed.screen, routed.trail.verdicts = screen, screen.verdicts  # one list: settled
+        return routed
 
     def keep(
         self,
@@ -168,7 +175,7 @@ class GenerationService:
         replays and queued work, under ``prefix`` if given), unpaid: the caller holds the
         reservation."""
         created = int(self.clock())
-        generated = delivered(spec, routed.generate(spec, deadline))
+        generated = routed.made(spec, routed.generate(spec, deadline))
         if request.response_format == "b64_json":  # refused now, before it is paid for
             self.delivery.check_inline_size([len(image.data) for image in generated])
         return self.delivery.keep(spec, created, generated, prefix)

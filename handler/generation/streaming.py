@@ -23,7 +23,7 @@ from handler.core.schemas import ImagesUsage
 from handler.core.spec import GenerationSpec
 from handler.generation.routing import Routed
 from handler.money.charging import Reservation
-from handler.money.paid import PaidGeneration, delivered
+from handler.money.paid import PaidGeneration
 from handler.observability import logger
 
 EventKind = Literal["image_generation", "image_edit"]
@@ -47,12 +47,12 @@ class ImageStream:
         spec = self.spec
         images: list[GeneratedImage] = []
         try:
-            with self.paid.paying(self.reservation, attempts=self.backend.attempts) as receipt:
+            with self.paid.paying(self.reservation, trail=self.backend.trail) as receipt:
                 for progress in self._progress():
                     if isinstance(progress, PartialImage):
                         yield self._partial(progress)
                     else:
-                        images = delivered(spec, progress)
+                        images = self.backend.made(spec, progress)
                 receipt.delivered = len(images)
         except ApiError as exc:
             logger.warning("stream failed", request_id=spec.request_id, code=exc.code)

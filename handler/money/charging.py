@@ -11,20 +11,21 @@ settled by ``reconcile`` as a full refund once no request can still be running.
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from handler.core.errors import ApiError, StorageError
 from handler.core.outcomes import ReservationClosed, ReservationRefused
 from handler.core.records.charges import (
     Admission,
-    Attempt,
     Charge,
+    Trail,
     UsageRecord,
     UsageStatus,
     WindowUpkeep,
 )
 from handler.core.records.keys import ApiKeyRecord, Credentials, Owner, Payer
+from handler.core.records.moderation import Verdict
 from handler.core.records.work import LineResult
 from handler.core.spec import GenerationSpec
 from handler.money.alerts import alert_if_crossed
@@ -143,14 +144,15 @@ class Charging:
         *,
         error_code: str | None = None,
         result: LineResult | None = None,
-        attempts: Sequence[Attempt] = (),
+        trail: Trail | None = None,
     ) -> UsageRecord:
         """Charge what was delivered, refund the rest, and record the line's ``result`` and
-        what the request's ``attempts`` cost the operator with it. Raises StorageError if the
+        what the request's ``trail`` says (its attempts' cost to the operator, moderation's
+        verdicts) with it. Raises StorageError if the
         ledger cannot be written: the reservation then stays open, for ``reconcile`` to refund;
         ``ResultRecorded`` if another attempt recorded the line first (nothing was written:
         ``release`` the reservation)."""
-        usage = self._usage(reservation, delivered, error_code, attempts)
+        usage = self._usage(reservation, delivered, error_code, trail or Trail())
         try:
             upkeep = reservation.upkeep(self.clock())
             self.store.settle(usage, windows=upkeep, result=result)
@@ -158,8 +160,24 @@ class Charging:
             raise StorageError(
                 "The request outlived its reservation and was refunded.", should_retry=False
             ) from exc
-        record_spend(usage.charge.model, reservation.backend, usage.delivered, usage.charged)
+        record_spend(
+            usage.charge.model,
+            reservation.backend,
+            usage.delivered,
+            usage.charged,
+            usage.operator_cost,
+        )
         return usage
+
+    def refused(self, key_id: str, spec: GenerationSpec, verdict: Verdict) -> None:
+        """Record a request refused before anything was reserved (its prompt blocked): in
+        the key's request list, charged nothing, with the verdict that refused it."""
+        now_ms = int(self.clock() * 1000)
+        charge = charge_for(spec, now_ms=now_ms, price=0)
+        error = "content_policy_violation"
+        self.store.record(
+            UsageRecord(key_id, charge, 0, "failed", now_ms, error, verdicts=(verdict,))
+        )
 
     def release(self, reservation: Reservation, *, error_code: str) -> None:
         """Refund a reservation in full, if no one has settled it yet (a duplicate attempt
@@ -173,12 +191,14 @@ class Charging:
         reservation: Reservation,
         delivered: int,
         error_code: str | None,
-        attempts: Sequence[Attempt] = (),
+        trail: Trail | None = None,
     ) -> UsageRecord:
+        attempts = trail.attempts if trail else []
         charge = reservation.charge
         return UsageRecord(
             placement=attempts[-1].placement if attempts else None,
             operator_cost=sum(attempt.cost for attempt in attempts),
+            verdicts=tuple(trail.verdicts) if trail else (),
             key_id=reservation.key_id,
             charge=charge,
             delivered=delivered,

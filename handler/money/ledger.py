@@ -51,6 +51,8 @@ def settled_entry(usage: UsageRecord) -> LedgerEntry:
         model=charge.model,
         reserved=charge.amount,
         refunded=usage.refunded,
+        placement=usage.placement,
+        operator_cost=usage.operator_cost,
     )
 
 

@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 from handler.core.errors import ApiError, BackendError, StorageError, WorkPending
 from handler.core.inference import GeneratedImage
 from handler.core.outcomes import ResultRecorded
-from handler.core.records.charges import Attempt
+from handler.core.records.charges import Trail
 from handler.core.records.keys import Payer
 from handler.core.records.work import LineResult, WorkItem, error_result, retryable
 from handler.core.spec import GenerationSpec
@@ -49,7 +49,7 @@ class Receipt:
     delivered: int = 0
     answer: Answer | None = None
     result: LineResult | None = None
-    attempts: list[Attempt] = field(default_factory=list)  # each placement tried, its cost
+    trail: Trail = field(default_factory=Trail)  # each placement tried, verdicts
 
     @property
     def cost(self) -> int:
@@ -93,7 +93,7 @@ class PaidGeneration:
         self,
         reservation: Reservation,
         line: WorkItem | None = None,
-        attempts: list[Attempt] | None = None,
+        trail: Trail | None = None,
     ) -> Iterator[Receipt]:
         """Settle the reservation for what the work inside delivered (``Receipt.bill``), or
         refund it all if the work fails or is abandoned (a stream its client closed).
@@ -101,9 +101,10 @@ class PaidGeneration:
         For a queued ``line``, its result is written with the settlement: its answer, or a
         failure that is the line's own (the client's mistake, filtered content). A failure of
         ours is refunded with no result, for the queue to try the line again; ``WorkPending``
-        leaves the reservation open for the attempt that collects the work. ``attempts``: where
-        the work records each placement it tried, and its cost, settled with it."""
-        receipt = Receipt(reservation, attempts=[] if attempts is None else attempts)
+        leaves the reservation open for the attempt that collects the work. ``trail``: where the
+        work records each placement it tried, its cost, and moderation's verdicts, settled
+        with it."""
+        receipt = Receipt(reservation, trail=Trail() if trail is None else trail)
         try:
             yield receipt
         except BaseException as exc:
@@ -116,7 +117,7 @@ class PaidGeneration:
             self._refund(receipt, exc.code, failed)
             raise
         receipt.result = receipt.line_result(line) if line else None
-        self.settle(reservation, receipt.delivered, None, receipt.result, receipt.attempts)
+        self.settle(reservation, receipt.delivered, None, receipt.result, receipt.trail)
 
     def _refund(self, receipt: Receipt, code: str | None, failed: LineResult | None) -> None:
         """Settle a failed attempt as nothing delivered. If that cannot be written, the client
@@ -124,7 +125,7 @@ class PaidGeneration:
         that could not be written fails the attempt instead, to be tried again."""
         reservation = receipt.reservation
         try:
-            if not self.settle(reservation, 0, code, failed, receipt.attempts):
+            if not self.settle(reservation, 0, code, failed, receipt.trail):
                 return  # the attempt that recorded the line keeps its quote
         except StorageError:
             if failed is not None:
@@ -139,14 +140,14 @@ class PaidGeneration:
         delivered: int,
         code: str | None,
         result: LineResult | None = None,
-        attempts: Sequence[Attempt] = (),
+        trail: Trail | None = None,
     ) -> bool:
         """Settle for ``delivered`` images, recording a line's ``result`` in the same write; if
         another attempt recorded the line first, release this one's reservation instead (and
         say so: False)."""
         try:
             self.charging.settle(
-                reservation, delivered, error_code=code, result=result, attempts=attempts
+                reservation, delivered, error_code=code, result=result, trail=trail
             )
         except ResultRecorded:
             self.charging.release(reservation, error_code="duplicate_attempt")

@@ -1,13 +1,14 @@
 """What the operators' report says of a period, from every account's ledger: per UTC day, what
 customers paid in (card top-ups), what operators credited (their top-ups) and corrected
 (adjustments), what requests were charged and what was given back (reversals of card
-payments); and the accounts that spent most."""
+payments); the accounts that spent most; and what requests earned the operator (margins)."""
 
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from handler.core.records.ledger import LedgerEntry
+from handler.money.margins import Margins
 
 TOP = 10
 
@@ -45,17 +46,20 @@ class Report:
     days: dict[str, DayTotals]  # by UTC date, in order
     totals: DayTotals
     top_accounts: list[tuple[str, int]] = field(default_factory=list)  # (account, charged)
+    margins: Margins = field(default_factory=Margins)
 
 
 def report(entries: Iterable[LedgerEntry]) -> Report:
     days: dict[str, DayTotals] = {}
     totals = DayTotals()
     spent: dict[str, int] = {}
+    margins = Margins()
     for entry in entries:
+        margins.add(entry)
         day = time.strftime("%Y-%m-%d", time.gmtime(entry.at / 1000))
         days.setdefault(day, DayTotals()).add(entry)
         totals.add(entry)
         if entry.kind == "charge":
             spent[entry.key_id] = spent.get(entry.key_id, 0) - entry.amount
     top = sorted(spent.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP]
-    return Report(dict(sorted(days.items())), totals, top)
+    return Report(dict(sorted(days.items())), totals, top, margins)

@@ -40,6 +40,10 @@ class ChargeStore(Protocol):
         ``ReservationClosed``; a line with a result already, ``ResultRecorded``."""
         ...
 
+    def record(self, usage: UsageRecord) -> None:
+        """Keep the record of a request that reserved nothing (refused before it ran)."""
+        ...
+
     def complete_caps(self, key_id: str) -> None:
         """Give a key from before spend caps the caps' attributes (none: ``NO_CAP``)."""
         ...

@@ -40,9 +40,9 @@ class LineRunner:
         try:
             request = parse_request(item.body)
             spec = self.generation.queued_spec(request, line_request_id(item.batch_id, item.index))
-            routed = self.generation.route(spec, deadline)
+            routed = self.generation.route(spec, deadline, owner)
             reservation = self.paid.reserve(owner, spec, Meter())
-            with self.paid.paying(reservation, line=item, attempts=routed.attempts) as receipt:
+            with self.paid.paying(reservation, line=item, trail=routed.trail) as receipt:
                 receipt.bill(self.generation.keep(request, spec, routed, deadline, prefix))
         except WorkPending:
             raise  # its reservation stays open for the attempt that collects the work

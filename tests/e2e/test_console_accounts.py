@@ -152,6 +152,10 @@ def test_a_customer_signs_up_pays_spends_and_an_operator_suspends_them(
     paid_in = int(desk.locator("#operator-paid-in").get_attribute("data-value") or 0)
     assert paid_in >= 10_000_000  # this account's card top-up among them
     assert desk.locator("#operator-days-table tbody tr").count() >= 1
+    # and what the preview placement earned: it costs the deployment nothing
+    margin = desk.locator("#operator-margin-table tbody tr", has_text="imagegate-preview")
+    cells = margin.first.locator("td").all_text_contents()
+    assert (cells[1], cells[4], cells[5]) == ("preview", "$0.00", cells[3]), cells
     shot(desk, "24-operator")
     desk.get_by_label("Reason for a suspension").fill("chargebacks")
     row.get_by_role("button", name="Suspend Ada's studio").click()

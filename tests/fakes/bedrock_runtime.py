@@ -1,5 +1,6 @@
 """A local stand-in for Amazon Bedrock's runtime, ``POST /model/{modelId}/invoke``, speaking
-its REST-JSON wire format to the real boto3 client (``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``):
+its REST-JSON wire format to the real boto3 client (``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``),
+and ``ApplyGuardrail`` beside it (``guardrails.py``):
 SigV4 for the ``bedrock`` service required, errors as ``x-amzn-ErrorType`` and a message.
 
 Bodies are checked as AWS's model parameter pages document them, for Stability's models
@@ -32,6 +33,7 @@ from urllib.parse import unquote
 
 from PIL import Image, ImageDraw
 
+from tests.fakes import guardrails
 from tests.fakes.local_server import PostServer
 
 STABILITY = {
@@ -228,6 +230,8 @@ class FakeBedrock(PostServer):
         super().__init__()
         self.invocations: list[dict[str, Any]] = []
         self.failing: str | None = None  # an ERRORS marker every invocation answers with
+        self.guardrail_calls: list[dict[str, Any]] = []  # ApplyGuardrail's, with answers
+        self.guardrail_failing: str | None = None  # an ERRORS marker ApplyGuardrail answers
         self._lock = threading.Lock()
 
     def bodies(self, model: str | None = None) -> list[dict[str, Any]]:
@@ -239,13 +243,18 @@ class FakeBedrock(PostServer):
         raw = request.rfile.read(length)
         match = _PATH.fullmatch(request.path)
         try:
-            if match is None:
+            guardrail = guardrails.PATH.fullmatch(request.path)
+            if match is None and guardrail is None:
                 raise Refusal(404, "UnknownOperationException", request.path)
             signature = request.headers.get("Authorization", "")
             if not (
                 signature.startswith("AWS4-HMAC-SHA256 ") and "/bedrock/aws4_request" in signature
             ):
                 raise Refusal(403, "UnrecognizedClientException", "The request is not signed.")
+            if guardrail is not None:
+                self._apply_guardrail(request, raw)
+                return
+            assert match is not None
             model = unquote(match["model"])
             body = json.loads(raw)
             with self._lock:
@@ -259,6 +268,19 @@ class FakeBedrock(PostServer):
         except ValueError:
             self._send(request, 400, {"message": "Malformed input request"}, "ValidationException")
             return
+        self._send(request, 200, answer)
+
+    def _apply_guardrail(self, request: BaseHTTPRequestHandler, raw: bytes) -> None:
+        body = json.loads(raw)
+        try:
+            if self.guardrail_failing is not None:
+                raise guardrails.GuardrailRefusal(*ERRORS[self.guardrail_failing])
+            answer = guardrails.apply(body)
+        except guardrails.GuardrailRefusal as refusal:
+            self._send(request, refusal.status, {"message": refusal.message}, refusal.code)
+            return
+        with self._lock:
+            self.guardrail_calls.append({"path": request.path, "body": body, "answer": answer})
         self._send(request, 200, answer)
 
     def _answer(self, model: str, body: dict[str, Any]) -> dict[str, Any]:

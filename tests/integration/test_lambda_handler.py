@@ -119,12 +119,14 @@ def test_spend_is_one_metric_object_by_service_and_by_model(
     ]
     # Once each: the alarms' sums would count a second copy.
     [spend] = [blob for blob in emitted if _metric_names(blob) & {"Images", "Spend"}]
-    assert _metric_names(spend) == {"Images", "Spend"}
+    assert _metric_names(spend) == {"Images", "Spend", "OperatorCost", "NegativeMargin"}
     [directive] = spend["_aws"]["CloudWatchMetrics"]
     assert directive["Dimensions"] == [["service"], ["service", "model", "backend"]]
     dimensions = (spend["service"], spend["model"], spend["backend"])
     assert dimensions == ("imagegate", "imagegate-preview", "preview")
     assert (spend["Images"], spend["Spend"]) == ([2.0], [float(cost)])
+    # the preview backend costs the operator nothing: no loss
+    assert (spend["OperatorCost"], spend["NegativeMargin"]) == ([0.0], [0.0])
     assert any("Http2xx" in _metric_names(blob) for blob in emitted)
 
 

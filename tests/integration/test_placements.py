@@ -7,6 +7,7 @@ recorded beside its price."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -221,3 +222,50 @@ def test_an_open_circuit_is_skipped_by_other_instances_until_it_closes(placed: P
     }
     # until the circuit closes, for every process
     assert _route_elsewhere(opened + 31)["order"] == ["bedrock-west", "replicate"]
+
+
+def test_the_report_gives_each_placements_margin_and_customers_see_no_cost(
+    placed: Placed,
+) -> None:
+    key_id, auth = placed.key()
+    # Given one fox made on Bedrock, and one made on Replicate after Bedrock throttled
+    assert placed.generate(auth, "fox").status_code == 200
+    placed.bedrock.failing = "[throttle]"
+    assert placed.generate(auth, "fox").status_code == 200
+    # When the operator reads the report
+    answer = signed("GET", f"{placed.origin}/admin/v1/report")
+    assert answer.status_code == 200, answer.text
+    margins = answer.json()["margins"]
+    # Then each placement shows what it was paid, what it cost and what that left
+    rows = {row["placement"]: row for row in margins["by_placement"] if row["model"] == "fox"}
+    replicate_cost = round(REPLICATE_COST * PREDICT_TIME)
+    assert rows == {
+        "bedrock-west": _margin(PRICE, BEDROCK_COST, placement="bedrock-west"),
+        "replicate": _margin(PRICE, replicate_cost, placement="replicate"),
+    }
+    # and the key's account its two requests together
+    (account,) = [row for row in margins["by_account"] if row["account_id"] == key_id]
+    assert (account["revenue"], account["cost"], account["requests"]) == (
+        2 * PRICE,
+        BEDROCK_COST + replicate_cost,
+        2,
+    )
+    # but the customer's own views never say what a request cost the operator
+    for path in ("/v1/usage/requests", "/v1/billing/transactions"):
+        shown = httpx.get(f"{placed.origin}{path}", headers=auth, timeout=30)
+        assert shown.status_code == 200, shown.text
+        assert len(shown.json()["data"]) >= 2
+        fields = {name for row in shown.json()["data"] for name in row}
+        assert not fields & {"operator_cost", "margin", "placement"}, path
+        assert not {str(BEDROCK_COST), str(replicate_cost)} & set(re.findall(r"\d+", shown.text))
+
+
+def _margin(revenue: int, cost: int, **names: str) -> dict[str, Any]:
+    return {
+        **names,
+        "model": "fox",
+        "revenue": revenue,
+        "cost": cost,
+        "margin": revenue - cost,
+        "requests": 1,
+    }

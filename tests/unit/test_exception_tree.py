@@ -104,7 +104,7 @@ def test_a_request_an_outcome_escapes_is_refunded_as_an_internal_error() -> None
             *,
             error_code: str,
             result: object,
-            attempts: object,
+            trail: object,
         ) -> None:
             settled.append(error_code)
 

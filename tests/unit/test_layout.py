@@ -100,7 +100,7 @@ def test_the_unit_tier_opens_no_connection_and_starts_no_moto() -> None:
 
 
 # The layers of what ships, and what each may import (a package imports itself freely). The
-# composition root (main, app, container, billing_container, queued) may import anything.
+# composition root (main, app, the containers, queued) may import anything.
 # Rules and records never reach AWS or a vendor SDK themselves: they name a port, and an
 # adapter below implements it.
 MAY_IMPORT: dict[str, set[str]] = {
@@ -129,7 +129,7 @@ MAY_IMPORT: dict[str, set[str]] = {
         "observability",
     },
 }
-COMPOSITION = {"main", "app", "container", "billing_container", "queued"}
+COMPOSITION = {"main", "app", "container", "billing_container", "moderation_container", "queued"}
 VENDOR_SDKS = {"boto3", "botocore", "mypy_boto3_dynamodb", "stripe", "replicate"}
 VENDOR_LAYERS = {"aws", "stores", "money.stored", "backends"}
 

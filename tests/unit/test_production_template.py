@@ -72,6 +72,7 @@ def test_every_alarm_notifies_the_topic_and_the_topic_can_mail_someone() -> None
         ("ReconcileFailedAlarm", {("AWS/SQS", "ApproximateNumberOfMessagesVisible")}),
         ("ReconcileErrorsAlarm", {("imagegate", "ReconciliationsFailed")}),
         ("ReservationsReconciledAlarm", {("imagegate", "ReservationsReconciled")}),
+        ("NegativeMarginAlarm", {("imagegate", "NegativeMargin")}),
         ("SpendAnomalyAlarm", {("imagegate", "Spend")}),
     ],
 )

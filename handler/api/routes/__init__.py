@@ -13,6 +13,7 @@ from handler.api.routes import (
     account,
     admin,
     admin_accounts,
+    admin_moderation,
     batches,
     billing,
     console,
@@ -42,6 +43,7 @@ ROUTERS: list[tuple[APIRouter, str]] = [
 ADMIN_ROUTERS: list[tuple[APIRouter, str]] = [
     (admin.router, "/admin/v1"),
     (admin_accounts.router, "/admin/v1"),
+    (admin_moderation.router, "/admin/v1"),
 ]
 
 MEMBER_ROUTERS: list[tuple[APIRouter, str]] = [(sign_in.router, "/v1"), (account.router, "/v1")]

@@ -14,8 +14,9 @@ from handler.api.json_body import JsonBodyRoute
 from handler.api.member_deps import AccountMembersDep, AccountsDep
 from handler.api.schemas_account import AccountKey, AccountView, InvitationView, MemberView
 from handler.api.schemas_admin import Body
+from handler.api.schemas_report import MoneyReport
 from handler.core.amounts import UnsignedMicros
-from handler.money.report import DayTotals, Report, report
+from handler.money.report import report
 from handler.money.usage import period
 
 router = APIRouter(tags=["admin"], route_class=JsonBodyRoute, responses=ERROR_RESPONSES)
@@ -109,61 +110,6 @@ def reinstate_account(
     return AccountView.of(reinstated, currency)
 
 
-class Totals(BaseModel):
-    paid_in: Annotated[int, Field(description="Card top-ups: what customers paid in.")]
-    credited: Annotated[int, Field(description="Operators' top-ups.")]
-    adjusted: Annotated[int, Field(description="Operators' corrections, signed.")]
-    charged: Annotated[int, Field(description="What requests were charged.")]
-    reversed: Annotated[int, Field(description="Card payments taken back, signed.")]
-    requests: int
-    refunded_requests: Annotated[int, Field(description="Requests refunded in full.")]
-
-    @classmethod
-    def of(cls, totals: DayTotals) -> "Totals":
-        return cls(
-            paid_in=totals.paid_in,
-            credited=totals.credited,
-            adjusted=totals.adjusted,
-            charged=totals.charged,
-            reversed=totals.reversed,
-            requests=totals.requests,
-            refunded_requests=totals.refunded_requests,
-        )
-
-
-class DayReport(Totals):
-    date: str
-
-
-class TopAccount(BaseModel):
-    account_id: str
-    charged: int
-
-
-class MoneyReport(BaseModel):
-    object: Literal["admin.report"] = "admin.report"
-    start_time: int
-    end_time: int
-    currency: Annotated[str, Field(description="ISO 4217, lower case: of every amount here.")]
-    totals: Totals
-    days: list[DayReport]
-    top_accounts: Annotated[list[TopAccount], Field(description="Who spent most, 10 at most.")]
-
-    @classmethod
-    def of(cls, start: int, end: int, currency: str, found: Report) -> "MoneyReport":
-        days = [DayReport(date=d, **Totals.of(t).model_dump()) for d, t in found.days.items()]
-        top = [TopAccount(account_id=a, charged=c) for a, c in found.top_accounts]
-        totals = Totals.of(found.totals)
-        return cls(
-            start_time=start,
-            end_time=end,
-            currency=currency,
-            totals=totals,
-            days=days,
-            top_accounts=top,
-        )
-
-
 @router.get("/report")
 def money_report(
     entries: EntriesDep,
@@ -175,7 +121,8 @@ def money_report(
     end_time: Annotated[int | None, Query(ge=1, description="Unix seconds (now).")] = None,
 ) -> MoneyReport:
     """Revenue and spend per UTC day across every account, refunds and adjustments among
-    them, and the accounts that spent most."""
+    them, the accounts that spent most, and what requests earned the operator: revenue, cost
+    and margin per model, placement and account."""
     start, end = period(start_time, end_time, now=time.time())
     found = report(entries.between(start * 1000, end * 1000))
     return MoneyReport.of(start, end, currency, found)

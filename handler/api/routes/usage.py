@@ -11,6 +11,7 @@ from handler.api.pages import CursorPage, Listed, PageAfter, PageLimit
 from handler.core.cursors import place_id, place_of
 from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import ApiKeyRecord
+from handler.core.records.moderation import Verdict
 from handler.money.usage import UsageTotals, by_day, by_day_and_model, period, totals
 
 router = APIRouter(tags=["usage"])
@@ -95,6 +96,26 @@ def get_usage(
 _RECORD_PREFIX = "ureq_"
 
 
+class ModerationVerdict(BaseModel):
+    subject: Annotated[Literal["prompt", "output"], Field(description="With its input images.")]
+    action: Literal["allowed", "blocked"]
+    category: Annotated[
+        str | None, Field(description="What blocked it, or what was most likely seen in it.")
+    ] = None
+    confidence: Literal["none", "low", "medium", "high"] | None = None
+    index: Annotated[int | None, Field(description="An output image's place.")] = None
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> "ModerationVerdict":
+        return cls(
+            subject=verdict.subject,
+            action=verdict.action,
+            category=verdict.category,
+            confidence=verdict.confidence,
+            index=verdict.index,
+        )
+
+
 class UsageRequest(Listed):
     id: Annotated[str, Field(description="The record's id; a page's `after` cursor.")]
     object: Literal["usage.request"] = "usage.request"
@@ -110,6 +131,10 @@ class UsageRequest(Listed):
     error_code: str | None = None
     user: Annotated[
         str | None, Field(description="The end user the request named (safety_identifier or user).")
+    ] = None
+    moderation: Annotated[
+        list[ModerationVerdict] | None,
+        Field(description="Moderation's verdicts: its prompt's, and each image's checked."),
     ] = None
 
     @classmethod
@@ -128,6 +153,7 @@ class UsageRequest(Listed):
             refunded=record.refunded,
             error_code=record.error_code,
             user=charge.end_user,
+            moderation=[ModerationVerdict.of(v) for v in record.verdicts] or None,
         )
 
 

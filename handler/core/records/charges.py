@@ -1,8 +1,10 @@
 """What a request is charged, as records: the price reserved, what settling it wrote, and
 what a submission that costs nothing yet must show."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
+
+from handler.core.records.moderation import Verdict
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +37,15 @@ class Attempt:
     error_code: str | None = None  # None: it delivered
 
 
+@dataclass(slots=True)
+class Trail:
+    """What a request's work records as it goes, settled with it: each placement it tried
+    and what that cost the operator, and moderation's verdicts on its prompt and images."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class UsageRecord:
     key_id: str
@@ -45,6 +56,7 @@ class UsageRecord:
     error_code: str | None = None
     placement: str | None = None  # where it ran: the placement that delivered, or last tried
     operator_cost: int = 0  # micro-units: what its attempts cost the operator
+    verdicts: tuple[Verdict, ...] = ()  # moderation's, of its prompt and images
 
     @property
     def charged(self) -> int:

@@ -9,7 +9,9 @@ from handler.core.keys import account_of
 from handler.core.records.charges import Charge
 
 KeyStatus = Literal["active", "revoked"]
-AuditAction = Literal["created", "updated", "revoked", "rotated", "suspended", "reinstated"]
+AuditAction = Literal[
+    "created", "updated", "revoked", "rotated", "suspended", "reinstated", "moderation_changed"
+]
 
 
 TopUpSource = Literal["card", "admin", "cli"]

@@ -25,6 +25,9 @@ class LedgerEntry:
     model: str | None = None
     reserved: int | None = None
     refunded: int | None = None
+    # ... and, for the operator only, where it ran and what that cost them (micro-units)
+    placement: str | None = None
+    operator_cost: int | None = None
 
     @property
     def entry_id(self) -> str:

@@ -26,7 +26,7 @@ from handler.aws.dynamo import (
 )
 from handler.aws.errors import aws_errors
 from handler.aws.expressions import attr, if_not_exists
-from handler.aws.writes import Update
+from handler.aws.writes import Put, Update
 from handler.core.errors import StorageError
 from handler.core.outcomes import ReservationClosed, ReservationRefused, ResultRecorded
 from handler.core.records.charges import Admission, Charge, UsageRecord, WindowUpkeep
@@ -36,7 +36,12 @@ from handler.money.spend import NO_CAP
 from handler.money.stored.key_writes import admitting, reserving
 from handler.money.stored.keys import charge_of, key_record, spender
 from handler.money.stored.settlement import settlement
-from handler.money.stored.usage_items import recent_records, records_between, usage_sort_key
+from handler.money.stored.usage_items import (
+    recent_records,
+    records_between,
+    usage_item,
+    usage_sort_key,
+)
 from handler.stores.work_items import RESULT, result_writes
 
 if TYPE_CHECKING:
@@ -125,6 +130,11 @@ class DynamoDBChargeStore:
             if result is not None and RESULT in refused.failed:
                 raise ResultRecorded(result.request_id) from None
             raise ReservationClosed(charge.request_id) from None
+
+    def record(self, usage: UsageRecord) -> None:
+        put = Put(self._usage, usage_item(usage)).require(attr("sk").not_exists())
+        with aws_errors("Could not record the request."):
+            self._client.put_item(**put.request())
 
     def complete_caps(self, key_id: str) -> None:
         completion = (

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 AUDIT = "audit#"  # an operator's change of a key: after every entry
 ENTRIES_BELOW = ":"  # the first character after the digits: every entry's sort key is below
-_OPTIONAL = ("source", "reason", "model", "reserved", "refunded")
+_OPTIONAL = ("source", "reason", "model", "reserved", "refunded", "placement", "operator_cost")
 
 
 def entry_sort_key(at: int, reference: str) -> str:

@@ -1,11 +1,13 @@
 """Usage records as items of the usage table: partition ``key_id``, sort
 ``<reserved at, ms>#<request id>``, so one key's records over a period are one range query."""
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from handler.aws.dynamo import item_of, plain
 from handler.aws.errors import aws_errors
 from handler.core.records.charges import UsageRecord
+from handler.core.records.moderation import Verdict
 from handler.money.stored.keys import charge_attributes, charge_of
 
 if TYPE_CHECKING:
@@ -30,6 +32,9 @@ def usage_item(usage: UsageRecord) -> "dict[str, AttributeValueTypeDef]":
         "status": usage.status,
         "settled_at": usage.settled_at,
         "error_code": usage.error_code or None,  # "" is no error
+        "placement": usage.placement,
+        "operator_cost": usage.operator_cost,
+        "moderation": [_verdict_item(verdict) for verdict in usage.verdicts] or None,
     }
     return item_of(record)
 
@@ -43,7 +48,14 @@ def usage_record(item: "dict[str, AttributeValueTypeDef]") -> UsageRecord:
         status=values["status"],
         settled_at=values["settled_at"],
         error_code=values.get("error_code"),
+        placement=values.get("placement"),
+        operator_cost=values.get("operator_cost", 0),
+        verdicts=tuple(Verdict(**verdict) for verdict in values.get("moderation", ())),
     )
+
+
+def _verdict_item(verdict: Verdict) -> dict[str, object]:
+    return {name: value for name, value in asdict(verdict).items() if value is not None}
 
 
 def records_between(

@@ -1,6 +1,7 @@
 """The one reader of the process environment: the typed configuration object, read on first
 use, and what the runtime around the code says of itself (``lambda_runtime``,
-``local_s3_endpoint``), readable before the settings and without them.
+``local_s3_endpoint``), readable before the settings and without them; beside them, the
+settings only some routes read (``sign_in.py``, ``moderation.py``).
 
 Resource names have no defaults: a function deployed without them fails its first request
 with a message naming the missing variable instead of quietly talking to another resource.
@@ -11,19 +12,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handler.config.moderation import ModerationSettings, get_moderation_settings
+from handler.config.sign_in import SignInSettings, get_sign_in_settings
 from handler.core.amounts import parse_amount
 
 # Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
 # envelope and headers around the body, so a body may take at most a little less.
 MAX_BODY_BYTES = 6_291_556 - 64 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 6_000_000
-# CloudFormation cannot leave a variable out, only empty: empty means not configured.
-_Unset = Annotated[str | None, BeforeValidator(lambda value: None if value == "" else value)]
 
 
 class Settings(BaseSettings):
@@ -179,33 +180,6 @@ def get_settings() -> Settings:
     return Settings()
 
 
-class SignInSettings(BaseSettings):
-    """Members' sign-in to the console (the template's user pool) and who may open an
-    account; apart from ``Settings``, which every request reads, for the routes that sign in."""
-
-    model_config = SettingsConfigDict(env_prefix="IMAGEGATE_", frozen=True, extra="ignore")
-
-    user_pool_id: Annotated[
-        _Unset, Field(pattern=r"^[\w-]+_[0-9a-zA-Z]+$", description="members' Cognito pool")
-    ] = None
-    user_pool_client_id: Annotated[_Unset, Field(description="the console's app client")] = None
-    user_pool_jwks_url: Annotated[_Unset, Field(description="its keys, if not its issuer's")] = None
-    identity_pool_id: Annotated[_Unset, Field(description="operators' console credentials")] = None
-    sign_up: Annotated[
-        Literal["invitation", "approval", "open"], Field(description="who may open an account")
-    ] = "invitation"
-    sign_up_starting_credit: Annotated[
-        int,
-        BeforeValidator(lambda value: parse_amount(value) if isinstance(value, str) else value),
-        Field(ge=0, description="an account opened by sign-up starts with (micro-units)"),
-    ] = 0
-
-
-@cache
-def get_sign_in_settings() -> SignInSettings:
-    return SignInSettings()
-
-
 @dataclass(frozen=True, slots=True)
 class LambdaRuntime:
     """What a Lambda function is told of itself. Outside Lambda (tests, the local stack) the
@@ -247,3 +221,12 @@ def export_environment(variables: Mapping[str, str], *, drop: tuple[str, ...] = 
     os.environ.update(variables)
     get_settings.cache_clear()
     get_sign_in_settings.cache_clear()
+    get_moderation_settings.cache_clear()
+
+
+__all__ = [
+    "ModerationSettings",
+    "SignInSettings",
+    "get_moderation_settings",
+    "get_sign_in_settings",
+]
