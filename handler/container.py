@@ -17,10 +17,12 @@ from handler.generation.service import GenerationService
 from handler.moderation_container import moderation
 from handler.money.charging import Charging
 from handler.money.paid import PaidGeneration
+from handler.money.quotes import Quotes
 from handler.money.stored.balance_alerts import DynamoDBBalanceAlerts
 from handler.money.stored.charges import DynamoDBChargeStore
 from handler.money.stored.entries import DynamoDBEntries
 from handler.money.stored.keys import DynamoDBKeyStore
+from handler.money.stored.quotes import DynamoDBQuotes
 from handler.money.stored.reloads import DynamoDBReloadClaims
 from handler.ports.batch_files import BatchFiles
 from handler.ports.charges import ChargeStore
@@ -39,7 +41,6 @@ from handler.stores.images import S3ImageStore
 from handler.stores.notifier import EventNotifier
 from handler.stores.queue import SQSWorkQueue
 from handler.stores.staging import S3AsyncStore
-from handler.stores.webhooks import WebhookSender
 from handler.stores.webhooks import resolve as resolve_host
 from handler.stores.work import DynamoDBWorkStore
 from handler.stores.work_lists import DynamoDBWorkLists
@@ -73,12 +74,8 @@ def key_store() -> KeyStore:
 @cache
 def charge_store() -> ChargeStore:
     settings = get_settings()
-    return DynamoDBChargeStore(
-        settings.keys_table,
-        settings.usage_table,
-        settings.ledger_table,
-        work_table=settings.work_table,
-    )
+    tables = (settings.keys_table, settings.usage_table, settings.ledger_table)
+    return DynamoDBChargeStore(*tables, work_table=settings.work_table)
 
 
 @cache
@@ -95,6 +92,14 @@ def charging() -> Charging:
     )
     reloads = DynamoDBReloadClaims(settings.keys_table, settings.reload_queue_url)
     return Charging(charge_store(), alerts=alerts, reloads=reloads)
+
+
+@cache
+def paid() -> PaidGeneration:
+    """The paid path, with the quotes it honours (in the short-lived state table)."""
+    settings = get_settings()
+    quotes = Quotes(DynamoDBQuotes(settings.idempotency_table), settings.card_currency)
+    return PaidGeneration(charging(), quotes)
 
 
 @cache
@@ -138,7 +143,7 @@ def generation_service() -> GenerationService:
         offering=offering(),
         delivery=delivery(),
         keys=key_store(),
-        paid=PaidGeneration(charging()),
+        paid=paid(),
         idempotency=idempotency(),
         moderation=moderation(charging(), key_store()),
     )
@@ -151,7 +156,7 @@ def delivery() -> Delivery:
 
 @cache
 def line_runner() -> LineRunner:
-    return LineRunner(generation_service(), PaidGeneration(charging()), key_store(), work_store())
+    return LineRunner(generation_service(), paid(), key_store(), work_store())
 
 
 @cache
@@ -185,11 +190,6 @@ def work_reader() -> WorkReader:
 def notifier() -> Notifier:
     settings = get_settings()
     return EventNotifier(settings.event_bus_name, settings.webhook_queue_url)
-
-
-@cache
-def webhook_sender() -> WebhookSender:
-    return WebhookSender(webhook_master_secret, allow_local=get_settings().local_webhooks)
 
 
 @cache

@@ -1,6 +1,7 @@
 """What the queue functions do with one SQS record each (``handler.main`` batches them)."""
 
 import json
+from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -14,6 +15,7 @@ from handler.money.stored.reloads import reload_of
 from handler.observability import logger, metrics
 from handler.stores.queue import from_message
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
+from handler.stores.webhooks import WebhookSender
 
 
 def split(record: SQSRecord) -> None:
@@ -37,10 +39,17 @@ def reload(record: SQSRecord) -> None:
     billing_container.card_top_ups().reload(reload_of(record.body))
 
 
+@cache
+def webhook_sender() -> WebhookSender:
+    """The webhook function's sender: nothing else sends webhooks."""
+    settings = get_settings()
+    return WebhookSender(container.webhook_master_secret, allow_local=settings.local_webhooks)
+
+
 def deliver(record: SQSRecord) -> None:
     message = WebhookMessage.decode(record.body)
     try:
-        container.webhook_sender().deliver(message)
+        webhook_sender().deliver(message)
     except WebhookRefused as refused:  # trying again cannot help
         logger.error("webhook refused", message_id=message.message_id, reason=str(refused))
         metrics.add_metric(name="WebhooksRefused", unit=MetricUnit.Count, value=1)

@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from handler.api.pages import Listed
+from handler.core.records.quotes import Quote
 from handler.core.records.work import MAX_LINES
 from handler.core.schemas import ImagesResponse
 from handler.core.validation import Text
@@ -97,3 +98,40 @@ class BatchObject(Listed):
 class WebhookSecret(BaseModel):
     object: Literal["webhook.secret"] = "webhook.secret"
     key: Annotated[str, Field(description="whsec_ secret that signs this key's webhooks.")]
+
+
+class ImageQuote(BaseModel):
+    """``POST /v1/images/quotes``: what a generation request costs, held for the calling key
+    until ``expires_at`` for one generation that sends ``quote_id``."""
+
+    id: Annotated[str, Field(description="Send it as the generation's quote_id.")]
+    object: Literal["image.quote"] = "image.quote"
+    created: Annotated[int, Field(description="Unix seconds.")]
+    model: Annotated[str, Field(description="The model priced (the catalog's id).")]
+    size: Annotated[str, Field(description="WIDTHxHEIGHT, as the request makes it.")]
+    quality: Annotated[str, Field(description="The model's quality tier it is priced at.")]
+    steps: Annotated[
+        int | None, Field(description="Steps priced (the model's default if not asked).")
+    ] = None
+    n: int
+    unit_price: Annotated[int, Field(description="Per image, in micro-units.")]
+    amount: Annotated[int, Field(description="n times unit_price: the most it charges.")]
+    currency: Annotated[str, Field(description="ISO 4217, lower case.")]
+    expires_at: Annotated[int, Field(description="Unix seconds: a generation must start by then.")]
+
+    @classmethod
+    def of(cls, quote: Quote, currency: str) -> "ImageQuote":
+        terms = quote.terms
+        return cls(
+            id=quote.id,
+            created=quote.created_at,
+            model=terms.model,
+            size=terms.size,
+            quality=terms.quality,
+            steps=terms.steps,
+            n=terms.n,
+            unit_price=quote.unit_price,
+            amount=quote.amount,
+            currency=currency,
+            expires_at=quote.expires_at,
+        )

@@ -16,6 +16,7 @@ class ImagegateError(Exception):
     │   │   └── ModelShutDown       the model is past its shutdown date
     │   ├── AuthenticationFailed    missing, malformed, unknown, expired or revoked key
     │   ├── InsufficientQuota       the key's balance is below the request's price
+    │   │   └── MaxCostExceeded     the price is above the max_cost the request set
     │   ├── PermissionDenied        the key may not use this model
     │   ├── NotFound                no such key, job, batch or file
     │   │   └── ModelNotFound       no such model

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
+from handler.core.amounts import UnsignedMicros
 from handler.core.model_card import MAX_SEED, Background, OutputFormat, Style
 from handler.core.price_tables import Quality
 from handler.core.validation import Text, invalid_request
@@ -92,6 +93,17 @@ class GenerationRequest(BaseModel):
     ] = None
     partial_images: Annotated[
         int | None, Field(ge=0, le=3, description="With stream: previews before the image.")
+    ] = None
+    quote_id: Annotated[
+        Text | None,
+        Field(
+            max_length=64,
+            description="A quote (POST /v1/images/quotes) of this request: charged its price.",
+        ),
+    ] = None
+    max_cost: Annotated[
+        UnsignedMicros | None,
+        Field(description="The most the request may cost; dearer is a 402, nothing reserved."),
     ] = None
 
 

@@ -38,6 +38,9 @@ class GenerationSpec:
     partial_images: int = 0  # with stream: previews before each image
     end_user: str | None = None  # stored with the usage record, never sent to a backend
     moderation: Literal["auto", "low"] = "auto"  # "low": the operator's guardrail alone
+    # The client's terms on the price (``money/quotes.py``), never sent to a backend either.
+    quote_id: str | None = None  # charged this quote's price
+    max_cost: int | None = None  # micro-units: a dearer request is refused
 
     @property
     def size(self) -> str:
@@ -159,6 +162,8 @@ def build_spec(
         partial_images=(request.partial_images or 0) if stream else 0,
         end_user=request.safety_identifier or request.user,
         moderation=request.moderation or "auto",
+        quote_id=request.quote_id,
+        max_cost=request.max_cost,
     )
 
 

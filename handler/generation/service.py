@@ -15,7 +15,8 @@ from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
-from handler.core.records.keys import Credentials, Payer
+from handler.core.records.keys import ApiKeyRecord, Credentials, Payer
+from handler.core.records.quotes import Quote
 from handler.core.schemas import (
     GenerationRequest,
     ImagesResponse,
@@ -126,6 +127,13 @@ class GenerationService:
         reservation = self.paid.reserve(credentials, spec, meter)
         meter.placement = routed.placement  # the first choice: a stream's headers go first
         return ImageStream(spec, kind, routed, self.paid, reservation, deadline, self.clock)
+
+    def quote(self, request: GenerationRequest, key: ApiKeyRecord, request_id: str) -> Quote:
+        """The price of ``request``, held for ``key`` a few minutes (``money/quotes.py``):
+        checked and priced as its generation would be (an async one's as queued)."""
+        model = self.catalog.get(request.model) if request.async_ else self.model(request)
+        spec = build_spec(model, request, request_id, from_request(request))
+        return self.paid.quotes.make(key, spec)
 
     def model(self, request: GenerationRequest) -> CatalogModel:
         """The model a synchronous request runs (under the name it used), checked before

@@ -30,7 +30,7 @@ from handler.core.records.work import LineResult
 from handler.core.spec import GenerationSpec
 from handler.money.alerts import alert_if_crossed
 from handler.money.policy import Meter, admission_refusal, check_key, rate_window, refusal
-from handler.money.pricing import quote
+from handler.money.pricing import charge_for
 from handler.money.reloads import reload_if_due
 from handler.money.spend import refund_windows, stale_windows
 from handler.observability import record_spend
@@ -52,6 +52,7 @@ class Reservation:
     balance: int  # the account's balance once this reservation was taken out
     stale: WindowUpkeep  # past windows on the record, for settlement to clear
     backend: str = "unknown"  # the model's, for the spend metrics
+    quote_id: str | None = None  # the quote it holds, given back if nothing is delivered
 
     def upkeep(self, now: float) -> WindowUpkeep:
         """The settlement's: clear the past windows; give the refund back to the spend
@@ -66,9 +67,12 @@ class Charging:
     alerts: BalanceAlerts | None = None
     reloads: ReloadClaims | None = None
 
-    def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
+    def reserve(
+        self, payer: Payer, spec: GenerationSpec, meter: Meter, *, price: int | None = None
+    ) -> Reservation:
+        """``price``: per image, if not the catalog's now (a quote's)."""
         now = self.clock()
-        charge = quote(spec, now_ms=int(now * 1000))
+        charge = charge_for(spec, now_ms=int(now * 1000), price=price)
         record, now = self._in_window(
             payer,
             meter,
@@ -169,7 +173,7 @@ class Charging:
         """Record a request refused before anything was reserved (its prompt blocked): in
         the key's request list, charged nothing, with the verdict that refused it."""
         now_ms = int(self.clock() * 1000)
-        charge = replace(quote(spec, now_ms=now_ms), unit_price=0)
+        charge = charge_for(spec, now_ms=now_ms, price=0)
         error = "content_policy_violation"
         self.store.record(
             UsageRecord(key_id, charge, 0, "failed", now_ms, error, verdicts=(verdict,))

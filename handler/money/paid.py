@@ -9,7 +9,7 @@ transaction that settles its charge, so a retried line finds either both or neit
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from handler.core.errors import ApiError, BackendError, StorageError, WorkPending
@@ -21,6 +21,7 @@ from handler.core.records.work import LineResult, WorkItem, error_result, retrya
 from handler.core.spec import GenerationSpec
 from handler.money.charging import Charging, Reservation
 from handler.money.policy import Meter
+from handler.money.quotes import Quotes
 from handler.observability import logger
 
 
@@ -74,9 +75,18 @@ class Receipt:
 @dataclass(frozen=True, slots=True)
 class PaidGeneration:
     charging: Charging
+    quotes: Quotes
 
     def reserve(self, payer: Payer, spec: GenerationSpec, meter: Meter) -> Reservation:
-        return self.charging.reserve(payer, spec, meter)
+        """Reserve ``spec``'s price: its quote's, or the catalog's; within its ``max_cost``
+        (refused before anything is reserved if not)."""
+        price = self.quotes.unit_price(payer.key_id, spec)
+        try:
+            reservation = self.charging.reserve(payer, spec, meter, price=price)
+        except BaseException:
+            self.quotes.release(spec.quote_id, spec.request_id)
+            raise
+        return replace(reservation, quote_id=spec.quote_id)
 
     @contextmanager
     def paying(
@@ -115,12 +125,14 @@ class PaidGeneration:
         that could not be written fails the attempt instead, to be tried again."""
         reservation = receipt.reservation
         try:
-            self.settle(reservation, 0, code, failed, receipt.trail)
+            if not self.settle(reservation, 0, code, failed, receipt.trail):
+                return  # the attempt that recorded the line keeps its quote
         except StorageError:
             if failed is not None:
                 raise
             request_id = reservation.charge.request_id
             logger.exception("settling a failed request failed", request_id=request_id)
+        self.quotes.release(reservation.quote_id, reservation.charge.request_id)
 
     def settle(
         self,
@@ -129,9 +141,10 @@ class PaidGeneration:
         code: str | None,
         result: LineResult | None = None,
         trail: Trail | None = None,
-    ) -> None:
+    ) -> bool:
         """Settle for ``delivered`` images, recording a line's ``result`` in the same write; if
-        another attempt recorded the line first, release this one's reservation instead."""
+        another attempt recorded the line first, release this one's reservation instead (and
+        say so: False)."""
         try:
             self.charging.settle(
                 reservation, delivered, error_code=code, result=result, trail=trail
@@ -141,6 +154,8 @@ class PaidGeneration:
             logger.info(
                 "line recorded by another attempt", request_id=reservation.charge.request_id
             )
+            return False
+        return True
 
 
 def delivered(spec: GenerationSpec, generated: list[GeneratedImage]) -> list[GeneratedImage]:

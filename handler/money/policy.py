@@ -93,12 +93,9 @@ def refusal(
 ) -> ApiError | None:
     """Why ``record`` (a key that passed ``check_key``) cannot pay for ``charge``, or None if
     it can; ``windows``: whether the per-minute limits apply."""
-    models = record.policy.models
-    if models is not None and charge.model not in models:
-        return PermissionDenied(
-            f"This API key may not use {charge.model} (allowed: {', '.join(sorted(models))}).",
-            param="model",
-        )
+    not_allowed = model_refusal(record, charge.model)
+    if not_allowed is not None:
+        return not_allowed
     over_limit = _window_refusal(rate_window(record, now), charge) if windows else None
     if over_limit is not None:
         return over_limit
@@ -114,14 +111,22 @@ def refusal(
     return None
 
 
-def admission_refusal(record: ApiKeyRecord, admission: Admission, now: float) -> ApiError | None:
-    """Why ``record`` (a key that passed ``check_key``) cannot submit ``admission``."""
+def model_refusal(record: ApiKeyRecord, model: str) -> ApiError | None:
+    """Why ``record`` may not use ``model`` (the catalog's id), or None if it may."""
     models = record.policy.models
-    if admission.model is not None and models is not None and admission.model not in models:
+    if models is not None and model not in models:
         return PermissionDenied(
-            f"This API key may not use {admission.model} (allowed: {', '.join(sorted(models))}).",
+            f"This API key may not use {model} (allowed: {', '.join(sorted(models))}).",
             param="model",
         )
+    return None
+
+
+def admission_refusal(record: ApiKeyRecord, admission: Admission, now: float) -> ApiError | None:
+    """Why ``record`` (a key that passed ``check_key``) cannot submit ``admission``."""
+    not_allowed = None if admission.model is None else model_refusal(record, admission.model)
+    if not_allowed is not None:
+        return not_allowed
     window = rate_window(record, now)
     if window.requests_left < 1:
         return RateLimited(

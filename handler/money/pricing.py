@@ -54,13 +54,14 @@ def cheapest_line(catalog: Catalog) -> int:
     return min(cheapest)
 
 
-def quote(spec: GenerationSpec, *, now_ms: int) -> Charge:
+def charge_for(spec: GenerationSpec, *, now_ms: int, price: int | None = None) -> Charge:
+    """What ``spec`` is charged: ``price`` per image (a quote's), else the catalog's now."""
     return Charge(
         request_id=spec.request_id,
         model=spec.model.id,
         size=f"{spec.width}x{spec.height}",
         n=spec.n,
-        unit_price=unit_price(spec),
+        unit_price=unit_price(spec) if price is None else price,
         reserved_at=now_ms,
         end_user=spec.end_user,
     )

@@ -19,7 +19,7 @@ from handler.core.schemas import GenerationRequest
 from handler.core.spec import build_spec
 from handler.generation.service import fingerprint
 from handler.money.policy import Meter
-from handler.money.pricing import quote
+from handler.money.pricing import charge_for
 from handler.ports.work_queue import WorkQueue
 from handler.work.finish import Finisher
 from handler.work.intake import Intake
@@ -110,7 +110,7 @@ class AsyncJobs:
                 f"An async request may be at most {MAX_LINE_BYTES // 1024} KiB; send larger "
                 "input images in a synchronous request."
             )
-        charge = quote(job, now_ms=int(now * 1000))
+        charge = charge_for(job, now_ms=int(now * 1000))
         self.intake.check_webhook_host(webhook_url, credentials)
         self.intake.charging.admit(credentials, Admission(charge.amount, job.model.id), meter)
         batch = Job(

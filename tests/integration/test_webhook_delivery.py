@@ -13,6 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler import container
+from handler import queued as queue_functions
 from handler.core.webhooks import Resolver, WebhookMessage, signing_secret
 from handler.main import webhook_handler
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
@@ -188,7 +189,7 @@ def test_a_hanging_receiver_delays_no_other_keys_job(
     # attempts allowed to wait that long (so nothing but the design decides the outcome)
     hanging = _receiver(receivers, hold=True)
     patient = WebhookSender(container.webhook_master_secret, allow_local=True, attempt_seconds=120)
-    monkeypatch.setattr(container, "webhook_sender", lambda: patient)
+    monkeypatch.setattr(queue_functions, "webhook_sender", lambda: patient)
     body = {"prompt": "a lighthouse", "size": "256x256"}
     _, first = new_key(balance=10**6)
     _, second = new_key(balance=10**6)
@@ -235,7 +236,7 @@ def test_a_failed_delivery_is_a_record_to_retry_and_one_line_not_a_traceback(
     with socket.create_server(("127.0.0.1", 0)) as closed:
         port = closed.getsockname()[1]
     sender = WebhookSender(lambda: MASTER, allow_local=True)
-    monkeypatch.setattr(container, "webhook_sender", lambda: sender)
+    monkeypatch.setattr(queue_functions, "webhook_sender", lambda: sender)
     message = WebhookMessage(f"http://127.0.0.1:{port}/hook", "key1", "msg_1", "{}")
     event = {
         "Records": [

@@ -42,6 +42,8 @@ def test_generation_schema_lists_every_documented_parameter() -> None:
         "strength",
         "async",
         "webhook_url",
+        "quote_id",
+        "max_cost",
     }
     assert schema["required"] == ["prompt"]
 

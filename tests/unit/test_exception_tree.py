@@ -14,10 +14,13 @@ from handler.app import create_app
 from handler.aws.errors import Refused
 from handler.core.errors import ApiError, ImagegateError, InvalidRequest, Outcome, StorageError
 from handler.core.outcomes import KeyChanged
+from handler.core.records.charges import Charge, WindowUpkeep
 from handler.core.records.work import retryable
 from handler.money.charging import Charging, Reservation
 from handler.money.paid import PaidGeneration
+from handler.money.quotes import Quotes
 from handler.observability import logger
+from handler.ports.quotes import QuoteStore
 from tests.support import ROOT
 
 HANDLER = ROOT / "handler"
@@ -105,11 +108,19 @@ def test_a_request_an_outcome_escapes_is_refunded_as_an_internal_error() -> None
         ) -> None:
             settled.append(error_code)
 
-    paid = PaidGeneration(cast(Charging, Charges()))
-    reservation = cast(Reservation, None)
+    released: list[tuple[str, str]] = []
+
+    class Held:
+        def release(self, quote_id: str, request_id: str) -> None:
+            released.append((quote_id, request_id))
+
+    paid = PaidGeneration(cast(Charging, Charges()), Quotes(cast(QuoteStore, Held()), "usd"))
+    charge = Charge("req_1", "m", "512x512", 1, 1000, 0)
+    reservation = Reservation("k", charge, 0, WindowUpkeep(), quote_id="quote_1")
     with (
         pytest.raises(Refused),
         paid.paying(reservation),
     ):
         raise Refused("ConditionalCheckFailedException", {})
     assert settled == ["internal_error"]  # not the AWS error's code
+    assert released == [("quote_1", "req_1")]  # nothing delivered: its quote is given back

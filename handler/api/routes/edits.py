@@ -29,6 +29,7 @@ router = APIRouter(tags=["images"])
 _INTEGERS = {"n", "output_compression", "seed", "steps", "num_inference_steps", "partial_images"}
 _NUMBERS = {"guidance_scale", "strength"}
 _BOOLEANS = {"stream", "async"}
+_AMOUNTS = {"max_cost"}  # digits are micro-units; a decimal string is read as an amount
 _FILES = {"image", "image[]", "mask"}
 _DATA_URL_FIELDS = {"imageDataUrl", "imageDataUrls", "maskDataUrl"}
 
@@ -118,6 +119,8 @@ def _typed(name: str, value: str) -> Any:
         ) from exc
     if name in _BOOLEANS:
         return value.strip().lower() in ("true", "1")
+    if name in _AMOUNTS and value.isdigit():
+        return int(value)
     return value
 
 

@@ -1,11 +1,19 @@
 from fastapi import APIRouter, Response
 
-from handler.api.deps import ApiKeyDep, AsyncJobsDep, CredentialsDep, WorkReaderDep
+from handler.api.deps import (
+    ApiKeyDep,
+    AsyncJobsDep,
+    CredentialsDep,
+    CurrencyDep,
+    GenerationServiceDep,
+    RequestIdDep,
+    WorkReaderDep,
+)
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.generating import GenerationCallDep
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, PageAfter, PageLimit
-from handler.api.schemas import ImageJob
+from handler.api.schemas import ImageJob, ImageQuote
 from handler.core.schemas import GenerationRequest, ImagesResponse
 
 router = APIRouter(tags=["images"], route_class=JsonBodyRoute)
@@ -23,6 +31,21 @@ async def create_image(body: GenerationRequest, call: GenerationCallDep) -> Resp
     202 and a job to poll at ``GET /v1/images/jobs/{id}``, or to hear of by webhook.
     """
     return await call.answer(body)
+
+
+@router.post("/images/quotes", responses=ERROR_RESPONSES)
+def create_quote(
+    body: GenerationRequest,
+    key: ApiKeyDep,
+    service: GenerationServiceDep,
+    request_id: RequestIdDep,
+    currency: CurrencyDep,
+) -> ImageQuote:
+    """The price of a generation request (the same body), held for the calling key for five
+    minutes: a generation that sends the quote's ``id`` as ``quote_id`` is charged it, even if
+    the catalog's price changed meanwhile. Checked as the generation would be; costs nothing.
+    ``max_cost`` refuses a dearer quote as it would the generation (402)."""
+    return ImageQuote.of(service.quote(body, key, request_id), currency)
 
 
 @router.get("/images/jobs", responses=ERROR_RESPONSES)

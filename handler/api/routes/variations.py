@@ -16,6 +16,7 @@ router = APIRouter(tags=["images"])
 
 # OpenAI's fields of a variation, beside its one image; the provider extensions users know.
 _FIELDS = {"model", "n", "size", "response_format", "user", "seed", "strength"}
+_PRICE_TERMS = {"quote_id", "max_cost"}  # the client's terms on the price, as a generation's
 # What a model is asked: the image itself, again (a model needs some prompt with an image).
 VARIATION_PROMPT = "A variation of this image, keeping its subject, composition and style."
 
@@ -66,7 +67,7 @@ async def _variation_request(request: Request) -> tuple[GenerationRequest, Image
 
 def _variation(fields: dict[str, Any]) -> GenerationRequest:
     for name in fields:
-        if name not in _FIELDS:
+        if name not in _FIELDS | _PRICE_TERMS:
             raise InvalidRequest(
                 f"Unrecognized request argument supplied: {name}",
                 param=name,
