@@ -18,6 +18,7 @@ def moderation(charging: Charging, keys: KeyStore) -> Moderation | None:
     if not chosen.enabled or chosen.guardrail_id is None:
         return None
     from handler.backends.guardrails import BedrockGuardrail  # loaded only where it is used
+
     rules = ModerationRules(
         default=ModerationPolicy(),
         low_allowed=chosen.moderation_low_allowed,
