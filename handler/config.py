@@ -23,7 +23,9 @@ from handler.core.amounts import parse_amount
 MAX_BODY_BYTES = 6_291_556 - 64 * 1024
 DEFAULT_MAX_RESPONSE_BYTES = 6_000_000
 # CloudFormation cannot leave a variable out, only empty: empty means not configured.
-_Unset = Annotated[str | None, BeforeValidator(lambda value: None if value == "" else value)]
+_EMPTY_IS_UNSET = BeforeValidator(lambda value: None if value == "" else value)
+_Unset = Annotated[str | None, _EMPTY_IS_UNSET]
+_UnsetSecret = Annotated[SecretStr | None, _EMPTY_IS_UNSET]
 
 
 class Settings(BaseSettings):
@@ -65,10 +67,10 @@ class Settings(BaseSettings):
         int, Field(ge=0, description="kept back from backends to store images and answer")
     ] = 3_000
     replicate_api_token_secret: Annotated[
-        str | None, Field(description="Secrets Manager name or ARN of the Replicate token")
+        _Unset, Field(description="Secrets Manager name or ARN of the Replicate token")
     ] = None
     replicate_api_token: Annotated[
-        SecretStr | None, Field(description="the token itself: local runs only")
+        _UnsetSecret, Field(description="the token itself: local runs only")
     ] = None
     replicate_base_url: Annotated[
         str, Field(description="Replicate's API; a local fake in tests")
@@ -78,27 +80,33 @@ class Settings(BaseSettings):
         Field(description="the Bedrock ARNs the stack grants, comma-separated (BedrockModelArns)"),
     ] = ""
     webhook_secret_name: Annotated[
-        str | None,
+        _Unset,
         Field(description="Secrets Manager name or ARN of the webhook signing master secret"),
     ] = None
     webhook_secret: Annotated[
-        SecretStr | None, Field(description="the master secret itself: local runs only")
+        _UnsetSecret, Field(description="the master secret itself: local runs only")
     ] = None
     stripe_secret_key_secret: Annotated[
-        str | None, Field(description="Secrets Manager name or ARN of the Stripe secret key")
+        _Unset, Field(description="Secrets Manager name or ARN of the Stripe secret key")
     ] = None
     stripe_secret_key: Annotated[
-        SecretStr | None, Field(description="the Stripe secret key itself: local runs only")
+        _UnsetSecret, Field(description="the Stripe secret key itself: local runs only")
     ] = None
     stripe_webhook_secret_name: Annotated[
-        str | None,
+        _Unset,
         Field(description="Secrets Manager name or ARN of the Stripe webhook signing secret"),
     ] = None
     stripe_webhook_secret: Annotated[
-        SecretStr | None, Field(description="the webhook signing secret itself: local runs only")
+        _UnsetSecret, Field(description="the webhook signing secret itself: local runs only")
+    ] = None
+    provenance_signing_secret: Annotated[
+        _Unset, Field(description="Secrets Manager ARN of the C2PA signing certificate and key")
+    ] = None
+    provenance_signing: Annotated[
+        _UnsetSecret, Field(description="the C2PA signing secret's JSON itself: local runs only")
     ] = None
     stripe_api_base: Annotated[
-        str | None, Field(description="Stripe's API; the local stand-in on the local stack")
+        _Unset, Field(description="Stripe's API; the local stand-in on the local stack")
     ] = None
     card_currency: Annotated[
         str,
@@ -145,23 +153,6 @@ class Settings(BaseSettings):
             description="largest JSON body served; inline images beyond it get a 413",
         ),
     ] = DEFAULT_MAX_RESPONSE_BYTES
-
-    @field_validator(
-        "replicate_api_token_secret",
-        "replicate_api_token",
-        "webhook_secret_name",
-        "webhook_secret",
-        "stripe_secret_key_secret",
-        "stripe_secret_key",
-        "stripe_webhook_secret_name",
-        "stripe_webhook_secret",
-        "stripe_api_base",
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        # CloudFormation cannot leave a variable out, only empty: empty means not configured.
-        return None if value == "" else value
 
     @field_validator("card_top_up_minimum", "card_top_up_maximum", mode="before")
     @classmethod
