@@ -47,9 +47,8 @@ class Manifest:
         return self.manifests[ingredient["active_manifest"]]
 
 
+@cache
 def _trusting_local_ca() -> Any:
-    # A context of its own for each read: one context shared by the tests' reads trusted the
-    # local CA in its first validation only.
     return c2pa.Context.from_dict(
         {"trust": {"trust_anchors": local_chain()[1]}, "verify": {"verify_trust": True}}
     )

@@ -6,7 +6,7 @@ only by whoever takes this CA as a trust anchor. Never for production: no reader
 """
 
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from threading import Lock
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -88,7 +88,14 @@ def issue_chain(days: int = 365) -> tuple[SigningCredentials, str]:
     return SigningCredentials(chain, private_key, "es256"), ca.public_bytes(pem).decode()
 
 
-@cache
+_ISSUED: list[tuple[SigningCredentials, str]] = []
+_ISSUING = Lock()
+
+
 def local_chain() -> tuple[SigningCredentials, str]:
-    """This process's local chain, issued once."""
-    return issue_chain()
+    """This process's local chain, issued once: kept apart from ``functools.cache``, which
+    ``container.reset()`` forgets, so images signed before a reset still verify after it."""
+    with _ISSUING:
+        if not _ISSUED:
+            _ISSUED.append(issue_chain())
+        return _ISSUED[0]
