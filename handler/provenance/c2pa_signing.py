@@ -47,9 +47,17 @@ class C2paProvenance:
         self._context: Any = None
 
     def sign(self, spec: GenerationSpec, images: Sequence[GeneratedImage]) -> list[GeneratedImage]:
-        generation = Generation.of(spec, self._clock())
         given = (*spec.inputs.images, spec.inputs.mask)
         inputs = [(i.data, MEDIA_TYPES[i.format]) for i in given if i and _LABEL in i.data]
+        return self.sign_made(Generation.of(spec, self._clock()), images, inputs)
+
+    def sign_made(
+        self,
+        generation: Generation,
+        images: Sequence[GeneratedImage],
+        inputs: Sequence[Input] = (),
+    ) -> list[GeneratedImage]:
+        """``sign``, for images whose making ``generation`` tells, from these inputs."""
         import c2pa
 
         with self._lock:
@@ -57,11 +65,15 @@ class C2paProvenance:
             try:
                 return [self._signed(image, generation, inputs, signer) for image in images]
             except c2pa.C2paError as exc:
-                logger.error("signing failed", request_id=spec.request_id, reason=str(exc))
+                logger.error("signing failed", request_id=generation.request_id, reason=str(exc))
                 raise _unsigned() from exc
 
     def _signed(
-        self, image: GeneratedImage, generation: Generation, inputs: list[Input], signer: Any
+        self,
+        image: GeneratedImage,
+        generation: Generation,
+        inputs: Sequence[Input],
+        signer: Any,
     ) -> GeneratedImage:
         import c2pa
 
