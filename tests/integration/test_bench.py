@@ -47,3 +47,11 @@ def test_the_routing_benchmark_times_the_decision_and_every_failover_case() -> N
     ], out
     rows = [line for line in out.splitlines() if line.strip().endswith(tuple("0123456789"))]
     assert len(rows) == 4, out
+
+
+def test_the_provenance_benchmark_signs_every_format_and_an_edit() -> None:
+    out = _run("provenance.py")
+    rows = [line.split(":")[0].strip() for line in out.splitlines() if line.endswith("bytes")]
+    assert [row.split()[0] for row in rows] == ["png", "jpeg", "webp"], out
+    assert "first image of a process" in out, out
+    assert "its signed input kept" in out, out
