@@ -17,8 +17,8 @@ from moto import mock_aws
 from handler import container
 from handler.app import create_app
 from handler.aws.clients import dynamodb_client, s3_client, sqs_client
-from handler.cli.local import local_signing_credentials
 from handler.cli.local_aws import stand_in
+from handler.cli.signing_chain import local_signing_credentials
 from handler.cli.template import Template, create_resources
 from handler.keys.auth import issue_key, register_key
 from handler.observability import logger

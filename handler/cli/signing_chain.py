@@ -6,6 +6,7 @@ only by whoever takes this CA as a trust anchor. Never for production: no reader
 """
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from threading import Lock
 
 from cryptography import x509
@@ -99,3 +100,16 @@ def local_chain() -> tuple[SigningCredentials, str]:
         if not _ISSUED:
             _ISSUED.append(issue_chain())
         return _ISSUED[0]
+
+
+def local_signing_credentials() -> str:
+    """The local chain's credentials, as the deployed secret holds them (JSON)."""
+    return local_chain()[0].to_json()
+
+
+def write_trust_anchor(state_dir: Path, port: int) -> Path:
+    """The local chain's CA certificate, for readers to trust its images (README, Provenance)."""
+    path = state_dir / f"provenance-ca-{port}.pem"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(local_chain()[1])
+    return path
