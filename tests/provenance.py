@@ -8,7 +8,6 @@ from functools import cache
 from typing import Any
 
 import c2pa
-from cryptography import x509
 
 from handler.cli.signing_chain import SIGNER_NAME, issue_chain, local_chain
 from handler.provenance.credentials import SigningCredentials
@@ -67,9 +66,7 @@ def read_manifest(data: bytes) -> Manifest:
 
 
 def signer_serial(credentials: SigningCredentials) -> str:
-    pem = credentials.certificate_chain.split("-----END CERTIFICATE-----")[0]
-    certificate = x509.load_pem_x509_certificate((pem + "-----END CERTIFICATE-----").encode())
-    return str(certificate.serial_number)
+    return str(credentials.signing_certificate().serial_number)
 
 
 def assert_marked(data: bytes, model: str) -> Manifest:

@@ -8,7 +8,10 @@ key when left out.
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cryptography.x509 import Certificate
 
 ALGORITHMS = ("es256", "es384", "es512", "ps256", "ps384", "ps512", "ed25519")
 _CURVES = {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}
@@ -39,6 +42,12 @@ class SigningCredentials:
         if algorithm not in ALGORITHMS:
             raise ValueError(f"the signing algorithm must be one of {', '.join(ALGORITHMS)}")
         return cls(chain, key, algorithm)
+
+    def signing_certificate(self) -> "Certificate":
+        """The chain's first certificate: the one whose key signs."""
+        from cryptography import x509
+
+        return x509.load_pem_x509_certificates(self.certificate_chain.encode())[0]
 
     def to_json(self) -> str:
         return json.dumps(

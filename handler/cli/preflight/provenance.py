@@ -5,8 +5,6 @@ otherwise refuse to deliver any image)."""
 
 from datetime import UTC, datetime, timedelta
 
-from cryptography import x509
-
 from handler.aws.errors import Refused, aws_errors
 from handler.cli.preflight.account import Account
 from handler.cli.preflight.deployment import Deployment
@@ -61,8 +59,7 @@ def _credentials(text: str) -> Finding:
         return fail(CHECK, str(exc), fix)
     except ServiceError as exc:
         return fail(CHECK, f"c2pa cannot sign with the secret: {exc.__cause__}", fix)
-    pem = credentials.certificate_chain.split("-----END CERTIFICATE-----")[0]
-    signer = x509.load_pem_x509_certificate(f"{pem}-----END CERTIFICATE-----".encode())
+    signer = credentials.signing_certificate()
     expires = signer.not_valid_after_utc
     said = f"images are signed by {signer.subject.rfc4514_string()}, until {expires:%Y-%m-%d}"
     if expires - datetime.now(UTC) < _SOON:
