@@ -142,6 +142,9 @@ $(ARTIFACT)/.built: $(SHIPPED)
 		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \
 		--only-binary=:all: --no-compile --constraint constraints.txt build/wheel/imagegate-*.whl
 	rm -rf "$(ARTIFACT)/bin" "$(ARTIFACT)/handler/cli"
+	# c2pa-python's wheel carries its Rust static library beside the shared one it loads: 30 MB
+	# no function reads.
+	rm -f "$(ARTIFACT)/c2pa/libs/libc2pa_c.rlib"
 	@if [ -n "$(LAMBDA_PY)" ]; then \
 		$(LAMBDA_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACT)" >/dev/null \
 			|| echo "artifact: some files did not compile (they stay source)"; \

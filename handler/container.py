@@ -34,6 +34,7 @@ from handler.ports.notifier import Notifier
 from handler.ports.staging import AsyncStore
 from handler.ports.work_queue import WorkQueue
 from handler.ports.work_store import WorkStore
+from handler.provenance import provenance
 from handler.stores.batch_files import S3BatchFiles
 from handler.stores.circuits import DynamoDBCircuits
 from handler.stores.idempotency import DynamoDBIdempotency
@@ -56,8 +57,7 @@ from handler.work.worker import Worker
 
 @cache
 def catalog() -> Catalog:
-    """The catalog this deployment serves: the preview stand-in only where it is asked for
-    (it is no model, and would be sold at the catalog's prices)."""
+    """The catalog this deployment serves; the preview stand-in (no model) only if asked for."""
     settings = get_settings()
     loaded = load_catalog(settings.catalog_file).checked_regions(aws_regions)
     if settings.serve_preview:
@@ -80,8 +80,7 @@ def charge_store() -> ChargeStore:
 
 @cache
 def entries() -> Entries:
-    settings = get_settings()
-    return DynamoDBEntries(settings.keys_table, settings.ledger_table)
+    return DynamoDBEntries(get_settings().keys_table, get_settings().ledger_table)
 
 
 @cache
@@ -122,7 +121,8 @@ def backends() -> Backends:
 
 @cache
 def router() -> Router:
-    return Router(backends(), DynamoDBCircuits(get_settings().idempotency_table))
+    settings = get_settings()  # every image is signed as it leaves its backend (provenance)
+    return Router(backends(), DynamoDBCircuits(settings.idempotency_table), provenance(settings))
 
 
 @cache

@@ -55,3 +55,11 @@ def test_the_moderation_benchmark_times_each_case() -> None:
     labels = [row.split("  ")[1].strip() for row in rows if row.startswith("  ")]
     assert len(labels) == 5, out
     assert labels[0] == "moderation off, n=1"
+
+
+def test_the_provenance_benchmark_signs_every_format_and_an_edit() -> None:
+    out = _run("provenance.py")
+    rows = [line.split(":")[0].strip() for line in out.splitlines() if line.endswith("bytes")]
+    assert [row.split()[0] for row in rows] == ["png", "jpeg", "webp"], out
+    assert "first image of a process" in out, out
+    assert "its signed input kept" in out, out
