@@ -29,7 +29,9 @@ class AccountModeration(Protocol):
         """Raises NotFound for an id that names no account."""
         ...
 
-    def violations(self, account_id: str) -> int: ...
+    def standing(self, account_id: str) -> tuple[ModerationPolicy | None, int]:
+        """Its policy (None: the default) and how many of its requests were blocked."""
+        ...
 
     def count_violation(self, account_id: str) -> int:
         """One more of the account's requests blocked; how many now."""

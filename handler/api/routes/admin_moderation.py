@@ -90,10 +90,8 @@ def list_key_requests(
 
 
 def _view(account_id: str, moderation: AccountModeration) -> AccountModerationView:
-    policy = moderation.policy(account_id)
+    policy, violations = moderation.standing(account_id)
     shown = None
     if policy is not None:
         shown = PolicyBody(strengths=policy.strengths, check_outputs=policy.check_outputs)
-    return AccountModerationView(
-        account_id=account_id, policy=shown, violations=moderation.violations(account_id)
-    )
+    return AccountModerationView(account_id=account_id, policy=shown, violations=violations)

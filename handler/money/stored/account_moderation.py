@@ -27,11 +27,13 @@ class DynamoDBAccountModeration:
         self._client = client or dynamodb_client()
 
     def policy(self, account_id: str) -> ModerationPolicy | None:
-        moderation = self._read(account_id).get("moderation")
-        return None if moderation is None else ModerationPolicy(**moderation)
+        return self.standing(account_id)[0]
 
-    def violations(self, account_id: str) -> int:
-        return int(self._read(account_id).get("violations", 0))
+    def standing(self, account_id: str) -> tuple[ModerationPolicy | None, int]:
+        values = self._read(account_id)
+        moderation = values.get("moderation")
+        policy = None if moderation is None else ModerationPolicy(**moderation)
+        return policy, int(values.get("violations", 0))
 
     def set_policy(
         self, account_id: str, policy: ModerationPolicy | None, *, actor: str, now: int
