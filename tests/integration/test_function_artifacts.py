@@ -9,7 +9,8 @@ stand-in alone on its path, as ``/var/task`` is in Lambda, with the template's e
 the init phase that makes everything (SnapStart's, provisioned concurrency's) imports the
 function's services, every route module of its app and the catalog's backends; then every
 module of ``handler/`` its import graph reaches is imported, and every distribution imported
-anywhere in them, inside a function too (Stripe's, Pillow's), is found.
+anywhere in them, inside a function too (Stripe's, Pillow's), is found; and a client of every
+service whose data botocore keeps is made from the trimmed data.
 """
 
 import json
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from handler.cli.artifacts import botocore_services
 from handler.cli.deployed import deployed_environment, function_entries
 from handler.cli.host_artifacts import stand_in
 from tests.import_graph import reach
@@ -26,18 +28,20 @@ from tests.import_graph import reach
 ENTRIES = function_entries()
 PROBE = """
 import importlib, importlib.util, json, sys
-entry, factory, modules, outside = sys.argv[1], sys.argv[2], sys.argv[3:-1], sys.argv[-1]
-loaded = importlib.import_module(entry)
-if factory:
-    getattr(loaded, factory)()  # the web app the adapter's server makes
+asked = json.loads(sys.argv[1])
+loaded = importlib.import_module(asked["entry"])
+if asked["factory"]:
+    getattr(loaded, asked["factory"])()  # the web app the adapter's server makes
 failed = {}
-for module in modules:
+for module in asked["modules"]:
     try:
         importlib.import_module(module)
     except ImportError as error:
         failed[module] = repr(error)
-missing = [top for top in outside.split(",") if importlib.util.find_spec(top) is None]
-print(json.dumps({"failed": failed, "missing": missing, "path": sys.path}))
+missing = [top for top in asked["outside"] if importlib.util.find_spec(top) is None]
+import boto3  # a client of every service the trimmed data keeps, made from it
+clients = [boto3.client(service).meta.service_model.service_name for service in asked["services"]]
+print(json.dumps({"failed": failed, "missing": missing, "path": sys.path, "clients": clients}))
 """
 
 
@@ -56,18 +60,15 @@ def test_a_handler_imports_from_its_own_artifact_and_makes_everything_there(
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     # When a fresh Python imports its handler there, then every module its code reaches
+    asked = {
+        "entry": module,
+        "factory": factory,
+        "modules": sorted(reached.modules),
+        "outside": sorted(set(reached.outside) - {"snapshot_restore_py"}),
+        "services": botocore_services(),
+    }
     done = subprocess.run(
-        [
-            sys.executable,
-            "-S",
-            "-s",
-            "-c",
-            PROBE,
-            module,
-            factory,
-            *sorted(reached.modules),
-            ",".join(sorted(set(reached.outside) - {"snapshot_restore_py"})),
-        ],
+        [sys.executable, "-S", "-s", "-c", PROBE, json.dumps(asked)],
         cwd=artifact,
         env=environment,
         capture_output=True,
@@ -81,5 +82,6 @@ def test_a_handler_imports_from_its_own_artifact_and_makes_everything_there(
     found = json.loads(done.stdout.splitlines()[-1])
     assert found["failed"] == {}
     assert found["missing"] == []
+    assert found["clients"] == botocore_services()
     assert str(artifact) in found["path"]
     assert not [entry for entry in found["path"] if "site-packages" in entry]
