@@ -1,8 +1,7 @@
 """The public app, under Lambda through Mangum (``ApiFunction``), served by the containers'
 objects (``ContainerServices``); its generating routes are also the streaming function's
-(``streamed_app.py``). Its route modules are
-named here with the paths of their routes, so a function that builds it ``lazy`` imports each
-on its first request (``api/lazy_routes.py``)."""
+(``streamed_app.py``). Its route modules are named here with the paths of their routes, so a
+function that builds it ``lazy`` imports each on its first request (``api/lazy_routes.py``)."""
 
 from __future__ import annotations
 
@@ -54,6 +53,8 @@ class ContainerServices(GeneratingContainerServices):
         return billing_container.card_terms()
 
 
+# Each module is imported by a loader of its own, in an import statement the import graph of
+# what a function ships follows (tests/import_graph.py), when its first request comes.
 def _variations() -> APIRouter:
     from handler.api.routes import variations
 

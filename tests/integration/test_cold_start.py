@@ -3,6 +3,7 @@ demand, it makes what any first invocation needs and no more (the API's route mo
 backends wait for the requests that need them); snapshotted or provisioned, it makes
 everything; a SnapStart restore gives each copy its own randomness and clients."""
 
+import gc
 import json
 import os
 import random
@@ -22,7 +23,7 @@ import importlib, json, sys
 entry = importlib.import_module(sys.argv[1])
 generation = sys.modules.get("handler.generation_container")
 print(json.dumps({
-    "app_built": entry.entry.cache_info().currsize if hasattr(entry, "entry") else None,
+    "app_built": int(entry.served.built) if hasattr(entry, "served") else None,
     "service_made": generation.generation_service.cache_info().currsize if generation else 0,
     "modules": sorted(m for m in sys.modules
                       if m.startswith(("handler.backends.", "replicate", "aws_xray_sdk",
@@ -135,13 +136,13 @@ def test_a_function_that_generates_nothing_loads_no_app_and_no_generation(
 @pytest.mark.usefixtures("aws")
 def test_a_restored_copy_gets_its_own_randomness_and_clients_and_keeps_the_app() -> None:
     phases.initialize(api.warm)
-    app, catalog, store = api.entry(), container.catalog(), container.key_store()
+    app, catalog, store = api.served.entry(), container.catalog(), container.key_store()
     random.seed(7)  # as the snapshot would have it: every copy at the same point
     before = random.getstate()
-    phases.after_restore(api.warm, (api.app, api.entry, container.catalog))
+    phases.after_restore(api.warm, (container.catalog,))
     assert random.getstate() != before
     assert container.key_store() is not store
-    assert api.entry() is app
+    assert api.served.entry() is app
     assert container.catalog() is catalog
     # and it still serves, every route module included after the restore
     from handler import generation_container
@@ -159,6 +160,8 @@ def test_the_restore_hook_is_registered_where_the_runtime_offers_it(
     monkeypatch.setenv("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")
     warmed: list[bool] = []
     phases.start(warmed.append)
+    gc.unfreeze()  # what the init phase froze is this test process's
+    assert gc.isenabled()
     assert warmed == [True]
     assert len(registered) == 1
     hook = registered[0]

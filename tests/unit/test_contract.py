@@ -59,7 +59,7 @@ class Absent(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, Absent())
 import handler.main.api, handler.backends.replicate, handler.backends.preview
-handler.main.api.entry()
+handler.main.api.served.entry()
 assert not any(m.split(".")[0] in DEV for m in sys.modules), "dev-only module loaded"
 assert "handler.cli" not in sys.modules
 print("ok")
