@@ -6,7 +6,7 @@ on; each in fresh interpreters, alternated, so the ratios hold on any machine. A
 function's init where everything is made (what a SnapStart snapshot holds), each artifact's
 size (``make build``'s, where it was run; else the stand-in's) and ``imagegate --help``. Run:
 
-    .venv/bin/python bench/cold_start.py [--repeat 15]
+    .venv/bin/python bench/cold_start.py [--repeat 15] [--functions WorkerFunction ...]
 """
 
 import argparse
@@ -73,7 +73,9 @@ def _served(command: list[str], environment: dict[str, str], cwd: Path) -> float
         server.wait()
 
 
-def _commands(python: str) -> dict[str, tuple[str, list[str], dict[str, str], Path]]:
+def _commands(
+    python: str, functions: list[str]
+) -> dict[str, tuple[str, list[str], dict[str, str], Path]]:
     """Each measurement: how it is timed, its command, environment and directory."""
     plain = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     isolated = [python, "-S", "-s"]  # the artifact alone on the path, as in Lambda's /var/task
@@ -87,7 +89,8 @@ def _commands(python: str) -> dict[str, tuple[str, list[str], dict[str, str], Pa
             api,
         ),
     }
-    for function, entry in function_entries().items():
+    for function in functions:
+        entry = function_entries()[function]
         artifact = STANDS_IN / function
         environment = {**plain, **deployed_environment(function), "PYTHONPATH": str(artifact)}
         if ":" in entry:  # a web app behind the Lambda Web Adapter (run.sh)
@@ -114,12 +117,17 @@ def _commands(python: str) -> dict[str, tuple[str, list[str], dict[str, str], Pa
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=15)
-    repeat = parser.parse_args().repeat
+    parser.add_argument("--functions", nargs="+", help="these only (the API's always)")
+    arguments = parser.parse_args()
+    repeat = arguments.repeat
+    functions = list(function_entries())
+    if arguments.functions:
+        functions = [f for f in functions if f in {"ApiFunction", *arguments.functions}]
     from handler.cli.host_artifacts import stand_in
 
-    for function in function_entries():
+    for function in functions:
         stand_in(function, STANDS_IN / function)
-    commands = _commands(sys.executable)
+    commands = _commands(sys.executable, functions)
     timers = {"run": _seconds, "serve": _served}
     for how, command, environment, cwd in commands.values():  # warm the page cache
         timers[how](command, environment, cwd)
@@ -130,7 +138,7 @@ def main() -> None:
     median = {name: statistics.median(values) for name, values in times.items()}
     base = median["interpreter alone"]
     bare = median["bare stack import"] - base
-    shipped = sizes(STANDS_IN)
+    shipped = sizes(STANDS_IN, functions)
     sys.stdout.write(f"median of {repeat} fresh processes each (seconds, wall)\n")
     sys.stdout.write(
         f"  {'':26} {'wall':>6} {'less the interpreter':>21} {'/ bare':>7}  artifact\n"

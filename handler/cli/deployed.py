@@ -81,12 +81,12 @@ def deployed_environment(function: str) -> dict[str, str]:
     }
 
 
-def sizes(stands_in: Path) -> dict[str, str]:
+def sizes(stands_in: Path, functions: list[str]) -> dict[str, str]:
     """Each function's artifact, unzipped and zipped: ``make build``'s (build/functions),
     else this machine's stand-in of it."""
     built = ROOT / "build" / "functions"
     found = {}
-    for function in function_entries():
+    for function in functions:
         artifact = built / function if (built / function / ".built").exists() else None
         where = "" if artifact is not None else " (stand-in)"
         artifact = artifact or stands_in / function
