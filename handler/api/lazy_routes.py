@@ -21,6 +21,11 @@ from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
 
+# One at a time, whichever app: including appends the module's routes to the app's, from where
+# they are moved into the waiting module's place.
+_including = threading.Lock()
+
+
 @dataclass(frozen=True)
 class RouteModule:
     """A module of routes: where it is mounted, the paths its routes declare (without the
@@ -37,7 +42,6 @@ class LazyRoutes(BaseRoute):
         self.module = module
         self._patterns = [compile_path(module.prefix + path)[0] for path in module.paths]
         self._included: BaseRoute | None = None
-        self._lock = threading.Lock()
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
@@ -55,7 +59,9 @@ class LazyRoutes(BaseRoute):
 
     def included(self) -> BaseRoute:
         """The module's routes, included in this one's place (the first call imports it)."""
-        with self._lock:
+        if self._included is not None:
+            return self._included
+        with _including:
             if self._included is None:
                 routes = self.app_.router.routes
                 self.app_.include_router(self.module.load(), prefix=self.module.prefix)
