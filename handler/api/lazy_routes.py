@@ -20,7 +20,6 @@ from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, compile_path
 from starlette.types import Receive, Scope, Send
 
-
 # One at a time, whichever app: including appends the module's routes to the app's, from where
 # they are moved into the waiting module's place.
 _including = threading.Lock()
