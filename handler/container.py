@@ -1,8 +1,9 @@
 """The objects every function shares, from ``Settings``, each built once (``reset()`` forgets
-them): the catalog, keys and charging, the stores of work and images. What only some functions
-use is built beside it, so a function imports no more than it runs: ``generation_container``
-(backends, the generation service, the worker), ``work_container`` (submissions, reads, the
-splitter), ``billing_container`` (cards), ``accounts_container`` (accounts and key admin),
+them): the catalog, keys and charging, the stores of work and images. Each factory imports what
+it builds when it first builds it, so an init phase imports only the objects it makes. What
+only some functions use is built beside it: ``generation_container`` (backends, the generation
+service, the worker), ``work_container`` (submissions, reads, the splitter),
+``billing_container`` (cards), ``accounts_container`` (accounts and key admin),
 ``members_container`` (members' sign-in), ``moderation_container``."""
 
 from __future__ import annotations

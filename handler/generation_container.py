@@ -56,14 +56,13 @@ def async_store() -> AsyncStore:
 def moderation() -> Moderation | None:
     """Built once, with the generation service that holds it; None where no guardrail is
     configured (nothing is moderated here then)."""
-    from handler.core.records.moderation import ModerationPolicy
-    from handler.generation.moderating import Moderation, ModerationRules
-    from handler.money.stored.accounts import DynamoDBAccounts
-
     settings, chosen = get_settings(), get_moderation_settings()
     if not chosen.enabled or chosen.guardrail_id is None:
         return None
     from handler.backends.guardrails import BedrockGuardrail  # loaded only where it is used
+    from handler.core.records.moderation import ModerationPolicy
+    from handler.generation.moderating import Moderation, ModerationRules
+    from handler.money.stored.accounts import DynamoDBAccounts
 
     rules = ModerationRules(
         default=ModerationPolicy(),
