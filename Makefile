@@ -149,6 +149,9 @@ $(ARTIFACTS)/%/.built: $(SHIPPED)
 	rm -rf "$(ARTIFACTS)/$*/bin"
 	$(PYTHON) -m handler.cli.artifacts code "$(ARTIFACTS)/$*" $(if $(filter $*,$(STREAMING)),--streams)
 	$(PYTHON) -m handler.cli.artifacts trim-botocore "$(ARTIFACTS)/$*"
+	# c2pa-python's wheel carries its Rust static library beside the shared one it loads: 30 MB
+	# no function reads.
+	rm -f "$(ARTIFACTS)/$*/c2pa/libs/libc2pa_c.rlib"
 	@if [ -n "$(LAMBDA_PY)" ]; then \
 		$(LAMBDA_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS)/$*" >/dev/null \
 			|| echo "$*: some files did not compile (they stay source)"; \

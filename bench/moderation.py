@@ -15,9 +15,7 @@ Run:
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,16 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the Bedrock stand-in of the tests
 
-
-def _timed(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Median and p90 of ``repeat`` calls, in milliseconds."""
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.9 * (len(timings) - 1))]
+from bench.timing import timed  # noqa: E402
 
 
 def main() -> None:
@@ -93,7 +82,7 @@ def main() -> None:
             )
             guardrail.guardrail_delay = options.latency / 1000
             generate(n)()  # warm-up
-            median, p90 = _timed(generate(n), options.repeat)
+            median, p90 = timed(generate(n), options.repeat)
             print(f"  {label:<40} {median:>10.1f} {p90:>8.1f}")
 
 

@@ -16,7 +16,6 @@ Run:
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +25,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the Bedrock stand-in of the tests
+
+from bench.timing import timed  # noqa: E402
+
 DECISIONS = 10_000
 GRANTED = "arn:aws:bedrock:us-west-2::foundation-model/stability.stable-image-core-v1:1"
 
@@ -48,17 +50,6 @@ def _catalog(folder: Path) -> Path:
     path = folder / "catalog.json"
     path.write_text(json.dumps(catalog))
     return path
-
-
-def _timed(call: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Median and p90 of ``repeat`` calls, in milliseconds."""
-    timings = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    return statistics.median(timings), timings[int(0.9 * (len(timings) - 1))]
 
 
 def main() -> None:
@@ -131,7 +122,7 @@ def main() -> None:
                 for _ in range(failures):  # the circuit opens
                     generate(model)()
             generate(model)()  # warm-up
-            median, p90 = _timed(generate(model), repeat)
+            median, p90 = timed(generate(model), repeat)
             print(f"  {label:<44} {median:>10.1f} {p90:>8.1f}")
 
 

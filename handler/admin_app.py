@@ -91,7 +91,9 @@ ADMIN = (
         ),
         _accounts,
     ),
-    RouteModule("/admin/v1", ("/accounts/{account_id}/moderation",), _moderation),
+    RouteModule(
+        "/admin/v1", ("/accounts/{account_id}/moderation", "/keys/{key_id}/requests"), _moderation
+    ),
 )
 
 

@@ -34,9 +34,11 @@ def backends() -> Backends:
 @cache
 def router() -> Router:
     from handler.generation.routing import Router
+    from handler.provenance import provenance
     from handler.stores.circuits import DynamoDBCircuits
 
-    return Router(backends(), DynamoDBCircuits(get_settings().idempotency_table))
+    settings = get_settings()  # every image is signed as it leaves its backend (provenance)
+    return Router(backends(), DynamoDBCircuits(settings.idempotency_table), provenance(settings))
 
 
 @cache

@@ -18,6 +18,7 @@ from handler import container
 from handler.app import create_app
 from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.cli.local_aws import stand_in
+from handler.cli.signing_chain import local_signing_credentials
 from handler.cli.template import Template, create_resources
 from handler.keys.auth import issue_key, register_key
 from handler.observability import logger
@@ -69,6 +70,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         f"https://sqs.us-east-1.amazonaws.com/123456789012/{TABLES_PREFIX}-reloadqueue",
     )
     monkeypatch.setenv("IMAGEGATE_WEBHOOK_SECRET", "test-webhook-master-secret")
+    monkeypatch.setenv("IMAGEGATE_PROVENANCE_SIGNING", local_signing_credentials())
     monkeypatch.setenv("IMAGEGATE_IMAGES_BUCKET", f"{TABLES_PREFIX}-imagesbucket")
     monkeypatch.setenv("IMAGEGATE_CATALOG_FILE", str(ROOT / "infra" / "catalog.json"))
     container.reset()

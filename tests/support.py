@@ -71,6 +71,13 @@ def open_image(data: bytes) -> Image.Image:
     return image
 
 
+def pixels(data: bytes) -> tuple[str, tuple[int, int], bytes]:
+    """What an image shows: the same picture in two files whose C2PA manifests differ (each
+    names its own request and time) gives the same pixels."""
+    image = open_image(data)
+    return image.format or "", image.size, image.convert("RGBA").tobytes()
+
+
 def assert_error(body: Any, *, type_: str, param: str | None, code: str | None) -> None:
     """OpenAI's envelope: all four keys, nothing FastAPI-shaped."""
     assert set(body) == {"error"}, body

@@ -59,6 +59,13 @@ def conform(
         raise BackendError("The model returned an image that could not be read.") from exc
 
 
+def encoded_again(original: bytes, data: bytes) -> bytes | None:
+    """The provider's ``original`` where ``conform`` encoded it again as ``data`` and it may
+    hold a C2PA manifest (its boxes are labelled "c2pa"): the image's signature keeps that
+    manifest as an ingredient (``GeneratedImage.original``). None otherwise."""
+    return original if data is not original and b"c2pa" in original else None
+
+
 def edit_region(mask: Image.Image) -> Image.Image:
     """The part of the image to repaint, white on black (what diffusers and SDXL expect).
 

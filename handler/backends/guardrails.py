@@ -4,8 +4,8 @@ account, whatever backend runs the model.
 
 It asks for the ``FULL`` output scope, so every content filter answers with its confidence,
 not only those that blocked: an account's policy may be stricter than the guardrail's own
-strengths (``core/moderation.py``). Images go as PNG or JPEG, the formats it reads: a WebP is
-converted to PNG for the check alone."""
+strengths (``core/moderation.py``). Images go as PNG or JPEG, the formats it reads, within its
+size limit (``_image_block``)."""
 
 import io
 from collections.abc import Iterator, Sequence
@@ -20,6 +20,7 @@ from handler.core.errors import BackendUnavailable, ServiceError
 from handler.core.records.moderation import LEVELS, Finding, Level
 
 READ_SECONDS = 10
+MAX_IMAGE_BYTES = 3_750_000  # kept under ApplyGuardrail's 4 MB an image
 _BUSY = {"ThrottlingException", "ServiceUnavailableException", "ServiceQuotaExceededException"}
 
 
@@ -73,16 +74,21 @@ def findings(answer: dict[str, Any]) -> list[Finding]:
 
 
 def _image_block(data: bytes) -> dict[str, Any]:
-    if data.startswith(b"\x89PNG"):
+    """``data`` as ApplyGuardrail reads an image: PNG or JPEG as it is, when small enough;
+    another format (WebP) as PNG, and one over its size limit as a JPEG, for the check alone."""
+    if len(data) <= MAX_IMAGE_BYTES and data.startswith(b"\x89PNG"):
         return {"format": "png", "source": {"bytes": data}}
-    if data.startswith(b"\xff\xd8"):
+    if len(data) <= MAX_IMAGE_BYTES and data.startswith(b"\xff\xd8"):
         return {"format": "jpeg", "source": {"bytes": data}}
-    from PIL import Image  # a WebP (or anything else Pillow reads), for the check alone
+    from PIL import Image  # only for an image the guardrail cannot read as it is
 
     converted = io.BytesIO()
     with Image.open(io.BytesIO(data)) as image:
-        image.save(converted, format="PNG")
-    return {"format": "png", "source": {"bytes": converted.getvalue()}}
+        if len(data) <= MAX_IMAGE_BYTES:
+            image.save(converted, format="PNG")
+            return {"format": "png", "source": {"bytes": converted.getvalue()}}
+        image.convert("RGB").save(converted, format="JPEG", quality=90)
+    return {"format": "jpeg", "source": {"bytes": converted.getvalue()}}
 
 
 @contextmanager

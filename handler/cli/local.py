@@ -124,6 +124,8 @@ def local_environment(
 ) -> dict[str, str]:
     """The API function's environment as the template sets it, resolved to the local
     resources ``names``, with what a machine without AWS gives instead."""
+    from handler.cli.signing_chain import local_chain
+
     environment = template.function_environment("ApiFunction", names)
     # Bedrock Guardrails is not played here: moderation is off unless a guardrail is given.
     environment["IMAGEGATE_GUARDRAIL_ID"] = os.environ.get("IMAGEGATE_GUARDRAIL_ID", "")
@@ -135,6 +137,8 @@ def local_environment(
     environment["IMAGEGATE_CATALOG_FILE"] = str(catalog_path)
     # Secrets Manager is not played locally: the stack's webhook secret is given directly.
     environment["IMAGEGATE_WEBHOOK_SECRET"] = secrets.token_urlsafe(32)
+    # Nor is a real CA: images are signed with this process's own test chain.
+    environment["IMAGEGATE_PROVENANCE_SIGNING"] = local_chain()[0].to_json()
     environment["IMAGEGATE_LOCAL_WEBHOOKS"] = "true"  # receivers on this machine
     environment["IMAGEGATE_SERVE_PREVIEW"] = "true"  # what the local stack runs on
     # No CloudWatch here: metrics would be EMF lines on stdout, among the lines scripts read.

@@ -123,6 +123,9 @@ def dev(
         stack.save(described)
         runtime = start_runtime(stack, template_path)
         api_key = ensure_dev_key(state_dir)
+        from handler.cli.signing_chain import write_trust_anchor
+
+        trust_anchor = write_trust_anchor(state_dir, server.port)
         operator = ensure_operator(stack.environment["IMAGEGATE_USER_POOL_ID"], state_dir)
         server.start(Gateway(api))
         # Stripe's events reach the API as they would deployed: through the gateway.
@@ -143,6 +146,9 @@ def dev(
             err.print(
                 f"Operator (Cognito, group operators): {operator[0]}, password {operator[1]} "
                 f"(kept in {state_dir / 'operator-password'})"
+            )
+            err.print(
+                f"Images are signed (C2PA) by a test chain of this run; its CA: {trust_anchor}"
             )
             err.print(
                 f"Described in {described}: `imagegate keys --local` finds it there "

@@ -14,11 +14,12 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from handler.config.moderation import ModerationSettings, get_moderation_settings
 from handler.config.sign_in import SignInSettings, get_sign_in_settings
+from handler.config.unset import Unset, UnsetSecret
 from handler.core.amounts import parse_amount
 
 # Lambda refuses a buffered response over 6 MB (6,291,556 bytes), counted with the proxy
@@ -66,10 +67,10 @@ class Settings(BaseSettings):
         int, Field(ge=0, description="kept back from backends to store images and answer")
     ] = 3_000
     replicate_api_token_secret: Annotated[
-        str | None, Field(description="Secrets Manager name or ARN of the Replicate token")
+        Unset, Field(description="Secrets Manager name or ARN of the Replicate token")
     ] = None
     replicate_api_token: Annotated[
-        SecretStr | None, Field(description="the token itself: local runs only")
+        UnsetSecret, Field(description="the token itself: local runs only")
     ] = None
     replicate_base_url: Annotated[
         str, Field(description="Replicate's API; a local fake in tests")
@@ -79,27 +80,33 @@ class Settings(BaseSettings):
         Field(description="the Bedrock ARNs the stack grants, comma-separated (BedrockModelArns)"),
     ] = ""
     webhook_secret_name: Annotated[
-        str | None,
+        Unset,
         Field(description="Secrets Manager name or ARN of the webhook signing master secret"),
     ] = None
     webhook_secret: Annotated[
-        SecretStr | None, Field(description="the master secret itself: local runs only")
+        UnsetSecret, Field(description="the master secret itself: local runs only")
     ] = None
     stripe_secret_key_secret: Annotated[
-        str | None, Field(description="Secrets Manager name or ARN of the Stripe secret key")
+        Unset, Field(description="Secrets Manager name or ARN of the Stripe secret key")
     ] = None
     stripe_secret_key: Annotated[
-        SecretStr | None, Field(description="the Stripe secret key itself: local runs only")
+        UnsetSecret, Field(description="the Stripe secret key itself: local runs only")
     ] = None
     stripe_webhook_secret_name: Annotated[
-        str | None,
+        Unset,
         Field(description="Secrets Manager name or ARN of the Stripe webhook signing secret"),
     ] = None
     stripe_webhook_secret: Annotated[
-        SecretStr | None, Field(description="the webhook signing secret itself: local runs only")
+        UnsetSecret, Field(description="the webhook signing secret itself: local runs only")
+    ] = None
+    provenance_signing_secret: Annotated[
+        Unset, Field(description="Secrets Manager ARN of the C2PA signing certificate and key")
+    ] = None
+    provenance_signing: Annotated[
+        UnsetSecret, Field(description="the C2PA signing secret's JSON itself: local runs only")
     ] = None
     stripe_api_base: Annotated[
-        str | None, Field(description="Stripe's API; the local stand-in on the local stack")
+        Unset, Field(description="Stripe's API; the local stand-in on the local stack")
     ] = None
     card_currency: Annotated[
         str,
@@ -146,23 +153,6 @@ class Settings(BaseSettings):
             description="largest JSON body served; inline images beyond it get a 413",
         ),
     ] = DEFAULT_MAX_RESPONSE_BYTES
-
-    @field_validator(
-        "replicate_api_token_secret",
-        "replicate_api_token",
-        "webhook_secret_name",
-        "webhook_secret",
-        "stripe_secret_key_secret",
-        "stripe_secret_key",
-        "stripe_webhook_secret_name",
-        "stripe_webhook_secret",
-        "stripe_api_base",
-        mode="before",
-    )
-    @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
-        # CloudFormation cannot leave a variable out, only empty: empty means not configured.
-        return None if value == "" else value
 
     @field_validator("card_top_up_minimum", "card_top_up_maximum", mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from handler.config.sign_in import Unset
+from handler.config.unset import Unset
 
 
 class ModerationSettings(BaseSettings):

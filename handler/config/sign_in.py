@@ -7,10 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from handler.config.unset import Unset
 from handler.core.amounts import parse_amount
-
-# CloudFormation cannot leave a variable out, only empty: empty means not configured.
-Unset = Annotated[str | None, BeforeValidator(lambda value: None if value == "" else value)]
 
 
 class SignInSettings(BaseSettings):

@@ -15,6 +15,10 @@ class GeneratedImage:
     # The seconds of GPU its provider billed for it, where the provider says (Replicate's
     # predict time): what a placement priced per second costs.
     billed_seconds: float | None = None
+    # The provider's own bytes, where ``data`` encoded them again (another format, size or
+    # compression) and they may carry its C2PA manifest: the image's signature keeps that
+    # manifest as an ingredient (``handler/provenance``). None: ``data`` is what it sent.
+    original: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from handler.money.paid import delivered
 from handler.observability import logger
 from handler.ports.backends import InferenceBackend, StreamingBackend
 from handler.ports.circuits import Circuits
+from handler.ports.provenance import Provenance
 
 # What a request is taken to need on a placement that declares no latency, until one is seen
 # there: only to estimate what it costs by the second.
@@ -45,10 +46,12 @@ class Router:
         self,
         backends: Mapping[str, InferenceBackend],
         circuits: Circuits | None = None,
+        provenance: Provenance | None = None,
         clock: Callable[[], float] = time.time,
     ):
         self.backends = backends
         self._circuits = circuits
+        self.provenance = provenance  # None: images leave as their backend made them
         self.clock = clock
         self._seconds: dict[str, float] = {}  # circuit id → observed seconds (smoothed)
 
@@ -92,6 +95,11 @@ class Router:
     def _estimate(self, spec: GenerationSpec, placement: Placement) -> int:
         seconds = self.expected(spec.model, placement) or UNKNOWN_SECONDS
         return placement.cost.of(spec.size, spec.n, seconds)
+
+    def signed(self, spec: GenerationSpec, images: list[GeneratedImage]) -> list[GeneratedImage]:
+        """The finished images as they are delivered: signed where they were made, after any
+        change to their bytes (the backends' last encoding), once, whichever way they go."""
+        return self.provenance.sign(spec, images) if self.provenance else images
 
     def delivered(
         self, spec: GenerationSpec, images: list[GeneratedImage], seconds: float
@@ -154,7 +162,7 @@ class Routed:
                 self._failed(placed, error, started, deadline, last=last)
                 continue
             self.attempts.append(self.router.delivered(placed, images, self._since(started)))
-            return images
+            return self.router.signed(placed, images)
         raise AssertionError("the last placement's failure is raised")  # pragma: no cover
 
     def stream(
@@ -167,9 +175,10 @@ class Routed:
             try:
                 if isinstance(backend, StreamingBackend):
                     for step in backend.stream(placed, deadline):
-                        if isinstance(step, list):
+                        if isinstance(step, list):  # previews go out unsigned; these do not
                             since = self._since(started)
                             self.attempts.append(self.router.delivered(placed, step, since))
+                            step = self.router.signed(placed, step)
                         shown = True
                         yield step
                 else:
@@ -177,7 +186,7 @@ class Routed:
                     self.attempts.append(
                         self.router.delivered(placed, images, self._since(started))
                     )
-                    yield images
+                    yield self.router.signed(placed, images)
                 return
             except BackendError as error:
                 self._failed(placed, error, started, deadline, last=last or shown)

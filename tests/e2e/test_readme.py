@@ -1,7 +1,8 @@
 """The README's examples, run as they are written against the local stack.
 
-Only what a reader cannot copy as is changes: the port (the tests' stack takes a free one)
-and the key the README shows as ``ig_…`` (the stack's printed key, as its reader would paste).
+Only what a reader cannot copy as is changes: the port (the tests' stack takes a free one),
+the key the README shows as ``ig_…`` (the stack's printed key, as its reader would paste) and
+where the stack wrote its test CA (its state directory, for that port).
 """
 
 import os
@@ -52,6 +53,10 @@ def test_the_python_examples_run(local_stack: Stack, tmp_path: Path) -> None:
     script = "\n\n".join(_blocks("python"))
     script = script.replace(README_ORIGIN, _origin(local_stack))
     script = script.replace('api_key="ig_…"', f'api_key="{local_stack.api_key}"')
+    port = _origin(local_stack).rsplit(":", 1)[1]
+    assert local_stack.state_dir is not None
+    anchor = local_stack.state_dir / f"provenance-ca-{port}.pem"
+    script = script.replace(".imagegate/provenance-ca-8000.pem", str(anchor))
     # When they run
     run = subprocess.run(
         [sys.executable, "-c", script],

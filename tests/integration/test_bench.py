@@ -63,3 +63,11 @@ def test_the_cold_start_benchmark_times_a_function_and_a_web_app_from_their_arti
     assert {"ApiFunction", "StreamFunction", "bare"} <= set(rows), out
     assert "MiB zipped" in rows["ApiFunction"], out
     assert "MiB zipped" in rows["StreamFunction"], out
+
+
+def test_the_provenance_benchmark_signs_every_format_and_an_edit() -> None:
+    out = _run("provenance.py")
+    rows = [line.split(":")[0].strip() for line in out.splitlines() if line.endswith("bytes")]
+    assert [row.split()[0] for row in rows] == ["png", "jpeg", "webp"], out
+    assert "first image of a process" in out, out
+    assert "its signed input kept" in out, out

@@ -91,6 +91,9 @@ def test_a_blocked_prompt_is_refused_before_any_money_moves(moderated: Moderated
             "index": None,
         }
     ]
+    # and the operator sees the same, key by key
+    operator = signed("GET", f"{moderated.origin}/admin/v1/keys/{key_id}/requests").json()
+    assert [r["moderation"] for r in operator["data"]] == [shown["moderation"]]
     # and the guardrail saw the prompt as input, once
     (call,) = moderated.guardrail.guardrail_calls
     assert call["path"] == "/guardrail/abcdef123456/version/1/apply"

@@ -1,6 +1,7 @@
 """``imagegate preflight`` against a fake account: moto's SageMaker, Secrets Manager and
 CloudFormation, Stubbers for Lambda's account settings and Bedrock's control plane."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,8 +11,10 @@ from typer.testing import CliRunner
 
 from handler.cli.main import app
 from handler.cli.preflight.findings import Status
+from handler.cli.preflight.provenance import provenance
 from handler.cli.preflight.sagemaker import sagemaker
 from handler.cli.preflight.secrets import secrets
+from handler.cli.signing_chain import SIGNER_NAME, issue_chain, local_chain
 from handler.core.catalog import load_catalog
 from tests.preflight_account import FakeAccount, deployment
 from tests.support import ROOT
@@ -105,6 +108,52 @@ def test_cards_on_without_a_webhook_secret_and_a_secret_being_deleted(
     ]
 
 
+def _signing_secret(account: FakeAccount, value: str) -> str:
+    created = account.client("secretsmanager").create_secret(
+        Name="imagegate/c2pa", SecretString=value
+    )
+    return str(created["ARN"])
+
+
+def test_images_unsigned_is_a_warning_and_a_signing_secret_is_tried(account: FakeAccount) -> None:
+    # Given no signing secret: a warning, saying what it means
+    unsigned = provenance(deployment(), account)
+    assert unsigned.status is Status.WARN
+    assert "without a C2PA manifest" in unsigned.message
+    # Given a secret with a chain c2pa signs with: named, with its end
+    arn = _signing_secret(account, local_chain()[0].to_json())
+    signed = provenance(deployment(ProvenanceSigningSecret=arn), account)
+    assert signed.status is Status.OK, signed.message
+    assert f"CN={SIGNER_NAME}" in signed.message
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("not json", "not a JSON object"),
+        # a CA's certificate (self-signed, no digitalSignature use) with a key of its own
+        ('{"certificate_chain": %s, "private_key": %s}', "c2pa cannot sign with the secret"),
+    ],
+)
+def test_a_signing_secret_c2pa_cannot_use_fails(
+    account: FakeAccount, value: str, said: str
+) -> None:
+    credentials, ca = issue_chain()
+    if "%s" in value:
+        value = value % (json.dumps(ca), json.dumps(credentials.private_key))
+    arn = _signing_secret(account, value)
+    refused = provenance(deployment(ProvenanceSigningSecret=arn), account)
+    assert refused.status is Status.FAIL
+    assert said in refused.message
+
+
+def test_a_missing_signing_secret_fails(account: FakeAccount) -> None:
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:imagegate/none-AbCdEf"
+    missing = provenance(deployment(ProvenanceSigningSecret=arn), account)
+    assert missing.status is Status.FAIL
+    assert missing.message.startswith("no secret")
+
+
 def _preflight(
     account: FakeAccount, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overrides: str
 ) -> tuple[int, str]:
@@ -129,16 +178,20 @@ def test_an_account_where_all_is_well_passes(
     account.offers_granted()
     _serve(account, *ENDPOINTS)
     _store(account, "imagegate/replicate", *CARDS.values())
-    overrides = " ".join(
-        f"{k}={v}" for k, v in {**CARDS, "ReplicateApiTokenSecret": "imagegate/replicate"}.items()
-    )
+    signing = _signing_secret(account, local_chain()[0].to_json())
+    given = {
+        **CARDS,
+        "ReplicateApiTokenSecret": "imagegate/replicate",
+        "ProvenanceSigningSecret": signing,
+    }
+    overrides = " ".join(f"{k}={v}" for k, v in given.items())
     # When preflight runs
     status, output = _preflight(account, tmp_path, monkeypatch, overrides)
     # Then every line is OK, and the command succeeds
     assert status == 0, output
     firsts = [line for line in output.splitlines() if not line.startswith(" ")]
     assert {line.split()[0] for line in firsts} == {"OK"}
-    assert len(firsts) == 10
+    assert len(firsts) == 11
 
 
 def test_a_new_account_fails_with_what_to_do_at_80_columns(
@@ -163,8 +216,8 @@ def test_a_new_account_fails_with_what_to_do_at_80_columns(
     assert max(len(line) for line in lines) <= 80, output
     statuses = [line.split()[0] for line in lines if not line.startswith(" ")]
     # (sd3.5's subscription is made on first use: the template lets the roles subscribe)
-    assert statuses == ["FAIL", "OK", "OK", "OK", "OK", "WARN", "WARN", "FAIL", "FAIL"]
-    assert len([line for line in lines if line.startswith("      fix: ")]) == 5
+    assert statuses == ["FAIL", "OK", "OK", "OK", "OK", "WARN", "WARN", "FAIL", "FAIL", "WARN"]
+    assert len([line for line in lines if line.startswith("      fix: ")]) == 6
     assert "set ApiReservedConcurrency=297 or less" in output
     # And the README shows this very output
     assert f"```\n{output}```" in (ROOT / "README.md").read_text()

@@ -22,7 +22,8 @@ from tests.fakes.bedrock_runtime import picture
 from tests.fakes.sagemaker_runtime import FakeSageMakerRuntime
 from tests.integration.conftest import Local
 from tests.integration.test_streaming import TWO_PREVIEWS_THEN_THE_IMAGE, events
-from tests.support import GENEROUS, ROOT, endpoint_in_service, open_image
+from tests.provenance import assert_marked
+from tests.support import GENEROUS, ROOT, endpoint_in_service, open_image, pixels
 
 URL = "/v1/images/generations"
 PRICE = 2500  # sd-imagegate at 512x512
@@ -74,7 +75,10 @@ def test_previews_stream_as_partial_images_then_the_completed_image(
         preview = base64.b64decode(data["b64_json"])
         assert preview == picture(f"a lighthouse at step {step}", 5, (512, 512))
     completed = sent[-1][1]
-    assert base64.b64decode(completed["b64_json"]) == picture("a lighthouse", 5, (512, 512))
+    # The previews as the endpoint sent them; the image, its picture, signed on the way
+    image = base64.b64decode(completed["b64_json"])
+    assert pixels(image) == pixels(picture("a lighthouse", 5, (512, 512)))
+    assert_marked(image, completed["model"])
     assert (completed["seed"], completed["cost"]) == (5, PRICE)
     assert _balance(client, auth) == before - PRICE == completed["remaining_balance"]
     [invocation] = endpoint.invocations
@@ -87,9 +91,8 @@ def test_a_buffered_request_to_a_streaming_model_is_charged_the_same(
     before = _balance(client, auth)
     response = client.post(URL, headers=auth, json=_body(response_format="b64_json"))
     assert response.status_code == 200, response.text
-    assert base64.b64decode(response.json()["data"][0]["b64_json"]) == picture(
-        "a lighthouse", 5, (512, 512)
-    )
+    image = base64.b64decode(response.json()["data"][0]["b64_json"])
+    assert pixels(image) == pixels(picture("a lighthouse", 5, (512, 512)))
     assert response.json()["cost"] == PRICE == before - _balance(client, auth)
     [invocation] = endpoint.invocations
     assert not invocation["streamed"]

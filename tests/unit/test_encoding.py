@@ -4,9 +4,10 @@ import io
 import pytest
 from PIL import Image
 
-from handler.backends.encoding import conform
+from handler.backends.encoding import conform, encoded_again
 from handler.backends.sagemaker.contracts import CONTRACTS
 from handler.core.errors import BackendError
+from tests.provenance import provider_signed
 from tests.support import open_image
 
 
@@ -98,3 +99,12 @@ def test_a_palette_mask_with_transparency() -> None:
     assert palette.has_transparency_data
     region = open_image(edit_region_png(_mask_png(palette)))
     assert (region.getpixel((32, 10)), region.getpixel((32, 50))) == (255, 0)
+
+
+def test_a_provider_image_encoded_again_is_kept_only_where_it_may_carry_a_manifest() -> None:
+    signed = provider_signed(_jpeg((64, 64)))
+    again = conform(signed, 32, 32, "png", 100)
+    assert encoded_again(signed, again) is signed  # its manifest is not in ``again``
+    assert encoded_again(signed, conform(signed, 64, 64, "jpeg", 100)) is None  # untouched
+    plain = _jpeg((64, 64))
+    assert encoded_again(plain, conform(plain, 32, 32, "png", 100)) is None

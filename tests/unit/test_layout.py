@@ -116,6 +116,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "stores": {"core", "ports", "aws", "observability"},
     "money.stored": {"core", "ports", "aws", "stores", "money", "observability"},
     "backends": {"core", "ports", "aws", "config", "observability"},
+    "provenance": {"core", "ports", "aws", "observability"},  # C2PA signing (c2pa-python)
     "config": {"core.amounts"},  # the one rule for amounts, a leaf
     "api": {
         "core",
@@ -144,8 +145,8 @@ COMPOSITION = {
     "members_container",
     "moderation_container",
 }
-VENDOR_SDKS = {"boto3", "botocore", "mypy_boto3_dynamodb", "stripe", "replicate"}
-VENDOR_LAYERS = {"aws", "stores", "money.stored", "backends"}
+VENDOR_SDKS = {"boto3", "botocore", "mypy_boto3_dynamodb", "stripe", "replicate", "c2pa"}
+VENDOR_LAYERS = {"aws", "stores", "money.stored", "backends", "provenance"}
 
 
 def _layer(module: str) -> str:

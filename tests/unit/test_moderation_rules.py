@@ -128,3 +128,30 @@ def test_an_accounts_policy_is_read_once_per_instance_until_it_may_have_changed(
     now[0] += 1
     moderation._policy("a")
     assert reads == ["a", "a"]
+
+
+def test_an_image_goes_to_the_guardrail_in_a_format_and_size_it_reads() -> None:
+    import io
+    import os
+
+    from PIL import Image
+
+    from handler.backends.guardrails import MAX_IMAGE_BYTES, _image_block
+
+    def encoded(image: Image.Image, kind: str) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, format=kind)
+        return buffer.getvalue()
+
+    small = Image.new("RGB", (64, 64), (10, 20, 30))
+    assert _image_block(encoded(small, "PNG"))["format"] == "png"
+    assert _image_block(encoded(small, "JPEG"))["format"] == "jpeg"
+    webp = _image_block(encoded(small, "WEBP"))
+    assert webp["format"] == "png"
+    assert webp["source"]["bytes"].startswith(b"\x89PNG")
+    noise = Image.frombytes("RGB", (1200, 1200), os.urandom(1200 * 1200 * 3))
+    large = encoded(noise, "PNG")
+    assert len(large) > MAX_IMAGE_BYTES
+    checked = _image_block(large)
+    assert checked["format"] == "jpeg"
+    assert len(checked["source"]["bytes"]) <= MAX_IMAGE_BYTES

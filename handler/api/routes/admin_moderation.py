@@ -1,5 +1,6 @@
 """The operators' view of an account's moderation (IAM-signed, as the rest of the admin API):
-its policy, within the deployment's guardrail, and how many of its requests were blocked."""
+its policy, within the deployment's guardrail, how many of its requests were blocked, and a
+key's requests with their verdicts, as the key holder sees them."""
 
 import re
 import time
@@ -8,10 +9,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from handler.api.deps import OperatorDep
+from handler.api.deps import ChargeStoreDep, OperatorDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.member_deps import AccountModerationDep
+from handler.api.pages import CursorPage, PageAfter, PageLimit
+from handler.api.routes.usage import UsageRequest, usage_page
 from handler.core.errors import InvalidRequest
 from handler.core.records.moderation import CATEGORIES, Level, ModerationPolicy
 from handler.ports.moderation import AccountModeration
@@ -71,6 +74,19 @@ def set_moderation(
     policy = None if body is None else body.policy()
     moderation.set_policy(account_id, policy, actor=operator, now=int(time.time()))
     return _view(account_id, moderation)
+
+
+@router.get("/keys/{key_id}/requests")
+def list_key_requests(
+    key_id: str,
+    charges: ChargeStoreDep,
+    operator: OperatorDep,
+    limit: PageLimit = 20,
+    after: PageAfter = None,
+) -> CursorPage[UsageRequest]:
+    """A key's requests, newest first, as ``GET /v1/usage/requests`` shows them to its holder:
+    what each cost, and moderation's verdicts (a blocked prompt among them, charged nothing)."""
+    return usage_page(charges, key_id, limit, after)
 
 
 def _view(account_id: str, moderation: AccountModeration) -> AccountModerationView:

@@ -13,6 +13,7 @@ from handler.core.records.charges import UsageRecord
 from handler.core.records.keys import ApiKeyRecord
 from handler.core.records.moderation import Verdict
 from handler.money.usage import UsageTotals, by_day, by_day_and_model, period, totals
+from handler.ports.charges import ChargeStore
 
 router = APIRouter(tags=["usage"])
 
@@ -165,8 +166,15 @@ def list_usage_requests(
     after: PageAfter = None,
 ) -> CursorPage[UsageRequest]:
     """The calling key's priced requests, newest first: model, size, images, status, cost."""
-    held = partial(ledger.holds_usage, key.key_id)
+    return usage_page(ledger, key.key_id, limit, after)
+
+
+def usage_page(
+    charges: ChargeStore, key_id: str, limit: int, after: str | None
+) -> CursorPage[UsageRequest]:
+    """A page of ``key_id``'s requests, newest first, after the record ``after`` names."""
+    held = partial(charges.holds_usage, key_id)
     before = None if after is None else place_of(_RECORD_PREFIX, after, "a usage record", held)
-    records, more = ledger.recent_usage(key.key_id, limit=limit, before=before)
+    records, more = charges.recent_usage(key_id, limit=limit, before=before)
     data = [UsageRequest.of(record) for record in records]
     return CursorPage[UsageRequest].of(data, has_more=more)

@@ -23,7 +23,7 @@ from handler.backends.bedrock.errors import (
 )
 from handler.backends.bedrock.grants import Grants, Target
 from handler.backends.bedrock.params import BedrockParams
-from handler.backends.encoding import conform
+from handler.backends.encoding import conform, encoded_again
 from handler.backends.parallel import gather, worst
 from handler.core.catalog import CatalogModel
 from handler.core.deadline import Deadline
@@ -133,7 +133,14 @@ class BedrockBackend:
         except (ValueError, TypeError) as exc:  # not JSON, not base64, a seed not a number
             raise BackendError("Bedrock answered something that is not an image.") from exc
         image = conform(data, spec.width, spec.height, spec.output_format, spec.output_compression)
-        return GeneratedImage(image, spec.output_format, seed, spec.width, spec.height)
+        return GeneratedImage(
+            image,
+            spec.output_format,
+            seed,
+            spec.width,
+            spec.height,
+            original=encoded_again(data, image),
+        )
 
 
 def _not_granted(model_id: str, region: str | None = None) -> BackendNotConfigured:

@@ -13,7 +13,7 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction
 
-from handler.backends.encoding import conform
+from handler.backends.encoding import conform, encoded_again
 from handler.backends.parallel import gather, worst
 from handler.backends.replicate.errors import busy, filtered, too_late, translate
 from handler.backends.replicate.inputs import (
@@ -131,16 +131,16 @@ class ReplicateBackend:
         urls = output_urls(prediction.output)
         if not urls:
             return None  # the safety checker removed it
-        data = self._download(urls[0], deadline)
+        sent = self._download(urls[0], deadline)
+        data = conform(sent, spec.width, spec.height, spec.output_format, spec.output_compression)
         return GeneratedImage(
-            data=conform(
-                data, spec.width, spec.height, spec.output_format, spec.output_compression
-            ),
+            data=data,
             output_format=spec.output_format,
             seed=seed,
             width=spec.width,
             height=spec.height,
             billed_seconds=_predict_time(prediction),
+            original=encoded_again(sent, data),
         )
 
     def _until_done(

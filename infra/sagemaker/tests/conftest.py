@@ -122,14 +122,17 @@ def tiny_model() -> Callable[..., Any]:
     shipped = load_catalog(ROOT / "infra" / "catalog.json").get("sd-imagegate")
 
     def model(**params: Any) -> CatalogModel:
+        entry = shipped.model_dump()
+        (placement,) = entry["placements"]  # its one placement: this endpoint
+        placement["backend_params"] = {**shipped.backend_params, **params}
         return CatalogModel.model_validate(
             {
-                **shipped.model_dump(),
+                **entry,
                 "sizes": ["64x48"],
                 "default_size": "64x48",
                 "steps": {"min": 1, "max": 4, "default": 4},
                 "prices": {"image": {"64x48": 1}, "edit": {"64x48": 1}},
-                "backend_params": {**shipped.backend_params, **params},
+                "placements": [placement],
             }
         )
 
