@@ -121,44 +121,50 @@ deploy: build $(CLI_STAMP)  ## Build once, check the account, deploy the stack (
 	$(BIN)/imagegate prune-versions --stack $(STACK) $(if $(REGION),--region $(REGION))
 
 artifact-check: build $(DEV_STAMP)  ## Build, then check what ships to Lambda.
-	$(BIN)/python tests/artifact_check.py .aws-sam/build/ApiFunction
+	$(BIN)/python tests/artifact_check.py .aws-sam/build
 
 # Bytecode is compiled by Lambda's own Python where this machine has one (/var/task is
 # read-only, so Lambda would otherwise compile every module at every cold start).
 LAMBDA_PY := $(FUNCTIONS_PYTHON)
 
-# One artifact for every function (they differ in their handler only): built once, into
-# build/artifact, whenever what ships changed, then hard-linked into each function's
-# ARTIFACTS_DIR by the targets `sam build` (BuildMethod: makefile) calls. Eight copies would
-# take eight times its disk (about 100 MB each); links take none, and nothing writes to them.
-# Where links cannot be made (another file system), it is copied.
-ARTIFACT := build/artifact
+# An artifact per function (build/functions/<Function>), each of what that function runs: the
+# distributions its code imports (pyproject.toml's [tool.imagegate.functions]) with what they
+# depend on, the package but its CLI, the catalog; of botocore's data, the services the code
+# calls, their models without documentation (handler/cli/artifacts.py). Built whenever what
+# ships changed, then hard-linked into the function's ARTIFACTS_DIR by the build-<Function>
+# target `sam build` (BuildMethod: makefile) calls: links take no disk, and nothing writes to
+# them; where they cannot be made (another file system), it is copied.
+ARTIFACTS := build/functions
+FUNCTIONS := $(shell $(PYTHON) -m handler.cli.artifacts functions)
+STREAMING := StreamFunction
 SHIPPED := $(shell find handler -name '*.py' -not -path 'handler/cli/*') $(shell find handler/console -type f) \
-	pyproject.toml constraints.txt Makefile
+	handler/cli/artifacts.py pyproject.toml constraints.txt Makefile
 
-$(ARTIFACT)/.built: $(SHIPPED)
-	rm -rf build/wheel $(ARTIFACT) && $(PYTHON) -m pip wheel --no-deps --wheel-dir build/wheel .
-	$(PYTHON) -m pip install --quiet --target "$(ARTIFACT)" \
+$(ARTIFACTS)/%/.built: $(SHIPPED)
+	rm -rf "$(ARTIFACTS)/$*" && mkdir -p "$(ARTIFACTS)/$*"
+	$(PYTHON) -m pip install --quiet --target "$(ARTIFACTS)/$*" \
 		$(LAMBDA_PLATFORMS) --implementation cp --python-version $(LAMBDA_PYTHON) \
-		--only-binary=:all: --no-compile --constraint constraints.txt build/wheel/imagegate-*.whl
-	rm -rf "$(ARTIFACT)/bin" "$(ARTIFACT)/handler/cli"
+		--only-binary=:all: --no-compile --constraint constraints.txt \
+		$$($(PYTHON) -m handler.cli.artifacts requirements $*)
+	rm -rf "$(ARTIFACTS)/$*/bin"
+	$(PYTHON) -m handler.cli.artifacts code "$(ARTIFACTS)/$*" $(if $(filter $*,$(STREAMING)),--streams)
+	$(PYTHON) -m handler.cli.artifacts trim-botocore "$(ARTIFACTS)/$*"
 	# c2pa-python's wheel carries its Rust static library beside the shared one it loads: 30 MB
 	# no function reads.
-	rm -f "$(ARTIFACT)/c2pa/libs/libc2pa_c.rlib"
+	rm -f "$(ARTIFACTS)/$*/c2pa/libs/libc2pa_c.rlib"
 	@if [ -n "$(LAMBDA_PY)" ]; then \
-		$(LAMBDA_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACT)" >/dev/null \
-			|| echo "artifact: some files did not compile (they stay source)"; \
-		echo "artifact: bytecode compiled by $$($(LAMBDA_PY) -V)"; \
+		$(LAMBDA_PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS)/$*" >/dev/null \
+			|| echo "$*: some files did not compile (they stay source)"; \
+		echo "$*: bytecode compiled by $$($(LAMBDA_PY) -V)"; \
 	else \
-		echo "artifact: no python$(LAMBDA_PYTHON) on this machine: source only, compiled by Lambda at each cold start"; \
+		echo "$*: no python$(LAMBDA_PYTHON) on this machine: source only, compiled by Lambda at each cold start"; \
 	fi
 	touch $@
 
-build-ApiFunction build-StreamFunction build-ReconcileFunction build-SplitterFunction build-WorkerFunction build-DeadLetterFunction build-WebhookFunction build-ReloadFunction build-AdminFunction build-AdminApiFunction build-MemberApiFunction: $(ARTIFACT)/.built
-	cp -R -l $(ARTIFACT)/. "$(ARTIFACTS_DIR)" 2>/dev/null || cp -R $(ARTIFACT)/. "$(ARTIFACTS_DIR)"
+$(addprefix build-,$(FUNCTIONS)): build-%: $(ARTIFACTS)/%/.built
+	cp -R -l $(ARTIFACTS)/$*/. "$(ARTIFACTS_DIR)" 2>/dev/null || cp -R $(ARTIFACTS)/$*/. "$(ARTIFACTS_DIR)"
 	rm -f "$(ARTIFACTS_DIR)/.built"
 	cp "$(CATALOG)" "$(ARTIFACTS_DIR)/catalog.json"
-	install -m 0755 infra/web-adapter/run.sh "$(ARTIFACTS_DIR)/run.sh"
 
 # A .venv of another Python (a clone from before) is made again.
 $(VENV_PYTHON):

@@ -45,9 +45,10 @@ def main() -> None:
     from handler.cli.signing_chain import local_chain
     from handler.core.catalog import load_catalog
     from handler.core.deadline import Deadline
-    from handler.core.image_input import ImageInputs, inspect
+    from handler.core.image_decoding import inspect
+    from handler.core.image_input import ImageInputs
     from handler.core.schemas import GenerationRequest
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
     from handler.provenance.c2pa_signing import C2paProvenance
 
     catalog = load_catalog(ROOT / "infra" / "catalog.json")

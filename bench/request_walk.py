@@ -4,7 +4,7 @@ request crosses, how many functions it calls, and which modules it enters more t
 (the money package, where a request's charge lives, counted apart).
 
 One ``POST /v1/images/generations`` (the sample event, ``url`` answers) through
-``handler.main.api_handler`` against moto in process, after one warm-up request:
+``handler.main.api.lambda_handler`` against moto in process, after one warm-up request:
 
     .venv/bin/python bench/request_walk.py [--format url|b64_json] [--all]
 """
@@ -109,8 +109,8 @@ def main() -> None:
     )
     from moto import mock_aws
 
-    from handler import main as entry
     from handler.cli.local import in_process_stack
+    from handler.main import api as entry
     from handler.observability import logger
 
     handler = logger.registered_handler
@@ -125,14 +125,14 @@ def main() -> None:
         event["body"] = json.dumps(body)
         event["headers"]["Authorization"] = f"Bearer {key.plaintext}"
         event["multiValueHeaders"]["Authorization"] = [f"Bearer {key.plaintext}"]
-        assert entry.api_handler(event, Context())["statusCode"] == 200  # warm
+        assert entry.lambda_handler(event, Context())["statusCode"] == 200  # warm
         walk = Walk()
         # Python 3.12+: threads already running too (the app's worker threads)
         every_thread = getattr(threading, "setprofile_all_threads", threading.setprofile)
         every_thread(walk)
         sys.setprofile(walk)
         try:
-            assert entry.api_handler(event, Context())["statusCode"] == 200
+            assert entry.lambda_handler(event, Context())["statusCode"] == 200
         finally:
             sys.setprofile(None)
             every_thread(None)

@@ -65,12 +65,12 @@ def main() -> None:
     from fastapi.testclient import TestClient
     from moto import mock_aws
 
-    from handler import container
+    from handler import container, generation_container
     from handler.app import create_app
     from handler.cli.local import in_process_stack
     from handler.core.deadline import Deadline
     from handler.core.schemas import GenerationRequest
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
     from handler.stores import circuits
     from tests.fakes.bedrock_runtime import FakeBedrock
 
@@ -82,7 +82,7 @@ def main() -> None:
             IMAGEGATE_SERVE_PREVIEW="true",
         )
         container.reset()
-        router = container.router()
+        router = generation_container.router()
         print(f"routing decision, warm (mean of {DECISIONS:,})")
         for name in ("imagegate-preview", "fox"):
             spec = build_spec(container.catalog().get(name), GenerationRequest(prompt="x"), "r")

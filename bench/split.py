@@ -37,7 +37,7 @@ def main() -> None:
     )
     from moto import mock_aws
 
-    from handler import container
+    from handler import work_container
     from handler.aws.clients import s3_client
     from handler.cli.local import in_process_stack
     from handler.config import get_settings
@@ -60,7 +60,7 @@ def main() -> None:
         object_key = f"batches/input/{key.key_id}/bench.jsonl"
         s3_client().put_object(Bucket=bucket, Key=object_key, Body=body)
         queue = Counting()
-        splitter = replace(container.splitter(), queue=queue)
+        splitter = replace(work_container.splitter(), queue=queue)
         tracemalloc.start()
         started = time.perf_counter()
         batch = splitter.split(bucket, object_key, "etag")

@@ -1,6 +1,6 @@
-"""A warm request through the Lambda entry (``handler.main.api_handler``, an API Gateway event)
-against the same AWS calls made directly, with AWS's latency put back in: every botocore call
-takes as long as the service would (moto's handling within it, and left out where moto takes
+"""A warm request through the Lambda entry (``handler.main.api.lambda_handler``, an API Gateway
+event) against the same AWS calls made directly, with AWS's latency put back in: every botocore
+call takes as long as the service would (moto's handling within it, and left out where moto takes
 longer than AWS would), and the backend is instant, so what is left is what imagegate adds.
 Ratios, not times, are the result: they hold on any machine. Last, it splits a b64_json
 request's own time (outside the AWS calls: before the reserve, between it and the settlement,
@@ -122,12 +122,12 @@ def main() -> None:
     from moto import mock_aws
     from PIL import Image
 
-    from handler import main as entry
     from handler.aws.clients import dynamodb_client, s3_client
     from handler.backends import makers
     from handler.cli.local import in_process_stack
     from handler.config import get_settings
     from handler.core.inference import GeneratedImage
+    from handler.main import api as entry
 
     buffer = io.BytesIO()
     Image.new("RGB", (SIZE, SIZE), (90, 120, 200)).save(buffer, "PNG")
@@ -234,7 +234,7 @@ def main() -> None:
                 "response_format": response_format,
             }
             event["body"] = json.dumps(body)
-            response = entry.api_handler(event, Context())
+            response = entry.lambda_handler(event, Context())
             assert response["statusCode"] == 200, response["body"][:300]
 
         health_event = {
@@ -266,7 +266,7 @@ def main() -> None:
         def health() -> None:
             """The same entry for a route that does nothing: Powertools, Mangum, FastAPI and
             the middleware alone, the floor under any route's overhead."""
-            response = entry.api_handler(health_event, Context())
+            response = entry.lambda_handler(health_event, Context())
             assert response["statusCode"] == 200, response["body"][:300]
 
         report.write(

@@ -1,43 +1,35 @@
-"""The FastAPI application, the same under Lambda (through Mangum) and under uvicorn, served
-by the container's objects (``ContainerServices``)."""
+"""The public app, under Lambda through Mangum (``ApiFunction``), served by the containers'
+objects (``ContainerServices``); its generating routes are also the streaming function's
+(``streamed_app.py``). Its route modules are named here with the paths of their routes, so a
+function that builds it ``lazy`` imports each on its first request (``api/lazy_routes.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, FastAPI
 
-from handler import billing_container, container, moderation_container
-from handler.accounts.keys import AccountKeys
-from handler.accounts.membership import AccountMembers
-from handler.api.errors import install_error_handlers
-from handler.api.middleware import GatewayPathMiddleware, RequestContextMiddleware
-from handler.api.routes import ADMIN_ROUTERS, MEMBER_ROUTERS, ROUTERS
-from handler.api.services import Services
-from handler.generation.offering import Offering
-from handler.generation.service import GenerationService
-from handler.keys.admin import KeyAdmin
-from handler.money.cards import CardTerms, CardTopUps
-from handler.ports.accounts import Accounts
-from handler.ports.charges import ChargeStore
-from handler.ports.idempotency import Idempotency
-from handler.ports.images import ImageStore
-from handler.ports.keys import KeyStore
-from handler.ports.ledger import Entries
-from handler.ports.member_tokens import MemberTokenVerifier
-from handler.ports.moderation import AccountModeration
-from handler.ports.operator_credentials import OperatorCredentialSource
-from handler.ports.sign_in import SignIn
-from handler.work.async_jobs import AsyncJobs
-from handler.work.batches import Batches
-from handler.work.reader import WorkReader
+from handler import billing_container, container, generation_container, work_container
+from handler.api.application import Routes, build_app
+from handler.api.lazy_routes import RouteModule
+from handler.streamed_app import EDITS, HEALTH, IMAGES, GeneratingContainerServices
+
+if TYPE_CHECKING:  # types only: each service's module is imported when it is built
+    from handler.generation.offering import Offering
+    from handler.money.cards import CardTerms, CardTopUps
+    from handler.ports.charges import ChargeStore
+    from handler.ports.images import ImageStore
+    from handler.ports.ledger import Entries
+    from handler.work.batches import Batches
 
 
-class ContainerServices:
-    """The routes' ``Services``: each call asks the container's factory by name, so each is
-    built on first use (not with the app), once, and again after ``container.reset()``."""
+class ContainerServices(GeneratingContainerServices):
+    """The public routes' services: each call asks the container's factory by name, so each
+    is built on first use (not with the app), once, and again after ``container.reset()``."""
 
     def offering(self) -> Offering:
-        return container.offering()
-
-    def key_store(self) -> KeyStore:
-        return container.key_store()
+        return generation_container.offering()
 
     def charge_store(self) -> ChargeStore:
         return container.charge_store()
@@ -45,20 +37,8 @@ class ContainerServices:
     def entries(self) -> Entries:
         return container.entries()
 
-    def idempotency(self) -> Idempotency:
-        return container.idempotency()
-
-    def generation_service(self) -> GenerationService:
-        return container.generation_service()
-
-    def async_jobs(self) -> AsyncJobs:
-        return container.async_jobs()
-
     def batches(self) -> Batches:
-        return container.batches()
-
-    def work_reader(self) -> WorkReader:
-        return container.work_reader()
+        return work_container.batches()
 
     def image_store(self) -> ImageStore:
         return container.image_store()
@@ -72,57 +52,76 @@ class ContainerServices:
     def card_terms(self) -> CardTerms | None:
         return billing_container.card_terms()
 
-    def key_admin(self) -> KeyAdmin:
-        return billing_container.key_admin()
 
-    def accounts(self) -> Accounts:
-        return billing_container.accounts()
+# Each module is imported by a loader of its own, in an import statement the import graph of
+# what a function ships follows (tests/import_graph.py), when its first request comes.
+def _variations() -> APIRouter:
+    from handler.api.routes import variations
 
-    def account_moderation(self) -> AccountModeration:
-        return moderation_container.account_moderation()
-
-    def account_members(self) -> AccountMembers:
-        return billing_container.account_members()
-
-    def account_keys(self) -> AccountKeys:
-        return billing_container.account_keys()
-
-    def member_tokens(self) -> MemberTokenVerifier:
-        return billing_container.member_tokens()
-
-    def operator_credentials(self) -> OperatorCredentialSource:
-        return billing_container.operator_credentials()
-
-    def sign_in(self) -> SignIn:
-        return billing_container.sign_in_service()
+    return variations.router
 
 
-def create_app(routers: list[tuple[APIRouter, str]] = ROUTERS) -> FastAPI:
-    """The public app by default; ``create_admin_app`` serves the operators' routes."""
-    app = FastAPI(
-        title="imagegate",
-        version="0.1.0",
-        summary="OpenAI-compatible, pay-per-request image generation.",
-        # A near miss ("/v1/models/") is OpenAI's 404, not a redirect to a guessed URL.
-        redirect_slashes=False,
-    )
-    services: Services = ContainerServices()  # what the routes' dependencies ask
-    app.state.services = services
-    app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(GatewayPathMiddleware)  # added last: runs first
-    install_error_handlers(app)
-    for router, prefix in routers:
-        app.include_router(router, prefix=prefix)
-    return app
+def _models() -> APIRouter:
+    from handler.api.routes import models
+
+    return models.router
 
 
-def create_admin_app() -> FastAPI:
-    """``/admin/v1``: the routes API Gateway lets through only when IAM-signed, served by a
-    function whose role may make keys and move credit, which the public one may not."""
-    return create_app(ADMIN_ROUTERS)
+def _usage() -> APIRouter:
+    from handler.api.routes import usage
+
+    return usage.router
 
 
-def create_member_app() -> FastAPI:
-    """``/v1/me`` and ``/v1/account``: the routes of people signed in to the console, served
-    by a function whose role may make an account's keys, which the public one may not."""
-    return create_app(MEMBER_ROUTERS)
+def _batches() -> APIRouter:
+    from handler.api.routes import batches
+
+    return batches.router
+
+
+def _billing() -> APIRouter:
+    from handler.api.routes import billing
+
+    return billing.router
+
+
+def _stripe_events() -> APIRouter:
+    from handler.api.routes import stripe_events
+
+    return stripe_events.router
+
+
+def _console() -> APIRouter:
+    from handler.api.routes import console
+
+    return console.router
+
+
+# In the order requests are matched against them: the generation routes first.
+PUBLIC = (
+    IMAGES,
+    EDITS,
+    RouteModule("/v1", ("/images/variations",), _variations),
+    RouteModule("/v1", ("/models", "/models/{model_id:path}"), _models),
+    RouteModule("/v1", ("/usage", "/usage/requests"), _usage),
+    RouteModule(
+        "/v1",
+        (
+            "/batches",
+            "/batches/{batch_id}",
+            "/batches/{batch_id}/cancel",
+            "/batches/{batch_id}/output",
+            "/webhooks/secret",
+        ),
+        _batches,
+    ),
+    RouteModule("/v1", ("/billing/transactions", "/billing", "/billing/checkout"), _billing),
+    RouteModule("", ("/webhooks/stripe",), _stripe_events),
+    HEALTH,
+    RouteModule("", ("/console", "/console/", "/console/{name:path}"), _console),
+)
+
+
+def create_app(routes: Sequence[Routes] = PUBLIC, *, lazy: bool = False) -> FastAPI:
+    """The public app (its route modules included now, or each on its first request)."""
+    return build_app(routes, ContainerServices(), lazy=lazy)

@@ -1,14 +1,21 @@
-"""Checks a built API function artifact: what it holds, what it leaves out, how big it is.
+"""Checks the functions' built artifacts: what each holds, what it leaves out, how big it is.
 
-python tests/artifact_check.py .aws-sam/build/ApiFunction
+python tests/artifact_check.py .aws-sam/build
 """
 
-import hashlib
 import io
 import sys
 import zipfile
 from pathlib import Path
 
+from handler.cli.artifacts import (
+    BOTOCORE_SHARED,
+    BOTOCORE_SHARED_ALSO,
+    botocore_services,
+    functions,
+)
+from handler.cli.deployed import function_entries
+from handler.cli.host_artifacts import STREAMING, canonical, closure
 from handler.core.catalog import load_catalog
 
 # Lambda's limit for a function's unzipped code; a zip over 50 MB must go through S3,
@@ -23,35 +30,32 @@ CONSOLE = tuple(
     for name in ("index.html", "console.js", "console.css", "icon.png", "vendor/chart.umd.min.js")
 )
 DEV_ONLY = ("moto", "typer", "rich", "yaml", "pytest", "openai", "mypy", "ruff")
+SOURCE = Path(__file__).resolve().parents[1] / "handler"
 
 
-def main(artifact: Path) -> int:
+def main(built: Path) -> int:
     problems = []
-    # uvicorn and run.sh: StreamFunction's web server, behind the Lambda Web Adapter.
-    required_files = ("handler/main.py", "catalog.json", "fastapi", "mangum", "PIL", "uvicorn")
-    for required in required_files + CONSOLE:
-        if not (artifact / required).exists():
-            problems.append(f"missing {required}")
+    for function, entry in function_entries().items():
+        artifact = built / function
+        found = _function(function, entry.split(":")[0], artifact)
+        problems += [f"{function}: {problem}" for problem in found]
+    for problem in problems:
+        sys.stdout.write(f"problem: {problem}\n")
+    return 1 if problems else 0
+
+
+def _function(function: str, entry: str, artifact: Path) -> list[str]:
+    problems = []
+    required = (f"{entry.replace('.', '/')}.py", "catalog.json", *CONSOLE)
+    problems += [f"missing {path}" for path in required if not (artifact / path).exists()]
     run = artifact / "run.sh"
-    if not run.exists() or not run.stat().st_mode & 0o111:
-        problems.append("run.sh, StreamFunction's entry, is missing or not executable")
-    if (artifact / "handler" / "cli").exists():
-        problems.append("the CLI (dev tooling) was shipped")
-    # Exactly the modules outside handler/cli: nothing CLI-only, nothing missing.
-    source = Path(__file__).resolve().parents[1] / "handler"
-    expected = {
-        path.relative_to(source).as_posix()
-        for path in source.rglob("*.py")
-        if source / "cli" not in path.parents
-    }
-    shipped_modules = {
-        path.relative_to(artifact / "handler").as_posix()
-        for path in (artifact / "handler").rglob("*.py")
-    }
-    problems += [f"CLI-only module shipped: handler/{name}" for name in shipped_modules - expected]
-    problems += [f"module missing: handler/{name}" for name in expected - shipped_modules]
-    shipped = {path.name.lower() for path in artifact.iterdir()}
-    problems += [f"dev-only package {name} shipped" for name in DEV_ONLY if name in shipped]
+    if function in STREAMING and not (run.exists() and run.stat().st_mode & 0o111):
+        problems.append("run.sh, its entry, is missing or not executable")
+    if function not in STREAMING and run.exists():
+        problems.append("run.sh shipped to a function the web adapter does not run")
+    problems += _modules(artifact)
+    problems += _distributions(function, artifact)
+    problems += _botocore(artifact)
     native = sorted(p.name for p in artifact.rglob("*.so") if "x86_64" in p.name)
     if native:
         problems.append(f"x86_64 binaries in an arm64 artifact: {native[:3]}")
@@ -65,25 +69,65 @@ def main(artifact: Path) -> int:
         for path in files:
             archive.write(path, path.relative_to(artifact))
     sys.stdout.write(
-        f"{artifact}: {len(files)} files, {unzipped / 2**20:.1f} MiB unzipped, "
+        f"{function}: {len(files)} files, {unzipped / 2**20:.1f} MiB unzipped, "
         f"{len(buffer.getvalue()) / 2**20:.1f} MiB zipped, "
         f"{len(catalog.models)} catalog model(s)\n"
     )
-    problems += _bytecode(artifact)
-    problems += _differing_functions(artifact)
-    for problem in problems:
-        sys.stdout.write(f"problem: {problem}\n")
-    return 1 if problems else 0
+    return problems + _bytecode(function, artifact)
 
 
-def _bytecode(artifact: Path) -> list[str]:
+def _modules(artifact: Path) -> list[str]:
+    """Exactly the package's modules outside handler/cli: nothing CLI-only, nothing missing."""
+    expected = {
+        path.relative_to(SOURCE).as_posix()
+        for path in SOURCE.rglob("*.py")
+        if SOURCE / "cli" not in path.parents
+    }
+    shipped = {
+        path.relative_to(artifact / "handler").as_posix()
+        for path in (artifact / "handler").rglob("*.py")
+    }
+    return [f"CLI-only module shipped: handler/{name}" for name in shipped - expected] + [
+        f"module missing: handler/{name}" for name in expected - shipped
+    ]
+
+
+def _distributions(function: str, artifact: Path) -> list[str]:
+    """The distributions its code imports and theirs, at the versions installed here (both
+    from constraints.txt), and no other: what the import test loaded its handler from."""
+    wanted = {f"{name}=={found.version}" for name, found in closure(functions()[function]).items()}
+    shipped = set()
+    for info in artifact.glob("*.dist-info"):
+        name, version = info.name.removesuffix(".dist-info").rsplit("-", 1)
+        shipped.add(f"{canonical(name)}=={version}")
+    dev = [name for name in DEV_ONLY if (artifact / name).exists()]
+    return (
+        [f"ships {name}, which its code does not need" for name in sorted(shipped - wanted)]
+        + [f"lacks {name}" for name in sorted(wanted - shipped)]
+        + [f"dev-only package {name} shipped" for name in dev]
+    )
+
+
+def _botocore(artifact: Path) -> list[str]:
+    data = artifact / "botocore" / "data"
+    kept = {entry.name for entry in data.iterdir()}
+    wanted = set(botocore_services()) | set(BOTOCORE_SHARED + BOTOCORE_SHARED_ALSO)
+    compressed = sorted(str(path.relative_to(data)) for path in data.rglob("*.json.gz"))
+    return (
+        [f"botocore data for {sorted(kept - wanted)}, which no client uses"] * bool(kept - wanted)
+        + [f"no botocore data for {sorted(wanted - kept)}"] * bool(wanted - kept)
+        + [f"botocore data left compressed: {compressed[:3]}"] * bool(compressed)
+    )
+
+
+def _bytecode(function: str, artifact: Path) -> list[str]:
     """Either no bytecode (built where Lambda's Python was missing), or bytecode of Lambda's
     Python for every module, usable without checking its source (``/var/task`` is read-only
     and the artifact never changes)."""
     compiled = list(artifact.rglob("__pycache__/*.pyc"))
     sources = [path for path in artifact.rglob("*.py") if "__pycache__" not in path.parts]
     if not compiled:
-        sys.stdout.write(f"{artifact}: source only (no bytecode)\n")
+        sys.stdout.write(f"{function}: source only (no bytecode)\n")
         return []
     problems = [f"bytecode of another Python: {path}" for path in compiled if TAG not in path.name]
     # imagegate's own modules, every one (a dependency's file that does not compile, some
@@ -97,27 +141,7 @@ def _bytecode(artifact: Path) -> list[str]:
     problems += [f"{len(missing)} module(s) without bytecode, e.g. {missing[0]}"] if missing else []
     checked = [path for path in compiled if path.read_bytes()[4:8] != UNCHECKED_HASH]
     problems += [f"{len(checked)} .pyc checked against their source"] if checked else []
-    sys.stdout.write(f"{artifact}: bytecode of {TAG} for {len(sources) - len(missing)} modules\n")
     return problems
-
-
-def _differing_functions(artifact: Path) -> list[str]:
-    """Every function of the stack ships the same artifact (built once): the other functions'
-    build directories beside this one hold the same files, byte for byte."""
-    contents = _contents(artifact)
-    return [
-        f"{other.name} differs from {artifact.name}"
-        for other in sorted(artifact.parent.glob("*Function"))
-        if other != artifact and _contents(other) != contents
-    ]
-
-
-def _contents(directory: Path) -> dict[str, str]:
-    return {
-        path.relative_to(directory).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in directory.rglob("*")
-        if path.is_file()
-    }
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Dependencies the routes declare; the services come from the app's (``api/services.py``).
+"""Dependencies the routes of every app declare; the services come from the app's
+(``api/services.py``). The generating and queued-work routes' own are in ``work_deps.py``, so
+the admin and members' apps load none of generation.
 
 The ones that only read the request or the services are ``async``: FastAPI runs a plain
 ``def`` dependency in a worker thread, a hand-off per dependency per request."""
 
 import time
-from typing import Annotated, NamedTuple
+from typing import Annotated
 
 from fastapi import Depends, Request
 
@@ -13,23 +15,13 @@ from handler.config import get_settings
 from handler.core.deadline import Deadline
 from handler.core.errors import PermissionDenied
 from handler.core.records.keys import ApiKeyRecord, Credentials
-from handler.generation.offering import Offering
-from handler.generation.service import GenerationService
 from handler.keys.admin import KeyAdmin
 from handler.keys.auth import authenticate, credentials_of
 from handler.money.cards import CardTerms, CardTopUps
 from handler.money.policy import Meter, rate_window
 from handler.ports.charges import ChargeStore
-from handler.ports.images import ImageStore
 from handler.ports.keys import KeyStore
 from handler.ports.ledger import Entries
-from handler.work.async_jobs import AsyncJobs
-from handler.work.batches import Batches
-from handler.work.reader import WorkReader
-
-
-async def get_offering(request: Request) -> Offering:
-    return services_of(request).offering()
 
 
 async def get_key_store(request: Request) -> KeyStore:
@@ -42,26 +34,6 @@ async def get_charge_store(request: Request) -> ChargeStore:
 
 async def get_entries(request: Request) -> Entries:
     return services_of(request).entries()
-
-
-async def get_generation_service(request: Request) -> GenerationService:
-    return services_of(request).generation_service()
-
-
-async def get_async_jobs(request: Request) -> AsyncJobs:
-    return services_of(request).async_jobs()
-
-
-async def get_batches(request: Request) -> Batches:
-    return services_of(request).batches()
-
-
-async def get_work_reader(request: Request) -> WorkReader:
-    return services_of(request).work_reader()
-
-
-async def get_image_store(request: Request) -> ImageStore:
-    return services_of(request).image_store()
 
 
 def get_card_top_ups(request: Request) -> CardTopUps:
@@ -94,11 +66,6 @@ async def get_operator(request: Request) -> str:
             code="iam_authorization_required",
         )
     return arn
-
-
-def get_webhook_master_secret(request: Request) -> str:
-    # Secrets Manager, the first time: blocking, so in a worker thread.
-    return services_of(request).webhook_master_secret()
 
 
 async def get_deadline(request: Request) -> Deadline:
@@ -136,27 +103,6 @@ async def get_meter(request: Request) -> Meter:
     return meter
 
 
-class GenerationNeeds(NamedTuple):
-    credentials: Credentials
-    service: GenerationService
-    jobs: AsyncJobs
-    request_id: str
-    deadline: Deadline
-    meter: Meter
-
-
-async def generation_needs(request: Request) -> GenerationNeeds:
-    """What a generating route needs (``api/generating.py``), got in one call."""
-    return GenerationNeeds(
-        await get_credentials(request),
-        await get_generation_service(request),
-        await get_async_jobs(request),
-        await get_request_id(request),
-        await get_deadline(request),
-        await get_meter(request),
-    )
-
-
 def get_api_key(
     credentials: Annotated[Credentials, Depends(get_credentials)],
     keys: Annotated[KeyStore, Depends(get_key_store)],
@@ -169,8 +115,6 @@ def get_api_key(
     return record
 
 
-OfferingDep = Annotated[Offering, Depends(get_offering)]
-GenerationServiceDep = Annotated[GenerationService, Depends(get_generation_service)]
 RequestIdDep = Annotated[str, Depends(get_request_id)]
 MeterDep = Annotated[Meter, Depends(get_meter)]
 DeadlineDep = Annotated[Deadline, Depends(get_deadline)]
@@ -179,11 +123,6 @@ ChargeStoreDep = Annotated[ChargeStore, Depends(get_charge_store)]
 EntriesDep = Annotated[Entries, Depends(get_entries)]
 KeyStoreDep = Annotated[KeyStore, Depends(get_key_store)]
 CredentialsDep = Annotated[Credentials, Depends(get_credentials)]
-AsyncJobsDep = Annotated[AsyncJobs, Depends(get_async_jobs)]
-BatchesDep = Annotated[Batches, Depends(get_batches)]
-WorkReaderDep = Annotated[WorkReader, Depends(get_work_reader)]
-ImageStoreDep = Annotated[ImageStore, Depends(get_image_store)]
-WebhookMasterSecretDep = Annotated[str, Depends(get_webhook_master_secret)]
 CardTopUpsDep = Annotated[CardTopUps, Depends(get_card_top_ups)]
 CardTermsDep = Annotated[CardTerms | None, Depends(get_card_terms)]
 CurrencyDep = Annotated[str, Depends(get_currency)]

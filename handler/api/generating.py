@@ -9,10 +9,10 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from handler.api.deps import GenerationNeeds, generation_needs
 from handler.api.middleware import public_path
 from handler.api.replays import mark_replayed
 from handler.api.schemas import ImageJob
+from handler.api.work_deps import GenerationNeeds, generation_needs
 from handler.core.errors import InvalidRequest
 from handler.core.image_input import ImageSources, data_url
 from handler.core.schemas import GenerationRequest

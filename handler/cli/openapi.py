@@ -3,8 +3,9 @@
 import json
 from pathlib import Path
 
-from handler.api.routes import ADMIN_ROUTERS, MEMBER_ROUTERS, ROUTERS
-from handler.app import create_app
+from handler.admin_app import ADMIN
+from handler.app import PUBLIC, create_app
+from handler.member_app import MEMBER
 
 CHECKED_IN = Path(__file__).parents[1] / "api" / "openapi.json"
 
@@ -12,7 +13,7 @@ CHECKED_IN = Path(__file__).parents[1] / "api" / "openapi.json"
 def render() -> str:
     """One document for the three functions' routes: the public app's, the admin app's and
     the members' app's."""
-    everything = create_app(ROUTERS + ADMIN_ROUTERS + MEMBER_ROUTERS)
+    everything = create_app((*PUBLIC, *ADMIN, *MEMBER))
     return json.dumps(everything.openapi(), indent=2, sort_keys=True) + "\n"
 
 

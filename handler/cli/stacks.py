@@ -1,15 +1,23 @@
 """Reads a deployed stack's outputs (for the CLI to find its tables) and parameters."""
 
+from functools import cache
 from typing import TYPE_CHECKING
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handler.aws.clients import cloudformation_client
+from handler.aws.clients import client_config
 from handler.core.errors import NotFound, StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation.client import CloudFormationClient
     from mypy_boto3_cloudformation.type_defs import StackTypeDef as Stack
+
+
+@cache
+def cloudformation_client() -> "CloudFormationClient":
+    """The CLI's alone: no function calls CloudFormation (nor ships its botocore data)."""
+    return boto3.client("cloudformation", config=client_config(read_timeout=10))
 
 
 def stack_outputs(stack_name: str, client: "CloudFormationClient | None" = None) -> dict[str, str]:

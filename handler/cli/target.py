@@ -113,12 +113,12 @@ class Target:
     def key_admin(self) -> "KeyAdmin":
         """The operators' rules, on the stores this target names (the catalog's models are
         checked by the local stack, taken as given on a deployment's tables)."""
-        from handler import billing_container
+        from handler import accounts_container
         from handler.keys.admin import KeyAdmin
         from handler.money.stored.key_changes import DynamoDBKeyChanges
 
         if self._is_local:
-            return billing_container.key_admin()
+            return accounts_container.key_admin()
         changes = DynamoDBKeyChanges(self._keys_table(), self._ledger_table())
         return KeyAdmin(self.key_store(), changes, self.entries(), None)
 

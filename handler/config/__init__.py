@@ -177,7 +177,7 @@ class LambdaRuntime:
 
     # AWS_LAMBDA_INITIALIZATION_TYPE: on-demand, provisioned-concurrency or snap-start
     initialization_type: str
-    # _HANDLER: the entry point this function runs ("handler.main.api_handler")
+    # _HANDLER: the entry point this function runs ("handler.main.api.lambda_handler")
     handler: str
     # POWERTOOLS_SERVICE_NAME: the stack's name in Lambda (template.yaml), else "imagegate"
     service_name: str

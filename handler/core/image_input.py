@@ -1,16 +1,10 @@
-"""Images sent in by clients: checked before any work or charge.
-
-The declared type is never trusted: the bytes are opened with Pillow, which must recognise
-one of the accepted formats, report a size within the pixel limit from the header alone (a
-decompression bomb is refused before it is decoded), and then decode completely.
-"""
+"""Images sent in by clients, as they came (data URLs or file bytes) and as they are once
+checked: what a request carries before any work or charge. Decoding them is
+``image_decoding``'s, the one module here that loads Pillow."""
 
 import base64
 import binascii
-import io
 import re
-import warnings
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from handler.core.errors import InvalidRequest
@@ -69,99 +63,17 @@ def from_data_url(value: object, param: str) -> bytes:
         ) from exc
 
 
-def inspect(data: bytes, param: str) -> InputImage:
-    from PIL import Image  # loaded by the first request that brings an image (or at init)
-
-    if len(data) > MAX_IMAGE_BYTES:
-        raise InvalidRequest(
-            f"{param} is {len(data) / 2**20:.1f} MB; each image may be at most "
-            f"{MAX_IMAGE_BYTES // 2**20} MB.",
-            param=param,
-            code="image_too_large",
-        )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=["PNG", "JPEG", "WEBP"]) as image:
-                width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise InvalidRequest(
-                        f"{param} is {width}x{height}; images may have at most "
-                        f"{MAX_PIXELS:,} pixels.",
-                        param=param,
-                        code="image_too_large",
-                    )
-                image.load()  # a truncated or corrupt file fails here, not in a backend
-                found = ACCEPTED_FORMATS[str(image.format)]
-                has_alpha = "A" in image.getbands() or "transparency" in image.info
-    except InvalidRequest:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InvalidRequest(
-            f"{param} has too many pixels; images may have at most {MAX_PIXELS:,}.",
-            param=param,
-            code="image_too_large",
-        ) from exc
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidRequest(
-            f"{param} is not a readable png, jpeg or webp image.",
-            param=param,
-            code="invalid_image",
-        ) from exc
-    return InputImage(data, found, width, height, has_alpha)
-
-
-def check_inputs(
-    images: Sequence[InputImage], mask: InputImage | None, *, image_param: str, mask_param: str
-) -> ImageInputs:
-    """The request-wide rules once decoded: how much in all, and a mask that fits. (How many
-    is checked before decoding, in ``ImageSources.decode``.)"""
-    total = sum(len(image.data) for image in images) + (len(mask.data) if mask else 0)
-    if total > MAX_REQUEST_IMAGE_BYTES:
-        raise InvalidRequest(
-            f"The images come to {total / 2**20:.1f} MB; a request may carry at most "
-            f"{MAX_REQUEST_IMAGE_BYTES / 2**20:.1f} MB of images. Send smaller images.",
-            param=image_param,
-            code="image_too_large",
-        )
-    if mask is not None:
-        if not images:
-            raise InvalidRequest("A mask needs an image to apply to.", param=mask_param)
-        first = images[0]
-        if (mask.width, mask.height) != (first.width, first.height):
-            raise InvalidRequest(
-                f"The mask is {mask.width}x{mask.height} but the image is "
-                f"{first.width}x{first.height}; they must match.",
-                param=mask_param,
-            )
-    return ImageInputs(tuple(images), mask, image_param, mask_param)
-
-
 @dataclass(frozen=True, slots=True)
 class ImageSources:
     """Images as they came, not yet decoded: data URLs (JSON) or file bytes (forms).
 
     Everything that can be checked without decoding (how many, which model takes them) is
-    checked first; ``decode`` is the expensive step, taken last."""
+    checked first; decoding (``image_decoding.decode``) is the expensive step, taken last."""
 
     images: tuple[str | bytes, ...] = ()
     mask: str | bytes | None = None
     image_param: str = "image"
     mask_param: str = "mask"
-
-    def decode(self) -> ImageInputs:
-        if len(self.images) > MAX_IMAGES:
-            raise InvalidRequest(
-                f"{len(self.images)} images sent; at most {MAX_IMAGES}.", param=self.image_param
-            )
-        images = []
-        for index, source in enumerate(self.images):
-            param = image_name(self.image_param, index, len(self.images))
-            images.append(inspect(_raw(source, param), param))
-        mask = None
-        if self.mask is not None:
-            mask = inspect(_raw(self.mask, self.mask_param), self.mask_param)
-        return check_inputs(images, mask, image_param=self.image_param, mask_param=self.mask_param)
 
 
 NO_SOURCES = ImageSources()
@@ -184,7 +96,7 @@ def data_url(source: str | bytes) -> str:
     return f"data:image/{kind};base64,{base64.b64encode(source).decode('ascii')}"
 
 
-def _raw(source: str | bytes, param: str) -> bytes:
+def raw_bytes(source: str | bytes, param: str) -> bytes:
     return source if isinstance(source, bytes) else from_data_url(source, param)
 
 

@@ -5,7 +5,7 @@ response limit."""
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handler.core.errors import PayloadTooLarge, StorageError
 from handler.core.inference import GeneratedImage
@@ -17,8 +17,10 @@ from handler.core.schemas import (
     StoredImages,
     object_prefix,
 )
-from handler.core.spec import GenerationSpec
 from handler.ports.images import ImageStore
+
+if TYPE_CHECKING:  # a type only: the spec's rules (and image decoding) are not loaded here
+    from handler.core.spec import GenerationSpec
 
 # JSON around the inline images (ids, seeds, usage): generous, so the check errs on refusing.
 _ENVELOPE_BYTES = 4096
@@ -31,7 +33,7 @@ class Delivery:
 
     def deliver(
         self,
-        spec: GenerationSpec,
+        spec: "GenerationSpec",
         created: int,
         generated: Sequence[GeneratedImage],
         response_format: str | None,
@@ -44,7 +46,7 @@ class Delivery:
 
     def keep(
         self,
-        spec: GenerationSpec,
+        spec: "GenerationSpec",
         created: int,
         generated: Sequence[GeneratedImage],
         prefix: str | None = None,
@@ -58,7 +60,7 @@ class Delivery:
         return StoredImages.model_validate({**_described(spec, created, len(data)), "data": data})
 
     def inline(
-        self, spec: GenerationSpec, created: int, generated: Sequence[GeneratedImage]
+        self, spec: "GenerationSpec", created: int, generated: Sequence[GeneratedImage]
     ) -> ImagesResponse:
         """The images as base64 at once, never stored."""
         data = self._inline([(image.data, image.seed) for image in generated])
@@ -116,7 +118,7 @@ class Delivery:
             )
 
 
-def _described(spec: GenerationSpec, created: int, images: int) -> dict[str, Any]:
+def _described(spec: "GenerationSpec", created: int, images: int) -> dict[str, Any]:
     """What an answer says of the generation besides its images."""
     return {
         "id": spec.request_id,

@@ -22,7 +22,8 @@ from handler.core.schemas import (
     ImagesResponse,
     StoredImages,
 )
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from handler.generation.delivery import Delivery
 from handler.generation.moderating import Moderation
 from handler.generation.offering import Offering

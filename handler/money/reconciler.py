@@ -1,4 +1,4 @@
-"""What the scheduled reconciliation does (``main.reconcile_handler``, every few minutes):
+"""What the scheduled reconciliation does (``main/reconcile.py``, every few minutes):
 refund the reservations no request can settle any more (its process died between reserving and
 settling), then hold every key's balance against its credit ledger and report any that is off.
 """

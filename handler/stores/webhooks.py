@@ -11,10 +11,9 @@ and no longer. Retries are the webhook queue's: a failed attempt raises, and the
 shows again after the queue's visibility timeout.
 """
 
-import socket
 import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from handler.core.webhooks import (
@@ -25,18 +24,10 @@ from handler.core.webhooks import (
     signing_secret,
 )
 from handler.observability import logger
+from handler.stores.resolver import resolve
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 
 ATTEMPT_SECONDS = 5.0
-
-
-def resolve(host: str, port: int) -> Sequence[str]:
-    """The host's addresses (an address literal is its own); empty if it does not resolve."""
-    try:
-        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return []
-    return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
 class WebhookSender:

@@ -16,7 +16,7 @@ from handler.core.records.charges import Admission
 from handler.core.records.keys import Credentials
 from handler.core.records.work import FINISHED, MAX_LINE_BYTES, Job, WorkItem
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import build_spec
+from handler.core.spec_rules import build_spec
 from handler.generation.service import fingerprint
 from handler.money.policy import Meter
 from handler.money.pricing import charge_for

@@ -22,7 +22,7 @@ from handler.core.records.work import (
     unrun_result,
 )
 from handler.core.schemas import parse_request
-from handler.core.spec import build_spec
+from handler.core.spec_rules import build_spec
 from handler.core.validation import is_text
 
 ENDPOINT = "/v1/images/generations"

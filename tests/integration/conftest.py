@@ -17,7 +17,9 @@ from handler.cli.local import provision, start_runtime
 from handler.cli.local_aws import LocalAws
 from handler.cli.runtime import LocalRuntime
 from handler.cli.template import Template
-from handler.main import admin_api_handler, api_handler, member_api_handler
+from handler.main.admin_api import lambda_handler as admin_api_handler
+from handler.main.api import lambda_handler as api_handler
+from handler.main.member_api import lambda_handler as member_api_handler
 from tests.support import ROOT
 
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import billing_container, container
+from handler import accounts_container, container
 from handler.config import get_settings
 from handler.core.keys import account_of
 from handler.core.records.keys import KeyPolicy
@@ -19,18 +19,18 @@ PRICE = 4000  # imagegate-preview, 1024x1024 (infra/catalog.json)
 
 
 def _account(balance: int) -> tuple[str, dict[str, str]]:
-    issued = billing_container.key_admin().create("test", "first", GENEROUS, balance=balance)
+    issued = accounts_container.key_admin().create("test", "first", GENEROUS, balance=balance)
     return issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
 
 
 def _another(account_id: str, *, daily: int | None = None) -> tuple[str, dict[str, str]]:
     policy = KeyPolicy(10_000, 100_000, daily_spend_cap=daily)
-    issued = billing_container.key_admin().create("test", "another", policy, account_id=account_id)
+    issued = accounts_container.key_admin().create("test", "another", policy, account_id=account_id)
     return issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
 
 
 def _accounts() -> DynamoDBAccounts:
-    return billing_container.accounts()
+    return accounts_container.accounts()
 
 
 def test_three_keys_spend_one_balance_at_once_and_none_passes_its_budget(
@@ -79,7 +79,7 @@ def test_a_key_past_its_budget_is_told_so_while_the_account_has_money(
 
 def test_an_account_cap_holds_across_its_keys(client: TestClient) -> None:
     account_id, first = _account(100 * PRICE)
-    admin = billing_container.key_admin()
+    admin = accounts_container.key_admin()
     admin.update("test", account_id, {"daily_spend_cap": 2 * PRICE})
     _, second = _another(account_id)
     assert client.post(URL, headers=first, json={"prompt": "a"}).status_code == 200
@@ -110,7 +110,7 @@ def test_a_suspended_accounts_keys_get_401_until_it_is_reinstated(client: TestCl
 def test_a_revoked_first_key_leaves_the_accounts_other_keys_working(client: TestClient) -> None:
     account_id, first = _account(100 * PRICE)
     _, second = _another(account_id)
-    billing_container.key_admin().revoke("test", account_id)
+    accounts_container.key_admin().revoke("test", account_id)
     assert client.post(URL, headers=first, json={"prompt": "a"}).status_code == 401
     assert client.post(URL, headers=second, json={"prompt": "a"}).status_code == 200
 
@@ -159,7 +159,7 @@ def test_keys_from_before_accounts_become_accounts_with_their_money_and_ledger_e
 def test_a_key_is_made_only_in_an_account_that_can_have_it(aws: None) -> None:
     from handler.core.errors import InvalidRequest, NotFound
 
-    admin = billing_container.key_admin()
+    admin = accounts_container.key_admin()
     account_id, _ = _account(100 * PRICE)
     with pytest.raises(NotFound, match="No account with id 0123456789abcdef"):
         admin.create("test", "k", GENEROUS, account_id="0123456789abcdef")
@@ -193,6 +193,6 @@ def test_key_lists_show_keys_only_each_with_its_accounts_money(aws: None) -> Non
     listed = {record.key_id: record for record in container.key_store().list()}
     assert opened.account_id not in listed
     assert listed[key_id].funds.balance == 7 * PRICE
-    page = billing_container.key_admin().changes.page(limit=100, after=None)
+    page = accounts_container.key_admin().changes.page(limit=100, after=None)
     assert [r.funds.balance for r in page.keys if r.key_id == key_id] == [7 * PRICE]
     assert opened.account_id not in {r.key_id for r in page.keys}

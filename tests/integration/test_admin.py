@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from handler import container
 from handler.core.amounts import format_micros
-from handler.main import admin_handler
+from handler.main.admin import lambda_handler as admin_handler
 from tests.support import FakeLambdaContext, assert_error, balance_of
 
 pytestmark = pytest.mark.usefixtures("aws")

@@ -164,7 +164,7 @@ def test_the_gateway_checks_signatures_as_api_gateway_does(origin: str, how: str
 def test_the_app_refuses_admin_calls_that_did_not_come_through_iam(local: Local) -> None:
     from fastapi.testclient import TestClient
 
-    from handler.app import create_admin_app
+    from handler.admin_app import create_admin_app
 
     with TestClient(create_admin_app()) as client:
         answer = client.get("/admin/v1/keys")

@@ -1,7 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import billing_container, container
+from handler import accounts_container, generation_container
 from handler.core.keys import generate_key
 from tests.support import assert_error
 
@@ -48,7 +48,7 @@ def test_right_id_wrong_secret_reads_like_an_unknown_key(client: TestClient, api
 def test_revoked_key_is_401_on_its_next_request(client: TestClient, api_key: str) -> None:
     headers = {"Authorization": f"Bearer {api_key}"}
     assert client.post(URL, headers=headers, json=BODY).status_code == 200
-    billing_container.key_admin().revoke("test", api_key.split("_")[1])
+    accounts_container.key_admin().revoke("test", api_key.split("_")[1])
     response = client.post(URL, headers=headers, json=BODY)
     assert response.status_code == 401
     assert_error(response.json(), type_="authentication_error", param=None, code="invalid_api_key")
@@ -62,7 +62,7 @@ def test_models_need_a_key_too(client: TestClient) -> None:
 def test_models_list_the_catalog_in_openai_shape(client: TestClient, auth: dict[str, str]) -> None:
     listing = client.get("/v1/models", headers=auth).json()
     assert listing["object"] == "list"
-    offered = container.offering().models()
+    offered = generation_container.offering().models()
     assert [model["id"] for model in listing["data"]] == [m.name for m in offered]
     for model in listing["data"]:
         assert model["object"] == "model"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import billing_container
+from handler import accounts_container
 from handler.aws.clients import sqs_client
 from handler.config import get_settings
 from handler.core.records.keys import KeyPolicy
@@ -42,7 +42,7 @@ def _webhooks() -> list[dict[str, Any]]:
 
 def _key(balance: int) -> tuple[str, dict[str, str]]:
     policy = KeyPolicy(1000, 1000, low_balance_threshold=10_000, webhook_url=HOOK)
-    issued = billing_container.key_admin().create("test", "alerting", policy, balance=balance)
+    issued = accounts_container.key_admin().create("test", "alerting", policy, balance=balance)
     return issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
 
 
@@ -93,14 +93,14 @@ def test_an_adjustment_that_takes_it_low_tells_of_it(
     client: TestClient, announced: list[dict[str, Any]]
 ) -> None:
     key_id, _ = _key(12_000)
-    billing_container.key_admin().move("adjustment", "test", key_id, -5_000, "fix")
+    accounts_container.key_admin().move("adjustment", "test", key_id, -5_000, "fix")
     assert [(e["key_id"], e["balance"]) for e in announced] == [(key_id, 7_000)]
 
 
 def test_a_key_without_a_threshold_is_never_told(
     client: TestClient, announced: list[dict[str, Any]]
 ) -> None:
-    issued = billing_container.key_admin().create("test", "quiet", KeyPolicy(10, 10), balance=4000)
+    issued = accounts_container.key_admin().create("test", "quiet", KeyPolicy(10, 10), balance=4000)
     auth = {"Authorization": f"Bearer {issued.plaintext}"}
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
     assert announced == []

@@ -7,14 +7,16 @@ import os
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
+from handler import container, generation_container, work_container
 from handler.aws.clients import dynamodb_client, s3_client, sqs_client
 from handler.core.deadline import Deadline
 from handler.core.records.keys import Owner
 from handler.core.records.work import Batch, WorkItem
 from handler.core.schemas import parse_request
-from handler.core.spec import build_spec
-from handler.main import dead_letter_handler, splitter_handler, worker_handler
+from handler.core.spec_rules import build_spec
+from handler.main.dead_letter import lambda_handler as dead_letter_handler
+from handler.main.splitter import lambda_handler as splitter_handler
+from handler.main.worker import lambda_handler as worker_handler
 from handler.money.policy import Meter
 from handler.stores.queue import from_message
 from tests.image_samples import data_url, noise
@@ -150,7 +152,7 @@ def test_a_dead_letter_records_its_error_refunds_its_hold_and_finishes_the_batch
 
 def run(items: list[WorkItem]) -> None:
     for item in items:
-        container.worker().run(item, Deadline.after(60))
+        generation_container.worker().run(item, Deadline.after(60))
 
 
 def test_cancelling_a_batch_leaves_unstarted_lines_unpaid(client: TestClient) -> None:
@@ -164,7 +166,7 @@ def test_cancelling_a_batch_leaves_unstarted_lines_unpaid(client: TestClient) ->
     batch = container.work_store().get(created["id"])
     assert batch is not None
     key = f"batches/input/{key_id}/{batch.id}.jsonl"
-    container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+    work_container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
     items = queued()
     assert len(items) == 6
     run(items[:2])
@@ -201,7 +203,7 @@ def test_a_cancel_while_splitting_and_a_second_split_still_end_the_batch_whole(
     # When the splitter runs (twice: the notification came twice) and the lines arrive
     key = f"batches/input/{key_id}/{batch_id}.jsonl"
     for _ in range(2):
-        container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+        work_container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
     items = queued()
     run(items[:1])
     # Then the batch waits for every line, counted once, and ends with four unpaid lines
@@ -220,7 +222,7 @@ def test_a_duplicate_attempt_sharing_a_reservation_ends_quietly(aws: None) -> No
     key_id, _ = new_key(balance=10_000)
     container.work_store().create(Batch("batch_dup", key_id, "in_progress", 1_795_256_000, total=1))
     item = WorkItem("batch_dup", 0, "only", {"prompt": "p", "size": "256x256"})
-    lines = container.line_runner()
+    lines = generation_container.line_runner()
     job = build_spec(container.catalog().get(None), parse_request(item.body), "batch_dup-0")
     b_reservation = lines.paid.reserve(Owner(key_id), job, Meter())
     recorded = lines.run(item, owner=Owner(key_id), deadline=Deadline.after(60), prefix="x")

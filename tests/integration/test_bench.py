@@ -6,9 +6,9 @@ import sys
 from tests.support import ROOT
 
 
-def _run(script: str) -> str:
+def _run(script: str, *options: str) -> str:
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--repeat", "1"],
+        [sys.executable, str(ROOT / "bench" / script), "--repeat", "1", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -55,6 +55,14 @@ def test_the_moderation_benchmark_times_each_case() -> None:
     labels = [row.split("  ")[1].strip() for row in rows if row.startswith("  ")]
     assert len(labels) == 5, out
     assert labels[0] == "moderation off, n=1"
+
+
+def test_the_cold_start_benchmark_times_a_function_and_a_web_app_from_their_artifacts() -> None:
+    out = _run("cold_start.py", "--functions", "StreamFunction")
+    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert {"ApiFunction", "StreamFunction", "bare"} <= set(rows), out
+    assert "MiB zipped" in rows["ApiFunction"], out
+    assert "MiB zipped" in rows["StreamFunction"], out
 
 
 def test_the_provenance_benchmark_signs_every_format_and_an_edit() -> None:

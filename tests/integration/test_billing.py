@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import billing_container, container
+from handler import accounts_container, container
 from handler.aws.clients import dynamodb_client
 from handler.backends.preview import PreviewBackend
 from handler.core.deadline import Deadline
@@ -17,7 +17,8 @@ from handler.core.errors import BackendError, RateLimited, StorageError
 from handler.core.records.charges import Charge
 from handler.core.records.keys import Owner
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from handler.keys.auth import credentials_of
 from handler.money.charging import Charging
 from handler.money.policy import Meter
@@ -208,7 +209,7 @@ def test_a_crashed_reservation_is_reconciled_once(client: TestClient) -> None:
 
 
 def test_reconcile_handler_runs_on_the_schedule_event(client: TestClient) -> None:
-    from handler.main import reconcile_handler
+    from handler.main.reconcile import lambda_handler as reconcile_handler
     from tests.support import FakeLambdaContext
 
     key_id, auth = new_key(balance=100_000)
@@ -311,7 +312,7 @@ def test_unknown_revoked_and_wrong_secret_keys_are_401_and_cost_nothing(
         )
         assert response.status_code == 401
         assert "x-ratelimit-limit-requests" not in response.headers
-    billing_container.key_admin().revoke("test", key_id)
+    accounts_container.key_admin().revoke("test", key_id)
     assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 401
     assert balance_of(key_id) == 100_000
 

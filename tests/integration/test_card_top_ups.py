@@ -279,7 +279,7 @@ def _reloads() -> list[Any]:
 def test_auto_reload_charges_the_saved_card_once_per_crossing_within_its_cap(
     client: TestClient, stripe_local: StripeStandIn
 ) -> None:
-    from handler import billing_container
+    from handler import accounts_container, billing_container
     from handler.core.records.keys import KeyPolicy
 
     # Given a key that reloads 10.00 below 9.999, at most 20.00 a month, funded by a checkout
@@ -290,7 +290,7 @@ def test_auto_reload_charges_the_saved_card_once_per_crossing_within_its_cap(
         reload_amount=TEN,
         reload_monthly_cap=2 * TEN,
     )
-    issued = billing_container.key_admin().create("test", "reloading", policy)
+    issued = accounts_container.key_admin().create("test", "reloading", policy)
     key_id, auth = issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
     paid = paid_checkout(client, stripe_local, auth)
     assert stripe_local.objects[paid["data"]["object"]["id"]]["customer"]
@@ -319,7 +319,7 @@ def test_auto_reload_charges_the_saved_card_once_per_crossing_within_its_cap(
     assert (ledger[0]["type"], ledger[0]["source"], ledger[0]["amount"]) == ("topup", "card", TEN)
     # Then a second crossing reloads again, and a third is past the month's cap
     for _ in range(2):
-        billing_container.key_admin().move(
+        accounts_container.key_admin().move(
             "adjustment", "test", key_id, 9_999_000 - balance_of(key_id), "to the threshold"
         )
         spend()
@@ -332,13 +332,13 @@ def test_auto_reload_charges_the_saved_card_once_per_crossing_within_its_cap(
 def test_a_declined_reload_charges_nothing_and_gives_its_month_back(
     client: TestClient, stripe_local: StripeStandIn
 ) -> None:
-    from handler import billing_container
+    from handler import accounts_container, billing_container
     from handler.core.records.keys import KeyPolicy
 
     policy = KeyPolicy(
         1000, 1000, reload_below=9_999_000, reload_amount=TEN, reload_monthly_cap=TEN
     )
-    issued = billing_container.key_admin().create("test", "declined", policy)
+    issued = accounts_container.key_admin().create("test", "declined", policy)
     key_id, auth = issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
     paid = paid_checkout(client, stripe_local, auth)
     deliver(client, paid)
@@ -352,8 +352,8 @@ def test_a_declined_reload_charges_nothing_and_gives_its_month_back(
     assert balance_of(key_id) == TEN - PRICE_1024
     # The month's cap is whole again: once the key is topped up and crosses, it reloads
     stripe_local.declining.clear()
-    billing_container.key_admin().move("topup", "test", key_id, 2_000, None)
-    billing_container.key_admin().move(
+    accounts_container.key_admin().move("topup", "test", key_id, 2_000, None)
+    accounts_container.key_admin().move(
         "adjustment", "test", key_id, 9_999_000 - balance_of(key_id), "to the threshold"
     )
     assert (

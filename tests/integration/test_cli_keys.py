@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from handler import billing_container
+from handler import accounts_container
 from handler.cli.main import app
 
 TABLES = [
@@ -178,7 +178,7 @@ def test_policy_models_and_expiry(client: TestClient) -> None:
     # A key whose last day has passed is refused as expired
     expired = _create("--name", "b", "--balance", "1.00", "--expires", "9999-12-30")
     key_id = expired.split("_")[1]
-    billing_container.key_admin().update("test", key_id, {"expires_at": 86_400})
+    accounts_container.key_admin().update("test", key_id, {"expires_at": 86_400})
     refused = client.post(URL, headers=_bearer(expired), json={"prompt": "a fox"})
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "expired_api_key"

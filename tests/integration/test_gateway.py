@@ -1,5 +1,5 @@
 """The deployed shape, in-process: HTTP → the local API Gateway (settings from template.yaml)
-→ ``handler.main.api_handler`` → Mangum → the app, on the local stack."""
+→ ``handler.main.api.lambda_handler`` → Mangum → the app, on the local stack."""
 
 import base64
 import copy
@@ -17,7 +17,7 @@ from handler import container
 from handler.cli.gateway import Gateway, GatewayServer, RestApi
 from handler.cli.template import Template
 from handler.keys.auth import issue_key
-from handler.main import api_handler
+from handler.main.api import lambda_handler as api_handler
 from tests.image_samples import data_url, noise, picture, top_half_mask
 from tests.integration.conftest import Local
 from tests.support import GENEROUS, ROOT, assert_error, open_image

@@ -5,7 +5,7 @@ import boto3
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
+from handler import container, generation_container
 from handler.aws.clients import s3_client
 from handler.core.errors import StorageError
 from tests.support import (
@@ -230,7 +230,7 @@ class _ExplodingService:
 def test_unexpected_errors_are_a_500_envelope_with_a_request_id(
     client: TestClient, auth: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(container, "generation_service", _ExplodingService)
+    monkeypatch.setattr(generation_container, "generation_service", _ExplodingService)
     response = client.post(URL, headers=auth, json={"prompt": "a fox"})
     assert response.status_code == 500
     assert_error(response.json(), type_="server_error", param=None, code=None)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
+from handler import container, work_container
 from handler.aws.clients import dynamodb_client
 from handler.config import get_settings
 from handler.core.records.work import MAX_INPUT_BYTES, LineResult, WorkItem
@@ -307,7 +307,7 @@ def test_deployed_webhook_hosts_must_resolve_to_public_addresses(
 ) -> None:
     # Given DNS answers: one name leads to the instance metadata service, one to the internet
     answers = {"metadata.example": ["169.254.169.254"], "hooks.example": ["93.184.216.34"]}
-    monkeypatch.setattr(container, "resolve_host", lambda host, port: answers.get(host, []))
+    monkeypatch.setattr(work_container, "resolve_host", lambda host, port: answers.get(host, []))
     container.reset()
     job = {**SMALL, "async": True}
     # When async jobs and batches name them

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import billing_container
+from handler import accounts_container
 from handler.backends.preview import PreviewBackend
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError
@@ -188,6 +188,6 @@ def test_a_replay_needs_the_key_itself_still_in_force(client: TestClient, gate: 
     assert replay.headers["idempotent-replayed"] == "true"
     assert "x-ratelimit-remaining-requests" in replay.headers
     # Once the key is revoked, not even a replay is served
-    billing_container.key_admin().revoke("test", key_id)
+    accounts_container.key_admin().revoke("test", key_id)
     assert client.post(URL, headers=headers, json=BODY).status_code == 401
     assert len(gate.jobs) == 1

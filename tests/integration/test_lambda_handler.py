@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from handler.core.keys import hash_secret, parse_key
-from handler.main import api_handler
+from handler.main.api import lambda_handler as api_handler
 from tests.support import (
     SAMPLE_EVENT_KEY,
     FakeLambdaContext,

@@ -15,9 +15,9 @@ from handler.core.outcomes import AlreadyPosted
 from handler.core.records.ledger import LedgerEntry
 from handler.core.records.payments import CardEvent, Disputed, DisputeWon, Paid, Refunded
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import build_spec
+from handler.core.spec_rules import build_spec
 from handler.keys.auth import credentials_of
-from handler.main import reconcile_handler
+from handler.main.reconcile import lambda_handler as reconcile_handler
 from handler.money.cards import CardTerms, CardTopUps
 from handler.money.charging import Charging
 from handler.money.ledger import off_ledger, operator_entry, typed_amount

@@ -167,17 +167,17 @@ def test_a_started_placement_that_times_out_is_cancelled_not_failed_over(
 
 ROUTE_AT = """
 import json, sys
-from handler import container
+from handler import container, generation_container
 from handler.config import get_settings
 from handler.core.deadline import Deadline
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import build_spec
+from handler.core.spec_rules import build_spec
 from handler.generation.routing import Router
 from handler.stores.circuits import DynamoDBCircuits
 
 at = float(sys.argv[1])
 circuits = DynamoDBCircuits(get_settings().idempotency_table, clock=lambda: at)
-router = Router(container.backends(), circuits, clock=lambda: at)
+router = Router(generation_container.backends(), circuits, clock=lambda: at)
 spec = build_spec(container.catalog().get("fox"), GenerationRequest(prompt="a fox"), "req_1")
 routed = router.route(spec, Deadline.after(60))
 print(json.dumps({"order": [m.bound.id for m in routed.models], "reason": routed.reason}))

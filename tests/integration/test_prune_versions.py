@@ -46,7 +46,7 @@ def deployed(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             FunctionName="imagegate-ApiFunction-Q1W2E3",
             Runtime="python3.13",
             Role=role,
-            Handler="handler.main",
+            Handler="handler.main.api.lambda_handler",
             Code={"ZipFile": _code("v0")},
         )["FunctionArn"]
         for release in range(1, 6):

@@ -10,7 +10,8 @@ from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable, ContentFiltered
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from tests.fakes.replicate_api import FakeReplicate
 from tests.support import FORMATS, ROOT, open_image
 

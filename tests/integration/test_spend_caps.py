@@ -7,7 +7,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import billing_container
+from handler import accounts_container
 from handler.aws.clients import dynamodb_client
 from handler.core.records.keys import KeyPolicy
 from tests.support import assert_error, balance_of
@@ -18,7 +18,7 @@ PRICE_1024 = 4000  # imagegate-preview, 1024x1024 (infra/catalog.json)
 
 def _capped(daily: int | None = None, monthly: int | None = None) -> tuple[str, dict[str, str]]:
     policy = KeyPolicy(1000, 1000, daily_spend_cap=daily, monthly_spend_cap=monthly)
-    issued = billing_container.key_admin().create("test", "capped", policy, balance=10**9)
+    issued = accounts_container.key_admin().create("test", "capped", policy, balance=10**9)
     return issued.record.key_id, {"Authorization": f"Bearer {issued.plaintext}"}
 
 
@@ -77,7 +77,7 @@ def test_a_cap_set_midday_counts_what_the_day_spent(client: TestClient) -> None:
     for _ in range(2):
         assert client.post(URL, headers=auth, json={"prompt": "a"}).status_code == 200
     # When the operator caps the day at three images' worth, two spent already
-    admin = billing_container.key_admin()
+    admin = accounts_container.key_admin()
     updated = admin.update("test", key_id, {"daily_spend_cap": 3 * PRICE_1024})
     assert updated.policy.daily_spend_cap == 3 * PRICE_1024
     # Then one more image fits, and no more
@@ -105,7 +105,7 @@ def test_a_crashed_request_refunded_by_the_reconciler_gives_the_cap_back(
 ) -> None:
     from handler import container
     from handler.core.schemas import GenerationRequest
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
     from handler.keys.auth import credentials_of
     from handler.money.charging import Charging
     from handler.money.policy import Meter

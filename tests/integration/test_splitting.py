@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from handler import container
+from handler import container, work_container
 from handler.aws.clients import s3_client
 from handler.core.records.work import WorkItem
 from handler.work.splitter import SPLIT_CHUNK
@@ -51,14 +51,14 @@ def test_a_split_that_died_part_way_resumes_without_queueing_a_line_twice() -> N
     # Every 100th line is one the API would refuse: its error is recorded, not queued
     key = _upload(key_id, [_line(i, "1x1" if i % 100 == 0 else "256x256") for i in range(LINES)])
     bucket = os.environ["IMAGEGATE_IMAGES_BUCKET"]
-    crashing = dataclasses.replace(container.splitter(), queue=Crashing(sends=1))
+    crashing = dataclasses.replace(work_container.splitter(), queue=Crashing(sends=1))
     # When the split dies after its first chunk is queued and noted
     with pytest.raises(RuntimeError):
         crashing.split(bucket, key, "etag")
     first = queued()
     assert len(first) == SPLIT_CHUNK
     # And the notification comes again
-    batch = container.splitter().split(bucket, key, "etag")
+    batch = work_container.splitter().split(bucket, key, "etag")
     # Then the rest is queued, each line once, and the batch knows all its lines
     rest = queued()
     indexes = [item.index for item in first + rest]
@@ -71,7 +71,7 @@ def test_a_split_that_died_part_way_resumes_without_queueing_a_line_twice() -> N
 def test_a_file_refused_at_its_last_line_queues_nothing() -> None:
     key_id, _ = new_key(balance=10**9)
     key = _upload(key_id, [_line(i) for i in range(SPLIT_CHUNK + 5)] + [b"\xff\xfe not utf-8"])
-    batch = container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+    batch = work_container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
     assert batch is not None
     assert batch.status == "failed"
     assert batch.error == "The input file is not UTF-8 text."
@@ -84,7 +84,7 @@ def test_line_ends_and_blank_lines_as_before() -> None:
     key = f"batches/input/{key_id}/crlf.jsonl"
     body = b"\xef\xbb\xbf" + _line(0) + b"\r\n\r\n  \n" + _line(1) + b"\r\n" + _line(2)
     s3_client().put_object(Bucket=os.environ["IMAGEGATE_IMAGES_BUCKET"], Key=key, Body=body)
-    batch = container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+    batch = work_container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
     assert batch is not None
     assert (batch.total, batch.failed) == (3, 0)
     assert [item.custom_id for item in queued()] == ["c0", "c1", "c2"]
@@ -97,7 +97,7 @@ def test_a_file_over_the_limit_is_refused_unread(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(splitter, "MAX_INPUT_BYTES", 1000)
     key_id, _ = new_key(balance=10**9)
     key = _upload(key_id, [_line(i) for i in range(50)])
-    batch = container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
+    batch = work_container.splitter().split(os.environ["IMAGEGATE_IMAGES_BUCKET"], key, "etag")
     assert batch is not None
     assert batch.status == "failed"
     assert batch.error is not None

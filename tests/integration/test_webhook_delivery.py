@@ -13,9 +13,9 @@ import pytest
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from handler import container
-from handler import queued as queue_functions
 from handler.core.webhooks import Resolver, WebhookMessage, signing_secret
-from handler.main import webhook_handler
+from handler.main import webhook as queue_functions
+from handler.main.webhook import lambda_handler as webhook_handler
 from handler.stores.webhook_errors import WebhookFailed, WebhookRefused
 from handler.stores.webhooks import WebhookSender
 from tests.integration.conftest import Local

@@ -10,7 +10,7 @@ import openai
 import pytest
 from fastapi.testclient import TestClient
 
-from handler import container
+from handler import container, generation_container
 from handler.backends.preview import PreviewBackend
 from handler.cli.template import Template
 from handler.core.deadline import Deadline
@@ -42,7 +42,7 @@ def _job(client: TestClient, auth: dict[str, str], **body: Any) -> dict[str, Any
 def _run(job_id: str, **body: Any) -> None:
     """The worker, on the job's message."""
     work = {"prompt": "a", "size": "256x256", **body}
-    container.worker().run(WorkItem(job_id, 0, None, work), Deadline.after(60))
+    generation_container.worker().run(WorkItem(job_id, 0, None, work), Deadline.after(60))
 
 
 def test_a_key_pages_its_batches_newest_first(client: TestClient) -> None:
@@ -180,7 +180,7 @@ def test_a_cancel_between_the_workers_read_and_its_start_wins(
     # The worker has read the job (not cancelled) when the cancel lands: it must not run it
     key_id, auth = new_key(balance=10**9)
     job = _job(client, auth)
-    worker = container.worker()
+    worker = generation_container.worker()
     starts = type(worker)._starts
 
     def cancelled_first(self: Any, batch: Any) -> bool:

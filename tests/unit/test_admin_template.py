@@ -27,7 +27,8 @@ def test_the_admin_routes_reach_the_admin_function_only() -> None:
     assert admin == {"AdminApiFunction"}
     assert all(route.authorization == "AWS_IAM" for route in routes if route.function in admin)
     # And the admin app serves the admin routes, the public one none of them
-    from handler.app import create_admin_app, create_app
+    from handler.admin_app import create_admin_app
+    from handler.app import create_app
 
     assert all(path.startswith("/admin/v1/") for path in create_admin_app().openapi()["paths"])
     assert not [path for path in create_app().openapi()["paths"] if path.startswith("/admin")]

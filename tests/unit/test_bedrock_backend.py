@@ -33,7 +33,8 @@ from handler.core.errors import (
 )
 from handler.core.image_input import ImageSources
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from handler.money.pricing import unit_price
 from tests.image_samples import picture, top_half_mask
 from tests.support import ROOT, open_image

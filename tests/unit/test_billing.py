@@ -12,7 +12,7 @@ from handler.core.errors import (
 from handler.core.records.charges import Charge
 from handler.core.records.keys import ApiKeyRecord, Credentials, KeyPolicy
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import build_spec
+from handler.core.spec_rules import build_spec
 from handler.money.policy import check_key, refusal
 from handler.money.pricing import unit_price
 from tests.support import ROOT

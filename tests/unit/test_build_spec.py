@@ -6,7 +6,7 @@ from handler.core.catalog import Catalog
 from handler.core.errors import InvalidRequest
 from handler.core.model_card import MAX_SEED
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import build_spec
+from handler.core.spec_rules import build_spec
 
 CATALOG = Catalog.model_validate(
     {

@@ -32,4 +32,4 @@ def test_reset_empties_every_cache_in_the_package() -> None:
     assert {
         name: c.cache_info().currsize for name, c in caches.items() if c.cache_info().currsize
     } == {}
-    assert "handler.queued.webhook_sender" in caches  # found without being listed anywhere
+    assert "handler.main.webhook.webhook_sender" in caches  # found without being listed anywhere

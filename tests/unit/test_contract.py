@@ -58,8 +58,8 @@ class Absent(importlib.abc.MetaPathFinder):
         if name.split(".")[0] in DEV:
             raise ModuleNotFoundError(name)
 sys.meta_path.insert(0, Absent())
-import handler.main, handler.backends.replicate, handler.backends.preview
-handler.main._asgi()
+import handler.main.api, handler.backends.replicate, handler.backends.preview
+handler.main.api.served.entry()
 assert not any(m.split(".")[0] in DEV for m in sys.modules), "dev-only module loaded"
 assert "handler.cli" not in sys.modules
 print("ok")

@@ -86,13 +86,11 @@ def test_the_template_gives_the_stage_routes_binary_types_and_timeouts() -> None
     for route in API.routes:
         assert (route.integration_timeout_ms, route.function_timeout_seconds) == (29000, 30)
         if route.function == "StreamFunction":  # behind the Lambda Web Adapter, streamed
-            assert (route.handler, route.web_app) == ("run.sh", "handler.main:stream_app")
-        elif route.function == "AdminApiFunction":
-            assert (route.handler, route.web_app) == ("handler.main.admin_api_handler", None)
-        elif route.function == "MemberApiFunction":
-            assert (route.handler, route.web_app) == ("handler.main.member_api_handler", None)
+            assert (route.handler, route.web_app) == ("run.sh", "handler.main.stream:stream_app")
         else:
-            assert (route.handler, route.web_app) == ("handler.main.api_handler", None)
+            module = {"AdminApiFunction": "admin_api", "MemberApiFunction": "member_api"}
+            entry = f"handler.main.{module.get(route.function, 'api')}.lambda_handler"
+            assert (route.handler, route.web_app) == (entry, None)
     assert {"DEFAULT_4XX", "DEFAULT_5XX", "REQUEST_TOO_LARGE", "INTEGRATION_TIMEOUT"} <= set(
         API.responses
     )

@@ -1,13 +1,14 @@
 import pytest
 
 from handler.core.errors import InvalidRequest
-from handler.core.image_input import MAX_IMAGES, check_inputs, from_data_url, from_request, inspect
+from handler.core.image_decoding import check_inputs, decode, inspect
+from handler.core.image_input import MAX_IMAGES, from_data_url, from_request
 from handler.core.schemas import GenerationRequest
 from tests.image_samples import data_url, noise, picture, png_header_only
 
 
 def _from(**body: object) -> object:
-    return from_request(GenerationRequest.model_validate({"prompt": "x", **body})).decode()
+    return decode(from_request(GenerationRequest.model_validate({"prompt": "x", **body})))
 
 
 @pytest.mark.parametrize(
@@ -128,15 +129,15 @@ def test_base64_broken_over_lines_is_fine() -> None:
 def test_images_are_not_decoded_when_a_cheaper_check_fails(
     monkeypatch: pytest.MonkeyPatch, body: dict[str, object], reason: str
 ) -> None:
-    from handler.core import image_input
+    from handler.core import image_decoding
     from handler.core.catalog import load_catalog
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
     from tests.support import ROOT
 
     def no_decoding(*args: object) -> None:
         raise AssertionError(f"decoded although {reason}")
 
-    monkeypatch.setattr(image_input, "inspect", no_decoding)
+    monkeypatch.setattr(image_decoding, "inspect", no_decoding)
     request = GenerationRequest.model_validate({"prompt": "x", **body})
     model = load_catalog(ROOT / "infra" / "catalog.json").get(request.model)
     with pytest.raises(InvalidRequest):

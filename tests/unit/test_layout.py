@@ -100,7 +100,7 @@ def test_the_unit_tier_opens_no_connection_and_starts_no_moto() -> None:
 
 
 # The layers of what ships, and what each may import (a package imports itself freely). The
-# composition root (main, app, the containers, queued) may import anything.
+# composition root (main, the apps, the containers) may import anything.
 # Rules and records never reach AWS or a vendor SDK themselves: they name a port, and an
 # adapter below implements it.
 MAY_IMPORT: dict[str, set[str]] = {
@@ -130,7 +130,21 @@ MAY_IMPORT: dict[str, set[str]] = {
         "observability",
     },
 }
-COMPOSITION = {"main", "app", "container", "billing_container", "moderation_container", "queued"}
+COMPOSITION = {
+    "main",
+    "app",
+    "admin_app",
+    "member_app",
+    "streamed_app",
+    "caches",
+    "container",
+    "generation_container",
+    "work_container",
+    "billing_container",
+    "accounts_container",
+    "members_container",
+    "moderation_container",
+}
 VENDOR_SDKS = {"boto3", "botocore", "mypy_boto3_dynamodb", "stripe", "replicate", "c2pa"}
 VENDOR_LAYERS = {"aws", "stores", "money.stored", "backends", "provenance"}
 

@@ -97,11 +97,11 @@ def test_the_function_alarms_cover_every_function() -> None:
 
 def test_dead_letters_are_counted_as_they_arrive_not_sampled() -> None:
     # The dead-letter function drains its queue within seconds: a depth alarm would miss it.
-    from handler import main
+    from handler.main import dead_letter
 
-    source = (ROOT / "handler" / "queued.py").read_text()
+    source = (ROOT / "handler" / "main" / "dead_letter.py").read_text()
     assert 'name="LinesDeadLettered"' in source
-    assert main.dead_letter_handler is not None
+    assert dead_letter.lambda_handler is not None
     alarm = _of("AWS::CloudWatch::Alarm")["DeadLettersAlarm"]
     assert (alarm["Statistic"], alarm["Threshold"]) == ("Sum", 1)
 

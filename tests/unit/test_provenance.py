@@ -18,11 +18,13 @@ from handler.config import Settings
 from handler.core.catalog import load_catalog
 from handler.core.deadline import Deadline
 from handler.core.errors import ServiceError
-from handler.core.image_input import ImageInputs, inspect
+from handler.core.image_decoding import inspect
+from handler.core.image_input import ImageInputs
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.model_card import OutputFormat
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from handler.generation.routing import Router
 from handler.provenance import Unsigned, provenance
 from handler.provenance.c2pa_signing import C2paProvenance

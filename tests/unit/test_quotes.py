@@ -12,7 +12,8 @@ from handler.core.image_input import data_url, from_request
 from handler.core.records.keys import ApiKeyRecord, KeyPolicy
 from handler.core.records.quotes import PricedTerms, Quote
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from handler.money.quotes import QUOTE_SECONDS, MaxCostExceeded, Quotes, priced_terms
 from tests.image_samples import picture
 from tests.support import ROOT

@@ -18,7 +18,8 @@ from handler.core.errors import BackendError, BackendTimeout, BackendUnavailable
 from handler.core.inference import GeneratedImage, PartialImage
 from handler.core.records.charges import Attempt
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from handler.generation.routing import Router
 from handler.ports.backends import InferenceBackend
 from tests.support import ROOT

@@ -32,7 +32,8 @@ from handler.core.errors import (
     WorkPending,
 )
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from tests.support import FORMATS, ROOT, open_image, with_placement
 
 CATALOG = load_catalog(ROOT / "infra" / "catalog.json")

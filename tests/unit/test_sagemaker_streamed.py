@@ -18,7 +18,8 @@ from handler.core.deadline import Deadline
 from handler.core.errors import BackendError, BackendTimeout
 from handler.core.inference import PartialImage
 from handler.core.schemas import GenerationRequest
-from handler.core.spec import GenerationSpec, build_spec
+from handler.core.spec import GenerationSpec
+from handler.core.spec_rules import build_spec
 from tests.support import ROOT, with_placement
 
 ENTRY = load_catalog(ROOT / "infra" / "catalog.json").get("sd-imagegate")

@@ -2,19 +2,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from handler.api.deps import (
-    ApiKeyDep,
-    BatchesDep,
-    CredentialsDep,
-    DeadlineDep,
-    MeterDep,
-    WebhookMasterSecretDep,
-    WorkReaderDep,
-)
+from handler.api.deps import ApiKeyDep, CredentialsDep, DeadlineDep, MeterDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, PageAfter, PageLimit
 from handler.api.schemas import BatchCreate, BatchObject, WebhookSecret
+from handler.api.work_deps import BatchesDep, WebhookMasterSecretDep, WorkReaderDep
 from handler.core.webhooks import signing_secret
 
 router = APIRouter(tags=["batches"], route_class=JsonBodyRoute)

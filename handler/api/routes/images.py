@@ -1,19 +1,12 @@
 from fastapi import APIRouter, Response
 
-from handler.api.deps import (
-    ApiKeyDep,
-    AsyncJobsDep,
-    CredentialsDep,
-    CurrencyDep,
-    GenerationServiceDep,
-    RequestIdDep,
-    WorkReaderDep,
-)
+from handler.api.deps import ApiKeyDep, CredentialsDep, CurrencyDep, RequestIdDep
 from handler.api.errors import ERROR_RESPONSES
 from handler.api.generating import GenerationCallDep
 from handler.api.json_body import JsonBodyRoute
 from handler.api.pages import CursorPage, PageAfter, PageLimit
 from handler.api.schemas import ImageJob, ImageQuote
+from handler.api.work_deps import AsyncJobsDep, GenerationServiceDep, WorkReaderDep
 from handler.core.schemas import GenerationRequest, ImagesResponse
 
 router = APIRouter(tags=["images"], route_class=JsonBodyRoute)

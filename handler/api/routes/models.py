@@ -3,8 +3,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from handler.api.deps import ApiKeyDep, OfferingDep
+from handler.api.deps import ApiKeyDep
 from handler.api.errors import ERROR_RESPONSES
+from handler.api.work_deps import OfferingDep
 from handler.core.catalog import CatalogModel
 from handler.core.model_card import ModelCard
 

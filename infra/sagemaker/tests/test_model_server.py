@@ -144,7 +144,7 @@ def test_the_contract_matches_what_the_api_sends() -> None:
     from handler.backends.sagemaker.contracts import ImagegateContract
     from handler.core.catalog import load_catalog
     from handler.core.schemas import GenerationRequest
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
 
     catalog = load_catalog(Path(__file__).resolve().parents[2] / "catalog.json")
     request = GenerationRequest.model_validate(
@@ -162,7 +162,7 @@ def test_the_api_adapter_gets_its_images_from_the_server(
     from handler.backends.sagemaker import SageMakerBackend
     from handler.core.deadline import Deadline
     from handler.core.schemas import GenerationRequest
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
 
     class ServerAsEndpoint:
         """What SageMaker does with an invocation: the container's four functions."""

@@ -163,7 +163,7 @@ def test_the_api_adapter_streams_the_servers_previews(
     from handler.core.deadline import Deadline
     from handler.core.inference import PartialImage
     from handler.core.schemas import GenerationRequest
-    from handler.core.spec import build_spec
+    from handler.core.spec_rules import build_spec
 
     class StreamingEndpoint:
         def invoke_endpoint_with_response_stream(self, **call: Any) -> dict[str, Any]:

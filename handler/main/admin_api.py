@@ -1,0 +1,31 @@
+"""AdminApiFunction: ``/admin/v1``, IAM-signed callers only (``handler/admin_app.py``)."""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from handler import accounts_container, container, moderation_container
+from handler.admin_app import create_admin_app
+from handler.main import phases
+from handler.main.http import ServedApp
+from handler.observability import logger, metrics
+
+served = ServedApp(create_admin_app)
+
+
+def warm(everything: bool) -> None:
+    served.warm(everything)
+    if everything:
+        accounts_container.key_admin()
+        accounts_container.account_members()
+        moderation_container.account_moderation()
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return served.answer(event, context)
+
+
+phases.start(warm, keep=(container.catalog,))
