@@ -6,7 +6,7 @@ The ones that only read the request or the services are ``async``: FastAPI runs 
 ``def`` dependency in a worker thread, a hand-off per dependency per request."""
 
 import time
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request
 
@@ -101,6 +101,25 @@ async def get_meter(request: Request) -> Meter:
     """Where the request's rate window goes for its headers (the middleware made it)."""
     meter: Meter = request.state.meter
     return meter
+
+
+class Caller(NamedTuple):
+    """What a paid route reads of its request: who calls, as which request, by when, and
+    where its rate window goes."""
+
+    credentials: Credentials
+    request_id: str
+    deadline: Deadline
+    meter: Meter
+
+
+async def get_caller(request: Request) -> Caller:
+    return Caller(
+        await get_credentials(request),
+        await get_request_id(request),
+        await get_deadline(request),
+        await get_meter(request),
+    )
 
 
 def get_api_key(

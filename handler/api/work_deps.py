@@ -5,7 +5,7 @@ from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request
 
-from handler.api.deps import get_credentials, get_deadline, get_meter, get_request_id
+from handler.api.deps import get_caller
 from handler.api.services import services_of
 from handler.core.deadline import Deadline
 from handler.core.records.keys import Credentials
@@ -58,13 +58,14 @@ class GenerationNeeds(NamedTuple):
 
 async def generation_needs(request: Request) -> GenerationNeeds:
     """What a generating route needs (``api/generating.py``), got in one call."""
+    caller = await get_caller(request)
     return GenerationNeeds(
-        await get_credentials(request),
+        caller.credentials,
         await get_generation_service(request),
         await get_async_jobs(request),
-        await get_request_id(request),
-        await get_deadline(request),
-        await get_meter(request),
+        caller.request_id,
+        caller.deadline,
+        caller.meter,
     )
 
 
