@@ -138,12 +138,6 @@ class Routed:
     def attempts(self) -> list[Attempt]:
         return self.trail.attempts
 
-    def made(self, spec: GenerationSpec, images: list[GeneratedImage]) -> list[GeneratedImage]:
-        """What the request gets of the images its placement returned: never more than it
-        asked for, and only those moderation lets through."""
-        images = delivered(spec, images)
-        return images if self.screen is None else self.screen.sift(spec, images)
-
     @property
     def placement(self) -> str:
         """The placement that ran it (or runs it first), and why: a response header."""
@@ -154,6 +148,7 @@ class Routed:
         return None  # routing has left out every placement that is
 
     def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]:
+        """The images the request gets, from the first placement that makes them."""
         for last, placed in self._tries():
             started = self.router.clock()
             try:
@@ -162,34 +157,45 @@ class Routed:
                 self._failed(placed, error, started, deadline, last=last)
                 continue
             self.attempts.append(self.router.delivered(placed, images, self._since(started)))
-            return self.router.signed(placed, images)
+            return self._made(spec, self.router.signed(placed, images))
         raise AssertionError("the last placement's failure is raised")  # pragma: no cover
 
     def stream(
         self, spec: GenerationSpec, deadline: Deadline
     ) -> Iterator[PartialImage | list[GeneratedImage]]:
-        """As ``generate``, but failing over only before the first preview: work was shown."""
+        """As ``generate``, previews first; failing over only before the first: work was
+        shown."""
         for last, placed in self._tries():
             backend = self.router.backends[placed.model.backend]
             started, shown = self.router.clock(), False
+            images: list[GeneratedImage] | None = None
             try:
                 if isinstance(backend, StreamingBackend):
                     for step in backend.stream(placed, deadline):
                         if isinstance(step, list):  # previews go out unsigned; these do not
                             since = self._since(started)
                             self.attempts.append(self.router.delivered(placed, step, since))
-                            step = self.router.signed(placed, step)
-                        shown = True
-                        yield step
+                            images = self.router.signed(placed, step)
+                        else:
+                            shown = True
+                            yield step
                 else:
                     images = backend.generate(placed, deadline)
-                    self.attempts.append(
-                        self.router.delivered(placed, images, self._since(started))
-                    )
-                    yield self.router.signed(placed, images)
-                return
+                    since = self._since(started)
+                    self.attempts.append(self.router.delivered(placed, images, since))
+                    images = self.router.signed(placed, images)
             except BackendError as error:
                 self._failed(placed, error, started, deadline, last=last or shown)
+                continue
+            if images is not None:
+                yield self._made(spec, images)
+            return
+
+    def _made(self, spec: GenerationSpec, images: list[GeneratedImage]) -> list[GeneratedImage]:
+        """What the request gets of the images its placement returned: never more than it
+        asked for, and only those moderation lets through."""
+        images = delivered(spec, images)
+        return images if self.screen is None else self.screen.sift(spec, images)
 
     def _tries(self) -> Iterator[tuple[bool, GenerationSpec]]:
         for index, model in enumerate(self.models):

@@ -1,12 +1,13 @@
 """The generation service: one request in, paid for, stored or inline images out.
 
 The HTTP API calls ``GenerationService.generate`` (or ``open_stream``); queued lines
-(``work/lines.py``) its ``keep``. Each is paid for through ``money/paid.py``.
+(``work/lines.py``) its ``paying`` and ``keep``. Each is paid for through ``money/paid.py``.
 """
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,8 +16,10 @@ from handler.core.deadline import Deadline
 from handler.core.errors import InvalidRequest
 from handler.core.idempotency import idempotency_scope
 from handler.core.image_input import ImageSources, from_request
+from handler.core.inference import GeneratedImage
 from handler.core.records.keys import ApiKeyRecord, Credentials, Payer
 from handler.core.records.quotes import Quote
+from handler.core.records.work import WorkItem
 from handler.core.schemas import (
     GenerationRequest,
     ImagesResponse,
@@ -30,7 +33,7 @@ from handler.generation.offering import Offering
 from handler.generation.routing import Routed, Router
 from handler.generation.streaming import EventKind, ImageStream
 from handler.keys.auth import replayed
-from handler.money.paid import PaidGeneration
+from handler.money.paid import PaidGeneration, Receipt
 from handler.money.policy import Meter
 from handler.ports.idempotency import Idempotency
 from handler.ports.keys import KeyStore
@@ -71,42 +74,43 @@ class GenerationService:
             default = self.catalog.get(request.model).default_response_format
             request = request.model_copy(update={"response_format": default})
         if idempotency_key is None:
-            return self._paid(request, credentials, request_id, deadline, sources, meter)
+            spec = build_spec(self.model(request), request, request_id, sources)
+            created = int(self.clock())
+            with self.paying(spec, deadline, credentials, meter) as (images, receipt):
+                answer = self.delivery.deliver(spec, created, images, request.response_format)
+                return receipt.bill(answer)
         scope = idempotency_scope("generation", credentials, idempotency_key)
 
         def work() -> dict[str, Any]:
             spec = build_spec(self.model(request), request, request_id, sources)
-            routed = self.route(spec, deadline, credentials)
-            reservation = self.paid.reserve(credentials, spec, meter)
-            with self.paid.paying(reservation, trail=routed.trail) as receipt:
-                kept = receipt.bill(self.keep(request, spec, routed, deadline))
-            meter.placement = routed.placement
+            with self.paying(spec, deadline, credentials, meter) as (images, receipt):
+                kept = receipt.bill(self.keep(request, spec, images))
             return kept.model_dump(mode="json", exclude_none=True)
 
         kept = self.idempotency.once(scope, fingerprint(request, sources), work, deadline)
         replayed(credentials, self.keys, meter, now=self.clock())
         return self.delivery.answer(StoredImages.model_validate(kept), request.response_format)
 
-    def _paid(
+    @contextmanager
+    def paying(
         self,
-        request: GenerationRequest,
-        credentials: Credentials,
-        request_id: str,
+        spec: GenerationSpec,
         deadline: Deadline,
-        sources: ImageSources,
+        payer: Payer,
         meter: Meter,
-    ) -> ImagesResponse:
-        spec = build_spec(self.model(request), request, request_id, sources)
-        routed = self.route(spec, deadline, credentials)
-        reservation = self.paid.reserve(credentials, spec, meter)
-        with self.paid.paying(reservation, trail=routed.trail) as receipt:
-            created = int(self.clock())
-            try:
-                generated = routed.made(spec, routed.generate(spec, deadline))
-            finally:
-                meter.placement = routed.placement
-            answer = self.delivery.deliver(spec, created, generated, request.response_format)
-            return receipt.bill(answer)
+        line: WorkItem | None = None,
+    ) -> Iterator[tuple[list[GeneratedImage], Receipt]]:
+        """The paid path of every buffered generation (a request, an async job, a batch
+        line): its prompt moderated and its placements chosen before anything is reserved,
+        then its price reserved and its images made (``money/paid.py``). The caller delivers
+        them and bills the receipt; leaving, the reservation is settled for what was billed,
+        or refunded, a queued ``line``'s result recorded with it."""
+        routed = self.route(spec, deadline, payer)
+        try:
+            with self.paid.generating(payer, spec, meter, routed, deadline, line) as made:
+                yield made
+        finally:
+            meter.placement = routed.placement
 
     def open_stream(
         self,
@@ -168,18 +172,15 @@ class GenerationService:
         self,
         request: GenerationRequest,
         spec: GenerationSpec,
-        routed: Routed,
-        deadline: Deadline,
+        images: list[GeneratedImage],
         prefix: str | None = None,
     ) -> StoredImages:
-        """Generate where ``routed`` says and store the images whatever the format (for
-        replays and queued work, under ``prefix`` if given), unpaid: the caller holds the
-        reservation."""
-        created = int(self.clock())
-        generated = routed.made(spec, routed.generate(spec, deadline))
-        if request.response_format == "b64_json":  # refused now, before it is paid for
-            self.delivery.check_inline_size([len(image.data) for image in generated])
-        return self.delivery.keep(spec, created, generated, prefix)
+        """Store the images made whatever the format (for replays and queued work, under
+        ``prefix`` if given); an inline answer too large to send is refused before it is paid
+        for."""
+        if request.response_format == "b64_json":
+            self.delivery.check_inline_size([len(image.data) for image in images])
+        return self.delivery.keep(spec, int(self.clock()), images, prefix)
 
 
 def fingerprint(request: GenerationRequest, sources: ImageSources) -> str:

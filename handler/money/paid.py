@@ -2,7 +2,8 @@
 the work done inside ``paying``, and on leaving it what was delivered charged and the rest
 refunded, or everything refunded if the work failed.
 
-A synchronous request (buffered or streamed), an async job and a batch line all take it. A
+A synchronous request (buffered or streamed), an async job and a batch line all take it; the
+buffered ones through ``generating``, a stream by reserving before its first byte. A
 queued line passes its ``WorkItem``: its result, good or bad, is then written in the same
 transaction that settles its charge, so a retried line finds either both or neither.
 """
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
+from handler.core.deadline import Deadline
 from handler.core.errors import ApiError, BackendError, StorageError, WorkPending
 from handler.core.inference import GeneratedImage
 from handler.core.outcomes import ResultRecorded
@@ -72,6 +74,16 @@ class Receipt:
         return LineResult(line.batch_id, line.index, line.custom_id, 200, body, self.cost)
 
 
+class Placed(Protocol):
+    """Where a request's images are made (``generation/routing.py``'s ``Routed``): its
+    placements chosen, each one tried recorded on its ``trail``."""
+
+    @property
+    def trail(self) -> Trail: ...
+
+    def generate(self, spec: GenerationSpec, deadline: Deadline) -> list[GeneratedImage]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PaidGeneration:
     charging: Charging
@@ -87,6 +99,22 @@ class PaidGeneration:
             self.quotes.release(spec.quote_id, spec.request_id)
             raise
         return replace(reservation, quote_id=spec.quote_id)
+
+    @contextmanager
+    def generating(
+        self,
+        payer: Payer,
+        spec: GenerationSpec,
+        meter: Meter,
+        placed: Placed,
+        deadline: Deadline,
+        line: WorkItem | None = None,
+    ) -> Iterator[tuple[list[GeneratedImage], Receipt]]:
+        """A buffered generation's price reserved, then its images made where ``placed``
+        says, inside ``paying``: the caller delivers them and bills the receipt."""
+        reservation = self.reserve(payer, spec, meter)
+        with self.paying(reservation, line=line, trail=placed.trail) as receipt:
+            yield placed.generate(spec, deadline), receipt
 
     @contextmanager
     def paying(

@@ -36,14 +36,12 @@ class LineRunner:
         with the charge still reserved: the attempt that collects the work settles it (should
         none come, the dead-letter path or reconciliation refunds it).
         """
-        reservation = None
+        generation = self.generation
         try:
             request = parse_request(item.body)
-            spec = self.generation.queued_spec(request, line_request_id(item.batch_id, item.index))
-            routed = self.generation.route(spec, deadline, owner)
-            reservation = self.paid.reserve(owner, spec, Meter())
-            with self.paid.paying(reservation, line=item, trail=routed.trail) as receipt:
-                receipt.bill(self.generation.keep(request, spec, routed, deadline, prefix))
+            spec = generation.queued_spec(request, line_request_id(item.batch_id, item.index))
+            with generation.paying(spec, deadline, owner, Meter(), line=item) as (images, paid):
+                paid.bill(generation.keep(request, spec, images, prefix))
         except WorkPending:
             raise  # its reservation stays open for the attempt that collects the work
         except ApiError as exc:
@@ -51,11 +49,12 @@ class LineRunner:
                 self._note_failure(item, exc)
                 raise
             failed = error_result(item, exc)
-            if reservation is None:  # refused before it was charged: recorded on its own
-                self.store.record(failed)
+            # Refused before it was charged, it is recorded here; once charged, its refund
+            # recorded it (and this write finds it there).
+            self.store.record(failed)
             return failed
-        assert receipt.result is not None  # paying records a line's result
-        return receipt.result
+        assert paid.result is not None  # paying records a line's result
+        return paid.result
 
     def _note_failure(self, item: WorkItem, exc: ApiError) -> None:
         """What this attempt failed with, for the line's result should no attempt pass."""
