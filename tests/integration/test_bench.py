@@ -71,3 +71,21 @@ def test_the_provenance_benchmark_signs_every_format_and_an_edit() -> None:
     assert [row.split()[0] for row in rows] == ["png", "jpeg", "webp"], out
     assert "first image of a process" in out, out
     assert "its signed input kept" in out, out
+
+
+def test_a_request_enters_no_module_twice_from_outside_the_money_package() -> None:
+    # The walk of one warm POST /v1/images/generations from the Lambda entry: outside the money
+    # package (whose reserve and settlement come back to the aws leaf as often as they write),
+    # every module it goes on through is entered once.
+    for format in ("url", "b64_json"):
+        run = subprocess.run(
+            [sys.executable, str(ROOT / "bench" / "request_walk.py"), "--format", format],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert run.returncode == 0, run.stderr
+        last = run.stdout.split("of those, entries from outside the money package")[-1]
+        assert last.splitlines()[1:] == ["    none"], run.stdout
